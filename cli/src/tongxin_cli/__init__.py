@@ -1,0 +1,1 @@
+"""The tongxin operator command."""

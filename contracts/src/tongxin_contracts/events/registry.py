@@ -1,0 +1,183 @@
+"""Events of the registry service (学籍与教职工), published on ``registry.events``.
+
+Students and guardians appear only as pseudonyms (``student_ref``, ``guardian_ref``); their
+names, contacts and addresses travel sealed per subject (see ``Sealed``).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tongxin_contracts.base import IntegrationEvent, Sealed
+
+
+class SchoolStage(StrEnum):
+    kindergarten = "kindergarten"
+    primary = "primary"
+    junior = "junior"
+    senior = "senior"
+    nine_year = "nine_year"
+    twelve_year = "twelve_year"
+    vocational = "vocational"
+    special = "special"
+
+
+class StaffRole(StrEnum):
+    principal = "principal"
+    middle_leader = "middle_leader"
+    head_teacher = "head_teacher"
+    subject_teacher = "subject_teacher"
+    psych_teacher = "psych_teacher"
+    health_vp = "health_vp"
+    school_doctor = "school_doctor"
+    legal_vp = "legal_vp"
+    fire_vp = "fire_vp"
+    family_education_coordinator = "family_education_coordinator"
+
+
+class SpecialGroup(StrEnum):
+    """The eight special student groups (八类特殊学生群体)."""
+
+    left_behind = "left_behind"
+    migrant = "migrant"
+    disabled = "disabled"
+    low_income = "low_income"
+    single_parent_or_reconstituted = "single_parent_or_reconstituted"
+    orphan_or_unsupported = "orphan_or_unsupported"
+    learning_difficulty = "learning_difficulty"
+    psychological_or_behavioural = "psychological_or_behavioural"
+
+
+class LeaveReason(StrEnum):
+    graduated = "graduated"
+    moved_away = "moved_away"
+    dropped_out = "dropped_out"
+    deceased = "deceased"
+    other = "other"
+
+
+class _RegistryEvent(IntegrationEvent):
+    service: ClassVar[str] = "registry"
+    district: str = Field(description="District code (区县代码) of the school the fact belongs to.")
+    school_id: str = Field(description="Stable id of the school (学校标识码).")
+
+
+class SchoolRegistered(_RegistryEvent):
+    """A school joined Tongxin (or changed its registration data)."""
+
+    name: ClassVar[str] = "SchoolRegistered"
+    school_name: str = Field(description="Official name of the school (public, not personal).")
+    stage: SchoolStage = Field(description="Stage of schooling the school provides.")
+    has_counselling_room: bool = Field(
+        description="Whether the school has a counselling room (心理辅导室)."
+    )
+
+    def aggregate_id(self) -> str:
+        return f"school-{self.school_id}"
+
+
+class ClassOpened(_RegistryEvent):
+    """A class was opened for a school year, with its head teacher (班主任)."""
+
+    name: ClassVar[str] = "ClassOpened"
+    class_id: str = Field(description="Stable id of the class, unique within the district.")
+    class_name: str = Field(description="Display name of the class, e.g. '三年级2班'.")
+    grade: int = Field(ge=0, le=13, description="Grade: 0 kindergarten, 1–6 primary, 7–9 junior, 10–12 senior.")
+    school_year: str = Field(pattern=r"^\d{4}-\d{4}$", description="School year, e.g. '2026-2027'.")
+    head_teacher_ref: str | None = Field(
+        default=None, description="staff_ref of the head teacher, if one is appointed."
+    )
+
+    def aggregate_id(self) -> str:
+        return f"class-{self.class_id}"
+
+
+class Guardian(BaseModel):
+    """A guardian of a student, by pseudonym; committees elect guardians."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    guardian_ref: str = Field(description="Pseudonym of the guardian, stable across re-imports.")
+    relation: str = Field(description="Relation to the student, e.g. mother, father, grandparent.")
+
+
+class StudentEnrolled(_RegistryEvent):
+    """A student was enrolled in a class."""
+
+    name: ClassVar[str] = "StudentEnrolled"
+    student_ref: str = Field(description="Pseudonym of the student (never the national student id).")
+    class_id: str = Field(description="Class the student is enrolled in.")
+    birth_date: date = Field(description="Birth date; consent rules depend on age (PIPL art. 31).")
+    guardians: list[Guardian] = Field(description="Guardians of the student, by pseudonym.")
+    personal: Sealed = Field(
+        description="Sealed personal data: student name, gender, address, guardians' names and phones."
+    )
+
+    def aggregate_id(self) -> str:
+        return f"student-{self.student_ref}"
+
+
+class StudentTransferred(_RegistryEvent):
+    """A student moved to another class or school; ``school_id`` is the new school."""
+
+    name: ClassVar[str] = "StudentTransferred"
+    student_ref: str = Field(description="Pseudonym of the student.")
+    class_id: str = Field(description="The class the student moved to.")
+    from_school_id: str = Field(description="The school the student left.")
+    from_class_id: str = Field(description="The class the student left.")
+
+    def aggregate_id(self) -> str:
+        return f"student-{self.student_ref}"
+
+
+class StudentLeft(_RegistryEvent):
+    """A student left the school system of the district."""
+
+    name: ClassVar[str] = "StudentLeft"
+    student_ref: str = Field(description="Pseudonym of the student.")
+    reason: LeaveReason = Field(description="Why the student left.")
+
+    def aggregate_id(self) -> str:
+        return f"student-{self.student_ref}"
+
+
+class StudentCategorised(_RegistryEvent):
+    """The special groups a student belongs to changed; ``groups`` is the full new set."""
+
+    name: ClassVar[str] = "StudentCategorised"
+    student_ref: str = Field(description="Pseudonym of the student.")
+    groups: list[SpecialGroup] = Field(
+        description="Every special group the student now belongs to (empty: none)."
+    )
+
+    def aggregate_id(self) -> str:
+        return f"student-{self.student_ref}"
+
+
+class StaffAssigned(_RegistryEvent):
+    """A staff member holds these roles at a school (the full new set of roles and classes)."""
+
+    name: ClassVar[str] = "StaffAssigned"
+    staff_ref: str = Field(description="Pseudonym of the staff member.")
+    roles: list[StaffRole] = Field(description="Every role the staff member now holds at the school.")
+    class_ids: list[str] = Field(
+        default_factory=list, description="Classes the staff member teaches or heads."
+    )
+    personal: Sealed = Field(description="Sealed personal data: the staff member's name and phone.")
+
+    def aggregate_id(self) -> str:
+        return f"staff-{self.staff_ref}"
+
+
+REGISTRY_EVENTS: tuple[type[IntegrationEvent], ...] = (
+    SchoolRegistered,
+    ClassOpened,
+    StudentEnrolled,
+    StudentTransferred,
+    StudentLeft,
+    StudentCategorised,
+    StaffAssigned,
+)

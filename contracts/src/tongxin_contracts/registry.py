@@ -1,0 +1,93 @@
+"""The registry of event types and versions, with upcasters for old payloads."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from pydantic import ValidationError
+
+from tongxin_contracts.base import IntegrationEvent
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class UnknownEventTypeError(LookupError):
+    """A ``ce_type`` this version of the contracts does not know."""
+
+
+class EventDecodeError(ValueError):
+    """A payload that is not valid JSON or does not match its event's schema."""
+
+
+def parse_ce_type(ce_type: str) -> tuple[str, str, int]:
+    """``cn.tongxin.registry.StudentEnrolled.v1`` → ``("registry", "StudentEnrolled", 1)``."""
+    parts = ce_type.split(".")
+    if len(parts) != 5 or parts[:2] != ["cn", "tongxin"] or not parts[4].startswith("v"):
+        raise UnknownEventTypeError(f"not a Tongxin event type: {ce_type!r}")
+    try:
+        version = int(parts[4][1:])
+    except ValueError as exc:
+        raise UnknownEventTypeError(f"bad version in event type {ce_type!r}") from exc
+    return parts[2], parts[3], version
+
+
+class EventRegistry:
+    """Maps event types to their current model; upcasts payloads of older versions."""
+
+    def __init__(self, models: Iterable[type[IntegrationEvent]] = ()) -> None:
+        self._models: dict[tuple[str, str], type[IntegrationEvent]] = {}
+        self._upcasters: dict[tuple[str, str, int], Upcaster] = {}
+        for model in models:
+            self.register(model)
+
+    def register(self, model: type[IntegrationEvent]) -> None:
+        key = (model.service, model.name)
+        if key in self._models:
+            raise ValueError(f"event {model.service}.{model.name} registered twice")
+        self._models[key] = model
+
+    def upcaster(self, service: str, name: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
+        """Register a function turning a ``from_version`` payload into a ``from_version + 1`` one."""
+
+        def deco(fn: Upcaster) -> Upcaster:
+            self._upcasters[(service, name, from_version)] = fn
+            return fn
+
+        return deco
+
+    def models(self) -> list[type[IntegrationEvent]]:
+        return sorted(self._models.values(), key=lambda m: (m.service, m.name))
+
+    def model_for(self, ce_type: str) -> type[IntegrationEvent]:
+        service, name, _ = parse_ce_type(ce_type)
+        try:
+            return self._models[(service, name)]
+        except KeyError:
+            raise UnknownEventTypeError(f"unknown event type {ce_type!r}") from None
+
+    def decode(self, ce_type: str, body: bytes | str | dict[str, Any]) -> IntegrationEvent:
+        """Decode a payload of any known version into the current model."""
+        service, name, version = parse_ce_type(ce_type)
+        model = self.model_for(ce_type)
+        if version > model.version:
+            raise UnknownEventTypeError(
+                f"{ce_type!r} is newer than these contracts (v{model.version}); upgrade them"
+            )
+        try:
+            data: Any = body if isinstance(body, dict) else json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise EventDecodeError(f"{ce_type}: body is not JSON: {exc}") from exc
+        if not isinstance(data, dict):
+            raise EventDecodeError(f"{ce_type}: body must be a JSON object")
+        while version < model.version:
+            step = self._upcasters.get((service, name, version))
+            if step is None:
+                raise UnknownEventTypeError(f"no upcaster from {service}.{name} v{version}")
+            data = step(data)
+            version += 1
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            raise EventDecodeError(f"{ce_type}: {exc}") from exc

@@ -1,0 +1,30 @@
+"""JSON Schema export of every event (``tongxin schemas`` writes them to ``contracts/schemas``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tongxin_contracts.registry import EventRegistry
+
+
+def event_schemas(registry: EventRegistry) -> dict[str, dict[str, Any]]:
+    """Relative file name → JSON Schema, e.g. ``registry/StudentEnrolled.v1.json``."""
+    out: dict[str, dict[str, Any]] = {}
+    for model in registry.models():
+        schema = model.model_json_schema()
+        schema["$id"] = f"urn:tongxin:schema:{model.service}:{model.name}:v{model.version}"
+        schema["x-ce-type"] = model.ce_type()
+        out[f"{model.service}/{model.name}.v{model.version}.json"] = schema
+    return out
+
+
+def write_schemas(registry: EventRegistry, directory: Path) -> list[Path]:
+    written = []
+    for rel, schema in event_schemas(registry).items():
+        path = directory / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+        written.append(path)
+    return written

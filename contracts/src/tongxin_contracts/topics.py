@@ -1,0 +1,18 @@
+"""Kafka topics: one per producing service, dead letters per consumer group."""
+
+from __future__ import annotations
+
+from typing import Final
+
+TOPICS: Final[dict[str, str]] = {
+    "registry": "registry.events",
+    "committees": "committees.events",
+    "visits": "visits.events",
+    "wellbeing": "wellbeing.events",
+    "safety": "safety.events",
+}
+
+
+def dlq_topic(topic: str, group: str) -> str:
+    """Dead-letter topic of one consumer group reading one topic: ``<topic>.dlq.<group>``."""
+    return f"{topic}.dlq.{group}"

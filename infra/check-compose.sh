@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Validate <repo>/docker-compose.yml without a Docker engine: `docker-compose
+# config -q` parses the file, checks it against the Compose schema and
+# resolves it, no daemon needed. Installs Debian's docker-compose when missing
+# (root only); a `docker compose` (v2 plugin) is used when that is all there is.
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+COMPOSE_FILE="$REPO_ROOT/docker-compose.yml"
+
+if command -v docker-compose >/dev/null; then
+  compose=(docker-compose)
+elif command -v docker >/dev/null && docker compose version >/dev/null 2>&1; then
+  compose=(docker compose)
+elif [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null; then
+  echo "check-compose: installing docker-compose from Debian packages ..."
+  export DEBIAN_FRONTEND=noninteractive
+  # Another process may be installing packages: wait for the dpkg/apt lock.
+  apt-get -o DPkg::Lock::Timeout=600 update -q
+  apt-get -o DPkg::Lock::Timeout=600 install -y -q docker-compose
+  compose=(docker-compose)
+else
+  echo "check-compose: docker-compose not found; install it (e.g. 'sudo apt-get install -y docker-compose')" >&2
+  exit 1
+fi
+
+"${compose[@]}" -f "$COMPOSE_FILE" config -q
+echo "check-compose: $COMPOSE_FILE is valid (${compose[*]})"

@@ -1,0 +1,89 @@
+# shellcheck shell=bash disable=SC2034  # variables are used by the scripts that source this file
+# Paths and helpers shared by infra/postgres/start.sh and stop.sh (sourced, not run).
+#
+# The project's own PostgreSQL cluster lives in <data root>/postgres, where
+# <data root> is $TONGXIN_DATA_DIR (default <repo>/.data). Server log:
+# <cluster>/server.log. Port: $PG_PORT (default 15432), on 127.0.0.1 only.
+#
+# Who runs the server: initdb/postgres refuse to run as root, so as root every
+# PostgreSQL command runs as the `postgres` system user (runuser) and the
+# cluster directory belongs to it. That user must be able to reach the
+# directory: when a parent of <data root> is closed to it (say a checkout under
+# /root, mode 700), the cluster is placed in the postgres user's home instead
+# (<home>/tongxin/<hash of the intended path>, normally /var/lib/postgresql/...),
+# and <data root>/postgres becomes a symlink to it. We do not chmod the user's
+# own directories to make them reachable. Not root (a laptop): everything runs
+# as the current user, directly in <data root>/postgres.
+
+PG_SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$PG_SCRIPT_DIR/../.." && pwd)"
+
+PG_PORT="${PG_PORT:-15432}"
+if ! [[ "$PG_PORT" =~ ^[0-9]+$ ]] || ((PG_PORT < 1 || PG_PORT > 65535)); then
+  echo "postgres: invalid PG_PORT '$PG_PORT'" >&2
+  exit 2
+fi
+
+DATA_ROOT="${TONGXIN_DATA_DIR:-$REPO_ROOT/.data}"
+# A relative TONGXIN_DATA_DIR is taken relative to the caller's working directory.
+case "$DATA_ROOT" in /*) ;; *) DATA_ROOT="$PWD/$DATA_ROOT" ;; esac
+
+# The cluster directory, or a symlink to it (see above).
+PG_DATA_LINK="$DATA_ROOT/postgres"
+
+is_root() { [[ "$(id -u)" -eq 0 ]]; }
+
+# as_pg CMD...: run CMD as the cluster's owner. From / so that postgres does not
+# complain about a working directory it cannot enter.
+as_pg() {
+  if is_root; then
+    (cd / && runuser -u postgres -- "$@")
+  else
+    "$@"
+  fi
+}
+
+# find_pg_bin: set PG_BIN to the directory holding initdb/pg_ctl: the newest
+# Debian /usr/lib/postgresql/<ver>/bin, else whatever `initdb` is on PATH.
+find_pg_bin() {
+  local d
+  PG_BIN=""
+  d="$(find /usr/lib/postgresql -mindepth 3 -maxdepth 3 -path '*/bin/initdb' 2>/dev/null | sort -V | tail -n 1)"
+  if [[ -n "$d" ]]; then
+    PG_BIN="$(dirname "$d")"
+  elif d="$(command -v initdb 2>/dev/null)"; then
+    PG_BIN="$(dirname "$d")"
+  fi
+  [[ -n "$PG_BIN" && -x "$PG_BIN/pg_ctl" ]]
+}
+
+# resolve_pgdata: set PGDATA_DIR to the real cluster directory (following the
+# fallback symlink, if any). It may not exist yet.
+resolve_pgdata() {
+  if [[ -L "$PG_DATA_LINK" ]]; then
+    PGDATA_DIR="$(readlink -f "$PG_DATA_LINK")"
+  else
+    PGDATA_DIR="$PG_DATA_LINK"
+  fi
+}
+
+# pg_running: true when our cluster's postmaster is up.
+pg_running() {
+  [[ -f "$PGDATA_DIR/PG_VERSION" ]] && as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" status >/dev/null 2>&1
+}
+
+# port_open PORT: true when something accepts TCP connections on 127.0.0.1:PORT.
+port_open() {
+  # shellcheck disable=SC2016  # $1 is expanded by the inner bash
+  local probe='exec 3<>"/dev/tcp/127.0.0.1/$1"'
+  if command -v timeout >/dev/null; then
+    timeout 2 bash -c "$probe" _ "$1" 2>/dev/null
+  else
+    bash -c "$probe" _ "$1" 2>/dev/null
+  fi
+}
+
+ignore_dir() {
+  mkdir -p "$1"
+  [[ -f "$1/.gitignore" ]] || printf '*\n' >"$1/.gitignore"
+}

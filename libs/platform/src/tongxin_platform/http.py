@@ -1,0 +1,76 @@
+"""HTTP edge shared by services: problem+json errors (RFC 9457) and a server span per request."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from opentelemetry import trace
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from tongxin_platform.eventstore import ConcurrencyError
+from tongxin_platform.telemetry import context_from_traceparent
+
+PROBLEM = "application/problem+json"
+
+
+class ProblemError(Exception):
+    """A refusal the client can act on; becomes a problem+json response."""
+
+    def __init__(self, status: int, title: str, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.detail, self.extra = status, title, detail, extra
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {"type": f"urn:tongxin:problem:{title.lower().replace(' ', '-')}", "title": title,
+            "status": status, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    async def on_problem(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ProblemError)
+        return problem(exc.status, exc.title, exc.detail, **exc.extra)
+
+    async def on_validation(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        errors = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+                  for e in exc.errors()]
+        first = errors[0]["field"] if errors else "request"
+        return problem(422, "Invalid request", f"{first}: {errors[0]['message']}" if errors
+                       else "invalid request", errors=errors)
+
+    async def on_conflict(_: Request, exc: Exception) -> Response:
+        return problem(409, "Concurrent change", str(exc))
+
+    async def on_http(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        return problem(exc.status_code, "HTTP error", str(exc.detail))
+
+    app.add_exception_handler(ProblemError, on_problem)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(ConcurrencyError, on_conflict)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+
+
+def install_tracing(app: FastAPI, service: str) -> None:
+    tracer = trace.get_tracer(f"tongxin.{service}.http")
+
+    @app.middleware("http")
+    async def server_span(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        ctx = context_from_traceparent(request.headers.get("traceparent", ""))
+        route = request.url.path
+        with tracer.start_as_current_span(
+            f"{request.method} {route}", context=ctx, kind=trace.SpanKind.SERVER,
+            attributes={"http.request.method": request.method, "url.path": route},
+        ) as span:
+            response = await call_next(request)
+            span.set_attribute("http.response.status_code", response.status_code)
+            return response

@@ -1,0 +1,1 @@
+"""Tongxin registry service."""

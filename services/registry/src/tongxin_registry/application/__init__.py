@@ -1,0 +1,1 @@
+"""The registry's use cases: load → decide → append, imports, queries."""

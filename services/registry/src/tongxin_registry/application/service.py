@@ -1,0 +1,322 @@
+"""Registry use cases. Each one loads the streams it needs, decides, and appends in one
+transaction; a concurrent change (``ConcurrencyError``) makes it start over from the load."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+import asyncpg
+
+from tongxin_contracts import IntegrationEvent, default_registry
+from tongxin_contracts.events.registry import Guardian, LeaveReason, SpecialGroup
+from tongxin_platform.crypto import KeyStore, seal_with
+from tongxin_platform.eventstore import (
+    NEW_STREAM,
+    ConcurrencyError,
+    EventStore,
+    NewEvent,
+    StreamHead,
+)
+from tongxin_platform.telemetry import current_traceparent
+from tongxin_registry.application.pseudonyms import Pseudonymizer
+from tongxin_registry.application.rows import (
+    ImportRejectedError,
+    RowError,
+    StaffRow,
+    StudentRow,
+    parse_rows,
+)
+from tongxin_registry.domain.deciders import (
+    decide_class,
+    decide_school,
+    decide_staff,
+    decide_student,
+    fold,
+)
+from tongxin_registry.domain.model import (
+    AssignStaff,
+    CategoriseStudent,
+    ClassState,
+    OpenClass,
+    PlaceStudent,
+    RecordStudentLeft,
+    RegisterSchool,
+    SchoolState,
+    StaffState,
+    StudentState,
+    TransferStudent,
+    UnknownClassError,
+)
+
+T = TypeVar("T")
+MAX_ATTEMPTS = 5
+
+
+@dataclass
+class ImportResult:
+    rows: int
+    events: int
+    by_type: dict[str, int] = field(default_factory=dict)
+
+
+def school_stream(school_id: str) -> str:
+    return f"school-{school_id}"
+
+
+def class_stream(class_id: str) -> str:
+    return f"class-{class_id}"
+
+
+def student_stream(student_ref: str) -> str:
+    return f"student-{student_ref}"
+
+
+def staff_stream(staff_ref: str) -> str:
+    return f"staff-{staff_ref}"
+
+
+class RegistryService:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        store: EventStore,
+        pseudonyms: Pseudonymizer,
+        *,
+        clock: Callable[[], datetime],
+        new_id: Callable[[], uuid.UUID] = uuid.uuid4,
+    ) -> None:
+        self.pool = pool
+        self.store = store
+        self.keys = KeyStore()
+        self.pseudonyms = pseudonyms
+        self.clock = clock
+        self.new_id = new_id
+        self.registry = default_registry()
+
+    # --- plumbing ------------------------------------------------------------------------
+
+    async def _load(
+        self, conn: asyncpg.Connection, stream_ids: Sequence[str]
+    ) -> tuple[dict[str, list[IntegrationEvent]], dict[str, StreamHead]]:
+        rows = await conn.fetch(
+            """SELECT stream_id, version, hash, event_type, payload FROM events
+               WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, version""",
+            list(stream_ids),
+        )
+        events: dict[str, list[IntegrationEvent]] = defaultdict(list)
+        heads: dict[str, StreamHead] = {}
+        for r in rows:
+            events[r["stream_id"]].append(self.registry.decode(r["event_type"], bytes(r["payload"])))
+            heads[r["stream_id"]] = StreamHead(r["version"], bytes(r["hash"]))
+        return events, heads
+
+    def _new(self, events: Sequence[IntegrationEvent], now: datetime, corr: str) -> list[NewEvent]:
+        tp = current_traceparent()
+        return [NewEvent(self.new_id(), e, now, tp, corr) for e in events]
+
+    async def _retrying(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        for n in range(1, MAX_ATTEMPTS + 1):
+            try:
+                return await attempt()
+            except ConcurrencyError:
+                if n == MAX_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
+
+    # --- imports -------------------------------------------------------------------------
+
+    async def import_students(self, text: str, *, correlation_id: str = "") -> ImportResult:
+        rows = parse_rows(text, StudentRow)
+        _check_consistent(rows)
+        return await self._retrying(lambda: self._import_students(rows, correlation_id))
+
+    async def _import_students(
+        self, rows: list[tuple[int, StudentRow]], corr: str
+    ) -> ImportResult:
+        schools: dict[str, RegisterSchool] = {}
+        classes: dict[str, OpenClass] = {}
+        for _, r in rows:
+            schools[r.school_id] = RegisterSchool(r.district, r.school_id, r.school_name, r.stage,
+                                                  r.has_counselling_room)
+            head = self.pseudonyms.staff(r.district, r.head_teacher_id) if r.head_teacher_id else None
+            classes[r.class_id] = OpenClass(r.district, r.school_id, r.class_id, r.class_name,
+                                            r.grade, r.school_year, head)
+        refs = {line: self.pseudonyms.student(r.district, r.student_id) for line, r in rows}
+        now = self.clock()
+        async with self.pool.acquire() as conn, conn.transaction():
+            streams = ([school_stream(s) for s in schools] + [class_stream(c) for c in classes]
+                       + [student_stream(ref) for ref in refs.values()])
+            history, heads = await self._load(conn, streams)
+            batches: list[tuple[str, StreamHead, list[NewEvent]]] = []
+
+            def add(stream: str, decided: list[IntegrationEvent]) -> None:
+                if decided:
+                    batches.append((stream, heads.get(stream, NEW_STREAM),
+                                    self._new(decided, now, corr)))
+
+            for sid, school_cmd in schools.items():
+                state = fold(history.get(school_stream(sid), []), None)
+                add(school_stream(sid), decide_school(school_cmd, state))
+            errors: list[RowError] = []
+            for cid, class_cmd in classes.items():
+                cstate: ClassState | None = fold(history.get(class_stream(cid), []), None)
+                try:
+                    add(class_stream(cid), decide_class(class_cmd, cstate))
+                except Exception as exc:  # a domain refusal names the rule
+                    line = next(ln for ln, r in rows if r.class_id == cid)
+                    errors.append(RowError(line, "class_id", str(exc)))
+            if errors:
+                raise ImportRejectedError(errors)
+            new_students = [ref for ref in refs.values()
+                            if student_stream(ref) not in heads]
+            keys = await self.keys.keys_for(conn, new_students) if new_students else {}
+            for line, r in rows:
+                ref = refs[line]
+                stream = student_stream(ref)
+                sstate = fold(history.get(stream, []), StudentState())
+                personal = None
+                if ref in keys:
+                    key_id, key = keys[ref]
+                    personal = seal_with(key_id, key, ref, _student_personal(r))
+                cmd = PlaceStudent(r.district, r.school_id, r.class_id, ref, r.birth_date,
+                                   self._guardians(r), frozenset(r.special_groups), personal)
+                add(stream, decide_student(cmd, sstate))
+            written = await self.store.append_many(conn, batches)
+        return _result(len(rows), written, batches)
+
+    def _guardians(self, r: StudentRow) -> tuple[Guardian, ...]:
+        out = [Guardian(guardian_ref=self.pseudonyms.guardian(r.district, r.guardian1_phone),
+                        relation=r.guardian1_relation)]
+        if r.guardian2_phone:
+            out.append(Guardian(guardian_ref=self.pseudonyms.guardian(r.district, r.guardian2_phone),
+                                relation=r.guardian2_relation or "guardian"))
+        return tuple(out)
+
+    async def import_staff(self, text: str, *, correlation_id: str = "") -> ImportResult:
+        rows = parse_rows(text, StaffRow)
+        return await self._retrying(lambda: self._import_staff(rows, correlation_id))
+
+    async def _import_staff(self, rows: list[tuple[int, StaffRow]], corr: str) -> ImportResult:
+        now = self.clock()
+        refs = {line: self.pseudonyms.staff(r.district, r.staff_id) for line, r in rows}
+        async with self.pool.acquire() as conn, conn.transaction():
+            school_ids = {r.school_id for _, r in rows}
+            class_ids = {c for _, r in rows for c in r.class_ids}
+            known = await self.store.heads(
+                conn, [school_stream(s) for s in school_ids] + [class_stream(c) for c in class_ids])
+            errors = [RowError(line, "school_id", f"school {r.school_id} is not registered")
+                      for line, r in rows if school_stream(r.school_id) not in known]
+            errors += [RowError(line, "class_ids", f"class {c} is not open")
+                       for line, r in rows for c in r.class_ids if class_stream(c) not in known]
+            if errors:
+                raise ImportRejectedError(errors)
+            history, heads = await self._load(conn, [staff_stream(s) for s in refs.values()])
+            keys = await self.keys.keys_for(conn, list(refs.values()))
+            batches = []
+            for line, r in rows:
+                ref = refs[line]
+                state: StaffState | None = fold(history.get(staff_stream(ref), []), None)
+                key_id, key = keys[ref]
+                personal = seal_with(key_id, key, ref, {"name": r.name, "phone": r.phone})
+                cmd = AssignStaff(r.district, r.school_id, ref, frozenset(r.roles),
+                                  frozenset(r.class_ids), personal)
+                decided = decide_staff(cmd, state)
+                if decided:
+                    batches.append((staff_stream(ref), heads.get(staff_stream(ref), NEW_STREAM),
+                                    self._new(decided, now, corr)))
+            written = await self.store.append_many(conn, batches)
+        return _result(len(rows), written, batches)
+
+    # --- single-student commands ---------------------------------------------------------
+
+    async def _student_command(
+        self, student_ref: str,
+        make: Callable[[StudentState], RecordStudentLeft | CategoriseStudent | TransferStudent],
+        check: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
+    ) -> list[str]:
+        async def attempt() -> list[str]:
+            async with self.pool.acquire() as conn, conn.transaction():
+                if check is not None:
+                    await check(conn)
+                stream = student_stream(student_ref)
+                history, heads = await self._load(conn, [stream])
+                state = fold(history.get(stream, []), StudentState())
+                decided = decide_student(make(state), state)
+                await self.store.append(conn, stream, heads.get(stream, NEW_STREAM),
+                                        self._new(decided, self.clock(), ""))
+                return [e.name for e in decided]
+
+        return await self._retrying(attempt)
+
+    async def record_left(self, student_ref: str, reason: LeaveReason) -> list[str]:
+        return await self._student_command(student_ref,
+                                           lambda _: RecordStudentLeft(student_ref, reason))
+
+    async def categorise(self, student_ref: str, groups: set[SpecialGroup]) -> list[str]:
+        return await self._student_command(
+            student_ref, lambda _: CategoriseStudent(student_ref, frozenset(groups)))
+
+    async def transfer(self, student_ref: str, class_id: str) -> list[str]:
+        target: dict[str, Any] = {}
+
+        async def check(conn: asyncpg.Connection) -> None:
+            history, _ = await self._load(conn, [class_stream(class_id)])
+            cstate: ClassState | None = fold(history.get(class_stream(class_id), []), None)
+            if cstate is None:
+                raise UnknownClassError(f"class {class_id} is not open")
+            school, _ = await self._load(conn, [school_stream(cstate.school_id)])
+            event = school[school_stream(cstate.school_id)][0]
+            target.update(school_id=cstate.school_id, district=getattr(event, "district", ""))
+
+        return await self._student_command(
+            student_ref,
+            lambda _: TransferStudent(student_ref, target["district"], target["school_id"],
+                                      class_id),
+            check,
+        )
+
+    async def history(self, stream_id: str) -> list[dict[str, Any]]:
+        events = await self.store.load(self.pool, stream_id)
+        return [{"position": e.position, "version": e.version, "type": e.event_type,
+                 "event_id": str(e.event_id), "recorded_at": e.recorded_at.isoformat(),
+                 "hash": e.hash.hex()} for e in events]
+
+
+def _student_personal(r: StudentRow) -> dict[str, Any]:
+    guardians = [{"name": r.guardian1_name, "relation": r.guardian1_relation,
+                  "phone": r.guardian1_phone}]
+    if r.guardian2_phone:
+        guardians.append({"name": r.guardian2_name, "relation": r.guardian2_relation,
+                          "phone": r.guardian2_phone})
+    return {"name": r.student_name, "gender": r.gender, "address": r.address,
+            "guardians": guardians}
+
+
+def _check_consistent(rows: list[tuple[int, StudentRow]]) -> None:
+    """Rows that disagree with each other (one class, two schools; one student twice)."""
+    errors: list[RowError] = []
+    class_school: dict[str, tuple[str, int]] = {}
+    students: dict[tuple[str, str], int] = {}
+    for line, r in rows:
+        seen = class_school.setdefault(r.class_id, (r.school_id, line))
+        if seen[0] != r.school_id:
+            errors.append(RowError(line, "class_id", f"class {r.class_id} is in school {seen[0]} "
+                                   f"on row {seen[1]}"))
+        first = students.setdefault((r.district, r.student_id), line)
+        if first != line:
+            errors.append(RowError(line, "student_id", f"student also on row {first}"))
+    if errors:
+        raise ImportRejectedError(errors)
+
+
+def _result(rows: int, written: int, batches: Sequence[tuple[str, Any, list[NewEvent]]]) -> ImportResult:
+    by_type: dict[str, int] = defaultdict(int)
+    for _, _, evs in batches:
+        for e in evs:
+            by_type[e.event.name] += 1
+    return ImportResult(rows, written, dict(by_type))

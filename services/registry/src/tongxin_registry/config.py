@@ -1,0 +1,21 @@
+"""Registry settings: ``REGISTRY_*`` variables, plus the platform's ``KAFKA_BOOTSTRAP_SERVERS``
+and ``DATABASE_URL``."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from tongxin_platform.settings import PlatformSettings
+
+DEV_SECRET = "dev-only-pseudonym-secret-do-not-use-in-production"
+
+
+class RegistrySettings(PlatformSettings):
+    model_config = SettingsConfigDict(env_prefix="REGISTRY_", extra="ignore")
+
+    database_name: str = "tongxin_registry"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8001
+    pseudonym_secret: SecretStr = SecretStr(DEV_SECRET)
+    pool_size: int = 10

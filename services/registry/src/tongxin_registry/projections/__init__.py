@@ -1,0 +1,1 @@
+"""Read models built by consuming ``registry.events``."""
