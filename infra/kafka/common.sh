@@ -51,6 +51,18 @@ port_open() {
   fi
 }
 
+# alive PID: process exists and is not a zombie (a zombie answers kill -0 until
+# its parent reaps it, which would keep stop.sh waiting).
+alive() {
+  kill -0 "$1" 2>/dev/null || return 1
+  if [[ -r "/proc/$1/stat" ]]; then
+    local stat
+    stat="$(<"/proc/$1/stat")"
+    stat="${stat##*) }"          # field 3 (state) follows the "(comm) " field
+    [[ "${stat%% *}" != Z ]] || return 1
+  fi
+}
+
 # kafka_pid: print the broker's pid if the pid file names a live kafka.Kafka
 # process (guards against a stale pid file whose pid was reused).
 kafka_pid() {
@@ -58,7 +70,7 @@ kafka_pid() {
   [[ -f "$KAFKA_PID_FILE" ]] || return 1
   pid="$(<"$KAFKA_PID_FILE")"
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  kill -0 "$pid" 2>/dev/null || return 1
+  alive "$pid" || return 1
   if [[ -r "/proc/$pid/cmdline" ]]; then
     tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q 'kafka\.Kafka' || return 1
   fi

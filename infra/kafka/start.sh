@@ -135,7 +135,7 @@ fi
 # so a TCP connect is a valid readiness check.
 deadline=$((SECONDS + READY_TIMEOUT))
 while ! port_open "$KAFKA_PORT"; do
-  if ! kill -0 "$pid" 2>/dev/null; then
+  if ! alive "$pid"; then
     show_logs
     rm -f "$KAFKA_PID_FILE"
     die "broker exited during startup (logs above, in $KAFKA_LOGS)"

@@ -24,13 +24,14 @@ if pid="$(kafka_pid)"; then
   echo "kafka: stopping broker (pid $pid)"
   kill -TERM "$pid" 2>/dev/null || true
   deadline=$((SECONDS + STOP_TIMEOUT))
-  while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do
+  while alive "$pid" && ((SECONDS < deadline)); do
     sleep 0.5
   done
-  if kill -0 "$pid" 2>/dev/null; then
+  if alive "$pid"; then
     echo "kafka: still running after ${STOP_TIMEOUT}s; sending SIGKILL"
     kill -KILL "$pid" 2>/dev/null || true
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
+    deadline=$((SECONDS + 10))
+    while alive "$pid" && ((SECONDS < deadline)); do sleep 0.2; done
   fi
   echo "kafka: stopped"
 else

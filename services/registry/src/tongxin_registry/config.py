@@ -15,6 +15,8 @@ class RegistrySettings(PlatformSettings):
     model_config = SettingsConfigDict(env_prefix="REGISTRY_", extra="ignore")
 
     database_name: str = "tongxin_registry"
+    # The topic is fixed in production (registry.events); tests give each run its own.
+    topic: str = "registry.events"
     http_host: str = "127.0.0.1"
     http_port: int = 8001
     pseudonym_secret: SecretStr = SecretStr(DEV_SECRET)

@@ -15,7 +15,7 @@ from tongxin_contracts import default_registry
 from tongxin_platform.consumer import ConsumerRuntime
 from tongxin_platform.db import create_pool
 from tongxin_platform.outbox import OutboxRelay
-from tongxin_registry.bootstrap import SERVICE, TOPIC, prepare_database
+from tongxin_registry.bootstrap import SERVICE, prepare_database
 from tongxin_registry.config import RegistrySettings
 from tongxin_registry.projections import roster
 
@@ -46,7 +46,7 @@ async def run_worker(settings: RegistrySettings, options: WorkerOptions,
             async with pool.acquire() as conn:
                 await roster.create_tables(conn, options.schema)
             runtime = ConsumerRuntime(
-                group=options.group, topics=[TOPIC], handler=roster.apply,
+                group=options.group, topics=[settings.topic], handler=roster.apply,
                 registry=default_registry(), pool=pool,
                 bootstrap=settings.kafka_bootstrap_servers, search_path=options.schema,
                 replication_factor=settings.topic_replication_factor)

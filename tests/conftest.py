@@ -1,0 +1,71 @@
+"""Fixtures: real Kafka and PostgreSQL for every tier but unit/ and contract/.
+
+Found in this order: environment variables → testcontainers (when Docker answers) → the
+project's scripts. When none works the integration tests fail; they are never skipped.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config, read_topics_file
+from tongxin_platform.settings import service_database_url
+from tongxin_platform.testing import Infra, provide_infra
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[Infra]:
+    found = provide_infra(ROOT)
+    yield found
+    found.close()
+
+
+@pytest.fixture(scope="session")
+async def kafka(infra: Infra) -> str:
+    await ensure_topics(infra.kafka_bootstrap, read_topics_file(ROOT / "infra/kafka/topics.txt"))
+    return infra.kafka_bootstrap
+
+
+@pytest.fixture
+def unique() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+async def topic(kafka: str, unique: str) -> str:
+    name = f"test-{unique}.events"
+    await ensure_topics(kafka, [TopicSpec(name, 3, event_topic_config())])
+    return name
+
+
+@pytest.fixture
+def database_name(unique: str) -> str:
+    return f"t_{unique}"
+
+
+@pytest.fixture
+def database_url(infra: Infra, database_name: str) -> str:
+    return service_database_url(infra.database_url, database_name)
+
+
+@pytest.fixture
+async def migrated_db(infra: Infra, database_name: str) -> AsyncIterator[str]:
+    """A fresh database with the platform's tables."""
+    import asyncpg
+
+    from tongxin_platform.db import ensure_database
+    from tongxin_platform.migrations import migrate
+
+    url = await ensure_database(infra.database_url, database_name)
+    conn = await asyncpg.connect(url)
+    try:
+        await migrate(conn, "tongxin_platform.sql")
+    finally:
+        await conn.close()
+    yield url

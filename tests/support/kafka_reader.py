@@ -1,0 +1,42 @@
+"""An independent reader of a whole topic, outside any consumer group: the tests' witness."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+
+
+async def read_all(bootstrap: str, topic: str, *, expect: int | None = None,
+                   timeout: float = 60.0) -> list[ConsumerRecord]:
+    """Every record of ``topic`` from offset 0: until ``expect`` records arrived, or, without
+    ``expect``, until the end offsets seen at the start."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                auto_offset_reset="earliest", group_id=None)
+    await consumer.start()
+    try:
+        parts = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        end = await consumer.end_offsets(tps)
+        out: list[ConsumerRecord] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=200, max_records=5000)
+            for records in batch.values():
+                out.extend(records)
+            if expect is not None:
+                if len(out) >= expect:
+                    # read a little longer, so that duplicates would show
+                    more = await consumer.getmany(timeout_ms=500)
+                    for records in more.values():
+                        out.extend(records)
+                    return out
+            elif all(await consumer.position(tp) >= end[tp] for tp in tps):
+                return out
+            await asyncio.sleep(0)
+        return out
+    finally:
+        await consumer.stop()
