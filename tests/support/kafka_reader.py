@@ -16,7 +16,9 @@ async def read_all(bootstrap: str, topic: str, *, expect: int | None = None,
                                 auto_offset_reset="earliest", group_id=None)
     await consumer.start()
     try:
-        parts = consumer.partitions_for_topic(topic) or set()
+        metadata = await consumer._client.fetch_all_metadata()
+        parts = metadata.partitions_for_topic(topic) or set()
+        assert parts, f"topic {topic} has no partitions (does it exist?)"
         tps = [TopicPartition(topic, p) for p in sorted(parts)]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)

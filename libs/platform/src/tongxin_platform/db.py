@@ -22,7 +22,7 @@ async def ensure_database(server_url: str, database: str) -> str:
         if not exists:
             try:
                 await conn.execute(f'CREATE DATABASE "{database}"')
-            except asyncpg.DuplicateDatabaseError:
+            except (asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
                 pass  # another process created it between our check and our create
     finally:
         await conn.close()

@@ -57,7 +57,10 @@ def check_schema(schema: str) -> str:
 
 
 async def create_tables(conn: asyncpg.Connection, schema: str = LIVE_SCHEMA) -> None:
-    await conn.execute(_DDL.format(s=check_schema(schema)))
+    async with conn.transaction():
+        # The API and the worker start together; IF NOT EXISTS alone races in the catalog.
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('tongxin-roster-ddl'))")
+        await conn.execute(_DDL.format(s=check_schema(schema)))
 
 
 async def digest(conn: asyncpg.Connection, schema: str = LIVE_SCHEMA) -> dict[str, str]:
