@@ -6,15 +6,19 @@ project's scripts. When none works the integration tests fail; they are never sk
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config, read_topics_file
 from tongxin_platform.settings import service_database_url
 from tongxin_platform.testing import Infra, provide_infra
+from tongxin_registry.config import RegistrySettings
+from tongxin_registry.entrypoints.worker import WorkerOptions, run_worker
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -69,3 +73,31 @@ async def migrated_db(infra: Infra, database_name: str) -> AsyncIterator[str]:
     finally:
         await conn.close()
     yield url
+
+
+@pytest.fixture
+def registry_settings(infra: Infra, kafka: str, topic: str, database_name: str) -> RegistrySettings:
+    return RegistrySettings(KAFKA_BOOTSTRAP_SERVERS=kafka, DATABASE_URL=infra.database_url,
+                            database_name=database_name, topic=topic)
+
+
+@pytest.fixture
+async def registry_worker(registry_settings: RegistrySettings) -> AsyncIterator[None]:
+    """The registry's relay and roster projection, running in the test's loop."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_worker(registry_settings, WorkerOptions(), stop))
+    await asyncio.sleep(0)
+    yield
+    stop.set()
+    await asyncio.wait_for(task, 30)
+
+
+@pytest.fixture
+async def registry_db(registry_settings: RegistrySettings) -> AsyncIterator[asyncpg.Pool]:
+    from tongxin_platform.db import create_pool
+    from tongxin_registry.bootstrap import prepare_database
+
+    url = await prepare_database(registry_settings)
+    pool = await create_pool(url, min_size=1, max_size=4)
+    yield pool
+    await pool.close()

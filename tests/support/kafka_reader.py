@@ -36,8 +36,10 @@ async def read_all(bootstrap: str, topic: str, *, expect: int | None = None,
                     for records in more.values():
                         out.extend(records)
                     return out
-            elif all(await consumer.position(tp) >= end[tp] for tp in tps):
-                return out
+            else:
+                positions = [await consumer.position(tp) for tp in tps]
+                if all(pos >= end[tp] for pos, tp in zip(positions, tps, strict=True)):
+                    return out
             await asyncio.sleep(0)
         return out
     finally:

@@ -72,3 +72,7 @@ def import_csv(
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Tongxin benchmarks: ``uv run python -m bench.run [--quick] [--json PATH]`` (see README.md)."""

@@ -1,0 +1,476 @@
+"""Run every benchmark once, interleaved where it matters, and report against DESIGN.md §8.
+
+    uv run python -m bench.run [--quick] [--json bench/results/latest.json] [--profile PHASE]
+
+Everything it creates (databases ``bench_<stamp>*``, topics ``bench-<stamp>.*``) is dropped at
+the end unless ``--keep``. Figures are printed and written as JSON; nothing asserts on speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import contextlib
+import dataclasses
+import io
+import json
+import logging
+import os
+import platform
+import pstats
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import asyncpg
+from aiokafka.admin import AIOKafkaAdminClient
+from rich.console import Console
+from rich.table import Table
+
+from bench import appends, pipeline
+from bench.api_process import api_process_rss
+from bench.common import (
+    DISTRICTS,
+    FULL,
+    PARTITIONS,
+    QUICK,
+    MemoryLog,
+    Names,
+    Row,
+    Sizes,
+    clock,
+    median,
+)
+from tongxin_cli.demo import demo_roster
+from tongxin_contracts import dlq_topic
+from tongxin_platform.db import ensure_database
+from tongxin_platform.eventstore import EventStore
+from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config
+from tongxin_platform.migrations import migrate
+from tongxin_platform.settings import DEFAULT_DATABASE_URL, DEFAULT_KAFKA, service_database_url
+from tongxin_registry.bootstrap import bootstrap
+from tongxin_registry.config import RegistrySettings
+
+log = logging.getLogger("bench")
+console = Console(width=None if sys.stdout.isatty() else 170)
+T = TypeVar("T")
+ROOT = Path(__file__).resolve().parents[1]
+PROFILE_PHASES = ("append", "import", "relay", "replay")
+
+# Figures of notes/peer-baselines.md (same machine size, other runs): shown for context only.
+NOTES = {
+    "raw8": 10_600, "es_one": "415 (psycopg as installed) / 718 (psycopg-binary)",
+    "copy": 88_000, "read": "286,000–302,000 (asyncpg, 1 M rows in order)",
+}
+
+
+def cpu_text(res: dict[str, Any]) -> str:
+    """``(CPU: client 95%, server 40%, kafka 20%)`` from a measure's ``*_cpu_share`` keys."""
+    parts = [f"{k.removesuffix('_cpu_share')} {v:.0%}" for k, v in res.items()
+             if k.endswith("_cpu_share")]
+    return f"  (CPU: {', '.join(parts)})" if parts else ""
+
+
+class Profiler:
+    """cProfile around one phase's timed part, when ``--profile`` names it."""
+
+    def __init__(self, wanted: str | None, out_dir: Path) -> None:
+        self.wanted, self.out_dir = wanted, out_dir
+        self.reports: dict[str, str] = {}
+
+    async def run(self, phase: str, work: Awaitable[T]) -> T:
+        if phase != self.wanted:
+            return await work
+        prof = cProfile.Profile()
+        prof.enable()
+        try:
+            return await work
+        finally:
+            prof.disable()
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            path = self.out_dir / f"profile-{phase}.pstats"
+            prof.dump_stats(path)
+            text = io.StringIO()
+            stats = pstats.Stats(prof, stream=text).strip_dirs()
+            stats.sort_stats("tottime").print_stats(30)
+            stats.sort_stats("cumulative").print_stats(40)
+            self.reports[phase] = text.getvalue()
+            (self.out_dir / f"profile-{phase}.txt").write_text(text.getvalue())
+
+
+# --- infrastructure -----------------------------------------------------------------------
+
+
+async def _reachable(server_url: str) -> bool:
+    try:
+        conn = await asyncpg.connect(server_url, timeout=5)
+    except (OSError, asyncpg.PostgresError):
+        return False
+    await conn.close()
+    return True
+
+
+async def ensure_infra(server_url: str, kafka: str) -> None:
+    """Start the project's PostgreSQL and Kafka (idempotent scripts) if they do not answer."""
+    from tongxin_platform.testing import run_script
+
+    if not await _reachable(server_url):
+        await asyncio.to_thread(run_script, ROOT, "infra/postgres/start.sh")
+    host, _, port = kafka.partition(":")
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), 5)
+        writer.close()
+        await writer.wait_closed()
+    except (OSError, TimeoutError):
+        await asyncio.to_thread(run_script, ROOT, "infra/kafka/start.sh")
+
+
+@contextlib.asynccontextmanager
+async def connections(url: str, n: int) -> AsyncIterator[list[asyncpg.Connection]]:
+    conns = [await asyncpg.connect(url) for _ in range(n)]
+    try:
+        yield conns
+    finally:
+        for c in conns:
+            await c.close()
+
+
+async def cleanup(server_url: str, kafka: str, names: Names) -> list[str]:
+    problems = []
+    try:
+        conn = await asyncpg.connect(service_database_url(server_url, "postgres"))
+        try:
+            for db in names.databases:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        finally:
+            await conn.close()
+    except (OSError, asyncpg.PostgresError) as exc:
+        problems.append(f"dropping databases: {exc}")
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka, request_timeout_ms=30000)
+    try:
+        await admin.start()
+        existing = set(await admin.list_topics())
+        ours = [t for t in (names.topic, names.ceiling_topic, dlq_topic(names.topic, names.group))
+                if t in existing]
+        if ours:
+            await admin.delete_topics(ours)
+    except Exception as exc:  # noqa: BLE001 - a leftover topic is reported, not fatal
+        problems.append(f"deleting topics: {exc}")
+    finally:
+        await admin.close()
+    return problems
+
+
+# --- the measures -------------------------------------------------------------------------
+
+
+async def measure_appends(server_url: str, names: Names, sizes: Sizes, prof: Profiler,
+                          details: dict[str, Any]) -> list[Row]:
+    url = await ensure_database(server_url, names.store_db)
+    setup = await asyncpg.connect(url)
+    try:
+        await migrate(setup, "tongxin_platform.sql")
+        await setup.execute(appends.RAW_DDL)
+    finally:
+        await setup.close()
+    es_url = urlsplit(await ensure_database(server_url, names.es_db))
+    app = await asyncio.to_thread(
+        appends.eventsourcing_app, names.es_db, es_url.hostname or "127.0.0.1",
+        es_url.port or 5432, es_url.username or "postgres", es_url.password or "postgres",
+        sizes.writers)
+    store = EventStore(names.topic)
+    ops = {"ours": appends.ours(store), "raw": appends.raw(),
+           "ours_head": appends.ours_with_head_lookup(store)}
+    order = ["ours", "raw", "es", "ours_head"]
+    runs: dict[str, list[dict[str, float]]] = {k: [] for k in order}
+    try:
+        async with connections(url, sizes.writers) as conns:
+            for r in range(sizes.rounds):
+                rotated = order[r % len(order):] + order[:r % len(order)]
+                for m in rotated:
+                    prefix = f"{m}-r{r}"
+                    if m == "es":
+                        res = await asyncio.to_thread(
+                            appends.run_eventsourcing, app, sizes.writers, prefix,
+                            sizes.append_seconds, sizes.warmup_seconds, names.es_db)
+                    else:
+                        work = appends.run_writers(conns, ops[m], prefix, sizes.append_seconds,
+                                                   sizes.warmup_seconds, names.store_db)
+                        res = await (prof.run("append", work) if m == "ours" and r == 0
+                                     else work)
+                    runs[m].append(res)
+                    console.log(f"appends round {r + 1}/{sizes.rounds}: {m:9s} "
+                                f"{res['rate']:>9,.0f} events/s{cpu_text(res)}")
+    finally:
+        await asyncio.to_thread(app.close)
+    details["appends"] = runs
+    rate = {m: median([x["rate"] for x in runs[m]]) for m in order}
+    vs_raw = median([o["rate"] / b["rate"] for o, b in zip(runs["ours"], runs["raw"], strict=True)])
+    vs_es = median([o["rate"] / b["rate"] for o, b in zip(runs["ours"], runs["es"], strict=True)])
+    head_vs_raw = median([o["rate"] / b["rate"]
+                          for o, b in zip(runs["ours_head"], runs["raw"], strict=True)])
+    n = sizes.writers
+    return [
+        Row("append_vs_raw", f"Append, 1 event/tx, {n} writers (EventStore.append, hash chain "
+            "+ outbox row)", rate["ours"], "events/s", rate["raw"],
+            f"raw asyncpg INSERT, {n} conns", vs_raw, "%", "≥ 70 % of raw", vs_raw >= 0.70,
+            f"notes: raw 8 conns {NOTES['raw8']:,}/s",
+            {"rounds": sizes.rounds, "seconds_each": sizes.append_seconds}),
+        Row("append_vs_eventsourcing", f"Append vs eventsourcing 9.5.6 ({n} threads, "
+            "1 event/save)", rate["ours"], "events/s", rate["es"], "eventsourcing PostgreSQL",
+            vs_es, "x", "≥ 10×", vs_es >= 10, f"notes: {NOTES['es_one']}/s"),
+        Row("append_with_head_lookup", "Append with head lookup (tx: head() + append)",
+            rate["ours_head"], "events/s", rate["raw"], f"raw asyncpg INSERT, {n} conns",
+            head_vs_raw, "%", "", None, "a command's real path (4 round trips)"),
+    ]
+
+
+async def measure_pipeline(server_url: str, kafka: str, names: Names, sizes: Sizes,
+                           prof: Profiler, mem: MemoryLog, details: dict[str, Any]
+                           ) -> tuple[list[Row], str]:
+    settings = RegistrySettings(KAFKA_BOOTSTRAP_SERVERS=kafka, DATABASE_URL=server_url,
+                                database_name=names.registry_db, topic=names.topic)
+    await ensure_topics(kafka, [TopicSpec(names.topic, PARTITIONS, event_topic_config()),
+                                TopicSpec(names.ceiling_topic, PARTITIONS, event_topic_config())])
+    reg = await bootstrap(settings)
+    first_csv = ""
+    imports: list[dict[str, float]] = []
+    copies: list[dict[str, float]] = []
+    mem.start("import")
+    try:
+        async with reg.pool.acquire() as conn:
+            await conn.execute(pipeline.RAW_COPY_DDL)
+        for k in range(sizes.imports):
+            spec = dataclasses.replace(sizes.spec, district=DISTRICTS[k], seed=7 + k)
+            csv_text, _ = demo_roster(spec)
+            first_csv = first_csv or csv_text
+            async with reg.pool.acquire() as conn:
+                before = await conn.fetchval("SELECT coalesce(max(position), 0) FROM events")
+            res = await (prof.run("import", pipeline.import_roster(reg, csv_text)) if k == 0
+                         else pipeline.import_roster(reg, csv_text))
+            imports.append(res)
+            async with reg.pool.acquire() as conn:
+                copies.append(await pipeline.raw_copy_of_last_import(conn, before,
+                                                                     names.registry_db))
+            console.log(f"import {k + 1}/{sizes.imports}: {res['events']:,.0f} events in "
+                        f"{res['seconds']:.2f} s = {res['rate']:,.0f}/s{cpu_text(res)}; raw COPY of "
+                        f"the same rows {copies[-1]['rate']:,.0f}/s{cpu_text(copies[-1])}")
+        async with reg.pool.acquire() as conn:
+            outbox = int(await conn.fetchval("SELECT count(*) FROM outbox"))
+    finally:
+        mem.stop()
+        await reg.close()
+    details["imports"], details["raw_copies"] = imports, copies
+
+    url = reg.database_url
+    sample = await pipeline.sample_records(url, 2000)
+    mem.start("relay")
+    relay_ceilings = [await pipeline.bare_producer(kafka, names.ceiling_topic, sample, outbox,
+                                                   sizes.relay_timeout)]
+    console.log(f"bare producer: {relay_ceilings[-1]['rate']:,.0f} records/s"
+                f"{cpu_text(relay_ceilings[-1])}")
+    relay = await prof.run("relay", pipeline.relay_outbox(url, names.registry_db, kafka, outbox,
+                                                           sizes.relay_timeout))
+    console.log(f"relay: {relay['events']:,.0f} events in {relay['seconds']:.2f} s = "
+                f"{relay['rate']:,.0f}/s (outbox left: {relay['outbox_left']:.0f}){cpu_text(relay)}")
+    relay_ceilings.append(await pipeline.bare_producer(kafka, names.ceiling_topic, sample,
+                                                       outbox, sizes.relay_timeout))
+    console.log(f"bare producer: {relay_ceilings[-1]['rate']:,.0f} records/s"
+                f"{cpu_text(relay_ceilings[-1])}")
+    mem.stop()
+    details["relay"], details["bare_producer"] = relay, relay_ceilings
+
+    mem.start("replay")
+    total = await pipeline.topic_size(kafka, names.topic)
+    bare = await pipeline.bare_consume(kafka, names.topic, total, sizes.replay_timeout, False)
+    console.log(f"bare consumer: {bare['rate']:,.0f} records/s{cpu_text(bare)}")
+    decoding = await pipeline.bare_consume(kafka, names.topic, total, sizes.replay_timeout, True)
+    console.log(f"bare consumer + decode: {decoding['rate']:,.0f} records/s"
+                f"{cpu_text(decoding)}")
+    replay = await prof.run("replay", pipeline.replay_projection(
+        url, names.registry_db, kafka, names.topic, names.group, total, sizes.replay_timeout))
+    console.log(f"projection replay: {replay['events']:,.0f} events in {replay['seconds']:.2f} s"
+                f" ({replay['steady_rate']:,.0f}/s after a {replay['startup_seconds']:.2f} s "
+                f"start); read model: {replay['students_in_read_model']:,.0f} students"
+                f"{cpu_text(replay)}")
+    mem.stop()
+    details["replay"] = {"topic_records": total, "bare_consume": bare,
+                         "bare_consume_decode": decoding, "projection": replay}
+
+    imp = median([x["rate"] for x in imports])
+    cp = median([x["rate"] for x in copies])
+    ceiling = median([x["rate"] for x in relay_ceilings])
+    per_import = int(imports[0]["events"]) if imports else 0
+    rows = [
+        Row("import", f"Roster import (import_students, {per_import:,} events each, "
+            f"median of {len(imports)})", imp, "events/s", cp, "raw COPY of the same rows",
+            median([i["rate"] / c["rate"] for i, c in zip(imports, copies, strict=True)]), "%",
+            "≥ 75,000/s", imp >= 75_000,
+            f"first, into an empty DB: {imports[0]['rate']:,.0f}/s; notes: COPY "
+            f"{NOTES['copy']:,}/s"),
+        Row("relay", f"Outbox → Kafka (OutboxRelay, {outbox:,} events)", relay["rate"],
+            "events/s", ceiling, "bare aiokafka producer, same records", relay["rate"] / ceiling,
+            "%", "≥ 20,000/s", relay["rate"] >= 20_000 and not relay["timed_out"],
+            "TIMED OUT; " if relay["timed_out"] else ""),
+        Row("replay", f"Projection replay from offset 0 (roster, {total:,} events)",
+            replay["steady_rate"], "events/s", bare["rate"], "bare aiokafka consumer",
+            replay["steady_rate"] / bare["rate"], "%", "≥ 100,000/s",
+            replay["steady_rate"] >= 100_000 and not replay["timed_out"],
+            ("TIMED OUT; " if replay["timed_out"] else "")
+            + f"incl. {replay['startup_seconds']:.1f} s start: {replay['rate']:,.0f}/s"),
+        Row("replay_decode_ceiling", "Replay ceiling: consume + decode, no database",
+            decoding["rate"], "events/s", bare["rate"], "bare aiokafka consumer",
+            decoding["rate"] / bare["rate"], "%", "", None, "envelope + pydantic decode"),
+    ]
+    return rows, first_csv
+
+
+def memory_rows(mem: MemoryLog, api: dict[str, Any] | None, api_error: str | None) -> list[Row]:
+    rows = []
+    worker_peak = max((mem.phases.get(p, {}).get("peak_rss_mb") or 0.0)
+                      for p in ("relay", "replay"))
+    base = mem.phases.get("relay", {}).get("rss_at_start_mb") or 0.0
+    rows.append(Row("rss_worker_phases", "Peak RSS of this process, relay + replay phases",
+                    worker_peak, "MB", None, "", None, "", "< 120 MB", worker_peak < 120,
+                    f"includes the bench's own baggage ({base:.0f} MB at the phase start)"
+                    if mem.can_reset else "VmHWM could not be reset: peak of the whole run"))
+    overall = mem.overall_peak() or 0.0
+    rows.append(Row("rss_bench_process", "Peak RSS of this process, whole run", overall, "MB",
+                    None, "", None, "", "", None, "bench process (eventsourcing, rosters, …)"))
+    if api is not None:
+        rows.append(Row("rss_api_process", "Peak RSS, registry API process (serving a roster "
+                        "import)", api["peak_rss_mb"], "MB", None, "", None, "", "< 120 MB",
+                        api["peak_rss_mb"] < 120,
+                        f"idle {api['idle_rss_mb']:.0f} MB; import of "
+                        f"{api['import_events']:,} events over HTTP at {api['import_rate']:,.0f}/s"))
+    else:
+        rows.append(Row("rss_api_process", "Peak RSS, registry API process", None, "MB",
+                        target="< 120 MB", note=f"not measured: {api_error}"))
+    return rows
+
+
+# --- report -------------------------------------------------------------------------------
+
+
+def _num(x: float | None, unit: str) -> str:
+    if x is None:
+        return "–"
+    if unit == "MB":
+        return f"{x:,.1f} MB"
+    return f"{x:,.0f}/s"
+
+
+def _ratio(row: Row) -> str:
+    if row.ratio is None:
+        return "–"
+    return f"{row.ratio:,.1f}×" if row.ratio_kind == "x" else f"{row.ratio * 100:,.0f} %"
+
+
+def print_table(rows: list[Row], title: str) -> None:
+    table = Table(title=title, show_lines=True)
+    for col, kw in (("Measure", {"ratio": 3}), ("Ours", {"justify": "right"}),
+                    ("Peer / ceiling (same run)", {"ratio": 2}), ("Ratio", {"justify": "right"}),
+                    ("Target", {}), ("Met", {"justify": "center"}), ("Notes", {"ratio": 2})):
+        table.add_column(col, **kw)  # type: ignore[arg-type]
+    for r in rows:
+        peer = f"{_num(r.peer, r.unit)}\n{r.peer_label}" if r.peer is not None else "–"
+        met = "–" if r.met is None else ("[green]met[/green]" if r.met else "[red]not met[/red]")
+        table.add_row(r.measure, _num(r.ours, r.unit), peer, _ratio(r), r.target or "–", met,
+                      r.note)
+    console.print(table)
+
+
+# --- main ---------------------------------------------------------------------------------
+
+
+async def run(args: argparse.Namespace) -> int:
+    sizes = QUICK if args.quick else FULL
+    server_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+    kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_KAFKA)
+    names = Names.fresh()
+    prof = Profiler(args.profile, args.json.parent)
+    mem = MemoryLog()
+    details: dict[str, Any] = {}
+    rows: list[Row] = []
+    started = time.time()
+    load_start = os.getloadavg()
+    t0 = clock()
+    console.log(f"bench run {names.stamp} ({'quick' if args.quick else 'full'}): "
+                f"PostgreSQL {urlsplit(server_url).netloc}, Kafka {kafka}")
+    await ensure_infra(server_url, kafka)
+    problems: list[str] = []
+    try:
+        mem.start("appends")
+        rows += await measure_appends(server_url, names, sizes, prof, details)
+        mem.stop()
+        pipe_rows, csv_text = await measure_pipeline(server_url, kafka, names, sizes, prof, mem,
+                                                     details)
+        rows += pipe_rows
+        api: dict[str, Any] | None = None
+        api_error = None
+        if args.no_api:
+            api_error = "--no-api"
+        else:
+            try:
+                api = await api_process_rss(server_url, kafka, names.api_db, names.api_topic,
+                                            csv_text)
+                console.log(f"API process: peak RSS {api['peak_rss_mb']:.1f} MB")
+            except Exception as exc:  # noqa: BLE001 - reported in the table
+                api_error = f"{type(exc).__name__}: {exc}"[:300]
+        details["api_process"] = api
+        rows += memory_rows(mem, api, api_error)
+    finally:
+        if args.keep:
+            console.log(f"kept databases {names.databases} and topic {names.topic}")
+        else:
+            problems = await cleanup(server_url, kafka, names)
+            for p in problems:
+                console.log(f"[yellow]cleanup: {p}[/yellow]")
+    elapsed = clock() - t0
+    title = (f"Tongxin benchmarks — {names.stamp} ({'quick' if args.quick else 'full'}, "
+             f"{elapsed:.0f} s, {os.cpu_count()} CPUs, load {load_start[0]:.1f} → "
+             f"{os.getloadavg()[0]:.1f})")
+    print_table(rows, title)
+    for phase, text in prof.reports.items():
+        console.print(f"[bold]profile of {phase}[/bold] (also {args.json.parent}/"
+                      f"profile-{phase}.pstats)")
+        console.print(text, markup=False, highlight=False)
+    out = {
+        "run": {"stamp": names.stamp, "quick": args.quick, "started_unix": started,
+                "loadavg_start": load_start, "loadavg_end": os.getloadavg(),
+                "seconds": elapsed, "cpus": os.cpu_count(), "python": sys.version.split()[0],
+                "platform": platform.platform(), "sizes": dataclasses.asdict(sizes),
+                "profiled": args.profile, "cleanup_problems": problems},
+        "rows": [dataclasses.asdict(r) for r in rows],
+        "memory": mem.phases,
+        "details": details,
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(out, indent=2, default=str, ensure_ascii=False))
+    console.log(f"wrote {args.json}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run (< 60 s)")
+    parser.add_argument("--json", type=Path, default=ROOT / "bench/results/latest.json",
+                        help="where to write the figures (default bench/results/latest.json)")
+    parser.add_argument("--profile", choices=PROFILE_PHASES,
+                        help="cProfile one phase; writes profile-<phase>.pstats/.txt next to "
+                             "the JSON (profiling slows that phase: its figure is not comparable)")
+    parser.add_argument("--no-api", action="store_true", help="skip the API process RSS measure")
+    parser.add_argument("--keep", action="store_true", help="keep databases and topics")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s "
+                        "%(message)s")
+    return asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
