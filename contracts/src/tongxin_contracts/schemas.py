@@ -1,4 +1,5 @@
-"""JSON Schema export of every event (``tongxin schemas`` writes them to ``contracts/schemas``)."""
+"""JSON Schema export of every event and the AsyncAPI document (``tongxin schemas`` writes them
+to ``contracts/schemas``; ``tongxin schemas --check`` fails when they differ from the code)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tongxin_contracts.asyncapi import build_asyncapi
 from tongxin_contracts.registry import EventRegistry
+
+CONTRACTS_VERSION = "1.0.0"
 
 
 def event_schemas(registry: EventRegistry) -> dict[str, dict[str, Any]]:
@@ -17,6 +21,7 @@ def event_schemas(registry: EventRegistry) -> dict[str, dict[str, Any]]:
         schema["$id"] = f"urn:tongxin:schema:{model.service}:{model.name}:v{model.version}"
         schema["x-ce-type"] = model.ce_type()
         out[f"{model.service}/{model.name}.v{model.version}.json"] = schema
+    out["asyncapi.json"] = build_asyncapi(registry, CONTRACTS_VERSION)
     return out
 
 

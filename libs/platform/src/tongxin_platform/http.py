@@ -1,19 +1,20 @@
-"""HTTP edge shared by services: problem+json errors (RFC 9457) and a server span per request."""
+"""HTTP edge shared by services: problem+json errors (RFC 9457).
+
+Server spans come from FastAPI's own OpenTelemetry support (it extracts an incoming
+``traceparent``), so the span current when a command appends events is part of the caller's trace.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from opentelemetry import trace
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from tongxin_platform.eventstore import ConcurrencyError
-from tongxin_platform.telemetry import context_from_traceparent
 
 PROBLEM = "application/problem+json"
 
@@ -56,21 +57,3 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(ConcurrencyError, on_conflict)
     app.add_exception_handler(StarletteHTTPException, on_http)
-
-
-def install_tracing(app: FastAPI, service: str) -> None:
-    tracer = trace.get_tracer(f"tongxin.{service}.http")
-
-    @app.middleware("http")
-    async def server_span(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        ctx = context_from_traceparent(request.headers.get("traceparent", ""))
-        route = request.url.path
-        with tracer.start_as_current_span(
-            f"{request.method} {route}", context=ctx, kind=trace.SpanKind.SERVER,
-            attributes={"http.request.method": request.method, "url.path": route},
-        ) as span:
-            response = await call_next(request)
-            span.set_attribute("http.response.status_code", response.status_code)
-            return response

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from tongxin_contracts.events.registry import LeaveReason, SpecialGroup
 from tongxin_platform import idempotency
 from tongxin_platform.crypto import KeyStore, SubjectErasedError
-from tongxin_platform.http import ProblemError, install_problem_handlers, install_tracing, problem
+from tongxin_platform.http import ProblemError, install_problem_handlers, problem
 from tongxin_registry.application.rows import ImportRejectedError
 from tongxin_registry.application.service import student_stream
 from tongxin_registry.bootstrap import Registry, bootstrap
@@ -53,7 +53,6 @@ def create_app(settings: RegistrySettings) -> FastAPI:
     app = FastAPI(title="Tongxin registry", version="0.1.0", lifespan=lifespan,
                   description="Schools, classes, students (as pseudonyms), staff, special groups.")
     install_problem_handlers(app)
-    install_tracing(app, "registry")
     keys = KeyStore()
 
     def reg() -> Registry:
