@@ -9,8 +9,13 @@ import sys
 import xml.etree.ElementTree as ET
 from collections import Counter
 
-REQUIRED = {"tests.unit": 20, "tests.contract": 2, "tests.integration": 8, "tests.faults": 2,
-            "tests.e2e": 1}
+REQUIRED = {
+    "tests.unit": 20,
+    "tests.contract": 2,
+    "tests.integration": 8,
+    "tests.faults": 2,
+    "tests.e2e": 1,
+}
 
 
 def main(path: str) -> int:
@@ -27,8 +32,11 @@ def main(path: str) -> int:
         tier = ".".join((case.get("classname") or "").split(".")[:2])
         ran[tier] += 1
     problems = [f"skipped: {s}" for s in skipped] + [f"failed: {f}" for f in failed]
-    problems += [f"tier {t} ran {ran[t]} tests, expected at least {n}"
-                 for t, n in REQUIRED.items() if ran[t] < n]
+    problems += [
+        f"tier {t} ran {ran[t]} tests, expected at least {n}"
+        for t, n in REQUIRED.items()
+        if ran[t] < n
+    ]
     for tier, n in sorted(ran.items()):
         print(f"{tier}: {n} tests ran")
     if problems:

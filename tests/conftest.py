@@ -59,7 +59,7 @@ def database_url(infra: Infra, database_name: str) -> str:
 
 
 @pytest.fixture
-async def migrated_db(infra: Infra, database_name: str) -> AsyncIterator[str]:
+async def migrated_db(infra: Infra, database_name: str) -> str:
     """A fresh database with the platform's tables."""
     import asyncpg
 
@@ -72,13 +72,17 @@ async def migrated_db(infra: Infra, database_name: str) -> AsyncIterator[str]:
         await migrate(conn, "tongxin_platform.sql")
     finally:
         await conn.close()
-    yield url
+    return url
 
 
 @pytest.fixture
 def registry_settings(infra: Infra, kafka: str, topic: str, database_name: str) -> RegistrySettings:
-    return RegistrySettings(KAFKA_BOOTSTRAP_SERVERS=kafka, DATABASE_URL=infra.database_url,
-                            database_name=database_name, topic=topic)
+    return RegistrySettings(
+        KAFKA_BOOTSTRAP_SERVERS=kafka,
+        DATABASE_URL=infra.database_url,
+        database_name=database_name,
+        topic=topic,
+    )
 
 
 @pytest.fixture

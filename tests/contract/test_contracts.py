@@ -61,4 +61,5 @@ def test_the_asyncapi_document_names_every_event_on_its_topic() -> None:
     names = {m["name"] for m in doc["components"]["messages"].values()}
     assert names == {m.ce_type() for m in default_registry().models()}
     assert set(doc["channels"]["registry.events"]["messages"]) == {
-        f"registry.{m.name}.v1" for m in default_registry().models()}
+        f"registry.{m.name}.v1" for m in default_registry().models()
+    }

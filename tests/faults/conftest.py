@@ -41,8 +41,11 @@ class ThrowawayBroker:
 def throwaway_broker(tmp_path: Path) -> Iterator[ThrowawayBroker]:
     root = repo_root(Path(__file__))
     port, controller = free_port(), free_port()
-    env = {"KAFKA_PORT": str(port), "KAFKA_CONTROLLER_PORT": str(controller),
-           "TONGXIN_DATA_DIR": str(tmp_path)}
+    env = {
+        "KAFKA_PORT": str(port),
+        "KAFKA_CONTROLLER_PORT": str(controller),
+        "TONGXIN_DATA_DIR": str(tmp_path),
+    }
     broker = ThrowawayBroker(f"127.0.0.1:{port}", env, tmp_path / "kafka" / "kafka.pid", root)
     broker.start()
     yield broker

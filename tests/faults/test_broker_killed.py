@@ -36,8 +36,10 @@ async def _write(pool: asyncpg.Pool, store: EventStore, written: list[str]) -> N
             heads = await store.heads(conn, list(picks))
             batches = []
             for stream, n in picks.items():
-                events = [NewEvent(uuid.uuid4(), Ticked(district="d", stream=stream, n=i),
-                                   now_utc()) for i in range(n)]
+                events = [
+                    NewEvent(uuid.uuid4(), Ticked(district="d", stream=stream, n=i), now_utc())
+                    for i in range(n)
+                ]
                 from tongxin_platform.eventstore import NEW_STREAM
 
                 batches.append((stream, heads.get(stream, NEW_STREAM), events))
@@ -61,14 +63,23 @@ async def test_a_broker_killed_mid_publish_loses_nothing_and_duplicates_no_effec
 
     store = EventStore(topic)
     relay = OutboxRelay(service="faults", database_url=migrated_db, bootstrap=kafka)
-    runtime = ConsumerRuntime(group="faults.effects", topics=[topic], handler=effect,
-                              registry=proof_registry(), pool=pool, bootstrap=kafka)
+    runtime = ConsumerRuntime(
+        group="faults.effects",
+        topics=[topic],
+        handler=effect,
+        registry=proof_registry(),
+        pool=pool,
+        bootstrap=kafka,
+    )
     written: list[str] = []
     tasks = [asyncio.create_task(relay.run()), asyncio.create_task(runtime.run())]
     writer = asyncio.create_task(_write(pool, store, written))
     try:
-        await eventually(lambda: asyncio.sleep(0, relay.stats.published), lambda n: n > 4000,
-                         what="the relay publishing")
+        await eventually(
+            lambda: asyncio.sleep(0, relay.stats.published),
+            lambda n: n > 4000,
+            what="the relay publishing",
+        )
         throwaway_broker.kill()
         published_at_kill = relay.stats.published
         await asyncio.sleep(2)
@@ -77,10 +88,18 @@ async def test_a_broker_killed_mid_publish_loses_nothing_and_duplicates_no_effec
         total = ROUNDS * PER_ROUND
         assert len(written) == total
         assert published_at_kill < total, "the broker died after everything was published"
-        await eventually(lambda: pool.fetchval("SELECT count(*) FROM outbox"), lambda n: n == 0,
-                         timeout=120, what="an empty outbox")
-        await eventually(lambda: caught_up(pool, "faults.effects", topic, kafka), bool,
-                         timeout=120, what="the consumer at the end of the topic")
+        await eventually(
+            lambda: pool.fetchval("SELECT count(*) FROM outbox"),
+            lambda n: n == 0,
+            timeout=120,
+            what="an empty outbox",
+        )
+        await eventually(
+            lambda: caught_up(pool, "faults.effects", topic, kafka),
+            bool,
+            timeout=120,
+            what="the consumer at the end of the topic",
+        )
     finally:
         relay.stop()
         runtime.stop()
@@ -89,7 +108,8 @@ async def test_a_broker_killed_mid_publish_loses_nothing_and_duplicates_no_effec
     effects = Counter(str(r["event_id"]) for r in await pool.fetch("SELECT event_id FROM effects"))
     assert set(effects) == set(written), "an event is missing from the effects"
     assert max(effects.values()) == 1, "an effect was applied twice"
-    on_kafka = Counter(dict(r.headers)["ce_id"].decode()
-                       for r in await read_all(kafka, topic, timeout=60))
+    on_kafka = Counter(
+        dict(r.headers)["ce_id"].decode() for r in await read_all(kafka, topic, timeout=60)
+    )
     assert set(on_kafka) >= set(written)
     await pool.close()

@@ -24,22 +24,39 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 async def _start_projection(settings: RegistrySettings) -> asyncio.subprocess.Process:
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-           "DATABASE_URL": settings.database_url, "REGISTRY_DATABASE_NAME": settings.database_name,
-           "REGISTRY_TOPIC": settings.topic}
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "DATABASE_URL": settings.database_url,
+        "REGISTRY_DATABASE_NAME": settings.database_name,
+        "REGISTRY_TOPIC": settings.topic,
+    }
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tongxin_registry.entrypoints.cli", "worker", "--no-relay",
-        env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        sys.executable,
+        "-m",
+        "tongxin_registry.entrypoints.cli",
+        "worker",
+        "--no-relay",
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
 
 
 async def _stored(pool: asyncpg.Pool, topic: str) -> int:
-    value = await pool.fetchval("SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets"
-                                " WHERE group_id = $1 AND topic = $2", roster.GROUP, topic)
+    value = await pool.fetchval(
+        "SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets"
+        " WHERE group_id = $1 AND topic = $2",
+        roster.GROUP,
+        topic,
+    )
     return int(value)
 
 
 async def test_a_projection_killed_mid_batch_ends_equal_to_a_rebuild_from_offset_zero(
-    registry_settings: RegistrySettings, registry_db: asyncpg.Pool, kafka: str,
+    registry_settings: RegistrySettings,
+    registry_db: asyncpg.Pool,
+    kafka: str,
 ) -> None:
     topic = registry_settings.topic
     students, staff = demo_roster(DemoSpec(schools=4, classes_per_school=20, students_per_class=50))
@@ -47,9 +64,13 @@ async def test_a_projection_killed_mid_batch_ends_equal_to_a_rebuild_from_offset
     await reg.service.import_students(students)
     await reg.service.import_staff(staff)
     # Transfers and departures, so that order matters to the read model.
-    refs = [r["stream_id"].removeprefix("student-") for r in await registry_db.fetch(
-        "SELECT stream_id FROM events WHERE stream_id LIKE 'student-%' AND version = 1"
-        " ORDER BY position LIMIT 300")]
+    refs = [
+        r["stream_id"].removeprefix("student-")
+        for r in await registry_db.fetch(
+            "SELECT stream_id FROM events WHERE stream_id LIKE 'student-%' AND version = 1"
+            " ORDER BY position LIMIT 300"
+        )
+    ]
     for i, ref in enumerate(refs):
         if i % 3 == 0:
             await reg.service.transfer(ref, "330106002-05")
@@ -60,10 +81,15 @@ async def test_a_projection_killed_mid_batch_ends_equal_to_a_rebuild_from_offset
     await reg.close()
 
     stop_relay = asyncio.Event()
-    relay = asyncio.create_task(run_worker(registry_settings,
-                                           WorkerOptions(projection=False), stop_relay))
-    await eventually(lambda: registry_db.fetchval("SELECT count(*) FROM outbox"), lambda n: n == 0,
-                     timeout=120, what="every event on Kafka")
+    relay = asyncio.create_task(
+        run_worker(registry_settings, WorkerOptions(projection=False), stop_relay)
+    )
+    await eventually(
+        lambda: registry_db.fetchval("SELECT count(*) FROM outbox"),
+        lambda n: n == 0,
+        timeout=120,
+        what="every event on Kafka",
+    )
     stop_relay.set()
     await relay
     total = sum((await end_offsets(kafka, topic)).values())
@@ -72,8 +98,12 @@ async def test_a_projection_killed_mid_batch_ends_equal_to_a_rebuild_from_offset
     for _ in range(3):
         proc = await _start_projection(registry_settings)
         before = await _stored(registry_db, topic)
-        await eventually(lambda: _stored(registry_db, topic), lambda n, b=before: n > b,
-                         timeout=60, what="the projection making progress")
+        await eventually(
+            lambda: _stored(registry_db, topic),
+            lambda n, b=before: n > b,
+            timeout=60,
+            what="the projection making progress",
+        )
         await asyncio.sleep(0.3)
         proc.send_signal(signal.SIGKILL)
         await proc.wait()
@@ -83,21 +113,35 @@ async def test_a_projection_killed_mid_batch_ends_equal_to_a_rebuild_from_offset
 
     proc = await _start_projection(registry_settings)
     try:
-        await eventually(lambda: caught_up(registry_db, roster.GROUP, topic, kafka), bool,
-                         timeout=180, what="the restarted projection at the end of the topic")
+        await eventually(
+            lambda: caught_up(registry_db, roster.GROUP, topic, kafka),
+            bool,
+            timeout=180,
+            what="the restarted projection at the end of the topic",
+        )
     finally:
         proc.send_signal(signal.SIGTERM)
         await proc.wait()
 
     async with registry_db.acquire() as conn:
         await roster.create_tables(conn, "roster_rebuild")
-    rebuild = ConsumerRuntime(group="registry.roster.rebuild", topics=[topic],
-                              handler=roster.apply, registry=default_registry(), pool=registry_db,
-                              bootstrap=kafka, search_path="roster_rebuild")
+    rebuild = ConsumerRuntime(
+        group="registry.roster.rebuild",
+        topics=[topic],
+        handler=roster.apply,
+        registry=default_registry(),
+        pool=registry_db,
+        bootstrap=kafka,
+        search_path="roster_rebuild",
+    )
     task = asyncio.create_task(rebuild.run())
     try:
-        await eventually(lambda: caught_up(registry_db, "registry.roster.rebuild", topic, kafka),
-                         bool, timeout=180, what="the rebuild at the end of the topic")
+        await eventually(
+            lambda: caught_up(registry_db, "registry.roster.rebuild", topic, kafka),
+            bool,
+            timeout=180,
+            what="the rebuild at the end of the topic",
+        )
     finally:
         rebuild.stop()
         await task

@@ -23,14 +23,21 @@ pytestmark = pytest.mark.integration
 
 
 def headers(ce_type: str, stream: str) -> list[tuple[str, bytes]]:
-    return [("ce_specversion", b"1.0"), ("ce_id", f"poison-{stream}".encode()),
-            ("ce_source", b"/tests"), ("ce_type", ce_type.encode()),
-            ("ce_time", b"2026-11-22T08:00:00+00:00"), ("ce_streamid", stream.encode()),
-            ("ce_streamversion", b"1")]
+    return [
+        ("ce_specversion", b"1.0"),
+        ("ce_id", f"poison-{stream}".encode()),
+        ("ce_source", b"/tests"),
+        ("ce_type", ce_type.encode()),
+        ("ce_time", b"2026-11-22T08:00:00+00:00"),
+        ("ce_streamid", stream.encode()),
+        ("ce_streamversion", b"1"),
+    ]
 
 
 async def test_a_malformed_and_an_unknown_message_are_dead_lettered_and_the_next_are_processed(
-    registry_settings: RegistrySettings, registry_db: asyncpg.Pool, kafka: str,
+    registry_settings: RegistrySettings,
+    registry_db: asyncpg.Pool,
+    kafka: str,
 ) -> None:
     # One partition, so "the next ones" are unambiguous.
     topic = registry_settings.topic.replace(".events", "-dlq.events")
@@ -44,25 +51,40 @@ async def test_a_malformed_and_an_unknown_message_are_dead_lettered_and_the_next
     worker = asyncio.create_task(run_worker(settings, WorkerOptions(), stop))
     try:
         await reg.service.import_students(first)
-        await eventually(lambda: registry_db.fetchval("SELECT count(*) FROM roster.students"),
-                         lambda n: n == 5, what="first students")
+        await eventually(
+            lambda: registry_db.fetchval("SELECT count(*) FROM roster.students"),
+            lambda n: n == 5,
+            what="first students",
+        )
         producer = AIOKafkaProducer(bootstrap_servers=kafka)
         await producer.start()
         try:
-            await producer.send_and_wait(topic, b"{not json", key=b"x",
-                                         headers=headers("cn.tongxin.registry.StudentEnrolled.v1",
-                                                         "student-x"))
-            await producer.send_and_wait(topic, json.dumps({"a": 1}).encode(), key=b"y",
-                                         headers=headers("cn.tongxin.registry.StudentFlew.v1",
-                                                         "student-y"))
+            await producer.send_and_wait(
+                topic,
+                b"{not json",
+                key=b"x",
+                headers=headers("cn.tongxin.registry.StudentEnrolled.v1", "student-x"),
+            )
+            await producer.send_and_wait(
+                topic,
+                json.dumps({"a": 1}).encode(),
+                key=b"y",
+                headers=headers("cn.tongxin.registry.StudentFlew.v1", "student-y"),
+            )
             await producer.send_and_wait(topic, b"no headers at all", key=b"z")
         finally:
             await producer.stop()
         await reg.service.import_students(second)  # 5 more students in a second class
-        await eventually(lambda: registry_db.fetchval("SELECT count(*) FROM roster.students"),
-                         lambda n: n == 10, what="students after the poison messages")
-        await eventually(lambda: caught_up(registry_db, GROUP, topic, kafka), bool,
-                         what="projection at the end of the topic")
+        await eventually(
+            lambda: registry_db.fetchval("SELECT count(*) FROM roster.students"),
+            lambda n: n == 10,
+            what="students after the poison messages",
+        )
+        await eventually(
+            lambda: caught_up(registry_db, GROUP, topic, kafka),
+            bool,
+            what="projection at the end of the topic",
+        )
     finally:
         stop.set()
         await worker
@@ -71,16 +93,22 @@ async def test_a_malformed_and_an_unknown_message_are_dead_lettered_and_the_next
     dead = await read_all(kafka, dlq_topic(topic, GROUP), expect=3, timeout=30)
     assert len(dead) == 3
     errors = [dict(r.headers) for r in dead]
-    assert [e["dlq_error_type"] for e in errors] == [b"EventDecodeError", b"UnknownEventTypeError",
-                                                     b"EnvelopeError"]
-    assert all(e["dlq_group"] == GROUP.encode() and e["dlq_topic"] == topic.encode()
-               for e in errors)
+    assert [e["dlq_error_type"] for e in errors] == [
+        b"EventDecodeError",
+        b"UnknownEventTypeError",
+        b"EnvelopeError",
+    ]
+    assert all(
+        e["dlq_group"] == GROUP.encode() and e["dlq_topic"] == topic.encode() for e in errors
+    )
     assert b"not JSON" in errors[0]["dlq_error"]
     assert [r.value for r in dead] == [b"{not json", b'{"a": 1}', b"no headers at all"]
 
 
 async def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered_and_its_stream_goes_on(
-    migrated_db: str, kafka: str, topic: str,
+    migrated_db: str,
+    kafka: str,
+    topic: str,
 ) -> None:
     import uuid
 
@@ -93,26 +121,42 @@ async def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered_and_it
     assert pool is not None
     await pool.execute("CREATE TABLE effects (stream text, n int)")
     store = EventStore(topic)
-    await store.append(pool, "s-1", NEW_STREAM, [
-        NewEvent(uuid.uuid4(), Ticked(district="d", stream="s-1", n=i), now_utc())
-        for i in range(1, 6)])
+    await store.append(
+        pool,
+        "s-1",
+        NEW_STREAM,
+        [
+            NewEvent(uuid.uuid4(), Ticked(district="d", stream="s-1", n=i), now_utc())
+            for i in range(1, 6)
+        ],
+    )
     attempts: list[int] = []
 
     async def handler(conn: asyncpg.Connection, message: Message) -> None:
         assert isinstance(message.event, Ticked)
-        await conn.execute("INSERT INTO effects VALUES ($1, $2)", message.event.stream,
-                           message.event.n)
+        await conn.execute(
+            "INSERT INTO effects VALUES ($1, $2)", message.event.stream, message.event.n
+        )
         if message.event.n == 3:
             attempts.append(1)
             raise ValueError("tick 3 is cursed")
 
     relay = OutboxRelay(service="proof", database_url=migrated_db, bootstrap=kafka)
-    runtime = ConsumerRuntime(group="g-fail", topics=[topic], handler=handler,
-                              registry=proof_registry(), pool=pool, bootstrap=kafka)
+    runtime = ConsumerRuntime(
+        group="g-fail",
+        topics=[topic],
+        handler=handler,
+        registry=proof_registry(),
+        pool=pool,
+        bootstrap=kafka,
+    )
     tasks = [asyncio.create_task(relay.run()), asyncio.create_task(runtime.run())]
     try:
-        await eventually(lambda: pool.fetchval("SELECT count(*) FROM effects"), lambda n: n == 4,
-                         what="four effects")
+        await eventually(
+            lambda: pool.fetchval("SELECT count(*) FROM effects"),
+            lambda n: n == 4,
+            what="four effects",
+        )
         await eventually(lambda: caught_up(pool, "g-fail", topic, kafka), bool, what="caught up")
     finally:
         relay.stop()

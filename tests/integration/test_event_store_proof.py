@@ -30,8 +30,14 @@ TOTAL = 50_000
 STREAMS = 400
 
 
-async def _writer(url: str, store: EventStore, rng: random.Random, budget: list[int],
-                  committed: list[uuid.UUID], conflicts: Counter[str]) -> None:
+async def _writer(
+    url: str,
+    store: EventStore,
+    rng: random.Random,
+    budget: list[int],
+    committed: list[uuid.UUID],
+    conflicts: Counter[str],
+) -> None:
     conn = await asyncpg.connect(url)
     try:
         while budget[0] > 0:
@@ -39,8 +45,10 @@ async def _writer(url: str, store: EventStore, rng: random.Random, budget: list[
             budget[0] -= n
             stream = f"s-{rng.randrange(STREAMS)}"
             while True:
-                events = [NewEvent(uuid.uuid4(), Ticked(district="t", stream=stream, n=i),
-                                   now_utc()) for i in range(n)]
+                events = [
+                    NewEvent(uuid.uuid4(), Ticked(district="t", stream=stream, n=i), now_utc())
+                    for i in range(n)
+                ]
                 try:
                     async with conn.transaction():
                         head = await store.head(conn, stream)
@@ -64,10 +72,12 @@ async def test_sixteen_concurrent_writers_reach_kafka_exactly_once_in_stream_ord
     relay_task = asyncio.create_task(relay.run())
     budget, committed, conflicts = [TOTAL], [], Counter[str]()
     rng = random.Random(20261122)
-    await asyncio.gather(*(
-        _writer(migrated_db, store, random.Random(rng.random()), budget, committed, conflicts)
-        for _ in range(WRITERS)
-    ))
+    await asyncio.gather(
+        *(
+            _writer(migrated_db, store, random.Random(rng.random()), budget, committed, conflicts)
+            for _ in range(WRITERS)
+        )
+    )
     assert len(committed) == TOTAL
 
     conn = await asyncpg.connect(migrated_db)

@@ -30,23 +30,36 @@ async def test_a_roster_imported_over_http_appears_in_the_roster_read_model(
     registry_settings: RegistrySettings, registry_worker: None, registry_db: asyncpg.Pool
 ) -> None:
     students, staff = demo_roster(SPEC)
-    async with serving(create_app(registry_settings)) as url, httpx.AsyncClient(base_url=url) as http:
-        r = await http.post("/imports/students", content=students.encode(),
-                            headers={"content-type": "text/csv"})
+    async with (
+        serving(create_app(registry_settings)) as url,
+        httpx.AsyncClient(base_url=url) as http,
+    ):
+        r = await http.post(
+            "/imports/students", content=students.encode(), headers={"content-type": "text/csv"}
+        )
         assert r.status_code == 200, r.text
         assert r.json()["by_type"]["StudentEnrolled"] == 30
         r = await http.post("/imports/staff", files={"file": ("staff.csv", staff.encode())})
         assert r.status_code == 200, r.text
 
-        await eventually(lambda: count(registry_db, "SELECT count(*) FROM roster.students"),
-                         lambda n: n == 30, what="30 students in the roster")
-        await eventually(lambda: count(registry_db, "SELECT count(*) FROM roster.staff"),
-                         lambda n: n == 7, what="7 staff in the roster")
+        await eventually(
+            lambda: count(registry_db, "SELECT count(*) FROM roster.students"),
+            lambda n: n == 30,
+            what="30 students in the roster",
+        )
+        await eventually(
+            lambda: count(registry_db, "SELECT count(*) FROM roster.staff"),
+            lambda n: n == 7,
+            what="7 staff in the roster",
+        )
 
         classes = (await http.get("/schools/330106001/classes")).json()
         assert [c["enrolled"] for c in classes] == [10, 10, 10]
-        pupils = (await http.get(f"/classes/{classes[0]['class_id']}/students",
-                                 params={"include_personal": "true"})).json()
+        pupils = (
+            await http.get(
+                f"/classes/{classes[0]['class_id']}/students", params={"include_personal": "true"}
+            )
+        ).json()
         names = {row["student_name"] for row in csv.DictReader(io.StringIO(students))}
         assert {p["personal"]["name"] for p in pupils} <= names
         assert all(p["student_ref"].startswith("stu_") for p in pupils)
@@ -60,40 +73,59 @@ async def test_transfer_leave_and_categorise_over_http_reach_the_read_model(
     registry_settings: RegistrySettings, registry_worker: None, registry_db: asyncpg.Pool
 ) -> None:
     students, _ = demo_roster(SPEC)
-    async with serving(create_app(registry_settings)) as url, httpx.AsyncClient(base_url=url) as http:
+    async with (
+        serving(create_app(registry_settings)) as url,
+        httpx.AsyncClient(base_url=url) as http,
+    ):
         assert (await http.post("/imports/students", content=students.encode())).status_code == 200
-        await eventually(lambda: count(registry_db, "SELECT count(*) FROM roster.students"),
-                         lambda n: n == 30, what="roster")
-        one, two = (await registry_db.fetch(
-            "SELECT student_ref, class_id FROM roster.students ORDER BY student_ref LIMIT 2"))
+        await eventually(
+            lambda: count(registry_db, "SELECT count(*) FROM roster.students"),
+            lambda n: n == 30,
+            what="roster",
+        )
+        one, two = await registry_db.fetch(
+            "SELECT student_ref, class_id FROM roster.students ORDER BY student_ref LIMIT 2"
+        )
         target = "330106001-03" if one["class_id"] != "330106001-03" else "330106001-02"
-        r = await http.post(f"/students/{one['student_ref']}/transfer", json={"class_id": target},
-                            headers={"Idempotency-Key": "t-1"})
+        r = await http.post(
+            f"/students/{one['student_ref']}/transfer",
+            json={"class_id": target},
+            headers={"Idempotency-Key": "t-1"},
+        )
         assert r.status_code == 200, r.text
         assert r.json() == {"events": ["StudentTransferred"]}
-        replay = await http.post(f"/students/{one['student_ref']}/transfer",
-                                 json={"class_id": target}, headers={"Idempotency-Key": "t-1"})
+        replay = await http.post(
+            f"/students/{one['student_ref']}/transfer",
+            json={"class_id": target},
+            headers={"Idempotency-Key": "t-1"},
+        )
         assert replay.json() == r.json()
         r = await http.post(f"/students/{two['student_ref']}/leave", json={"reason": "moved_away"})
         assert r.json() == {"events": ["StudentLeft"]}
         r = await http.post(f"/students/{two['student_ref']}/leave", json={"reason": "moved_away"})
         assert r.status_code == 404
         assert r.headers["content-type"] == "application/problem+json"
-        r = await http.post(f"/students/{one['student_ref']}/categories",
-                            json={"groups": ["left_behind", "migrant"]})
+        r = await http.post(
+            f"/students/{one['student_ref']}/categories",
+            json={"groups": ["left_behind", "migrant"]},
+        )
         assert r.status_code == 200
         r = await http.post(f"/students/{one['student_ref']}/categories", json={"groups": ["rich"]})
         assert r.status_code == 422
         assert "groups" in r.json()["detail"]
-        r = await http.post(f"/students/{one['student_ref']}/transfer",
-                            json={"class_id": "no-such-class"})
+        r = await http.post(
+            f"/students/{one['student_ref']}/transfer", json={"class_id": "no-such-class"}
+        )
         assert r.status_code == 404
 
         async def record() -> dict[str, object]:
             return (await http.get(f"/students/{one['student_ref']}")).json()  # type: ignore[no-any-return]
 
-        final = await eventually(record, lambda d: d.get("groups") == ["left_behind", "migrant"],
-                                 what="categorised student")
+        final = await eventually(
+            record,
+            lambda d: d.get("groups") == ["left_behind", "migrant"],
+            what="categorised student",
+        )
         assert final["class_id"] == target
         left = (await http.get(f"/students/{two['student_ref']}")).json()
         assert left["status"] == "left:moved_away"
@@ -111,12 +143,17 @@ async def test_a_csv_with_a_bad_row_is_a_422_naming_row_and_field_and_writes_not
     buf = io.StringIO()
     csv.writer(buf, lineterminator="").writerow(cols)
     lines[7] = buf.getvalue()
-    async with serving(create_app(registry_settings)) as url, httpx.AsyncClient(base_url=url) as http:
+    async with (
+        serving(create_app(registry_settings)) as url,
+        httpx.AsyncClient(base_url=url) as http,
+    ):
         r = await http.post("/imports/students", content="\n".join(lines).encode())
     assert r.status_code == 422
     assert r.headers["content-type"] == "application/problem+json"
     problem = r.json()
-    assert problem["errors"] == [{"row": 8, "field": "birth_date", "message": problem["errors"][0]["message"]}]
+    assert problem["errors"] == [
+        {"row": 8, "field": "birth_date", "message": problem["errors"][0]["message"]}
+    ]
     assert "row 8" in problem["detail"]
     assert "birth_date" in problem["detail"]
     assert await registry_db.fetchval("SELECT count(*) FROM events") == 0
@@ -124,11 +161,17 @@ async def test_a_csv_with_a_bad_row_is_a_422_naming_row_and_field_and_writes_not
 
 
 async def test_the_raw_bytes_on_kafka_hold_no_name_or_phone_in_clear(
-    registry_settings: RegistrySettings, registry_worker: None, registry_db: asyncpg.Pool,
-    kafka: str, topic: str,
+    registry_settings: RegistrySettings,
+    registry_worker: None,
+    registry_db: asyncpg.Pool,
+    kafka: str,
+    topic: str,
 ) -> None:
     students, staff = demo_roster(SPEC)
-    async with serving(create_app(registry_settings)) as url, httpx.AsyncClient(base_url=url) as http:
+    async with (
+        serving(create_app(registry_settings)) as url,
+        httpx.AsyncClient(base_url=url) as http,
+    ):
         r1 = await http.post("/imports/students", content=students.encode())
         r2 = await http.post("/imports/staff", content=staff.encode())
     expected = r1.json()["events"] + r2.json()["events"]
@@ -137,8 +180,13 @@ async def test_the_raw_bytes_on_kafka_hold_no_name_or_phone_in_clear(
     raw = b"".join((r.value or b"") + b"".join(v for _, v in r.headers) for r in records)
     secrets: set[str] = set()
     for row in csv.DictReader(io.StringIO(students)):
-        secrets |= {row["student_name"], row["guardian1_name"], row["guardian1_phone"],
-                    row["student_id"], row["address"]}
+        secrets |= {
+            row["student_name"],
+            row["guardian1_name"],
+            row["guardian1_phone"],
+            row["student_id"],
+            row["address"],
+        }
         if row["guardian2_phone"]:
             secrets |= {row["guardian2_phone"], row["guardian2_name"]}
     for row in csv.DictReader(io.StringIO(staff)):

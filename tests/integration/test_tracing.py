@@ -29,17 +29,26 @@ def spans() -> InMemorySpanExporter:
 
 
 async def test_the_projection_continues_the_trace_of_the_http_request(
-    spans: InMemorySpanExporter, registry_settings: RegistrySettings, registry_worker: None,
+    spans: InMemorySpanExporter,
+    registry_settings: RegistrySettings,
+    registry_worker: None,
     registry_db: asyncpg.Pool,
 ) -> None:
     students, _ = demo_roster(DemoSpec(schools=1, classes_per_school=1, students_per_class=3))
     incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-    async with serving(create_app(registry_settings)) as url, httpx.AsyncClient(base_url=url) as http:
-        r = await http.post("/imports/students", content=students.encode(),
-                            headers={"traceparent": incoming})
+    async with (
+        serving(create_app(registry_settings)) as url,
+        httpx.AsyncClient(base_url=url) as http,
+    ):
+        r = await http.post(
+            "/imports/students", content=students.encode(), headers={"traceparent": incoming}
+        )
         assert r.status_code == 200
-    await eventually(lambda: registry_db.fetchval("SELECT count(*) FROM roster.students"),
-                     lambda n: n == 3, what="students projected")
+    await eventually(
+        lambda: registry_db.fetchval("SELECT count(*) FROM roster.students"),
+        lambda n: n == 3,
+        what="students projected",
+    )
     trace_id = int("4bf92f3577b34da6a3ce929d0e0e4736", 16)
     finished = [s for s in spans.get_finished_spans() if s.context.trace_id == trace_id]
     assert any(s.kind is trace.SpanKind.SERVER for s in finished), "no server span in the trace"
@@ -51,6 +60,5 @@ async def test_the_projection_continues_the_trace_of_the_http_request(
     processed = [s for s in finished if s.name.startswith("process ")]
     assert len(processed) == 5  # SchoolRegistered, ClassOpened, 3 × StudentEnrolled
     assert all(s.kind is trace.SpanKind.CONSUMER for s in processed)
-    assert all(s.parent is not None and s.parent.span_id == int(stored_span, 16)
-               for s in processed)
+    assert all(s.parent is not None and s.parent.span_id == int(stored_span, 16) for s in processed)
     assert int(stored_span, 16) in {s.context.span_id for s in finished}

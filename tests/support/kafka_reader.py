@@ -8,12 +8,17 @@ import time
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 
-async def read_all(bootstrap: str, topic: str, *, expect: int | None = None,
-                   timeout: float = 60.0) -> list[ConsumerRecord]:
+async def read_all(
+    bootstrap: str, topic: str, *, expect: int | None = None, timeout: float = 60.0
+) -> list[ConsumerRecord]:
     """Every record of ``topic`` from offset 0: until ``expect`` records arrived, or, without
     ``expect``, until the end offsets seen at the start."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                auto_offset_reset="earliest", group_id=None)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        group_id=None,
+    )
     await consumer.start()
     try:
         metadata = await consumer._client.fetch_all_metadata()

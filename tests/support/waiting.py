@@ -13,8 +13,13 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 T = TypeVar("T")
 
 
-async def eventually(probe: Callable[[], Awaitable[T]], done: Callable[[T], bool], *,
-                     timeout: float = 60.0, what: str = "condition") -> T:
+async def eventually(
+    probe: Callable[[], Awaitable[T]],
+    done: Callable[[T], bool],
+    *,
+    timeout: float = 60.0,
+    what: str = "condition",
+) -> T:
     deadline = time.monotonic() + timeout
     value = await probe()
     while not done(value):
@@ -37,11 +42,15 @@ async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
         await consumer.stop()
 
 
-async def caught_up(pool: asyncpg.Pool | asyncpg.Connection, group: str, topic: str,
-                    bootstrap: str) -> bool:
+async def caught_up(
+    pool: asyncpg.Pool | asyncpg.Connection, group: str, topic: str, bootstrap: str
+) -> bool:
     """Whether ``group`` has stored offsets at the end of every partition of ``topic``."""
     ends = await end_offsets(bootstrap, topic)
-    rows = await pool.fetch("SELECT partition, next_offset FROM consumer_offsets"
-                            " WHERE group_id = $1 AND topic = $2", group, topic)
+    rows = await pool.fetch(
+        "SELECT partition, next_offset FROM consumer_offsets WHERE group_id = $1 AND topic = $2",
+        group,
+        topic,
+    )
     stored = {r["partition"]: r["next_offset"] for r in rows}
     return all(stored.get(p, 0) >= end for p, end in ends.items())

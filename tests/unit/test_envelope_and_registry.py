@@ -23,11 +23,19 @@ from tongxin_contracts.registry import EventDecodeError
 
 
 def test_envelope_round_trips_through_kafka_headers() -> None:
-    env = Envelope(id="e1", source="/tongxin/registry", type="cn.tongxin.registry.StudentLeft.v1",
-                   time=datetime(2026, 11, 22, 8, 30, tzinfo=UTC), subject="student-x",
-                   district="330106", stream_id="student-x", stream_version=3, position=42,
-                   traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
-                   correlation_id="c1")
+    env = Envelope(
+        id="e1",
+        source="/tongxin/registry",
+        type="cn.tongxin.registry.StudentLeft.v1",
+        time=datetime(2026, 11, 22, 8, 30, tzinfo=UTC),
+        subject="student-x",
+        district="330106",
+        stream_id="student-x",
+        stream_version=3,
+        position=42,
+        traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        correlation_id="c1",
+    )
     headers = envelope_to_headers(env)
     assert ("ce_specversion", b"1.0") in headers
     assert envelope_from_headers(headers) == env

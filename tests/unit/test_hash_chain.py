@@ -6,10 +6,9 @@ import dataclasses
 import uuid
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-import pytest
 
 from tests.support.events import Ticked
 from tongxin_platform.eventstore import (
@@ -25,11 +24,13 @@ T0 = datetime(2026, 11, 22, tzinfo=UTC)
 
 
 def stored(n: int) -> list[StoredEvent]:
-    events = [NewEvent(uuid.UUID(int=i + 1), Ticked(district="d", stream="s", n=i), T0)
-              for i in range(n)]
-    return [StoredEvent(position=i + 1, **{f.name: getattr(r, f.name)
-                                           for f in dataclasses.fields(r)})
-            for i, r in enumerate(chain("s", NEW_STREAM, events))]
+    events = [
+        NewEvent(uuid.UUID(int=i + 1), Ticked(district="d", stream="s", n=i), T0) for i in range(n)
+    ]
+    return [
+        StoredEvent(position=i + 1, **{f.name: getattr(r, f.name) for f in dataclasses.fields(r)})
+        for i, r in enumerate(chain("s", NEW_STREAM, events))
+    ]
 
 
 def test_an_untouched_stream_verifies() -> None:

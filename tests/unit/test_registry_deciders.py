@@ -44,10 +44,15 @@ SEALED = Sealed(subject="stu_1", key_id="k", nonce="n", ciphertext="c")
 GUARDIANS = (Guardian(guardian_ref="gdn_1", relation="mother"),)
 
 
-def place(class_id: str = "c1", school_id: str = "s1", groups: frozenset[SpecialGroup] = frozenset(),
-          personal: Sealed | None = SEALED) -> PlaceStudent:
-    return PlaceStudent("330106", school_id, class_id, "stu_1", date(2016, 3, 1), GUARDIANS,
-                        groups, personal)
+def place(
+    class_id: str = "c1",
+    school_id: str = "s1",
+    groups: frozenset[SpecialGroup] = frozenset(),
+    personal: Sealed | None = SEALED,
+) -> PlaceStudent:
+    return PlaceStudent(
+        "330106", school_id, class_id, "stu_1", date(2016, 3, 1), GUARDIANS, groups, personal
+    )
 
 
 def enrolled(**changes: object) -> StudentState:
@@ -101,7 +106,11 @@ def test_placing_an_enrolled_student_in_another_class_transfers_them() -> None:
     moved = events[0]
     assert isinstance(moved, StudentTransferred)
     assert (moved.from_school_id, moved.from_class_id, moved.school_id, moved.class_id) == (
-        "s1", "c1", "s2", "c2")
+        "s1",
+        "c1",
+        "s2",
+        "c2",
+    )
 
 
 def test_a_student_who_left_and_comes_back_is_enrolled_again() -> None:
@@ -126,20 +135,28 @@ def test_leaving_records_the_reason() -> None:
 
 def test_categorising_with_the_same_groups_decides_nothing() -> None:
     state = enrolled(groups=frozenset({SpecialGroup.migrant}))
-    assert decide_student(CategoriseStudent("stu_1", frozenset({SpecialGroup.migrant})), state) == []
+    assert (
+        decide_student(CategoriseStudent("stu_1", frozenset({SpecialGroup.migrant})), state) == []
+    )
     events = decide_student(CategoriseStudent("stu_1", frozenset()), state)
     assert isinstance(events[0], StudentCategorised)
     assert events[0].groups == []
 
 
 def test_staff_are_assigned_once_until_their_roles_change() -> None:
-    cmd = AssignStaff("330106", "s1", "stf_1", frozenset({StaffRole.head_teacher}),
-                      frozenset({"c1"}), SEALED)
+    cmd = AssignStaff(
+        "330106", "s1", "stf_1", frozenset({StaffRole.head_teacher}), frozenset({"c1"}), SEALED
+    )
     events = decide_staff(cmd, None)
     assert [type(e) for e in events] == [StaffAssigned]
     state = fold(events, None)
     assert decide_staff(cmd, state) == []
-    promoted = AssignStaff("330106", "s1", "stf_1",
-                           frozenset({StaffRole.head_teacher, StaffRole.middle_leader}),
-                           frozenset({"c1"}), SEALED)
+    promoted = AssignStaff(
+        "330106",
+        "s1",
+        "stf_1",
+        frozenset({StaffRole.head_teacher, StaffRole.middle_leader}),
+        frozenset({"c1"}),
+        SEALED,
+    )
     assert len(decide_staff(promoted, state)) == 1

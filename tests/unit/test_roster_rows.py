@@ -40,7 +40,9 @@ def test_every_bad_row_is_reported_not_only_the_first() -> None:
     with pytest.raises(ImportRejectedError) as info:
         parse_rows("\n".join(lines), StudentRow)
     assert [(e.row, e.field) for e in info.value.errors] == [
-        (3, "guardian1_phone"), (6, "guardian1_phone")]
+        (3, "guardian1_phone"),
+        (6, "guardian1_phone"),
+    ]
 
 
 def test_a_missing_column_is_named() -> None:

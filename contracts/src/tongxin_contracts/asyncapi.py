@@ -16,14 +16,28 @@ _HEADERS = {
         "ce_id": {"type": "string", "description": "Event id (UUID), unique per event."},
         "ce_source": {"type": "string", "description": "Producing service, '/tongxin/<service>'."},
         "ce_type": {"type": "string", "description": "cn.tongxin.<service>.<Event>.v<version>."},
-        "ce_time": {"type": "string", "format": "date-time", "description": "When it was recorded."},
-        "ce_subject": {"type": "string", "description": "The aggregate (stream) the event is about."},
+        "ce_time": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When it was recorded.",
+        },
+        "ce_subject": {
+            "type": "string",
+            "description": "The aggregate (stream) the event is about.",
+        },
         "ce_dataschema": {"type": "string", "description": "URN of the body's JSON Schema."},
-        "content-type": {"type": "string", "const": "application/json", "description": "Body type."},
+        "content-type": {
+            "type": "string",
+            "const": "application/json",
+            "description": "Body type.",
+        },
         "ce_district": {"type": "string", "description": "District code the fact belongs to."},
         "ce_streamid": {"type": "string", "description": "Stream id in the producer's store."},
         "ce_streamversion": {"type": "string", "description": "Version within the stream (1, 2…)."},
-        "ce_position": {"type": "string", "description": "Global position in the producer's store."},
+        "ce_position": {
+            "type": "string",
+            "description": "Global position in the producer's store.",
+        },
         "ce_correlationid": {"type": "string", "description": "Request or import it came from."},
         "ce_causationid": {"type": "string", "description": "Event that caused it, if any."},
         "traceparent": {"type": "string", "description": "W3C trace context of the command."},
@@ -49,18 +63,29 @@ def build_asyncapi(registry: EventRegistry, version: str) -> dict[str, Any]:
                 "contentType": "application/json",
                 "headers": {"$ref": "#/components/schemas/CloudEventHeaders"},
                 "payload": {"$ref": f"./{m.service}/{m.name}.v{m.version}.json"},
-                "bindings": {"kafka": {"key": {"type": "string",
-                                               "description": "Aggregate id (per-key order)."}}},
+                "bindings": {
+                    "kafka": {
+                        "key": {"type": "string", "description": "Aggregate id (per-key order)."}
+                    }
+                },
             }
             channel_messages[key] = {"$ref": f"#/components/messages/{key}"}
-        channels[topic] = {"address": topic, "messages": channel_messages,
-                           "description": f"Events of the {service} service; infinite retention."}
-        operations[f"receive.{topic}"] = {"action": "receive",
-                                          "channel": {"$ref": f"#/channels/{topic}"}}
+        channels[topic] = {
+            "address": topic,
+            "messages": channel_messages,
+            "description": f"Events of the {service} service; infinite retention.",
+        }
+        operations[f"receive.{topic}"] = {
+            "action": "receive",
+            "channel": {"$ref": f"#/channels/{topic}"},
+        }
     return {
         "asyncapi": "3.0.0",
-        "info": {"title": "Tongxin integration events", "version": version,
-                 "description": "Events of Tongxin's services, one topic per producing service."},
+        "info": {
+            "title": "Tongxin integration events",
+            "version": version,
+            "description": "Events of Tongxin's services, one topic per producing service.",
+        },
         "defaultContentType": "application/json",
         "channels": channels,
         "operations": operations,

@@ -38,7 +38,9 @@ class Sealed(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    subject: str = Field(description="Pseudonymous reference of the data subject whose key seals this.")
+    subject: str = Field(
+        description="Pseudonymous reference of the data subject whose key seals this."
+    )
     key_id: str = Field(description="Id of the subject's data key in the producer's key store.")
     nonce: str = Field(description="AES-GCM nonce, base64url without padding (12 bytes).")
     ciphertext: str = Field(

@@ -48,8 +48,10 @@ class EventRegistry:
             raise ValueError(f"event {model.service}.{model.name} registered twice")
         self._models[key] = model
 
-    def upcaster(self, service: str, name: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
-        """Register a function turning a ``from_version`` payload into a ``from_version + 1`` one."""
+    def upcaster(
+        self, service: str, name: str, from_version: int
+    ) -> Callable[[Upcaster], Upcaster]:
+        """Register a function turning a ``from_version`` payload into the next version's."""
 
         def deco(fn: Upcaster) -> Upcaster:
             self._upcasters[(service, name, from_version)] = fn

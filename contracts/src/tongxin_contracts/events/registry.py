@@ -86,7 +86,9 @@ class ClassOpened(_RegistryEvent):
     name: ClassVar[str] = "ClassOpened"
     class_id: str = Field(description="Stable id of the class, unique within the district.")
     class_name: str = Field(description="Display name of the class, e.g. '三年级2班'.")
-    grade: int = Field(ge=0, le=13, description="Grade: 0 kindergarten, 1–6 primary, 7–9 junior, 10–12 senior.")
+    grade: int = Field(
+        ge=0, le=13, description="Grade: 0 kindergarten, 1–6 primary, 7–9 junior, 10–12 senior."
+    )
     school_year: str = Field(pattern=r"^\d{4}-\d{4}$", description="School year, e.g. '2026-2027'.")
     head_teacher_ref: str | None = Field(
         default=None, description="staff_ref of the head teacher, if one is appointed."
@@ -108,12 +110,16 @@ class StudentEnrolled(_RegistryEvent):
     """A student was enrolled in a class."""
 
     name: ClassVar[str] = "StudentEnrolled"
-    student_ref: str = Field(description="Pseudonym of the student (never the national student id).")
+    student_ref: str = Field(
+        description="Pseudonym of the student (never the national student id)."
+    )
     class_id: str = Field(description="Class the student is enrolled in.")
     birth_date: date = Field(description="Birth date; consent rules depend on age (PIPL art. 31).")
     guardians: list[Guardian] = Field(description="Guardians of the student, by pseudonym.")
     personal: Sealed = Field(
-        description="Sealed personal data: student name, gender, address, guardians' names and phones."
+        description=(
+            "Sealed personal data: student name, gender, address, guardians' names and phones."
+        )
     )
 
     def aggregate_id(self) -> str:
@@ -162,7 +168,9 @@ class StaffAssigned(_RegistryEvent):
 
     name: ClassVar[str] = "StaffAssigned"
     staff_ref: str = Field(description="Pseudonym of the staff member.")
-    roles: list[StaffRole] = Field(description="Every role the staff member now holds at the school.")
+    roles: list[StaffRole] = Field(
+        description="Every role the staff member now holds at the school."
+    )
     class_ids: list[str] = Field(
         default_factory=list, description="Classes the staff member teaches or heads."
     )

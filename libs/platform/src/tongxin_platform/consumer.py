@@ -54,10 +54,6 @@ class Message:
 Handler = Callable[[asyncpg.Connection, Message], Awaitable[None]]
 
 
-class _RetryableFailure(Exception):
-    pass
-
-
 @dataclass
 class ConsumerStats:
     applied: int = 0
@@ -158,7 +154,9 @@ class ConsumerRuntime:
                     try:
                         await self._process(tp, records)
                     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                        log.warning("%s: batch on %s failed (%s); replaying it", self.group, tp, exc)
+                        log.warning(
+                            "%s: batch on %s failed (%s); replaying it", self.group, tp, exc
+                        )
                         await asyncio.sleep(0.5)
                         await self.seek_to_stored([tp])
         finally:
@@ -172,7 +170,9 @@ class ConsumerRuntime:
             stored = await conn.fetchval(
                 """SELECT next_offset FROM consumer_offsets
                    WHERE group_id = $1 AND topic = $2 AND partition = $3 FOR UPDATE""",
-                self.group, tp.topic, tp.partition,
+                self.group,
+                tp.topic,
+                tp.partition,
             )
             records = [r for r in records if stored is None or r.offset >= stored]
             if not records:
@@ -184,7 +184,8 @@ class ConsumerRuntime:
                 for r in await conn.fetch(
                     """SELECT stream_id, version FROM consumer_streams
                        WHERE group_id = $1 AND stream_id = ANY($2::text[])""",
-                    self.group, list(streams),
+                    self.group,
+                    list(streams),
                 )
             }
             changed: dict[str, int] = {}
@@ -199,8 +200,13 @@ class ConsumerRuntime:
                     continue
                 if envelope.stream_version > last + 1:
                     self.stats.out_of_order += 1
-                    log.warning("%s: %s v%d arrived before v%d; waiting for the relay to resend",
-                                self.group, envelope.stream_id, envelope.stream_version, last + 1)
+                    log.warning(
+                        "%s: %s v%d arrived before v%d; waiting for the relay to resend",
+                        self.group,
+                        envelope.stream_id,
+                        envelope.stream_version,
+                        last + 1,
+                    )
                     continue
                 message = Message(envelope, event, record.topic, record.partition, record.offset)
                 await self._apply(conn, record, message)
@@ -209,15 +215,21 @@ class ConsumerRuntime:
                 await conn.execute(
                     """INSERT INTO consumer_streams (group_id, stream_id, version)
                        SELECT $1, s, v FROM unnest($2::text[], $3::int[]) AS t(s, v)
-                       ON CONFLICT (group_id, stream_id) DO UPDATE SET version = excluded.version""",
-                    self.group, list(changed), list(changed.values()),
+                       ON CONFLICT (group_id, stream_id)
+                       DO UPDATE SET version = excluded.version""",
+                    self.group,
+                    list(changed),
+                    list(changed.values()),
                 )
             await conn.execute(
                 """INSERT INTO consumer_offsets (group_id, topic, partition, next_offset)
                    VALUES ($1, $2, $3, $4)
                    ON CONFLICT (group_id, topic, partition)
                    DO UPDATE SET next_offset = excluded.next_offset, updated_at = now()""",
-                self.group, tp.topic, tp.partition, records[-1].offset + 1,
+                self.group,
+                tp.topic,
+                tp.partition,
+                records[-1].offset + 1,
             )
         self.stats.batches += 1
 
@@ -236,10 +248,14 @@ class ConsumerRuntime:
         ctx = context_from_traceparent(message.envelope.traceparent)
         for attempt in range(1, self.max_attempts + 1):
             with _tracer.start_as_current_span(
-                f"process {message.envelope.type}", context=ctx, kind=trace.SpanKind.CONSUMER,
-                attributes={"messaging.consumer.group.name": self.group,
-                            "messaging.destination.name": record.topic,
-                            "messaging.kafka.offset": record.offset},
+                f"process {message.envelope.type}",
+                context=ctx,
+                kind=trace.SpanKind.CONSUMER,
+                attributes={
+                    "messaging.consumer.group.name": self.group,
+                    "messaging.destination.name": record.topic,
+                    "messaging.kafka.offset": record.offset,
+                },
             ):
                 try:
                     async with conn.transaction():
@@ -250,26 +266,44 @@ class ConsumerRuntime:
                     raise  # the connection is gone: the whole batch is replayed
                 except Exception as exc:  # noqa: BLE001 - a handler error is retried, then DLQ
                     error = exc
-                    log.warning("%s: handler failed on %s (attempt %d/%d): %s", self.group,
-                                message.envelope.id, attempt, self.max_attempts, exc)
+                    log.warning(
+                        "%s: handler failed on %s (attempt %d/%d): %s",
+                        self.group,
+                        message.envelope.id,
+                        attempt,
+                        self.max_attempts,
+                        exc,
+                    )
         assert error is not None
         await self._dead_letter(record, error, attempts=self.max_attempts)
 
-    async def _dead_letter(self, record: ConsumerRecord, error: Exception, *, attempts: int) -> None:
+    async def _dead_letter(
+        self, record: ConsumerRecord, error: Exception, *, attempts: int
+    ) -> None:
         assert self._dlq is not None
         detail = "".join(traceback.format_exception_only(error)).strip()[:2000]
-        headers = [*(record.headers or ()),
-                   ("dlq_error", detail.encode()),
-                   ("dlq_error_type", type(error).__name__.encode()),
-                   ("dlq_group", self.group.encode()),
-                   ("dlq_topic", record.topic.encode()),
-                   ("dlq_partition", str(record.partition).encode()),
-                   ("dlq_offset", str(record.offset).encode()),
-                   ("dlq_attempts", str(attempts).encode())]
+        headers = [
+            *(record.headers or ()),
+            ("dlq_error", detail.encode()),
+            ("dlq_error_type", type(error).__name__.encode()),
+            ("dlq_group", self.group.encode()),
+            ("dlq_topic", record.topic.encode()),
+            ("dlq_partition", str(record.partition).encode()),
+            ("dlq_offset", str(record.offset).encode()),
+            ("dlq_attempts", str(attempts).encode()),
+        ]
         await self._dlq.send_and_wait(
-            dlq_topic(record.topic, self.group), value=record.value, key=record.key,
+            dlq_topic(record.topic, self.group),
+            value=record.value,
+            key=record.key,
             headers=headers,
         )
         self.stats.dead_lettered += 1
-        log.error("%s: dead-lettered %s[%d]@%d: %s", self.group, record.topic, record.partition,
-                  record.offset, detail)
+        log.error(
+            "%s: dead-lettered %s[%d]@%d: %s",
+            self.group,
+            record.topic,
+            record.partition,
+            record.offset,
+            detail,
+        )

@@ -44,8 +44,9 @@ def seal_with(key_id: uuid.UUID, key: bytes, subject: str, data: dict[str, Any])
 
 
 def open_with(key: bytes, sealed: Sealed) -> dict[str, Any]:
-    plain = AESGCM(key).decrypt(_unb64(sealed.nonce), _unb64(sealed.ciphertext),
-                                sealed.subject.encode())
+    plain = AESGCM(key).decrypt(
+        _unb64(sealed.nonce), _unb64(sealed.ciphertext), sealed.subject.encode()
+    )
     data: dict[str, Any] = json.loads(plain)
     return data
 
@@ -62,7 +63,9 @@ class KeyStore:
             """INSERT INTO subject_keys (subject, key_id, data_key)
                SELECT * FROM unnest($1::text[], $2::uuid[], $3::bytea[])
                ON CONFLICT (subject) DO NOTHING""",
-            [f[0] for f in fresh], [f[1] for f in fresh], [f[2] for f in fresh],
+            [f[0] for f in fresh],
+            [f[1] for f in fresh],
+            [f[2] for f in fresh],
         )
         rows = await conn.fetch(
             "SELECT subject, key_id, data_key FROM subject_keys WHERE subject = ANY($1::text[])",
@@ -85,6 +88,9 @@ class KeyStore:
         return open_with(bytes(row["data_key"]), sealed)
 
     async def erase(self, conn: asyncpg.Connection | asyncpg.Pool, subject: str) -> bool:
-        return await conn.fetchval(
-            "DELETE FROM subject_keys WHERE subject = $1 RETURNING true", subject
-        ) is not None
+        return (
+            await conn.fetchval(
+                "DELETE FROM subject_keys WHERE subject = $1 RETURNING true", subject
+            )
+            is not None
+        )

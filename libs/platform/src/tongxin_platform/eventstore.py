@@ -149,8 +149,20 @@ def chain(stream_id: str, head: StreamHead, events: Sequence[NewEvent]) -> list[
             payload=payload,
         )
         rows.append(
-            _Row(e.event_id, stream_id, version, e.event.ce_type(), district, e.recorded_at,
-                 payload, prev, h, e.traceparent, e.correlation_id, e.causation_id)
+            _Row(
+                e.event_id,
+                stream_id,
+                version,
+                e.event.ce_type(),
+                district,
+                e.recorded_at,
+                payload,
+                prev,
+                h,
+                e.traceparent,
+                e.correlation_id,
+                e.causation_id,
+            )
         )
         prev = h
     return rows
@@ -180,10 +192,17 @@ INSERT INTO outbox (position, topic) SELECT position, $16 FROM ins RETURNING pos
 
 def _columns(rows: Sequence[_Row]) -> list[list[object]]:
     return [
-        [r.event_id for r in rows], [r.stream_id for r in rows], [r.version for r in rows],
-        [r.event_type for r in rows], [r.district for r in rows], [r.recorded_at for r in rows],
-        [r.payload for r in rows], [r.prev_hash for r in rows], [r.hash for r in rows],
-        [r.traceparent for r in rows], [r.correlation_id for r in rows],
+        [r.event_id for r in rows],
+        [r.stream_id for r in rows],
+        [r.version for r in rows],
+        [r.event_type for r in rows],
+        [r.district for r in rows],
+        [r.recorded_at for r in rows],
+        [r.payload for r in rows],
+        [r.prev_hash for r in rows],
+        [r.hash for r in rows],
+        [r.traceparent for r in rows],
+        [r.correlation_id for r in rows],
         [r.causation_id for r in rows],
     ]
 
@@ -199,11 +218,18 @@ _SELECT = f"SELECT position, {_COLUMNS} FROM events"
 
 def _stored(r: asyncpg.Record) -> StoredEvent:
     return StoredEvent(
-        position=r["position"], event_id=r["event_id"], stream_id=r["stream_id"],
-        version=r["version"], event_type=r["event_type"], district=r["district"],
-        recorded_at=r["recorded_at"], payload=bytes(r["payload"]),
-        prev_hash=None if r["prev_hash"] is None else bytes(r["prev_hash"]), hash=bytes(r["hash"]),
-        traceparent=r["traceparent"], correlation_id=r["correlation_id"],
+        position=r["position"],
+        event_id=r["event_id"],
+        stream_id=r["stream_id"],
+        version=r["version"],
+        event_type=r["event_type"],
+        district=r["district"],
+        recorded_at=r["recorded_at"],
+        payload=bytes(r["payload"]),
+        prev_hash=None if r["prev_hash"] is None else bytes(r["prev_hash"]),
+        hash=bytes(r["hash"]),
+        traceparent=r["traceparent"],
+        correlation_id=r["correlation_id"],
         causation_id=r["causation_id"],
     )
 
@@ -255,8 +281,20 @@ class EventStore:
         await conn.copy_records_to_table(
             "staged_events",
             records=[
-                (r.event_id, r.stream_id, r.version, r.event_type, r.district, r.recorded_at,
-                 r.payload, r.prev_hash, r.hash, r.traceparent, r.correlation_id, r.causation_id)
+                (
+                    r.event_id,
+                    r.stream_id,
+                    r.version,
+                    r.event_type,
+                    r.district,
+                    r.recorded_at,
+                    r.payload,
+                    r.prev_hash,
+                    r.hash,
+                    r.traceparent,
+                    r.correlation_id,
+                    r.causation_id,
+                )
                 for r in rows
             ],
             columns=[c.strip() for c in _COLUMNS.split(",")],
@@ -270,7 +308,9 @@ class EventStore:
                                      AND NOT EXISTS (SELECT 1 FROM events n
                                           WHERE n.stream_id = h.sid AND n.version = h.v + 1)))
                LIMIT 1""",
-            [s for s, _ in heads], [h.version for _, h in heads], [h.hash for _, h in heads],
+            [s for s, _ in heads],
+            [h.version for _, h in heads],
+            [h.hash for _, h in heads],
         )
         if moved is not None:
             head = dict(heads)[moved]
@@ -317,8 +357,9 @@ class EventStore:
         self, conn: asyncpg.Connection, *, after: int = 0, batch: int = 5000
     ) -> AsyncIterator[StoredEvent]:
         """Every event in position order (an audit's view; the caller holds a transaction)."""
-        async for r in conn.cursor(f"{_SELECT} WHERE position > $1 ORDER BY position", after,
-                                   prefetch=batch):
+        async for r in conn.cursor(
+            f"{_SELECT} WHERE position > $1 ORDER BY position", after, prefetch=batch
+        ):
             yield _stored(r)
 
 
@@ -329,8 +370,13 @@ def verify_chain(events: Sequence[StoredEvent]) -> None:
         if e.version != i:
             raise ChainBrokenError(f"{e.stream_id}: version {e.version} where {i} was expected")
         expected = event_hash(
-            prev, event_id=e.event_id, stream_id=e.stream_id, version=e.version,
-            event_type=e.event_type, district=e.district, recorded_at=e.recorded_at,
+            prev,
+            event_id=e.event_id,
+            stream_id=e.stream_id,
+            version=e.version,
+            event_type=e.event_type,
+            district=e.district,
+            recorded_at=e.recorded_at,
             payload=e.payload,
         )
         if e.prev_hash != prev or e.hash != expected:

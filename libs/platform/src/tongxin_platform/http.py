@@ -28,8 +28,13 @@ class ProblemError(Exception):
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
-    body = {"type": f"urn:tongxin:problem:{title.lower().replace(' ', '-')}", "title": title,
-            "status": status, "detail": detail, **extra}
+    body = {
+        "type": f"urn:tongxin:problem:{title.lower().replace(' ', '-')}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
@@ -40,11 +45,16 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_validation(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        errors = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
-                  for e in exc.errors()]
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
+        ]
         first = errors[0]["field"] if errors else "request"
-        return problem(422, "Invalid request", f"{first}: {errors[0]['message']}" if errors
-                       else "invalid request", errors=errors)
+        return problem(
+            422,
+            "Invalid request",
+            f"{first}: {errors[0]['message']}" if errors else "invalid request",
+            errors=errors,
+        )
 
     async def on_conflict(_: Request, exc: Exception) -> Response:
         return problem(409, "Concurrent change", str(exc))

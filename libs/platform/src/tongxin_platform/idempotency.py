@@ -28,17 +28,26 @@ async def once(
         return await run()
     if len(key) > 200:
         raise ProblemError(422, "Invalid idempotency key", "Idempotency-Key: at most 200 chars")
-    row = await pool.fetchrow("SELECT fingerprint, status, body FROM idempotency_keys"
-                              " WHERE key = $1", key)
+    row = await pool.fetchrow(
+        "SELECT fingerprint, status, body FROM idempotency_keys WHERE key = $1", key
+    )
     if row is not None:
         if row["fingerprint"] != fp:
-            raise ProblemError(422, "Idempotency key reused",
-                               "Idempotency-Key was already used for a different request")
+            raise ProblemError(
+                422,
+                "Idempotency key reused",
+                "Idempotency-Key was already used for a different request",
+            )
         return row["status"], dict(row["body"])
     status, body = await run()
     if status < 500:
         # Another request with the same key may have finished first: its answer stands.
         await pool.execute(
             "INSERT INTO idempotency_keys (key, fingerprint, status, body) VALUES ($1, $2, $3, $4)"
-            " ON CONFLICT (key) DO NOTHING", key, fp, status, json.loads(json.dumps(body)))
+            " ON CONFLICT (key) DO NOTHING",
+            key,
+            fp,
+            status,
+            json.loads(json.dumps(body)),
+        )
     return status, body

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,13 +49,14 @@ async def ensure_topics(
         missing = [s for s in specs if s.name not in existing]
         if not missing:
             return []
-        try:
+        # A concurrent creator may win the race; the topic is there, which is all we need.
+        with contextlib.suppress(TopicAlreadyExistsError):
             await admin.create_topics(
-                [NewTopic(s.name, s.partitions, replication_factor, topic_configs=s.config)
-                 for s in missing]
+                [
+                    NewTopic(s.name, s.partitions, replication_factor, topic_configs=s.config)
+                    for s in missing
+                ]
             )
-        except TopicAlreadyExistsError:
-            pass  # a concurrent creator won the race; the topic is there, which is all we need
         return [s.name for s in missing]
     finally:
         await admin.close()

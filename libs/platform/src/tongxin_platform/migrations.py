@@ -40,7 +40,9 @@ async def migrate(conn: asyncpg.Connection, *packages: str) -> list[str]:
                 digest = hashlib.sha256(sql.encode()).hexdigest()
                 if name in done:
                     if done[name] != digest:
-                        raise MigrationChangedError(f"migration {name} changed after it was applied")
+                        raise MigrationChangedError(
+                            f"migration {name} changed after it was applied"
+                        )
                     continue
                 async with conn.transaction():
                     await conn.execute(sql)

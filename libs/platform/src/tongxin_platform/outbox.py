@@ -174,8 +174,9 @@ class OutboxRelay:
         results = await asyncio.gather(*futures, return_exceptions=True)
         for i, result in enumerate(results):
             if isinstance(result, BaseException):
-                log.warning("outbox relay: send of position %s failed: %s", rows[i]["position"],
-                            result)
+                log.warning(
+                    "outbox relay: send of position %s failed: %s", rows[i]["position"], result
+                )
                 return i
         return len(results)
 

@@ -7,6 +7,7 @@ Used by the test suites, the benchmarks and ``tongxin up``; nothing runs at impo
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,7 +54,7 @@ def _from_testcontainers() -> Infra:
     kafka = KafkaContainer("apache/kafka:4.1.1").with_kraft()
     kafka.with_env("KAFKA_AUTO_CREATE_TOPICS_ENABLE", "false")
     kafka.start()
-    pg = PostgresContainer("postgres:15", username="postgres", password="postgres")
+    pg = PostgresContainer("postgres:15", username="postgres", password="postgres")  # noqa: S106 - throwaway test container
     pg.start()
     url = pg.get_connection_url().replace("+psycopg2", "")
     return Infra(kafka.get_bootstrap_server(), url, "testcontainers", [kafka, pg])
@@ -61,11 +62,18 @@ def _from_testcontainers() -> Infra:
 
 def run_script(root: Path, script: str, env: dict[str, str] | None = None) -> None:
     result = subprocess.run(  # noqa: S603 - our own script, fixed path
-        ["bash", str(root / script)], cwd=root, env={**os.environ, **(env or {})},
-        capture_output=True, text=True, timeout=900, check=False,
+        [shutil.which("bash") or "/bin/bash", str(root / script)],
+        cwd=root,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
     )
     if result.returncode != 0:
-        raise RuntimeError(f"{script} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        raise RuntimeError(
+            f"{script} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+        )
 
 
 def provide_infra(root: Path | None = None) -> Infra:

@@ -46,7 +46,8 @@ async def bootstrap(settings: RegistrySettings) -> Registry:
     url = await prepare_database(settings)
     pool = await create_pool(url, max_size=settings.pool_size)
     service = RegistryService(
-        pool, EventStore(settings.topic),
+        pool,
+        EventStore(settings.topic),
         Pseudonymizer(settings.pseudonym_secret.get_secret_value().encode()),
         clock=now_utc,
     )

@@ -8,7 +8,8 @@ from pydantic_settings import SettingsConfigDict
 
 from tongxin_platform.settings import PlatformSettings
 
-DEV_SECRET = "dev-only-pseudonym-secret-do-not-use-in-production"
+# Development only: production sets REGISTRY_PSEUDONYM_SECRET (pseudonyms are keyed hashes).
+DEV_SECRET = "dev-only-pseudonym-secret-do-not-use-in-production"  # noqa: S105
 
 
 class RegistrySettings(PlatformSettings):

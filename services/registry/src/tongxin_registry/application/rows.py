@@ -32,8 +32,10 @@ class ImportRejectedError(Exception):
 
     def __init__(self, errors: list[RowError]) -> None:
         first = errors[0]
-        super().__init__(f"row {first.row}, field {first.field}: {first.message}"
-                         + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
+        super().__init__(
+            f"row {first.row}, field {first.field}: {first.message}"
+            + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")
+        )
         self.errors = errors
 
 
@@ -125,8 +127,10 @@ def parse_rows(text: str, model: type[R], *, max_rows: int = 200_000) -> list[tu
         try:
             rows.append((line, model.model_validate(raw)))
         except ValidationError as exc:
-            errors.extend(RowError(line, ".".join(str(p) for p in e["loc"]) or "-", e["msg"])
-                          for e in exc.errors())
+            errors.extend(
+                RowError(line, ".".join(str(p) for p in e["loc"]) or "-", e["msg"])
+                for e in exc.errors()
+            )
     if not rows and not errors:
         errors.append(RowError(2, "-", "the file has no data rows"))
     if errors:

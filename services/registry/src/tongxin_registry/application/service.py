@@ -46,7 +46,7 @@ from tongxin_registry.domain.model import (
     PlaceStudent,
     RecordStudentLeft,
     RegisterSchool,
-    SchoolState,
+    RegistryError,
     StaffState,
     StudentState,
     TransferStudent,
@@ -111,7 +111,9 @@ class RegistryService:
         events: dict[str, list[IntegrationEvent]] = defaultdict(list)
         heads: dict[str, StreamHead] = {}
         for r in rows:
-            events[r["stream_id"]].append(self.registry.decode(r["event_type"], bytes(r["payload"])))
+            events[r["stream_id"]].append(
+                self.registry.decode(r["event_type"], bytes(r["payload"]))
+            )
             heads[r["stream_id"]] = StreamHead(r["version"], bytes(r["hash"]))
         return events, heads
 
@@ -135,29 +137,35 @@ class RegistryService:
         _check_consistent(rows)
         return await self._retrying(lambda: self._import_students(rows, correlation_id))
 
-    async def _import_students(
-        self, rows: list[tuple[int, StudentRow]], corr: str
-    ) -> ImportResult:
+    async def _import_students(self, rows: list[tuple[int, StudentRow]], corr: str) -> ImportResult:
         schools: dict[str, RegisterSchool] = {}
         classes: dict[str, OpenClass] = {}
         for _, r in rows:
-            schools[r.school_id] = RegisterSchool(r.district, r.school_id, r.school_name, r.stage,
-                                                  r.has_counselling_room)
-            head = self.pseudonyms.staff(r.district, r.head_teacher_id) if r.head_teacher_id else None
-            classes[r.class_id] = OpenClass(r.district, r.school_id, r.class_id, r.class_name,
-                                            r.grade, r.school_year, head)
+            schools[r.school_id] = RegisterSchool(
+                r.district, r.school_id, r.school_name, r.stage, r.has_counselling_room
+            )
+            head = (
+                self.pseudonyms.staff(r.district, r.head_teacher_id) if r.head_teacher_id else None
+            )
+            classes[r.class_id] = OpenClass(
+                r.district, r.school_id, r.class_id, r.class_name, r.grade, r.school_year, head
+            )
         refs = {line: self.pseudonyms.student(r.district, r.student_id) for line, r in rows}
         now = self.clock()
         async with self.pool.acquire() as conn, conn.transaction():
-            streams = ([school_stream(s) for s in schools] + [class_stream(c) for c in classes]
-                       + [student_stream(ref) for ref in refs.values()])
+            streams = (
+                [school_stream(s) for s in schools]
+                + [class_stream(c) for c in classes]
+                + [student_stream(ref) for ref in refs.values()]
+            )
             history, heads = await self._load(conn, streams)
             batches: list[tuple[str, StreamHead, list[NewEvent]]] = []
 
             def add(stream: str, decided: list[IntegrationEvent]) -> None:
                 if decided:
-                    batches.append((stream, heads.get(stream, NEW_STREAM),
-                                    self._new(decided, now, corr)))
+                    batches.append(
+                        (stream, heads.get(stream, NEW_STREAM), self._new(decided, now, corr))
+                    )
 
             for sid, school_cmd in schools.items():
                 state = fold(history.get(school_stream(sid), []), None)
@@ -167,13 +175,12 @@ class RegistryService:
                 cstate: ClassState | None = fold(history.get(class_stream(cid), []), None)
                 try:
                     add(class_stream(cid), decide_class(class_cmd, cstate))
-                except Exception as exc:  # a domain refusal names the rule
+                except RegistryError as exc:  # a domain refusal names the rule
                     line = next(ln for ln, r in rows if r.class_id == cid)
                     errors.append(RowError(line, "class_id", str(exc)))
             if errors:
                 raise ImportRejectedError(errors)
-            new_students = [ref for ref in refs.values()
-                            if student_stream(ref) not in heads]
+            new_students = [ref for ref in refs.values() if student_stream(ref) not in heads]
             keys = await self.keys.keys_for(conn, new_students) if new_students else {}
             for line, r in rows:
                 ref = refs[line]
@@ -183,18 +190,34 @@ class RegistryService:
                 if ref in keys:
                     key_id, key = keys[ref]
                     personal = seal_with(key_id, key, ref, _student_personal(r))
-                cmd = PlaceStudent(r.district, r.school_id, r.class_id, ref, r.birth_date,
-                                   self._guardians(r), frozenset(r.special_groups), personal)
+                cmd = PlaceStudent(
+                    r.district,
+                    r.school_id,
+                    r.class_id,
+                    ref,
+                    r.birth_date,
+                    self._guardians(r),
+                    frozenset(r.special_groups),
+                    personal,
+                )
                 add(stream, decide_student(cmd, sstate))
             written = await self.store.append_many(conn, batches)
         return _result(len(rows), written, batches)
 
     def _guardians(self, r: StudentRow) -> tuple[Guardian, ...]:
-        out = [Guardian(guardian_ref=self.pseudonyms.guardian(r.district, r.guardian1_phone),
-                        relation=r.guardian1_relation)]
+        out = [
+            Guardian(
+                guardian_ref=self.pseudonyms.guardian(r.district, r.guardian1_phone),
+                relation=r.guardian1_relation,
+            )
+        ]
         if r.guardian2_phone:
-            out.append(Guardian(guardian_ref=self.pseudonyms.guardian(r.district, r.guardian2_phone),
-                                relation=r.guardian2_relation or "guardian"))
+            out.append(
+                Guardian(
+                    guardian_ref=self.pseudonyms.guardian(r.district, r.guardian2_phone),
+                    relation=r.guardian2_relation or "guardian",
+                )
+            )
         return tuple(out)
 
     async def import_staff(self, text: str, *, correlation_id: str = "") -> ImportResult:
@@ -208,11 +231,19 @@ class RegistryService:
             school_ids = {r.school_id for _, r in rows}
             class_ids = {c for _, r in rows for c in r.class_ids}
             known = await self.store.heads(
-                conn, [school_stream(s) for s in school_ids] + [class_stream(c) for c in class_ids])
-            errors = [RowError(line, "school_id", f"school {r.school_id} is not registered")
-                      for line, r in rows if school_stream(r.school_id) not in known]
-            errors += [RowError(line, "class_ids", f"class {c} is not open")
-                       for line, r in rows for c in r.class_ids if class_stream(c) not in known]
+                conn, [school_stream(s) for s in school_ids] + [class_stream(c) for c in class_ids]
+            )
+            errors = [
+                RowError(line, "school_id", f"school {r.school_id} is not registered")
+                for line, r in rows
+                if school_stream(r.school_id) not in known
+            ]
+            errors += [
+                RowError(line, "class_ids", f"class {c} is not open")
+                for line, r in rows
+                for c in r.class_ids
+                if class_stream(c) not in known
+            ]
             if errors:
                 raise ImportRejectedError(errors)
             history, heads = await self._load(conn, [staff_stream(s) for s in refs.values()])
@@ -223,19 +254,31 @@ class RegistryService:
                 state: StaffState | None = fold(history.get(staff_stream(ref), []), None)
                 key_id, key = keys[ref]
                 personal = seal_with(key_id, key, ref, {"name": r.name, "phone": r.phone})
-                cmd = AssignStaff(r.district, r.school_id, ref, frozenset(r.roles),
-                                  frozenset(r.class_ids), personal)
+                cmd = AssignStaff(
+                    r.district,
+                    r.school_id,
+                    ref,
+                    frozenset(r.roles),
+                    frozenset(r.class_ids),
+                    personal,
+                )
                 decided = decide_staff(cmd, state)
                 if decided:
-                    batches.append((staff_stream(ref), heads.get(staff_stream(ref), NEW_STREAM),
-                                    self._new(decided, now, corr)))
+                    batches.append(
+                        (
+                            staff_stream(ref),
+                            heads.get(staff_stream(ref), NEW_STREAM),
+                            self._new(decided, now, corr),
+                        )
+                    )
             written = await self.store.append_many(conn, batches)
         return _result(len(rows), written, batches)
 
     # --- single-student commands ---------------------------------------------------------
 
     async def _student_command(
-        self, student_ref: str,
+        self,
+        student_ref: str,
         make: Callable[[StudentState], RecordStudentLeft | CategoriseStudent | TransferStudent],
         check: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
     ) -> list[str]:
@@ -247,19 +290,25 @@ class RegistryService:
                 history, heads = await self._load(conn, [stream])
                 state = fold(history.get(stream, []), StudentState())
                 decided = decide_student(make(state), state)
-                await self.store.append(conn, stream, heads.get(stream, NEW_STREAM),
-                                        self._new(decided, self.clock(), ""))
+                await self.store.append(
+                    conn,
+                    stream,
+                    heads.get(stream, NEW_STREAM),
+                    self._new(decided, self.clock(), ""),
+                )
                 return [e.name for e in decided]
 
         return await self._retrying(attempt)
 
     async def record_left(self, student_ref: str, reason: LeaveReason) -> list[str]:
-        return await self._student_command(student_ref,
-                                           lambda _: RecordStudentLeft(student_ref, reason))
+        return await self._student_command(
+            student_ref, lambda _: RecordStudentLeft(student_ref, reason)
+        )
 
     async def categorise(self, student_ref: str, groups: set[SpecialGroup]) -> list[str]:
         return await self._student_command(
-            student_ref, lambda _: CategoriseStudent(student_ref, frozenset(groups)))
+            student_ref, lambda _: CategoriseStudent(student_ref, frozenset(groups))
+        )
 
     async def transfer(self, student_ref: str, class_id: str) -> list[str]:
         target: dict[str, Any] = {}
@@ -275,26 +324,41 @@ class RegistryService:
 
         return await self._student_command(
             student_ref,
-            lambda _: TransferStudent(student_ref, target["district"], target["school_id"],
-                                      class_id),
+            lambda _: TransferStudent(
+                student_ref, target["district"], target["school_id"], class_id
+            ),
             check,
         )
 
     async def history(self, stream_id: str) -> list[dict[str, Any]]:
         events = await self.store.load(self.pool, stream_id)
-        return [{"position": e.position, "version": e.version, "type": e.event_type,
-                 "event_id": str(e.event_id), "recorded_at": e.recorded_at.isoformat(),
-                 "hash": e.hash.hex()} for e in events]
+        return [
+            {
+                "position": e.position,
+                "version": e.version,
+                "type": e.event_type,
+                "event_id": str(e.event_id),
+                "recorded_at": e.recorded_at.isoformat(),
+                "hash": e.hash.hex(),
+            }
+            for e in events
+        ]
 
 
 def _student_personal(r: StudentRow) -> dict[str, Any]:
-    guardians = [{"name": r.guardian1_name, "relation": r.guardian1_relation,
-                  "phone": r.guardian1_phone}]
+    guardians: list[dict[str, str | None]] = [
+        {"name": r.guardian1_name, "relation": r.guardian1_relation, "phone": r.guardian1_phone}
+    ]
     if r.guardian2_phone:
-        guardians.append({"name": r.guardian2_name, "relation": r.guardian2_relation,
-                          "phone": r.guardian2_phone})
-    return {"name": r.student_name, "gender": r.gender, "address": r.address,
-            "guardians": guardians}
+        guardians.append(
+            {"name": r.guardian2_name, "relation": r.guardian2_relation, "phone": r.guardian2_phone}
+        )
+    return {
+        "name": r.student_name,
+        "gender": r.gender,
+        "address": r.address,
+        "guardians": guardians,
+    }
 
 
 def _check_consistent(rows: list[tuple[int, StudentRow]]) -> None:
@@ -305,8 +369,11 @@ def _check_consistent(rows: list[tuple[int, StudentRow]]) -> None:
     for line, r in rows:
         seen = class_school.setdefault(r.class_id, (r.school_id, line))
         if seen[0] != r.school_id:
-            errors.append(RowError(line, "class_id", f"class {r.class_id} is in school {seen[0]} "
-                                   f"on row {seen[1]}"))
+            errors.append(
+                RowError(
+                    line, "class_id", f"class {r.class_id} is in school {seen[0]} on row {seen[1]}"
+                )
+            )
         first = students.setdefault((r.district, r.student_id), line)
         if first != line:
             errors.append(RowError(line, "student_id", f"student also on row {first}"))
@@ -314,7 +381,9 @@ def _check_consistent(rows: list[tuple[int, StudentRow]]) -> None:
         raise ImportRejectedError(errors)
 
 
-def _result(rows: int, written: int, batches: Sequence[tuple[str, Any, list[NewEvent]]]) -> ImportResult:
+def _result(
+    rows: int, written: int, batches: Sequence[tuple[str, Any, list[NewEvent]]]
+) -> ImportResult:
     by_type: dict[str, int] = defaultdict(int)
     for _, _, evs in batches:
         for e in evs:

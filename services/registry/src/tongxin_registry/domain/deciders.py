@@ -43,22 +43,38 @@ def decide_school(cmd: RegisterSchool, state: SchoolState | None) -> list[Integr
     new = SchoolState(cmd.school_name, cmd.stage, cmd.has_counselling_room)
     if state == new:
         return []
-    return [SchoolRegistered(district=cmd.district, school_id=cmd.school_id,
-                             school_name=cmd.school_name, stage=cmd.stage,
-                             has_counselling_room=cmd.has_counselling_room)]
+    return [
+        SchoolRegistered(
+            district=cmd.district,
+            school_id=cmd.school_id,
+            school_name=cmd.school_name,
+            stage=cmd.stage,
+            has_counselling_room=cmd.has_counselling_room,
+        )
+    ]
 
 
 def decide_class(cmd: OpenClass, state: ClassState | None) -> list[IntegrationEvent]:
     if state is not None and state.school_id != cmd.school_id:
-        raise RegistryError(f"class {cmd.class_id} belongs to school {state.school_id}, "
-                            f"not {cmd.school_id}")
-    new = ClassState(cmd.school_id, cmd.class_name, cmd.grade, cmd.school_year,
-                     cmd.head_teacher_ref)
+        raise RegistryError(
+            f"class {cmd.class_id} belongs to school {state.school_id}, not {cmd.school_id}"
+        )
+    new = ClassState(
+        cmd.school_id, cmd.class_name, cmd.grade, cmd.school_year, cmd.head_teacher_ref
+    )
     if state == new:
         return []
-    return [ClassOpened(district=cmd.district, school_id=cmd.school_id, class_id=cmd.class_id,
-                        class_name=cmd.class_name, grade=cmd.grade, school_year=cmd.school_year,
-                        head_teacher_ref=cmd.head_teacher_ref)]
+    return [
+        ClassOpened(
+            district=cmd.district,
+            school_id=cmd.school_id,
+            class_id=cmd.class_id,
+            class_name=cmd.class_name,
+            grade=cmd.grade,
+            school_year=cmd.school_year,
+            head_teacher_ref=cmd.head_teacher_ref,
+        )
+    ]
 
 
 def decide_student(
@@ -70,18 +86,37 @@ def decide_student(
     if not state.enrolled:
         raise StudentNotEnrolledError(f"student {cmd.student_ref} is not enrolled")
     if isinstance(cmd, RecordStudentLeft):
-        return [StudentLeft(district=state.district, school_id=state.school_id,
-                            student_ref=cmd.student_ref, reason=cmd.reason)]
+        return [
+            StudentLeft(
+                district=state.district,
+                school_id=state.school_id,
+                student_ref=cmd.student_ref,
+                reason=cmd.reason,
+            )
+        ]
     if isinstance(cmd, CategoriseStudent):
         if cmd.groups == state.groups:
             return []
-        return [StudentCategorised(district=state.district, school_id=state.school_id,
-                                   student_ref=cmd.student_ref, groups=sorted(cmd.groups))]
+        return [
+            StudentCategorised(
+                district=state.district,
+                school_id=state.school_id,
+                student_ref=cmd.student_ref,
+                groups=sorted(cmd.groups),
+            )
+        ]
     if (cmd.school_id, cmd.class_id) == (state.school_id, state.class_id):
         return []
-    return [StudentTransferred(district=cmd.district, school_id=cmd.school_id,
-                               class_id=cmd.class_id, student_ref=cmd.student_ref,
-                               from_school_id=state.school_id, from_class_id=state.class_id)]
+    return [
+        StudentTransferred(
+            district=cmd.district,
+            school_id=cmd.school_id,
+            class_id=cmd.class_id,
+            student_ref=cmd.student_ref,
+            from_school_id=state.school_id,
+            from_class_id=state.class_id,
+        )
+    ]
 
 
 def _place(cmd: PlaceStudent, state: StudentState) -> list[IntegrationEvent]:
@@ -89,18 +124,32 @@ def _place(cmd: PlaceStudent, state: StudentState) -> list[IntegrationEvent]:
     if not state.enrolled:
         if cmd.personal is None:
             raise RegistryError(f"enrolling {cmd.student_ref} needs their sealed personal data")
-        events.append(StudentEnrolled(
-            district=cmd.district, school_id=cmd.school_id, class_id=cmd.class_id,
-            student_ref=cmd.student_ref, birth_date=cmd.birth_date,
-            guardians=list(cmd.guardians), personal=cmd.personal))
+        events.append(
+            StudentEnrolled(
+                district=cmd.district,
+                school_id=cmd.school_id,
+                class_id=cmd.class_id,
+                student_ref=cmd.student_ref,
+                birth_date=cmd.birth_date,
+                guardians=list(cmd.guardians),
+                personal=cmd.personal,
+            )
+        )
         current = frozenset[str]()
     else:
         events += decide_student(
-            TransferStudent(cmd.student_ref, cmd.district, cmd.school_id, cmd.class_id), state)
+            TransferStudent(cmd.student_ref, cmd.district, cmd.school_id, cmd.class_id), state
+        )
         current = frozenset(state.groups)
     if cmd.groups != current:
-        events.append(StudentCategorised(district=cmd.district, school_id=cmd.school_id,
-                                         student_ref=cmd.student_ref, groups=sorted(cmd.groups)))
+        events.append(
+            StudentCategorised(
+                district=cmd.district,
+                school_id=cmd.school_id,
+                student_ref=cmd.student_ref,
+                groups=sorted(cmd.groups),
+            )
+        )
     return events
 
 
@@ -110,9 +159,16 @@ def decide_staff(cmd: AssignStaff, state: StaffState | None) -> list[Integration
         return []
     if cmd.personal is None:
         raise RegistryError(f"assigning {cmd.staff_ref} needs their sealed personal data")
-    return [StaffAssigned(district=cmd.district, school_id=cmd.school_id,
-                          staff_ref=cmd.staff_ref, roles=sorted(cmd.roles),
-                          class_ids=sorted(cmd.class_ids), personal=cmd.personal)]
+    return [
+        StaffAssigned(
+            district=cmd.district,
+            school_id=cmd.school_id,
+            staff_ref=cmd.staff_ref,
+            roles=sorted(cmd.roles),
+            class_ids=sorted(cmd.class_ids),
+            personal=cmd.personal,
+        )
+    ]
 
 
 # --- evolve ---------------------------------------------------------------------------------
@@ -130,8 +186,9 @@ def _(event: SchoolRegistered, state: object) -> SchoolState:
 
 @evolve.register
 def _(event: ClassOpened, state: object) -> ClassState:
-    return ClassState(event.school_id, event.class_name, event.grade, event.school_year,
-                      event.head_teacher_ref)
+    return ClassState(
+        event.school_id, event.class_name, event.grade, event.school_year, event.head_teacher_ref
+    )
 
 
 @evolve.register
@@ -154,8 +211,9 @@ def _(event: StudentLeft, state: object) -> StudentState:
 @evolve.register
 def _(event: StudentCategorised, state: object) -> StudentState:
     assert isinstance(state, StudentState)
-    return StudentState(state.enrolled, state.district, state.school_id, state.class_id,
-                        frozenset(event.groups))
+    return StudentState(
+        state.enrolled, state.district, state.school_id, state.class_id, frozenset(event.groups)
+    )
 
 
 @evolve.register

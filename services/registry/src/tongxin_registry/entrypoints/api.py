@@ -1,6 +1,7 @@
 """The registry's HTTP API (port 8001): imports, commands and roster queries.
 
-Built by ``create_app(settings)``; ``uvicorn --factory tongxin_registry.entrypoints.api:create_app_from_env``.
+Built by ``create_app(settings)``; served by ``tongxin-registry serve`` or
+``uvicorn --factory tongxin_registry.entrypoints.api:create_app_from_env``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from fastapi import FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from tongxin_contracts import Sealed
 from tongxin_contracts.events.registry import LeaveReason, SpecialGroup
 from tongxin_platform import idempotency
 from tongxin_platform.crypto import KeyStore, SubjectErasedError
@@ -22,7 +24,6 @@ from tongxin_registry.application.service import student_stream
 from tongxin_registry.bootstrap import Registry, bootstrap
 from tongxin_registry.config import RegistrySettings
 from tongxin_registry.domain.model import RegistryError, StudentNotEnrolledError, UnknownClassError
-from tongxin_contracts import Sealed
 
 MAX_UPLOAD = 64 * 1024 * 1024
 
@@ -36,7 +37,9 @@ class CategoriseBody(BaseModel):
 
 
 class TransferBody(BaseModel):
-    class_id: str = Field(min_length=1, max_length=64, description="The class the student moves to.")
+    class_id: str = Field(
+        min_length=1, max_length=64, description="The class the student moves to."
+    )
 
 
 def create_app(settings: RegistrySettings) -> FastAPI:
@@ -50,8 +53,12 @@ def create_app(settings: RegistrySettings) -> FastAPI:
         finally:
             await state["registry"].close()
 
-    app = FastAPI(title="Tongxin registry", version="0.1.0", lifespan=lifespan,
-                  description="Schools, classes, students (as pseudonyms), staff, special groups.")
+    app = FastAPI(
+        title="Tongxin registry",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Schools, classes, students (as pseudonyms), staff, special groups.",
+    )
     install_problem_handlers(app)
     keys = KeyStore()
 
@@ -71,13 +78,21 @@ def create_app(settings: RegistrySettings) -> FastAPI:
         try:
             return body.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise ProblemError(422, "Invalid file", f"file: not UTF-8 ({exc.reason} at byte "
-                               f"{exc.start}); save the CSV as UTF-8") from exc
+            raise ProblemError(
+                422,
+                "Invalid file",
+                f"file: not UTF-8 ({exc.reason} at byte {exc.start}); save the CSV as UTF-8",
+            ) from exc
 
     def rejected(exc: ImportRejectedError) -> JSONResponse:
-        return problem(422, "Invalid roster file", str(exc),
-                       errors=[{"row": e.row, "field": e.field, "message": e.message}
-                               for e in exc.errors[:1000]])
+        return problem(
+            422,
+            "Invalid roster file",
+            str(exc),
+            errors=[
+                {"row": e.row, "field": e.field, "message": e.message} for e in exc.errors[:1000]
+            ],
+        )
 
     async def run_import(request: Request, kind: str, key: str | None) -> JSONResponse:
         text = await csv_text(request)
@@ -122,22 +137,39 @@ def create_app(settings: RegistrySettings) -> FastAPI:
         return JSONResponse(body, status_code=status)
 
     @app.post("/students/{student_ref}/leave", summary="Record that a student left")
-    async def leave(student_ref: str, body: LeaveBody, request: Request,
-                    idempotency_key: Annotated[str | None, Header()] = None) -> JSONResponse:
-        return await command(request, idempotency_key,
-                             lambda: reg().service.record_left(student_ref, body.reason))
+    async def leave(
+        student_ref: str,
+        body: LeaveBody,
+        request: Request,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> JSONResponse:
+        return await command(
+            request, idempotency_key, lambda: reg().service.record_left(student_ref, body.reason)
+        )
 
     @app.post("/students/{student_ref}/categories", summary="Set a student's special groups")
-    async def categorise(student_ref: str, body: CategoriseBody, request: Request,
-                         idempotency_key: Annotated[str | None, Header()] = None) -> JSONResponse:
-        return await command(request, idempotency_key,
-                             lambda: reg().service.categorise(student_ref, set(body.groups)))
+    async def categorise(
+        student_ref: str,
+        body: CategoriseBody,
+        request: Request,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> JSONResponse:
+        return await command(
+            request,
+            idempotency_key,
+            lambda: reg().service.categorise(student_ref, set(body.groups)),
+        )
 
     @app.post("/students/{student_ref}/transfer", summary="Move a student to another class")
-    async def transfer(student_ref: str, body: TransferBody, request: Request,
-                       idempotency_key: Annotated[str | None, Header()] = None) -> JSONResponse:
-        return await command(request, idempotency_key,
-                             lambda: reg().service.transfer(student_ref, body.class_id))
+    async def transfer(
+        student_ref: str,
+        body: TransferBody,
+        request: Request,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> JSONResponse:
+        return await command(
+            request, idempotency_key, lambda: reg().service.transfer(student_ref, body.class_id)
+        )
 
     @app.get("/schools", summary="Schools of the roster")
     async def schools() -> list[dict[str, Any]]:
@@ -149,7 +181,9 @@ def create_app(settings: RegistrySettings) -> FastAPI:
         rows = await reg().pool.fetch(
             "SELECT c.*, (SELECT count(*) FROM roster.students s WHERE s.class_id = c.class_id"
             " AND s.status = 'enrolled') AS enrolled FROM roster.classes c WHERE school_id = $1"
-            " ORDER BY grade, class_id", school_id)
+            " ORDER BY grade, class_id",
+            school_id,
+        )
         return [dict(r) for r in rows]
 
     async def open_personal(personal: Any) -> dict[str, Any] | None:
@@ -173,7 +207,9 @@ def create_app(settings: RegistrySettings) -> FastAPI:
     ) -> list[dict[str, Any]]:
         rows = await reg().pool.fetch(
             "SELECT * FROM roster.students WHERE class_id = $1 AND status = 'enrolled'"
-            " ORDER BY student_ref", class_id)
+            " ORDER BY student_ref",
+            class_id,
+        )
         out = []
         for r in rows:
             d = student_json(r)
@@ -187,8 +223,9 @@ def create_app(settings: RegistrySettings) -> FastAPI:
         student_ref: str,
         include_personal: Annotated[bool, Query(description="Open names and contacts")] = False,
     ) -> dict[str, Any]:
-        r = await reg().pool.fetchrow("SELECT * FROM roster.students WHERE student_ref = $1",
-                                      student_ref)
+        r = await reg().pool.fetchrow(
+            "SELECT * FROM roster.students WHERE student_ref = $1", student_ref
+        )
         if r is None:
             raise ProblemError(404, "Not found", f"student_ref: no student {student_ref}")
         d = student_json(r)

@@ -30,8 +30,9 @@ class WorkerOptions:
     group: str = roster.GROUP
 
 
-async def run_worker(settings: RegistrySettings, options: WorkerOptions,
-                     stop: asyncio.Event | None = None) -> None:
+async def run_worker(
+    settings: RegistrySettings, options: WorkerOptions, stop: asyncio.Event | None = None
+) -> None:
     stop = stop or asyncio.Event()
     url = await prepare_database(settings)
     pool = await create_pool(url, max_size=4)
@@ -39,17 +40,23 @@ async def run_worker(settings: RegistrySettings, options: WorkerOptions,
     relay = runtime = None
     try:
         if options.relay:
-            relay = OutboxRelay(service=SERVICE, database_url=url,
-                                bootstrap=settings.kafka_bootstrap_servers)
+            relay = OutboxRelay(
+                service=SERVICE, database_url=url, bootstrap=settings.kafka_bootstrap_servers
+            )
             tasks.append(asyncio.create_task(relay.run(), name="relay"))
         if options.projection:
             async with pool.acquire() as conn:
                 await roster.create_tables(conn, options.schema)
             runtime = ConsumerRuntime(
-                group=options.group, topics=[settings.topic], handler=roster.apply,
-                registry=default_registry(), pool=pool,
-                bootstrap=settings.kafka_bootstrap_servers, search_path=options.schema,
-                replication_factor=settings.topic_replication_factor)
+                group=options.group,
+                topics=[settings.topic],
+                handler=roster.apply,
+                registry=default_registry(),
+                pool=pool,
+                bootstrap=settings.kafka_bootstrap_servers,
+                search_path=options.schema,
+                replication_factor=settings.topic_replication_factor,
+            )
             tasks.append(asyncio.create_task(runtime.run(), name="projection"))
         waiter = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait([*tasks, waiter], return_when=asyncio.FIRST_COMPLETED)

@@ -46,8 +46,12 @@ CREATE TABLE IF NOT EXISTS {s}.staff (
     roles text[] NOT NULL, class_ids text[] NOT NULL, personal jsonb);
 """
 
-TABLES = {"schools": "school_id", "classes": "class_id", "students": "student_ref",
-          "staff": "staff_ref"}
+TABLES = {
+    "schools": "school_id",
+    "classes": "class_id",
+    "students": "student_ref",
+    "staff": "staff_ref",
+}
 
 
 def check_schema(schema: str) -> str:
@@ -82,14 +86,25 @@ async def apply(conn: asyncpg.Connection, message: Message) -> None:
         await conn.execute(
             """INSERT INTO schools VALUES ($1, $2, $3, $4, $5) ON CONFLICT (school_id) DO UPDATE
                SET district = $2, school_name = $3, stage = $4, has_counselling_room = $5""",
-            e.school_id, e.district, e.school_name, e.stage.value, e.has_counselling_room)
+            e.school_id,
+            e.district,
+            e.school_name,
+            e.stage.value,
+            e.has_counselling_room,
+        )
     elif isinstance(e, ClassOpened):
         await conn.execute(
             """INSERT INTO classes VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (class_id)
                DO UPDATE SET school_id = $2, district = $3, class_name = $4, grade = $5,
                              school_year = $6, head_teacher_ref = $7""",
-            e.class_id, e.school_id, e.district, e.class_name, e.grade, e.school_year,
-            e.head_teacher_ref)
+            e.class_id,
+            e.school_id,
+            e.district,
+            e.class_name,
+            e.grade,
+            e.school_year,
+            e.head_teacher_ref,
+        )
     elif isinstance(e, StudentEnrolled):
         await conn.execute(
             """INSERT INTO students (student_ref, district, school_id, class_id, birth_date,
@@ -97,22 +112,44 @@ async def apply(conn: asyncpg.Connection, message: Message) -> None:
                VALUES ($1, $2, $3, $4, $5, 'enrolled', $6, $7) ON CONFLICT (student_ref)
                DO UPDATE SET district = $2, school_id = $3, class_id = $4, birth_date = $5,
                              status = 'enrolled', guardians = $6, personal = $7""",
-            e.student_ref, e.district, e.school_id, e.class_id, e.birth_date,
-            [g.model_dump() for g in e.guardians], e.personal.model_dump())
+            e.student_ref,
+            e.district,
+            e.school_id,
+            e.class_id,
+            e.birth_date,
+            [g.model_dump() for g in e.guardians],
+            e.personal.model_dump(),
+        )
     elif isinstance(e, StudentTransferred):
         await conn.execute(
             "UPDATE students SET district = $2, school_id = $3, class_id = $4"
-            " WHERE student_ref = $1", e.student_ref, e.district, e.school_id, e.class_id)
+            " WHERE student_ref = $1",
+            e.student_ref,
+            e.district,
+            e.school_id,
+            e.class_id,
+        )
     elif isinstance(e, StudentLeft):
-        await conn.execute("UPDATE students SET status = $2 WHERE student_ref = $1",
-                           e.student_ref, f"left:{e.reason.value}")
+        await conn.execute(
+            "UPDATE students SET status = $2 WHERE student_ref = $1",
+            e.student_ref,
+            f"left:{e.reason.value}",
+        )
     elif isinstance(e, StudentCategorised):
-        await conn.execute("UPDATE students SET groups = $2 WHERE student_ref = $1",
-                           e.student_ref, [g.value for g in e.groups])
+        await conn.execute(
+            "UPDATE students SET groups = $2 WHERE student_ref = $1",
+            e.student_ref,
+            [g.value for g in e.groups],
+        )
     elif isinstance(e, StaffAssigned):
         await conn.execute(
             """INSERT INTO staff VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (staff_ref)
                DO UPDATE SET district = $2, school_id = $3, roles = $4, class_ids = $5,
                              personal = $6""",
-            e.staff_ref, e.district, e.school_id, [r.value for r in e.roles], e.class_ids,
-            e.personal.model_dump())
+            e.staff_ref,
+            e.district,
+            e.school_id,
+            [r.value for r in e.roles],
+            e.class_ids,
+            e.personal.model_dump(),
+        )
