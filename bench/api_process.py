@@ -28,7 +28,7 @@ def _free_port() -> int:
 
 
 async def api_process_rss(server_url: str, kafka: str, database: str, topic: str,
-                          csv_text: str, timeout: float = 180.0) -> dict[str, Any]:
+                          csv_text: str, time_limit: float = 180.0) -> dict[str, Any]:
     exe = Path(sys.executable).parent / "tongxin-registry"
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": server_url, "KAFKA_BOOTSTRAP_SERVERS": kafka,
@@ -39,7 +39,7 @@ async def api_process_rss(server_url: str, kafka: str, database: str, topic: str
             env=env, stdout=subprocess.DEVNULL, stderr=errors)
         base = f"http://127.0.0.1:{port}"
         try:
-            async with httpx.AsyncClient(base_url=base, timeout=timeout) as http:
+            async with httpx.AsyncClient(base_url=base, timeout=time_limit) as http:
                 deadline = clock() + 60
                 while True:
                     if proc.poll() is not None or clock() > deadline:

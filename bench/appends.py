@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS raw_events (
     version   integer NOT NULL,
     payload   bytea   NOT NULL
 )"""
-RAW_INSERT = "INSERT INTO raw_events (event_id, stream_id, version, payload) VALUES ($1, $2, $3, $4)"
+RAW_INSERT = ("INSERT INTO raw_events (event_id, stream_id, version, payload)"
+              " VALUES ($1, $2, $3, $4)")
 
 
 @dataclass
@@ -133,7 +134,7 @@ def eventsourcing_app(dbname: str, host: str, port: int, user: str, password: st
     from eventsourcing.application import Application
     from eventsourcing.domain import Aggregate, event
 
-    class Tick(Aggregate):  # type: ignore[misc]
+    class Tick(Aggregate):
         @event("Started")
         def __init__(self, district: str, stream: str, n: int) -> None:
             self.district, self.stream, self.n = district, stream, n
@@ -142,8 +143,8 @@ def eventsourcing_app(dbname: str, host: str, port: int, user: str, password: st
         def tick(self, district: str, stream: str, n: int) -> None:
             self.n = n
 
-    class BenchApp(Application):  # type: ignore[misc]
-        pass
+    class BenchApp(Application[Any]):
+        bench_aggregate: type[Tick] = Tick
 
     app = BenchApp(env={
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
@@ -152,7 +153,6 @@ def eventsourcing_app(dbname: str, host: str, port: int, user: str, password: st
         "POSTGRES_POOL_SIZE": str(threads), "POSTGRES_MAX_OVERFLOW": "0",
         "CREATE_TABLE": "y",
     })
-    app.bench_aggregate = Tick
     return app
 
 

@@ -74,15 +74,15 @@ async def raw_copy_of_last_import(conn: asyncpg.Connection, after_position: int,
 
 
 async def relay_outbox(url: str, database: str, kafka: str, expected: int,
-                       timeout: float) -> dict[str, float]:
+                       time_limit: float) -> dict[str, float]:
     """Start an OutboxRelay on a full outbox; time until it has published every row."""
     relay = OutboxRelay(service=RELAY_SERVICE, database_url=url, bootstrap=kafka)
     meter = CpuMeter({"server": postgres_backends(database), "kafka": kafka_broker})
     meter.start()
     start = clock()
     task = asyncio.create_task(relay.run())
-    deadline = start + timeout
-    while relay.stats.published < expected and clock() < deadline and not task.done():
+    deadline = start + time_limit
+    while relay.stats.published < expected and clock() < deadline and not task.done():  # noqa: ASYNC110 - polls the relay's counter
         await asyncio.sleep(0.005)
     elapsed = clock() - start
     cpu = meter.stop()
@@ -125,7 +125,7 @@ async def sample_records(url: str, n: int) -> list[Record]:
 
 
 async def bare_producer(kafka: str, topic: str, sample: list[Record], total: int,
-                        timeout: float) -> dict[str, float]:
+                        time_limit: float) -> dict[str, float]:
     """The relay's send pattern (batches of 2000, ``await send`` each, gather the acks) with
     nothing else: no database, headers already built. Same producer settings as the relay."""
     producer = reliable_producer(kafka)
@@ -136,7 +136,7 @@ async def bare_producer(kafka: str, topic: str, sample: list[Record], total: int
         meter = CpuMeter({"kafka": kafka_broker})
         meter.start()
         start = clock()
-        deadline = start + timeout
+        deadline = start + time_limit
         while sent < total and clock() < deadline:
             futures = []
             for _ in range(min(RELAY_BATCH, total - sent)):
@@ -175,7 +175,7 @@ async def topic_size(kafka: str, topic: str) -> int:
         await consumer.stop()
 
 
-async def bare_consume(kafka: str, topic: str, total: int, timeout: float,
+async def bare_consume(kafka: str, topic: str, total: int, time_limit: float,
                        decode: bool) -> dict[str, float]:
     """Read the topic from offset 0 (no group, no database); optionally decode every record
     as the runtime does (envelope from headers, event from JSON)."""
@@ -190,7 +190,7 @@ async def bare_consume(kafka: str, topic: str, total: int, timeout: float,
         meter = CpuMeter({"kafka": kafka_broker})
         meter.start()
         start = clock()
-        deadline = start + timeout
+        deadline = start + time_limit
         while count < total and clock() < deadline:
             batches = await consumer.getmany(timeout_ms=200, max_records=1000)
             for records in batches.values():
@@ -207,7 +207,7 @@ async def bare_consume(kafka: str, topic: str, total: int, timeout: float,
 
 
 async def replay_projection(url: str, database: str, kafka: str, topic: str, group: str,
-                            total: int, timeout: float) -> dict[str, Any]:
+                            total: int, time_limit: float) -> dict[str, Any]:
     """A ConsumerRuntime with the roster projection, fresh schema and group, from offset 0."""
     pool = await create_pool(url, max_size=4)
     try:
@@ -228,7 +228,7 @@ async def replay_projection(url: str, database: str, kafka: str, topic: str, gro
         first: float | None = None
         at_first = 0
         task = asyncio.create_task(runtime.run())
-        deadline = start + timeout
+        deadline = start + time_limit
         while seen() < total and clock() < deadline and not task.done():
             if first is None and seen() > 0:
                 first, at_first = clock(), seen()

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import cProfile
 import contextlib
+import cProfile
 import dataclasses
 import io
 import json
@@ -20,6 +20,7 @@ import os
 import platform
 import pstats
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
@@ -102,6 +103,25 @@ class Profiler:
             (self.out_dir / f"profile-{phase}.txt").write_text(text.getvalue())
 
 
+def cpu_pressure() -> dict[str, float]:
+    """Linux PSI ``some`` averages for CPU: the share of time something waited for a CPU."""
+    try:
+        line = Path("/proc/pressure/cpu").read_text().splitlines()[0]
+    except (OSError, IndexError):
+        return {}
+    return {k: float(v) for k, v in (p.split("=") for p in line.split()[1:]) if k != "total"}
+
+
+async def wait_quiet(limit: float) -> float:
+    """Wait up to ``limit`` seconds for the 1-minute load average to fall below 1; return it."""
+    deadline = clock() + limit
+    while os.getloadavg()[0] >= 1.0 and clock() < deadline:
+        console.log(f"waiting for a quieter machine: load {os.getloadavg()[0]:.2f}, "
+                    f"CPU pressure {cpu_pressure().get('avg10', 0):.0f} %")
+        await asyncio.sleep(min(10.0, max(0.0, deadline - clock())))
+    return os.getloadavg()[0]
+
+
 # --- infrastructure -----------------------------------------------------------------------
 
 
@@ -137,6 +157,26 @@ async def connections(url: str, n: int) -> AsyncIterator[list[asyncpg.Connection
     finally:
         for c in conns:
             await c.close()
+
+
+async def run_worker_phases(spec: dict[str, Any], time_limit: float) -> dict[str, Any]:
+    """Measures 5 and 6 in a fresh interpreter (``bench.worker_phases``): a worker's RSS."""
+    with tempfile.TemporaryDirectory(prefix="tongxin-bench-") as tmp:
+        spec_path, out_path = Path(tmp) / "spec.json", Path(tmp) / "out.json"
+        spec_path.write_text(json.dumps(spec))
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bench.worker_phases", str(spec_path), str(out_path),
+            cwd=ROOT)
+        try:
+            code = await asyncio.wait_for(proc.wait(), time_limit)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            raise RuntimeError(f"bench.worker_phases took over {time_limit:.0f} s") from None
+        if code != 0:
+            raise RuntimeError(f"bench.worker_phases failed with exit code {code}")
+        result: dict[str, Any] = json.loads(out_path.read_text())
+        return result
 
 
 async def cleanup(server_url: str, kafka: str, names: Names) -> list[str]:
@@ -257,8 +297,8 @@ async def measure_pipeline(server_url: str, kafka: str, names: Names, sizes: Siz
                 copies.append(await pipeline.raw_copy_of_last_import(conn, before,
                                                                      names.registry_db))
             console.log(f"import {k + 1}/{sizes.imports}: {res['events']:,.0f} events in "
-                        f"{res['seconds']:.2f} s = {res['rate']:,.0f}/s{cpu_text(res)}; raw COPY of "
-                        f"the same rows {copies[-1]['rate']:,.0f}/s{cpu_text(copies[-1])}")
+                        f"{res['seconds']:.2f} s = {res['rate']:,.0f}/s{cpu_text(res)}; raw COPY"
+                        f" of the same rows {copies[-1]['rate']:,.0f}/s{cpu_text(copies[-1])}")
         async with reg.pool.acquire() as conn:
             outbox = int(await conn.fetchval("SELECT count(*) FROM outbox"))
     finally:
@@ -266,40 +306,23 @@ async def measure_pipeline(server_url: str, kafka: str, names: Names, sizes: Siz
         await reg.close()
     details["imports"], details["raw_copies"] = imports, copies
 
-    url = reg.database_url
-    sample = await pipeline.sample_records(url, 2000)
-    mem.start("relay")
-    relay_ceilings = [await pipeline.bare_producer(kafka, names.ceiling_topic, sample, outbox,
-                                                   sizes.relay_timeout)]
-    console.log(f"bare producer: {relay_ceilings[-1]['rate']:,.0f} records/s"
-                f"{cpu_text(relay_ceilings[-1])}")
-    relay = await prof.run("relay", pipeline.relay_outbox(url, names.registry_db, kafka, outbox,
-                                                           sizes.relay_timeout))
-    console.log(f"relay: {relay['events']:,.0f} events in {relay['seconds']:.2f} s = "
-                f"{relay['rate']:,.0f}/s (outbox left: {relay['outbox_left']:.0f}){cpu_text(relay)}")
-    relay_ceilings.append(await pipeline.bare_producer(kafka, names.ceiling_topic, sample,
-                                                       outbox, sizes.relay_timeout))
-    console.log(f"bare producer: {relay_ceilings[-1]['rate']:,.0f} records/s"
-                f"{cpu_text(relay_ceilings[-1])}")
-    mem.stop()
+    worker = await run_worker_phases({
+        "url": reg.database_url, "database": names.registry_db, "kafka": kafka,
+        "topic": names.topic, "ceiling_topic": names.ceiling_topic, "group": names.group,
+        "outbox": outbox, "relay_timeout": sizes.relay_timeout,
+        "replay_timeout": sizes.replay_timeout, "profile": prof.wanted,
+        "profile_dir": str(prof.out_dir)}, sizes.relay_timeout + 3 * sizes.replay_timeout + 120)
+    for phase in ("relay", "replay"):
+        if phase == prof.wanted:
+            prof.reports[phase] = (prof.out_dir / f"profile-{phase}.txt").read_text()
+    relay, relay_ceilings = worker["relay"], worker["bare_producer"]
+    total, bare, decoding = worker["topic_records"], worker["bare_consume"], worker[
+        "bare_consume_decode"]
+    replay = worker["replay"]
     details["relay"], details["bare_producer"] = relay, relay_ceilings
-
-    mem.start("replay")
-    total = await pipeline.topic_size(kafka, names.topic)
-    bare = await pipeline.bare_consume(kafka, names.topic, total, sizes.replay_timeout, False)
-    console.log(f"bare consumer: {bare['rate']:,.0f} records/s{cpu_text(bare)}")
-    decoding = await pipeline.bare_consume(kafka, names.topic, total, sizes.replay_timeout, True)
-    console.log(f"bare consumer + decode: {decoding['rate']:,.0f} records/s"
-                f"{cpu_text(decoding)}")
-    replay = await prof.run("replay", pipeline.replay_projection(
-        url, names.registry_db, kafka, names.topic, names.group, total, sizes.replay_timeout))
-    console.log(f"projection replay: {replay['events']:,.0f} events in {replay['seconds']:.2f} s"
-                f" ({replay['steady_rate']:,.0f}/s after a {replay['startup_seconds']:.2f} s "
-                f"start); read model: {replay['students_in_read_model']:,.0f} students"
-                f"{cpu_text(replay)}")
-    mem.stop()
     details["replay"] = {"topic_records": total, "bare_consume": bare,
                          "bare_consume_decode": decoding, "projection": replay}
+    details["worker_process_memory"] = worker["memory"]
 
     imp = median([x["rate"] for x in imports])
     cp = median([x["rate"] for x in copies])
@@ -329,24 +352,29 @@ async def measure_pipeline(server_url: str, kafka: str, names: Names, sizes: Siz
     return rows, first_csv
 
 
-def memory_rows(mem: MemoryLog, api: dict[str, Any] | None, api_error: str | None) -> list[Row]:
+def memory_rows(mem: MemoryLog, worker: dict[str, Any] | None, api: dict[str, Any] | None,
+                api_error: str | None) -> list[Row]:
     rows = []
-    worker_peak = max((mem.phases.get(p, {}).get("peak_rss_mb") or 0.0)
-                      for p in ("relay", "replay"))
-    base = mem.phases.get("relay", {}).get("rss_at_start_mb") or 0.0
-    rows.append(Row("rss_worker_phases", "Peak RSS of this process, relay + replay phases",
-                    worker_peak, "MB", None, "", None, "", "< 120 MB", worker_peak < 120,
-                    f"includes the bench's own baggage ({base:.0f} MB at the phase start)"
-                    if mem.can_reset else "VmHWM could not be reset: peak of the whole run"))
-    overall = mem.overall_peak() or 0.0
-    rows.append(Row("rss_bench_process", "Peak RSS of this process, whole run", overall, "MB",
-                    None, "", None, "", "", None, "bench process (eventsourcing, rosters, …)"))
+    if worker is not None:
+        phases = worker["phases"]
+        peaks = {p: phases.get(p, {}).get("peak_rss_mb") or 0.0 for p in ("relay", "replay")}
+        peak = max(peaks.values())
+        rows.append(Row("rss_worker_process", "Peak RSS, worker-like process (relay, then "
+                        "replay)", peak, "MB", None, "", None, "", "< 120 MB", peak < 120,
+                        f"relay {peaks['relay']:.0f} MB, replay {peaks['replay']:.0f} MB; "
+                        f"{worker['rss_at_process_start_mb']:.0f} MB after start-up"
+                        + ("" if worker["can_reset"] else " (VmHWM not resettable)")))
+    import_peak = mem.phases.get("import", {}).get("peak_rss_mb")
+    rows.append(Row("rss_bench_import", "Peak RSS of the bench process during the imports",
+                    import_peak, "MB", None, "", None, "", "", None,
+                    f"{mem.phases.get('import', {}).get('rss_at_start_mb') or 0:.0f} MB before"))
     if api is not None:
         rows.append(Row("rss_api_process", "Peak RSS, registry API process (serving a roster "
                         "import)", api["peak_rss_mb"], "MB", None, "", None, "", "< 120 MB",
                         api["peak_rss_mb"] < 120,
                         f"idle {api['idle_rss_mb']:.0f} MB; import of "
-                        f"{api['import_events']:,} events over HTTP at {api['import_rate']:,.0f}/s"))
+                        f"{api['import_events']:,} events over HTTP at "
+                        f"{api['import_rate']:,.0f}/s"))
     else:
         rows.append(Row("rss_api_process", "Peak RSS, registry API process", None, "MB",
                         target="< 120 MB", note=f"not measured: {api_error}"))
@@ -375,7 +403,7 @@ def print_table(rows: list[Row], title: str) -> None:
     for col, kw in (("Measure", {"ratio": 3}), ("Ours", {"justify": "right"}),
                     ("Peer / ceiling (same run)", {"ratio": 2}), ("Ratio", {"justify": "right"}),
                     ("Target", {}), ("Met", {"justify": "center"}), ("Notes", {"ratio": 2})):
-        table.add_column(col, **kw)  # type: ignore[arg-type]
+        table.add_column(col, **kw)
     for r in rows:
         peer = f"{_num(r.peer, r.unit)}\n{r.peer_label}" if r.peer is not None else "–"
         met = "–" if r.met is None else ("[green]met[/green]" if r.met else "[red]not met[/red]")
@@ -396,8 +424,10 @@ async def run(args: argparse.Namespace) -> int:
     mem = MemoryLog()
     details: dict[str, Any] = {}
     rows: list[Row] = []
+    if args.wait_quiet > 0:
+        await wait_quiet(args.wait_quiet)
     started = time.time()
-    load_start = os.getloadavg()
+    load_start, pressure_start = os.getloadavg(), cpu_pressure()
     t0 = clock()
     console.log(f"bench run {names.stamp} ({'quick' if args.quick else 'full'}): "
                 f"PostgreSQL {urlsplit(server_url).netloc}, Kafka {kafka}")
@@ -422,7 +452,7 @@ async def run(args: argparse.Namespace) -> int:
             except Exception as exc:  # noqa: BLE001 - reported in the table
                 api_error = f"{type(exc).__name__}: {exc}"[:300]
         details["api_process"] = api
-        rows += memory_rows(mem, api, api_error)
+        rows += memory_rows(mem, details.get("worker_process_memory"), api, api_error)
     finally:
         if args.keep:
             console.log(f"kept databases {names.databases} and topic {names.topic}")
@@ -433,7 +463,8 @@ async def run(args: argparse.Namespace) -> int:
     elapsed = clock() - t0
     title = (f"Tongxin benchmarks — {names.stamp} ({'quick' if args.quick else 'full'}, "
              f"{elapsed:.0f} s, {os.cpu_count()} CPUs, load {load_start[0]:.1f} → "
-             f"{os.getloadavg()[0]:.1f})")
+             f"{os.getloadavg()[0]:.1f}, CPU pressure avg60 {pressure_start.get('avg60', 0):.0f}"
+             f" → {cpu_pressure().get('avg60', 0):.0f} %)")
     print_table(rows, title)
     for phase, text in prof.reports.items():
         console.print(f"[bold]profile of {phase}[/bold] (also {args.json.parent}/"
@@ -442,6 +473,7 @@ async def run(args: argparse.Namespace) -> int:
     out = {
         "run": {"stamp": names.stamp, "quick": args.quick, "started_unix": started,
                 "loadavg_start": load_start, "loadavg_end": os.getloadavg(),
+                "cpu_pressure_start": pressure_start, "cpu_pressure_end": cpu_pressure(),
                 "seconds": elapsed, "cpus": os.cpu_count(), "python": sys.version.split()[0],
                 "platform": platform.platform(), "sizes": dataclasses.asdict(sizes),
                 "profiled": args.profile, "cleanup_problems": problems},
@@ -466,6 +498,9 @@ def main(argv: list[str] | None = None) -> int:
                              "the JSON (profiling slows that phase: its figure is not comparable)")
     parser.add_argument("--no-api", action="store_true", help="skip the API process RSS measure")
     parser.add_argument("--keep", action="store_true", help="keep databases and topics")
+    parser.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
+                        help="first wait up to SECONDS for the 1-minute load average to fall "
+                             "below 1 (the machine is shared; figures under load are lower)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s "
                         "%(message)s")

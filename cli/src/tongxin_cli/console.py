@@ -46,7 +46,14 @@ def err() -> Console:
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
+    """Stop the command with ``message`` (inside ``operator_errors``/``run``)."""
     raise OperatorError(message, code)
+
+
+def exit_with(message: str, code: int = 1) -> NoReturn:
+    """Print ``message`` as the command's one-line error and exit with ``code``."""
+    err().print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+    raise typer.Exit(code)
 
 
 def without_password(url: str) -> str:
@@ -90,15 +97,13 @@ def operator_errors() -> Iterator[None]:
     try:
         yield
     except OperatorError as exc:
-        err().print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
-        raise typer.Exit(exc.code) from None
+        exit_with(str(exc), exc.code)
     except (typer.Exit, typer.Abort, KeyboardInterrupt):
         raise
     except Exception as exc:
         if os.environ.get("TONGXIN_DEBUG") == "1":
             raise
-        err().print(f"[red]error:[/red] {escape(describe(exc))}", soft_wrap=True)
-        raise typer.Exit(1) from None
+        exit_with(describe(exc))
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:

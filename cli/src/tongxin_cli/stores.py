@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
+from tongxin_cli.console import exit_with, fail, one_line
 from tongxin_contracts import TOPICS
 from tongxin_platform.settings import PlatformSettings, service_database_url
-from tongxin_cli.console import fail, one_line
 
 # Every service of the design (§6); the event-producing ones are the keys of TOPICS.
 SERVICES: tuple[str, ...] = (*TOPICS, "agencies", "city")
@@ -25,7 +25,7 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 def check_service(service: str) -> str:
     if service not in SERVICES:
-        fail(f"unknown service {service!r} (one of: {', '.join(SERVICES)})", 2)
+        exit_with(f"unknown service {service!r} (one of: {', '.join(SERVICES)})", 2)
     return service
 
 
@@ -36,7 +36,7 @@ def database_name(service: str, database: str | None = None,
     env = os.environ if environ is None else environ
     name = database or env.get(f"{service.upper()}_DATABASE_NAME") or f"tongxin_{service}"
     if not _NAME.match(name):
-        fail(f"not a valid database name: {name!r}", 2)
+        exit_with(f"not a valid database name: {name!r}", 2)
     return name
 
 

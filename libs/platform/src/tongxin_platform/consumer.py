@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
 from opentelemetry import trace
 
 from tongxin_contracts import (
@@ -153,7 +154,14 @@ class ConsumerRuntime:
                         break
                     try:
                         await self._process(tp, records)
-                    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                    except (
+                        OSError,
+                        KafkaError,
+                        asyncpg.PostgresError,
+                        asyncpg.InterfaceError,
+                    ) as exc:
+                        # Database or dead-letter producer unavailable: nothing of the batch was
+                        # committed, so it is simply read again from the stored offsets.
                         log.warning(
                             "%s: batch on %s failed (%s); replaying it", self.group, tp, exc
                         )
