@@ -12,16 +12,45 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯"
+    "邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+)
 GIVEN = "子涵浩然梓萱宇轩欣怡俊杰诗涵雨桐思远佳琪博文若曦明轩一诺可馨天佑语嫣"
-GROUPS = ["left_behind", "migrant", "disabled", "low_income", "single_parent_or_reconstituted",
-          "orphan_or_unsupported", "learning_difficulty", "psychological_or_behavioural"]
+GROUPS = [
+    "left_behind",
+    "migrant",
+    "disabled",
+    "low_income",
+    "single_parent_or_reconstituted",
+    "orphan_or_unsupported",
+    "learning_difficulty",
+    "psychological_or_behavioural",
+]
 
 STUDENT_COLUMNS = [
-    "district", "school_id", "school_name", "stage", "has_counselling_room", "class_id",
-    "class_name", "grade", "school_year", "head_teacher_id", "student_id", "student_name",
-    "gender", "birth_date", "address", "special_groups", "guardian1_name", "guardian1_relation",
-    "guardian1_phone", "guardian2_name", "guardian2_relation", "guardian2_phone",
+    "district",
+    "school_id",
+    "school_name",
+    "stage",
+    "has_counselling_room",
+    "class_id",
+    "class_name",
+    "grade",
+    "school_year",
+    "head_teacher_id",
+    "student_id",
+    "student_name",
+    "gender",
+    "birth_date",
+    "address",
+    "special_groups",
+    "guardian1_name",
+    "guardian1_relation",
+    "guardian1_phone",
+    "guardian2_name",
+    "guardian2_relation",
+    "guardian2_phone",
 ]
 STAFF_COLUMNS = ["district", "school_id", "staff_id", "name", "phone", "roles", "class_ids"]
 
@@ -57,35 +86,72 @@ def demo_roster(spec: DemoSpec = DemoSpec()) -> tuple[str, str]:
     for s in range(1, spec.schools + 1):
         school_id = f"{spec.district}{s:03d}"
         school_name = f"同心第{s}小学"
-        tw.writerow({"district": spec.district, "school_id": school_id, "staff_id": f"{school_id}-P",
-                     "name": _name(rng), "phone": _phone(rng), "roles": "principal", "class_ids": ""})
+        tw.writerow(
+            {
+                "district": spec.district,
+                "school_id": school_id,
+                "staff_id": f"{school_id}-P",
+                "name": _name(rng),
+                "phone": _phone(rng),
+                "roles": "principal",
+                "class_ids": "",
+            }
+        )
         for role in ("psych_teacher", "health_vp", "middle_leader"):
-            tw.writerow({"district": spec.district, "school_id": school_id,
-                         "staff_id": f"{school_id}-{role}", "name": _name(rng),
-                         "phone": _phone(rng), "roles": role, "class_ids": ""})
+            tw.writerow(
+                {
+                    "district": spec.district,
+                    "school_id": school_id,
+                    "staff_id": f"{school_id}-{role}",
+                    "name": _name(rng),
+                    "phone": _phone(rng),
+                    "roles": role,
+                    "class_ids": "",
+                }
+            )
         for c in range(1, spec.classes_per_school + 1):
             grade = (c - 1) % 6 + 1
             class_id = f"{school_id}-{c:02d}"
             teacher_id = f"{school_id}-T{c:02d}"
-            tw.writerow({"district": spec.district, "school_id": school_id, "staff_id": teacher_id,
-                         "name": _name(rng), "phone": _phone(rng),
-                         "roles": "head_teacher;subject_teacher", "class_ids": class_id})
+            tw.writerow(
+                {
+                    "district": spec.district,
+                    "school_id": school_id,
+                    "staff_id": teacher_id,
+                    "name": _name(rng),
+                    "phone": _phone(rng),
+                    "roles": "head_teacher;subject_teacher",
+                    "class_ids": class_id,
+                }
+            )
             for n in range(1, spec.students_per_class + 1):
                 birth = date(start_year - 6 - grade, 9, 1) + timedelta(days=rng.randrange(365))
                 groups = [g for g in GROUPS if rng.random() < 0.03]
                 two = rng.random() < 0.7
-                sw.writerow({
-                    "district": spec.district, "school_id": school_id, "school_name": school_name,
-                    "stage": "primary", "has_counselling_room": "yes", "class_id": class_id,
-                    "class_name": f"{grade}年级{c}班", "grade": grade,
-                    "school_year": spec.school_year, "head_teacher_id": teacher_id,
-                    "student_id": f"G{school_id}{c:02d}{n:04d}", "student_name": _name(rng),
-                    "gender": rng.choice("男女"), "birth_date": birth.isoformat(),
-                    "address": f"同心路{rng.randrange(1, 999)}号", "special_groups": ";".join(groups),
-                    "guardian1_name": _name(rng), "guardian1_relation": "mother",
-                    "guardian1_phone": _phone(rng),
-                    "guardian2_name": _name(rng) if two else "",
-                    "guardian2_relation": "father" if two else "",
-                    "guardian2_phone": _phone(rng) if two else "",
-                })
+                sw.writerow(
+                    {
+                        "district": spec.district,
+                        "school_id": school_id,
+                        "school_name": school_name,
+                        "stage": "primary",
+                        "has_counselling_room": "yes",
+                        "class_id": class_id,
+                        "class_name": f"{grade}年级{c}班",
+                        "grade": grade,
+                        "school_year": spec.school_year,
+                        "head_teacher_id": teacher_id,
+                        "student_id": f"G{school_id}{c:02d}{n:04d}",
+                        "student_name": _name(rng),
+                        "gender": rng.choice("男女"),
+                        "birth_date": birth.isoformat(),
+                        "address": f"同心路{rng.randrange(1, 999)}号",
+                        "special_groups": ";".join(groups),
+                        "guardian1_name": _name(rng),
+                        "guardian1_relation": "mother",
+                        "guardian1_phone": _phone(rng),
+                        "guardian2_name": _name(rng) if two else "",
+                        "guardian2_relation": "father" if two else "",
+                        "guardian2_phone": _phone(rng) if two else "",
+                    }
+                )
     return students.getvalue(), staff.getvalue()

@@ -13,7 +13,7 @@ from typing import IO, Annotated, TextIO
 
 import asyncpg
 import typer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaConnectionError, KafkaError
 
 from tongxin_cli.console import err, exit_with, fail, one_line, out, run, without_password
 from tongxin_cli.stores import check_service, kafka_bootstrap, server_url, where
@@ -35,9 +35,12 @@ def _root() -> Path:
     try:
         return repo_root()
     except FileNotFoundError:
-        exit_with("not inside a Tongxin checkout (no infra/kafka/start.sh above the current "
-                  "directory): run from the repository, or set KAFKA_BOOTSTRAP_SERVERS and "
-                  "DATABASE_URL", 2)
+        exit_with(
+            "not inside a Tongxin checkout (no infra/kafka/start.sh above the current "
+            "directory): run from the repository, or set KAFKA_BOOTSTRAP_SERVERS and "
+            "DATABASE_URL",
+            2,
+        )
 
 
 def topic_specs(root: Path | None) -> list[TopicSpec]:
@@ -59,8 +62,14 @@ async def _ready(
     finally:
         await conn.close()
     try:
-        created = await ensure_topics(bootstrap, specs,
-                                      replication_factor=PlatformSettings().topic_replication_factor)
+        created = await ensure_topics(
+            bootstrap, specs, replication_factor=PlatformSettings().topic_replication_factor
+        )
+    except KafkaConnectionError:
+        fail(
+            f"cannot reach Kafka at {bootstrap}; is it running? (unset KAFKA_BOOTSTRAP_SERVERS "
+            "to let `tongxin up` start the project's own)"
+        )
     except KafkaError as exc:
         fail(f"cannot create topics on Kafka at {bootstrap}: {one_line(str(exc)) or exc!r}")
     return version, created
@@ -103,8 +112,9 @@ def _maybe_root() -> Path | None:
 
 
 def down(
-    wipe: Annotated[bool, typer.Option("--wipe", help="Also delete their data directories.")] =
-        False,
+    wipe: Annotated[
+        bool, typer.Option("--wipe", help="Also delete their data directories.")
+    ] = False,
 ) -> None:
     """Stop the Kafka and PostgreSQL that `tongxin up` started.
 
@@ -118,13 +128,21 @@ def down(
             continue
         root = root or _root()
         args = ["bash", str(root / f"infra/{script}/stop.sh"), *(["--wipe"] if wipe else [])]
-        result = subprocess.run(args, cwd=root, capture_output=True, text=True,  # noqa: S603
-                                timeout=120, check=False)
+        result = subprocess.run(  # noqa: S603 - our own script, fixed path
+            args,
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         for line in result.stdout.splitlines():
             console.print(line, markup=False)
         if result.returncode != 0:
-            exit_with(f"infra/{script}/stop.sh failed ({result.returncode}): "
-                      f"{one_line(result.stderr) or one_line(result.stdout)}")
+            exit_with(
+                f"infra/{script}/stop.sh failed ({result.returncode}): "
+                f"{one_line(result.stderr) or one_line(result.stdout)}"
+            )
 
 
 def service_command(service: str) -> str | None:
@@ -139,10 +157,15 @@ def service_command(service: str) -> str | None:
 
 def replay(
     service: Annotated[str, typer.Argument(help="The service whose read model to rebuild.")],
-    swap: Annotated[bool, typer.Option(
-        "--swap", help="Swap the rebuilt model in when the rebuild is complete.")] = False,
-    timeout: Annotated[float | None, typer.Option(
-        min=1, help="Give up after this many seconds (the service's default otherwise).")] = None,
+    swap: Annotated[
+        bool, typer.Option("--swap", help="Swap the rebuilt model in when the rebuild is complete.")
+    ] = False,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            min=1, help="Give up after this many seconds (the service's default otherwise)."
+        ),
+    ] = None,
 ) -> None:
     """Rebuild a service's read model from offset 0 and compare it with the live one.
 
@@ -152,8 +175,12 @@ def replay(
     command = service_command(service)
     if command is None:
         exit_with(f"no command tongxin-{service}: is the {service} service installed here?")
-    args = [command, "replay", *(["--swap"] if swap else []),
-            *(["--timeout", f"{timeout:g}"] if timeout is not None else [])]
+    args = [
+        command,
+        "replay",
+        *(["--swap"] if swap else []),
+        *(["--timeout", f"{timeout:g}"] if timeout is not None else []),
+    ]
     try:
         code = passthrough(args)
     except OSError as exc:
@@ -166,16 +193,23 @@ def passthrough(args: list[str]) -> int:
     own stdout/stderr as they come (so pipes, logs and test runners see them)."""
     if sys.stdout.isatty():
         return subprocess.run(args, check=False).returncode  # noqa: S603 - our entry point
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,  # noqa: S603
-                            text=True, bufsize=1)
+    proc = subprocess.Popen(  # noqa: S603 - our entry point
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        bufsize=1,
+    )
 
     def copy(src: IO[str] | None, dst: TextIO) -> None:
         for line in src or ():
             dst.write(line)
             dst.flush()
 
-    threads = [threading.Thread(target=copy, args=(proc.stdout, sys.stdout)),
-               threading.Thread(target=copy, args=(proc.stderr, sys.stderr))]
+    threads = [
+        threading.Thread(target=copy, args=(proc.stdout, sys.stdout)),
+        threading.Thread(target=copy, args=(proc.stderr, sys.stderr)),
+    ]
     for t in threads:
         t.start()
     code = proc.wait()

@@ -8,6 +8,9 @@ the rebuilt read model different from the live one.
 
 from __future__ import annotations
 
+import logging
+import os
+
 import typer
 
 from tongxin_cli import infra_cmds, schemas_cmd, seed_cmd, store_cmds, tail_cmd
@@ -19,6 +22,15 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def quiet_libraries() -> None:
+    """Operate Tongxin: infrastructure, demo data, audits, replays, topics and contracts."""
+    # aiokafka logs every failed connection attempt; the command says it once, in one line.
+    if os.environ.get("TONGXIN_DEBUG") != "1":
+        logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+
 
 app.command(rich_help_panel="Infrastructure")(infra_cmds.up)
 app.command(rich_help_panel="Infrastructure")(infra_cmds.down)

@@ -29,15 +29,21 @@ class SchemaDiff:
         return not (self.changed or self.missing or self.extra)
 
     def lines(self) -> list[str]:
-        return ([f"differs:  {p}" for p in self.changed] + [f"missing:  {p}" for p in self.missing]
-                + [f"stale:    {p}" for p in self.extra])
+        return (
+            [f"differs:  {p}" for p in self.changed]
+            + [f"missing:  {p}" for p in self.missing]
+            + [f"stale:    {p}" for p in self.extra]
+        )
 
 
 def _json_files(root: Path) -> dict[str, bytes]:
     if not root.is_dir():
         return {}
-    return {p.relative_to(root).as_posix(): p.read_bytes()
-            for p in sorted(root.rglob("*.json")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*.json"))
+        if p.is_file()
+    }
 
 
 def compare(generated: Path, committed: Path) -> SchemaDiff:
@@ -67,11 +73,20 @@ def resolve_out(out_dir: Path | None) -> Path:
 
 
 def schemas(
-    out_dir: Annotated[Path | None, typer.Option(
-        "--out", file_okay=False,
-        help="Where the schemas live (default: contracts/schemas of this checkout).")] = None,
-    check: Annotated[bool, typer.Option(
-        "--check", help="Write nothing; exit 1 listing files that differ from the code.")] = False,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            file_okay=False,
+            help="Where the schemas live (default: contracts/schemas of this checkout).",
+        ),
+    ] = None,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check", help="Write nothing; exit 1 listing files that differ from the code."
+        ),
+    ] = False,
 ) -> None:
     """Write the JSON Schema of every event (and the AsyncAPI document) from the contracts."""
     target = resolve_out(out_dir)
@@ -82,11 +97,14 @@ def schemas(
             if not diff.clean:
                 for line in diff.lines():
                     console.print(line)
-                exit_with(f"{len(diff.lines())} schema file(s) in {target} differ from the "
-                          "contracts: run `tongxin schemas` and commit the result (a changed "
-                          "event needs a new version)")
-            console.print(f"schemas in {target} match the contracts "
-                          f"({len(_json_files(target))} file(s))")
+                exit_with(
+                    f"{len(diff.lines())} schema file(s) in {target} differ from the "
+                    "contracts: run `tongxin schemas` and commit the result (a changed "
+                    "event needs a new version)"
+                )
+            console.print(
+                f"schemas in {target} match the contracts ({len(_json_files(target))} file(s))"
+            )
             return
         written = write_schemas(default_registry(), target)
     except OSError as exc:
@@ -95,7 +113,11 @@ def schemas(
         if not line.startswith("stale"):
             console.print(line.replace("differs:", "updated:").replace("missing:", "added:  "))
     for p in diff.extra:
-        console.print(f"[yellow]stale:    {p}[/yellow] (no event produces it; delete it if the "
-                      "removal is intended)")
-    console.print(f"wrote {len(written)} schema file(s) to {target} "
-                  f"({len(diff.changed) + len(diff.missing)} changed)")
+        console.print(
+            f"[yellow]stale:    {p}[/yellow] (no event produces it; delete it if the "
+            "removal is intended)"
+        )
+    console.print(
+        f"wrote {len(written)} schema file(s) to {target} "
+        f"({len(diff.changed) + len(diff.missing)} changed)"
+    )

@@ -42,15 +42,19 @@ def problem_lines(body: Any, limit: int = 5) -> list[str]:
 
 def post_csv(client: httpx.Client, url: str, kind: str, text: str, run_id: str) -> dict[str, Any]:
     content = text.encode()
-    headers = {"content-type": "text/csv",
-               "Idempotency-Key": idempotency_key(kind, content, run_id)}
+    headers = {
+        "content-type": "text/csv",
+        "Idempotency-Key": idempotency_key(kind, content, run_id),
+    }
     for attempt in range(1, ATTEMPTS + 1):
         try:
             r = client.post(f"/imports/{kind}", content=content, headers=headers)
             break
         except httpx.ConnectError:
-            fail(f"the registry is not running at {url} (connection refused); start it with "
-                 "`tongxin-registry serve` or pass --registry-url")
+            fail(
+                f"the registry is not running at {url} (connection refused); start it with "
+                "`tongxin-registry serve` or pass --registry-url"
+            )
         except httpx.TimeoutException:
             fail(f"the registry at {url} did not answer the {kind} import in time")
         except httpx.TransportError as exc:
@@ -85,8 +89,9 @@ def counts_table(results: dict[str, dict[str, Any]]) -> Table:
 
 
 def seed(
-    registry_url: Annotated[str, typer.Option(help="The registry's HTTP API.")] =
-        "http://127.0.0.1:8001",
+    registry_url: Annotated[
+        str, typer.Option(help="The registry's HTTP API.")
+    ] = "http://127.0.0.1:8001",
     schools: Annotated[int, typer.Option(min=1, max=999, help="Schools in the district.")] = 2,
     classes: Annotated[int, typer.Option(min=1, max=99, help="Classes per school.")] = 6,
     students: Annotated[int, typer.Option(min=1, max=9999, help="Students per class.")] = 40,
@@ -98,8 +103,9 @@ def seed(
     """
     if not registry_url.startswith(("http://", "https://")):
         exit_with(f"--registry-url must be an http:// or https:// URL, not {registry_url!r}", 2)
-    spec = DemoSpec(district=district, schools=schools, classes_per_school=classes,
-                    students_per_class=students)
+    spec = DemoSpec(
+        district=district, schools=schools, classes_per_school=classes, students_per_class=students
+    )
     students_csv, staff_csv = demo_roster(spec)
     run_id = uuid.uuid4().hex[:8]
     results: dict[str, dict[str, Any]] = {}
@@ -109,8 +115,9 @@ def seed(
                 results[kind] = post_csv(client, registry_url, kind, text, run_id)
     console = out()
     for kind, result in results.items():
-        console.print(f"{kind}: {result.get('rows', '?')} row(s) → {result.get('events', '?')} "
-                      "new event(s)")
+        console.print(
+            f"{kind}: {result.get('rows', '?')} row(s) → {result.get('events', '?')} new event(s)"
+        )
     console.print(counts_table(results))
     if sum(int(r.get("events", 0)) for r in results.values()) == 0:
         console.print("the registry already had this roster: nothing changed")

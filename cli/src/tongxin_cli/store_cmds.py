@@ -19,8 +19,12 @@ from tongxin_cli.stores import check_service, connect, database_name
 from tongxin_platform.eventstore import ChainBrokenError, EventStore, StoredEvent, verify_chain
 
 ServiceOpt = Annotated[str, typer.Option(help="The service whose event store to read.")]
-DatabaseOpt = Annotated[str | None, typer.Option(
-    help="The service's database (default: <SERVICE>_DATABASE_NAME, else tongxin_<service>).")]
+DatabaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="The service's database (default: <SERVICE>_DATABASE_NAME, else tongxin_<service>)."
+    ),
+]
 
 
 def short_hash(h: bytes | None, n: int = 12) -> str:
@@ -41,12 +45,24 @@ def utc(t: datetime) -> str:
 
 def audit_table(stream_id: str, events: list[StoredEvent]) -> Table:
     table = Table(title=f"{stream_id}: {len(events)} event(s)", title_justify="left")
-    for name, justify in (("version", "right"), ("position", "right"), ("type", "left"),
-                          ("recorded_at", "left"), ("event_id", "left"), ("hash", "left")):
+    for name, justify in (
+        ("version", "right"),
+        ("position", "right"),
+        ("type", "left"),
+        ("recorded_at", "left"),
+        ("event_id", "left"),
+        ("hash", "left"),
+    ):
         table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     for e in events:
-        table.add_row(str(e.version), str(e.position), short_type(e.event_type),
-                      utc(e.recorded_at), str(e.event_id), short_hash(e.hash))
+        table.add_row(
+            str(e.version),
+            str(e.position),
+            short_type(e.event_type),
+            utc(e.recorded_at),
+            str(e.event_id),
+            short_hash(e.hash),
+        )
     return table
 
 
@@ -63,8 +79,10 @@ def audit(
         async with connect(service, database) as conn:
             events = await EventStore(topic="").load(conn, stream_id)
         if not events:
-            fail(f"no stream {stream_id!r} in the {service} store "
-                 f"({database_name(service, database)}); stream ids look like student-<ref>")
+            fail(
+                f"no stream {stream_id!r} in the {service} store "
+                f"({database_name(service, database)}); stream ids look like student-<ref>"
+            )
         console = out()
         console.print(audit_table(stream_id, events))
         if payload:
@@ -74,8 +92,10 @@ def audit(
             verify_chain(events)
         except ChainBrokenError as exc:
             fail(f"chain broken: {exc}")
-        console.print(f"[green]chain verifies[/green]: {len(events)} event(s), head "
-                      f"{short_hash(events[-1].hash, 16)}")
+        console.print(
+            f"[green]chain verifies[/green]: {len(events)} event(s), head "
+            f"{short_hash(events[-1].hash, 16)}"
+        )
 
     run(go())
 
@@ -107,12 +127,20 @@ async def streams(conn: asyncpg.Connection) -> AsyncIterator[list[StoredEvent]]:
     current: list[StoredEvent] = []
     async for r in conn.cursor(_BY_STREAM, prefetch=5000):
         e = StoredEvent(
-            position=r["position"], event_id=r["event_id"], stream_id=r["stream_id"],
-            version=r["version"], event_type=r["event_type"], district=r["district"],
-            recorded_at=r["recorded_at"], payload=bytes(r["payload"]),
+            position=r["position"],
+            event_id=r["event_id"],
+            stream_id=r["stream_id"],
+            version=r["version"],
+            event_type=r["event_type"],
+            district=r["district"],
+            recorded_at=r["recorded_at"],
+            payload=bytes(r["payload"]),
             prev_hash=None if r["prev_hash"] is None else bytes(r["prev_hash"]),
-            hash=bytes(r["hash"]), traceparent=r["traceparent"],
-            correlation_id=r["correlation_id"], causation_id=r["causation_id"])
+            hash=bytes(r["hash"]),
+            traceparent=r["traceparent"],
+            correlation_id=r["correlation_id"],
+            causation_id=r["causation_id"],
+        )
         if current and current[0].stream_id != e.stream_id:
             yield current
             current = []
@@ -130,13 +158,20 @@ def verify(service: ServiceOpt = "registry", database: DatabaseOpt = None) -> No
     report = VerifyReport()
 
     async def go() -> None:
-        async with connect(service, database) as conn, conn.transaction(
-            isolation="repeatable_read", readonly=True
+        async with (
+            connect(service, database) as conn,
+            conn.transaction(isolation="repeatable_read", readonly=True),
         ):
             total = int(await conn.fetchval("SELECT count(*) FROM events"))
-            progress = Progress(TextColumn("verifying"), BarColumn(), MofNCompleteColumn(),
-                                TimeRemainingColumn(), console=err(), transient=True,
-                                disable=not err().is_terminal)
+            progress = Progress(
+                TextColumn("verifying"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=err(),
+                transient=True,
+                disable=not err().is_terminal,
+            )
             with progress:
                 task = progress.add_task("events", total=total)
                 async for events in streams(conn):
@@ -153,6 +188,7 @@ def verify(service: ServiceOpt = "registry", database: DatabaseOpt = None) -> No
         with_others = f" (and {len(report.broken) - 1} other(s))" if len(report.broken) > 1 else ""
         console.print(f"checked {report.streams} stream(s), {report.events} event(s) in {name}")
         exit_with(f"stream {first} does not verify{with_others}: the store was altered")
-    console.print(f"checked {report.streams} stream(s), {report.events} event(s) in {name}: "
-                  "[green]every chain verifies[/green]")
-
+    console.print(
+        f"checked {report.streams} stream(s), {report.events} event(s) in {name}: "
+        "[green]every chain verifies[/green]"
+    )

@@ -29,8 +29,9 @@ def check_service(service: str) -> str:
     return service
 
 
-def database_name(service: str, database: str | None = None,
-                  environ: dict[str, str] | None = None) -> str:
+def database_name(
+    service: str, database: str | None = None, environ: dict[str, str] | None = None
+) -> str:
     """The service's database: ``--database``, else ``<SERVICE>_DATABASE_NAME`` (the variable
     the service itself reads), else ``tongxin_<service>``."""
     env = os.environ if environ is None else environ
@@ -62,11 +63,15 @@ async def connect(service: str, database: str | None = None) -> AsyncIterator[as
     try:
         conn = await asyncpg.connect(url, timeout=10)
     except asyncpg.InvalidCatalogNameError:
-        fail(f"no database {name!r} on PostgreSQL at {where(url)}: has the {service} service "
-             "ever run? (--database picks another)")
+        fail(
+            f"no database {name!r} on PostgreSQL at {where(url)}: has the {service} service "
+            "ever run? (--database picks another)"
+        )
     except (OSError, TimeoutError) as exc:
-        fail(f"cannot reach PostgreSQL at {where(url)} ({one_line(str(exc)) or 'timeout'}); "
-             "is it running? (`tongxin up`, or set DATABASE_URL)")
+        fail(
+            f"cannot reach PostgreSQL at {where(url)} ({one_line(str(exc)) or 'timeout'}); "
+            "is it running? (`tongxin up`, or set DATABASE_URL)"
+        )
     except asyncpg.PostgresError as exc:
         fail(f"PostgreSQL at {where(url)} refused the connection: {one_line(str(exc))}")
     try:

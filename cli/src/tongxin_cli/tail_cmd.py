@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaConnectionError
 from rich.text import Text
 
@@ -32,12 +33,19 @@ def compact_body(value: bytes | None) -> str:
         return value.decode("utf-8", "replace")
 
 
-def format_record(partition: int, offset: int, headers: Iterable[tuple[str, bytes]],
-                  value: bytes | None) -> tuple[str, str]:
+def format_record(
+    partition: int, offset: int, headers: Iterable[tuple[str, bytes]], value: bytes | None
+) -> tuple[str, str]:
     """(``p<partition>@<offset> <ce_type> <ce_subject> <ce_time>``, compact body)."""
     h = {k: v.decode("utf-8", "replace") for k, v in headers}
-    head = "  ".join([f"p{partition}@{offset}", h.get("ce_type") or "(no ce_type)",
-                      h.get("ce_subject") or "-", h.get("ce_time") or "-"])
+    head = "  ".join(
+        [
+            f"p{partition}@{offset}",
+            h.get("ce_type") or "(no ce_type)",
+            h.get("ce_subject") or "-",
+            h.get("ce_time") or "-",
+        ]
+    )
     return head, compact_body(value)
 
 
@@ -48,23 +56,42 @@ def start_offset(beginning: int, end: int, limit: int, from_beginning: bool) -> 
     return max(beginning, end - limit)
 
 
+async def topic_partitions(bootstrap: str, topic: str) -> list[int]:
+    """The topic's partitions (none: no such topic), from the broker's metadata."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    await admin.start()
+    try:
+        (described,) = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    if described["error_code"] != 0:
+        return []
+    return sorted(p["partition"] for p in described["partitions"])
+
+
 async def _tail(topic: str, from_beginning: bool, limit: int, idle: float) -> tuple[int, str]:
     bootstrap = kafka_bootstrap()
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
-                                enable_auto_commit=False, request_timeout_ms=15000)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        request_timeout_ms=15000,
+    )
     try:
         await consumer.start()
     except KafkaConnectionError:
-        fail(f"cannot reach Kafka at {bootstrap}; is it running? (`tongxin up`, or set "
-             "KAFKA_BOOTSTRAP_SERVERS)")
+        await consumer.stop()
+        fail(
+            f"cannot reach Kafka at {bootstrap}; is it running? (`tongxin up`, or set "
+            "KAFKA_BOOTSTRAP_SERVERS)"
+        )
     console = out()
     printed = 0
     try:
-        await consumer.topics()  # refreshes the metadata partitions_for_topic reads
-        partitions = consumer.partitions_for_topic(topic)
+        partitions = await topic_partitions(bootstrap, topic)
         if not partitions:
             fail(f"topic {topic!r} does not exist on Kafka at {bootstrap}")
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        tps = [TopicPartition(topic, p) for p in partitions]
         consumer.assign(tps)
         begins = await consumer.beginning_offsets(tps)
         ends = await consumer.end_offsets(tps)
@@ -73,8 +100,9 @@ async def _tail(topic: str, from_beginning: bool, limit: int, idle: float) -> tu
         last_seen = time.monotonic()
         while True:
             batch = await consumer.getmany(timeout_ms=200, max_records=500)
-            records = sorted((r for rs in batch.values() for r in rs),
-                             key=lambda r: (r.partition, r.offset))
+            records = sorted(
+                (r for rs in batch.values() for r in rs), key=lambda r: (r.partition, r.offset)
+            )
             for r in records:
                 head, body = format_record(r.partition, r.offset, r.headers or (), r.value)
                 console.print(Text(head, style="bold"))
@@ -92,12 +120,17 @@ async def _tail(topic: str, from_beginning: bool, limit: int, idle: float) -> tu
 
 def tail(
     topic: Annotated[str, typer.Argument(help="The topic, e.g. registry.events.")],
-    from_beginning: Annotated[bool, typer.Option(
-        "--from-beginning", help="Start at offset 0 of every partition.")] = False,
-    limit: Annotated[int, typer.Option(
-        "--limit", "-n", min=0, help="Stop after this many records (0: no limit).")] = 10,
-    timeout: Annotated[float, typer.Option(
-        min=0, help="Stop when no record came for this many seconds (0: never).")] = 5.0,
+    from_beginning: Annotated[
+        bool, typer.Option("--from-beginning", help="Start at offset 0 of every partition.")
+    ] = False,
+    limit: Annotated[
+        int,
+        typer.Option("--limit", "-n", min=0, help="Stop after this many records (0: no limit)."),
+    ] = 10,
+    timeout: Annotated[
+        float,
+        typer.Option(min=0, help="Stop when no record came for this many seconds (0: never)."),
+    ] = 5.0,
 ) -> None:
     """Print a topic's records: partition@offset, ce_type, ce_subject, ce_time, JSON body.
 
@@ -108,4 +141,3 @@ def tail(
         exit_with(f"not a valid Kafka topic name: {topic!r}", 2)
     printed, why = run(_tail(topic, from_beginning, limit, timeout))
     err().print(f"{printed} record(s) from {topic} (stopped: {why})")
-

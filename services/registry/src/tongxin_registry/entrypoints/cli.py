@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +14,9 @@ import typer
 import uvicorn
 from aiokafka.errors import KafkaError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
 
 from tongxin_contracts import default_registry
 from tongxin_platform.consumer import ConsumerRuntime
@@ -40,8 +42,12 @@ def serve(host: str | None = None, port: int | None = None) -> None:
     settings = RegistrySettings()
     from tongxin_registry.entrypoints.api import create_app
 
-    uvicorn.run(create_app(settings), host=host or settings.http_host,
-                port=port or settings.http_port, log_level="warning")
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.http_host,
+        port=port or settings.http_port,
+        log_level="warning",
+    )
 
 
 @app.command("worker")
@@ -70,8 +76,11 @@ def import_csv(
             do = svc.import_students if kind == "students" else svc.import_staff
             with console.status(f"importing {path.name}…"):
                 result = await do(text)
-            print(json.dumps({"rows": result.rows, "events": result.events,
-                              "by_type": result.by_type}))
+            print(
+                json.dumps(
+                    {"rows": result.rows, "events": result.events, "by_type": result.by_type}
+                )
+            )
         finally:
             await reg.close()
 
@@ -86,8 +95,12 @@ def import_csv(
 
 @app.command("replay")
 def replay_roster(
-    swap: Annotated[bool, typer.Option(
-        "--swap", help="Swap the rebuilt model in for the live one when the rebuild is complete.")
+    swap: Annotated[
+        bool,
+        typer.Option(
+            "--swap",
+            help="Swap the rebuilt model in for the live one when the rebuild is complete.",
+        ),
     ] = False,
     timeout: Annotated[float, typer.Option(min=1, help="Seconds to wait for the rebuild.")] = 600,
 ) -> None:
@@ -97,113 +110,156 @@ def replay_roster(
     1 when the rebuild could not complete or the swap was refused.
     """
     try:
-        code = asyncio.run(_replay(RegistrySettings(), swap=swap, timeout=timeout))
+        code = asyncio.run(_replay(RegistrySettings(), swap=swap, seconds=timeout))
     except rb.ReplayError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(FAILED) from None
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, KafkaError) as exc:
-        console.print(f"[red]error:[/red] {type(exc).__name__}: {exc}")
+        console.print(f"[red]error:[/red] {type(exc).__name__}: {escape(str(exc))}")
         raise typer.Exit(FAILED) from None
     raise typer.Exit(code)
 
 
-async def _replay(settings: RegistrySettings, *, swap: bool, timeout: float) -> int:
-    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
-    schema = roster.check_schema(f"roster_rebuild_{stamp}")
-    group = f"{roster.GROUP}.rebuild.{stamp}"
-    topic, bootstrap_servers = settings.topic, settings.kafka_bootstrap_servers
+async def _replay(settings: RegistrySettings, *, swap: bool, seconds: float) -> int:
     url = service_database_url(settings.database_url, settings.database_name)
     try:
         pool = await create_pool(url, min_size=1, max_size=4)
     except asyncpg.InvalidCatalogNameError:
-        raise rb.ReplayError(f"no database {settings.database_name!r}: has the registry run?")
+        raise rb.ReplayError(
+            f"no database {settings.database_name!r}: has the registry run?"
+        ) from None
     try:
         async with pool.acquire() as conn:
             if await conn.fetchval("SELECT to_regclass('consumer_offsets')") is None:
                 raise rb.ReplayError("the registry database is not migrated: start it once")
-            if await rb.schema_exists(conn, schema):
-                raise rb.ReplayError(f"schema {schema} already exists: try again in a second")
-            await roster.create_tables(conn, schema)
-        out = Console()
-        out.print(f"rebuilding {topic} into schema {schema} (consumer group {group})")
-        deadline = time.monotonic() + timeout
-        async with rb.kafka_offsets(bootstrap_servers) as kafka:
-            if not await _rebuild(pool, kafka, settings, schema, group, deadline):
-                return FAILED
-            # Compare at the same offsets: give the live projection a moment to get there.
-            grace = min(deadline, time.monotonic() + 30)
-            while time.monotonic() < grace and await rb.stored_offsets(
-                    pool, roster.GROUP, topic) != await rb.stored_offsets(pool, group, topic):
-                await asyncio.sleep(0.2)
-        async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read",
-                                                            readonly=True):
-            live_at = await rb.stored_offsets(conn, roster.GROUP, topic)
-            rebuilt_at = await rb.stored_offsets(conn, group, topic)
-            live_exists = await rb.schema_exists(conn, roster.LIVE_SCHEMA)
-            live = await roster.digest(conn) if live_exists else dict.fromkeys(roster.TABLES,
-                                                                                 "(no schema)")
-            rebuilt = await roster.digest(conn, schema)
-        equal = live == rebuilt
-        out.print(_digest_table(live, rebuilt))
-        if live_at != rebuilt_at:
-            out.print(f"[yellow]note:[/yellow] the live projection has applied "
-                      f"{sum(live_at.values())} record(s), the rebuild {sum(rebuilt_at.values())}:"
-                      " a difference may be only that (is the worker running?)")
-        out.print("[green]digests are equal[/green]" if equal else "[red]digests differ[/red]")
-        if swap:
-            retired = roster.check_schema(f"roster_old_{stamp}")
+        # A pipe gets wide lines: digests are longer than 80 columns allow.
+        out = Console() if sys.stdout.isatty() else Console(width=160)
+        deadline = time.monotonic() + seconds
+        async with rb.TopicEnds(settings.kafka_bootstrap_servers, settings.topic) as kafka:
             async with pool.acquire() as conn:
-                await rb.swap(conn, topic=topic, live=roster.LIVE_SCHEMA, rebuilt=schema,
-                              retired=retired, live_group=roster.GROUP, rebuilt_group=group,
-                              retired_group=f"{roster.GROUP}.old.{stamp}")
-            out.print(f"swapped: {roster.LIVE_SCHEMA} is now the rebuilt model; the previous one "
-                      f"is {retired} (drop it once you are satisfied)")
+                job = await rb.fresh_rebuild(conn, settings.topic, roster.LIVE_SCHEMA, roster.GROUP)
+                await roster.create_tables(conn, job.schema)
+            out.print(f"rebuilding {job.topic} into {job.schema} (consumer group {job.group})")
+            if not await _rebuild(pool, kafka, settings, job, deadline):
+                return FAILED
+        equal = await _compare(pool, job, min(deadline, time.monotonic() + 30), out)
+        if swap:
+            async with pool.acquire() as conn:
+                await rb.swap(conn, job)
+            out.print(
+                f"swapped: {roster.LIVE_SCHEMA} is now the rebuilt model; the previous one "
+                f"is {job.retired_schema} (drop it once you are satisfied)"
+            )
             return EQUAL
-        out.print(f"nothing dropped: the rebuilt model is schema {schema} (compare, then "
-                  f"DROP SCHEMA {schema} CASCADE, or replay with --swap)")
+        out.print(
+            f"nothing dropped: the rebuilt model is schema {job.schema} (inspect it, then "
+            f"DROP SCHEMA {job.schema} CASCADE, or replay with --swap)",
+            soft_wrap=True,
+        )
         return EQUAL if equal else DIFFERENT
     finally:
         await pool.close()
 
 
-async def _rebuild(pool: asyncpg.Pool, kafka: object, settings: RegistrySettings, schema: str,
-                   group: str, deadline: float) -> bool:
-    """Run a fresh consumer group into ``schema`` until it reaches the end of the topic."""
-    topic = settings.topic
-    ends = await rb.end_offsets(kafka, topic)  # type: ignore[arg-type]
+async def _rebuild(
+    pool: asyncpg.Pool,
+    kafka: rb.TopicEnds,
+    settings: RegistrySettings,
+    job: rb.Rebuild,
+    deadline: float,
+) -> bool:
+    """Run the job's fresh consumer group into its schema until the end of the topic."""
     runtime = ConsumerRuntime(
-        group=group, topics=[topic], handler=roster.apply, registry=default_registry(),
-        pool=pool, bootstrap=settings.kafka_bootstrap_servers, search_path=schema,
-        replication_factor=settings.topic_replication_factor)
+        group=job.group,
+        topics=[job.topic],
+        handler=roster.apply,
+        registry=default_registry(),
+        pool=pool,
+        bootstrap=settings.kafka_bootstrap_servers,
+        search_path=job.schema,
+        replication_factor=settings.topic_replication_factor,
+    )
+    progress = Progress(
+        TextColumn("replaying"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+    ends = await kafka.ends()
     task = asyncio.create_task(runtime.run(), name="rebuild")
     left = sum(ends.values())
-    progress = Progress(TextColumn("replaying"), BarColumn(), MofNCompleteColumn(),
-                        console=console, transient=True, disable=not console.is_terminal)
     try:
         with progress:
             bar = progress.add_task("records", total=left)
             while time.monotonic() < deadline and not task.done():
-                ends = await rb.end_offsets(kafka, topic)  # type: ignore[arg-type]
-                stored = await rb.stored_offsets(pool, group, topic)
-                left = rb.behind(stored, ends)
-                progress.update(bar, total=sum(ends.values()),
-                                completed=sum(ends.values()) - left)
+                ends = await kafka.ends()
+                left = rb.behind(await rb.stored_offsets(pool, job.group, job.topic), ends)
+                progress.update(bar, total=sum(ends.values()), completed=sum(ends.values()) - left)
                 if left == 0:
                     break
                 await asyncio.sleep(0.2)
     finally:
         runtime.stop()
         await asyncio.gather(task, return_exceptions=True)
-    if task.done() and not task.cancelled() and task.exception() is not None:
+    if not task.cancelled() and task.exception() is not None:
         raise rb.ReplayError(f"the rebuild's consumer failed: {task.exception()}")
     stats = runtime.stats
-    console.print(f"replayed: {stats.applied} applied, {stats.duplicates} duplicate(s) dropped, "
-                  f"{stats.dead_lettered} dead-lettered")
+    console.print(
+        f"replayed: {stats.applied} applied, {stats.duplicates} duplicate(s) dropped, "
+        f"{stats.dead_lettered} dead-lettered"
+    )
     if left:
-        console.print(f"[red]error:[/red] rebuild incomplete: {left} record(s) behind when time "
-                      f"ran out; schema {schema} kept, nothing swapped (try --timeout)")
+        console.print(
+            f"[red]error:[/red] rebuild incomplete: {left} record(s) behind when time "
+            f"ran out; schema {job.schema} kept, nothing swapped (try --timeout)"
+        )
         return False
     return True
+
+
+async def _compare(pool: asyncpg.Pool, job: rb.Rebuild, grace: float, out: Console) -> bool:
+    """Print the digests of live and rebuilt, taken in one snapshot; whether they are equal."""
+    rebuilt_at = await rb.stored_offsets(pool, job.group, job.topic)
+    # Compare at the same offsets: give the live projection a moment to get there.
+    while await rb.stored_offsets(pool, roster.GROUP, job.topic) != rebuilt_at:
+        if time.monotonic() >= grace:
+            break
+        await asyncio.sleep(0.2)
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        live_at = await rb.stored_offsets(conn, roster.GROUP, job.topic)
+        if await rb.schema_exists(conn, roster.LIVE_SCHEMA):
+            live = await roster.digest(conn)
+        else:
+            live = dict.fromkeys(roster.TABLES, "(no live schema)")
+        rebuilt = await roster.digest(conn, job.schema)
+    table = Table(
+        "table",
+        "live digest",
+        "rebuilt digest",
+        "",
+        title_justify="left",
+        title=f"{roster.LIVE_SCHEMA} vs {job.schema}",
+    )
+    for name in roster.TABLES:
+        same = live[name] == rebuilt[name]
+        table.add_row(
+            name,
+            live[name],
+            rebuilt[name],
+            "[green]equal[/green]" if same else "[red]DIFFERENT[/red]",
+        )
+    out.print(table)
+    if live_at != rebuilt_at:
+        out.print(
+            f"[yellow]note:[/yellow] the live projection has applied up to "
+            f"{sum(live_at.values())} record(s), the rebuild {sum(rebuilt_at.values())}: "
+            "a difference may be only that (is the worker running?)"
+        )
+    equal = live == rebuilt
+    out.print("[green]digests are equal[/green]" if equal else "[red]digests differ[/red]")
+    return equal
 
 
 def main() -> None:
