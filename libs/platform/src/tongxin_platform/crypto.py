@@ -38,9 +38,12 @@ def _unb64(s: str) -> bytes:
 
 def seal_with(key_id: uuid.UUID, key: bytes, subject: str, data: dict[str, Any]) -> Sealed:
     nonce = os.urandom(12)
-    plain = json.dumps(data, ensure_ascii=False, sort_keys=True).encode()
+    plain = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
     ct = AESGCM(key).encrypt(nonce, plain, subject.encode())
-    return Sealed(subject=subject, key_id=str(key_id), nonce=_b64(nonce), ciphertext=_b64(ct))
+    # Every field is built right here, so validation would only cost time.
+    return Sealed.model_construct(
+        subject=subject, key_id=str(key_id), nonce=_b64(nonce), ciphertext=_b64(ct)
+    )
 
 
 def open_with(key: bytes, sealed: Sealed) -> dict[str, Any]:

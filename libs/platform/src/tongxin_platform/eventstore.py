@@ -9,7 +9,6 @@ waits for the row it conflicts with or fails with ``ConcurrencyError``.
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -95,15 +94,18 @@ def event_hash(
     The payload is hashed as stored (ciphertext for personal data), so the chain still verifies
     after a subject's key is deleted.
     """
-    header = json.dumps(
-        [str(event_id), stream_id, version, event_type, district, _utc_iso(recorded_at)],
-        ensure_ascii=False,
-        separators=(",", ":"),
-    ).encode()
-    h = hashlib.sha256()
-    h.update(prev_hash or b"")
-    h.update(len(header).to_bytes(4, "big"))
-    h.update(header)
+    h = hashlib.sha256(prev_hash or b"")
+    # Each field length-prefixed, so that no two different headers hash alike.
+    for field in (
+        event_id.bytes,
+        stream_id.encode(),
+        version.to_bytes(4, "big"),
+        event_type.encode(),
+        district.encode(),
+        _utc_iso(recorded_at).encode(),
+    ):
+        h.update(len(field).to_bytes(4, "big"))
+        h.update(field)
     h.update(payload)
     return h.digest()
 

@@ -6,7 +6,6 @@ phone, a staff number). The wire never carries the identifier itself.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 
 
@@ -18,7 +17,7 @@ class Pseudonymizer:
 
     def _ref(self, prefix: str, kind: str, district: str, identifier: str) -> str:
         msg = f"{kind}:{district}:{identifier.strip()}".encode()
-        return prefix + hmac.new(self._secret, msg, hashlib.sha256).hexdigest()[:20]
+        return prefix + hmac.digest(self._secret, msg, "sha256").hex()[:20]
 
     def student(self, district: str, student_id: str) -> str:
         return self._ref("stu_", "student", district, student_id)
