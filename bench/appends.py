@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, event
 
 from bench.common import BenchTicked, CpuMeter, clock, postgres_backends
 from tongxin_platform.eventstore import NEW_STREAM, EventStore, NewEvent, StreamHead, now_utc
@@ -128,38 +130,37 @@ async def run_writers(conns: list[asyncpg.Connection], op: Op, prefix: str, seco
 # --- the eventsourcing library (psycopg, threads) -------------------------------------------
 
 
+class EsTick(Aggregate):
+    """The ``eventsourcing`` twin of ``BenchTicked``: the same three fields in every event."""
+
+    @event("Started")
+    def __init__(self, district: str, stream: str, n: int) -> None:
+        self.district, self.stream, self.n = district, stream, n
+
+    @event("Ticked")
+    def tick(self, district: str, stream: str, n: int) -> None:
+        self.n = n
+
+
+class BenchApp(Application[Any]):
+    pass
+
+
 def eventsourcing_app(dbname: str, host: str, port: int, user: str, password: str,
-                      threads: int) -> Any:
+                      threads: int) -> BenchApp:
     """An ``eventsourcing`` Application on PostgreSQL, its table created in ``dbname``."""
-    from eventsourcing.application import Application
-    from eventsourcing.domain import Aggregate, event
-
-    class Tick(Aggregate):
-        @event("Started")
-        def __init__(self, district: str, stream: str, n: int) -> None:
-            self.district, self.stream, self.n = district, stream, n
-
-        @event("Ticked")
-        def tick(self, district: str, stream: str, n: int) -> None:
-            self.n = n
-
-    class BenchApp(Application[Any]):
-        bench_aggregate: type[Tick] = Tick
-
-    app = BenchApp(env={
+    return BenchApp(env={
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "POSTGRES_DBNAME": dbname, "POSTGRES_HOST": host, "POSTGRES_PORT": str(port),
         "POSTGRES_USER": user, "POSTGRES_PASSWORD": password,
         "POSTGRES_POOL_SIZE": str(threads), "POSTGRES_MAX_OVERFLOW": "0",
         "CREATE_TABLE": "y",
     })
-    return app
 
 
-def run_eventsourcing(app: Any, threads: int, prefix: str, seconds: float,
+def run_eventsourcing(app: BenchApp, threads: int, prefix: str, seconds: float,
                       warmup: float, database: str) -> dict[str, float]:
     """``threads`` threads, each saving one event per ``app.save`` (new/existing aggregates)."""
-    tick_cls = app.bench_aggregate
     aggregates: list[list[Any]] = [[] for _ in range(threads)]
 
     def loop(i: int, until: float) -> int:
@@ -169,7 +170,7 @@ def run_eventsourcing(app: Any, threads: int, prefix: str, seconds: float,
         while clock() < until:
             sid = f"{prefix}-w{i}-{len(mine)}"
             if not mine or rng.random() < NEW_SHARE:
-                agg = tick_cls(district=DISTRICT, stream=sid, n=count)
+                agg = EsTick(district=DISTRICT, stream=sid, n=count)
                 mine.append(agg)
             else:
                 agg = mine[rng.randrange(len(mine))]

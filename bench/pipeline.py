@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from bench.common import PARTITIONS, CpuMeter, clock, kafka_broker, postgres_backends
+from bench.common import PARTITIONS, CpuMeter, clock, kafka_broker, postgres_backends, rss_mb
 from tongxin_contracts import default_registry, envelope_from_headers
 from tongxin_platform.consumer import ConsumerRuntime
 from tongxin_platform.db import create_pool
@@ -227,12 +227,18 @@ async def replay_projection(url: str, database: str, kafka: str, topic: str, gro
         start = clock()
         first: float | None = None
         at_first = 0
+        rss: list[tuple[int, float | None]] = []  # (events seen, RSS MB), about once a second
+        next_sample = start
         task = asyncio.create_task(runtime.run())
         deadline = start + time_limit
         while seen() < total and clock() < deadline and not task.done():
             if first is None and seen() > 0:
                 first, at_first = clock(), seen()
+            if clock() >= next_sample:
+                rss.append((seen(), rss_mb()))
+                next_sample += 1.0
             await asyncio.sleep(0.005)
+        rss.append((seen(), rss_mb()))
         end = clock()
         cpu = meter.stop()
         runtime.stop()
@@ -252,6 +258,7 @@ async def replay_projection(url: str, database: str, kafka: str, topic: str, gro
             "duplicates": float(stats.duplicates), "dead_lettered": float(stats.dead_lettered),
             "out_of_order": float(stats.out_of_order), "batches": float(stats.batches),
             "students_in_read_model": float(students), "timed_out": float(done < total), **cpu,
+            "rss_by_events_seen": rss,
         }
     finally:
         await pool.close()

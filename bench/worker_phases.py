@@ -2,8 +2,9 @@
 
 The bench runs ``python -m bench.worker_phases SPEC.json OUT.json``; this process relays the
 registry database's outbox to Kafka (with a bare producer before and after, as the ceiling),
-then reads the topic back (bare consumer, bare consumer + decode) and replays it into the roster
-projection. Peak RSS (VmHWM) is reset before, and read after, the relay and the replay.
+replays the topic into the roster projection, then reads it back with a bare consumer (and a
+bare consumer that also decodes), the ceilings of the replay. Peak RSS (VmHWM) is reset
+before, and read after, the relay and the replay.
 """
 
 from __future__ import annotations
@@ -76,11 +77,9 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     console.log(f"bare producer: {ceilings[-1]['rate']:,.0f} records/s{_cpu(ceilings[-1])}")
     del sample
 
+    # The projection first (a worker runs the relay and the projection: its RSS counts both),
+    # then the bare consumers, whose buffers would otherwise inflate the projection's RSS.
     total = await pipeline.topic_size(kafka, topic)
-    bare = await pipeline.bare_consume(kafka, topic, total, replay_timeout, False)
-    console.log(f"bare consumer: {bare['rate']:,.0f} records/s{_cpu(bare)}")
-    decoding = await pipeline.bare_consume(kafka, topic, total, replay_timeout, True)
-    console.log(f"bare consumer + decode: {decoding['rate']:,.0f} records/s{_cpu(decoding)}")
     mem.start("replay")
     replay = await _maybe_profiled("replay", spec, pipeline.replay_projection(
         url, db, kafka, topic, group, total, replay_timeout))
@@ -89,6 +88,10 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
                 f" ({replay['steady_rate']:,.0f}/s after a {replay['startup_seconds']:.2f} s "
                 f"start); read model: {replay['students_in_read_model']:,.0f} students"
                 f"{_cpu(replay)}")
+    bare = await pipeline.bare_consume(kafka, topic, total, replay_timeout, False)
+    console.log(f"bare consumer: {bare['rate']:,.0f} records/s{_cpu(bare)}")
+    decoding = await pipeline.bare_consume(kafka, topic, total, replay_timeout, True)
+    console.log(f"bare consumer + decode: {decoding['rate']:,.0f} records/s{_cpu(decoding)}")
     return {"relay": relay, "bare_producer": ceilings, "topic_records": total,
             "bare_consume": bare, "bare_consume_decode": decoding, "replay": replay,
             "memory": {"rss_at_process_start_mb": started_rss, "phases": mem.phases,

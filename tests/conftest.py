@@ -105,3 +105,44 @@ async def registry_db(registry_settings: RegistrySettings) -> AsyncIterator[asyn
     pool = await create_pool(url, min_size=1, max_size=4)
     yield pool
     await pool.close()
+
+
+# --- tokens ---------------------------------------------------------------------------------
+
+from collections.abc import Callable  # noqa: E402
+
+from tongxin_platform.auth import Principal, Role, TokenVerifier, dev_keypair, mint  # noqa: E402
+
+Bearer = Callable[..., dict[str, str]]
+
+
+@pytest.fixture(scope="session")
+def jwt_keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, bytes]:
+    return dev_keypair(tmp_path_factory.mktemp("jwt"))
+
+
+@pytest.fixture(scope="session")
+def verifier(jwt_keys: tuple[bytes, bytes]) -> TokenVerifier:
+    return TokenVerifier(jwt_keys[1])
+
+
+@pytest.fixture(scope="session")
+def bearer(jwt_keys: tuple[bytes, bytes]) -> Bearer:
+    """``bearer("head_teacher", district="330106", school=…, class_id=…)`` → request headers."""
+
+    def make(
+        role: str,
+        district: str | None = None,
+        school: str | None = None,
+        class_id: str | None = None,
+    ) -> dict[str, str]:
+        p = Principal(f"test-{role}", Role(role), district, school, class_id)
+        return {"Authorization": f"Bearer {mint(jwt_keys[0], p)}"}
+
+    return make
+
+
+@pytest.fixture
+def officer(bearer: Bearer) -> dict[str, str]:
+    """A district officer of the demo district: may import and read the roster."""
+    return bearer("bureau_officer", district="330106")

@@ -9,10 +9,12 @@ import asyncpg
 import httpx
 import pytest
 
+from tests.conftest import Bearer
 from tests.support.kafka_reader import read_all
 from tests.support.servers import serving
 from tests.support.waiting import eventually
 from tongxin_cli.demo import DemoSpec, demo_roster
+from tongxin_platform.auth import TokenVerifier
 from tongxin_registry.config import RegistrySettings
 from tongxin_registry.entrypoints.api import create_app
 
@@ -27,12 +29,18 @@ async def count(pool: asyncpg.Pool, sql: str) -> int:
 
 
 async def test_a_roster_imported_over_http_appears_in_the_roster_read_model(
-    registry_settings: RegistrySettings, registry_worker: None, registry_db: asyncpg.Pool
+    verifier: TokenVerifier,
+    bearer: Bearer,
+    registry_settings: RegistrySettings,
+    registry_worker: None,
+    registry_db: asyncpg.Pool,
 ) -> None:
     students, staff = demo_roster(SPEC)
     async with (
-        serving(create_app(registry_settings)) as url,
-        httpx.AsyncClient(base_url=url) as http,
+        serving(create_app(registry_settings, verifier)) as url,
+        httpx.AsyncClient(
+            base_url=url, headers=bearer("principal", district="330106", school="330106001")
+        ) as http,
     ):
         r = await http.post(
             "/imports/students", content=students.encode(), headers={"content-type": "text/csv"}
@@ -70,12 +78,18 @@ async def test_a_roster_imported_over_http_appears_in_the_roster_read_model(
 
 
 async def test_transfer_leave_and_categorise_over_http_reach_the_read_model(
-    registry_settings: RegistrySettings, registry_worker: None, registry_db: asyncpg.Pool
+    verifier: TokenVerifier,
+    bearer: Bearer,
+    registry_settings: RegistrySettings,
+    registry_worker: None,
+    registry_db: asyncpg.Pool,
 ) -> None:
     students, _ = demo_roster(SPEC)
     async with (
-        serving(create_app(registry_settings)) as url,
-        httpx.AsyncClient(base_url=url) as http,
+        serving(create_app(registry_settings, verifier)) as url,
+        httpx.AsyncClient(
+            base_url=url, headers=bearer("principal", district="330106", school="330106001")
+        ) as http,
     ):
         assert (await http.post("/imports/students", content=students.encode())).status_code == 200
         await eventually(
@@ -134,7 +148,10 @@ async def test_transfer_leave_and_categorise_over_http_reach_the_read_model(
 
 
 async def test_a_csv_with_a_bad_row_is_a_422_naming_row_and_field_and_writes_nothing(
-    registry_settings: RegistrySettings, registry_db: asyncpg.Pool
+    verifier: TokenVerifier,
+    officer: dict[str, str],
+    registry_settings: RegistrySettings,
+    registry_db: asyncpg.Pool,
 ) -> None:
     students, _ = demo_roster(SPEC)
     lines = students.splitlines()
@@ -144,8 +161,8 @@ async def test_a_csv_with_a_bad_row_is_a_422_naming_row_and_field_and_writes_not
     csv.writer(buf, lineterminator="").writerow(cols)
     lines[7] = buf.getvalue()
     async with (
-        serving(create_app(registry_settings)) as url,
-        httpx.AsyncClient(base_url=url) as http,
+        serving(create_app(registry_settings, verifier)) as url,
+        httpx.AsyncClient(base_url=url, headers=officer) as http,
     ):
         r = await http.post("/imports/students", content="\n".join(lines).encode())
     assert r.status_code == 422
@@ -161,6 +178,8 @@ async def test_a_csv_with_a_bad_row_is_a_422_naming_row_and_field_and_writes_not
 
 
 async def test_the_raw_bytes_on_kafka_hold_no_name_or_phone_in_clear(
+    verifier: TokenVerifier,
+    officer: dict[str, str],
     registry_settings: RegistrySettings,
     registry_worker: None,
     registry_db: asyncpg.Pool,
@@ -169,8 +188,8 @@ async def test_the_raw_bytes_on_kafka_hold_no_name_or_phone_in_clear(
 ) -> None:
     students, staff = demo_roster(SPEC)
     async with (
-        serving(create_app(registry_settings)) as url,
-        httpx.AsyncClient(base_url=url) as http,
+        serving(create_app(registry_settings, verifier)) as url,
+        httpx.AsyncClient(base_url=url, headers=officer) as http,
     ):
         r1 = await http.post("/imports/students", content=students.encode())
         r2 = await http.post("/imports/staff", content=staff.encode())

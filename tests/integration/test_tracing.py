@@ -13,6 +13,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from tests.support.servers import serving
 from tests.support.waiting import eventually
 from tongxin_cli.demo import DemoSpec, demo_roster
+from tongxin_platform.auth import TokenVerifier
 from tongxin_registry.config import RegistrySettings
 from tongxin_registry.entrypoints.api import create_app
 
@@ -29,6 +30,8 @@ def spans() -> InMemorySpanExporter:
 
 
 async def test_the_projection_continues_the_trace_of_the_http_request(
+    verifier: TokenVerifier,
+    officer: dict[str, str],
     spans: InMemorySpanExporter,
     registry_settings: RegistrySettings,
     registry_worker: None,
@@ -37,8 +40,8 @@ async def test_the_projection_continues_the_trace_of_the_http_request(
     students, _ = demo_roster(DemoSpec(schools=1, classes_per_school=1, students_per_class=3))
     incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
     async with (
-        serving(create_app(registry_settings)) as url,
-        httpx.AsyncClient(base_url=url) as http,
+        serving(create_app(registry_settings, verifier)) as url,
+        httpx.AsyncClient(base_url=url, headers=officer) as http,
     ):
         r = await http.post(
             "/imports/students", content=students.encode(), headers={"traceparent": incoming}

@@ -60,6 +60,15 @@ class LeaveReason(StrEnum):
     other = "other"
 
 
+class ErasureReason(StrEnum):
+    """Why a subject's personal data was erased (PIPL arts. 19, 47)."""
+
+    data_subject_request = "data_subject_request"
+    retention_expired = "retention_expired"
+    purpose_fulfilled = "purpose_fulfilled"
+    legal_order = "legal_order"
+
+
 class _RegistryEvent(IntegrationEvent):
     service: ClassVar[str] = "registry"
     district: str = Field(description="District code (区县代码) of the school the fact belongs to.")
@@ -180,6 +189,22 @@ class StaffAssigned(_RegistryEvent):
         return f"staff-{self.staff_ref}"
 
 
+class SubjectErased(_RegistryEvent):
+    """A student's personal data was erased: their data key is deleted (crypto-shredding).
+
+    Every sealed field of this subject, in every event before this one, can no longer be opened;
+    consumers drop whatever personal data of the subject they hold.
+    """
+
+    name: ClassVar[str] = "SubjectErased"
+    student_ref: str = Field(description="Pseudonym of the student whose personal data is erased.")
+    reason: ErasureReason = Field(description="Why the data was erased.")
+    erased_by_role: str = Field(description="Role of the operator who erased it (not their name).")
+
+    def aggregate_id(self) -> str:
+        return f"student-{self.student_ref}"
+
+
 REGISTRY_EVENTS: tuple[type[IntegrationEvent], ...] = (
     SchoolRegistered,
     ClassOpened,
@@ -188,4 +213,5 @@ REGISTRY_EVENTS: tuple[type[IntegrationEvent], ...] = (
     StudentLeft,
     StudentCategorised,
     StaffAssigned,
+    SubjectErased,
 )

@@ -6,15 +6,17 @@ Server spans come from FastAPI's own OpenTelemetry support (it extracts an incom
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from tongxin_platform.auth import AuthError, Principal, TokenVerifier
 from tongxin_platform.eventstore import ConcurrencyError
+from tongxin_platform.policy import Action, Scope, authorize
 
 PROBLEM = "application/problem+json"
 
@@ -22,9 +24,18 @@ PROBLEM = "application/problem+json"
 class ProblemError(Exception):
     """A refusal the client can act on; becomes a problem+json response."""
 
-    def __init__(self, status: int, title: str, detail: str, **extra: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        *,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail)
         self.status, self.title, self.detail, self.extra = status, title, detail, extra
+        self.headers = headers or {}
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
@@ -41,7 +52,9 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
 def install_problem_handlers(app: FastAPI) -> None:
     async def on_problem(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, ProblemError)
-        return problem(exc.status, exc.title, exc.detail, **exc.extra)
+        response = problem(exc.status, exc.title, exc.detail, **exc.extra)
+        response.headers.update(exc.headers)
+        return response
 
     async def on_validation(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -67,3 +80,40 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(ConcurrencyError, on_conflict)
     app.add_exception_handler(StarletteHTTPException, on_http)
+
+
+def install_auth(app: FastAPI, verifier: TokenVerifier) -> None:
+    app.state.token_verifier = verifier
+
+
+def current_principal(request: Request) -> Principal:
+    """The caller of this request (a FastAPI dependency), or a 401 problem."""
+    verifier: TokenVerifier = request.app.state.token_verifier
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ProblemError(
+            401,
+            "Unauthorized",
+            "Authorization: a bearer token is required",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    try:
+        return verifier.verify(token.strip())
+    except AuthError as exc:
+        raise ProblemError(
+            401,
+            "Unauthorized",
+            f"Authorization: {exc}",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        ) from exc
+
+
+Caller = Annotated[Principal, Depends(current_principal)]
+
+
+def require(p: Principal, action: Action, where: Scope) -> None:
+    """Raise a 403 problem naming the rule unless ``p`` may do ``action`` at ``where``."""
+    decision = authorize(p, action, where)
+    if not decision.allowed:
+        raise ProblemError(403, "Forbidden", decision.reason, rule=action.value)

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import asyncpg
 
 from tongxin_contracts import IntegrationEvent, default_registry
-from tongxin_contracts.events.registry import Guardian, LeaveReason, SpecialGroup
+from tongxin_contracts.events.registry import ErasureReason, Guardian, LeaveReason, SpecialGroup
 from tongxin_platform.crypto import KeyStore, seal_with
 from tongxin_platform.eventstore import (
     NEW_STREAM,
@@ -42,6 +42,7 @@ from tongxin_registry.domain.model import (
     AssignStaff,
     CategoriseStudent,
     ClassState,
+    EraseSubject,
     OpenClass,
     PlaceStudent,
     RecordStudentLeft,
@@ -54,6 +55,8 @@ from tongxin_registry.domain.model import (
 )
 
 T = TypeVar("T")
+# Called with every (district, school) a file touches, before anything is written; raises to refuse.
+ScopeCheck = Callable[[set[tuple[str, str]]], None]
 MAX_ATTEMPTS = 5
 
 
@@ -132,9 +135,13 @@ class RegistryService:
 
     # --- imports -------------------------------------------------------------------------
 
-    async def import_students(self, text: str, *, correlation_id: str = "") -> ImportResult:
+    async def import_students(
+        self, text: str, *, correlation_id: str = "", check_scope: ScopeCheck | None = None
+    ) -> ImportResult:
         rows = parse_rows(text, StudentRow)
         _check_consistent(rows)
+        if check_scope is not None:
+            check_scope({(r.district, r.school_id) for _, r in rows})
         return await self._retrying(lambda: self._import_students(rows, correlation_id))
 
     async def _import_students(self, rows: list[tuple[int, StudentRow]], corr: str) -> ImportResult:
@@ -220,8 +227,12 @@ class RegistryService:
             )
         return tuple(out)
 
-    async def import_staff(self, text: str, *, correlation_id: str = "") -> ImportResult:
+    async def import_staff(
+        self, text: str, *, correlation_id: str = "", check_scope: ScopeCheck | None = None
+    ) -> ImportResult:
         rows = parse_rows(text, StaffRow)
+        if check_scope is not None:
+            check_scope({(r.district, r.school_id) for _, r in rows})
         return await self._retrying(lambda: self._import_staff(rows, correlation_id))
 
     async def _import_staff(self, rows: list[tuple[int, StaffRow]], corr: str) -> ImportResult:
@@ -279,7 +290,9 @@ class RegistryService:
     async def _student_command(
         self,
         student_ref: str,
-        make: Callable[[StudentState], RecordStudentLeft | CategoriseStudent | TransferStudent],
+        make: Callable[
+            [StudentState], RecordStudentLeft | CategoriseStudent | TransferStudent | EraseSubject
+        ],
         check: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
     ) -> list[str]:
         async def attempt() -> list[str]:
@@ -328,6 +341,16 @@ class RegistryService:
                 student_ref, target["district"], target["school_id"], class_id
             ),
             check,
+        )
+
+    async def erase(self, student_ref: str, reason: ErasureReason, by_role: str) -> list[str]:
+        """Delete the student's data key and record ``SubjectErased``, in one transaction."""
+
+        async def delete_key(conn: asyncpg.Connection) -> None:
+            await self.keys.erase(conn, student_ref)
+
+        return await self._student_command(
+            student_ref, lambda _: EraseSubject(student_ref, reason, by_role), delete_key
         )
 
     async def history(self, stream_id: str) -> list[dict[str, Any]]:

@@ -19,11 +19,13 @@ from tongxin_contracts.events.registry import (
     StudentEnrolled,
     StudentLeft,
     StudentTransferred,
+    SubjectErased,
 )
 from tongxin_registry.domain.model import (
     AssignStaff,
     CategoriseStudent,
     ClassState,
+    EraseSubject,
     OpenClass,
     PlaceStudent,
     RecordStudentLeft,
@@ -78,11 +80,25 @@ def decide_class(cmd: OpenClass, state: ClassState | None) -> list[IntegrationEv
 
 
 def decide_student(
-    cmd: PlaceStudent | RecordStudentLeft | CategoriseStudent | TransferStudent,
+    cmd: PlaceStudent | RecordStudentLeft | CategoriseStudent | TransferStudent | EraseSubject,
     state: StudentState,
 ) -> list[IntegrationEvent]:
     if isinstance(cmd, PlaceStudent):
         return _place(cmd, state)
+    if isinstance(cmd, EraseSubject):
+        if not state.district:
+            raise StudentNotEnrolledError(f"student {cmd.student_ref} is not in the registry")
+        if state.erased:
+            return []
+        return [
+            SubjectErased(
+                district=state.district,
+                school_id=state.school_id,
+                student_ref=cmd.student_ref,
+                reason=cmd.reason,
+                erased_by_role=cmd.by_role,
+            )
+        ]
     if not state.enrolled:
         raise StudentNotEnrolledError(f"student {cmd.student_ref} is not enrolled")
     if isinstance(cmd, RecordStudentLeft):
@@ -193,19 +209,30 @@ def _(event: ClassOpened, state: object) -> ClassState:
 
 @evolve.register
 def _(event: StudentEnrolled, state: object) -> StudentState:
-    return StudentState(True, event.district, event.school_id, event.class_id, frozenset())
+    return StudentState(
+        True,
+        event.district,
+        event.school_id,
+        event.class_id,
+        frozenset(),
+        getattr(state, "erased", False),
+    )
 
 
 @evolve.register
 def _(event: StudentTransferred, state: object) -> StudentState:
     assert isinstance(state, StudentState)
-    return StudentState(True, event.district, event.school_id, event.class_id, state.groups)
+    return StudentState(
+        True, event.district, event.school_id, event.class_id, state.groups, state.erased
+    )
 
 
 @evolve.register
 def _(event: StudentLeft, state: object) -> StudentState:
     assert isinstance(state, StudentState)
-    return StudentState(False, state.district, state.school_id, state.class_id, state.groups)
+    return StudentState(
+        False, state.district, state.school_id, state.class_id, state.groups, state.erased
+    )
 
 
 @evolve.register

@@ -7,6 +7,7 @@ from datetime import date
 
 from tongxin_contracts import Sealed
 from tongxin_contracts.events.registry import (
+    ErasureReason,
     Guardian,
     LeaveReason,
     SchoolStage,
@@ -77,6 +78,15 @@ class CategoriseStudent:
 
 
 @dataclass(frozen=True, slots=True)
+class EraseSubject:
+    """Erase a student's personal data (the application deletes the key in the same step)."""
+
+    student_ref: str
+    reason: ErasureReason
+    by_role: str
+
+
+@dataclass(frozen=True, slots=True)
 class TransferStudent:
     student_ref: str
     district: str
@@ -120,6 +130,7 @@ class StudentState:
     school_id: str = ""
     class_id: str = ""
     groups: frozenset[SpecialGroup] = field(default_factory=frozenset)
+    erased: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from tongxin_contracts.events.registry import (
     StudentEnrolled,
     StudentLeft,
     StudentTransferred,
+    SubjectErased,
 )
 from tongxin_platform.consumer import Message
 
@@ -38,7 +39,8 @@ CREATE TABLE IF NOT EXISTS {s}.classes (
 CREATE TABLE IF NOT EXISTS {s}.students (
     student_ref text PRIMARY KEY, district text NOT NULL, school_id text NOT NULL,
     class_id text NOT NULL, birth_date date NOT NULL, status text NOT NULL,
-    groups text[] NOT NULL DEFAULT '{{}}', guardians jsonb NOT NULL, personal jsonb);
+    groups text[] NOT NULL DEFAULT '{{}}', guardians jsonb NOT NULL, personal jsonb,
+    erased boolean NOT NULL DEFAULT false);
 CREATE INDEX IF NOT EXISTS students_by_class ON {s}.students (class_id);
 CREATE INDEX IF NOT EXISTS students_by_school ON {s}.students (school_id);
 CREATE TABLE IF NOT EXISTS {s}.staff (
@@ -140,6 +142,14 @@ async def apply(conn: asyncpg.Connection, message: Message) -> None:
             "UPDATE students SET groups = $2 WHERE student_ref = $1",
             e.student_ref,
             [g.value for g in e.groups],
+        )
+    elif isinstance(e, SubjectErased):
+        # Ciphertext without its key is noise already; drop it and the guardians' pseudonyms
+        # too, so nothing of the subject's personal data lingers in the read model.
+        await conn.execute(
+            "UPDATE students SET personal = NULL, guardians = '[]'::jsonb, erased = true"
+            " WHERE student_ref = $1",
+            e.student_ref,
         )
     elif isinstance(e, StaffAssigned):
         await conn.execute(

@@ -1,0 +1,164 @@
+"""Who is calling: bearer JWTs carrying a role and a scope (city / district / school / class).
+
+Production verifies tokens with a configured public key (EdDSA or RS256); development keys are
+made by ``tongxin token`` under ``.data/dev-jwt/``. A missing, expired or forged token is a 401;
+what the caller may do is decided by ``tongxin_platform.policy``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+
+ISSUER = "tongxin"
+AUDIENCE = "tongxin"
+ALGORITHMS = ["EdDSA", "RS256"]
+
+
+class Role(StrEnum):
+    # school staff (DESIGN.md §1)
+    principal = "principal"
+    middle_leader = "middle_leader"
+    head_teacher = "head_teacher"
+    subject_teacher = "subject_teacher"
+    psych_teacher = "psych_teacher"
+    health_vp = "health_vp"
+    school_doctor = "school_doctor"
+    legal_vp = "legal_vp"
+    fire_vp = "fire_vp"
+    family_education_coordinator = "family_education_coordinator"
+    # agencies and the people who run or check the system
+    bureau_officer = "bureau_officer"
+    hospital = "hospital"
+    police = "police"
+    civil_affairs = "civil_affairs"
+    womens_federation = "womens_federation"
+    community_worker = "community_worker"
+    committee_member = "committee_member"
+    operator = "operator"
+    auditor = "auditor"
+    city_analyst = "city_analyst"
+
+
+class AuthError(Exception):
+    """No valid token: HTTP 401."""
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    subject: str
+    role: Role
+    district: str | None = None
+    school: str | None = None
+    class_id: str | None = None
+
+    @property
+    def level(self) -> str:
+        if self.class_id:
+            return "class"
+        if self.school:
+            return "school"
+        return "district" if self.district else "city"
+
+
+def claims_for(p: Principal, *, ttl: int = 8 * 3600, now: float | None = None) -> dict[str, Any]:
+    issued = int(now if now is not None else time.time())
+    claims: dict[str, Any] = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": p.subject,
+        "role": p.role.value,
+        "iat": issued,
+        "exp": issued + ttl,
+    }
+    for key, value in (("district", p.district), ("school", p.school), ("class", p.class_id)):
+        if value:
+            claims[key] = value
+    return claims
+
+
+def mint(private_key_pem: bytes, p: Principal, *, ttl: int = 8 * 3600) -> str:
+    key = serialization.load_pem_private_key(private_key_pem, password=None)
+    alg = "EdDSA" if isinstance(key, Ed25519PrivateKey) else "RS256"
+    return jwt.encode(claims_for(p, ttl=ttl), key, algorithm=alg)  # type: ignore[arg-type]
+
+
+class TokenVerifier:
+    def __init__(self, public_key_pem: bytes | None) -> None:
+        self._key: RSAPublicKey | Ed25519PublicKey | None = None
+        if public_key_pem:
+            key = serialization.load_pem_public_key(public_key_pem)
+            if not isinstance(key, RSAPublicKey | Ed25519PublicKey):
+                raise ValueError("the token verification key must be Ed25519 or RSA")
+            self._key = key
+
+    def verify(self, token: str) -> Principal:
+        if self._key is None:
+            raise AuthError("this service has no token verification key configured")
+        try:
+            claims = jwt.decode(
+                token,
+                self._key,
+                algorithms=ALGORITHMS,
+                audience=AUDIENCE,
+                issuer=ISSUER,
+                options={"require": ["exp", "sub", "iss", "aud"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise AuthError(f"invalid token: {exc}") from exc
+        try:
+            role = Role(str(claims.get("role")))
+        except ValueError as exc:
+            raise AuthError(f"invalid token: unknown role {claims.get('role')!r}") from exc
+        district, school, class_id = (
+            claims.get("district"),
+            claims.get("school"),
+            claims.get("class"),
+        )
+        if (class_id and not school) or (school and not district):
+            raise AuthError("invalid token: a class scope needs its school, a school its district")
+        return Principal(str(claims["sub"]), role, district, school, class_id)
+
+
+# --- development keys -------------------------------------------------------------------------
+
+DEV_KEY_DIR = Path(".data") / "dev-jwt"
+
+
+def dev_keypair(directory: Path = DEV_KEY_DIR) -> tuple[bytes, bytes]:
+    """The development signing key pair, made on first use (Ed25519). Never for production."""
+    private, public = directory / "private.pem", directory / "public.pem"
+    if not private.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        key = Ed25519PrivateKey.generate()
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(pem)
+        public.write_bytes(
+            key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
+    return private.read_bytes(), public.read_bytes()
+
+
+def public_key_from_env() -> bytes | None:
+    """``TONGXIN_JWT_PUBLIC_KEY`` (PEM) or ``TONGXIN_JWT_PUBLIC_KEY_FILE``, else the dev key."""
+    if pem := os.environ.get("TONGXIN_JWT_PUBLIC_KEY"):
+        return pem.encode()
+    path = Path(os.environ.get("TONGXIN_JWT_PUBLIC_KEY_FILE", DEV_KEY_DIR / "public.pem"))
+    return path.read_bytes() if path.exists() else None

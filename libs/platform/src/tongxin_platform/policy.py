@@ -1,0 +1,98 @@
+"""One place decides who may do what, where. Every command and query asks ``authorize``.
+
+A rule names the roles allowed an action. Then the scope: the resource (a district, school or
+class) must lie inside the caller's scope — a head teacher's class, a principal's school, an
+officer's district; a city-level token covers every district. Refusals say why; the HTTP edge
+turns them into 403s (never an empty answer that hides the refusal).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from tongxin_platform.auth import Principal, Role
+
+R = Role
+SCHOOL_STAFF = frozenset(
+    {
+        R.principal,
+        R.middle_leader,
+        R.head_teacher,
+        R.subject_teacher,
+        R.psych_teacher,
+        R.health_vp,
+        R.school_doctor,
+        R.legal_vp,
+        R.fire_vp,
+        R.family_education_coordinator,
+    }
+)
+
+
+class Action(StrEnum):
+    roster_import = "roster.import"
+    roster_read = "roster.read"  # schools, classes, students by pseudonym
+    roster_read_personal = "roster.read_personal"  # names and contacts: restricted, logged
+    roster_change = "roster.change"  # leave, categorise
+    roster_transfer = "roster.transfer"
+    roster_history = "roster.history"  # a stream's events (audit)
+    subject_erase = "subject.erase"
+    access_log_read = "access_log.read"
+
+
+RULES: dict[Action, frozenset[Role]] = {
+    Action.roster_import: frozenset({R.principal, R.bureau_officer, R.operator}),
+    Action.roster_read: SCHOOL_STAFF | {R.bureau_officer, R.operator, R.auditor},
+    Action.roster_read_personal: frozenset(
+        {
+            R.principal,
+            R.middle_leader,
+            R.head_teacher,
+            R.psych_teacher,
+            R.health_vp,
+            R.school_doctor,
+            R.family_education_coordinator,
+        }
+    ),
+    Action.roster_change: frozenset({R.principal, R.middle_leader, R.head_teacher}),
+    Action.roster_transfer: frozenset({R.principal, R.middle_leader, R.bureau_officer}),
+    Action.roster_history: frozenset({R.principal, R.operator, R.auditor}),
+    Action.subject_erase: frozenset({R.operator}),
+    Action.access_log_read: frozenset({R.auditor}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Where a resource lives; ``None`` parts are not narrowed (e.g. a whole district)."""
+
+    district: str | None = None
+    school: str | None = None
+    class_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    reason: str = ""
+
+
+def in_scope(p: Principal, where: Scope) -> bool:
+    if p.district is None:
+        return True  # city level
+    if where.district != p.district:
+        return False
+    if p.school is None:
+        return True
+    if where.school != p.school:
+        return False
+    return p.class_id is None or where.class_id == p.class_id
+
+
+def authorize(p: Principal, action: Action, where: Scope) -> Decision:
+    if p.role not in RULES[action]:
+        return Decision(False, f"role {p.role.value} may not {action.value}")
+    if not in_scope(p, where):
+        return Decision(False, f"{action.value} outside the caller's {p.level} scope")
+    return Decision(True)
