@@ -20,6 +20,28 @@ import httpx
 from bench.common import clock, peak_rss_mb, rss_mb
 
 
+def _bench_token() -> tuple[dict[str, str], dict[str, str]]:
+    """A throw-away Ed25519 key for this run: (environment for the API, request headers).
+
+    The API verifies bearer tokens with ``TONGXIN_JWT_PUBLIC_KEY``; the bench mints a city-level
+    operator token (allowed to import) with the matching private key, kept in memory only.
+    """
+    try:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        from tongxin_platform.auth import Principal, Role, mint
+    except ImportError:  # a platform without tokens: nothing to send
+        return {}, {}
+    key = Ed25519PrivateKey.generate()
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    token = mint(private, Principal("bench", Role.operator), ttl=3600)
+    return {"TONGXIN_JWT_PUBLIC_KEY": public.decode()}, {"authorization": f"Bearer {token}"}
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -31,8 +53,9 @@ async def api_process_rss(server_url: str, kafka: str, database: str, topic: str
                           csv_text: str, time_limit: float = 180.0) -> dict[str, Any]:
     exe = Path(sys.executable).parent / "tongxin-registry"
     port = _free_port()
+    auth_env, auth_headers = _bench_token()
     env = {**os.environ, "DATABASE_URL": server_url, "KAFKA_BOOTSTRAP_SERVERS": kafka,
-           "REGISTRY_DATABASE_NAME": database, "REGISTRY_TOPIC": topic}
+           "REGISTRY_DATABASE_NAME": database, "REGISTRY_TOPIC": topic, **auth_env}
     with tempfile.TemporaryFile() as errors:
         proc = subprocess.Popen(  # noqa: ASYNC220 - started once, waited for with a bound below
             [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -55,7 +78,7 @@ async def api_process_rss(server_url: str, kafka: str, database: str, topic: str
                 idle = rss_mb(proc.pid)
                 start = clock()
                 resp = await http.post("/imports/students", content=csv_text.encode(),
-                                       headers={"content-type": "text/csv"})
+                                       headers={"content-type": "text/csv", **auth_headers})
                 elapsed = clock() - start
                 resp.raise_for_status()
                 events = resp.json()["events"]

@@ -117,8 +117,16 @@ Bearer = Callable[..., dict[str, str]]
 
 
 @pytest.fixture(scope="session")
-def jwt_keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, bytes]:
-    return dev_keypair(tmp_path_factory.mktemp("jwt"))
+def jwt_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A signing key of the test session's own (private.pem, public.pem)."""
+    directory = tmp_path_factory.mktemp("jwt")
+    dev_keypair(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def jwt_keys(jwt_dir: Path) -> tuple[bytes, bytes]:
+    return dev_keypair(jwt_dir)
 
 
 @pytest.fixture(scope="session")

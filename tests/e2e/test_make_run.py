@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.support.waiting import eventually
+from tongxin_platform.auth import Principal, Role, dev_keypair, mint
 
 pytestmark = pytest.mark.integration
 
@@ -42,8 +43,15 @@ async def test_make_run_brings_up_the_registry_with_the_demo_roster(
 ) -> None:
     assert system.returncode == 0, system.stdout[-3000:] + system.stderr[-3000:]
     assert f"{URL}/docs" in system.stdout
-    async with httpx.AsyncClient(base_url=URL) as http:
+    # `make run` made the development signing key; a district officer looks at the roster.
+    private, _ = dev_keypair(ROOT / ".data" / "dev-jwt")
+    token = mint(private, Principal("e2e", Role.bureau_officer, "330106"))
+    async with httpx.AsyncClient(
+        base_url=URL, headers={"Authorization": f"Bearer {token}"}
+    ) as http:
         assert (await http.get("/health")).json() == {"status": "ok"}
+        anonymous = await http.get("/schools", headers={"Authorization": ""})
+        assert anonymous.status_code == 401
 
         async def enrolled() -> int:
             schools = (await http.get("/schools")).json()

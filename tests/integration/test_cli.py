@@ -17,6 +17,7 @@ from typer.testing import CliRunner, Result
 from tests.support.servers import serving
 from tests.support.waiting import caught_up, end_offsets, eventually
 from tongxin_cli.main import app as tongxin
+from tongxin_platform.auth import TokenVerifier
 from tongxin_platform.testing import Infra
 from tongxin_registry.config import RegistrySettings
 from tongxin_registry.entrypoints.api import create_app
@@ -24,6 +25,12 @@ from tongxin_registry.entrypoints.cli import app as tongxin_registry
 from tongxin_registry.projections import roster
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(autouse=True)
+def cli_signs_with_the_test_key(jwt_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TONGXIN_JWT_PRIVATE_KEY_FILE", str(jwt_dir / "private.pem"))
+
 
 SMALL = ["--schools", "1", "--classes", "2", "--students", "5"]
 # 1 school + 2 classes + 10 students + their categorisations (fixed demo seed) + 6 staff
@@ -51,9 +58,9 @@ async def events(pool: asyncpg.Pool) -> int:
 
 @pytest.fixture
 async def seeded(
-    registry_settings: RegistrySettings, registry_db: asyncpg.Pool
+    verifier: TokenVerifier, registry_settings: RegistrySettings, registry_db: asyncpg.Pool
 ) -> RegistrySettings:
-    async with serving(create_app(registry_settings)) as url:
+    async with serving(create_app(registry_settings, verifier)) as url:
         result = await invoke(tongxin, ["seed", "--registry-url", url, *SMALL], registry_settings)
     assert result.exit_code == 0, result.output
     assert await events(registry_db) == SMALL_EVENTS
@@ -88,9 +95,9 @@ async def test_down_runs_the_stop_scripts_of_the_data_dir_and_wipes_it(tmp_path:
 
 
 async def test_seeding_twice_appends_the_demo_roster_once(
-    registry_settings: RegistrySettings, registry_db: asyncpg.Pool
+    verifier: TokenVerifier, registry_settings: RegistrySettings, registry_db: asyncpg.Pool
 ) -> None:
-    async with serving(create_app(registry_settings)) as url:
+    async with serving(create_app(registry_settings, verifier)) as url:
         first = await invoke(tongxin, ["seed", "--registry-url", url, *SMALL], registry_settings)
         again = await invoke(tongxin, ["seed", "--registry-url", url, *SMALL], registry_settings)
     assert first.exit_code == 0, first.output

@@ -160,3 +160,40 @@ def test_staff_are_assigned_once_until_their_roles_change() -> None:
         SEALED,
     )
     assert len(decide_staff(promoted, state)) == 1
+
+
+def test_erasing_records_subject_erased_once() -> None:
+    from tongxin_contracts.events.registry import ErasureReason, SubjectErased
+    from tongxin_registry.domain.model import EraseSubject
+
+    state = enrolled()
+    cmd = EraseSubject("stu_1", ErasureReason.data_subject_request, "operator")
+    events = decide_student(cmd, state)
+    assert [type(e) for e in events] == [SubjectErased]
+    after = fold(events, state)
+    assert after.erased
+    assert after.enrolled
+    assert decide_student(cmd, after) == []
+
+
+def test_erasing_an_unknown_student_is_refused() -> None:
+    from tongxin_contracts.events.registry import ErasureReason
+    from tongxin_registry.domain.model import EraseSubject
+
+    with pytest.raises(StudentNotEnrolledError):
+        decide_student(EraseSubject("stu_9", ErasureReason.legal_order, "operator"), StudentState())
+
+
+def test_an_erased_student_stays_erased_after_leaving_and_coming_back() -> None:
+    from tongxin_contracts.events.registry import ErasureReason
+    from tongxin_registry.domain.model import EraseSubject
+
+    state = enrolled()
+    for cmd in (
+        EraseSubject("stu_1", ErasureReason.legal_order, "operator"),
+        RecordStudentLeft("stu_1", LeaveReason.moved_away),
+    ):
+        state = fold(decide_student(cmd, state), state)
+    state = fold(decide_student(place(), state), state)
+    assert state.enrolled
+    assert state.erased

@@ -18,6 +18,7 @@ from aiokafka.errors import KafkaConnectionError, KafkaError
 from tongxin_cli.console import err, exit_with, fail, one_line, out, run, without_password
 from tongxin_cli.stores import check_service, kafka_bootstrap, server_url, where
 from tongxin_contracts import TOPICS
+from tongxin_platform.auth import dev_key_dir, dev_keypair
 from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config, read_topics_file
 from tongxin_platform.settings import PlatformSettings
 from tongxin_platform.testing import repo_root, run_script
@@ -102,6 +103,11 @@ def up() -> None:
     console.print(f"topics: {', '.join(created) + ' created' if created else 'all present'}")
     console.print(f"Kafka       {bootstrap}")
     console.print(f"PostgreSQL  {without_password(database_url)}  (server {version})")
+    if not os.environ.get("TONGXIN_JWT_PUBLIC_KEY") and not os.environ.get(
+        "TONGXIN_JWT_PUBLIC_KEY_FILE"
+    ):
+        dev_keypair()  # services started next verify tokens with it; `tongxin token` signs
+        console.print(f"dev tokens  signed by {dev_key_dir() / 'private.pem'} (development only)")
 
 
 def _maybe_root() -> Path | None:

@@ -13,7 +13,7 @@ import os
 
 import typer
 
-from tongxin_cli import infra_cmds, schemas_cmd, seed_cmd, store_cmds, tail_cmd
+from tongxin_cli import auth_cmds, infra_cmds, schemas_cmd, seed_cmd, store_cmds, tail_cmd
 
 app = typer.Typer(
     name="tongxin",
@@ -40,6 +40,8 @@ app.command(rich_help_panel="Audit")(store_cmds.audit)
 app.command(rich_help_panel="Audit")(store_cmds.verify)
 app.command(rich_help_panel="Audit")(tail_cmd.tail)
 app.command(rich_help_panel="Contracts")(schemas_cmd.schemas)
+app.command(rich_help_panel="Security")(auth_cmds.token)
+app.command(rich_help_panel="Security")(auth_cmds.erase)
 
 
 def main() -> None:

@@ -131,11 +131,15 @@ class TokenVerifier:
 
 # --- development keys -------------------------------------------------------------------------
 
-DEV_KEY_DIR = Path(".data") / "dev-jwt"
+
+def dev_key_dir() -> Path:
+    """Where development keys live: ``$TONGXIN_DATA_DIR/dev-jwt`` (default ``.data/dev-jwt``)."""
+    return Path(os.environ.get("TONGXIN_DATA_DIR", ".data")) / "dev-jwt"
 
 
-def dev_keypair(directory: Path = DEV_KEY_DIR) -> tuple[bytes, bytes]:
+def dev_keypair(directory: Path | None = None) -> tuple[bytes, bytes]:
     """The development signing key pair, made on first use (Ed25519). Never for production."""
+    directory = directory or dev_key_dir()
     private, public = directory / "private.pem", directory / "public.pem"
     if not private.exists():
         directory.mkdir(parents=True, exist_ok=True)
@@ -160,5 +164,5 @@ def public_key_from_env() -> bytes | None:
     """``TONGXIN_JWT_PUBLIC_KEY`` (PEM) or ``TONGXIN_JWT_PUBLIC_KEY_FILE``, else the dev key."""
     if pem := os.environ.get("TONGXIN_JWT_PUBLIC_KEY"):
         return pem.encode()
-    path = Path(os.environ.get("TONGXIN_JWT_PUBLIC_KEY_FILE", DEV_KEY_DIR / "public.pem"))
+    path = Path(os.environ.get("TONGXIN_JWT_PUBLIC_KEY_FILE", dev_key_dir() / "public.pem"))
     return path.read_bytes() if path.exists() else None

@@ -187,12 +187,25 @@ class RegistryService:
                     errors.append(RowError(line, "class_id", str(exc)))
             if errors:
                 raise ImportRejectedError(errors)
-            new_students = [ref for ref in refs.values() if student_stream(ref) not in heads]
-            keys = await self.keys.keys_for(conn, new_students) if new_students else {}
+            states = {
+                ref: fold(history.get(student_stream(ref), []), StudentState())
+                for ref in refs.values()
+            }
+            # Personal data is sealed only for students (re-)enrolled by this file.
+            enrolling = [ref for ref, st in states.items() if not st.enrolled and not st.erased]
+            keys = await self.keys.keys_for(conn, enrolling) if enrolling else {}
             for line, r in rows:
                 ref = refs[line]
-                stream = student_stream(ref)
-                sstate = fold(history.get(stream, []), StudentState())
+                if states[ref].erased and not states[ref].enrolled:
+                    errors.append(
+                        RowError(
+                            line,
+                            "student_id",
+                            "this student's personal data was "
+                            "erased; they cannot be enrolled again from a file",
+                        )
+                    )
+                    continue
                 personal = None
                 if ref in keys:
                     key_id, key = keys[ref]
@@ -207,7 +220,9 @@ class RegistryService:
                     frozenset(r.special_groups),
                     personal,
                 )
-                add(stream, decide_student(cmd, sstate))
+                add(student_stream(ref), decide_student(cmd, states[ref]))
+            if errors:
+                raise ImportRejectedError(errors)
             written = await self.store.append_many(conn, batches)
         return _result(len(rows), written, batches)
 

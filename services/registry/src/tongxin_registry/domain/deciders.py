@@ -7,6 +7,7 @@ idempotent. The clock and ids are the application's business, not the domain's.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from functools import singledispatch
 from typing import TypeVar
 
@@ -209,38 +210,39 @@ def _(event: ClassOpened, state: object) -> ClassState:
 
 @evolve.register
 def _(event: StudentEnrolled, state: object) -> StudentState:
-    return StudentState(
-        True,
-        event.district,
-        event.school_id,
-        event.class_id,
-        frozenset(),
-        getattr(state, "erased", False),
-    )
+    # A student enrolled again keeps an earlier erasure: the key is gone for good.
+    erased = isinstance(state, StudentState) and state.erased
+    return StudentState(True, event.district, event.school_id, event.class_id, frozenset(), erased)
 
 
 @evolve.register
 def _(event: StudentTransferred, state: object) -> StudentState:
     assert isinstance(state, StudentState)
-    return StudentState(
-        True, event.district, event.school_id, event.class_id, state.groups, state.erased
+    return replace(
+        state,
+        enrolled=True,
+        district=event.district,
+        school_id=event.school_id,
+        class_id=event.class_id,
     )
 
 
 @evolve.register
 def _(event: StudentLeft, state: object) -> StudentState:
     assert isinstance(state, StudentState)
-    return StudentState(
-        False, state.district, state.school_id, state.class_id, state.groups, state.erased
-    )
+    return replace(state, enrolled=False)
 
 
 @evolve.register
 def _(event: StudentCategorised, state: object) -> StudentState:
     assert isinstance(state, StudentState)
-    return StudentState(
-        state.enrolled, state.district, state.school_id, state.class_id, frozenset(event.groups)
-    )
+    return replace(state, groups=frozenset(event.groups))
+
+
+@evolve.register
+def _(event: SubjectErased, state: object) -> StudentState:
+    assert isinstance(state, StudentState)
+    return replace(state, erased=True)
 
 
 @evolve.register
