@@ -16,7 +16,13 @@ from rich.text import Text
 
 from tongxin_cli.console import err, exit_with, fail, out, run
 from tongxin_cli.stores import check_service, connect, database_name
-from tongxin_platform.eventstore import ChainBrokenError, EventStore, StoredEvent, verify_chain
+from tongxin_platform.eventstore import (
+    ChainBrokenError,
+    EventStore,
+    StoredEvent,
+    read_streams,
+    verify_chain,
+)
 
 ServiceOpt = Annotated[str, typer.Option(help="The service whose event store to read.")]
 DatabaseOpt = Annotated[
@@ -115,38 +121,10 @@ class VerifyReport:
             self.broken.append((events[0].stream_id, str(exc)))
 
 
-# Stream by stream in (stream_id, version) order, so each chain is checked by the platform's own
-# ``verify_chain`` while memory holds one stream, not the store.
-_BY_STREAM = """SELECT position, event_id, stream_id, version, event_type, district, recorded_at,
-                       payload, prev_hash, hash, traceparent, correlation_id, causation_id
-                FROM events ORDER BY stream_id, version"""
-
-
 async def streams(conn: asyncpg.Connection) -> AsyncIterator[list[StoredEvent]]:
     """Every stream's events; the caller holds a transaction (server-side cursor)."""
-    current: list[StoredEvent] = []
-    async for r in conn.cursor(_BY_STREAM, prefetch=5000):
-        e = StoredEvent(
-            position=r["position"],
-            event_id=r["event_id"],
-            stream_id=r["stream_id"],
-            version=r["version"],
-            event_type=r["event_type"],
-            district=r["district"],
-            recorded_at=r["recorded_at"],
-            payload=bytes(r["payload"]),
-            prev_hash=None if r["prev_hash"] is None else bytes(r["prev_hash"]),
-            hash=bytes(r["hash"]),
-            traceparent=r["traceparent"],
-            correlation_id=r["correlation_id"],
-            causation_id=r["causation_id"],
-        )
-        if current and current[0].stream_id != e.stream_id:
-            yield current
-            current = []
-        current.append(e)
-    if current:
-        yield current
+    async for events in read_streams(conn):
+        yield events
 
 
 def verify(service: ServiceOpt = "registry", database: DatabaseOpt = None) -> None:

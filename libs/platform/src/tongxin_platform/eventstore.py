@@ -365,6 +365,20 @@ class EventStore:
             yield _stored(r)
 
 
+async def read_streams(conn: asyncpg.Connection) -> AsyncIterator[list[StoredEvent]]:
+    """Every stream's events, one stream at a time, in (stream, version) order (for audits:
+    ``verify_chain`` each one while memory holds one stream). The caller holds a transaction."""
+    current: list[StoredEvent] = []
+    async for r in conn.cursor(f"{_SELECT} ORDER BY stream_id, version", prefetch=5000):
+        e = _stored(r)
+        if current and current[0].stream_id != e.stream_id:
+            yield current
+            current = []
+        current.append(e)
+    if current:
+        yield current
+
+
 def verify_chain(events: Sequence[StoredEvent]) -> None:
     """Raise ``ChainBrokenError`` unless ``events`` (one stream, in version order) chain up."""
     prev: bytes | None = None
