@@ -1,0 +1,471 @@
+"""Who may do what, where: every registry endpoint × every role × in/out of scope, over real HTTP.
+
+The expected answers are written out below as a matrix — an independent statement of the rules,
+never recomputed from ``tongxin_platform.policy``. One registry (real Kafka, PostgreSQL, relay
+and roster projection) serves the whole module, over a demo roster of 2 schools × 2 classes ×
+3 students. Each cell is checked for its status, and 401/403s for a problem+json body whose 403
+names the rule; 200s are checked for staying inside the caller's scope. Every wrong cell is
+collected and reported at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import httpx
+import jwt
+import pytest
+from fastapi import FastAPI
+
+from tests.support.servers import serving
+from tests.support.waiting import eventually
+from tongxin_cli.demo import DemoSpec, demo_roster
+from tongxin_platform.auth import Principal, Role, TokenVerifier, claims_for, dev_keypair, mint
+from tongxin_platform.db import create_pool
+from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config
+from tongxin_platform.testing import Infra
+from tongxin_registry.bootstrap import prepare_database
+from tongxin_registry.config import RegistrySettings
+from tongxin_registry.entrypoints.api import create_app
+from tongxin_registry.entrypoints.worker import WorkerOptions, run_worker
+
+pytestmark = pytest.mark.integration
+
+SPEC = DemoSpec(schools=2, classes_per_school=2, students_per_class=3)
+PROBLEM = "application/problem+json"
+
+DISTRICT, OTHER_DISTRICT = "330106", "330108"
+SCHOOL, OTHER_SCHOOL = "330106001", "330106002"
+CLASS, OTHER_CLASS, FAR_CLASS = "330106001-01", "330106001-02", "330106002-01"
+
+Where = tuple[str | None, str | None, str | None]  # (district, school, class); None: not narrowed
+
+# The token a caller of each level holds: (inside, outside). "Inside" contains every resource
+# the matrix touches (they all lie in class 330106001-01, except trX's student, in -02);
+# "outside" is the neighbour at the same level: another class, school or district.
+LEVELS: dict[str, tuple[Where, Where | None]] = {
+    "class": ((DISTRICT, SCHOOL, CLASS), (DISTRICT, SCHOOL, OTHER_CLASS)),
+    "school": ((DISTRICT, SCHOOL, None), (DISTRICT, OTHER_SCHOOL, None)),
+    "district": ((DISTRICT, None, None), (OTHER_DISTRICT, None, None)),
+    "city": ((None, None, None), None),  # a city token contains everything: no outside
+}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    column: str
+    method: str
+    route: str  # the OpenAPI path template
+    rule: str  # the action a 403 must name
+    plain: str | None = None  # for an include_personal read: the column of the same plain read
+
+
+# Columns, in the order they run (reads before commands; the destructive commands last, each on
+# its own student so no command disturbs another column):
+#   imS  POST /imports/students      the class-330106001-01 rows again (no change: 0 events)
+#   imT  POST /imports/staff         the school-330106001 staff rows again (no change)
+#   sch  GET  /schools               the caller's own scope: "outside" is a neighbour's own scope
+#   cls  GET  /schools/330106001/classes
+#   cst  GET  /classes/330106001-01/students        cs+  … ?include_personal=true
+#   stu  GET  /students/{A}                          st+  … ?include_personal=true
+#   his  GET  /students/{A}/history
+#   log  GET  /access-log            the caller's own scope, like sch
+#   cat  POST /students/{A}/categories   {"groups": ["migrant"]} (repeats change nothing)
+#   trn  POST /students/{A}/transfer     to A's own class (no change)
+#   trX  POST /students/{D}/transfer     D (of 330106001-02) to 330106002-01: another school
+#   ers  POST /subjects/{B}/erase        (a repeat changes nothing)
+#   lea  POST /students/{C}/leave        the first allowed cell is 200; C has left for the next
+#                                        allowed ones, so they are 404 (authorised, then refused)
+# A, B, C are the students of 330106001-01; D is one of 330106001-02.
+ENDPOINTS = (
+    Endpoint("imS", "POST", "/imports/students", "roster.import"),
+    Endpoint("imT", "POST", "/imports/staff", "roster.import"),
+    Endpoint("sch", "GET", "/schools", "roster.read"),
+    Endpoint("cls", "GET", "/schools/{school_id}/classes", "roster.read"),
+    Endpoint("cst", "GET", "/classes/{class_id}/students", "roster.read"),
+    Endpoint("cs+", "GET", "/classes/{class_id}/students", "roster.read_personal", "cst"),
+    Endpoint("stu", "GET", "/students/{student_ref}", "roster.read"),
+    Endpoint("st+", "GET", "/students/{student_ref}", "roster.read_personal", "stu"),
+    Endpoint("his", "GET", "/students/{student_ref}/history", "roster.history"),
+    Endpoint("log", "GET", "/access-log", "access_log.read"),
+    Endpoint("cat", "POST", "/students/{student_ref}/categories", "roster.change"),
+    Endpoint("trn", "POST", "/students/{student_ref}/transfer", "roster.transfer"),
+    Endpoint("trX", "POST", "/students/{student_ref}/transfer", "roster.transfer"),
+    Endpoint("ers", "POST", "/subjects/{student_ref}/erase", "subject.erase"),
+    Endpoint("lea", "POST", "/students/{student_ref}/leave", "roster.change"),
+)
+
+# Each cell: first letter with the inside token, second with the outside one.
+#   Y = 200   R = 403, the role may not   S = 403, outside the caller's scope   - = no such token
+# A head or subject teacher holds a class token: a whole school (cls) is wider than their scope.
+# An include_personal read by a caller who may read the roster but not personal data is R on
+# roster.read_personal inside, and S on roster.read outside (scope is checked on the first rule).
+MATRIX = """
+caller                       level    imS imT sch cls cst cs+ stu st+ his log cat trn trX ers lea
+principal                    school   YS  YS  YY  YS  YS  YS  YS  YS  YS  RR  YS  YS  SS  RR  YS
+middle_leader                school   RR  RR  YY  YS  YS  YS  YS  YS  RR  RR  YS  YS  SS  RR  YS
+head_teacher                 class    RR  RR  YY  SS  YS  YS  YS  YS  RR  RR  YS  RR  RR  RR  YS
+subject_teacher              class    RR  RR  YY  SS  YS  RS  YS  RS  RR  RR  RR  RR  RR  RR  RR
+psych_teacher                school   RR  RR  YY  YS  YS  YS  YS  YS  RR  RR  RR  RR  RR  RR  RR
+health_vp                    school   RR  RR  YY  YS  YS  YS  YS  YS  RR  RR  RR  RR  RR  RR  RR
+school_doctor                school   RR  RR  YY  YS  YS  YS  YS  YS  RR  RR  RR  RR  RR  RR  RR
+legal_vp                     school   RR  RR  YY  YS  YS  RS  YS  RS  RR  RR  RR  RR  RR  RR  RR
+fire_vp                      school   RR  RR  YY  YS  YS  RS  YS  RS  RR  RR  RR  RR  RR  RR  RR
+family_education_coordinator school   RR  RR  YY  YS  YS  YS  YS  YS  RR  RR  RR  RR  RR  RR  RR
+bureau_officer               district YS  YS  YY  YS  YS  RS  YS  RS  RR  RR  RR  YS  YS  RR  RR
+hospital                     district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+police                       district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+civil_affairs                district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+womens_federation            district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+community_worker             district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+committee_member             district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+operator                     district YS  YS  YY  YS  YS  RS  YS  RS  YS  RR  RR  RR  RR  YS  RR
+auditor                      district RR  RR  YY  YS  YS  RS  YS  RS  YS  YY  RR  RR  RR  RR  RR
+city_analyst                 district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+auditor@school               school   RR  RR  YY  YS  YS  RS  YS  RS  YS  YY  RR  RR  RR  RR  RR
+bureau_officer@city          city     Y-  Y-  Y-  Y-  Y-  R-  Y-  R-  R-  R-  R-  Y-  Y-  R-  R-
+operator@city                city     Y-  Y-  Y-  Y-  Y-  R-  Y-  R-  Y-  R-  R-  R-  R-  Y-  R-
+auditor@city                 city     R-  R-  Y-  Y-  Y-  R-  Y-  R-  Y-  Y-  R-  R-  R-  R-  R-
+city_analyst@city            city     R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-
+"""
+
+
+@dataclass(frozen=True)
+class Caller:
+    label: str
+    role: Role
+    level: str
+    cells: dict[str, str]  # column → two-letter code
+
+
+def parse_matrix(text: str) -> list[Caller]:
+    header, *rows = [line.split() for line in text.strip().splitlines()]
+    columns = header[2:]
+    assert columns == [e.column for e in ENDPOINTS], "matrix columns ≠ ENDPOINTS"
+    callers = []
+    for label, level, *codes in rows:
+        assert len(codes) == len(columns), f"matrix row {label}: {len(codes)} cells"
+        assert level in LEVELS, f"matrix row {label}: unknown level {level}"
+        assert all(len(c) == 2 and set(c) <= set("YRS-") for c in codes), f"row {label}: {codes}"
+        callers.append(
+            Caller(label, Role(label.split("@")[0]), level, dict(zip(columns, codes, strict=True)))
+        )
+    return callers
+
+
+CALLERS = parse_matrix(MATRIX)
+
+
+def contains(where: Where, district: str, school: str, class_id: str | None = None) -> bool:
+    d, s, c = where
+    return (
+        (d is None or d == district) and (s is None or s == school) and (c is None or c == class_id)
+    )
+
+
+# --- one registry for the module ---------------------------------------------------------------
+
+
+@dataclass
+class World:
+    app: FastAPI
+    http: httpx.AsyncClient
+    pool: asyncpg.Pool
+    private_key: bytes
+    students_csv: str  # the rows of class 330106001-01
+    staff_csv: str  # the rows of school 330106001
+    a: str
+    b: str
+    c: str
+    d: str
+    homes: dict[str, tuple[str, str, str]]  # student_ref → (district, school, class) at setup
+
+    def token(self, caller: Caller, side: str, *, ttl: int = 3600) -> str:
+        inside, outside = LEVELS[caller.level]
+        where = inside if side == "in" else outside
+        assert where is not None
+        p = Principal(f"matrix:{caller.label}:{side}", caller.role, *where)
+        return mint(self.private_key, p, ttl=ttl)
+
+
+def rows_where(text: str, column: str, value: str) -> str:
+    lines = text.splitlines()
+    header = next(csv.reader([lines[0]]))
+    keep = [ln for ln in lines[1:] if next(csv.reader([ln]))[header.index(column)] == value]
+    return "\n".join([lines[0], *keep]) + "\n"
+
+
+@pytest.fixture(scope="module")
+async def world(
+    infra: Infra, kafka: str, jwt_keys: tuple[bytes, bytes], verifier: TokenVerifier
+) -> AsyncIterator[World]:
+    unique = uuid.uuid4().hex[:10]
+    topic = f"test-{unique}.events"
+    await ensure_topics(kafka, [TopicSpec(topic, 3, event_topic_config())])
+    settings = RegistrySettings(
+        KAFKA_BOOTSTRAP_SERVERS=kafka,
+        DATABASE_URL=infra.database_url,
+        database_name=f"t_{unique}",
+        topic=topic,
+    )
+    pool = await create_pool(await prepare_database(settings), min_size=1, max_size=4)
+    stop = asyncio.Event()
+    worker = asyncio.create_task(run_worker(settings, WorkerOptions(), stop))
+    students, staff = demo_roster(SPEC)
+    officer = Principal("matrix:setup", Role.bureau_officer, DISTRICT)
+    app = create_app(settings, verifier)
+    try:
+        async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+            auth = {"Authorization": f"Bearer {mint(jwt_keys[0], officer)}"}
+            for path, body in (("/imports/students", students), ("/imports/staff", staff)):
+                r = await http.post(path, content=body.encode(), headers=auth)
+                assert r.status_code == 200, r.text
+            await eventually(
+                lambda: pool.fetchval("SELECT count(*) FROM roster.students"),
+                lambda n: n == 12,
+                what="12 students in the roster read model",
+            )
+            await eventually(
+                lambda: pool.fetchval("SELECT count(*) FROM roster.staff"),
+                lambda n: n == 12,
+                what="12 staff in the roster read model",
+            )
+            rows = await pool.fetch(
+                "SELECT student_ref, district, school_id, class_id FROM roster.students"
+                " ORDER BY class_id, student_ref"
+            )
+            homes = {r["student_ref"]: (r["district"], r["school_id"], r["class_id"]) for r in rows}
+            a, b, c = (r["student_ref"] for r in rows if r["class_id"] == CLASS)
+            d = next(r["student_ref"] for r in rows if r["class_id"] == OTHER_CLASS)
+            yield World(
+                app,
+                http,
+                pool,
+                jwt_keys[0],
+                rows_where(students, "class_id", CLASS),
+                rows_where(staff, "school_id", SCHOOL),
+                a,
+                b,
+                c,
+                d,
+                homes,
+            )
+    finally:
+        stop.set()
+        await asyncio.wait_for(worker, 30)
+        await pool.close()
+
+
+def request_for(column: str, w: World) -> tuple[str, str, dict[str, Any]]:
+    csv_type = {"content-type": "text/csv"}
+    personal = {"include_personal": "true"}
+    requests: dict[str, tuple[str, str, dict[str, Any]]] = {
+        "imS": ("POST", "/imports/students", {"content": w.students_csv, "headers": csv_type}),
+        "imT": ("POST", "/imports/staff", {"content": w.staff_csv, "headers": csv_type}),
+        "sch": ("GET", "/schools", {}),
+        "cls": ("GET", f"/schools/{SCHOOL}/classes", {}),
+        "cst": ("GET", f"/classes/{CLASS}/students", {}),
+        "cs+": ("GET", f"/classes/{CLASS}/students", {"params": personal}),
+        "stu": ("GET", f"/students/{w.a}", {}),
+        "st+": ("GET", f"/students/{w.a}", {"params": personal}),
+        "his": ("GET", f"/students/{w.a}/history", {}),
+        "log": ("GET", "/access-log", {}),
+        "cat": ("POST", f"/students/{w.a}/categories", {"json": {"groups": ["migrant"]}}),
+        "trn": ("POST", f"/students/{w.a}/transfer", {"json": {"class_id": CLASS}}),
+        "trX": ("POST", f"/students/{w.d}/transfer", {"json": {"class_id": FAR_CLASS}}),
+        "ers": ("POST", f"/subjects/{w.b}/erase", {"json": {"reason": "data_subject_request"}}),
+        "lea": ("POST", f"/students/{w.c}/leave", {"json": {"reason": "moved_away"}}),
+    }
+    return requests[column]
+
+
+def where_of(caller: Caller, side: str) -> Where:
+    inside, outside = LEVELS[caller.level]
+    where = inside if side == "in" else outside
+    assert where is not None
+    return where
+
+
+def check_ok(e: Endpoint, caller: Caller, side: str, body: Any, w: World) -> str | None:
+    """What is wrong with a 200's body (it must stay inside the caller's scope), or None."""
+    where = where_of(caller, side)
+    class_refs = {w.a, w.b, w.c}
+    if e.column in ("imS", "imT"):
+        expected_rows = (w.students_csv if e.column == "imS" else w.staff_csv).count("\n") - 1
+        return None if body.get("rows") == expected_rows else f"rows ≠ {expected_rows}"
+    if e.column in ("cat", "trn", "trX", "ers", "lea"):
+        return None if isinstance(body.get("events"), list) else "no events list"
+    if e.column == "sch":
+        school_scope = (where[0], where[1], None)  # a class token sees its own school
+        outside = [
+            s["school_id"]
+            for s in body
+            if not contains(school_scope, s["district"], s["school_id"])
+        ]
+        if outside:
+            return f"lists schools outside the caller's scope: {outside}"
+        if side == "in" and SCHOOL not in {s["school_id"] for s in body}:
+            return f"{SCHOOL} missing"
+        return None
+    if e.column == "cls":
+        ids = sorted(c["class_id"] for c in body)
+        return None if ids == [CLASS, OTHER_CLASS] else f"classes {ids}"
+    if e.column in ("cst", "cs+"):
+        refs = {s["student_ref"] for s in body}
+        if refs != class_refs:
+            return f"students {sorted(refs)} ≠ the class's {sorted(class_refs)}"
+        if e.column == "cst" and any("personal" in s for s in body):
+            return "personal data without include_personal"
+        if e.column == "cs+" and not all((s.get("personal") or {}).get("name") for s in body):
+            return "include_personal without names"
+        return None
+    if e.column in ("stu", "st+"):
+        if body.get("student_ref") != w.a:
+            return f"student {body.get('student_ref')}"
+        if e.column == "stu" and "personal" in body:
+            return "personal data without include_personal"
+        if e.column == "st+" and not (body.get("personal") or {}).get("name"):
+            return "include_personal without a name"
+        return None
+    if e.column == "his":
+        types = [h["type"] for h in body]
+        return None if types and "StudentEnrolled" in types[0] else f"history {types}"
+    if e.column == "log":
+        leaked = [x for x in body if not contains(where, *w.homes[x["record"]])]
+        if leaked:
+            homes = sorted({w.homes[x["record"]][1] for x in leaked})
+            return f"{len(leaked)} access-log entries outside the caller's scope (schools {homes})"
+        if side == "in" and not body:
+            return "an empty access log, though restricted reads happened in scope"
+        return None
+    raise AssertionError(f"no body check for {e.column}")
+
+
+def check_problem(r: httpx.Response, status: int) -> str | None:
+    if r.headers.get("content-type") != PROBLEM:
+        return f"content-type {r.headers.get('content-type')!r}, not {PROBLEM}"
+    body = r.json()
+    if body.get("status") != status or not body.get("title") or not body.get("detail"):
+        return f"not a problem body: {body}"
+    return None
+
+
+def check_refusal(
+    e: Endpoint, caller: Caller, side: str, code: str, r: httpx.Response
+) -> str | None:
+    if wrong := check_problem(r, 403):
+        return wrong
+    body = r.json()
+    rule = e.rule
+    if e.plain is not None and (
+        code == "S" or caller.cells[e.plain][0 if side == "in" else 1] == "R"
+    ):
+        rule = "roster.read"  # refused on the first rule, before the personal one is asked
+    if body.get("rule") != rule or rule not in body["detail"]:
+        return f"names rule {body.get('rule')!r} ({body['detail']!r}), expected {rule!r}"
+    if code == "R" and caller.role.value not in body["detail"]:
+        return f"a role refusal that does not name the role: {body['detail']!r}"
+    if code == "S" and "scope" not in body["detail"]:
+        return f"a scope refusal that does not say so: {body['detail']!r}"
+    return None
+
+
+async def test_every_role_gets_the_answer_the_matrix_states_on_every_endpoint(
+    world: World,
+) -> None:
+    w = world
+    routes = {
+        (method.upper(), path)
+        for path, ops in w.app.openapi()["paths"].items()
+        for method in ops
+        if path != "/health"
+    }
+    assert routes == {(e.method, e.route) for e in ENDPOINTS}, "an endpoint is not in the matrix"
+    assert {c.role for c in CALLERS} == set(Role), "a role is not in the matrix"
+
+    wrong: list[str] = []
+    for e in ENDPOINTS:
+        cells = [
+            (caller, side, code)
+            for caller in CALLERS
+            for side, code in zip(("in", "out"), caller.cells[e.column], strict=True)
+            if code != "-"
+        ]
+        cells.sort(key=lambda cell: cell[2] == "Y")  # refusals first: they must change nothing
+        allowed_so_far = 0
+        for caller, side, code in cells:
+            method, path, kwargs = request_for(e.column, w)
+            headers = {
+                **kwargs.pop("headers", {}),
+                "Authorization": f"Bearer {w.token(caller, side)}",
+            }
+            r = await w.http.request(method, path, headers=headers, **kwargs)
+            want = {"Y": 200, "R": 403, "S": 403}[code]
+            if e.column == "lea" and code == "Y":
+                want = 200 if allowed_so_far == 0 else 404  # the student left on the first
+                allowed_so_far += 1
+            cell = f"{e.column} {e.method} {path} as {caller.label}/{side}:"
+            if r.status_code != want:
+                wrong.append(f"{cell} expected {want}, got {r.status_code} {r.text[:300]}")
+                continue
+            if want == 200:
+                problem = check_ok(e, caller, side, r.json(), w)
+            elif want == 403:
+                problem = check_refusal(e, caller, side, code, r)
+            else:
+                problem = check_problem(r, want)
+            if problem:
+                wrong.append(f"{cell} {want} but {problem}")
+
+    # Every restricted read that was allowed is in the access log — and no refused one.
+    readers = {
+        f"matrix:{caller.label}:{side}"
+        for caller in CALLERS
+        for column in ("cs+", "st+")
+        for side, code in zip(("in", "out"), caller.cells[column], strict=True)
+        if code == "Y"
+    }
+    logged = {r["actor"] for r in await w.pool.fetch("SELECT DISTINCT actor FROM access_log")}
+    if logged != readers:
+        wrong.append(
+            f"access log actors: missing {sorted(readers - logged)}, "
+            f"unexpected {sorted(logged - readers)}"
+        )
+
+    assert not wrong, f"{len(wrong)} wrong cells:\n" + "\n".join(wrong)
+
+
+async def test_no_or_a_bad_token_is_a_401_problem_on_every_endpoint(
+    world: World, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    w = world
+    principal = Principal("matrix:bad-token", Role.principal, DISTRICT, SCHOOL)
+    foreign_key, _ = dev_keypair(tmp_path_factory.mktemp("foreign-jwt"))
+    unsigned = jwt.encode(claims_for(principal), "", algorithm="none")
+    bad: dict[str, dict[str, str]] = {
+        "no token": {},
+        "garbage": {"Authorization": "Bearer this-is-not-a-jwt"},
+        "expired": {"Authorization": f"Bearer {mint(w.private_key, principal, ttl=-300)}"},
+        "another key": {"Authorization": f"Bearer {mint(foreign_key, principal)}"},
+        "alg none": {"Authorization": f"Bearer {unsigned}"},
+    }
+    wrong: list[str] = []
+    for e in ENDPOINTS:
+        for name, auth in bad.items():
+            method, path, kwargs = request_for(e.column, w)
+            headers = {**kwargs.pop("headers", {}), **auth}
+            r = await w.http.request(method, path, headers=headers, **kwargs)
+            cell = f"{e.column} {method} {path} with {name}:"
+            if r.status_code != 401:
+                wrong.append(f"{cell} expected 401, got {r.status_code} {r.text[:300]}")
+            elif problem := check_problem(r, 401):
+                wrong.append(f"{cell} 401 but {problem}")
+            elif not r.headers.get("www-authenticate", "").startswith("Bearer"):
+                wrong.append(f"{cell} 401 without WWW-Authenticate: Bearer")
+    assert not wrong, f"{len(wrong)} wrong cells:\n" + "\n".join(wrong)
