@@ -128,7 +128,7 @@ committee_member             district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
 operator                     district YS  YS  YY  YS  YS  RS  YS  RS  YS  RR  RR  RR  RR  YS  RR
 auditor                      district RR  RR  YY  YS  YS  RS  YS  RS  YS  YY  RR  RR  RR  RR  RR
 city_analyst                 district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
-auditor@school               school   RR  RR  YY  YS  YS  RS  YS  RS  YS  YY  RR  RR  RR  RR  RR
+auditor@school               school   RR  RR  YY  YS  YS  RS  YS  RS  YS  SS  RR  RR  RR  RR  RR
 bureau_officer@city          city     Y-  Y-  Y-  Y-  Y-  R-  Y-  R-  R-  R-  R-  Y-  Y-  R-  R-
 operator@city                city     Y-  Y-  Y-  Y-  Y-  R-  Y-  R-  Y-  R-  R-  R-  R-  Y-  R-
 auditor@city                 city     R-  R-  Y-  Y-  Y-  R-  Y-  R-  Y-  Y-  R-  R-  R-  R-  R-
@@ -340,7 +340,10 @@ def check_ok(e: Endpoint, caller: Caller, side: str, body: Any, w: World) -> str
         leaked = [x for x in body if not contains(where, *w.homes[x["record"]])]
         if leaked:
             homes = sorted({w.homes[x["record"]][1] for x in leaked})
-            return f"{len(leaked)} access-log entries outside the caller's scope (schools {homes})"
+            return (
+                f"{len(leaked)} access-log entries outside the caller's scope (schools {homes}),"
+                f" e.g. {leaked[0]}"
+            )
         if side == "in" and not body:
             return "an empty access log, though restricted reads happened in scope"
         return None

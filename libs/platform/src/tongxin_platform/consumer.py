@@ -20,6 +20,7 @@ import logging
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -53,6 +54,15 @@ class Message:
 
 
 Handler = Callable[[asyncpg.Connection, Message], Awaitable[None]]
+
+
+class _NeedsCareError(Exception):
+    """A batch must be redone with savepoints; ``tried`` counts attempts already made per offset."""
+
+    def __init__(self, tried: dict[int, int], error: Exception | None = None) -> None:
+        super().__init__("batch needs careful processing")
+        self.tried = tried
+        self.error = error
 
 
 @dataclass
@@ -107,6 +117,7 @@ class ConsumerRuntime:
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq: AIOKafkaProducer | None = None
         self._stop = asyncio.Event()
+        self._fast_error: Exception | None = None
 
     def stop(self) -> None:
         self._stop.set()
@@ -172,6 +183,18 @@ class ConsumerRuntime:
             await self._dlq.stop()
 
     async def _process(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
+        """Apply a batch in one transaction. Handlers run without savepoints (two round trips
+        fewer per event); when one fails, the batch rolls back and runs again carefully: each
+        handler in a savepoint, retried, then dead-lettered."""
+        try:
+            await self._process_batch(tp, records, careful=None)
+        except _NeedsCareError as exc:
+            self._fast_error = exc.error
+            await self._process_batch(tp, records, careful=exc.tried)
+
+    async def _process_batch(
+        self, tp: TopicPartition, records: list[ConsumerRecord], careful: dict[int, int] | None
+    ) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
             if self.search_path:
                 await conn.execute(f"SET LOCAL search_path TO {self.search_path}, public")
@@ -186,6 +209,8 @@ class ConsumerRuntime:
             if not records:
                 return
             decoded = [self._decode(r) for r in records]
+            if careful is None and not all(isinstance(d, tuple) for d in decoded):
+                raise _NeedsCareError({})  # poison inside: dead letters only in careful mode
             streams = {d[0].stream_id for d in decoded if isinstance(d, tuple)}
             versions: dict[str, int] = {
                 r["stream_id"]: r["version"]
@@ -217,7 +242,10 @@ class ConsumerRuntime:
                     )
                     continue
                 message = Message(envelope, event, record.topic, record.partition, record.offset)
-                await self._apply(conn, record, message)
+                if careful is None:
+                    await self._apply_fast(conn, record, message)
+                else:
+                    await self._apply(conn, record, message, careful.get(record.offset, 0))
                 versions[envelope.stream_id] = changed[envelope.stream_id] = envelope.stream_version
             if changed:
                 await conn.execute(
@@ -248,23 +276,43 @@ class ConsumerRuntime:
         except Exception as exc:  # noqa: BLE001 - any decoding failure makes the record poison
             return exc
 
-    async def _apply(
+    def _span(self, record: ConsumerRecord, message: Message) -> Any:
+        return _tracer.start_as_current_span(
+            f"process {message.envelope.type}",
+            context=context_from_traceparent(message.envelope.traceparent),
+            kind=trace.SpanKind.CONSUMER,
+            attributes={
+                "messaging.consumer.group.name": self.group,
+                "messaging.destination.name": record.topic,
+                "messaging.kafka.offset": record.offset,
+            },
+        )
+
+    async def _apply_fast(
         self, conn: asyncpg.Connection, record: ConsumerRecord, message: Message
     ) -> None:
+        with self._span(record, message):
+            try:
+                await self.handler(conn, message)
+            except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError):
+                raise
+            except Exception as exc:
+                log.warning(
+                    "%s: handler failed on %s: %s; redoing the batch with savepoints",
+                    self.group,
+                    message.envelope.id,
+                    exc,
+                )
+                raise _NeedsCareError({record.offset: 1}, exc) from exc
+        self.stats.applied += 1
+
+    async def _apply(
+        self, conn: asyncpg.Connection, record: ConsumerRecord, message: Message, tried: int
+    ) -> None:
         """Run the handler in a savepoint; retry it, then dead-letter it."""
-        error: Exception | None = None
-        ctx = context_from_traceparent(message.envelope.traceparent)
-        for attempt in range(1, self.max_attempts + 1):
-            with _tracer.start_as_current_span(
-                f"process {message.envelope.type}",
-                context=ctx,
-                kind=trace.SpanKind.CONSUMER,
-                attributes={
-                    "messaging.consumer.group.name": self.group,
-                    "messaging.destination.name": record.topic,
-                    "messaging.kafka.offset": record.offset,
-                },
-            ):
+        error: Exception | None = self._fast_error if tried else None
+        for attempt in range(tried + 1, self.max_attempts + 1):
+            with self._span(record, message):
                 try:
                     async with conn.transaction():
                         await self.handler(conn, message)

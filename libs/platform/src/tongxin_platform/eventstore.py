@@ -191,6 +191,22 @@ WITH head_ok AS (
 INSERT INTO outbox (position, topic) SELECT position, $16 FROM ins RETURNING position
 """
 
+# The same for one event, with plain parameters: most commands append one event, and arrays of
+# one element cost encoding work on every call.
+_APPEND_ONE = f"""
+WITH head_ok AS (
+    SELECT ($2::int = 0 AND $3::bytea IS NULL)
+        OR EXISTS (SELECT 1 FROM events WHERE stream_id = $1 AND version = $2 AND hash = $3) AS ok
+), ins AS (
+    INSERT INTO events ({_COLUMNS})
+    SELECT $4::uuid, $1, $5::int, $6, $7, $8::timestamptz, $9::bytea, $3::bytea, $10::bytea,
+           $11, $12, $13
+    FROM head_ok WHERE head_ok.ok
+    RETURNING position
+)
+INSERT INTO outbox (position, topic) SELECT position, $14 FROM ins RETURNING position
+"""
+
 
 def _columns(rows: Sequence[_Row]) -> list[list[object]]:
     return [
@@ -254,9 +270,29 @@ class EventStore:
             return head
         rows = chain(stream_id, head, events)
         try:
-            positions = await conn.fetch(
-                _APPEND, stream_id, head.version, head.hash, *_columns(rows), self.topic
-            )
+            if len(rows) == 1:
+                r = rows[0]
+                positions = await conn.fetch(
+                    _APPEND_ONE,
+                    stream_id,
+                    head.version,
+                    head.hash,
+                    r.event_id,
+                    r.version,
+                    r.event_type,
+                    r.district,
+                    r.recorded_at,
+                    r.payload,
+                    r.hash,
+                    r.traceparent,
+                    r.correlation_id,
+                    r.causation_id,
+                    self.topic,
+                )
+            else:
+                positions = await conn.fetch(
+                    _APPEND, stream_id, head.version, head.hash, *_columns(rows), self.topic
+                )
         except asyncpg.UniqueViolationError as exc:
             if "event_id" in str(exc.constraint_name or ""):
                 raise

@@ -63,6 +63,11 @@ RULES: dict[Action, frozenset[Role]] = {
 }
 
 
+# Actions over a whole district's records: a school- or class-level token is too narrow for them
+# (the access log says who read which student anywhere in the district).
+DISTRICT_WIDE = frozenset({Action.access_log_read})
+
+
 @dataclass(frozen=True, slots=True)
 class Scope:
     """Where a resource lives; ``None`` parts are not narrowed (e.g. a whole district)."""
@@ -93,6 +98,11 @@ def in_scope(p: Principal, where: Scope) -> bool:
 def authorize(p: Principal, action: Action, where: Scope) -> Decision:
     if p.role not in RULES[action]:
         return Decision(False, f"role {p.role.value} may not {action.value}")
+    if action in DISTRICT_WIDE and p.school is not None:
+        return Decision(
+            False,
+            f"{action.value} needs a district or city scope, not the caller's {p.level} scope",
+        )
     if not in_scope(p, where):
         return Decision(False, f"{action.value} outside the caller's {p.level} scope")
     return Decision(True)
