@@ -80,3 +80,13 @@ def test_an_empty_file_is_refused() -> None:
     students, _ = small()
     with pytest.raises(ImportRejectedError, match="no data rows"):
         parse_rows(students.splitlines()[0], StudentRow)
+
+
+def test_a_nul_character_is_refused_with_its_line() -> None:
+    students, _ = small()
+    lines = students.splitlines()
+    lines[2] = lines[2].replace("同心", "同\x00心", 1)
+    with pytest.raises(ImportRejectedError) as info:
+        parse_rows("\n".join(lines), StudentRow)
+    assert info.value.errors[0].row == 3
+    assert "NUL" in info.value.errors[0].message

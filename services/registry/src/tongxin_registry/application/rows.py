@@ -109,12 +109,24 @@ R = TypeVar("R", bound=_Row)
 def parse_rows(text: str, model: type[R], *, max_rows: int = 200_000) -> list[tuple[int, R]]:
     """Parse and validate every row; raise ``ImportRejectedError`` with all errors found."""
     text = text.removeprefix("\ufeff")  # Excel writes a BOM before UTF-8 CSV
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise ImportRejectedError([RowError(line, "-", "the file contains a NUL character")])
     reader = csv.DictReader(io.StringIO(text))
-    header = reader.fieldnames or []
-    required = [n for n, f in model.model_fields.items() if f.is_required()]
-    missing = [n for n in required if n not in header]
-    if missing:
-        raise ImportRejectedError([RowError(1, m, "required column is missing") for m in missing])
+    try:
+        header = reader.fieldnames or []
+        required = [n for n, f in model.model_fields.items() if f.is_required()]
+        missing = [n for n in required if n not in header]
+        if missing:
+            raise ImportRejectedError(
+                [RowError(1, m, "required column is missing") for m in missing]
+            )
+        return _validate(reader, model, max_rows)
+    except csv.Error as exc:
+        raise ImportRejectedError([RowError(reader.line_num, "-", f"not CSV: {exc}")]) from exc
+
+
+def _validate(reader: csv.DictReader[str], model: type[R], max_rows: int) -> list[tuple[int, R]]:
     rows: list[tuple[int, R]] = []
     errors: list[RowError] = []
     for line, raw in enumerate(reader, start=2):

@@ -34,7 +34,16 @@ from tongxin_registry.application.service import student_stream
 from tongxin_registry.bootstrap import Registry, bootstrap
 from tongxin_registry.config import RegistrySettings
 from tongxin_registry.domain.model import RegistryError, StudentNotEnrolledError, UnknownClassError
-from tongxin_registry.entrypoints.bodies import CategoriseBody, EraseBody, LeaveBody, TransferBody
+from tongxin_registry.entrypoints.bodies import (
+    CategoriseBody,
+    ClassId,
+    EraseBody,
+    LeaveBody,
+    SchoolId,
+    StudentRef,
+    Text,
+    TransferBody,
+)
 
 MAX_UPLOAD = 64 * 1024 * 1024
 Key = Annotated[str | None, Header(description="Repeat a command safely: same key, same answer.")]
@@ -161,7 +170,7 @@ def create_app(settings: RegistrySettings, verifier: TokenVerifier | None = None
 
     @app.post("/students/{student_ref}/leave", summary="Record that a student left")
     async def leave(
-        student_ref: str,
+        student_ref: StudentRef,
         body: LeaveBody,
         request: Request,
         who: Caller,
@@ -177,7 +186,7 @@ def create_app(settings: RegistrySettings, verifier: TokenVerifier | None = None
 
     @app.post("/students/{student_ref}/categories", summary="Set a student's special groups")
     async def categorise(
-        student_ref: str,
+        student_ref: StudentRef,
         body: CategoriseBody,
         request: Request,
         who: Caller,
@@ -193,7 +202,7 @@ def create_app(settings: RegistrySettings, verifier: TokenVerifier | None = None
 
     @app.post("/students/{student_ref}/transfer", summary="Move a student to another class")
     async def transfer(
-        student_ref: str,
+        student_ref: StudentRef,
         body: TransferBody,
         request: Request,
         who: Caller,
@@ -213,7 +222,7 @@ def create_app(settings: RegistrySettings, verifier: TokenVerifier | None = None
         summary="Erase a student's personal data (crypto-shredding; operators only)",
     )
     async def erase(
-        student_ref: str,
+        student_ref: StudentRef,
         body: EraseBody,
         request: Request,
         who: Caller,
@@ -241,7 +250,7 @@ def create_app(settings: RegistrySettings, verifier: TokenVerifier | None = None
         return [dict(r) for r in rows]
 
     @app.get("/schools/{school_id}/classes", summary="Classes of a school")
-    async def classes(school_id: str, who: Caller) -> list[dict[str, Any]]:
+    async def classes(school_id: SchoolId, who: Caller) -> list[dict[str, Any]]:
         district = await reg().pool.fetchval(
             "SELECT district FROM roster.schools WHERE school_id = $1", school_id
         )
@@ -286,7 +295,7 @@ def create_app(settings: RegistrySettings, verifier: TokenVerifier | None = None
 
     @app.get("/classes/{class_id}/students", summary="Students of a class")
     async def class_students(
-        class_id: str, who: Caller, include_personal: Personal = False
+        class_id: ClassId, who: Caller, include_personal: Personal = False
     ) -> list[dict[str, Any]]:
         where = await class_scope(class_id)
         require(who, Action.roster_read, where)
@@ -299,22 +308,22 @@ def create_app(settings: RegistrySettings, verifier: TokenVerifier | None = None
 
     @app.get("/students/{student_ref}", summary="One student's roster record")
     async def student(
-        student_ref: str, who: Caller, include_personal: Personal = False
+        student_ref: StudentRef, who: Caller, include_personal: Personal = False
     ) -> dict[str, Any]:
         where, row = await student_scope(student_ref)
         require(who, Action.roster_read, where)
         return (await present([row], who, include_personal, where))[0]
 
     @app.get("/students/{student_ref}/history", summary="A student's events (audit)")
-    async def student_history(student_ref: str, who: Caller) -> list[dict[str, Any]]:
+    async def student_history(student_ref: StudentRef, who: Caller) -> list[dict[str, Any]]:
         require(who, Action.roster_history, (await student_scope(student_ref))[0])
         return await reg().service.history(student_stream(student_ref))
 
     @app.get("/access-log", summary="Reads of restricted records (auditors)")
     async def access_log(
         who: Caller,
-        record: str | None = None,
-        actor: str | None = None,
+        record: Annotated[Text | None, Query()] = None,
+        actor: Annotated[Text | None, Query()] = None,
         since: datetime | None = None,
         limit: Annotated[int, Query(ge=1, le=5000)] = 500,
     ) -> list[dict[str, Any]]:

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
+
+from fastapi import Path
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from tongxin_contracts.events.registry import ErasureReason, LeaveReason, SpecialGroup
+
+IDENT = r"^[A-Za-z0-9_\-]{1,64}$"
+# Path parameters: ids are plain ASCII (what the roster import accepts), so a NUL byte or a lone
+# surrogate is a clear 422 and never reaches the database.
+StudentRef = Annotated[str, Path(pattern=IDENT, description="The student's pseudonym (stu_…).")]
+ClassId = Annotated[str, Path(pattern=IDENT, description="Class id.")]
+SchoolId = Annotated[str, Path(pattern=IDENT, description="School id.")]
+Text = Annotated[str, StringConstraints(max_length=200, pattern=r"^[^\x00]*$")]
 
 
 class _Body(BaseModel):
