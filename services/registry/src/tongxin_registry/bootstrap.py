@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from tongxin_contracts import TOPICS
+from tongxin_contracts import TOPICS, default_registry
+from tongxin_platform.consumer import ConsumerRuntime
 from tongxin_platform.db import create_pool, ensure_database
 from tongxin_platform.eventstore import EventStore, now_utc
 from tongxin_platform.migrations import migrate
@@ -52,3 +53,19 @@ async def bootstrap(settings: RegistrySettings) -> Registry:
         clock=now_utc,
     )
     return Registry(settings, url, pool, service)
+
+
+def roster_consumer(
+    settings: RegistrySettings, pool: asyncpg.Pool, *, group: str, schema: str, topic: str = ""
+) -> ConsumerRuntime:
+    """The roster projection as a consumer group writing into ``schema`` (live or a rebuild)."""
+    return ConsumerRuntime(
+        group=group,
+        topics=[topic or settings.topic],
+        handler=roster.apply,
+        registry=default_registry(),
+        pool=pool,
+        bootstrap=settings.kafka_bootstrap_servers,
+        search_path=schema,
+        replication_factor=settings.topic_replication_factor,
+    )

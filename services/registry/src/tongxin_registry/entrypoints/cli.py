@@ -18,13 +18,11 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from tongxin_contracts import default_registry
-from tongxin_platform.consumer import ConsumerRuntime
 from tongxin_platform.db import create_pool
 from tongxin_platform.settings import service_database_url
 from tongxin_registry.application import replay as rb
 from tongxin_registry.application.rows import ImportRejectedError
-from tongxin_registry.bootstrap import bootstrap
+from tongxin_registry.bootstrap import bootstrap, roster_consumer
 from tongxin_registry.config import RegistrySettings
 from tongxin_registry.entrypoints import worker
 from tongxin_registry.projections import roster
@@ -169,16 +167,7 @@ async def _rebuild(
     deadline: float,
 ) -> bool:
     """Run the job's fresh consumer group into its schema until the end of the topic."""
-    runtime = ConsumerRuntime(
-        group=job.group,
-        topics=[job.topic],
-        handler=roster.apply,
-        registry=default_registry(),
-        pool=pool,
-        bootstrap=settings.kafka_bootstrap_servers,
-        search_path=job.schema,
-        replication_factor=settings.topic_replication_factor,
-    )
+    runtime = roster_consumer(settings, pool, group=job.group, schema=job.schema, topic=job.topic)
     progress = Progress(
         TextColumn("replaying"),
         BarColumn(),

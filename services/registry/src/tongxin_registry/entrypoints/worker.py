@@ -11,11 +11,9 @@ import logging
 import signal
 from dataclasses import dataclass
 
-from tongxin_contracts import default_registry
-from tongxin_platform.consumer import ConsumerRuntime
 from tongxin_platform.db import create_pool
 from tongxin_platform.outbox import OutboxRelay
-from tongxin_registry.bootstrap import SERVICE, prepare_database
+from tongxin_registry.bootstrap import SERVICE, prepare_database, roster_consumer
 from tongxin_registry.config import RegistrySettings
 from tongxin_registry.projections import roster
 
@@ -47,16 +45,7 @@ async def run_worker(
         if options.projection:
             async with pool.acquire() as conn:
                 await roster.create_tables(conn, options.schema)
-            runtime = ConsumerRuntime(
-                group=options.group,
-                topics=[settings.topic],
-                handler=roster.apply,
-                registry=default_registry(),
-                pool=pool,
-                bootstrap=settings.kafka_bootstrap_servers,
-                search_path=options.schema,
-                replication_factor=settings.topic_replication_factor,
-            )
+            runtime = roster_consumer(settings, pool, group=options.group, schema=options.schema)
             tasks.append(asyncio.create_task(runtime.run(), name="projection"))
         waiter = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait([*tasks, waiter], return_when=asyncio.FIRST_COMPLETED)
