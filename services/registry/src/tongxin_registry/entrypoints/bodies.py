@@ -31,9 +31,7 @@ class CategoriseBody(_Body):
 
 
 class TransferBody(_Body):
-    class_id: str = Field(
-        min_length=1, max_length=64, description="The class the student moves to."
-    )
+    class_id: str = Field(pattern=IDENT, description="The class the student moves to.")
 
 
 class EraseBody(_Body):
