@@ -215,8 +215,8 @@ async def replay_projection(url: str, database: str, kafka: str, topic: str, gro
             await conn.execute(f"DROP SCHEMA IF EXISTS {PROJECTION_SCHEMA} CASCADE")
             await roster.create_tables(conn, PROJECTION_SCHEMA)
         runtime = ConsumerRuntime(
-            group=group, topics=[topic], handler=roster.apply, registry=default_registry(),
-            pool=pool, bootstrap=kafka, search_path=PROJECTION_SCHEMA)
+            group=group, topics=[topic], handler=roster.apply, batch_handler=roster.apply_batch,
+            registry=default_registry(), pool=pool, bootstrap=kafka, search_path=PROJECTION_SCHEMA)
         stats = runtime.stats
 
         def seen() -> int:

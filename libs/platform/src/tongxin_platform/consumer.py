@@ -54,6 +54,9 @@ class Message:
 
 
 Handler = Callable[[asyncpg.Connection, Message], Awaitable[None]]
+# Optional: applies a whole batch's messages in order (e.g. pipelined ``executemany``). When it
+# fails, the batch is redone message by message with ``Handler``.
+BatchHandler = Callable[[asyncpg.Connection, Sequence[Message]], Awaitable[None]]
 
 
 class _NeedsCareError(Exception):
@@ -102,10 +105,12 @@ class ConsumerRuntime:
         max_batch: int = 1000,
         search_path: str | None = None,
         replication_factor: int = 1,
+        batch_handler: BatchHandler | None = None,
     ) -> None:
         self.group = group
         self.topics = list(topics)
         self.handler = handler
+        self.batch_handler = batch_handler
         self.registry = registry
         self.pool = pool
         self.bootstrap = bootstrap
@@ -222,6 +227,7 @@ class ConsumerRuntime:
                 )
             }
             changed: dict[str, int] = {}
+            pending: list[tuple[ConsumerRecord, Message]] = []
             for record, item in zip(records, decoded, strict=True):
                 if not isinstance(item, tuple):
                     await self._dead_letter(record, item, attempts=0)
@@ -242,11 +248,15 @@ class ConsumerRuntime:
                     )
                     continue
                 message = Message(envelope, event, record.topic, record.partition, record.offset)
-                if careful is None:
+                if careful is None and self.batch_handler is not None:
+                    pending.append((record, message))
+                elif careful is None:
                     await self._apply_fast(conn, record, message)
                 else:
                     await self._apply(conn, record, message, careful.get(record.offset, 0))
                 versions[envelope.stream_id] = changed[envelope.stream_id] = envelope.stream_version
+            if pending:
+                await self._apply_batch_fast(conn, pending)
             if changed:
                 await conn.execute(
                     """INSERT INTO consumer_streams (group_id, stream_id, version)
@@ -305,6 +315,24 @@ class ConsumerRuntime:
                 )
                 raise _NeedsCareError({record.offset: 1}, exc) from exc
         self.stats.applied += 1
+
+    async def _apply_batch_fast(
+        self, conn: asyncpg.Connection, pending: list[tuple[ConsumerRecord, Message]]
+    ) -> None:
+        assert self.batch_handler is not None
+        for record, message in pending:
+            with self._span(record, message):
+                pass  # one span per event continues its trace; the work is done in one go
+        try:
+            await self.batch_handler(conn, [m for _, m in pending])
+        except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError):
+            raise
+        except Exception as exc:
+            log.warning(
+                "%s: batch handler failed: %s; redoing the batch one by one", self.group, exc
+            )
+            raise _NeedsCareError({}) from exc
+        self.stats.applied += len(pending)
 
     async def _apply(
         self, conn: asyncpg.Connection, record: ConsumerRecord, message: Message, tried: int

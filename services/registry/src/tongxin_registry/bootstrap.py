@@ -63,9 +63,11 @@ def roster_consumer(
         group=group,
         topics=[topic or settings.topic],
         handler=roster.apply,
+        batch_handler=roster.apply_batch,
         registry=default_registry(),
         pool=pool,
         bootstrap=settings.kafka_bootstrap_servers,
         search_path=schema,
         replication_factor=settings.topic_replication_factor,
+        max_batch=settings.projection_batch_size,
     )

@@ -22,3 +22,5 @@ class RegistrySettings(PlatformSettings):
     http_port: int = 8001
     pseudonym_secret: SecretStr = SecretStr(DEV_SECRET)
     pool_size: int = 10
+    # Records per partition applied in one transaction by the roster projection.
+    projection_batch_size: int = 1000
