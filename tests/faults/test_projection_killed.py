@@ -11,10 +11,9 @@ import sys
 import asyncpg
 import pytest
 
+from tests.support.rebuild import rebuild_roster
 from tests.support.waiting import caught_up, end_offsets, eventually
 from tongxin_cli.demo import DemoSpec, demo_roster
-from tongxin_contracts import default_registry
-from tongxin_platform.consumer import ConsumerRuntime
 from tongxin_registry.bootstrap import bootstrap
 from tongxin_registry.config import RegistrySettings
 from tongxin_registry.entrypoints.worker import WorkerOptions, run_worker
@@ -127,28 +126,9 @@ async def test_a_projection_killed_mid_batch_ends_equal_to_a_rebuild_from_offset
         proc.send_signal(signal.SIGTERM)
         await proc.wait()
 
-    async with registry_db.acquire() as conn:
-        await roster.create_tables(conn, "roster_rebuild")
-    rebuild = ConsumerRuntime(
-        group="registry.roster.rebuild",
-        topics=[topic],
-        handler=roster.apply,
-        registry=default_registry(),
-        pool=registry_db,
-        bootstrap=kafka,
-        search_path="roster_rebuild",
+    await rebuild_roster(
+        registry_db, kafka, topic, group="registry.roster.rebuild", schema="roster_rebuild"
     )
-    task = asyncio.create_task(rebuild.run())
-    try:
-        await eventually(
-            lambda: caught_up(registry_db, "registry.roster.rebuild", topic, kafka),
-            bool,
-            timeout=180,
-            what="the rebuild at the end of the topic",
-        )
-    finally:
-        rebuild.stop()
-        await task
     async with registry_db.acquire() as conn:
         live, rebuilt = await roster.digest(conn), await roster.digest(conn, "roster_rebuild")
         students_live = await conn.fetchval("SELECT count(*) FROM roster.students")

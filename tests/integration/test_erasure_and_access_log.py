@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 
@@ -11,12 +10,12 @@ import httpx
 import pytest
 
 from tests.conftest import Bearer
+from tests.support.rebuild import rebuild_roster
 from tests.support.servers import serving
 from tests.support.waiting import caught_up, eventually
 from tongxin_cli.demo import DemoSpec, demo_roster
-from tongxin_contracts import Sealed, default_registry
+from tongxin_contracts import Sealed
 from tongxin_platform.auth import TokenVerifier
-from tongxin_platform.consumer import ConsumerRuntime
 from tongxin_platform.crypto import KeyStore
 from tongxin_platform.eventstore import EventStore, verify_chain
 from tongxin_registry.application.pseudonyms import Pseudonymizer
@@ -122,27 +121,13 @@ async def test_an_erased_student_stays_erased_in_the_read_model_a_rebuild_and_th
         bool,
         what="live projection caught up",
     )
-    async with registry_db.acquire() as conn:
-        await roster.create_tables(conn, "roster_erasure_rebuild")
-    rebuild = ConsumerRuntime(
+    await rebuild_roster(
+        registry_db,
+        kafka,
+        registry_settings.topic,
         group="erasure.rebuild",
-        topics=[registry_settings.topic],
-        handler=roster.apply,
-        registry=default_registry(),
-        pool=registry_db,
-        bootstrap=kafka,
-        search_path="roster_erasure_rebuild",
+        schema="roster_erasure_rebuild",
     )
-    task = asyncio.create_task(rebuild.run())
-    try:
-        await eventually(
-            lambda: caught_up(registry_db, "erasure.rebuild", registry_settings.topic, kafka),
-            bool,
-            what="rebuild",
-        )
-    finally:
-        rebuild.stop()
-        await task
     async with registry_db.acquire() as conn:
         assert await roster.digest(conn) == await roster.digest(conn, "roster_erasure_rebuild")
         row = await conn.fetchrow(
