@@ -19,6 +19,7 @@ from tongxin_platform.settings import service_database_url
 from tongxin_platform.testing import Infra, provide_infra
 from tongxin_registry.config import RegistrySettings
 from tongxin_registry.entrypoints.worker import WorkerOptions, run_worker
+from tongxin_visits.config import VisitsSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -86,6 +87,47 @@ def registry_settings(infra: Infra, kafka: str, topic: str, database_name: str) 
 
 
 @pytest.fixture
+async def visits_settings(
+    infra: Infra, kafka: str, topic: str, unique: str, database_name: str
+) -> VisitsSettings:
+    """The visits service of the test: its own topic; the registry's is the test's ``topic``."""
+    own = f"test-{unique}-visits.events"
+    await ensure_topics(kafka, [TopicSpec(own, 3, event_topic_config())])
+    return VisitsSettings(
+        KAFKA_BOOTSTRAP_SERVERS=kafka,
+        DATABASE_URL=infra.database_url,
+        database_name=f"{database_name}_visits",
+        topic=own,
+        registry_topic=topic,
+    )
+
+
+@pytest.fixture
+async def visits_worker(visits_settings: VisitsSettings) -> AsyncIterator[None]:
+    """The visits relay and board projection, running in the test's loop."""
+    from tongxin_visits.entrypoints.worker import WorkerOptions as VisitsWorkerOptions
+    from tongxin_visits.entrypoints.worker import run_worker as run_visits_worker
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_visits_worker(visits_settings, VisitsWorkerOptions(), stop))
+    await asyncio.sleep(0)
+    yield
+    stop.set()
+    await asyncio.wait_for(task, 30)
+
+
+@pytest.fixture
+async def visits_db(visits_settings: VisitsSettings) -> AsyncIterator[asyncpg.Pool]:
+    from tongxin_platform.db import create_pool
+    from tongxin_visits.bootstrap import prepare_database
+
+    url = await prepare_database(visits_settings)
+    pool = await create_pool(url, min_size=1, max_size=4)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
 async def registry_worker(registry_settings: RegistrySettings) -> AsyncIterator[None]:
     """The registry's relay and roster projection, running in the test's loop."""
     stop = asyncio.Event()
@@ -143,8 +185,9 @@ def bearer(jwt_keys: tuple[bytes, bytes]) -> Bearer:
         district: str | None = None,
         school: str | None = None,
         class_id: str | None = None,
+        subject: str | None = None,
     ) -> dict[str, str]:
-        p = Principal(f"test-{role}", Role(role), district, school, class_id)
+        p = Principal(subject or f"test-{role}", Role(role), district, school, class_id)
         return {"Authorization": f"Bearer {mint(jwt_keys[0], p)}"}
 
     return make

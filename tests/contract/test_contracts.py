@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped, unused-ignore]
 import pytest
 
-from tongxin_contracts import default_registry
+from tongxin_contracts import TOPICS, default_registry
 from tongxin_contracts.schemas import event_schemas
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,7 +41,9 @@ def test_the_committed_schemas_are_the_ones_the_code_generates() -> None:
 
 
 def test_every_event_type_has_a_committed_example_payload() -> None:
-    examples = {e["ce_type"] for f in PAYLOADS.glob("*.json") for e in json.loads(f.read_text())}
+    files = sorted(PAYLOADS.glob("*.v1.json"))
+    assert {f.name for f in files} >= {"registry.v1.json", "visits.v1.json"}
+    examples = {e["ce_type"] for f in files for e in json.loads(f.read_text())}
     assert examples == {m.ce_type() for m in default_registry().models()}
 
 
@@ -60,6 +62,11 @@ def test_the_asyncapi_document_names_every_event_on_its_topic() -> None:
     assert doc["asyncapi"] == "3.0.0"
     names = {m["name"] for m in doc["components"]["messages"].values()}
     assert names == {m.ce_type() for m in default_registry().models()}
-    assert set(doc["channels"]["registry.events"]["messages"]) == {
-        f"registry.{m.name}.v1" for m in default_registry().models()
-    }
+    services = {m.service for m in default_registry().models()}
+    assert services >= {"registry", "visits"}
+    for service in services:
+        assert set(doc["channels"][TOPICS[service]]["messages"]) == {
+            f"{service}.{m.name}.v{m.version}"
+            for m in default_registry().models()
+            if m.service == service
+        }

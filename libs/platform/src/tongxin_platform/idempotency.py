@@ -9,6 +9,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
+from fastapi import Request
+from fastapi.responses import JSONResponse
 
 from tongxin_platform.http import ProblemError
 
@@ -51,3 +53,16 @@ async def once(
             json.loads(json.dumps(body)),
         )
     return status, body
+
+
+async def command(
+    pool: asyncpg.Pool,
+    request: Request,
+    subject: str,
+    key: str | None,
+    run: Callable[[], Awaitable[tuple[int, dict[str, Any]]]],
+) -> JSONResponse:
+    """Run an HTTP command at most once per ``Idempotency-Key`` (keyed on caller, path, body)."""
+    fp = fingerprint("POST", f"{request.url.path}:{subject}", await request.body())
+    status, body = await once(pool, key, fp, run)
+    return JSONResponse(body, status_code=status)

@@ -29,6 +29,18 @@ SCHOOL_STAFF = frozenset(
     }
 )
 
+# Staff who visit families (seed 002 §3.2: 校长带头、中层示范、班主任为主体、全员参与).
+VISITORS = frozenset(
+    {
+        R.principal,
+        R.middle_leader,
+        R.head_teacher,
+        R.subject_teacher,
+        R.psych_teacher,
+        R.family_education_coordinator,
+    }
+)
+
 
 class Action(StrEnum):
     roster_import = "roster.import"
@@ -39,6 +51,17 @@ class Action(StrEnum):
     roster_history = "roster.history"  # a stream's events (audit)
     subject_erase = "subject.erase"
     access_log_read = "access_log.read"
+    # visits (家访)
+    visit_record = "visit.record"  # plan, schedule, complete, cancel, send the family a code
+    visit_confirm = "visit.confirm"  # as a co-visitor
+    visit_read = "visit.read"  # visits and the ledger of a class or school
+    followup_manage = "followup.manage"  # open cases, record actions, close
+    coverage_read = "coverage.read"  # per student, class and teacher (pseudonyms)
+    coverage_aggregate_read = "coverage.read_aggregate"  # per school, no student
+    report_read = "report.read"  # a school's monthly statistics
+    report_submit = "report.submit"
+    visit_rules_set = "visit_rules.set"
+    family_inbox_read = "family_inbox.read"  # development stand-in for the SMS gateway
 
 
 RULES: dict[Action, frozenset[Role]] = {
@@ -60,6 +83,18 @@ RULES: dict[Action, frozenset[Role]] = {
     Action.roster_history: frozenset({R.principal, R.operator, R.auditor}),
     Action.subject_erase: frozenset({R.operator}),
     Action.access_log_read: frozenset({R.auditor}),
+    Action.visit_record: VISITORS,
+    Action.visit_confirm: VISITORS,
+    Action.visit_read: VISITORS | {R.health_vp, R.auditor},
+    Action.followup_manage: VISITORS - {R.subject_teacher},
+    Action.coverage_read: frozenset({R.principal, R.middle_leader, R.head_teacher, R.auditor}),
+    Action.coverage_aggregate_read: frozenset(
+        {R.principal, R.middle_leader, R.bureau_officer, R.auditor, R.city_analyst}
+    ),
+    Action.report_read: frozenset({R.principal, R.middle_leader, R.bureau_officer, R.auditor}),
+    Action.report_submit: frozenset({R.principal, R.middle_leader}),
+    Action.visit_rules_set: frozenset({R.bureau_officer}),
+    Action.family_inbox_read: frozenset({R.operator}),
 }
 
 

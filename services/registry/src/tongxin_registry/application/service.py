@@ -8,21 +8,15 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import asyncpg
 
 from tongxin_contracts import IntegrationEvent, default_registry
 from tongxin_contracts.events.registry import ErasureReason, Guardian, LeaveReason, SpecialGroup
+from tongxin_platform.commands import load_streams, new_events, retrying
 from tongxin_platform.crypto import KeyStore, seal_with
-from tongxin_platform.eventstore import (
-    NEW_STREAM,
-    ConcurrencyError,
-    EventStore,
-    NewEvent,
-    StreamHead,
-)
-from tongxin_platform.telemetry import current_traceparent
+from tongxin_platform.eventstore import EventStore, NewEvent, StreamHead
 from tongxin_registry.application.pseudonyms import Pseudonymizer
 from tongxin_registry.application.rows import (
     ImportRejectedError,
@@ -54,10 +48,8 @@ from tongxin_registry.domain.model import (
     UnknownClassError,
 )
 
-T = TypeVar("T")
 # Called with every (district, school) a file touches, before anything is written; raises to refuse.
 ScopeCheck = Callable[[set[tuple[str, str]]], None]
-MAX_ATTEMPTS = 5
 
 
 @dataclass
@@ -101,38 +93,6 @@ class RegistryService:
         self.new_id = new_id
         self.registry = default_registry()
 
-    # --- plumbing ------------------------------------------------------------------------
-
-    async def _load(
-        self, conn: asyncpg.Connection, stream_ids: Sequence[str]
-    ) -> tuple[dict[str, list[IntegrationEvent]], dict[str, StreamHead]]:
-        rows = await conn.fetch(
-            """SELECT stream_id, version, hash, event_type, payload FROM events
-               WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, version""",
-            list(stream_ids),
-        )
-        events: dict[str, list[IntegrationEvent]] = defaultdict(list)
-        heads: dict[str, StreamHead] = {}
-        for r in rows:
-            events[r["stream_id"]].append(
-                self.registry.decode(r["event_type"], bytes(r["payload"]))
-            )
-            heads[r["stream_id"]] = StreamHead(r["version"], bytes(r["hash"]))
-        return events, heads
-
-    def _new(self, events: Sequence[IntegrationEvent], now: datetime, corr: str) -> list[NewEvent]:
-        tp = current_traceparent()
-        return [NewEvent(self.new_id(), e, now, tp, corr) for e in events]
-
-    async def _retrying(self, attempt: Callable[[], Awaitable[T]]) -> T:
-        for n in range(1, MAX_ATTEMPTS + 1):
-            try:
-                return await attempt()
-            except ConcurrencyError:
-                if n == MAX_ATTEMPTS:
-                    raise
-        raise AssertionError("unreachable")
-
     # --- imports -------------------------------------------------------------------------
 
     async def import_students(
@@ -142,7 +102,7 @@ class RegistryService:
         _check_consistent(rows)
         if check_scope is not None:
             check_scope({(r.district, r.school_id) for _, r in rows})
-        return await self._retrying(lambda: self._import_students(rows, correlation_id))
+        return await retrying(lambda: self._import_students(rows, correlation_id))
 
     async def _import_students(self, rows: list[tuple[int, StudentRow]], corr: str) -> ImportResult:
         schools: dict[str, RegisterSchool] = {}
@@ -165,21 +125,25 @@ class RegistryService:
                 + [class_stream(c) for c in classes]
                 + [student_stream(ref) for ref in refs.values()]
             )
-            history, heads = await self._load(conn, streams)
+            loaded = await load_streams(conn, self.registry, streams)
             batches: list[tuple[str, StreamHead, list[NewEvent]]] = []
 
             def add(stream: str, decided: list[IntegrationEvent]) -> None:
                 if decided:
                     batches.append(
-                        (stream, heads.get(stream, NEW_STREAM), self._new(decided, now, corr))
+                        (
+                            stream,
+                            loaded.head(stream),
+                            new_events(decided, now, corr, new_id=self.new_id),
+                        )
                     )
 
             for sid, school_cmd in schools.items():
-                state = fold(history.get(school_stream(sid), []), None)
+                state = fold(loaded.of(school_stream(sid)), None)
                 add(school_stream(sid), decide_school(school_cmd, state))
             errors: list[RowError] = []
             for cid, class_cmd in classes.items():
-                cstate: ClassState | None = fold(history.get(class_stream(cid), []), None)
+                cstate: ClassState | None = fold(loaded.of(class_stream(cid)), None)
                 try:
                     add(class_stream(cid), decide_class(class_cmd, cstate))
                 except RegistryError as exc:  # a domain refusal names the rule
@@ -188,8 +152,7 @@ class RegistryService:
             if errors:
                 raise ImportRejectedError(errors)
             states = {
-                ref: fold(history.get(student_stream(ref), []), StudentState())
-                for ref in refs.values()
+                ref: fold(loaded.of(student_stream(ref)), StudentState()) for ref in refs.values()
             }
             # Personal data is sealed only for students (re-)enrolled by this file.
             enrolling = [ref for ref, st in states.items() if not st.enrolled and not st.erased]
@@ -248,7 +211,7 @@ class RegistryService:
         rows = parse_rows(text, StaffRow)
         if check_scope is not None:
             check_scope({(r.district, r.school_id) for _, r in rows})
-        return await self._retrying(lambda: self._import_staff(rows, correlation_id))
+        return await retrying(lambda: self._import_staff(rows, correlation_id))
 
     async def _import_staff(self, rows: list[tuple[int, StaffRow]], corr: str) -> ImportResult:
         now = self.clock()
@@ -272,12 +235,14 @@ class RegistryService:
             ]
             if errors:
                 raise ImportRejectedError(errors)
-            history, heads = await self._load(conn, [staff_stream(s) for s in refs.values()])
+            loaded = await load_streams(
+                conn, self.registry, [staff_stream(s) for s in refs.values()]
+            )
             keys = await self.keys.keys_for(conn, list(refs.values()))
             batches = []
             for line, r in rows:
                 ref = refs[line]
-                state: StaffState | None = fold(history.get(staff_stream(ref), []), None)
+                state: StaffState | None = fold(loaded.of(staff_stream(ref)), None)
                 key_id, key = keys[ref]
                 personal = seal_with(key_id, key, ref, {"name": r.name, "phone": r.phone})
                 cmd = AssignStaff(
@@ -293,8 +258,8 @@ class RegistryService:
                     batches.append(
                         (
                             staff_stream(ref),
-                            heads.get(staff_stream(ref), NEW_STREAM),
-                            self._new(decided, now, corr),
+                            loaded.head(staff_stream(ref)),
+                            new_events(decided, now, corr, new_id=self.new_id),
                         )
                     )
             written = await self.store.append_many(conn, batches)
@@ -315,18 +280,18 @@ class RegistryService:
                 if check is not None:
                     await check(conn)
                 stream = student_stream(student_ref)
-                history, heads = await self._load(conn, [stream])
-                state = fold(history.get(stream, []), StudentState())
+                loaded = await load_streams(conn, self.registry, [stream])
+                state = fold(loaded.of(stream), StudentState())
                 decided = decide_student(make(state), state)
                 await self.store.append(
                     conn,
                     stream,
-                    heads.get(stream, NEW_STREAM),
-                    self._new(decided, self.clock(), ""),
+                    loaded.head(stream),
+                    new_events(decided, self.clock(), new_id=self.new_id),
                 )
                 return [e.name for e in decided]
 
-        return await self._retrying(attempt)
+        return await retrying(attempt)
 
     async def record_left(self, student_ref: str, reason: LeaveReason) -> list[str]:
         return await self._student_command(
@@ -342,12 +307,12 @@ class RegistryService:
         target: dict[str, Any] = {}
 
         async def check(conn: asyncpg.Connection) -> None:
-            history, _ = await self._load(conn, [class_stream(class_id)])
-            cstate: ClassState | None = fold(history.get(class_stream(class_id), []), None)
+            classes = await load_streams(conn, self.registry, [class_stream(class_id)])
+            cstate: ClassState | None = fold(classes.of(class_stream(class_id)), None)
             if cstate is None:
                 raise UnknownClassError(f"class {class_id} is not open")
-            school, _ = await self._load(conn, [school_stream(cstate.school_id)])
-            event = school[school_stream(cstate.school_id)][0]
+            school = await load_streams(conn, self.registry, [school_stream(cstate.school_id)])
+            event = school.of(school_stream(cstate.school_id))[0]
             target.update(school_id=cstate.school_id, district=getattr(event, "district", ""))
 
         return await self._student_command(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
 
 import asyncpg
 
@@ -25,6 +24,7 @@ from tongxin_contracts.events.registry import (
     SubjectErased,
 )
 from tongxin_platform.consumer import Message
+from tongxin_platform.projection import Statement, execute_in_order, sql
 
 LIVE_SCHEMA = "roster"
 GROUP = "registry.roster"
@@ -84,10 +84,10 @@ async def digest(conn: asyncpg.Connection, schema: str = LIVE_SCHEMA) -> dict[st
     return out
 
 
-def _statement(e: IntegrationEvent) -> tuple[str, tuple[Any, ...]] | None:
+def _statement(e: IntegrationEvent) -> Statement | None:
     """The SQL that applies ``e`` (the runtime has set ``search_path`` to the target schema)."""
     if isinstance(e, SchoolRegistered):
-        return _sql(
+        return sql(
             """INSERT INTO schools VALUES ($1, $2, $3, $4, $5) ON CONFLICT (school_id) DO UPDATE
                SET district = $2, school_name = $3, stage = $4, has_counselling_room = $5""",
             e.school_id,
@@ -97,7 +97,7 @@ def _statement(e: IntegrationEvent) -> tuple[str, tuple[Any, ...]] | None:
             e.has_counselling_room,
         )
     elif isinstance(e, ClassOpened):
-        return _sql(
+        return sql(
             """INSERT INTO classes VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (class_id)
                DO UPDATE SET school_id = $2, district = $3, class_name = $4, grade = $5,
                              school_year = $6, head_teacher_ref = $7""",
@@ -110,7 +110,7 @@ def _statement(e: IntegrationEvent) -> tuple[str, tuple[Any, ...]] | None:
             e.head_teacher_ref,
         )
     elif isinstance(e, StudentEnrolled):
-        return _sql(
+        return sql(
             """INSERT INTO students (student_ref, district, school_id, class_id, birth_date,
                                      status, guardians, personal)
                VALUES ($1, $2, $3, $4, $5, 'enrolled', $6, $7) ON CONFLICT (student_ref)
@@ -125,7 +125,7 @@ def _statement(e: IntegrationEvent) -> tuple[str, tuple[Any, ...]] | None:
             e.personal.model_dump(),
         )
     elif isinstance(e, StudentTransferred):
-        return _sql(
+        return sql(
             "UPDATE students SET district = $2, school_id = $3, class_id = $4"
             " WHERE student_ref = $1",
             e.student_ref,
@@ -134,13 +134,13 @@ def _statement(e: IntegrationEvent) -> tuple[str, tuple[Any, ...]] | None:
             e.class_id,
         )
     elif isinstance(e, StudentLeft):
-        return _sql(
+        return sql(
             "UPDATE students SET status = $2 WHERE student_ref = $1",
             e.student_ref,
             f"left:{e.reason.value}",
         )
     elif isinstance(e, StudentCategorised):
-        return _sql(
+        return sql(
             "UPDATE students SET groups = $2 WHERE student_ref = $1",
             e.student_ref,
             [g.value for g in e.groups],
@@ -148,13 +148,13 @@ def _statement(e: IntegrationEvent) -> tuple[str, tuple[Any, ...]] | None:
     elif isinstance(e, SubjectErased):
         # Ciphertext without its key is noise already; drop it and the guardians' pseudonyms
         # too, so nothing of the subject's personal data lingers in the read model.
-        return _sql(
+        return sql(
             "UPDATE students SET personal = NULL, guardians = '[]'::jsonb, erased = true"
             " WHERE student_ref = $1",
             e.student_ref,
         )
     elif isinstance(e, StaffAssigned):
-        return _sql(
+        return sql(
             """INSERT INTO staff VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (staff_ref)
                DO UPDATE SET district = $2, school_id = $3, roles = $4, class_ids = $5,
                              personal = $6""",
@@ -168,10 +168,6 @@ def _statement(e: IntegrationEvent) -> tuple[str, tuple[Any, ...]] | None:
     return None
 
 
-def _sql(sql: str, *args: Any) -> tuple[str, tuple[Any, ...]]:
-    return sql, args
-
-
 async def apply(conn: asyncpg.Connection, message: Message) -> None:
     """Apply one event."""
     if statement := _statement(message.event):
@@ -180,17 +176,4 @@ async def apply(conn: asyncpg.Connection, message: Message) -> None:
 
 async def apply_batch(conn: asyncpg.Connection, messages: Sequence[Message]) -> None:
     """Apply events in order; runs of the same statement go in one pipelined ``executemany``."""
-    run_sql: str | None = None
-    run: list[tuple[Any, ...]] = []
-    for message in messages:
-        statement = _statement(message.event)
-        if statement is None:
-            continue
-        sql, args = statement
-        if sql != run_sql and run:
-            await conn.executemany(run_sql, run)
-            run = []
-        run_sql = sql
-        run.append(args)
-    if run:
-        await conn.executemany(run_sql, run)
+    await execute_in_order(conn, (_statement(m.event) for m in messages))

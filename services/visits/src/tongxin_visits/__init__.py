@@ -1,0 +1,1 @@
+"""Tongxin visits service (家访)."""

@@ -1,0 +1,258 @@
+"""The visits service over real HTTP, Kafka and PostgreSQL: a visit's life, its confirmation,
+the ledger, refusals as problem+json, scope checks and idempotency keys."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.conftest import Bearer
+from tests.support.kafka_reader import read_all
+from tests.support.servers import serving
+from tests.support.visits import School, family_code, set_up_school
+from tests.support.waiting import eventually
+from tongxin_cli.demo import DemoSpec
+from tongxin_platform.auth import TokenVerifier
+from tongxin_platform.eventstore import now_utc
+from tongxin_registry.config import RegistrySettings
+from tongxin_registry.entrypoints.api import create_app as registry_app
+from tongxin_visits.config import VisitsSettings
+from tongxin_visits.domain.calendar import CHINA
+from tongxin_visits.entrypoints.api import create_app as visits_app
+
+pytestmark = pytest.mark.integration
+
+SPEC = DemoSpec(schools=1, classes_per_school=2, students_per_class=6)
+
+
+@asynccontextmanager
+async def world(
+    registry_settings: RegistrySettings,
+    visits_settings: VisitsSettings,
+    verifier: TokenVerifier,
+    bearer: Bearer,
+) -> AsyncIterator[tuple[httpx.AsyncClient, School]]:
+    async with (
+        serving(registry_app(registry_settings, verifier)) as registry_url,
+        serving(visits_app(visits_settings, verifier)) as visits_url,
+        httpx.AsyncClient(base_url=registry_url, timeout=30) as registry,
+        httpx.AsyncClient(base_url=visits_url, timeout=30) as visits,
+    ):
+        yield visits, await set_up_school(registry, visits, bearer, SPEC)
+
+
+def completion(school: School, recorder: str, *others: str, **extra: Any) -> dict[str, Any]:
+    def role(ref: str) -> str:
+        roles = school.roles[ref]
+        return "head_teacher" if "head_teacher" in roles else roles[0]
+
+    body: dict[str, Any] = {
+        "visitors": [{"staff_ref": r, "role": role(r)} for r in (recorder, *others)],
+        "mode": "in_home",
+        "started_at": (now_utc() - timedelta(hours=3)).astimezone(CHINA).isoformat(),
+        "duration_minutes": 50,
+        "goals_covered": ["student_performance", "family_situation", "parent_opinions"],
+        "findings": [
+            {"category": "mental_health", "measure": "mental_health_counselling"},
+            {"category": "physical_health"},
+        ],
+        "parent_suggestions": [{"topic": "safety", "text": "放学路口希望有老师值守"}],
+        "notes": "孩子近来睡眠不好，家长愿意配合学校。",
+        "integrity_attested": True,
+    }
+    return {**body, **extra}
+
+
+async def test_a_visit_is_planned_completed_confirmed_and_reaches_kafka_and_the_board(
+    registry_settings: RegistrySettings,
+    visits_settings: VisitsSettings,
+    verifier: TokenVerifier,
+    bearer: Bearer,
+    registry_worker: None,
+    visits_worker: None,
+    visits_db: asyncpg.Pool,
+) -> None:
+    async with world(registry_settings, visits_settings, verifier, bearer) as (http, school):
+        class_id, teacher = sorted(school.head_teachers.items())[0]
+        pupil = next(p for p in school.pupils if p.class_id == class_id)
+        me = school.as_staff(teacher)
+        r = await http.post(
+            "/visits",
+            json={"student_ref": pupil.ref, "planned_for": str(now_utc().date())},
+            headers={**me, "Idempotency-Key": "plan-1"},
+        )
+        assert r.status_code == 200, r.text
+        visit_id = r.json()["visit_id"]
+        again = await http.post(
+            "/visits",
+            json={"student_ref": pupil.ref, "planned_for": str(now_utc().date())},
+            headers={**me, "Idempotency-Key": "plan-1"},
+        )
+        assert again.json()["visit_id"] == visit_id, "same key, same answer, no second visit"
+
+        r = await http.post(
+            f"/visits/{visit_id}/schedule",
+            json={"appointment_at": now_utc().isoformat(), "mode": "in_home"},
+            headers=me,
+        )
+        assert r.status_code == 200, r.text
+
+        # Without the integrity attestation, nothing is recorded.
+        refused = await http.post(
+            f"/visits/{visit_id}/complete",
+            json=completion(school, teacher, integrity_attested=False),
+            headers=me,
+        )
+        assert refused.status_code == 422
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["detail"].startswith("integrity_attested:")
+        # A visitor who is not on the school's staff is a 422 naming the field.
+        stranger = completion(school, teacher)
+        stranger["visitors"].append({"staff_ref": "stf_nobody", "role": "principal"})
+        r = await http.post(f"/visits/{visit_id}/complete", json=stranger, headers=me)
+        assert r.status_code == 422
+        assert r.json()["detail"].startswith("visitors.1.staff_ref:")
+
+        r = await http.post(
+            f"/visits/{visit_id}/complete",
+            json=completion(school, teacher, school.principal),
+            headers=me,
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["events"] == ["VisitCompleted", "FollowUpOpened"]
+        (case_id,) = r.json()["case_ids"]
+
+        # The recorder cannot vouch for their own visit; the co-visitor can.
+        own = await http.post(f"/visits/{visit_id}/confirm", headers=me)
+        assert own.status_code == 403
+        r = await http.post(
+            f"/visits/{visit_id}/confirm", headers=school.as_staff(school.principal)
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["events"] == ["VisitConfirmed"]
+
+        # The ledger: an action, then closure; the board shows both.
+        r = await http.post(
+            f"/followups/{case_id}/actions",
+            json={"taken_on": str(now_utc().date()), "description": "心理老师一对一谈话"},
+            headers=me,
+        )
+        assert r.status_code == 200, r.text
+
+        async def board_visit() -> dict[str, Any]:
+            got = await http.get(f"/visits/{visit_id}", headers=me)
+            return got.json() if got.status_code == 200 else {}
+
+        seen = await eventually(
+            board_visit, lambda v: v.get("confirmed") is True, what="the confirmed visit"
+        )
+        assert seen["status"] == "completed"
+        assert seen["confirmed_by"] == "co_visitor"
+        ledger = await eventually(
+            lambda: _json(http.get(f"/schools/{school.school_id}/followups", headers=me)),
+            lambda rows: len(rows) == 1 and rows[0]["actions"] == 1,
+            what="the case with its action on the ledger",
+        )
+        assert ledger[0]["measure"] == "mental_health_counselling"
+        assert ledger[0]["overdue"] is False
+
+        records = await read_all(visits_settings.kafka_bootstrap_servers, visits_settings.topic)
+        types = [dict(r.headers)["ce_type"].decode() for r in records]
+        assert types.count("cn.tongxin.visits.VisitCompleted.v1") == 1
+        assert "cn.tongxin.visits.VisitConfirmed.v1" in types
+        raw = b"".join(r.value for r in records)
+        assert "睡眠".encode() not in raw, "free text travels sealed"
+        assert "路口".encode() not in raw
+
+
+async def test_the_family_confirms_with_its_one_time_code_once(
+    registry_settings: RegistrySettings,
+    visits_settings: VisitsSettings,
+    verifier: TokenVerifier,
+    bearer: Bearer,
+    registry_worker: None,
+    visits_worker: None,
+) -> None:
+    async with world(registry_settings, visits_settings, verifier, bearer) as (http, school):
+        class_id, teacher = sorted(school.head_teachers.items())[1]
+        pupil = next(p for p in school.pupils if p.class_id == class_id)
+        me = school.as_staff(teacher)
+        visit_id = (
+            await http.post(
+                "/visits",
+                json={"student_ref": pupil.ref, "planned_for": str(now_utc().date())},
+                headers=me,
+            )
+        ).json()["visit_id"]
+        early = await http.post(f"/visits/{visit_id}/family-code", headers=me)
+        assert early.status_code == 422, "no code before the visit is recorded"
+        r = await http.post(
+            f"/visits/{visit_id}/complete", json=completion(school, teacher), headers=me
+        )
+        assert r.status_code == 200, r.text
+        sent = await http.post(f"/visits/{visit_id}/family-code", headers=me)
+        assert sent.status_code == 200, sent.text
+        assert sent.json()["sent_to_guardians"] == pupil.guardians
+        assert "code" not in sent.json(), "the teacher never holds the family's code"
+
+        code = await family_code(http, school, visit_id)
+        wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+        r = await http.post(f"/visits/{visit_id}/family-confirmation", json={"code": wrong})
+        assert r.status_code == 422
+        assert r.json()["attempts_left"] == 4
+        r = await http.post(f"/visits/{visit_id}/family-confirmation", json={"code": code})
+        assert r.status_code == 200, r.text
+        assert r.json()["events"] == ["VisitConfirmed"]
+        reused = await http.post(f"/visits/{visit_id}/family-confirmation", json={"code": code})
+        assert reused.status_code == 429, "a code works once"
+
+
+async def test_scope_refusals_are_problems_naming_the_rule(
+    registry_settings: RegistrySettings,
+    visits_settings: VisitsSettings,
+    verifier: TokenVerifier,
+    bearer: Bearer,
+    registry_worker: None,
+    visits_worker: None,
+) -> None:
+    async with world(registry_settings, visits_settings, verifier, bearer) as (http, school):
+        (c1, t1), (c2, _) = sorted(school.head_teachers.items())
+        other_pupil = next(p for p in school.pupils if p.class_id == c2)
+        body = {"student_ref": other_pupil.ref, "planned_for": str(now_utc().date())}
+        r = await http.post("/visits", json=body, headers=school.as_staff(t1))
+        assert r.status_code == 403
+        assert r.json()["rule"] == "visit.record"
+        r = await http.post("/visits", json=body)
+        assert r.status_code == 401
+        # A district officer sees aggregates, not a school's visits, and records nothing.
+        r = await http.get(f"/schools/{school.school_id}/visits", headers=school.officer())
+        assert r.status_code == 403
+        r = await http.get(f"/districts/{school.district}/coverage", headers=school.officer())
+        assert r.status_code == 200
+        assert "students" not in r.json()[0]["school_id"]
+        assert all("student_ref" not in str(row) for row in r.json())
+        # A head teacher cannot submit the school's report; a token from another district
+        # cannot read it.
+        month = now_utc().astimezone(CHINA).strftime("%Y-%m")
+        r = await http.post(
+            f"/schools/{school.school_id}/reports/{month}/submit", headers=school.as_staff(t1)
+        )
+        assert r.status_code == 403
+        r = await http.get(
+            f"/schools/{school.school_id}/reports/{month}",
+            headers=bearer("bureau_officer", "110101"),
+        )
+        assert r.status_code == 403
+        r = await http.get(f"/classes/{c1}/nothing", headers=school.as_staff(t1))
+        assert r.status_code == 404
+        assert r.headers["content-type"] == "application/problem+json"
+
+
+async def _json(response: Any) -> Any:
+    return (await response).json()
