@@ -3,6 +3,7 @@ the ledger, refusals as problem+json, scope checks and idempotency keys."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -18,7 +19,9 @@ from tests.support.servers import serving
 from tests.support.visits import School, family_code, set_up_school
 from tests.support.waiting import eventually
 from tongxin_cli.demo import DemoSpec
+from tongxin_contracts import Sealed
 from tongxin_platform.auth import TokenVerifier
+from tongxin_platform.crypto import KeyStore, SubjectErasedError
 from tongxin_platform.eventstore import now_utc
 from tongxin_registry.config import RegistrySettings
 from tongxin_registry.entrypoints.api import create_app as registry_app
@@ -256,3 +259,61 @@ async def test_scope_refusals_are_problems_naming_the_rule(
 
 async def _json(response: Any) -> Any:
     return (await response).json()
+
+
+async def test_erasing_a_student_in_the_registry_shreds_their_visit_notes_here_too(
+    registry_settings: RegistrySettings,
+    visits_settings: VisitsSettings,
+    verifier: TokenVerifier,
+    bearer: Bearer,
+    registry_worker: None,
+    visits_worker: None,
+    visits_db: asyncpg.Pool,
+) -> None:
+    async with (
+        serving(registry_app(registry_settings, verifier)) as registry_url,
+        serving(visits_app(visits_settings, verifier)) as visits_url,
+        httpx.AsyncClient(base_url=registry_url, timeout=30) as registry,
+        httpx.AsyncClient(base_url=visits_url, timeout=30) as http,
+    ):
+        school = await set_up_school(registry, http, bearer, SPEC)
+        class_id, teacher = sorted(school.head_teachers.items())[0]
+        victim, other = [p for p in school.pupils if p.class_id == class_id][:2]
+        me = school.as_staff(teacher)
+        for pupil in (victim, other):
+            visit_id = (
+                await http.post(
+                    "/visits",
+                    json={"student_ref": pupil.ref, "planned_for": str(now_utc().date())},
+                    headers=me,
+                )
+            ).json()["visit_id"]
+            r = await http.post(
+                f"/visits/{visit_id}/complete", json=completion(school, teacher), headers=me
+            )
+            assert r.status_code == 200, r.text
+
+        async def keys() -> set[str]:
+            rows = await visits_db.fetch("SELECT subject FROM subject_keys")
+            return {r["subject"] for r in rows}
+
+        assert {victim.ref, other.ref} <= await keys()
+        r = await registry.post(
+            f"/subjects/{victim.ref}/erase",
+            json={"reason": "data_subject_request"},
+            headers=school.operator(),
+        )
+        assert r.status_code == 200, r.text
+        left = await eventually(
+            keys, lambda k: victim.ref not in k, what="the victim's key shredded in visits"
+        )
+        assert other.ref in left, "only the erased student's key goes"
+        sealed = await visits_db.fetchval(
+            "SELECT payload FROM events WHERE event_type = $1 AND convert_from(payload, 'UTF8')"
+            " LIKE '%' || $2 || '%'",
+            "cn.tongxin.visits.VisitCompleted.v1",
+            victim.ref,
+        )
+        notes = Sealed.model_validate(json.loads(bytes(sealed))["notes"])
+        with pytest.raises(SubjectErasedError):
+            await KeyStore().open(visits_db, notes)

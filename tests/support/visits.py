@@ -86,7 +86,15 @@ async def set_up_school(
     heads = {p["class_ids"][0]: p["staff_ref"] for p in people if "head_teacher" in p["roles"]}
     pupils = []
     for class_id in sorted(heads):
-        rows = (await registry.get(f"/classes/{class_id}/students", headers=principal)).json()
+
+        async def roster(class_id: str = class_id) -> Any:
+            return (await registry.get(f"/classes/{class_id}/students", headers=principal)).json()
+
+        rows = await eventually(
+            roster,
+            lambda rows: isinstance(rows, list) and len(rows) == spec.students_per_class,
+            what=f"class {class_id} in the registry's roster",
+        )
         pupils += [
             Pupil(p["student_ref"], class_id, bool(p["groups"]), len(p["guardians"])) for p in rows
         ]
