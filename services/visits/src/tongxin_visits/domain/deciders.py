@@ -118,6 +118,8 @@ def _complete(cmd: CompleteVisit, state: VisitState, now: datetime) -> list[Inte
         )
     if cmd.started_at > now + CLOCK_SKEW:
         raise VisitsError("a visit cannot be recorded before it started", "started_at")
+    if not 1 <= cmd.duration_minutes <= 600:
+        raise VisitsError("a visit lasts between 1 and 600 minutes", "duration_minutes")
     if not cmd.goals:
         raise VisitsError("name at least one of the five goals the visit covered", "goals_covered")
     findings, cases = [], []
@@ -165,7 +167,9 @@ def _complete(cmd: CompleteVisit, state: VisitState, now: datetime) -> list[Inte
 
 def _confirm(cmd: ConfirmVisit, state: VisitState) -> list[IntegrationEvent]:
     if state.status != "completed":
-        raise VisitsError(f"only a completed visit can be confirmed; this one is {state.status}")
+        raise VisitsError(
+            f"only a completed visit can be confirmed; this one is {state.status}", "status"
+        )
     if cmd.by is ConfirmedBy.co_visitor:
         if cmd.confirmer_ref == state.recorded_by:
             raise NotAllowedError(
@@ -236,7 +240,10 @@ def decide_followup(cmd: FollowUpCommand, state: FollowUpState) -> list[Integrat
 def decide_report(
     cmd: SubmitMonthlyReport, state: ReportState, rules: VisitRules, now: datetime
 ) -> list[IntegrationEvent]:
-    parse_month(cmd.month)
+    try:
+        parse_month(cmd.month)
+    except ValueError as exc:
+        raise VisitsError(str(exc), "month") from exc
     today = china_date(now)
     if month_bounds(cmd.month)[0] > today:
         raise VisitsError(f"month {cmd.month} has not begun", "month")
