@@ -1,5 +1,6 @@
-# The registry service (services/registry) as a container; used by docker-compose.yml.
-#   docker build -t tongxin-registry .
+# A Tongxin service as a container (the registry unless PACKAGE says otherwise); used by
+# docker-compose.yml.   docker build -t tongxin-registry .
+#                       docker build --build-arg PACKAGE=tongxin-visits -t tongxin-visits .
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -15,8 +16,9 @@ WORKDIR /app
 # .venv, .data, .cache and the like.
 COPY . .
 
-# Only the registry and what it depends on, exactly as locked, without dev tools.
-RUN uv sync --frozen --no-dev --package tongxin-registry
+# Only the service and what it depends on, exactly as locked, without dev tools.
+ARG PACKAGE=tongxin-registry
+RUN uv sync --frozen --no-dev --package ${PACKAGE}
 
 EXPOSE 8001
 # --no-sync: a plain `uv run` would first sync the default groups (dev

@@ -45,8 +45,13 @@ case "${1:-}" in
     start_one registry-api http://127.0.0.1:8001/health \
       uv run --no-sync tongxin-registry serve
     start_one registry-worker "" uv run --no-sync tongxin-registry worker
+    start_one visits-api http://127.0.0.1:8003/health \
+      uv run --no-sync tongxin-visits serve
+    start_one visits-worker "" uv run --no-sync tongxin-visits worker
     ;;
   stop)
+    stop_one visits-worker
+    stop_one visits-api
     stop_one registry-worker
     stop_one registry-api
     ;;

@@ -32,7 +32,7 @@ def cli_signs_with_the_test_key(jwt_dir: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("TONGXIN_JWT_PRIVATE_KEY_FILE", str(jwt_dir / "private.pem"))
 
 
-SMALL = ["--schools", "1", "--classes", "2", "--students", "5"]
+SMALL = ["--schools", "1", "--classes", "2", "--students", "5", "--no-visits"]
 # 1 school + 2 classes + 10 students + their categorisations (fixed demo seed) + 6 staff
 SMALL_EVENTS = 21
 

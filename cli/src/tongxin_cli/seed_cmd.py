@@ -15,6 +15,7 @@ from rich.table import Table
 from tongxin_cli.auth_cmds import bearer_for
 from tongxin_cli.console import err, exit_with, fail, one_line, operator_errors, out
 from tongxin_cli.demo import DemoSpec, demo_roster
+from tongxin_cli.demo_visits import play_demo_semester
 from tongxin_platform.auth import Role
 
 TIMEOUT = httpx.Timeout(600.0, connect=5.0)  # a large roster imports in one request
@@ -101,13 +102,22 @@ def seed(
     classes: Annotated[int, typer.Option(min=1, max=99, help="Classes per school.")] = 6,
     students: Annotated[int, typer.Option(min=1, max=9999, help="Students per class.")] = 40,
     district: Annotated[str, typer.Option(help="District code of the demo.")] = "330106",
+    visits_url: Annotated[
+        str, typer.Option(help="The visits service's HTTP API (the demo semester is played there).")
+    ] = "http://127.0.0.1:8003",
+    visits: Annotated[
+        bool, typer.Option("--visits/--no-visits", help="Play a demo semester of home visits.")
+    ] = True,
 ) -> None:
-    """Import a synthetic demo district into a running registry.
+    """Import a synthetic demo district into a running registry, then play a semester of visits.
 
     Students first, then staff; seeding the same district again appends nothing.
+
+    The semester of home visits (家访) is played once: a school with visits is left as it is.
     """
-    if not registry_url.startswith(("http://", "https://")):
-        exit_with(f"--registry-url must be an http:// or https:// URL, not {registry_url!r}", 2)
+    for option, url in (("--registry-url", registry_url), ("--visits-url", visits_url)):
+        if not url.startswith(("http://", "https://")):
+            exit_with(f"{option} must be an http:// or https:// URL, not {url!r}", 2)
     spec = DemoSpec(
         district=district, schools=schools, classes_per_school=classes, students_per_class=students
     )
@@ -129,3 +139,6 @@ def seed(
     console.print(counts_table(results))
     if sum(int(r.get("events", 0)) for r in results.values()) == 0:
         console.print("the registry already had this roster: nothing changed")
+    if visits:
+        with operator_errors():
+            play_demo_semester(visits_url, registry_url, district, spec=spec)
