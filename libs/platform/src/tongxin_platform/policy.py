@@ -88,9 +88,7 @@ RULES: dict[Action, frozenset[Role]] = {
     Action.visit_read: VISITORS | {R.health_vp, R.auditor},
     Action.followup_manage: VISITORS - {R.subject_teacher},
     Action.coverage_read: frozenset({R.principal, R.middle_leader, R.head_teacher, R.auditor}),
-    Action.coverage_aggregate_read: frozenset(
-        {R.principal, R.middle_leader, R.bureau_officer, R.auditor, R.city_analyst}
-    ),
+    Action.coverage_aggregate_read: frozenset({R.bureau_officer, R.auditor, R.city_analyst}),
     Action.report_read: frozenset({R.principal, R.middle_leader, R.bureau_officer, R.auditor}),
     Action.report_submit: frozenset({R.principal, R.middle_leader}),
     Action.visit_rules_set: frozenset({R.bureau_officer}),
