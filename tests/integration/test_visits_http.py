@@ -317,3 +317,80 @@ async def test_erasing_a_student_in_the_registry_shreds_their_visit_notes_here_t
         notes = Sealed.model_validate(json.loads(bytes(sealed))["notes"])
         with pytest.raises(SubjectErasedError):
             await KeyStore().open(visits_db, notes)
+
+
+async def test_overdue_cases_show_up_and_district_rules_change_the_coverage(
+    registry_settings: RegistrySettings,
+    visits_settings: VisitsSettings,
+    verifier: TokenVerifier,
+    bearer: Bearer,
+    registry_worker: None,
+    visits_worker: None,
+) -> None:
+    async with world(registry_settings, visits_settings, verifier, bearer) as (http, school):
+        class_id, teacher = sorted(school.head_teachers.items())[0]
+        pupil = next(p for p in school.pupils if p.class_id == class_id)
+        me = school.as_staff(teacher)
+        visit_id = (
+            await http.post(
+                "/visits",
+                json={"student_ref": pupil.ref, "planned_for": str(now_utc().date())},
+                headers=me,
+            )
+        ).json()["visit_id"]
+        body = completion(school, teacher, findings=[], parent_suggestions=[])
+        assert (await http.post(f"/visits/{visit_id}/complete", json=body, headers=me)).is_success
+        yesterday = (now_utc().astimezone(CHINA) - timedelta(days=1)).date()
+        r = await http.post(
+            f"/visits/{visit_id}/followups",
+            json={
+                "measure": "learning_support",
+                "category": "learning_difficulty",
+                "due_date": str(yesterday),
+            },
+            headers=me,
+        )
+        assert r.status_code == 200, r.text
+        overdue = await eventually(
+            lambda: _json(
+                http.get(
+                    f"/schools/{school.school_id}/followups",
+                    params={"status": "overdue"},
+                    headers=me,
+                )
+            ),
+            lambda rows: len(rows) == 1,
+            what="the overdue case on the ledger",
+        )
+        assert overdue[0]["case_id"] == r.json()["case_id"]
+        assert overdue[0]["overdue"] is True
+
+        # The visit is unconfirmed: it counts for nobody. A district that asks principals for no
+        # visits at all sees its principal done at once.
+        principal = school.as_staff(school.principal)
+
+        async def principal_row() -> dict[str, Any]:
+            cov = await http.get(f"/schools/{school.school_id}/coverage", headers=principal)
+            return next(s for s in cov.json()["staff"] if s["role"] == "principal")
+
+        assert (await principal_row())["requirement"] == {"done": 0, "required": 5, "status": "due"}
+        refused = await http.put(
+            f"/districts/{school.district}/rules",
+            json={"principal_students_per_year": 0},
+            headers=principal,
+        )
+        assert refused.status_code == 403
+        r = await http.put(
+            f"/districts/{school.district}/rules",
+            json={"principal_students_per_year": 0},
+            headers=school.officer(),
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["events"] == ["VisitRulesSet"]
+        row = await eventually(
+            principal_row, lambda s: s["requirement"]["required"] == 0, what="the new rule"
+        )
+        assert row["requirement"]["status"] == "done"
+        rules = await http.get(f"/districts/{school.district}/rules", headers=school.officer())
+        assert rules.json()["principal_students_per_year"] == 0
+        assert rules.json()["middle_leader_students_per_year"] == 10
