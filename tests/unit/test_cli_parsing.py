@@ -16,7 +16,7 @@ from tongxin_cli.seed_cmd import counts_table, idempotency_key, problem_lines
 from tongxin_cli.store_cmds import short_hash, short_type, utc
 from tongxin_cli.stores import database_name
 from tongxin_cli.tail_cmd import compact_body, format_record, start_offset
-from tongxin_registry.application.replay import behind
+from tongxin_platform.replay import behind
 
 
 def test_an_event_type_is_shown_without_its_namespace_and_a_hash_by_its_first_12_hex() -> None:

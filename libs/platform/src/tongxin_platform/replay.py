@@ -1,21 +1,28 @@
-"""Rebuilding a read model from offset 0 (``tongxin-registry replay``): where a consumer group
-stands against the end of its topic, and swapping a rebuilt schema in for the live one.
+"""Rebuilding a read model from offset 0 (``tongxin-<service> replay``): a fresh consumer group
+replays every topic of the projection into a fresh schema, which is compared with the live one
+by digest and, if asked, swapped in. The live model is never written to.
 
-Nothing here knows the roster: schemas and groups are parameters, so the mechanics stay apart
-from the projection they rebuild.
+Nothing here knows a projection, so every service's replay behaves, and exits, the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Awaitable, Callable, Collection, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from tongxin_platform.consumer import ConsumerRuntime
+
+EQUAL, FAILED, DIFFERENT = 0, 1, 3  # exit codes; FAILED: rebuild incomplete or swap refused
+Offsets = dict[tuple[str, int], int]  # (topic, partition) → offset
+K = TypeVar("K", bound=Hashable)
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -34,11 +41,25 @@ def _ident(name: str) -> str:
 
 
 @dataclass(frozen=True)
+class Projection:
+    """What a replay rebuilds: the live names, the DDL and digest of its tables (both taking a
+    schema), and its consumer as ``consumer(group, schema)`` reading every one of ``topics``."""
+
+    topics: tuple[str, ...]
+    live_schema: str
+    live_group: str
+    create_tables: Callable[[asyncpg.Connection, str], Awaitable[None]]
+    digest: Callable[[asyncpg.Connection, str], Awaitable[dict[str, str]]]
+    tables: Collection[str]
+    consumer: Callable[[str, str], ConsumerRuntime]
+
+
+@dataclass(frozen=True)
 class Rebuild:
     """One replay's names, stamped to the second: a fresh schema and a fresh consumer group for
     the rebuild, and where the live ones go if it is swapped in."""
 
-    topic: str
+    topics: tuple[str, ...]
     live_schema: str
     live_group: str
     stamp: str
@@ -61,12 +82,13 @@ class Rebuild:
 
 
 async def fresh_rebuild(
-    conn: asyncpg.Connection, topic: str, live_schema: str, live_group: str
+    conn: asyncpg.Connection, topics: Sequence[str], live_schema: str, live_group: str
 ) -> Rebuild:
     """A stamp no earlier replay used: two replays within one second must share neither a
     schema nor a consumer group (whose stored offsets would skip the new schema's events)."""
     for _ in range(5):
-        job = Rebuild(topic, live_schema, live_group, datetime.now(UTC).strftime("%Y%m%d%H%M%S"))
+        stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+        job = Rebuild(tuple(topics), live_schema, live_group, stamp)
         _ident(job.schema)
         _ident(job.retired_schema)
         used = await conn.fetchval(
@@ -82,10 +104,10 @@ async def fresh_rebuild(
 
 
 class TopicEnds:
-    """Where the partitions of one topic end, asked of the broker outside any consumer group."""
+    """Where the partitions of ``topics`` end, asked of the broker outside any consumer group."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
-        self.bootstrap, self.topic = bootstrap, topic
+    def __init__(self, bootstrap: str, topics: Sequence[str]) -> None:
+        self.bootstrap, self.topics = bootstrap, list(topics)
         self._consumer: AIOKafkaConsumer | None = None
         self._partitions: list[TopicPartition] = []
 
@@ -93,19 +115,16 @@ class TopicEnds:
         admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=15000)
         await admin.start()
         try:
-            (described,) = await admin.describe_topics([self.topic])
+            described = {d["topic"]: d for d in await admin.describe_topics(self.topics)}
         finally:
             await admin.close()
-        if described["error_code"] != 0 or not described["partitions"]:
-            raise ReplayError(f"topic {self.topic!r} does not exist on Kafka at {self.bootstrap}")
-        self._partitions = [
-            TopicPartition(self.topic, p["partition"]) for p in described["partitions"]
-        ]
+        for topic in self.topics:
+            found = described.get(topic, {"error_code": -1})
+            if found["error_code"] != 0 or not found["partitions"]:
+                raise ReplayError(f"topic {topic!r} does not exist on Kafka at {self.bootstrap}")
+            self._partitions += [TopicPartition(topic, p["partition"]) for p in found["partitions"]]
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap,
-            group_id=None,
-            enable_auto_commit=False,
-            request_timeout_ms=15000,
+            bootstrap_servers=self.bootstrap, enable_auto_commit=False, request_timeout_ms=15000
         )
         await self._consumer.start()
         return self
@@ -114,26 +133,27 @@ class TopicEnds:
         if self._consumer is not None:
             await self._consumer.stop()
 
-    async def ends(self) -> dict[int, int]:
-        """Partition → the offset the next record will get."""
+    async def ends(self) -> Offsets:
+        """(topic, partition) → the offset the next record will get."""
         assert self._consumer is not None, "use TopicEnds as an async context manager"
         ends = await self._consumer.end_offsets(self._partitions)
-        return {tp.partition: offset for tp, offset in ends.items()}
+        return {(tp.topic, tp.partition): offset for tp, offset in ends.items()}
 
 
 async def stored_offsets(
-    conn: asyncpg.Connection | asyncpg.Pool, group: str, topic: str
-) -> dict[int, int]:
-    """Partition → next offset ``group`` will apply, as stored with its effects."""
+    conn: asyncpg.Connection | asyncpg.Pool, group: str, topics: Sequence[str]
+) -> Offsets:
+    """(topic, partition) → next offset ``group`` will apply, as stored with its effects."""
     rows = await conn.fetch(
-        "SELECT partition, next_offset FROM consumer_offsets WHERE group_id = $1 AND topic = $2",
+        "SELECT topic, partition, next_offset FROM consumer_offsets"
+        " WHERE group_id = $1 AND topic = ANY($2::text[])",
         group,
-        topic,
+        list(topics),
     )
-    return {r["partition"]: r["next_offset"] for r in rows}
+    return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
 
 
-def behind(stored: dict[int, int], ends: dict[int, int]) -> int:
+def behind(stored: dict[K, int], ends: dict[K, int]) -> int:
     """How many records ``stored`` still has to apply to reach ``ends`` (0: caught up)."""
     return sum(max(0, end - stored.get(p, 0)) for p, end in ends.items())
 
@@ -153,12 +173,14 @@ async def swap(conn: asyncpg.Connection, job: Rebuild) -> None:
     """
     async with conn.transaction():
         await conn.execute("LOCK TABLE consumer_offsets, consumer_streams IN EXCLUSIVE MODE")
-        live_at = await stored_offsets(conn, job.live_group, job.topic)
-        rebuilt_at = await stored_offsets(conn, job.group, job.topic)
-        ahead = sorted(p for p, off in live_at.items() if off > rebuilt_at.get(p, 0))
+        live_at = await stored_offsets(conn, job.live_group, job.topics)
+        rebuilt_at = await stored_offsets(conn, job.group, job.topics)
+        ahead = sorted(
+            f"{t}/{p}" for (t, p), at in live_at.items() if at > rebuilt_at.get((t, p), 0)
+        )
         if ahead:
             raise SwapRefusedError(
-                f"the live model applied events past the rebuild (partitions {ahead}); "
+                f"the live model applied events past the rebuild (partitions {', '.join(ahead)}); "
                 "nothing was swapped: run the replay again"
             )
         live, rebuilt = _ident(job.live_schema), _ident(job.schema)
@@ -166,13 +188,7 @@ async def swap(conn: asyncpg.Connection, job: Rebuild) -> None:
             await conn.execute(f"ALTER SCHEMA {live} RENAME TO {_ident(job.retired_schema)}")
         await conn.execute(f"ALTER SCHEMA {rebuilt} RENAME TO {live}")
         for table in ("consumer_offsets", "consumer_streams"):
-            await conn.execute(
-                f"UPDATE {table} SET group_id = $2 WHERE group_id = $1",
-                job.live_group,
-                job.retired_group,
-            )
-            await conn.execute(
-                f"UPDATE {table} SET group_id = $2 WHERE group_id = $1",
-                job.group,
-                job.live_group,
-            )
+            for old, new in ((job.live_group, job.retired_group), (job.group, job.live_group)):
+                await conn.execute(
+                    f"UPDATE {table} SET group_id = $2 WHERE group_id = $1", old, new
+                )
