@@ -388,6 +388,19 @@ def test_a_visit_started_in_the_future_beyond_the_clock_skew_is_refused() -> Non
     assert refused.value.field == "started_at"
 
 
+def test_a_visit_recorded_more_than_a_year_after_it_took_place_is_refused() -> None:
+    long_ago = NOW - timedelta(days=367)
+    with pytest.raises(VisitsError) as refused:
+        decide_visit(complete(started_at=long_ago), given(planned()), NOW)
+    assert refused.value.field == "started_at"
+
+
+def test_an_appointment_more_than_a_year_ahead_is_refused() -> None:
+    with pytest.raises(VisitsError) as refused:
+        decide_visit(schedule(NOW + timedelta(days=367)), given(planned()), NOW)
+    assert refused.value.field == "appointment_at"
+
+
 def test_a_visit_that_covered_none_of_the_five_goals_is_refused() -> None:
     with pytest.raises(VisitsError) as refused:
         decide_visit(complete(goals=frozenset()), given(planned()), NOW)

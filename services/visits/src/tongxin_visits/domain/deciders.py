@@ -54,6 +54,8 @@ S = TypeVar("S")
 CLOCK_SKEW = timedelta(minutes=10)
 # An appointment may be entered the evening after it was agreed, not weeks later.
 LATE_APPOINTMENT = timedelta(days=1)
+# Visits are recorded within the school year they belong to, appointments made for it.
+HORIZON = timedelta(days=366)
 
 
 def decide_visit(cmd: VisitCommand, state: VisitState, now: datetime) -> list[IntegrationEvent]:
@@ -80,6 +82,8 @@ def decide_visit(cmd: VisitCommand, state: VisitState, now: datetime) -> list[In
             raise VisitsError(
                 "an appointment more than a day in the past cannot be made", "appointment_at"
             )
+        if cmd.appointment_at > now + HORIZON:
+            raise VisitsError("an appointment is made at most a year ahead", "appointment_at")
         return [
             VisitScheduled(
                 **ids,
@@ -118,6 +122,8 @@ def _complete(cmd: CompleteVisit, state: VisitState, now: datetime) -> list[Inte
         )
     if cmd.started_at > now + CLOCK_SKEW:
         raise VisitsError("a visit cannot be recorded before it started", "started_at")
+    if cmd.started_at < now - HORIZON:
+        raise VisitsError("a visit is recorded within a year of taking place", "started_at")
     if not 1 <= cmd.duration_minutes <= 600:
         raise VisitsError("a visit lasts between 1 and 600 minutes", "duration_minutes")
     if not cmd.goals:

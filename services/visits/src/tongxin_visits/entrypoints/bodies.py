@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import Path, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from tongxin_contracts.events.registry import StaffRole
 from tongxin_contracts.events.visits import (
@@ -20,7 +20,32 @@ from tongxin_contracts.events.visits import (
 )
 
 IDENT = r"^[A-Za-z0-9_\-]{1,64}$"
-MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+# Dates this century only: a year 1 or 9999 would pass a plain date type, then break the China
+# calendar (UTC+8 overflows) or PostgreSQL, and poison every report of the school.
+FIRST, LAST = date(2000, 1, 1), date(2099, 12, 31)
+MONTH = r"^20\d{2}-(0[1-9]|1[0-2])$"
+
+
+def _this_century(d: date) -> date:
+    if not FIRST <= d <= LAST:
+        raise ValueError(f"must be between {FIRST} and {LAST}")
+    return d
+
+
+def _moment_this_century(t: datetime) -> datetime:
+    _this_century(t.date())  # the local date first: converting year 9999 to UTC overflows
+    _this_century(t.astimezone(UTC).date())
+    return t
+
+
+def _school_year(text: str | None) -> str | None:
+    if text is not None and int(text[5:]) != int(text[:4]) + 1:
+        raise ValueError("a school year is two consecutive years, e.g. 2026-2027")
+    return text
+
+
+Day = Annotated[date, AfterValidator(_this_century)]
+Moment = Annotated[AwareDatetime, AfterValidator(_moment_this_century)]
 VisitId = Annotated[str, Path(pattern=IDENT, description="Visit id.")]
 CaseId = Annotated[str, Path(pattern=IDENT, description="Follow-up case id.")]
 SchoolId = Annotated[str, Path(pattern=IDENT, description="School id.")]
@@ -29,10 +54,12 @@ StudentRef = Annotated[str, Path(pattern=IDENT, description="The student's pseud
 District = Annotated[str, Path(pattern=IDENT, description="District code.")]
 Month = Annotated[str, Path(pattern=MONTH, description="Month, e.g. 2026-10.")]
 SchoolYear = Annotated[
-    str | None, Query(pattern=r"^\d{4}-\d{4}$", description="School year (default: current).")
+    str | None,
+    Query(pattern=r"^20\d{2}-20\d{2}$", description="School year (default: current)."),
+    AfterValidator(_school_year),
 ]
 Semester = Annotated[int | None, Query(ge=1, le=2, description="Semester (default: current).")]
-AsOf = Annotated[date | None, Query(description="Evaluate as of this day (default: today).")]
+AsOf = Annotated[Day | None, Query(description="Evaluate as of this day (default: today).")]
 # Free text: bounded, no NUL (PostgreSQL refuses it; a 422 names the field instead).
 FreeText = Annotated[str, StringConstraints(min_length=1, max_length=4000, pattern=r"^[^\x00]*$")]
 Ref = Annotated[str, StringConstraints(pattern=IDENT)]
@@ -44,11 +71,11 @@ class _Body(BaseModel):
 
 class PlanBody(_Body):
     student_ref: Ref = Field(description="The student whose family will be visited.")
-    planned_for: date = Field(description="The day (or first day of the week) planned.")
+    planned_for: Day = Field(description="The day (or first day of the week) planned.")
 
 
 class ScheduleBody(_Body):
-    appointment_at: AwareDatetime = Field(description="Agreed start, with its time zone.")
+    appointment_at: Moment = Field(description="Agreed start, with its time zone.")
     mode: VisitMode = Field(description="How the family agreed to be visited.")
 
 
@@ -75,7 +102,7 @@ class SuggestionBody(_Body):
 class CompleteBody(_Body):
     visitors: list[VisitorBody] = Field(min_length=1, max_length=10)
     mode: VisitMode
-    started_at: AwareDatetime = Field(description="When the visit started, with its time zone.")
+    started_at: Moment = Field(description="When the visit started, with its time zone.")
     duration_minutes: int = Field(ge=1, le=600)
     goals_covered: list[VisitGoal] = Field(description="Which of the five goals were covered.")
     findings: list[FindingBody] = Field(default_factory=list, max_length=20)
@@ -98,17 +125,17 @@ class OpenFollowUpBody(_Body):
     measure: Measure
     category: FindingCategory
     owner_ref: Ref | None = Field(default=None, description="Default: the caller.")
-    due_date: date | None = Field(default=None, description="Default: the district's rule.")
+    due_date: Day | None = Field(default=None, description="Default: the district's rule.")
 
 
 class ActionBody(_Body):
-    taken_on: date
+    taken_on: Day
     description: FreeText = Field(description="What was done (sealed).")
 
 
 class CloseBody(_Body):
     outcome: FollowUpOutcome
-    closed_on: date
+    closed_on: Day
 
 
 class RulesBody(_Body):
