@@ -44,9 +44,8 @@ from tongxin_visits.domain.deciders import (
     decide_report,
     decide_rules,
     decide_visit,
-    fold,
-    rules_of,
 )
+from tongxin_visits.domain.evolve import fold, rules_of
 from tongxin_visits.domain.model import (
     CancelVisit,
     CloseFollowUp,

@@ -217,3 +217,12 @@ async def district_reports(
             state = "missing" if today > due else "pending"
         out.append({**dict(r), "due_date": due, "state": state})
     return out
+
+
+async def special_students(pool: asyncpg.Pool, school_id: str) -> set[str]:
+    """The school's students in a special group (八类特殊学生), per the roster."""
+    rows = await pool.fetch(
+        f"SELECT student_ref FROM {B}.students WHERE school_id = $1 AND cardinality(groups) > 0",
+        school_id,
+    )
+    return {r["student_ref"] for r in rows}

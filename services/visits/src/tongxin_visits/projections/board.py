@@ -41,7 +41,7 @@ from tongxin_contracts.events.visits import (
 from tongxin_platform.consumer import Message
 from tongxin_platform.projection import Statement, execute_in_order, sql
 from tongxin_visits.domain.calendar import china_date
-from tongxin_visits.domain.deciders import rules_of
+from tongxin_visits.domain.evolve import rules_of
 
 LIVE_SCHEMA = "board"
 GROUP = "visits.board"

@@ -1,0 +1,80 @@
+"""The follow-up ledger (台账): cases opened from visits under the four measures, actions taken
+on them (sealed), closure."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import asyncpg
+
+from tongxin_contracts import IntegrationEvent, Sealed
+from tongxin_contracts.events.visits import FindingCategory, FollowUpOutcome, Measure
+from tongxin_platform.commands import Writer
+from tongxin_visits.application.streams import case_stream, index_for, visit_stream
+from tongxin_visits.application.visits import Sealer
+from tongxin_visits.domain.deciders import decide_followup, decide_open_followup
+from tongxin_visits.domain.evolve import fold
+from tongxin_visits.domain.model import (
+    CloseFollowUp,
+    FollowUpState,
+    OpenFollowUp,
+    RecordFollowUpAction,
+    UnknownCaseError,
+    VisitState,
+)
+
+
+class LedgerCommands:
+    def __init__(self, writer: Writer, sealer: Sealer) -> None:
+        self.writer, self.sealer = writer, sealer
+
+    async def state(self, case_id: str) -> FollowUpState:
+        return fold(await self.writer.history(case_stream(case_id)), FollowUpState())
+
+    async def open(
+        self,
+        visit_id: str,
+        *,
+        measure: Measure,
+        category: FindingCategory,
+        owner_ref: str,
+        due_date: date,
+    ) -> str:
+        case_id = str(self.writer.new_id())
+        visit = fold(await self.writer.history(visit_stream(visit_id)), VisitState())
+        cmd = OpenFollowUp(case_id, visit_id, measure, category, owner_ref, due_date)
+        await self.writer.run(
+            case_stream(case_id),
+            lambda history, now: decide_open_followup(
+                cmd, visit, fold(history, FollowUpState()), now
+            ),
+            after=index_for(visit.school_id) if visit.school_id else None,
+        )
+        return case_id
+
+    async def record_action(
+        self, case_id: str, by: str, taken_on: date, text: str
+    ) -> list[IntegrationEvent]:
+        state = await self.state(case_id)
+        if state.status == "new":
+            raise UnknownCaseError(f"no follow-up case {case_id}", "case_id")
+        action_id = str(self.writer.new_id())
+        sealed: dict[str, Sealed] = {}
+
+        async def seal_text(conn: asyncpg.Connection, _: datetime) -> None:
+            sealed["text"] = await self.sealer.seal(conn, state.student_ref, text)
+
+        def decide(history: list[IntegrationEvent], _: datetime) -> list[IntegrationEvent]:
+            cmd = RecordFollowUpAction(case_id, action_id, by, taken_on, sealed["text"])
+            return decide_followup(cmd, fold(history, FollowUpState()))
+
+        return await self.writer.run(case_stream(case_id), decide, before=seal_text)
+
+    async def close(
+        self, case_id: str, outcome: FollowUpOutcome, by: str, closed_on: date
+    ) -> list[IntegrationEvent]:
+        cmd = CloseFollowUp(case_id, outcome, by, closed_on)
+        return await self.writer.run(
+            case_stream(case_id),
+            lambda history, _: decide_followup(cmd, fold(history, FollowUpState())),
+        )

@@ -1,0 +1,211 @@
+"""Visit commands: plan, schedule, complete (sealing the free text), cancel, and confirmation by a
+co-visitor or by the family's one-time code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import asyncpg
+
+from tongxin_contracts import IntegrationEvent, Sealed
+from tongxin_contracts.events.visits import (
+    CancelReason,
+    ConfirmedBy,
+    FindingCategory,
+    Measure,
+    ParentSuggestion,
+    SuggestionTopic,
+    VisitGoal,
+    VisitMode,
+    Visitor,
+)
+from tongxin_platform.commands import Writer
+from tongxin_platform.crypto import KeyStore, seal_with
+from tongxin_visits.application import family
+from tongxin_visits.application.streams import index_for, visit_stream
+from tongxin_visits.domain.calendar import china_date
+from tongxin_visits.domain.deciders import decide_visit
+from tongxin_visits.domain.evolve import fold
+from tongxin_visits.domain.model import (
+    CancelVisit,
+    CompleteVisit,
+    ConfirmVisit,
+    FindingInput,
+    PlanVisit,
+    ScheduleVisit,
+    VisitCommand,
+    VisitRules,
+    VisitsError,
+    VisitState,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FindingNote:
+    category: FindingCategory
+    measure: Measure | None = None
+    owner_ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """What a visitor records when a visit is over (the text is sealed before it is stored)."""
+
+    visitors: tuple[Visitor, ...]
+    mode: VisitMode
+    started_at: datetime
+    duration_minutes: int
+    goals: frozenset[VisitGoal]
+    findings: tuple[FindingNote, ...]
+    suggestions: tuple[tuple[SuggestionTopic, str], ...]
+    notes: str | None
+    integrity_attested: bool
+
+
+class Sealer:
+    """Seals free text about a student with this service's key for them (made on first use), in
+    the caller's transaction: the key exists exactly when the events that need it do."""
+
+    def __init__(self) -> None:
+        self.keys = KeyStore()
+
+    async def seal(self, conn: asyncpg.Connection, student_ref: str, text: str) -> Sealed:
+        key_id, key = (await self.keys.keys_for(conn, [student_ref]))[student_ref]
+        return seal_with(key_id, key, student_ref, {"text": text})
+
+
+class VisitCommands:
+    def __init__(self, writer: Writer, sealer: Sealer) -> None:
+        self.writer, self.sealer = writer, sealer
+
+    def _id(self) -> str:
+        return str(self.writer.new_id())
+
+    async def state(self, visit_id: str) -> VisitState:
+        return fold(await self.writer.history(visit_stream(visit_id)), VisitState())
+
+    async def _decide(
+        self, cmd: VisitCommand, school_id: str | None = None
+    ) -> list[IntegrationEvent]:
+        return await self.writer.run(
+            visit_stream(cmd.visit_id),
+            lambda history, now: decide_visit(cmd, fold(history, VisitState()), now),
+            after=index_for(school_id) if school_id else None,
+        )
+
+    async def plan(
+        self,
+        *,
+        district: str,
+        school_id: str,
+        class_id: str,
+        student_ref: str,
+        planned_by: str,
+        planned_for: date,
+    ) -> str:
+        visit_id = self._id()
+        cmd = PlanVisit(
+            visit_id, district, school_id, class_id, student_ref, planned_by, planned_for
+        )
+        await self._decide(cmd, school_id)
+        return visit_id
+
+    async def schedule(
+        self, visit_id: str, appointment_at: datetime, mode: VisitMode, by: str
+    ) -> list[IntegrationEvent]:
+        return await self._decide(ScheduleVisit(visit_id, appointment_at, mode, by))
+
+    async def cancel(self, visit_id: str, reason: CancelReason, by: str) -> list[IntegrationEvent]:
+        return await self._decide(CancelVisit(visit_id, reason, by))
+
+    async def confirm(self, visit_id: str, confirmer_ref: str) -> list[IntegrationEvent]:
+        return await self._decide(ConfirmVisit(visit_id, ConfirmedBy.co_visitor, confirmer_ref))
+
+    async def complete(
+        self, visit_id: str, by: str, c: Completion, rules: VisitRules
+    ) -> list[IntegrationEvent]:
+        state = await self.state(visit_id)
+        findings = tuple(
+            FindingInput(f.category, f.measure, self._id() if f.measure else None, f.owner_ref)
+            for f in c.findings
+        )
+        sealed: dict[str, object] = {}
+
+        async def seal_texts(conn: asyncpg.Connection, now: datetime) -> None:
+            if not state.student_ref:
+                return  # an unknown visit: the decider refuses it
+            today = china_date(now)
+            if c.notes:
+                sealed["notes"] = await self.sealer.seal(conn, state.student_ref, c.notes)
+            sealed["suggestions"] = tuple(
+                [
+                    ParentSuggestion(
+                        suggestion_id=self._id(),
+                        topic=topic,
+                        text=await self.sealer.seal(conn, state.student_ref, text),
+                        answer_due=today + timedelta(days=rules.suggestion_answer_days),
+                    )
+                    for topic, text in c.suggestions
+                ]
+            )
+
+        def decide(history: list[IntegrationEvent], now: datetime) -> list[IntegrationEvent]:
+            notes = sealed.get("notes")
+            suggestions = sealed.get("suggestions", ())
+            assert notes is None or isinstance(notes, Sealed)
+            assert isinstance(suggestions, tuple)
+            cmd = CompleteVisit(
+                visit_id,
+                by,
+                c.visitors,
+                c.mode,
+                c.started_at,
+                c.duration_minutes,
+                c.goals,
+                findings,
+                suggestions,
+                notes,
+                c.integrity_attested,
+                china_date(now) + timedelta(days=rules.followup_due_days),
+            )
+            return decide_visit(cmd, fold(history, VisitState()), now)
+
+        return await self.writer.run(
+            visit_stream(visit_id),
+            decide,
+            before=seal_texts,
+            after=index_for(state.school_id) if state.school_id else None,
+        )
+
+    async def issue_family_code(
+        self, visit_id: str, guardian_refs: list[str], valid_for: timedelta
+    ) -> family.IssuedCode:
+        state = await self.state(visit_id)
+        if state.status != "completed":
+            raise VisitsError(
+                f"a family confirms a completed visit; this one is {state.status}", "visit_id"
+            )
+        if not guardian_refs:
+            raise VisitsError("the student has no guardian to send a code to", "visit_id")
+        async with self.writer.pool.acquire() as conn:
+            return await family.issue(
+                conn, visit_id, guardian_refs, now=self.writer.clock(), valid_for=valid_for
+            )
+
+    async def confirm_by_family(
+        self, visit_id: str, code: str, max_attempts: int
+    ) -> list[IntegrationEvent]:
+        async def redeem(conn: asyncpg.Connection, now: datetime) -> None:
+            await family.redeem(conn, visit_id, code, now=now, max_attempts=max_attempts)
+
+        cmd = ConfirmVisit(visit_id, ConfirmedBy.family)
+        try:
+            return await self.writer.run(
+                visit_stream(visit_id),
+                lambda history, now: decide_visit(cmd, fold(history, VisitState()), now),
+                before=redeem,
+            )
+        except family.WrongCodeError:
+            await family.count_wrong_try(self.writer.pool, visit_id)
+            raise

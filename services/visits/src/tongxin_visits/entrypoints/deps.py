@@ -1,0 +1,105 @@
+"""What every visits route shares: the service from the app's state, where a resource lives
+(for the policy), who the caller is on the school's staff, and running a command once per
+``Idempotency-Key`` with the domain's refusals as problem+json."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+
+from tongxin_contracts import IntegrationEvent
+from tongxin_platform import idempotency
+from tongxin_platform.auth import Principal
+from tongxin_platform.eventstore import now_utc
+from tongxin_platform.http import ProblemError
+from tongxin_platform.policy import Scope
+from tongxin_visits.application import queries
+from tongxin_visits.bootstrap import Visits
+from tongxin_visits.domain.calendar import china_date
+from tongxin_visits.domain.model import (
+    NotAllowedError,
+    UnknownCaseError,
+    UnknownVisitError,
+    VisitsError,
+)
+
+Key = Annotated[str | None, Header(description="Repeat a command safely: same key, same answer.")]
+OptionalClass = Annotated[
+    str | None,
+    Query(pattern=r"^[A-Za-z0-9_\-]{1,64}$", description="A class (a head teacher: their own)."),
+]
+
+
+def visits_of(request: Request) -> Visits:
+    visits: Visits = request.app.state.visits
+    return visits
+
+
+App = Annotated[Visits, Depends(visits_of)]
+
+
+def today() -> date:
+    return china_date(now_utc())
+
+
+async def visit_scope(app: Visits, visit_id: str) -> Scope:
+    s = await app.service.visits.state(visit_id)
+    if s.status == "new":
+        raise ProblemError(404, "Not found", f"visit_id: no visit {visit_id}")
+    return Scope(s.district, s.school_id, s.class_id)
+
+
+async def case_scope(app: Visits, case_id: str) -> Scope:
+    s = await app.service.ledger.state(case_id)
+    if s.status == "new":
+        raise ProblemError(404, "Not found", f"case_id: no follow-up case {case_id}")
+    return Scope(s.district, s.school_id, s.class_id)
+
+
+async def school_scope(app: Visits, school_id: str, class_id: str | None = None) -> Scope:
+    row = await queries.school(app.pool, school_id)
+    if row is None:
+        raise ProblemError(404, "Not found", f"school_id: no school {school_id}")
+    return Scope(row["district"], school_id, class_id)
+
+
+async def staff_of(app: Visits, school_id: str, staff_ref: str, field: str) -> dict[str, Any]:
+    """The staff member, or a problem: 403 when it is the caller (``field`` ``token``)."""
+    row = await queries.staff_member(app.pool, staff_ref)
+    if row is None or row["school_id"] != school_id:
+        raise ProblemError(
+            403 if field == "token" else 422,
+            "Not a staff member",
+            f"{field}: {staff_ref} is not a staff member of school {school_id}",
+        )
+    return row
+
+
+async def run(
+    app: Visits,
+    request: Request,
+    who: Principal,
+    key: str | None,
+    act: Callable[[], Awaitable[dict[str, Any]]],
+) -> JSONResponse:
+    async def go() -> tuple[int, dict[str, Any]]:
+        try:
+            return 200, jsonable_encoder(await act())
+        except (UnknownVisitError, UnknownCaseError) as exc:
+            raise ProblemError(404, "Not found", f"{exc.field}: {exc}") from exc
+        except NotAllowedError as exc:
+            raise ProblemError(403, "Forbidden", f"{exc.field or 'caller'}: {exc}") from exc
+        except VisitsError as exc:
+            detail = f"{exc.field}: {exc}" if exc.field else str(exc)
+            raise ProblemError(422, "Refused", detail, field=exc.field) from exc
+
+    return await idempotency.command(app.pool, request, who.subject, key, go)
+
+
+async def named(events: Awaitable[list[IntegrationEvent]]) -> dict[str, Any]:
+    return {"events": [e.name for e in await events]}

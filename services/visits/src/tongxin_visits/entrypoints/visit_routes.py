@@ -1,0 +1,259 @@
+"""Routes of a visit's life: plan, schedule, complete, cancel, confirm (co-visitor or family)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.encoders import jsonable_encoder
+
+from tongxin_contracts.events.visits import Visitor
+from tongxin_platform.http import Caller, ProblemError, require
+from tongxin_platform.policy import Action, Scope
+from tongxin_visits.application import queries
+from tongxin_visits.application.family import FamilyCodeError
+from tongxin_visits.application.visits import Completion, FindingNote
+from tongxin_visits.domain.model import VisitsError
+from tongxin_visits.entrypoints.bodies import (
+    IDENT,
+    CancelBody,
+    CompleteBody,
+    FamilyConfirmBody,
+    PlanBody,
+    ScheduleBody,
+    SchoolId,
+    VisitId,
+)
+from tongxin_visits.entrypoints.deps import (
+    App,
+    Key,
+    OptionalClass,
+    named,
+    run,
+    school_scope,
+    staff_of,
+    visit_scope,
+)
+
+router = APIRouter(tags=["visits"])
+
+
+@router.post("/visits", summary="Plan a visit to a student's family")
+async def plan(
+    body: PlanBody, request: Request, who: Caller, app: App, idempotency_key: Key = None
+) -> Any:
+    student = await queries.student(app.pool, body.student_ref)
+    if student is None or not student["enrolled"]:
+        raise ProblemError(404, "Not found", f"student_ref: no enrolled student {body.student_ref}")
+    require(
+        who,
+        Action.visit_record,
+        Scope(student["district"], student["school_id"], student["class_id"]),
+    )
+    await staff_of(app, student["school_id"], who.subject, "token")
+
+    async def act() -> dict[str, Any]:
+        visit_id = await app.service.visits.plan(
+            district=student["district"],
+            school_id=student["school_id"],
+            class_id=student["class_id"],
+            student_ref=body.student_ref,
+            planned_by=who.subject,
+            planned_for=body.planned_for,
+        )
+        return {"visit_id": visit_id, "events": ["VisitPlanned"]}
+
+    return await run(app, request, who, idempotency_key, act)
+
+
+@router.post("/visits/{visit_id}/schedule", summary="Record the appointment made with the family")
+async def schedule(
+    visit_id: VisitId,
+    body: ScheduleBody,
+    request: Request,
+    who: Caller,
+    app: App,
+    idempotency_key: Key = None,
+) -> Any:
+    require(who, Action.visit_record, await visit_scope(app, visit_id))
+    return await run(
+        app,
+        request,
+        who,
+        idempotency_key,
+        lambda: named(
+            app.service.visits.schedule(visit_id, body.appointment_at, body.mode, who.subject)
+        ),
+    )
+
+
+@router.post("/visits/{visit_id}/complete", summary="Record a visit that took place")
+async def complete(
+    visit_id: VisitId,
+    body: CompleteBody,
+    request: Request,
+    who: Caller,
+    app: App,
+    idempotency_key: Key = None,
+) -> Any:
+    where = await visit_scope(app, visit_id)
+    require(who, Action.visit_record, where)
+    assert where.school is not None
+    assert where.district is not None
+    for n, visitor in enumerate(body.visitors):
+        member = await staff_of(app, where.school, visitor.staff_ref, f"visitors.{n}.staff_ref")
+        if visitor.role.value not in member["roles"]:
+            raise ProblemError(
+                422,
+                "Invalid request",
+                f"visitors.{n}.role: {visitor.staff_ref} is not a {visitor.role.value} here",
+            )
+    for n, f in enumerate(body.findings):
+        if f.owner_ref:
+            await staff_of(app, where.school, f.owner_ref, f"findings.{n}.owner_ref")
+    completion = Completion(
+        visitors=tuple(Visitor(staff_ref=x.staff_ref, role=x.role) for x in body.visitors),
+        mode=body.mode,
+        started_at=body.started_at,
+        duration_minutes=body.duration_minutes,
+        goals=frozenset(body.goals_covered),
+        findings=tuple(FindingNote(f.category, f.measure, f.owner_ref) for f in body.findings),
+        suggestions=tuple((s.topic, s.text) for s in body.parent_suggestions),
+        notes=body.notes,
+        integrity_attested=body.integrity_attested,
+    )
+    rules = await app.service.reports.rules(where.district)
+
+    async def act() -> dict[str, Any]:
+        events = await app.service.visits.complete(visit_id, who.subject, completion, rules)
+        cases = [getattr(e, "case_id", None) for e in events if e.name == "FollowUpOpened"]
+        return {"events": [e.name for e in events], "case_ids": cases}
+
+    return await run(app, request, who, idempotency_key, act)
+
+
+@router.post("/visits/{visit_id}/cancel", summary="Cancel a planned or scheduled visit")
+async def cancel(
+    visit_id: VisitId,
+    body: CancelBody,
+    request: Request,
+    who: Caller,
+    app: App,
+    idempotency_key: Key = None,
+) -> Any:
+    require(who, Action.visit_record, await visit_scope(app, visit_id))
+    return await run(
+        app,
+        request,
+        who,
+        idempotency_key,
+        lambda: named(app.service.visits.cancel(visit_id, body.reason, who.subject)),
+    )
+
+
+@router.post("/visits/{visit_id}/confirm", summary="Confirm, as a co-visitor, that it took place")
+async def confirm(
+    visit_id: VisitId, request: Request, who: Caller, app: App, idempotency_key: Key = None
+) -> Any:
+    require(who, Action.visit_confirm, await visit_scope(app, visit_id))
+    return await run(
+        app,
+        request,
+        who,
+        idempotency_key,
+        lambda: named(app.service.visits.confirm(visit_id, who.subject)),
+    )
+
+
+@router.post("/visits/{visit_id}/family-code", summary="Send the family a one-time code")
+async def family_code(
+    visit_id: VisitId, request: Request, who: Caller, app: App, idempotency_key: Key = None
+) -> Any:
+    require(who, Action.visit_record, await visit_scope(app, visit_id))
+    state = await app.service.visits.state(visit_id)
+    student = await queries.student(app.pool, state.student_ref)
+    guardians = list(student["guardian_refs"]) if student else []
+
+    async def act() -> dict[str, Any]:
+        issued = await app.service.visits.issue_family_code(
+            visit_id, guardians, timedelta(days=app.settings.family_code_days)
+        )
+        # The code itself is never in the answer: the teacher must not hold it.
+        return {"sent_to_guardians": issued.recipients, "expires_at": issued.expires_at}
+
+    return await run(app, request, who, idempotency_key, act)
+
+
+@router.post(
+    "/visits/{visit_id}/family-confirmation",
+    summary="The family confirms the visit with its one-time code (no token: the code is the "
+    "credential)",
+)
+async def family_confirmation(visit_id: VisitId, body: FamilyConfirmBody, app: App) -> Any:
+    await visit_scope(app, visit_id)
+    try:
+        events = await app.service.visits.confirm_by_family(
+            visit_id, body.code, app.settings.family_code_attempts
+        )
+    except FamilyCodeError as exc:
+        status = 429 if exc.attempts_left <= 0 else 422
+        raise ProblemError(
+            status, "Code refused", f"code: {exc}", attempts_left=exc.attempts_left
+        ) from exc
+    except VisitsError as exc:
+        raise ProblemError(422, "Refused", str(exc)) from exc
+    return {"events": [e.name for e in events]}
+
+
+@router.get("/visits/{visit_id}", summary="One visit as the board shows it")
+async def get_visit(visit_id: VisitId, who: Caller, app: App) -> Any:
+    require(who, Action.visit_read, await visit_scope(app, visit_id))
+    row = await queries.visit(app.pool, visit_id)
+    if row is None:  # recorded, not yet projected
+        raise ProblemError(404, "Not found", f"visit_id: {visit_id} is not on the board yet")
+    return jsonable_encoder(row)
+
+
+@router.get("/schools/{school_id}/visits", summary="Visits of a school or one of its classes")
+async def school_visits(
+    school_id: SchoolId,
+    who: Caller,
+    app: App,
+    class_id: OptionalClass = None,
+    status: Annotated[
+        str | None, Query(pattern="^(planned|scheduled|completed|cancelled)$")
+    ] = None,
+    confirmed: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> Any:
+    class_id = class_id or who.class_id  # a head teacher: their class
+    require(who, Action.visit_read, await school_scope(app, school_id, class_id))
+    rows = await queries.visits(
+        app.pool,
+        school_id=school_id,
+        class_id=class_id,
+        status=status,
+        confirmed=confirmed,
+        limit=limit,
+    )
+    return jsonable_encoder(rows)
+
+
+@router.get("/schools/{school_id}/staff", summary="Staff of a school (pseudonyms and roles)")
+async def staff(school_id: SchoolId, who: Caller, app: App) -> Any:
+    require(who, Action.visit_read, await school_scope(app, school_id))
+    return await queries.school_staff(app.pool, school_id)
+
+
+@router.get("/family-inbox", summary="Messages sent to families (development SMS stand-in)")
+async def family_inbox(
+    who: Caller, app: App, visit_id: Annotated[str, Query(pattern=IDENT)]
+) -> Any:
+    require(who, Action.family_inbox_read, await visit_scope(app, visit_id))
+    rows = await app.pool.fetch(
+        "SELECT guardian_ref, visit_id, message, sent_at FROM family_inbox"
+        " WHERE visit_id = $1 ORDER BY id",
+        visit_id,
+    )
+    return jsonable_encoder([dict(r) for r in rows])
