@@ -31,6 +31,9 @@ class Sizes:
     imports: int  # rosters imported (all of them then go through the relay and the replay)
     relay_timeout: float
     replay_timeout: float
+    visits_rate: float = 200.0  # commands/s offered to the visits API (DESIGN.md §8)
+    visits_seconds: float = 20.0  # window of the visits HTTP measure
+    visits_peer_seconds: float = 10.0  # window of each peer (floor twice, direct once)
 
 
 FULL = Sizes(rounds=3, append_seconds=5.0, warmup_seconds=0.5, writers=8,
@@ -38,7 +41,8 @@ FULL = Sizes(rounds=3, append_seconds=5.0, warmup_seconds=0.5, writers=8,
              imports=4, relay_timeout=120.0, replay_timeout=180.0)
 QUICK = Sizes(rounds=2, append_seconds=1.0, warmup_seconds=0.2, writers=8,
               spec=DemoSpec(schools=2, classes_per_school=10, students_per_class=50),
-              imports=2, relay_timeout=20.0, replay_timeout=20.0)
+              imports=2, relay_timeout=20.0, replay_timeout=20.0,
+              visits_seconds=5.0, visits_peer_seconds=2.0)
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,21 @@ class Names:
     def group(self) -> str:
         return f"bench-{self.stamp.replace('_', '-')}.roster"
 
+    # The visits latency measure (bench.visits_latency) creates and drops its own.
+    @property
+    def visits_databases(self) -> tuple[str, str, str]:  # registry, visits, floor peer
+        return (f"bench_{self.stamp}_vregistry", f"bench_{self.stamp}_visits",
+                f"bench_{self.stamp}_vfloor")
+
+    @property
+    def visits_topics(self) -> tuple[str, str]:  # the roster's registry topic, visits' own
+        dashed = self.stamp.replace('_', '-')
+        return f"bench-{dashed}.vregistry.events", f"bench-{dashed}.visits.events"
+
+    @property
+    def visits_group(self) -> str:  # the board projection's consumer group
+        return f"bench-{self.stamp.replace('_', '-')}.visits-board"
+
 
 class BenchTicked(IntegrationEvent):
     """The payload of the append measures (about 60 bytes of JSON)."""
@@ -99,6 +118,15 @@ class BenchTicked(IntegrationEvent):
 
     def aggregate_id(self) -> str:
         return self.stream
+
+
+def cpu_pressure() -> dict[str, float]:
+    """Linux PSI ``some`` averages for CPU: the share of time something waited for a CPU."""
+    try:
+        line = Path("/proc/pressure/cpu").read_text().splitlines()[0]
+    except (OSError, IndexError):
+        return {}
+    return {k: float(v) for k, v in (p.split("=") for p in line.split()[1:]) if k != "total"}
 
 
 def median(xs: list[float]) -> float:

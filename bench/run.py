@@ -32,7 +32,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from rich.console import Console
 from rich.table import Table
 
-from bench import appends, pipeline
+from bench import appends, pipeline, visits_latency
 from bench.api_process import api_process_rss
 from bench.common import (
     DISTRICTS,
@@ -44,6 +44,7 @@ from bench.common import (
     Row,
     Sizes,
     clock,
+    cpu_pressure,
     median,
 )
 from tongxin_cli.demo import demo_roster
@@ -101,15 +102,6 @@ class Profiler:
             stats.sort_stats("cumulative").print_stats(40)
             self.reports[phase] = text.getvalue()
             (self.out_dir / f"profile-{phase}.txt").write_text(text.getvalue())
-
-
-def cpu_pressure() -> dict[str, float]:
-    """Linux PSI ``some`` averages for CPU: the share of time something waited for a CPU."""
-    try:
-        line = Path("/proc/pressure/cpu").read_text().splitlines()[0]
-    except (OSError, IndexError):
-        return {}
-    return {k: float(v) for k, v in (p.split("=") for p in line.split()[1:]) if k != "total"}
 
 
 async def wait_quiet(limit: float) -> float:
@@ -389,6 +381,8 @@ def _num(x: float | None, unit: str) -> str:
         return "–"
     if unit == "MB":
         return f"{x:,.1f} MB"
+    if unit == "ms":
+        return f"{x:,.1f} ms"
     return f"{x:,.0f}/s"
 
 
@@ -453,6 +447,20 @@ async def run(args: argparse.Namespace) -> int:
                 api_error = f"{type(exc).__name__}: {exc}"[:300]
         details["api_process"] = api
         rows += memory_rows(mem, details.get("worker_process_memory"), api, api_error)
+        if args.no_visits:
+            rows.append(Row("visits_plan_to_board", "HTTP command → visits board visible, p99",
+                            None, "ms", target="p99 < 50 ms at 200/s", note="--no-visits"))
+        else:
+            try:
+                visits = await visits_latency.measure(server_url, kafka, names, sizes,
+                                                      keep=args.keep)
+                details["visits_latency"] = visits
+                rows += visits_latency.rows(visits)
+            except Exception as exc:
+                log.exception("the visits latency measure failed")
+                rows.append(Row("visits_plan_to_board", "HTTP command → visits board visible, "
+                                "p99", None, "ms", target="p99 < 50 ms at 200/s",
+                                note=f"not measured: {type(exc).__name__}: {exc}"[:300]))
     finally:
         if args.keep:
             console.log(f"kept databases {names.databases} and topic {names.topic}")
@@ -466,6 +474,9 @@ async def run(args: argparse.Namespace) -> int:
              f"{os.getloadavg()[0]:.1f}, CPU pressure avg60 {pressure_start.get('avg60', 0):.0f}"
              f" → {cpu_pressure().get('avg60', 0):.0f} %)")
     print_table(rows, title)
+    if "visits_latency" in details:
+        visits_latency.print_table(details["visits_latency"], "HTTP command → visits board "
+                                   "visible, by phase (open loop, same rate)")
     for phase, text in prof.reports.items():
         console.print(f"[bold]profile of {phase}[/bold] (also {args.json.parent}/"
                       f"profile-{phase}.pstats)")
@@ -497,6 +508,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="cProfile one phase; writes profile-<phase>.pstats/.txt next to "
                              "the JSON (profiling slows that phase: its figure is not comparable)")
     parser.add_argument("--no-api", action="store_true", help="skip the API process RSS measure")
+    parser.add_argument("--no-visits", action="store_true",
+                        help="skip the HTTP command → visits board latency measure")
     parser.add_argument("--keep", action="store_true", help="keep databases and topics")
     parser.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
                         help="first wait up to SECONDS for the 1-minute load average to fall "

@@ -92,7 +92,7 @@ def install_auth(app: FastAPI, verifier: TokenVerifier) -> None:
 _BEARER = HTTPBearer(auto_error=False, description="JWT with a role and a scope (tongxin token)")
 
 
-def current_principal(
+async def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
 ) -> Principal:

@@ -35,7 +35,7 @@ OptionalClass = Annotated[
 ]
 
 
-def visits_of(request: Request) -> Visits:
+async def visits_of(request: Request) -> Visits:  # async: no thread pool hop per request
     visits: Visits = request.app.state.visits
     return visits
 
