@@ -165,6 +165,28 @@ async def test_a_visit_is_planned_completed_confirmed_and_reaches_kafka_and_the_
         assert ledger[0]["measure"] == "mental_health_counselling"
         assert ledger[0]["overdue"] is False
 
+        # The notes and suggestions open for the head teacher, and the read is logged; a
+        # subject teacher may not read them.
+        record = await http.get(f"/visits/{visit_id}/record", headers=me)
+        assert record.status_code == 200, record.text
+        assert record.json()["notes"] == "孩子近来睡眠不好，家长愿意配合学校。"
+        assert [s["text"] for s in record.json()["parent_suggestions"]] == [
+            "放学路口希望有老师值守"
+        ]
+        assert record.json()["erased"] is False
+        actions = await http.get(f"/followups/{case_id}/actions", headers=me)
+        assert [a["description"] for a in actions.json()] == ["心理老师一对一谈话"]
+        subject_teacher = bearer(
+            "subject_teacher", school.district, school.school_id, subject=teacher
+        )
+        refused = await http.get(f"/visits/{visit_id}/record", headers=subject_teacher)
+        assert refused.status_code == 403
+        log = await http.get(
+            "/access-log", params={"record": visit_id}, headers=bearer("auditor", school.district)
+        )
+        assert log.status_code == 200, log.text
+        assert [(e["actor"], e["action"]) for e in log.json()] == [(teacher, "visit.read_notes")]
+
         records = await read_all(visits_settings.kafka_bootstrap_servers, visits_settings.topic)
         types = [dict(r.headers)["ce_type"].decode() for r in records]
         assert types.count("cn.tongxin.visits.VisitCompleted.v1") == 1
@@ -280,6 +302,7 @@ async def test_erasing_a_student_in_the_registry_shreds_their_visit_notes_here_t
         class_id, teacher = sorted(school.head_teachers.items())[0]
         victim, other = [p for p in school.pupils if p.class_id == class_id][:2]
         me = school.as_staff(teacher)
+        visit_ids = []
         for pupil in (victim, other):
             visit_id = (
                 await http.post(
@@ -292,6 +315,8 @@ async def test_erasing_a_student_in_the_registry_shreds_their_visit_notes_here_t
                 f"/visits/{visit_id}/complete", json=completion(school, teacher), headers=me
             )
             assert r.status_code == 200, r.text
+            visit_ids.append(visit_id)
+        victim_visit = visit_ids[0]
 
         async def keys() -> set[str]:
             rows = await visits_db.fetch("SELECT subject FROM subject_keys")
@@ -317,6 +342,11 @@ async def test_erasing_a_student_in_the_registry_shreds_their_visit_notes_here_t
         notes = Sealed.model_validate(json.loads(bytes(sealed))["notes"])
         with pytest.raises(SubjectErasedError):
             await KeyStore().open(visits_db, notes)
+        shut = await http.get(f"/visits/{victim_visit}/record", headers=me)
+        assert shut.status_code == 200, shut.text
+        assert shut.json()["erased"] is True
+        assert shut.json()["notes"] is None
+        assert all(s["text"] is None for s in shut.json()["parent_suggestions"])
 
 
 async def test_overdue_cases_show_up_and_district_rules_change_the_coverage(

@@ -19,6 +19,7 @@ ALLOWED: dict[Action, set[str]] = {
     Action.visit_record: VISITORS,
     Action.visit_confirm: VISITORS,
     Action.visit_read: VISITORS | {"health_vp", "auditor"},
+    Action.visit_read_notes: VISITORS - {"subject_teacher"},
     Action.followup_manage: VISITORS - {"subject_teacher"},
     Action.coverage_read: {"principal", "middle_leader", "head_teacher", "auditor"},
     Action.coverage_aggregate_read: {"bureau_officer", "auditor", "city_analyst"},

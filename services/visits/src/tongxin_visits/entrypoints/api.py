@@ -19,7 +19,7 @@ from tongxin_platform.auth import TokenVerifier, public_key_from_env
 from tongxin_platform.http import install_auth, install_problem_handlers
 from tongxin_visits.bootstrap import bootstrap
 from tongxin_visits.config import VisitsSettings
-from tongxin_visits.entrypoints import ledger_routes, report_routes, visit_routes
+from tongxin_visits.entrypoints import ledger_routes, record_routes, report_routes, visit_routes
 from tongxin_visits.entrypoints.deps import App
 
 
@@ -41,7 +41,7 @@ def create_app(settings: VisitsSettings, verifier: TokenVerifier | None = None) 
     )
     install_problem_handlers(app)
     install_auth(app, verifier or TokenVerifier(public_key_from_env()))
-    for routes in (visit_routes, ledger_routes, report_routes):
+    for routes in (visit_routes, ledger_routes, report_routes, record_routes):
         app.include_router(routes.router)
 
     @app.get("/health", summary="Liveness and database reachability (no token needed)")
