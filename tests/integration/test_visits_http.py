@@ -181,6 +181,17 @@ async def test_a_visit_is_planned_completed_confirmed_and_reaches_kafka_and_the_
         )
         refused = await http.get(f"/visits/{visit_id}/record", headers=subject_teacher)
         assert refused.status_code == 403
+        # The school's feedback channel reads the parent's suggestion, never whose family it was.
+        (suggestion,) = record.json()["parent_suggestions"]
+        committee = bearer("committee_member", school.district, school.school_id)
+        path = f"/visits/{visit_id}/suggestions/{suggestion['suggestion_id']}"
+        shared = await http.get(path, headers=committee)
+        assert shared.status_code == 200, shared.text
+        assert shared.json()["text"] == "放学路口希望有老师值守"
+        assert pupil.ref not in shared.text
+        assert (await http.get(f"/visits/{visit_id}/record", headers=committee)).status_code == 403
+        police = bearer("police", school.district)
+        assert (await http.get(path, headers=police)).status_code == 403
         log = await http.get(
             "/access-log", params={"record": visit_id}, headers=bearer("auditor", school.district)
         )

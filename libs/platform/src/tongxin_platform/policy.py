@@ -56,6 +56,7 @@ class Action(StrEnum):
     visit_confirm = "visit.confirm"  # as a co-visitor
     visit_read = "visit.read"  # visits and the ledger of a class or school
     visit_read_notes = "visit.read_notes"  # notes, suggestions, actions: restricted, logged
+    suggestion_read = "suggestion.read"  # one parent suggestion, without the student: logged
     followup_manage = "followup.manage"  # open cases, record actions, close
     coverage_read = "coverage.read"  # per student, class and teacher (pseudonyms)
     coverage_aggregate_read = "coverage.read_aggregate"  # per school, no student
@@ -88,6 +89,10 @@ RULES: dict[Action, frozenset[Role]] = {
     Action.visit_confirm: VISITORS,
     Action.visit_read: VISITORS | {R.health_vp, R.auditor},
     Action.visit_read_notes: VISITORS - {R.subject_teacher},
+    # The school's feedback channel (committees) answers suggestions: the text, never the child.
+    Action.suggestion_read: frozenset(
+        {R.principal, R.middle_leader, R.family_education_coordinator, R.committee_member}
+    ),
     Action.followup_manage: VISITORS - {R.subject_teacher},
     Action.coverage_read: frozenset({R.principal, R.middle_leader, R.head_teacher, R.auditor}),
     Action.coverage_aggregate_read: frozenset({R.bureau_officer, R.auditor, R.city_analyst}),

@@ -70,3 +70,25 @@ async def case_actions(
         for e in history
         if isinstance(e, FollowUpActionRecorded)
     ]
+
+
+async def suggestion(
+    conn: asyncpg.Connection, writer: Writer, visit_id: str, suggestion_id: str
+) -> dict[str, Any] | None:
+    """One parent suggestion in clear, for the feedback channel: no student, no notes."""
+    history = await writer.history(visit_stream(visit_id))
+    done = next((e for e in history if isinstance(e, VisitCompleted)), None)
+    found = next(
+        (s for s in (done.parent_suggestions if done else []) if s.suggestion_id == suggestion_id),
+        None,
+    )
+    if done is None or found is None:
+        return None
+    return {
+        "suggestion_id": found.suggestion_id,
+        "visit_id": visit_id,
+        "school_id": done.school_id,
+        "topic": found.topic.value,
+        "answer_due": found.answer_due,
+        "text": await _open(conn, found.text),
+    }

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.encoders import jsonable_encoder
 
 from tongxin_platform import access
@@ -32,6 +32,28 @@ async def visit_record(visit_id: VisitId, who: Caller, app: App) -> Any:
             conn, who, Action.visit_read_notes.value, [visit_id], district=where.district or ""
         )
     return jsonable_encoder(record)
+
+
+@router.get(
+    "/visits/{visit_id}/suggestions/{suggestion_id}",
+    summary="One parent suggestion for the school's feedback channel (no student; logged)",
+)
+async def parent_suggestion(
+    visit_id: VisitId,
+    suggestion_id: Annotated[str, Path(pattern=IDENT, description="From VisitCompleted.")],
+    who: Caller,
+    app: App,
+) -> Any:
+    where = await visit_scope(app, visit_id)
+    require(who, Action.suggestion_read, where)  # a class committee: its class's families
+    async with app.pool.acquire() as conn, conn.transaction():
+        found = await records.suggestion(conn, app.service.writer, visit_id, suggestion_id)
+        if found is None:
+            raise ProblemError(404, "Not found", f"suggestion_id: no {suggestion_id} in {visit_id}")
+        await access.log_reads(
+            conn, who, Action.suggestion_read.value, [suggestion_id], district=where.district or ""
+        )
+    return jsonable_encoder(found)
 
 
 @router.get("/followups/{case_id}/actions", summary="What was done on a case (logged)")
