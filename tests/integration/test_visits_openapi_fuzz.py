@@ -302,12 +302,16 @@ async def seed_visits(http: httpx.AsyncClient, school: School) -> dict[str, list
     r = await http.post(f"/visits/{done}/complete", json=completion, headers=me)
     assert r.status_code == 200, r.text
     case_ids: list[str] = r.json()["case_ids"]
+    r = await http.get(f"/visits/{done}/record", headers=me)
+    assert r.status_code == 200, r.text
+    suggestion_ids = [s["suggestion_id"] for s in r.json()["parent_suggestions"]]
     r = await http.post(f"/visits/{done}/family-code", headers=me)
     assert r.status_code == 200, r.text
     this_month = now_utc().astimezone(CHINA).strftime("%Y-%m")
     return {
         "visit_id": visit_ids,
         "case_id": case_ids,
+        "suggestion_id": suggestion_ids,
         "school_id": [school.school_id],
         "district": [school.district],
         "month": sorted({this_month, "2026-02", "2025-12", "0000-01", "0001-01", "9999-12"}),
