@@ -45,7 +45,10 @@ async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
 async def caught_up(
     pool: asyncpg.Pool | asyncpg.Connection, group: str, topic: str, bootstrap: str
 ) -> bool:
-    """Whether ``group`` has stored offsets at the end of every partition of ``topic``."""
+    """Whether ``group`` has stored offsets at the end of every partition of ``topic``, and the
+    database's outbox is empty (events committed but not yet relayed are not on the topic yet)."""
+    if await pool.fetchval("SELECT EXISTS (SELECT 1 FROM outbox)"):
+        return False
     ends = await end_offsets(bootstrap, topic)
     rows = await pool.fetch(
         "SELECT partition, next_offset FROM consumer_offsets WHERE group_id = $1 AND topic = $2",

@@ -9,7 +9,6 @@ statement is an upsert or a keyed update: applying an event twice changes nothin
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import asdict
 
@@ -39,13 +38,13 @@ from tongxin_contracts.events.visits import (
     VisitScheduled,
 )
 from tongxin_platform.consumer import Message
-from tongxin_platform.projection import Statement, execute_in_order, sql
+from tongxin_platform.projection import Statement, create_schema, execute_in_order, sql
+from tongxin_platform.projection import digest as projection_digest
 from tongxin_visits.domain.calendar import china_date
 from tongxin_visits.domain.evolve import rules_of
 
 LIVE_SCHEMA = "board"
 GROUP = "visits.board"
-_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 _DDL = """
 CREATE SCHEMA IF NOT EXISTS {s};
@@ -100,29 +99,13 @@ TABLES = {
 }
 
 
-def check_schema(schema: str) -> str:
-    if not _SCHEMA_NAME.match(schema):
-        raise ValueError(f"not a valid schema name: {schema!r}")
-    return schema
-
-
 async def create_tables(conn: asyncpg.Connection, schema: str = LIVE_SCHEMA) -> None:
-    async with conn.transaction():
-        # The API and the worker start together; IF NOT EXISTS alone races in the catalog.
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('tongxin-board-ddl'))")
-        await conn.execute(_DDL.format(s=check_schema(schema)))
+    await create_schema(conn, _DDL, schema, "tongxin-board-ddl")
 
 
 async def digest(conn: asyncpg.Connection, schema: str = LIVE_SCHEMA) -> dict[str, str]:
     """An md5 of each table's rows in key order: equal digests mean equal read models."""
-    check_schema(schema)
-    out = {}
-    for table, key in TABLES.items():
-        out[table] = await conn.fetchval(
-            f"SELECT coalesce(md5(string_agg(t::text, '|' ORDER BY {key})), 'empty') "
-            f"FROM {schema}.{table} t"
-        )
-    return out
+    return await projection_digest(conn, schema, TABLES)
 
 
 def statement(e: IntegrationEvent) -> Statement | None:
