@@ -50,6 +50,16 @@ async def world(
         yield visits, await set_up_school(registry, visits, bearer, SPEC)
 
 
+async def plan_visit(http: httpx.AsyncClient, me: dict[str, str], student_ref: str) -> str:
+    r = await http.post(
+        "/visits",
+        json={"student_ref": student_ref, "planned_for": str(now_utc().date())},
+        headers=me,
+    )
+    assert r.status_code == 200, r.text
+    return str(r.json()["visit_id"])
+
+
 def completion(school: School, recorder: str, *others: str, **extra: Any) -> dict[str, Any]:
     def role(ref: str) -> str:
         roles = school.roles[ref]
@@ -219,13 +229,7 @@ async def test_the_family_confirms_with_its_one_time_code_once(
         class_id, teacher = sorted(school.head_teachers.items())[1]
         pupil = next(p for p in school.pupils if p.class_id == class_id)
         me = school.as_staff(teacher)
-        visit_id = (
-            await http.post(
-                "/visits",
-                json={"student_ref": pupil.ref, "planned_for": str(now_utc().date())},
-                headers=me,
-            )
-        ).json()["visit_id"]
+        visit_id = await plan_visit(http, me, pupil.ref)
         early = await http.post(f"/visits/{visit_id}/family-code", headers=me)
         assert early.status_code == 422, "no code before the visit is recorded"
         r = await http.post(
@@ -315,13 +319,7 @@ async def test_erasing_a_student_in_the_registry_shreds_their_visit_notes_here_t
         me = school.as_staff(teacher)
         visit_ids = []
         for pupil in (victim, other):
-            visit_id = (
-                await http.post(
-                    "/visits",
-                    json={"student_ref": pupil.ref, "planned_for": str(now_utc().date())},
-                    headers=me,
-                )
-            ).json()["visit_id"]
+            visit_id = await plan_visit(http, me, pupil.ref)
             r = await http.post(
                 f"/visits/{visit_id}/complete", json=completion(school, teacher), headers=me
             )
@@ -372,13 +370,7 @@ async def test_overdue_cases_show_up_and_district_rules_change_the_coverage(
         class_id, teacher = sorted(school.head_teachers.items())[0]
         pupil = next(p for p in school.pupils if p.class_id == class_id)
         me = school.as_staff(teacher)
-        visit_id = (
-            await http.post(
-                "/visits",
-                json={"student_ref": pupil.ref, "planned_for": str(now_utc().date())},
-                headers=me,
-            )
-        ).json()["visit_id"]
+        visit_id = await plan_visit(http, me, pupil.ref)
         body = completion(school, teacher, findings=[], parent_suggestions=[])
         assert (await http.post(f"/visits/{visit_id}/complete", json=body, headers=me)).is_success
         yesterday = (now_utc().astimezone(CHINA) - timedelta(days=1)).date()

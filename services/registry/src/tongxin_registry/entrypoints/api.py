@@ -153,10 +153,6 @@ def create_app(settings: RegistrySettings, verifier: TokenVerifier | None = None
     async def command(
         request: Request, who: Principal, key: str | None, run: Callable[[], Awaitable[list[str]]]
     ) -> JSONResponse:
-        fp = idempotency.fingerprint(
-            "POST", f"{request.url.path}:{who.subject}", await request.body()
-        )
-
         async def go() -> tuple[int, dict[str, Any]]:
             try:
                 return 200, {"events": await run()}
@@ -165,8 +161,7 @@ def create_app(settings: RegistrySettings, verifier: TokenVerifier | None = None
             except RegistryError as exc:
                 raise ProblemError(422, "Refused", str(exc)) from exc
 
-        status, body = await idempotency.once(reg().pool, key, fp, go)
-        return JSONResponse(body, status_code=status)
+        return await idempotency.command(reg().pool, request, who.subject, key, go)
 
     @app.post("/students/{student_ref}/leave", summary="Record that a student left")
     async def leave(
