@@ -83,6 +83,9 @@ class Endpoint:
 #   lea  POST /students/{C}/leave        the first allowed cell is 200; C has left for the next
 #                                        allowed ones, so they are 404 (authorised, then refused)
 # A, B, C are the students of 330106001-01; D is one of 330106001-02.
+# Probes, scrapes and the messaging document: no token, and nothing about anyone in them.
+PUBLIC = {"/health", "/ready", "/metrics", "/asyncapi"}
+
 ENDPOINTS = (
     Endpoint("imS", "POST", "/imports/students", "roster.import"),
     Endpoint("imT", "POST", "/imports/staff", "roster.import"),
@@ -387,7 +390,7 @@ async def test_every_role_gets_the_answer_the_matrix_states_on_every_endpoint(
         (method.upper(), path)
         for path, ops in w.app.openapi()["paths"].items()
         for method in ops
-        if path != "/health"
+        if path not in PUBLIC
     }
     assert routes == {(e.method, e.route) for e in ENDPOINTS}, "an endpoint is not in the matrix"
     assert {c.role for c in CALLERS} == set(Role), "a role is not in the matrix"
@@ -442,6 +445,18 @@ async def test_every_role_gets_the_answer_the_matrix_states_on_every_endpoint(
         )
 
     assert not wrong, f"{len(wrong)} wrong cells:\n" + "\n".join(wrong)
+
+
+async def test_the_operations_endpoints_answer_without_a_token_and_name_no_student(
+    world: World,
+) -> None:
+    w = world
+    refs = set(w.homes)
+    for path in sorted(PUBLIC):
+        r = await w.http.get(path, headers={"Authorization": ""})
+        assert r.status_code == 200, f"{path}: {r.status_code} {r.text[:300]}"
+        assert not any(ref in r.text for ref in refs), f"{path} names a student"
+    assert "tongxin_consumer_lag" in (await w.http.get("/metrics")).text
 
 
 async def test_no_or_a_bad_token_is_a_401_problem_on_every_endpoint(

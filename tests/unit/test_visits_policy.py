@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tongxin_platform.auth import Principal, Role
-from tongxin_platform.policy import Action, Scope, authorize
+from tongxin_platform.policy import Scope
+from tongxin_visits.application.policy import POLICY, Action
 
 VISITORS = {
     "principal",
@@ -42,7 +43,7 @@ def test_each_visits_action_is_allowed_to_exactly_the_roles_written_here(action:
     allowed = {
         role.value
         for role in Role
-        if authorize(Principal("x", role, "330106"), action, HERE).allowed
+        if POLICY.authorize(Principal("x", role, "330106"), action, HERE).allowed
     }
     assert allowed == ALLOWED[action]
 
@@ -50,19 +51,19 @@ def test_each_visits_action_is_allowed_to_exactly_the_roles_written_here(action:
 def test_the_police_hospitals_and_committees_never_read_visits_or_coverage() -> None:
     for role in (Role.police, Role.hospital, Role.civil_affairs, Role.committee_member):
         for action in set(ALLOWED) - {Action.suggestion_read}:
-            assert not authorize(Principal("x", role, "330106"), action, HERE).allowed
+            assert not POLICY.authorize(Principal("x", role, "330106"), action, HERE).allowed
 
 
 def test_a_head_teacher_records_for_their_own_class_only() -> None:
     mine = Principal("t1", Role.head_teacher, "330106", "330106001", "330106001-01")
     other_class = Scope("330106", "330106001", "330106001-02")
-    assert authorize(mine, Action.visit_record, HERE).allowed
-    refused = authorize(mine, Action.visit_record, other_class)
+    assert POLICY.authorize(mine, Action.visit_record, HERE).allowed
+    refused = POLICY.authorize(mine, Action.visit_record, other_class)
     assert not refused.allowed
     assert "class scope" in refused.reason
 
 
 def test_a_principal_sees_the_school_but_not_the_district() -> None:
     principal = Principal("p", Role.principal, "330106", "330106001")
-    assert authorize(principal, Action.coverage_read, Scope("330106", "330106001")).allowed
-    assert not authorize(principal, Action.coverage_aggregate_read, Scope("330106")).allowed
+    assert POLICY.authorize(principal, Action.coverage_read, Scope("330106", "330106001")).allowed
+    assert not POLICY.authorize(principal, Action.coverage_aggregate_read, Scope("330106")).allowed

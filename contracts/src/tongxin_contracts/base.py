@@ -2,9 +2,34 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
+
+
+@dataclass(frozen=True, slots=True)
+class StreamName:
+    """How the ids of one kind of aggregate are spelt: ``kind-<part>[-<part>…]``.
+
+    Defined once per aggregate in the producing service's contracts module: the event's
+    ``aggregate_id`` (the Kafka key and the store's stream) and the service's commands both use
+    it, so the two can never drift apart.
+    """
+
+    kind: str
+
+    def __call__(self, *parts: str) -> str:
+        return "-".join((self.kind, *parts))
+
+    def owns(self, stream_id: str) -> bool:
+        return stream_id.startswith(f"{self.kind}-")
+
+    def id_of(self, stream_id: str) -> str:
+        """``student-stu_1`` → ``stu_1`` (the parts, as they were joined)."""
+        if not self.owns(stream_id):
+            raise ValueError(f"{stream_id!r} is not a {self.kind} stream")
+        return stream_id[len(self.kind) + 1 :]
 
 
 class IntegrationEvent(BaseModel):

@@ -12,7 +12,15 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tongxin_contracts.base import IntegrationEvent, Sealed
+from tongxin_contracts.base import IntegrationEvent, Sealed, StreamName
+
+SERVICE = "registry"
+
+# The registry's aggregates and how their stream ids are spelt.
+school_stream = StreamName("school")
+class_stream = StreamName("class")
+student_stream = StreamName("student")
+staff_stream = StreamName("staff")
 
 
 class SchoolStage(StrEnum):
@@ -70,7 +78,7 @@ class ErasureReason(StrEnum):
 
 
 class _RegistryEvent(IntegrationEvent):
-    service: ClassVar[str] = "registry"
+    service: ClassVar[str] = SERVICE
     district: str = Field(description="District code (区县代码) of the school the fact belongs to.")
     school_id: str = Field(description="Stable id of the school (学校标识码).")
 
@@ -86,7 +94,7 @@ class SchoolRegistered(_RegistryEvent):
     )
 
     def aggregate_id(self) -> str:
-        return f"school-{self.school_id}"
+        return school_stream(self.school_id)
 
 
 class ClassOpened(_RegistryEvent):
@@ -104,7 +112,7 @@ class ClassOpened(_RegistryEvent):
     )
 
     def aggregate_id(self) -> str:
-        return f"class-{self.class_id}"
+        return class_stream(self.class_id)
 
 
 class Guardian(BaseModel):
@@ -132,7 +140,7 @@ class StudentEnrolled(_RegistryEvent):
     )
 
     def aggregate_id(self) -> str:
-        return f"student-{self.student_ref}"
+        return student_stream(self.student_ref)
 
 
 class StudentTransferred(_RegistryEvent):
@@ -145,7 +153,7 @@ class StudentTransferred(_RegistryEvent):
     from_class_id: str = Field(description="The class the student left.")
 
     def aggregate_id(self) -> str:
-        return f"student-{self.student_ref}"
+        return student_stream(self.student_ref)
 
 
 class StudentLeft(_RegistryEvent):
@@ -156,7 +164,7 @@ class StudentLeft(_RegistryEvent):
     reason: LeaveReason = Field(description="Why the student left.")
 
     def aggregate_id(self) -> str:
-        return f"student-{self.student_ref}"
+        return student_stream(self.student_ref)
 
 
 class StudentCategorised(_RegistryEvent):
@@ -169,7 +177,7 @@ class StudentCategorised(_RegistryEvent):
     )
 
     def aggregate_id(self) -> str:
-        return f"student-{self.student_ref}"
+        return student_stream(self.student_ref)
 
 
 class StaffAssigned(_RegistryEvent):
@@ -186,7 +194,7 @@ class StaffAssigned(_RegistryEvent):
     personal: Sealed = Field(description="Sealed personal data: the staff member's name and phone.")
 
     def aggregate_id(self) -> str:
-        return f"staff-{self.staff_ref}"
+        return staff_stream(self.staff_ref)
 
 
 class SubjectErased(_RegistryEvent):
@@ -202,10 +210,10 @@ class SubjectErased(_RegistryEvent):
     erased_by_role: str = Field(description="Role of the operator who erased it (not their name).")
 
     def aggregate_id(self) -> str:
-        return f"student-{self.student_ref}"
+        return student_stream(self.student_ref)
 
 
-REGISTRY_EVENTS: tuple[type[IntegrationEvent], ...] = (
+EVENTS: tuple[type[IntegrationEvent], ...] = (
     SchoolRegistered,
     ClassOpened,
     StudentEnrolled,

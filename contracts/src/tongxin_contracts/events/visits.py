@@ -16,8 +16,17 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tongxin_contracts.base import IntegrationEvent, Sealed
+from tongxin_contracts.base import IntegrationEvent, Sealed, StreamName
 from tongxin_contracts.events.registry import StaffRole
+
+SERVICE = "visits"
+
+# The visits service's aggregates and how their stream ids are spelt.
+visit_stream = StreamName("visit")
+case_stream = StreamName("followup")
+report_stream = StreamName("report")  # report-<school_id>-<month>
+rules_stream = StreamName("visit-rules")
+student_text_stream = StreamName("student-text")  # the visits service's text about one student
 
 
 class VisitMode(StrEnum):
@@ -113,7 +122,7 @@ class ParentSuggestion(_Strict):
 
 
 class _VisitsEvent(IntegrationEvent):
-    service: ClassVar[str] = "visits"
+    service: ClassVar[str] = SERVICE
     district: str = Field(description="District code (区县代码) of the school.")
     school_id: str = Field(description="Stable id of the school.")
 
@@ -122,7 +131,7 @@ class _VisitEvent(_VisitsEvent):
     visit_id: str = Field(description="Id of the visit (one aggregate per visit).")
 
     def aggregate_id(self) -> str:
-        return f"visit-{self.visit_id}"
+        return visit_stream(self.visit_id)
 
 
 class VisitPlanned(_VisitEvent):
@@ -194,7 +203,7 @@ class _FollowUpEvent(_VisitsEvent):
     case_id: str = Field(description="Id of the follow-up case (one aggregate per case).")
 
     def aggregate_id(self) -> str:
-        return f"followup-{self.case_id}"
+        return case_stream(self.case_id)
 
 
 class FollowUpOpened(_FollowUpEvent):
@@ -267,13 +276,13 @@ class MonthlyVisitReportSubmitted(_VisitsEvent):
     late: bool = Field(description="Submitted after the due date (China time).")
 
     def aggregate_id(self) -> str:
-        return f"report-{self.school_id}-{self.month}"
+        return report_stream(self.school_id, self.month)
 
 
 class VisitRulesSet(IntegrationEvent):
     """A district set its visit rules (quotas, deadlines); defaults come from seeds 000 and 002."""
 
-    service: ClassVar[str] = "visits"
+    service: ClassVar[str] = SERVICE
     name: ClassVar[str] = "VisitRulesSet"
     district: str = Field(description="District code the rules apply to.")
     in_home_per_year: int = Field(ge=0, description="Confirmed in-home visits per student a year.")
@@ -297,10 +306,29 @@ class VisitRulesSet(IntegrationEvent):
     set_by: str = Field(description="Subject of the officer who set them.")
 
     def aggregate_id(self) -> str:
-        return f"visit-rules-{self.district}"
+        return rules_stream(self.district)
 
 
-VISITS_EVENTS: tuple[type[IntegrationEvent], ...] = (
+class StudentTextShredded(IntegrationEvent):
+    """The visits service deleted its own key for a student's free text, reacting to the
+    registry's ``SubjectErased``: every visit note, parent suggestion and follow-up action about
+    the student is unreadable from now on (crypto-shredding). Auditors see the erasure reach
+    this service; the event carries no personal data."""
+
+    service: ClassVar[str] = SERVICE
+    name: ClassVar[str] = "StudentTextShredded"
+    district: str = Field(description="District code of the student's school.")
+    student_ref: str = Field(description="Pseudonym of the student whose text was shredded.")
+    erasure_event_id: str = Field(description="ce_id of the registry's SubjectErased it follows.")
+    key_existed: bool = Field(
+        description="Whether this service held a key for the student (false: it had no text)."
+    )
+
+    def aggregate_id(self) -> str:
+        return student_text_stream(self.student_ref)
+
+
+EVENTS: tuple[type[IntegrationEvent], ...] = (
     VisitPlanned,
     VisitScheduled,
     VisitCompleted,
@@ -311,4 +339,5 @@ VISITS_EVENTS: tuple[type[IntegrationEvent], ...] = (
     FollowUpClosed,
     MonthlyVisitReportSubmitted,
     VisitRulesSet,
+    StudentTextShredded,
 )

@@ -1,69 +1,72 @@
-"""The write side's loop, shared by services: load streams → decide → append, and start over
-from the load when another writer got there first (``ConcurrencyError``)."""
+"""The write side's loop, shared by services: load streams → decide → append, in one unit of
+work, and start over from the load when another writer got there first (``ConcurrencyError``).
+
+Every event a command or a reaction emits carries where it came from: the current trace's
+``traceparent``, a ``correlation_id`` (the conversation: the HTTP request's, or the triggering
+event's) and a ``causation_id`` (the direct cause: the request, or the triggering event).
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-import asyncpg
-
 from tongxin_contracts import EventRegistry, IntegrationEvent
-from tongxin_platform.eventstore import (
-    NEW_STREAM,
-    ConcurrencyError,
-    EventStore,
-    NewEvent,
-    StreamHead,
-)
+from tongxin_platform.eventstore import ConcurrencyError, NewEvent
 from tongxin_platform.telemetry import current_traceparent
+from tongxin_platform.uow import Transactions, UnitOfWork
 
 T = TypeVar("T")
 MAX_ATTEMPTS = 5
 
 
-class Loaded:
-    """Streams read in one go: their events (decoded) and their heads."""
-
-    def __init__(self) -> None:
-        self.events: dict[str, list[IntegrationEvent]] = defaultdict(list)
-        self.heads: dict[str, StreamHead] = {}
-
-    def of(self, stream_id: str) -> list[IntegrationEvent]:
-        return self.events.get(stream_id, [])
-
-    def head(self, stream_id: str) -> StreamHead:
-        return self.heads.get(stream_id, NEW_STREAM)
+@dataclass(frozen=True, slots=True)
+class Causation:
+    correlation_id: str
+    causation_id: str
 
 
-async def load_streams(
-    conn: asyncpg.Connection, registry: EventRegistry, stream_ids: Sequence[str]
-) -> Loaded:
-    rows = await conn.fetch(
-        """SELECT stream_id, version, hash, event_type, payload FROM events
-           WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, version""",
-        list(stream_ids),
-    )
-    loaded = Loaded()
-    for r in rows:
-        loaded.events[r["stream_id"]].append(registry.decode(r["event_type"], bytes(r["payload"])))
-        loaded.heads[r["stream_id"]] = StreamHead(r["version"], bytes(r["hash"]))
-    return loaded
+_causation: ContextVar[Causation | None] = ContextVar("tongxin_causation", default=None)
+
+
+@contextmanager
+def caused_by(correlation_id: str, causation_id: str) -> Iterator[Causation]:
+    """Events emitted inside this block carry these ids."""
+    c = Causation(correlation_id or causation_id, causation_id)
+    token = _causation.set(c)
+    try:
+        yield c
+    finally:
+        _causation.reset(token)
+
+
+def causation() -> Causation:
+    """The ids of the current command; a command run outside any (a CLI call, a test) gets
+    fresh ones of its own, so no event goes out without them."""
+    found = _causation.get()
+    if found is None:
+        command_id = uuid.uuid4().hex
+        found = Causation(command_id, command_id)
+    return found
 
 
 def new_events(
     events: Sequence[IntegrationEvent],
     now: datetime,
-    correlation_id: str = "",
     *,
     new_id: Callable[[], uuid.UUID] = uuid.uuid4,
+    cause: Causation | None = None,
 ) -> list[NewEvent]:
-    """Wrap decided events for the store, in the current trace."""
+    """Wrap decided events for the store, in the current trace and command."""
+    c = cause or causation()
     tp = current_traceparent()
-    return [NewEvent(new_id(), e, now, tp, correlation_id) for e in events]
+    return [NewEvent(new_id(), e, now, tp, c.correlation_id, c.causation_id) for e in events]
 
 
 async def retrying(attempt: Callable[[], Awaitable[T]], attempts: int = MAX_ATTEMPTS) -> T:
@@ -78,34 +81,33 @@ async def retrying(attempt: Callable[[], Awaitable[T]], attempts: int = MAX_ATTE
 
 
 Decide = Callable[[list[IntegrationEvent], datetime], list[IntegrationEvent]]
-# Runs in the command's transaction before the load (e.g. seal text, redeem a code) …
-Before = Callable[[asyncpg.Connection, datetime], Awaitable[None]]
-# … or after the append, with the streams written to (e.g. index them).
-After = Callable[[asyncpg.Connection, list[str]], Awaitable[None]]
+# Runs in the command's unit of work before the load (e.g. seal text, redeem a code) …
+Before = Callable[[UnitOfWork, datetime], Awaitable[None]]
+# … or after the append, with the streams written to (e.g. tag them).
+After = Callable[[UnitOfWork, list[str]], Awaitable[None]]
 
 
 class Writer:
     """A service's write side: load one stream, decide on its history, append what was decided.
 
     Decided events go to their own aggregates' streams (a visit may open follow-up cases), all
-    in one transaction; a concurrent change starts the attempt over from the load.
+    in one unit of work; a concurrent change starts the attempt over from the load.
     """
 
     def __init__(
         self,
-        pool: asyncpg.Pool,
-        store: EventStore,
+        transactions: Transactions,
         registry: EventRegistry,
         *,
         clock: Callable[[], datetime],
         new_id: Callable[[], uuid.UUID] = uuid.uuid4,
     ) -> None:
-        self.pool, self.store, self.registry = pool, store, registry
+        self.transactions, self.registry = transactions, registry
         self.clock, self.new_id = clock, new_id
 
     async def history(self, stream_id: str) -> list[IntegrationEvent]:
-        async with self.pool.acquire() as conn:
-            return (await load_streams(conn, self.registry, [stream_id])).of(stream_id)
+        async with self.transactions.read() as uow:
+            return (await uow.events.load([stream_id])).of(stream_id)
 
     async def run(
         self,
@@ -117,10 +119,10 @@ class Writer:
     ) -> list[IntegrationEvent]:
         async def attempt() -> list[IntegrationEvent]:
             now = self.clock()
-            async with self.pool.acquire() as conn, conn.transaction():
+            async with self.transactions.begin() as uow:
                 if before is not None:
-                    await before(conn, now)
-                loaded = await load_streams(conn, self.registry, [stream_id])
+                    await before(uow, now)
+                loaded = await uow.events.load([stream_id])
                 decided = decide(loaded.of(stream_id), now)
                 by_stream: dict[str, list[IntegrationEvent]] = defaultdict(list)
                 for e in decided:
@@ -130,11 +132,11 @@ class Writer:
                     for sid, evs in by_stream.items()
                 ]
                 if len(batches) == 1:
-                    await self.store.append(conn, *batches[0])
+                    await uow.events.append(*batches[0])
                 elif batches:
-                    await self.store.append_many(conn, batches)
+                    await uow.events.append_many(batches)
                 if after is not None and batches:
-                    await after(conn, list(by_stream))
+                    await after(uow, list(by_stream))
                 return decided
 
         return await retrying(attempt)

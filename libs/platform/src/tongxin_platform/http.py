@@ -1,7 +1,9 @@
-"""HTTP edge shared by services: problem+json errors (RFC 9457).
+"""HTTP edge shared by services: problem+json errors (RFC 9457) and who the caller is.
 
-Server spans come from FastAPI's own OpenTelemetry support (it extracts an incoming
-``traceparent``), so the span current when a command appends events is part of the caller's trace.
+A domain's refusal (``tongxin_platform.domain.DomainError``) becomes a problem naming its
+``field`` and ``rule``; a policy's refusal a 403 naming the action. Server spans come from
+FastAPI's own OpenTelemetry support (it extracts an incoming ``traceparent``), so the span
+current when a command appends events is part of the caller's trace.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from tongxin_platform.auth import AuthError, Principal, TokenVerifier
+from tongxin_platform.domain import DomainError, NotAllowedError, NotFoundError
 from tongxin_platform.eventstore import ConcurrencyError
-from tongxin_platform.policy import Action, Scope, authorize
+from tongxin_platform.policy import Policy, Scope
 
 PROBLEM = "application/problem+json"
 
@@ -73,6 +76,10 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_conflict(_: Request, exc: Exception) -> Response:
         return problem(409, "Concurrent change", str(exc))
 
+    async def on_domain(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, DomainError)
+        return domain_problem(exc)
+
     async def on_http(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         return problem(exc.status_code, "HTTP error", str(exc.detail))
@@ -80,6 +87,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(ConcurrencyError, on_conflict)
+    app.add_exception_handler(DomainError, on_domain)
     app.add_exception_handler(StarletteHTTPException, on_http)
 
 
@@ -119,8 +127,23 @@ async def current_principal(
 Caller = Annotated[Principal, Depends(current_principal)]
 
 
-def require(p: Principal, action: Action, where: Scope) -> None:
+def require(policy: Policy, p: Principal, action: str, where: Scope) -> None:
     """Raise a 403 problem naming the rule unless ``p`` may do ``action`` at ``where``."""
-    decision = authorize(p, action, where)
+    decision = policy.authorize(p, action, where)
     if not decision.allowed:
-        raise ProblemError(403, "Forbidden", decision.reason, rule=action.value)
+        raise ProblemError(403, "Forbidden", decision.reason, rule=str(action))
+
+
+_TITLES = {403: "Forbidden", 404: "Not found", 409: "Conflict", 422: "Refused"}
+
+
+def domain_problem(exc: DomainError) -> JSONResponse:
+    """``field: message`` (``caller:`` when a person is refused without a field)."""
+    where = exc.field or ("caller" if isinstance(exc, NotAllowedError) else "")
+    detail = f"{where}: {exc}" if where else str(exc)
+    extra: dict[str, Any] = {}
+    if exc.field or not isinstance(exc, NotFoundError | NotAllowedError):
+        extra["field"] = exc.field
+    if exc.rule:
+        extra["rule"] = exc.rule
+    return problem(exc.status, _TITLES.get(exc.status, "Refused"), detail, **extra)

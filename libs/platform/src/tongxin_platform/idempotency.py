@@ -1,68 +1,163 @@
-"""``Idempotency-Key`` for HTTP commands: the same key and request get the first response back;
-the same key with a different request is a 422, so a client bug cannot pass silently."""
+"""HTTP commands: run once per ``Idempotency-Key``, answer problem+json, carry their causation.
+
+The key is recorded in the command's own transaction, together with its events and its answer:
+
+- concurrent requests with one key wait for the first and return its answer (the first holds the
+  key's row; the others' inserts wait for its commit);
+- a crash between the append and the answer loses nothing: the retry finds the first answer;
+- the same key with a different request is a 422, so a client bug cannot pass silently;
+- keys belong to one caller: two callers' keys never meet.
+
+A refusal (4xx) rolls the command back and is then remembered on its own, so a retry gets the
+same refusal; a 5xx is never remembered. Every command gets a correlation id (the request's
+``X-Correlation-Id``, or a fresh one, echoed in the answer) that its events carry.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
+import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import asyncpg
 from fastapi import Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
-from tongxin_platform.http import ProblemError
+from tongxin_platform.auth import Principal
+from tongxin_platform.commands import caused_by
+from tongxin_platform.domain import DomainError
+from tongxin_platform.http import PROBLEM, ProblemError, domain_problem, problem
+from tongxin_platform.uow import Transactions
+
+MAX_KEY = 200
+_CORRELATION = re.compile(r"^[A-Za-z0-9._:\-]{1,100}$")
+
+Act = Callable[[], Awaitable[dict[str, Any]]]
 
 
 def fingerprint(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
 
 
-async def once(
-    pool: asyncpg.Pool,
-    key: str | None,
-    fp: str,
-    run: Callable[[], Awaitable[tuple[int, dict[str, Any]]]],
-) -> tuple[int, dict[str, Any]]:
-    """Run the command unless ``key`` was seen; return (status, body) either way."""
-    if not key:
-        return await run()
-    if len(key) > 200:
-        raise ProblemError(422, "Invalid idempotency key", "Idempotency-Key: at most 200 chars")
-    row = await pool.fetchrow(
-        "SELECT fingerprint, status, body FROM idempotency_keys WHERE key = $1", key
-    )
-    if row is not None:
-        if row["fingerprint"] != fp:
-            raise ProblemError(
-                422,
-                "Idempotency key reused",
-                "Idempotency-Key was already used for a different request",
-            )
-        return row["status"], dict(row["body"])
-    status, body = await run()
-    if status < 500:
-        # Another request with the same key may have finished first: its answer stands.
-        await pool.execute(
-            "INSERT INTO idempotency_keys (key, fingerprint, status, body) VALUES ($1, $2, $3, $4)"
-            " ON CONFLICT (key) DO NOTHING",
-            key,
-            fp,
-            status,
-            json.loads(json.dumps(body)),
-        )
-    return status, body
+def caller_scope(p: Principal) -> str:
+    """Whose keys these are: the same subject in another role is another caller."""
+    return f"{p.role.value}:{p.subject}"
+
+
+def correlation_of(request: Request) -> str:
+    given = request.headers.get("x-correlation-id", "")
+    return given if _CORRELATION.match(given) else uuid.uuid4().hex
 
 
 async def command(
-    pool: asyncpg.Pool,
+    transactions: Transactions,
     request: Request,
-    subject: str,
+    who: Principal,
     key: str | None,
-    run: Callable[[], Awaitable[tuple[int, dict[str, Any]]]],
+    act: Act,
+    *,
+    body: bytes | None = None,
+    metrics: Any = None,
+    name: str | None = None,
 ) -> JSONResponse:
-    """Run an HTTP command at most once per ``Idempotency-Key`` (keyed on caller, path, body)."""
-    fp = fingerprint("POST", f"{request.url.path}:{subject}", await request.body())
-    status, body = await once(pool, key, fp, run)
-    return JSONResponse(body, status_code=status)
+    """Run ``act`` (which returns the answer's JSON body) as one command."""
+    started = time.perf_counter()
+    label = name or _route_name(request)
+    outcome = "error"
+    try:
+        response = await _command(transactions, request, who, key, act, body)
+        outcome = _outcome(response)
+        return response
+    except ProblemError as exc:
+        outcome = "refused" if exc.status < 500 else "error"
+        raise
+    finally:
+        if metrics is not None:
+            metrics.command_done(label, outcome, time.perf_counter() - started)
+
+
+async def _command(
+    transactions: Transactions,
+    request: Request,
+    who: Principal,
+    key: str | None,
+    act: Act,
+    body: bytes | None,
+) -> JSONResponse:
+    command_id = uuid.uuid4().hex
+    correlation = correlation_of(request)
+    headers = {"X-Correlation-Id": correlation}
+    if key is not None and not 0 < len(key) <= MAX_KEY:
+        raise ProblemError(
+            422, "Invalid idempotency key", f"Idempotency-Key: 1 to {MAX_KEY} characters"
+        )
+    fp = fingerprint(
+        request.method,
+        request.url.path,
+        body if body is not None else await request.body(),
+    )
+    scope = caller_scope(who)
+    with caused_by(correlation, command_id):
+        try:
+            async with transactions.begin() as uow:
+                if key:
+                    stored = await uow.answers.claim(scope, key, fp)
+                    if stored is not None:
+                        if stored.fingerprint != fp:
+                            raise ProblemError(
+                                422,
+                                "Idempotency key reused",
+                                "Idempotency-Key was already used for a different request",
+                            )
+                        return JSONResponse(
+                            stored.body,
+                            status_code=stored.status,
+                            headers={**headers, "Idempotent-Replayed": "true"},
+                            media_type=PROBLEM if stored.status >= 400 else None,
+                        )
+                answer = jsonable_encoder(await act())
+                if key:
+                    await uow.answers.remember(scope, key, 200, answer)
+        except (DomainError, ProblemError) as exc:
+            refusal = domain_problem(exc) if isinstance(exc, DomainError) else None
+            status = exc.status
+            if key and status < 500 and not _is_key_problem(exc):
+                content = (
+                    refusal.body if refusal is not None else _problem_body(exc)  # type: ignore[arg-type]  # a ProblemError here
+                )
+                async with transactions.read() as uow:
+                    await uow.answers.remember_refusal(scope, key, fp, status, _json(content))
+            if refusal is not None:
+                refusal.headers.update(headers)
+                return refusal
+            raise
+    return JSONResponse(answer, status_code=200, headers=headers)
+
+
+def _is_key_problem(exc: Exception) -> bool:
+    return isinstance(exc, ProblemError) and exc.title.startswith("Idempotency key")
+
+
+def _problem_body(exc: ProblemError) -> dict[str, Any]:
+    return _json(problem(exc.status, exc.title, exc.detail, **exc.extra).body)
+
+
+def _json(content: Any) -> dict[str, Any]:
+    value = json.loads(bytes(content)) if isinstance(content, bytes | memoryview) else content
+    assert isinstance(value, dict)
+    return value
+
+
+def _outcome(response: JSONResponse) -> str:
+    if response.headers.get("Idempotent-Replayed"):
+        return "replayed"
+    return "ok" if response.status_code < 400 else "refused"
+
+
+def _route_name(request: Request) -> str:
+    route = request.scope.get("route")
+    return getattr(route, "path", None) or request.url.path

@@ -12,13 +12,11 @@ import re
 from collections.abc import Awaitable, Callable, Collection, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-
-from tongxin_platform.consumer import ConsumerRuntime
 
 EQUAL, FAILED, DIFFERENT = 0, 1, 3  # exit codes; FAILED: rebuild incomplete or swap refused
 Offsets = dict[tuple[str, int], int]  # (topic, partition) → offset
@@ -40,8 +38,19 @@ def _ident(name: str) -> str:
     return f'"{name}"'
 
 
+class Rebuilder(Protocol):
+    """A consumer group that rebuilds: runs until stopped, counts what it did."""
+
+    @property
+    def stats(self) -> Any: ...
+
+    async def run(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 @dataclass(frozen=True)
-class Projection:
+class Target:
     """What a replay rebuilds: the live names, the DDL and digest of its tables (both taking a
     schema), and its consumer as ``consumer(group, schema)`` reading every one of ``topics``."""
 
@@ -51,7 +60,7 @@ class Projection:
     create_tables: Callable[[asyncpg.Connection, str], Awaitable[None]]
     digest: Callable[[asyncpg.Connection, str], Awaitable[dict[str, str]]]
     tables: Collection[str]
-    consumer: Callable[[str, str], ConsumerRuntime]
+    consumer: Callable[[str, str], Rebuilder]
 
 
 @dataclass(frozen=True)

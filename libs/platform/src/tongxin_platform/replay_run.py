@@ -18,15 +18,15 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from tongxin_platform.consumer import ConsumerRuntime
 from tongxin_platform.db import create_pool
 from tongxin_platform.replay import (
     DIFFERENT,
     EQUAL,
     FAILED,
-    Projection,
     Rebuild,
+    Rebuilder,
     ReplayError,
+    Target,
     TopicEnds,
     behind,
     fresh_rebuild,
@@ -67,7 +67,7 @@ def run(
 async def replay_projection(
     pool: asyncpg.Pool,
     bootstrap: str,
-    it: Projection,
+    it: Target,
     *,
     swap_in: bool,
     deadline: float,
@@ -109,7 +109,7 @@ async def replay_projection(
 async def _rebuild(
     pool: asyncpg.Pool,
     kafka: TopicEnds,
-    runtime: ConsumerRuntime,
+    runtime: Rebuilder,
     job: Rebuild,
     deadline: float,
     console: Console,
@@ -149,7 +149,7 @@ async def _rebuild(
 
 
 async def _compare(
-    pool: asyncpg.Pool, it: Projection, job: Rebuild, grace: float, out: Console
+    pool: asyncpg.Pool, it: Target, job: Rebuild, grace: float, out: Console
 ) -> bool:
     """Print the digests of live and rebuilt, taken in one snapshot; whether they are equal."""
     rebuilt_at = await stored_offsets(pool, job.group, job.topics)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tongxin_contracts import TOPICS
 
 DEFAULT_KAFKA = "127.0.0.1:19092"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:15432/postgres"
@@ -27,3 +30,31 @@ def service_database_url(server_url: str, database: str) -> str:
     """The URL of one service's own database on the server ``server_url`` points to."""
     parts = urlsplit(server_url)
     return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
+
+
+class ServiceSettings(PlatformSettings):
+    """What every service reads, under its own prefix (``VISITS_HTTP_PORT``…); a service
+    subclasses it, sets ``model_config``'s ``env_prefix`` and the defaults, and adds its own.
+
+    Topics: ``topic`` is the service's own; a topic it reads from another service is
+    ``<service>_topic`` when the subclass declares it (tests give each run its own topics),
+    else the fixed name of ``tongxin_contracts.TOPICS``.
+    """
+
+    service: ClassVar[str] = ""
+
+    database_name: str = ""
+    topic: str = ""
+    http_host: str = "127.0.0.1"
+    http_port: int = 0
+    # The worker's own HTTP port (/metrics, /health, /asyncapi); 0: none.
+    worker_http_port: int = 0
+    pool_size: int = 10
+    # Records per partition fetch applied in one transaction by each consumer group.
+    projection_batch_size: int = 1000
+
+    def topic_of(self, service: str) -> str:
+        if service == self.service:
+            return self.topic or TOPICS[service]
+        named = getattr(self, f"{service}_topic", None)
+        return str(named) if named else TOPICS[service]

@@ -1,15 +1,25 @@
 """OpenTelemetry: one trace from the HTTP request through the store, the outbox, Kafka, consumers.
 
 The ``traceparent`` of the span that appends events is stored with each event; the relay puts it
-on the Kafka record; consumers continue it. Exporters are configured by the process (or tests),
-never at import time.
+on the Kafka record; consumers continue it. Every process a service runs (its API, its worker,
+its command) installs a tracer provider at start (``configure_tracing``), never at import time:
+spans are always made, so every event carries a ``traceparent``; they are exported to the OTLP
+endpoint of ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``…_TRACES_ENDPOINT``) when one is set.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+log = logging.getLogger(__name__)
 
 _PROPAGATOR = TraceContextTextMapPropagator()
 
@@ -29,3 +39,25 @@ def context_from_traceparent(traceparent: str) -> otel_context.Context:
     if not traceparent:
         return otel_context.Context()
     return _PROPAGATOR.extract({"traceparent": traceparent})
+
+
+def configure_tracing(service: str) -> trace.TracerProvider:
+    """Install this process's tracer provider, unless one is installed already (a test's)."""
+    current = trace.get_tracer_provider()
+    if isinstance(current, TracerProvider):
+        return current
+    provider = TracerProvider(
+        resource=Resource.create(
+            {"service.name": f"tongxin-{service}", "service.namespace": "tongxin"}
+        )
+    )
+    endpoint = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or os.environ.get(
+        "OTEL_EXPORTER_OTLP_ENDPOINT"
+    )
+    if endpoint:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        log.info("spans of tongxin-%s go to %s", service, endpoint)
+    trace.set_tracer_provider(provider)
+    return provider

@@ -1,35 +1,274 @@
-"""A service's background process: its parts (outbox relay, projections, reactions) run side by
-side until a signal or until one of them fails, and are then stopped together."""
+"""A service's background process, built from its declaration: the outbox relay, its
+projections and its reactions, every consumer group a FastStream subscriber on one broker.
+
+``Worker(service, settings, options).app()`` is the FastStream application (ASGI: ``/metrics``,
+``/health`` and ``/asyncapi`` on the worker's port), for ``faststream run --factory`` and for
+``tongxin-<service> worker``; ``run(stop)`` runs the same steps inside a test's event loop.
+Group ids and schemas can be overridden (a rebuild, a test), and each part switched off.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from faststream.asgi import AsgiFastStream, make_ping_asgi
+from faststream.kafka import KafkaBroker
+from faststream.specification import AsyncAPI
+from prometheus_client import CollectorRegistry, Gauge, make_asgi_app
+
+from tongxin_contracts import IntegrationEvent, default_registry
+from tongxin_platform.commands import Writer
+from tongxin_platform.db import create_pool
+from tongxin_platform.eventstore import EventStore, now_utc
+from tongxin_platform.exactly_once import Consumer, Ledger, PgLedgers
+from tongxin_platform.messaging import (
+    documented,
+    ensure_dead_letter_topics,
+    make_broker,
+    subscribe,
+)
+from tongxin_platform.outbox import OutboxRelay
+from tongxin_platform.projection import Projection
+from tongxin_platform.reaction import Reaction
+from tongxin_platform.service import Service, prepare_database
+from tongxin_platform.settings import ServiceSettings
+from tongxin_platform.uow import PgTransactions
+
+log = logging.getLogger(__name__)
 
 
-class Part(Protocol):
-    async def run(self) -> None: ...
+@dataclass(frozen=True)
+class WorkerOptions:
+    relay: bool = True
+    projection: bool = True  # the projections
+    reactions: bool = True
+    groups: Mapping[str, str] = field(default_factory=dict)  # part name → consumer group
+    schemas: Mapping[str, str] = field(default_factory=dict)  # projection name → schema
+    # A rebuild's groups do not continue each event's trace (see ``Consumer``).
+    trace_events: bool = True
 
-    def stop(self) -> None: ...
+
+@dataclass
+class _State:
+    pool: Any = None
+    transactions: PgTransactions | None = None
+    writer: Writer | None = None
+    relay: OutboxRelay | None = None
+    relay_task: asyncio.Task[None] | None = None
 
 
-async def run_parts(parts: Sequence[tuple[str, Part]], stop: asyncio.Event) -> None:
-    """Run every part until ``stop`` is set; a part that fails stops the others and re-raises."""
-    tasks = [asyncio.create_task(part.run(), name=name) for name, part in parts]
-    waiter = asyncio.create_task(stop.wait())
-    try:
-        done, _ = await asyncio.wait([*tasks, waiter], return_when=asyncio.FIRST_COMPLETED)
-        for t in done:
-            if t is not waiter and (exc := t.exception()) is not None:
-                raise exc
-    finally:
-        waiter.cancel()
-        for _, part in parts:
-            part.stop()
-        await asyncio.gather(*tasks, return_exceptions=True)
+class Worker:
+    def __init__(
+        self,
+        service: Service,
+        settings: ServiceSettings,
+        options: WorkerOptions | None = None,
+        *,
+        metrics: CollectorRegistry | None = None,
+    ) -> None:
+        self.service, self.settings = service, settings
+        self.options = options or WorkerOptions()
+        self.metrics = metrics if metrics is not None else CollectorRegistry()
+        self.broker: KafkaBroker = make_broker(
+            settings.kafka_bootstrap_servers, service=service.name, metrics=self.metrics
+        )
+        self.state = _State()
+        self.ledgers = PgLedgers(None)  # the pool arrives in ``startup``
+        self.consumers: list[Consumer] = []
+        self.projections: list[tuple[Projection, str, Consumer]] = []
+        self._declare_publisher()
+        if self.options.projection:
+            for p in service.projections:
+                self._add_projection(p)
+        if self.options.reactions:
+            for r in service.reactions:
+                self._add_reaction(r)
+        self._relay_active = Gauge(
+            "tongxin_relay_active",
+            "1 while this worker's relay holds the lock",
+            registry=self.metrics,
+        )
+        self._relay_published = Gauge(
+            "tongxin_relay_published",
+            "Events this relay published since start",
+            registry=self.metrics,
+        )
+
+    # --- declaration -----------------------------------------------------------------------
+
+    def _declare_publisher(self) -> None:
+        """The service's own topic, written by the outbox relay (shown in the AsyncAPI)."""
+        events = self.service.publishes()
+        if not events:
+            return
+        topic = self.settings.topic_of(self.service.name)
+        self.broker.publisher(
+            topic,
+            title=f"{topic}:Publisher",
+            description=(
+                f"Events of the {self.service.name} service, published by its outbox relay in "
+                "store order per aggregate (key: the aggregate id); CloudEvents binary mode."
+            ),
+            schema=documented(events),
+        )
+
+    def _types(
+        self, sources: Sequence[str], handled: Mapping[str, type[IntegrationEvent]]
+    ) -> dict[str, list[type[IntegrationEvent]]]:
+        return {
+            self.settings.topic_of(s): [t for t in handled.values() if t.service == s]
+            for s in sources
+        }
+
+    def _consumer(
+        self, name: str, group: str, sources: Sequence[str], apply: Any, handles: Any
+    ) -> Consumer:
+        group = self.options.groups.get(name, group)
+        consumer = Consumer(
+            group=group,
+            topics=[self.settings.topic_of(s) for s in sources],
+            apply=apply,
+            registry=default_registry(),
+            ledgers=self.ledgers,
+            handles=handles,
+            max_batch=self.settings.projection_batch_size,
+            span_per_event=self.options.trace_events,
+        )
+        self.consumers.append(consumer)
+        return consumer
+
+    def _add_projection(self, p: Projection) -> None:
+        schema = self.options.schemas.get(p.name, p.schema)
+        consumer = self._consumer(p.name, p.group, p.sources, p.apply_to(schema), p.handles)
+        self.projections.append((p, schema, consumer))
+        subscribe(
+            self.broker,
+            consumer,
+            types_by_topic=self._types(p.sources, p.event_types),
+            description=p.description or f"Projection {p.name} into schema {schema}.",
+        )
+
+    def _add_reaction(self, r: Reaction) -> None:
+        async def apply(tx: Ledger, messages: Sequence[Any]) -> None:
+            transactions, writer = self.state.transactions, self.state.writer
+            assert transactions is not None, "the worker has not started"
+            assert writer is not None, "the worker has not started"
+            inner = r.apply(transactions, lambda t: transactions.on(t.conn), writer)
+            await inner(tx, messages)
+
+        consumer = self._consumer(r.name, r.group, r.sources, apply, r.handles)
+        subscribe(
+            self.broker,
+            consumer,
+            types_by_topic=self._types(r.sources, r.event_types),
+            description=r.description or f"Reaction {r.name}.",
+        )
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def startup(self) -> None:
+        url = await prepare_database(self.service, self.settings)
+        pool = await create_pool(url, min_size=1, max_size=4)
+        self.state.pool = self.ledgers.pool = pool
+        store = EventStore(self.settings.topic_of(self.service.name))
+        self.state.transactions = PgTransactions(pool, store, default_registry())
+        self.state.writer = Writer(self.state.transactions, default_registry(), clock=now_utc)
+        async with pool.acquire() as conn:
+            for p, schema, consumer in self.projections:
+                await p.create_tables(conn, schema)
+                if await p.reset_unless_owned(conn, schema, consumer.group):
+                    log.info(
+                        "%s: no stored offsets for %s: rebuilding from offset 0",
+                        p.name,
+                        consumer.group,
+                    )
+        await ensure_dead_letter_topics(
+            self.settings.kafka_bootstrap_servers,
+            self.consumers,
+            self.settings.topic_replication_factor,
+        )
+        if self.options.relay:
+            self.state.relay = OutboxRelay(
+                service=self.service.name,
+                database_url=url,
+                bootstrap=self.settings.kafka_bootstrap_servers,
+            )
+
+    async def after_startup(self) -> None:
+        if self.state.relay is not None:
+            self.state.relay_task = asyncio.create_task(self.state.relay.run(), name="relay")
+
+    async def shutdown(self) -> None:
+        if self.state.relay is not None:
+            self.state.relay.stop()
+        if self.state.relay_task is not None:
+            await asyncio.gather(self.state.relay_task, return_exceptions=True)
+
+    async def after_shutdown(self) -> None:
+        if self.state.pool is not None:
+            await self.state.pool.close()
+            self.state.pool = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until ``stop`` is set; a relay that fails stops the worker and re-raises."""
+        await self.startup()
+        try:
+            await self.broker.start()
+            try:
+                await self.after_startup()
+                waiter = asyncio.create_task(stop.wait())
+                watched = [waiter, *([self.state.relay_task] if self.state.relay_task else [])]
+                done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+                waiter.cancel()
+                for t in done:
+                    if t is not waiter and (exc := t.exception()) is not None:
+                        raise exc
+            finally:
+                await self.shutdown()
+                await self.broker.stop()
+        finally:
+            await self.after_shutdown()
+
+    # --- FastStream application -------------------------------------------------------------
+
+    def specification(self) -> AsyncAPI:
+        return AsyncAPI(
+            self.broker,
+            title=f"{self.service.title} (worker)",
+            version=self.service.version,
+            description=(
+                f"What the {self.service.name} service publishes, and which of its consumer "
+                "groups consume which topics (with their dead-letter topics)."
+            ),
+        )
+
+    def app(self) -> AsgiFastStream:
+        """The worker as a FastStream application, with ``/metrics``, ``/health`` and
+        ``/asyncapi`` (the document generated from its broker)."""
+        self._relay_active.set_function(
+            lambda: float(bool(self.state.relay and self.state.relay.stats.active))
+        )
+        self._relay_published.set_function(
+            lambda: float(self.state.relay.stats.published if self.state.relay else 0)
+        )
+        return AsgiFastStream(
+            self.broker,
+            asgi_routes=[
+                ("/metrics", make_asgi_app(self.metrics)),
+                ("/health", make_ping_asgi(self.broker, timeout=5.0)),
+            ],
+            on_startup=[self.startup],
+            after_startup=[self.after_startup],
+            on_shutdown=[self.shutdown],
+            after_shutdown=[self.after_shutdown],
+            specification=self.specification(),
+            asyncapi_path="/asyncapi",
+        )
 
 
 def serve(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
@@ -44,3 +283,13 @@ def serve(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
         await main(stop)
 
     asyncio.run(_main())
+
+
+async def run_worker(
+    service: Service,
+    settings: ServiceSettings,
+    options: WorkerOptions | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """A worker in the running loop until ``stop`` (tests; the CLI serves ``Worker.app``)."""
+    await Worker(service, settings, options).run(stop or asyncio.Event())

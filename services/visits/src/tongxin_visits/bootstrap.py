@@ -1,4 +1,6 @@
-"""Wiring: settings → database, migrations, event store, service. Called by entrypoints only."""
+"""The visits service, declared for the service kit: settings, rules, migrations, the board
+projection, the shredding reaction and the application object its routes use. The kit builds
+its API, worker and command from this (``entrypoints``)."""
 
 from __future__ import annotations
 
@@ -6,65 +8,56 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from tongxin_contracts import default_registry
-from tongxin_platform.consumer import ConsumerRuntime
-from tongxin_platform.db import create_pool, ensure_database
-from tongxin_platform.eventstore import EventStore, now_utc
-from tongxin_platform.migrations import migrate
+from tongxin_platform import service as kit
+from tongxin_platform.service import Runtime, Service
+from tongxin_platform.uow import PgTransactions
+from tongxin_visits.application.policy import POLICY
 from tongxin_visits.application.service import VisitsService
 from tongxin_visits.config import VisitsSettings
-from tongxin_visits.projections import board
-
-SERVICE = "visits"
+from tongxin_visits.projections.board import BOARD
+from tongxin_visits.reactions.shredding import SHREDDING
 
 
 @dataclass
 class Visits:
+    """What the routes use: the commands, the database (the board), the settings."""
+
     settings: VisitsSettings
-    database_url: str
     pool: asyncpg.Pool
+    transactions: PgTransactions
     service: VisitsService
 
     async def close(self) -> None:
         await self.pool.close()
 
 
+def build(runtime: Runtime) -> Visits:
+    settings = runtime.settings
+    assert isinstance(settings, VisitsSettings)
+    service = VisitsService(runtime.writer, runtime.pool)
+    return Visits(settings, runtime.pool, runtime.transactions, service)
+
+
+SERVICE = Service(
+    name="visits",
+    title="Tongxin visits",
+    version="0.2.0",
+    description="Home visits (家访): lifecycle, confirmation, follow-up ledger (台账), "
+    "coverage rules and monthly statistics (统计表).",
+    settings=VisitsSettings,
+    policy=POLICY,
+    migrations="tongxin_visits.migrations",
+    projections=(BOARD,),
+    reactions=(SHREDDING,),
+    build=build,
+)
+
+
 async def prepare_database(settings: VisitsSettings) -> str:
-    """Create the service's database and bring its schema up to date; return its URL."""
-    url = await ensure_database(settings.database_url, settings.database_name)
-    conn = await asyncpg.connect(url)
-    try:
-        await migrate(conn, "tongxin_platform.sql", "tongxin_visits.migrations")
-        await board.create_tables(conn)
-    finally:
-        await conn.close()
-    return url
+    """Create the service's database and bring it up to date; return its URL."""
+    return await kit.prepare_database(SERVICE, settings)
 
 
 async def bootstrap(settings: VisitsSettings) -> Visits:
-    url = await prepare_database(settings)
-    pool = await create_pool(url, max_size=settings.pool_size)
-    service = VisitsService(pool, EventStore(settings.topic), clock=now_utc)
-    return Visits(settings, url, pool, service)
-
-
-def board_consumer(
-    settings: VisitsSettings,
-    pool: asyncpg.Pool,
-    *,
-    group: str = board.GROUP,
-    schema: str = board.LIVE_SCHEMA,
-) -> ConsumerRuntime:
-    """The board projection: the roster from ``registry.events``, the rest from its own topic."""
-    return ConsumerRuntime(
-        group=group,
-        topics=[settings.registry_topic, settings.topic],
-        handler=board.apply,
-        batch_handler=board.apply_batch,
-        registry=default_registry(),
-        pool=pool,
-        bootstrap=settings.kafka_bootstrap_servers,
-        search_path=schema,
-        replication_factor=settings.topic_replication_factor,
-        max_batch=settings.projection_batch_size,
-    )
+    """The visits service opened in this process (benchmarks, tests)."""
+    return build(await kit.open_runtime(SERVICE, settings))

@@ -1,22 +1,30 @@
-"""Registry use cases. Each one loads the streams it needs, decides, and appends in one
-transaction; a concurrent change (``ConcurrencyError``) makes it start over from the load."""
+"""Registry use cases. Each one loads the streams it needs, decides, and appends in one unit of
+work; a concurrent change (``ConcurrencyError``) makes it start over from the load."""
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import asyncpg
-
-from tongxin_contracts import IntegrationEvent, default_registry
-from tongxin_contracts.events.registry import ErasureReason, Guardian, LeaveReason, SpecialGroup
-from tongxin_platform.commands import load_streams, new_events, retrying
-from tongxin_platform.crypto import KeyStore, seal_with
-from tongxin_platform.eventstore import EventStore, NewEvent, StreamHead
+from tongxin_contracts import IntegrationEvent
+from tongxin_contracts.events.registry import (
+    ErasureReason,
+    Guardian,
+    LeaveReason,
+    SpecialGroup,
+    class_stream,
+    school_stream,
+    staff_stream,
+    student_stream,
+)
+from tongxin_platform.commands import Writer, new_events, retrying
+from tongxin_platform.crypto import seal_with
+from tongxin_platform.eventstore import NewEvent, StreamHead
+from tongxin_platform.uow import Transactions, UnitOfWork
 from tongxin_registry.application.pseudonyms import Pseudonymizer
 from tongxin_registry.application.rows import (
     ImportRejectedError,
@@ -59,52 +67,37 @@ class ImportResult:
     by_type: dict[str, int] = field(default_factory=dict)
 
 
-def school_stream(school_id: str) -> str:
-    return f"school-{school_id}"
-
-
-def class_stream(class_id: str) -> str:
-    return f"class-{class_id}"
-
-
-def student_stream(student_ref: str) -> str:
-    return f"student-{student_ref}"
-
-
-def staff_stream(staff_ref: str) -> str:
-    return f"staff-{staff_ref}"
-
-
 class RegistryService:
     def __init__(
         self,
-        pool: asyncpg.Pool,
-        store: EventStore,
+        transactions: Transactions,
+        writer: Writer,
         pseudonyms: Pseudonymizer,
-        *,
-        clock: Callable[[], datetime],
-        new_id: Callable[[], uuid.UUID] = uuid.uuid4,
     ) -> None:
-        self.pool = pool
-        self.store = store
-        self.keys = KeyStore()
+        self.transactions = transactions
+        self.writer = writer
         self.pseudonyms = pseudonyms
-        self.clock = clock
-        self.new_id = new_id
-        self.registry = default_registry()
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        return self.writer.clock
+
+    @property
+    def new_id(self) -> Callable[[], uuid.UUID]:
+        return self.writer.new_id
 
     # --- imports -------------------------------------------------------------------------
 
     async def import_students(
-        self, text: str, *, correlation_id: str = "", check_scope: ScopeCheck | None = None
+        self, text: str, *, check_scope: ScopeCheck | None = None
     ) -> ImportResult:
         rows = parse_rows(text, StudentRow)
         _check_consistent(rows)
         if check_scope is not None:
             check_scope({(r.district, r.school_id) for _, r in rows})
-        return await retrying(lambda: self._import_students(rows, correlation_id))
+        return await retrying(lambda: self._import_students(rows))
 
-    async def _import_students(self, rows: list[tuple[int, StudentRow]], corr: str) -> ImportResult:
+    async def _import_students(self, rows: list[tuple[int, StudentRow]]) -> ImportResult:
         schools: dict[str, RegisterSchool] = {}
         classes: dict[str, OpenClass] = {}
         for _, r in rows:
@@ -119,13 +112,13 @@ class RegistryService:
             )
         refs = {line: self.pseudonyms.student(r.district, r.student_id) for line, r in rows}
         now = self.clock()
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self.transactions.begin() as uow:
             streams = (
                 [school_stream(s) for s in schools]
                 + [class_stream(c) for c in classes]
                 + [student_stream(ref) for ref in refs.values()]
             )
-            loaded = await load_streams(conn, self.registry, streams)
+            loaded = await uow.events.load(streams)
             batches: list[tuple[str, StreamHead, list[NewEvent]]] = []
 
             def add(stream: str, decided: list[IntegrationEvent]) -> None:
@@ -134,7 +127,7 @@ class RegistryService:
                         (
                             stream,
                             loaded.head(stream),
-                            new_events(decided, now, corr, new_id=self.new_id),
+                            new_events(decided, now, new_id=self.new_id),
                         )
                     )
 
@@ -156,7 +149,7 @@ class RegistryService:
             }
             # Personal data is sealed only for students (re-)enrolled by this file.
             enrolling = [ref for ref, st in states.items() if not st.enrolled and not st.erased]
-            keys = await self.keys.keys_for(conn, enrolling) if enrolling else {}
+            keys = await uow.keys.keys_for(enrolling) if enrolling else {}
             for line, r in rows:
                 ref = refs[line]
                 if states[ref].erased and not states[ref].enrolled:
@@ -186,7 +179,7 @@ class RegistryService:
                 add(student_stream(ref), decide_student(cmd, states[ref]))
             if errors:
                 raise ImportRejectedError(errors)
-            written = await self.store.append_many(conn, batches)
+            written = await uow.events.append_many(batches)
         return _result(len(rows), written, batches)
 
     def _guardians(self, r: StudentRow) -> tuple[Guardian, ...]:
@@ -206,21 +199,21 @@ class RegistryService:
         return tuple(out)
 
     async def import_staff(
-        self, text: str, *, correlation_id: str = "", check_scope: ScopeCheck | None = None
+        self, text: str, *, check_scope: ScopeCheck | None = None
     ) -> ImportResult:
         rows = parse_rows(text, StaffRow)
         if check_scope is not None:
             check_scope({(r.district, r.school_id) for _, r in rows})
-        return await retrying(lambda: self._import_staff(rows, correlation_id))
+        return await retrying(lambda: self._import_staff(rows))
 
-    async def _import_staff(self, rows: list[tuple[int, StaffRow]], corr: str) -> ImportResult:
+    async def _import_staff(self, rows: list[tuple[int, StaffRow]]) -> ImportResult:
         now = self.clock()
         refs = {line: self.pseudonyms.staff(r.district, r.staff_id) for line, r in rows}
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self.transactions.begin() as uow:
             school_ids = {r.school_id for _, r in rows}
             class_ids = {c for _, r in rows for c in r.class_ids}
-            known = await self.store.heads(
-                conn, [school_stream(s) for s in school_ids] + [class_stream(c) for c in class_ids]
+            known = await uow.events.heads(
+                [school_stream(s) for s in school_ids] + [class_stream(c) for c in class_ids]
             )
             errors = [
                 RowError(line, "school_id", f"school {r.school_id} is not registered")
@@ -235,10 +228,8 @@ class RegistryService:
             ]
             if errors:
                 raise ImportRejectedError(errors)
-            loaded = await load_streams(
-                conn, self.registry, [staff_stream(s) for s in refs.values()]
-            )
-            keys = await self.keys.keys_for(conn, list(refs.values()))
+            loaded = await uow.events.load([staff_stream(s) for s in refs.values()])
+            keys = await uow.keys.keys_for(list(refs.values()))
             batches = []
             for line, r in rows:
                 ref = refs[line]
@@ -259,10 +250,10 @@ class RegistryService:
                         (
                             staff_stream(ref),
                             loaded.head(staff_stream(ref)),
-                            new_events(decided, now, corr, new_id=self.new_id),
+                            new_events(decided, now, new_id=self.new_id),
                         )
                     )
-            written = await self.store.append_many(conn, batches)
+            written = await uow.events.append_many(batches)
         return _result(len(rows), written, batches)
 
     # --- single-student commands ---------------------------------------------------------
@@ -273,25 +264,14 @@ class RegistryService:
         make: Callable[
             [StudentState], RecordStudentLeft | CategoriseStudent | TransferStudent | EraseSubject
         ],
-        check: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
+        before: Callable[[UnitOfWork, datetime], Any] | None = None,
     ) -> list[str]:
-        async def attempt() -> list[str]:
-            async with self.pool.acquire() as conn, conn.transaction():
-                if check is not None:
-                    await check(conn)
-                stream = student_stream(student_ref)
-                loaded = await load_streams(conn, self.registry, [stream])
-                state = fold(loaded.of(stream), StudentState())
-                decided = decide_student(make(state), state)
-                await self.store.append(
-                    conn,
-                    stream,
-                    loaded.head(stream),
-                    new_events(decided, self.clock(), new_id=self.new_id),
-                )
-                return [e.name for e in decided]
+        def decide(history: list[IntegrationEvent], _: datetime) -> list[IntegrationEvent]:
+            state = fold(history, StudentState())
+            return decide_student(make(state), state)
 
-        return await retrying(attempt)
+        decided = await self.writer.run(student_stream(student_ref), decide, before=before)
+        return [e.name for e in decided]
 
     async def record_left(self, student_ref: str, reason: LeaveReason) -> list[str]:
         return await self._student_command(
@@ -306,12 +286,12 @@ class RegistryService:
     async def transfer(self, student_ref: str, class_id: str) -> list[str]:
         target: dict[str, Any] = {}
 
-        async def check(conn: asyncpg.Connection) -> None:
-            classes = await load_streams(conn, self.registry, [class_stream(class_id)])
+        async def check(uow: UnitOfWork, _: datetime) -> None:
+            classes = await uow.events.load([class_stream(class_id)])
             cstate: ClassState | None = fold(classes.of(class_stream(class_id)), None)
             if cstate is None:
                 raise UnknownClassError(f"class {class_id} is not open")
-            school = await load_streams(conn, self.registry, [school_stream(cstate.school_id)])
+            school = await uow.events.load([school_stream(cstate.school_id)])
             event = school.of(school_stream(cstate.school_id))[0]
             target.update(school_id=cstate.school_id, district=getattr(event, "district", ""))
 
@@ -324,17 +304,18 @@ class RegistryService:
         )
 
     async def erase(self, student_ref: str, reason: ErasureReason, by_role: str) -> list[str]:
-        """Delete the student's data key and record ``SubjectErased``, in one transaction."""
+        """Delete the student's data key and record ``SubjectErased``, in one unit of work."""
 
-        async def delete_key(conn: asyncpg.Connection) -> None:
-            await self.keys.erase(conn, student_ref)
+        async def delete_key(uow: UnitOfWork, _: datetime) -> None:
+            await uow.keys.erase(student_ref)
 
         return await self._student_command(
             student_ref, lambda _: EraseSubject(student_ref, reason, by_role), delete_key
         )
 
     async def history(self, stream_id: str) -> list[dict[str, Any]]:
-        events = await self.store.load(self.pool, stream_id)
+        async with self.transactions.read() as uow:
+            events = await uow.events.stored(stream_id)
         return [
             {
                 "position": e.position,

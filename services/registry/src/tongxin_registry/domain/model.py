@@ -14,17 +14,18 @@ from tongxin_contracts.events.registry import (
     SpecialGroup,
     StaffRole,
 )
+from tongxin_platform.domain import DomainError, NotFoundError
 
 
-class RegistryError(Exception):
+class RegistryError(DomainError):
     """A command the registry refuses; the message says which rule."""
 
 
-class StudentNotEnrolledError(RegistryError):
+class StudentNotEnrolledError(RegistryError, NotFoundError):
     pass
 
 
-class UnknownClassError(RegistryError):
+class UnknownClassError(RegistryError, NotFoundError):
     pass
 
 

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-import asyncpg
-
 from tongxin_contracts import IntegrationEvent, Sealed
-from tongxin_contracts.events.visits import FindingCategory, FollowUpOutcome, Measure
+from tongxin_contracts.events.visits import (
+    FindingCategory,
+    FollowUpOutcome,
+    Measure,
+    case_stream,
+    visit_stream,
+)
 from tongxin_platform.commands import Writer
-from tongxin_visits.application.streams import case_stream, index_for, visit_stream
+from tongxin_platform.uow import UnitOfWork
+from tongxin_visits.application.tags import tag_school
 from tongxin_visits.application.visits import Sealer
 from tongxin_visits.domain.deciders import decide_followup, decide_open_followup
 from tongxin_visits.domain.evolve import fold
@@ -48,7 +53,7 @@ class LedgerCommands:
             lambda history, now: decide_open_followup(
                 cmd, visit, fold(history, FollowUpState()), now
             ),
-            after=index_for(visit.school_id) if visit.school_id else None,
+            after=tag_school(visit.school_id) if visit.school_id else None,
         )
         return case_id
 
@@ -61,8 +66,8 @@ class LedgerCommands:
         action_id = str(self.writer.new_id())
         sealed: dict[str, Sealed] = {}
 
-        async def seal_text(conn: asyncpg.Connection, _: datetime) -> None:
-            sealed["text"] = await self.sealer.seal(conn, state.student_ref, text)
+        async def seal_text(uow: UnitOfWork, _: datetime) -> None:
+            sealed["text"] = await self.sealer.seal(uow, state.student_ref, text)
 
         def decide(history: list[IntegrationEvent], _: datetime) -> list[IntegrationEvent]:
             cmd = RecordFollowUpAction(case_id, action_id, by, taken_on, sealed["text"])

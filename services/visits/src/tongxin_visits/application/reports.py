@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from tongxin_contracts import IntegrationEvent
-from tongxin_contracts.events.visits import MonthlyFigures
+from tongxin_contracts.events.visits import MonthlyFigures, report_stream, rules_stream
 from tongxin_platform.commands import Writer
-from tongxin_visits.application.streams import report_stream, rules_stream
+from tongxin_visits.application.tags import school_tag
 from tongxin_visits.domain.deciders import decide_report, decide_rules
 from tongxin_visits.domain.evolve import fold
 from tongxin_visits.domain.figures import monthly_figures
@@ -36,14 +36,8 @@ class ReportCommands:
 
     async def figures(self, school_id: str, month: str, special: set[str]) -> MonthlyFigures:
         """The month's figures now; ``special``: the school's students in a special group."""
-        rows = await self.writer.pool.fetch(
-            """SELECT e.event_type, e.payload, e.recorded_at FROM events e
-               JOIN school_streams s ON s.stream_id = e.stream_id
-               WHERE s.school_id = $1 ORDER BY e.position""",
-            school_id,
-        )
-        decode = self.writer.registry.decode
-        events = [(decode(r["event_type"], bytes(r["payload"])), r["recorded_at"]) for r in rows]
+        async with self.writer.transactions.read() as uow:
+            events = await uow.events.tagged(school_tag(school_id))
         return monthly_figures(events, month, special)
 
     async def submit(

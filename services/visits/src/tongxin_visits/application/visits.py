@@ -19,11 +19,12 @@ from tongxin_contracts.events.visits import (
     VisitGoal,
     VisitMode,
     Visitor,
+    visit_stream,
 )
 from tongxin_platform.commands import Writer
-from tongxin_platform.crypto import KeyStore, seal_with
+from tongxin_platform.uow import UnitOfWork
 from tongxin_visits.application import family
-from tongxin_visits.application.streams import index_for, visit_stream
+from tongxin_visits.application.tags import tag_school
 from tongxin_visits.domain.calendar import china_date
 from tongxin_visits.domain.deciders import decide_visit
 from tongxin_visits.domain.evolve import fold
@@ -65,19 +66,16 @@ class Completion:
 
 class Sealer:
     """Seals free text about a student with this service's key for them (made on first use), in
-    the caller's transaction: the key exists exactly when the events that need it do."""
+    the command's unit of work: the key exists exactly when the events that need it do."""
 
-    def __init__(self) -> None:
-        self.keys = KeyStore()
-
-    async def seal(self, conn: asyncpg.Connection, student_ref: str, text: str) -> Sealed:
-        key_id, key = (await self.keys.keys_for(conn, [student_ref]))[student_ref]
-        return seal_with(key_id, key, student_ref, {"text": text})
+    async def seal(self, uow: UnitOfWork, student_ref: str, text: str) -> Sealed:
+        return await uow.keys.seal(student_ref, {"text": text})
 
 
 class VisitCommands:
-    def __init__(self, writer: Writer, sealer: Sealer) -> None:
-        self.writer, self.sealer = writer, sealer
+    def __init__(self, writer: Writer, sealer: Sealer, pool: asyncpg.Pool | None) -> None:
+        # ``pool``: counting a family's wrong code outside the command's rolled-back transaction.
+        self.writer, self.sealer, self.pool = writer, sealer, pool
 
     def _id(self) -> str:
         return str(self.writer.new_id())
@@ -91,7 +89,7 @@ class VisitCommands:
         return await self.writer.run(
             visit_stream(cmd.visit_id),
             lambda history, now: decide_visit(cmd, fold(history, VisitState()), now),
-            after=index_for(school_id) if school_id else None,
+            after=tag_school(school_id) if school_id else None,
         )
 
     async def plan(
@@ -132,18 +130,18 @@ class VisitCommands:
         )
         sealed: dict[str, object] = {}
 
-        async def seal_texts(conn: asyncpg.Connection, now: datetime) -> None:
+        async def seal_texts(uow: UnitOfWork, now: datetime) -> None:
             if not state.student_ref:
                 return  # an unknown visit: the decider refuses it
             today = china_date(now)
             if c.notes:
-                sealed["notes"] = await self.sealer.seal(conn, state.student_ref, c.notes)
+                sealed["notes"] = await self.sealer.seal(uow, state.student_ref, c.notes)
             sealed["suggestions"] = tuple(
                 [
                     ParentSuggestion(
                         suggestion_id=self._id(),
                         topic=topic,
-                        text=await self.sealer.seal(conn, state.student_ref, text),
+                        text=await self.sealer.seal(uow, state.student_ref, text),
                         answer_due=today + timedelta(days=rules.suggestion_answer_days),
                     )
                     for topic, text in c.suggestions
@@ -175,7 +173,7 @@ class VisitCommands:
             visit_stream(visit_id),
             decide,
             before=seal_texts,
-            after=index_for(state.school_id) if state.school_id else None,
+            after=tag_school(state.school_id) if state.school_id else None,
         )
 
     async def issue_family_code(
@@ -188,16 +186,16 @@ class VisitCommands:
             )
         if not guardian_refs:
             raise VisitsError("the student has no guardian to send a code to", "visit_id")
-        async with self.writer.pool.acquire() as conn:
+        async with self.writer.transactions.begin() as uow:
             return await family.issue(
-                conn, visit_id, guardian_refs, now=self.writer.clock(), valid_for=valid_for
+                uow.conn, visit_id, guardian_refs, now=self.writer.clock(), valid_for=valid_for
             )
 
     async def confirm_by_family(
         self, visit_id: str, code: str, max_attempts: int
     ) -> list[IntegrationEvent]:
-        async def redeem(conn: asyncpg.Connection, now: datetime) -> None:
-            await family.redeem(conn, visit_id, code, now=now, max_attempts=max_attempts)
+        async def redeem(uow: UnitOfWork, now: datetime) -> None:
+            await family.redeem(uow.conn, visit_id, code, now=now, max_attempts=max_attempts)
 
         cmd = ConfirmVisit(visit_id, ConfirmedBy.family)
         try:
@@ -207,5 +205,6 @@ class VisitCommands:
                 before=redeem,
             )
         except family.WrongCodeError:
-            await family.count_wrong_try(self.writer.pool, visit_id)
+            assert self.pool is not None, "family codes need the service's database"
+            await family.count_wrong_try(self.pool, visit_id)
             raise

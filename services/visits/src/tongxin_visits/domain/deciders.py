@@ -17,6 +17,7 @@ from tongxin_contracts.events.visits import (
     FollowUpClosed,
     FollowUpOpened,
     MonthlyVisitReportSubmitted,
+    StudentTextShredded,
     VisitCancelled,
     VisitCompleted,
     VisitConfirmed,
@@ -38,6 +39,7 @@ from tongxin_visits.domain.model import (
     ReportState,
     ScheduleVisit,
     SetVisitRules,
+    ShredStudentText,
     SubmitMonthlyReport,
     UnknownCaseError,
     UnknownVisitError,
@@ -273,3 +275,20 @@ def decide_rules(cmd: SetVisitRules, current: VisitRules | None) -> list[Integra
     if current == cmd.rules:
         return []
     return [VisitRulesSet(district=cmd.district, set_by=cmd.set_by, **asdict(cmd.rules))]
+
+
+def decide_shredding(
+    cmd: ShredStudentText, history: list[IntegrationEvent]
+) -> list[IntegrationEvent]:
+    """One ``StudentTextShredded`` per erasure of the student."""
+    done = {e.erasure_event_id for e in history if isinstance(e, StudentTextShredded)}
+    if cmd.erasure_event_id in done:
+        return []
+    return [
+        StudentTextShredded(
+            district=cmd.district,
+            student_ref=cmd.student_ref,
+            erasure_event_id=cmd.erasure_event_id,
+            key_existed=cmd.key_existed,
+        )
+    ]

@@ -21,25 +21,23 @@ from tongxin_contracts.events.visits import (
     VisitMode,
     Visitor,
 )
+from tongxin_platform import domain as kit
+from tongxin_platform.domain import DomainError, NotFoundError
 
 
-class VisitsError(Exception):
+class VisitsError(DomainError):
     """A command the visits service refuses. ``field`` names what to correct."""
 
-    def __init__(self, message: str, field: str = "") -> None:
-        super().__init__(message)
-        self.field = field
 
-
-class UnknownVisitError(VisitsError):
+class UnknownVisitError(VisitsError, NotFoundError):
     pass
 
 
-class UnknownCaseError(VisitsError):
+class UnknownCaseError(VisitsError, NotFoundError):
     pass
 
 
-class NotAllowedError(VisitsError):
+class NotAllowedError(VisitsError, kit.NotAllowedError):
     """The caller is not the person the rule asks for (e.g. confirming one's own visit)."""
 
 
@@ -203,3 +201,16 @@ class SetVisitRules:
     district: str
     rules: VisitRules
     set_by: str
+
+
+# --- erasure ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ShredStudentText:
+    """Record that this service's key for a student's text is gone (after ``SubjectErased``)."""
+
+    district: str
+    student_ref: str
+    erasure_event_id: str
+    key_existed: bool

@@ -9,7 +9,6 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from tongxin_contracts import IntegrationEvent
@@ -21,12 +20,6 @@ from tongxin_platform.policy import Scope
 from tongxin_visits.application import queries
 from tongxin_visits.bootstrap import Visits
 from tongxin_visits.domain.calendar import china_date
-from tongxin_visits.domain.model import (
-    NotAllowedError,
-    UnknownCaseError,
-    UnknownVisitError,
-    VisitsError,
-)
 
 Key = Annotated[str | None, Header(description="Repeat a command safely: same key, same answer.")]
 OptionalClass = Annotated[
@@ -36,7 +29,7 @@ OptionalClass = Annotated[
 
 
 async def visits_of(request: Request) -> Visits:  # async: no thread pool hop per request
-    visits: Visits = request.app.state.visits
+    visits: Visits = request.app.state.service
     return visits
 
 
@@ -87,18 +80,11 @@ async def run(
     key: str | None,
     act: Callable[[], Awaitable[dict[str, Any]]],
 ) -> JSONResponse:
-    async def go() -> tuple[int, dict[str, Any]]:
-        try:
-            return 200, jsonable_encoder(await act())
-        except (UnknownVisitError, UnknownCaseError) as exc:
-            raise ProblemError(404, "Not found", f"{exc.field}: {exc}") from exc
-        except NotAllowedError as exc:
-            raise ProblemError(403, "Forbidden", f"{exc.field or 'caller'}: {exc}") from exc
-        except VisitsError as exc:
-            detail = f"{exc.field}: {exc}" if exc.field else str(exc)
-            raise ProblemError(422, "Refused", detail, field=exc.field) from exc
-
-    return await idempotency.command(app.pool, request, who.subject, key, go)
+    """Run a command once per ``Idempotency-Key``; the domain's refusals become problem+json
+    naming the field and rule (``tongxin_platform.http.domain_problem``)."""
+    return await idempotency.command(
+        app.transactions, request, who, key, act, metrics=request.app.state.metrics
+    )
 
 
 async def named(events: Awaitable[list[IntegrationEvent]]) -> dict[str, Any]:

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.encoders import jsonable_encoder
 
 from tongxin_platform.http import Caller, require
-from tongxin_platform.policy import Action
 from tongxin_visits.application import queries
+from tongxin_visits.application.policy import POLICY, Action
 from tongxin_visits.entrypoints.bodies import (
     ActionBody,
     CaseId,
@@ -45,7 +45,7 @@ async def open_followup(
     idempotency_key: Key = None,
 ) -> Any:
     where = await visit_scope(app, visit_id)
-    require(who, Action.followup_manage, where)
+    require(POLICY, who, Action.followup_manage, where)
     assert where.school is not None
     assert where.district is not None
     owner = body.owner_ref or who.subject
@@ -71,7 +71,7 @@ async def followup_action(
     app: App,
     idempotency_key: Key = None,
 ) -> Any:
-    require(who, Action.followup_manage, await case_scope(app, case_id))
+    require(POLICY, who, Action.followup_manage, await case_scope(app, case_id))
     return await run(
         app,
         request,
@@ -92,7 +92,7 @@ async def followup_close(
     app: App,
     idempotency_key: Key = None,
 ) -> Any:
-    require(who, Action.followup_manage, await case_scope(app, case_id))
+    require(POLICY, who, Action.followup_manage, await case_scope(app, case_id))
     return await run(
         app,
         request,
@@ -111,7 +111,7 @@ async def ledger(
     status: Annotated[str | None, Query(pattern="^(open|closed|overdue)$")] = None,
 ) -> Any:
     class_id = class_id or who.class_id  # a head teacher: their class
-    require(who, Action.visit_read, await school_scope(app, school_id, class_id))
+    require(POLICY, who, Action.visit_read, await school_scope(app, school_id, class_id))
     rows = await queries.followups(
         app.pool, school_id=school_id, today=today(), class_id=class_id, status=status
     )

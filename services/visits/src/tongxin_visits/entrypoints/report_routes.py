@@ -14,8 +14,9 @@ from fastapi.responses import Response
 from tongxin_contracts.events.visits import MonthlyFigures
 from tongxin_platform.auth import Principal
 from tongxin_platform.http import Caller, require
-from tongxin_platform.policy import Action, Scope
+from tongxin_platform.policy import Scope
 from tongxin_visits.application import export, queries
+from tongxin_visits.application.policy import POLICY, Action
 from tongxin_visits.bootstrap import Visits
 from tongxin_visits.domain.calendar import report_due, semester_of
 from tongxin_visits.domain.coverage import SchoolCoverage
@@ -70,7 +71,7 @@ async def school_coverage(
 ) -> Any:
     class_id = class_id or who.class_id  # a head teacher: their class
     where = await school_scope(app, school_id, class_id)
-    require(who, Action.coverage_read, where)
+    require(POLICY, who, Action.coverage_read, where)
     coverage = await evaluate(app, where, school_year, semester, as_of, class_id)
     return jsonable_encoder(asdict(coverage))
 
@@ -84,7 +85,7 @@ async def district_coverage(
     semester: Semester = None,
     as_of: AsOf = None,
 ) -> Any:
-    require(who, Action.coverage_aggregate_read, Scope(district))
+    require(POLICY, who, Action.coverage_aggregate_read, Scope(district))
     out = []
     for s in await queries.district_schools(app.pool, district):
         cov = await evaluate(app, Scope(district, s["school_id"]), school_year, semester, as_of)
@@ -109,7 +110,7 @@ async def district_coverage(
 
 async def report_view(app: Visits, school_id: str, month: str, who: Principal) -> export.ReportView:
     where = await school_scope(app, school_id)
-    require(who, Action.report_read, where)
+    require(POLICY, who, Action.report_read, where)
     assert where.district is not None
     school = await queries.school(app.pool, school_id)
     name = school["school_name"] if school else school_id
@@ -168,7 +169,7 @@ async def submit(
     idempotency_key: Key = None,
 ) -> Any:
     where = await school_scope(app, school_id)
-    require(who, Action.report_submit, where)
+    require(POLICY, who, Action.report_submit, where)
     assert where.district is not None
     district = where.district
 
@@ -185,7 +186,7 @@ async def submit(
 
 @router.get("/districts/{district}/reports/{month}", summary="Which schools reported, late or not")
 async def district_reports(district: District, month: Month, who: Caller, app: App) -> Any:
-    require(who, Action.report_read, Scope(district))
+    require(POLICY, who, Action.report_read, Scope(district))
     rules = await queries.rules(app.pool, district)
     rows = await queries.district_reports(app.pool, district, month, today=today(), rules=rules)
     return jsonable_encoder(rows)
@@ -193,7 +194,7 @@ async def district_reports(district: District, month: Month, who: Caller, app: A
 
 @router.get("/districts/{district}/rules", summary="The district's visit rules")
 async def get_rules(district: District, who: Caller, app: App) -> Any:
-    require(who, Action.coverage_aggregate_read, Scope(district))
+    require(POLICY, who, Action.coverage_aggregate_read, Scope(district))
     return asdict(await app.service.reports.rules(district))
 
 
@@ -206,7 +207,7 @@ async def put_rules(
     app: App,
     idempotency_key: Key = None,
 ) -> Any:
-    require(who, Action.visit_rules_set, Scope(district))
+    require(POLICY, who, Action.visit_rules_set, Scope(district))
     rules = VisitRules(**body.model_dump())
     return await run(
         app,

@@ -10,9 +10,10 @@ from fastapi.encoders import jsonable_encoder
 
 from tongxin_contracts.events.visits import Visitor
 from tongxin_platform.http import Caller, ProblemError, require
-from tongxin_platform.policy import Action, Scope
+from tongxin_platform.policy import Scope
 from tongxin_visits.application import queries
 from tongxin_visits.application.family import FamilyCodeError
+from tongxin_visits.application.policy import POLICY, Action
 from tongxin_visits.application.visits import Completion, FindingNote
 from tongxin_visits.domain.model import VisitsError
 from tongxin_visits.entrypoints.bodies import (
@@ -47,6 +48,7 @@ async def plan(
     if student is None or not student["enrolled"]:
         raise ProblemError(404, "Not found", f"student_ref: no enrolled student {body.student_ref}")
     require(
+        POLICY,
         who,
         Action.visit_record,
         Scope(student["district"], student["school_id"], student["class_id"]),
@@ -76,7 +78,7 @@ async def schedule(
     app: App,
     idempotency_key: Key = None,
 ) -> Any:
-    require(who, Action.visit_record, await visit_scope(app, visit_id))
+    require(POLICY, who, Action.visit_record, await visit_scope(app, visit_id))
     return await run(
         app,
         request,
@@ -98,7 +100,7 @@ async def complete(
     idempotency_key: Key = None,
 ) -> Any:
     where = await visit_scope(app, visit_id)
-    require(who, Action.visit_record, where)
+    require(POLICY, who, Action.visit_record, where)
     assert where.school is not None
     assert where.district is not None
     for n, visitor in enumerate(body.visitors):
@@ -142,7 +144,7 @@ async def cancel(
     app: App,
     idempotency_key: Key = None,
 ) -> Any:
-    require(who, Action.visit_record, await visit_scope(app, visit_id))
+    require(POLICY, who, Action.visit_record, await visit_scope(app, visit_id))
     return await run(
         app,
         request,
@@ -156,7 +158,7 @@ async def cancel(
 async def confirm(
     visit_id: VisitId, request: Request, who: Caller, app: App, idempotency_key: Key = None
 ) -> Any:
-    require(who, Action.visit_confirm, await visit_scope(app, visit_id))
+    require(POLICY, who, Action.visit_confirm, await visit_scope(app, visit_id))
     return await run(
         app,
         request,
@@ -170,7 +172,7 @@ async def confirm(
 async def family_code(
     visit_id: VisitId, request: Request, who: Caller, app: App, idempotency_key: Key = None
 ) -> Any:
-    require(who, Action.visit_record, await visit_scope(app, visit_id))
+    require(POLICY, who, Action.visit_record, await visit_scope(app, visit_id))
     state = await app.service.visits.state(visit_id)
     student = await queries.student(app.pool, state.student_ref)
     guardians = list(student["guardian_refs"]) if student else []
@@ -208,7 +210,7 @@ async def family_confirmation(visit_id: VisitId, body: FamilyConfirmBody, app: A
 
 @router.get("/visits/{visit_id}", summary="One visit as the board shows it")
 async def get_visit(visit_id: VisitId, who: Caller, app: App) -> Any:
-    require(who, Action.visit_read, await visit_scope(app, visit_id))
+    require(POLICY, who, Action.visit_read, await visit_scope(app, visit_id))
     row = await queries.visit(app.pool, visit_id)
     if row is None:  # recorded, not yet projected
         raise ProblemError(404, "Not found", f"visit_id: {visit_id} is not on the board yet")
@@ -228,7 +230,7 @@ async def school_visits(
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> Any:
     class_id = class_id or who.class_id  # a head teacher: their class
-    require(who, Action.visit_read, await school_scope(app, school_id, class_id))
+    require(POLICY, who, Action.visit_read, await school_scope(app, school_id, class_id))
     rows = await queries.visits(
         app.pool,
         school_id=school_id,
@@ -242,7 +244,7 @@ async def school_visits(
 
 @router.get("/schools/{school_id}/staff", summary="Staff of a school (pseudonyms and roles)")
 async def staff(school_id: SchoolId, who: Caller, app: App) -> Any:
-    require(who, Action.visit_read, await school_scope(app, school_id))
+    require(POLICY, who, Action.visit_read, await school_scope(app, school_id))
     return await queries.school_staff(app.pool, school_id)
 
 
@@ -250,7 +252,7 @@ async def staff(school_id: SchoolId, who: Caller, app: App) -> Any:
 async def family_inbox(
     who: Caller, app: App, visit_id: Annotated[str, Query(pattern=IDENT)]
 ) -> Any:
-    require(who, Action.family_inbox_read, await visit_scope(app, visit_id))
+    require(POLICY, who, Action.family_inbox_read, await visit_scope(app, visit_id))
     rows = await app.pool.fetch(
         "SELECT guardian_ref, visit_id, message, sent_at FROM family_inbox"
         " WHERE visit_id = $1 ORDER BY id",

@@ -1,0 +1,157 @@
+"""One API base for every service: ``create_service_app(service, settings)``.
+
+It opens the service's runtime on startup and adds what every service answers the same way:
+``/health`` (the process lives), ``/ready`` (database and broker reachable), ``/metrics``
+(Prometheus text), ``/asyncapi`` (the document generated from the service's FastStream worker),
+``/access-log`` (auditors), problem+json for every refusal, and bearer-token authentication.
+The service brings its routers; its routes reach the runtime with ``RuntimeDep`` and its
+application object (``Service.build``) at ``app.state.service``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import StringConstraints
+
+from tongxin_platform import access
+from tongxin_platform.auth import TokenVerifier, public_key_from_env
+from tongxin_platform.http import Caller, install_auth, install_problem_handlers, problem, require
+from tongxin_platform.metrics import ServiceMetrics, Watermarks
+from tongxin_platform.policy import ACCESS_LOG_READ, PLATFORM_POLICY, Scope
+from tongxin_platform.service import Runtime, Service, open_runtime
+from tongxin_platform.settings import ServiceSettings
+from tongxin_platform.worker import Worker
+
+Text = Annotated[str, StringConstraints(max_length=200, pattern=r"^[^\x00]*$")]
+PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
+READY_TIMEOUT = 3.0
+
+
+async def runtime_of(request: Request) -> Runtime:  # async: no thread pool hop per request
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(runtime_of)]
+
+
+def create_service_app(
+    service: Service,
+    settings: ServiceSettings,
+    verifier: TokenVerifier | None = None,
+    *,
+    routers: Sequence[APIRouter] = (),
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await open_runtime(service, settings)
+        app.state.runtime = runtime
+        app.state.service = service.build(runtime) if service.build else None
+        app.state.watermarks = Watermarks(settings.kafka_bootstrap_servers)
+        try:
+            yield
+        finally:
+            await app.state.watermarks.close()
+            await runtime.close()
+
+    app = FastAPI(
+        title=service.title,
+        version=service.version,
+        lifespan=lifespan,
+        description=service.description,
+    )
+    app.state.metrics = ServiceMetrics(service.name)
+    install_problem_handlers(app)
+    install_auth(app, verifier or TokenVerifier(public_key_from_env()))
+    for router in routers:
+        app.include_router(router)
+    app.include_router(base_router(service, settings))
+    return app
+
+
+def base_router(service: Service, settings: ServiceSettings) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+    cached: dict[str, Any] = {}
+
+    @router.get("/health", summary="Liveness: the process answers (no token needed)")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get(
+        "/ready",
+        summary="Readiness: database and broker reachable (no token needed)",
+        responses={503: {"description": "A dependency is unreachable (problem+json)"}},
+    )
+    async def ready(request: Request, runtime: RuntimeDep) -> Response:
+        async def database() -> bool:
+            try:
+                await runtime.pool.fetchval("SELECT 1", timeout=READY_TIMEOUT)
+                return True
+            except Exception:  # noqa: BLE001 - any failure means "not ready"
+                return False
+
+        db, kafka = await asyncio.gather(database(), request.app.state.watermarks.reachable())
+        checks = {
+            "database": "ok" if db else "unreachable",
+            "kafka": "ok" if kafka else "unreachable",
+        }
+        if db and kafka:
+            return JSONResponse({"status": "ready", **checks})
+        down = ", ".join(k for k, v in checks.items() if v != "ok")
+        response = problem(503, "Not ready", f"{down}: unreachable", checks=checks)
+        response.headers["Retry-After"] = "5"
+        return response
+
+    @router.get(
+        "/metrics",
+        summary="Prometheus metrics: commands, outbox backlog, consumer lag, dead letters",
+        response_class=Response,
+    )
+    async def metrics(request: Request, runtime: RuntimeDep) -> Response:
+        body = await request.app.state.metrics.render(runtime.pool, request.app.state.watermarks)
+        return Response(body, media_type=PROMETHEUS_TEXT)
+
+    @router.get(
+        "/asyncapi",
+        summary="AsyncAPI document of the service's messaging (from its FastStream worker)",
+    )
+    async def asyncapi() -> dict[str, Any]:
+        if "doc" not in cached:
+            cached["doc"] = asyncapi_document(Worker(service, settings))
+        doc: dict[str, Any] = cached["doc"]
+        return doc
+
+    @router.get("/access-log", summary="Reads of restricted records (auditors)")
+    async def access_log(
+        who: Caller,
+        runtime: RuntimeDep,
+        record: Annotated[Text | None, Query()] = None,
+        actor: Annotated[Text | None, Query()] = None,
+        since: datetime | None = None,
+        limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+    ) -> list[dict[str, Any]]:
+        require(
+            PLATFORM_POLICY, who, ACCESS_LOG_READ, Scope(who.district, who.school, who.class_id)
+        )
+        return await access.query(
+            runtime.pool,
+            district=who.district,
+            record=record,
+            actor=actor,
+            since=since,
+            limit=limit,
+        )
+
+    return router
+
+
+def asyncapi_document(worker: Worker) -> dict[str, Any]:
+    doc: dict[str, Any] = worker.specification().to_specification().to_jsonable()
+    return doc

@@ -1,0 +1,108 @@
+"""A service, declared once: the kit builds its API, its worker and its command from this.
+
+    SERVICE = Service(
+        name="visits", title="Tongxin visits", settings=VisitsSettings,
+        migrations="tongxin_visits.migrations", projections=(board,), reactions=(shredding,),
+        policy=POLICY, build=VisitsService.from_runtime,
+    )
+
+Its API is ``create_service_app(SERVICE, settings, routers=…)``, its worker
+``Worker(SERVICE, settings)``, its command ``service_cli(SERVICE, create_app)``.
+
+``Runtime`` is what one process opens for it: the database (created and migrated on first
+start), a pool, the event store on the service's topic, units of work and the command loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from tongxin_contracts import IntegrationEvent, default_registry
+from tongxin_contracts.catalog import events_of
+from tongxin_platform.commands import Writer
+from tongxin_platform.db import create_pool, ensure_database
+from tongxin_platform.eventstore import EventStore, now_utc
+from tongxin_platform.migrations import migrate
+from tongxin_platform.policy import Policy
+from tongxin_platform.projection import Projection
+from tongxin_platform.reaction import Reaction
+from tongxin_platform.settings import ServiceSettings
+from tongxin_platform.uow import PgTransactions
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    title: str
+    settings: Callable[[], ServiceSettings]  # the settings class: read from the environment
+    policy: Policy
+    description: str = ""
+    version: str = "0.1.0"
+    migrations: str | None = None  # a package of numbered *.sql files
+    projections: Sequence[Projection] = ()
+    reactions: Sequence[Reaction] = ()
+    # The service's application object, built once per API process (``app.state.service``).
+    build: Callable[[Runtime], Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def projection(self, name: str | None = None) -> Projection:
+        """The projection called ``name``, or the only one."""
+        if name is None and len(self.projections) == 1:
+            return self.projections[0]
+        for p in self.projections:
+            if p.name == name:
+                return p
+        names = ", ".join(p.name for p in self.projections) or "none"
+        raise LookupError(f"{self.name} has no projection {name!r} (it has: {names})")
+
+    def publishes(self) -> tuple[type[IntegrationEvent], ...]:
+        return events_of(self.name)
+
+
+@dataclass
+class Runtime:
+    service: Service
+    settings: ServiceSettings
+    database_url: str
+    pool: asyncpg.Pool
+    store: EventStore
+    transactions: PgTransactions
+    writer: Writer
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+
+async def prepare_database(service: Service, settings: ServiceSettings) -> str:
+    """Create the service's database, bring its schema up to date and create the live read
+    models' tables; return its URL."""
+    url = await ensure_database(settings.database_url, settings.database_name)
+    conn = await asyncpg.connect(url)
+    try:
+        packages = ["tongxin_platform.sql", *([service.migrations] if service.migrations else [])]
+        await migrate(conn, *packages)
+        for projection in service.projections:
+            await projection.create_tables(conn)
+    finally:
+        await conn.close()
+    return url
+
+
+async def open_runtime(
+    service: Service,
+    settings: ServiceSettings,
+    *,
+    pool_size: int | None = None,
+    clock: Callable[[], datetime] = now_utc,
+) -> Runtime:
+    url = await prepare_database(service, settings)
+    pool = await create_pool(url, max_size=pool_size or settings.pool_size)
+    store = EventStore(settings.topic_of(service.name))
+    transactions = PgTransactions(pool, store, default_registry())
+    writer = Writer(transactions, default_registry(), clock=clock)
+    return Runtime(service, settings, url, pool, store, transactions, writer)

@@ -1,0 +1,152 @@
+"""A student's record: leave, categorise, transfer, erase; read it and its history."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from tongxin_contracts import Sealed
+from tongxin_contracts.events.registry import student_stream
+from tongxin_platform import access
+from tongxin_platform.api import RuntimeDep
+from tongxin_platform.auth import Principal
+from tongxin_platform.crypto import SubjectErasedError
+from tongxin_platform.http import Caller, require
+from tongxin_platform.policy import Scope
+from tongxin_registry.application.policy import POLICY, Action
+from tongxin_registry.entrypoints.bodies import (
+    CategoriseBody,
+    EraseBody,
+    LeaveBody,
+    StudentRef,
+    TransferBody,
+)
+from tongxin_registry.entrypoints.deps import Key, Registry, class_scope, run, student_scope
+
+router = APIRouter(tags=["students"])
+Personal = Annotated[bool, Query(description="Open names and contacts (restricted, logged).")]
+
+
+@router.post("/students/{student_ref}/leave", summary="Record that a student left")
+async def leave(
+    student_ref: StudentRef,
+    body: LeaveBody,
+    request: Request,
+    who: Caller,
+    runtime: RuntimeDep,
+    registry: Registry,
+    idempotency_key: Key = None,
+) -> Any:
+    require(POLICY, who, Action.roster_change, (await student_scope(runtime.pool, student_ref))[0])
+
+    async def act() -> dict[str, Any]:
+        return {"events": await registry.record_left(student_ref, body.reason)}
+
+    return await run(runtime, request, who, idempotency_key, act)
+
+
+@router.post("/students/{student_ref}/categories", summary="Set a student's special groups")
+async def categorise(
+    student_ref: StudentRef,
+    body: CategoriseBody,
+    request: Request,
+    who: Caller,
+    runtime: RuntimeDep,
+    registry: Registry,
+    idempotency_key: Key = None,
+) -> Any:
+    require(POLICY, who, Action.roster_change, (await student_scope(runtime.pool, student_ref))[0])
+
+    async def act() -> dict[str, Any]:
+        return {"events": await registry.categorise(student_ref, set(body.groups))}
+
+    return await run(runtime, request, who, idempotency_key, act)
+
+
+@router.post("/students/{student_ref}/transfer", summary="Move a student to another class")
+async def transfer(
+    student_ref: StudentRef,
+    body: TransferBody,
+    request: Request,
+    who: Caller,
+    runtime: RuntimeDep,
+    registry: Registry,
+    idempotency_key: Key = None,
+) -> Any:
+    where = (await student_scope(runtime.pool, student_ref))[0]
+    require(POLICY, who, Action.roster_transfer, where)
+    require(POLICY, who, Action.roster_transfer, await class_scope(runtime.pool, body.class_id))
+
+    async def act() -> dict[str, Any]:
+        return {"events": await registry.transfer(student_ref, body.class_id)}
+
+    return await run(runtime, request, who, idempotency_key, act)
+
+
+@router.post(
+    "/subjects/{student_ref}/erase",
+    summary="Erase a student's personal data (crypto-shredding; operators only)",
+)
+async def erase(
+    student_ref: StudentRef,
+    body: EraseBody,
+    request: Request,
+    who: Caller,
+    runtime: RuntimeDep,
+    registry: Registry,
+    idempotency_key: Key = None,
+) -> Any:
+    require(POLICY, who, Action.subject_erase, (await student_scope(runtime.pool, student_ref))[0])
+
+    async def act() -> dict[str, Any]:
+        return {"events": await registry.erase(student_ref, body.reason, who.role.value)}
+
+    return await run(runtime, request, who, idempotency_key, act)
+
+
+async def present(
+    runtime: RuntimeDep, rows: list[Any], who: Principal, include_personal: bool, where: Scope
+) -> list[dict[str, Any]]:
+    """Rows of ``roster.students`` as answers; names and contacts opened (and the reading
+    logged, in the same transaction) only when asked and allowed."""
+    if include_personal:
+        require(POLICY, who, Action.roster_read_personal, where)
+    out = []
+    async with runtime.transactions.begin() as uow:
+        for r in rows:
+            d = {k: v for k, v in dict(r).items() if k != "personal"}
+            d["birth_date"] = d["birth_date"].isoformat()
+            if include_personal:
+                d["personal"] = None
+                if r["personal"] is not None:
+                    with contextlib.suppress(SubjectErasedError):  # erased: stays None
+                        d["personal"] = await uow.keys.open(Sealed.model_validate(r["personal"]))
+            out.append(d)
+        if include_personal:
+            await access.log_reads(
+                uow.conn,
+                who,
+                Action.roster_read_personal.value,
+                [d["student_ref"] for d in out],
+                district=where.district or "",
+            )
+    return out
+
+
+@router.get("/students/{student_ref}", summary="One student's roster record")
+async def student(
+    student_ref: StudentRef, who: Caller, runtime: RuntimeDep, include_personal: Personal = False
+) -> dict[str, Any]:
+    where, row = await student_scope(runtime.pool, student_ref)
+    require(POLICY, who, Action.roster_read, where)
+    return (await present(runtime, [row], who, include_personal, where))[0]
+
+
+@router.get("/students/{student_ref}/history", summary="A student's events (audit)")
+async def student_history(
+    student_ref: StudentRef, who: Caller, runtime: RuntimeDep, registry: Registry
+) -> list[dict[str, Any]]:
+    require(POLICY, who, Action.roster_history, (await student_scope(runtime.pool, student_ref))[0])
+    return await registry.history(student_stream(student_ref))

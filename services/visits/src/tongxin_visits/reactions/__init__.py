@@ -1,0 +1,1 @@
+"""The visits service's reactions to other services' events (its own consumer groups)."""
