@@ -39,6 +39,9 @@ class EventRegistry:
     def __init__(self, models: Iterable[type[IntegrationEvent]] = ()) -> None:
         self._models: dict[tuple[str, str], type[IntegrationEvent]] = {}
         self._upcasters: dict[tuple[str, str, int], Upcaster] = {}
+        # ce_type → (service, name, version, model): consumers resolve the same few types
+        # millions of times.
+        self._resolved: dict[str, tuple[str, str, int, type[IntegrationEvent]]] = {}
         for model in models:
             self.register(model)
 
@@ -62,21 +65,29 @@ class EventRegistry:
     def models(self) -> list[type[IntegrationEvent]]:
         return sorted(self._models.values(), key=lambda m: (m.service, m.name))
 
+    def _resolve(self, ce_type: str) -> tuple[str, str, int, type[IntegrationEvent]]:
+        found = self._resolved.get(ce_type)
+        if found is None:
+            service, name, version = parse_ce_type(ce_type)
+            try:
+                model = self._models[(service, name)]
+            except KeyError:
+                raise UnknownEventTypeError(f"unknown event type {ce_type!r}") from None
+            found = self._resolved[ce_type] = (service, name, version, model)
+        return found
+
     def model_for(self, ce_type: str) -> type[IntegrationEvent]:
-        service, name, _ = parse_ce_type(ce_type)
-        try:
-            return self._models[(service, name)]
-        except KeyError:
-            raise UnknownEventTypeError(f"unknown event type {ce_type!r}") from None
+        return self._resolve(ce_type)[3]
 
     def decode(self, ce_type: str, body: bytes | str | dict[str, Any]) -> IntegrationEvent:
         """Decode a payload of any known version into the current model."""
-        service, name, version = parse_ce_type(ce_type)
-        model = self.model_for(ce_type)
+        service, name, version, model = self._resolve(ce_type)
         if version > model.version:
             raise UnknownEventTypeError(
                 f"{ce_type!r} is newer than these contracts (v{model.version}); upgrade them"
             )
+        if version == model.version and not isinstance(body, dict):
+            return _validate_json(model, ce_type, body)
         try:
             data: Any = body if isinstance(body, dict) else json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
@@ -93,3 +104,18 @@ class EventRegistry:
             return model.model_validate(data)
         except ValidationError as exc:
             raise EventDecodeError(f"{ce_type}: {exc}") from exc
+
+
+def _validate_json(
+    model: type[IntegrationEvent], ce_type: str, body: bytes | str
+) -> IntegrationEvent:
+    """The current version straight from JSON (pydantic parses and validates in one pass)."""
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        kinds = {e["type"] for e in exc.errors()}
+        if "json_invalid" in kinds:
+            raise EventDecodeError(f"{ce_type}: body is not JSON: {exc}") from exc
+        if "model_type" in kinds and len(exc.errors()) == 1:
+            raise EventDecodeError(f"{ce_type}: body must be a JSON object") from exc
+        raise EventDecodeError(f"{ce_type}: {exc}") from exc

@@ -279,27 +279,28 @@ class MemoryTables:
         return self.db.state.tables.setdefault(f"{schema}.{table}", {})
 
     def apply_changes(self, schema: str, changes: Changes) -> None:
-        for segment in changes.segments:
-            for (name, key), op in segment.items():
-                table, rows = self.tables[name], self.rows(schema, name)
-                if op.kind == "delete":
-                    rows.pop(key, None)
-                elif op.kind == "upsert" and key not in rows:
-                    row = {c: _default(d) for c, d in table.columns.items()}
-                    row.update(zip(table.key, key, strict=True))
-                    row.update(op.cols)
-                    rows[key] = row
-                elif key in rows:
-                    row = rows[key]
-                    for col, value in op.cols.items():
-                        if isinstance(value, Add):
-                            row[col] = (row[col] or 0) + value.n
-                        elif isinstance(value, Greatest):
-                            row[col] = (
-                                value.value if row[col] is None else max(row[col], value.value)
-                            )
-                        else:
-                            row[col] = value
+        changes.statements(schema)  # the same checks as on PostgreSQL (columns, keys)
+        for name, key, op in changes.rows():
+            table, rows = self.tables[name], self.rows(schema, name)
+            if op.kind == "delete":
+                rows.pop(key, None)
+            elif op.kind == "upsert" and key not in rows:
+                row = {c: _default(d) for c, d in table.columns.items()}
+                row.update(zip(table.key, key, strict=True))
+                row.update(op.cols)
+                rows[key] = row
+            elif key in rows:
+                _update(rows[key], op.cols)
+
+
+def _update(row: dict[str, Any], cols: dict[str, Any]) -> None:
+    for col, value in cols.items():
+        if isinstance(value, Add):
+            row[col] = (row[col] or 0) + value.n
+        elif isinstance(value, Greatest):
+            row[col] = value.value if row[col] is None else max(row[col], value.value)
+        else:
+            row[col] = value
 
 
 def _default(declaration: str) -> Any:

@@ -70,11 +70,16 @@ class Table:
         missing = [k for k in self.key if k not in self.columns]
         if missing:
             raise ValueError(f"{self.name}: key column(s) {missing} are not declared")
+        types = {
+            c: re.split(r"\s+(?:NOT\s+NULL|NULL|DEFAULT|CHECK)\b", d, maxsplit=1)[0].strip()
+            for c, d in self.columns.items()
+        }
+        object.__setattr__(self, "_types", types)
 
     def type_of(self, column: str) -> str:
         """``text[] NOT NULL DEFAULT '{}'`` → ``text[]``."""
-        decl = self.columns[column]
-        return re.split(r"\s+(?:NOT\s+NULL|NULL|DEFAULT|CHECK)\b", decl, maxsplit=1)[0].strip()
+        types: dict[str, str] = self._types  # type: ignore[attr-defined]
+        return types[column]
 
     def ddl(self, schema: str) -> str:
         cols = ", ".join(f"{c} {d}" for c, d in self.columns.items())
@@ -93,12 +98,23 @@ class Table:
 
 
 Key = tuple[Any, ...]
+_EXPRESSIONS = (Add, Greatest)
 
 
-@dataclass
 class Op:
-    kind: Literal["upsert", "update", "delete"]
-    cols: dict[str, Any]
+    """What happens to one row: ``upsert`` (insert, or set ``cols``), ``update`` (set ``cols``
+    if the row exists) or ``delete``."""
+
+    __slots__ = ("cols", "kind")
+
+    def __init__(self, kind: Literal["upsert", "update", "delete"], cols: dict[str, Any]) -> None:
+        self.kind, self.cols = kind, cols
+
+    def __repr__(self) -> str:
+        return f"Op({self.kind!r}, {self.cols!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Op) and (self.kind, self.cols) == (other.kind, other.cols)
 
 
 def _merge_value(old: Any, new: Any) -> Any:
@@ -136,7 +152,7 @@ def compose(prev: Op | None, new: Op) -> Op | None:
         return None
     merged = dict(prev.cols)
     for col, value in new.cols.items():
-        if prev.kind == "upsert" and isinstance(value, Add | Greatest) and col not in prev.cols:
+        if prev.kind == "upsert" and isinstance(value, _EXPRESSIONS) and col not in prev.cols:
             return None  # the base value is in the database, not in this batch
         if col in merged:
             value = _merge_value(merged[col], value)
@@ -147,35 +163,27 @@ def compose(prev: Op | None, new: Op) -> Op | None:
 
 
 class TableChanges:
+    """A handler's view of one table. Column names are checked when the batch is written."""
+
+    __slots__ = ("_add", "_name", "table")
+
     def __init__(self, owner: Changes, table: Table) -> None:
-        self._owner, self.table = owner, table
-
-    def _key(self, key: Any) -> Key:
-        k = key if isinstance(key, tuple) else (key,)
-        if len(k) != len(self.table.key):
-            raise ValueError(f"{self.table.name}: key {key!r} does not match {self.table.key}")
-        return k
-
-    def _check(self, cols: Mapping[str, Any]) -> None:
-        unknown = [c for c in cols if c not in self.table.columns or c in self.table.key]
-        if unknown:
-            raise ValueError(f"{self.table.name}: no (non-key) column(s) {unknown}")
+        self.table, self._name, self._add = table, table.name, owner._add
 
     def upsert(self, key: Any, **cols: Any) -> None:
         """Insert the row, or update ``cols`` of the existing one (other columns untouched)."""
-        self._check(cols)
-        if any(isinstance(v, Add | Greatest) for v in cols.values()):
-            raise ValueError(f"{self.table.name}: an upsert takes plain values")
-        self._owner._add(self.table.name, self._key(key), Op("upsert", dict(cols)))
+        self._add(self._name, key if type(key) is tuple else (key,), Op("upsert", cols))
 
     def update(self, key: Any, **cols: Any) -> None:
         """Update ``cols`` of the row if it exists (values, ``Add`` or ``Greatest``)."""
-        self._check(cols)
         if cols:
-            self._owner._add(self.table.name, self._key(key), Op("update", dict(cols)))
+            self._add(self._name, key if type(key) is tuple else (key,), Op("update", cols))
 
     def delete(self, key: Any) -> None:
-        self._owner._add(self.table.name, self._key(key), Op("delete", {}))
+        self._add(self._name, key if type(key) is tuple else (key,), Op("delete", {}))
+
+
+Segment = dict[str, dict[Key, Op]]  # table → key → what happens to the row
 
 
 class Changes:
@@ -183,7 +191,7 @@ class Changes:
 
     def __init__(self, tables: Mapping[str, Table]) -> None:
         self.tables = tables
-        self.segments: list[dict[tuple[str, Key], Op]] = [{}]
+        self.segments: list[Segment] = [{name: {} for name in tables}]
         self._where: dict[tuple[str, Key], int] = {}
         self._views = {name: TableChanges(self, t) for name, t in tables.items()}
 
@@ -192,28 +200,38 @@ class Changes:
 
     def _add(self, table: str, key: Key, op: Op) -> None:
         at = (table, key)
-        index = self._where.get(at, 0)
-        merged = compose(self.segments[index].get(at), op)
+        index = self._where.get(at)
+        if index is None:  # the common case: a row's first change in the batch
+            self.segments[0][table][key] = op
+            self._where[at] = 0
+            return
+        rows = self.segments[index][table]
+        merged = compose(rows[key], op)
         if merged is None:
             index += 1
             if index == len(self.segments):
-                self.segments.append({})
+                self.segments.append({name: {} for name in self.tables})
             merged = op
-        self.segments[index][at] = merged
+        self.segments[index][table][key] = merged
         self._where[at] = index
 
     def __bool__(self) -> bool:
-        return any(self.segments)
+        return bool(self._where)
+
+    def rows(self) -> list[tuple[str, Key, Op]]:
+        """Every (table, key, op), segment by segment (what the in-memory fake applies)."""
+        return [
+            (t, k, op) for seg in self.segments for t, rows in seg.items() for k, op in rows.items()
+        ]
 
     def statements(self, schema: str) -> list[tuple[str, list[Any]]]:
         """The SQL that writes these changes into ``schema``, in order."""
         check_schema(schema)
         out: list[tuple[str, list[Any]]] = []
         for segment in self.segments:
-            for name, table in self.tables.items():
-                rows = [(key, op) for (t, key), op in segment.items() if t == name]
+            for name, rows in segment.items():
                 if rows:
-                    out += _table_statements(schema, table, rows)
+                    out += _table_statements(schema, self.tables[name], rows)
         return out
 
 
@@ -228,7 +246,11 @@ def _param(table: Table, column: str, values: list[Any]) -> tuple[str, str, list
 
 
 def _json(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return value.decode()
+    return json.dumps(value, separators=(",", ":"))
 
 
 def _array_literal(values: Iterable[Any]) -> str:
@@ -244,14 +266,15 @@ def _array_literal(values: Iterable[Any]) -> str:
 
 
 def _unnest(
-    table: Table, columns: Sequence[str], rows: list[list[Any]]
+    table: Table, columns: Sequence[str], values: Sequence[list[Any]]
 ) -> tuple[str, list[list[Any]]]:
     """``SELECT … FROM unnest($1::t[], …)``: the rows as a relation with the table's column
-    names and types (arrays and JSON travel as text and are cast back)."""
+    names and types (arrays and JSON travel as text and are cast back). ``values`` holds one
+    list per column."""
     params, selects, args = [], [], []
-    for i, column in enumerate(columns):
-        cast, back, values = _param(table, column, [r[i] for r in rows])
-        args.append(values)
+    for column, column_values in zip(columns, values, strict=True):
+        cast, back, encoded = _param(table, column, column_values)
+        args.append(encoded)
         params.append(f"${len(args)}::{cast}")
         selects.append(f"u.{column}{back} AS {column}")
     relation = (
@@ -260,28 +283,51 @@ def _unnest(
     return relation, args
 
 
+def _shape(table: Table, op: Op) -> tuple[Any, ...]:
+    if op.kind == "update":
+        return tuple(
+            (c, type(v)) if isinstance(v, _EXPRESSIONS) else c for c, v in sorted(op.cols.items())
+        )
+    return tuple(sorted(op.cols))
+
+
+def _check(table: Table, kind: str, shape: tuple[Any, ...], sample: Op) -> list[str]:
+    cols = [c if isinstance(c, str) else c[0] for c in shape]
+    unknown = [c for c in cols if c not in table.columns or c in table.key]
+    if unknown:
+        raise ValueError(f"{table.name}: no (non-key) column(s) {unknown}")
+    if kind == "upsert" and any(isinstance(v, _EXPRESSIONS) for v in sample.cols.values()):
+        raise ValueError(f"{table.name}: an upsert takes plain values")
+    return cols
+
+
 def _table_statements(
-    schema: str, table: Table, rows: list[tuple[Key, Op]]
+    schema: str, table: Table, rows: dict[Key, Op]
 ) -> list[tuple[str, list[Any]]]:
     target = f"{schema}.{table.name}"
     keys = ", ".join(table.key)
+    width = len(table.key)
+    for key in rows:
+        if len(key) != width:
+            raise ValueError(f"{table.name}: key {key!r} does not match {table.key}")
     out: list[tuple[str, list[Any]]] = []
-    deletes = [list(key) for key, op in rows if op.kind == "delete"]
+    groups: dict[tuple[str, tuple[Any, ...]], list[tuple[Key, Op]]] = {}
+    deletes: list[Key] = []
+    # In key order: concurrent batches (other partitions) lock rows in one global order.
+    for key, op in sorted(rows.items(), key=_by_key):
+        if op.kind == "delete":
+            deletes.append(key)
+        else:
+            groups.setdefault((op.kind, _shape(table, op)), []).append((key, op))
     if deletes:
-        relation, args = _unnest(table, table.key, deletes)
+        relation, args = _unnest(table, table.key, [list(k) for k in zip(*deletes, strict=True)])
         out.append((f"DELETE FROM {target} WHERE ({keys}) IN ({relation})", args))
-    groups: dict[tuple[str, tuple[str, ...]], list[tuple[Key, Op]]] = {}
-    for key, op in rows:
-        if op.kind != "delete":
-            shape = tuple(
-                f"{c}:{type(v).__name__}" if isinstance(v, Add | Greatest) else c
-                for c, v in sorted(op.cols.items())
-            )
-            groups.setdefault((op.kind, shape), []).append((key, op))
-    for (kind, _), members in groups.items():
-        cols = sorted(members[0][1].cols)
+    for (kind, shape), members in groups.items():
+        first = members[0][1]
+        cols = _check(table, kind, shape, first)
         columns = [*table.key, *cols]
-        values = [[*key, *(_plain(op.cols[c]) for c in cols)] for key, op in members]
+        values = [[k[i] for k, _ in members] for i in range(width)]
+        values += [[_plain(op.cols[c]) for _, op in members] for c in cols]
         relation, args = _unnest(table, columns, values)
         if kind == "upsert":
             sets = ", ".join(f"{c} = excluded.{c}" for c in cols)
@@ -291,12 +337,15 @@ def _table_statements(
                 f" ON CONFLICT ({keys}) {conflict}"
             )
         else:
-            first = members[0][1].cols
-            sets = ", ".join(_set(c, first[c]) for c in cols)
+            sets = ", ".join(_set(c, first.cols[c]) for c in cols)
             match = " AND ".join(f"t.{k} = v.{k}" for k in table.key)
             sql = f"UPDATE {target} AS t SET {sets} FROM ({relation}) AS v WHERE {match}"
         out.append((sql, args))
     return out
+
+
+def _by_key(item: tuple[Key, Op]) -> tuple[Any, ...]:
+    return tuple("" if k is None else k for k in item[0])
 
 
 def _plain(value: Any) -> Any:
@@ -339,6 +388,7 @@ class Projection:
         self.description = description
         self.handlers: dict[str, Handler] = {}
         self.event_types: dict[str, type[IntegrationEvent]] = {}
+        self._by_class: dict[type[IntegrationEvent], Handler] = {}
 
     def on(
         self, *types: type[E]
@@ -349,6 +399,7 @@ class Projection:
                     raise ValueError(f"{self.name}: {t.__name__} is handled twice")
                 self.handlers[t.ce_type()] = handler
                 self.event_types[t.ce_type()] = t
+                self._by_class[t] = handler
             return handler
 
         return register
@@ -358,8 +409,9 @@ class Projection:
 
     def fold(self, events: Iterable[IntegrationEvent], into: Changes | None = None) -> Changes:
         changes = into or Changes(self.tables)
+        handlers = self._by_class
         for e in events:
-            handler = self.handlers.get(e.ce_type())
+            handler = handlers.get(type(e))
             if handler is not None:
                 handler(e, changes)
         return changes

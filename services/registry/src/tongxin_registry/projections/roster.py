@@ -7,7 +7,7 @@ here; the API opens it for those entitled to see it.
 
 from __future__ import annotations
 
-import json
+from pydantic_core import to_json
 
 from tongxin_contracts.events.registry import (
     ClassOpened,
@@ -123,7 +123,7 @@ def _enrolled(e: StudentEnrolled, rows: Changes) -> None:
         class_id=e.class_id,
         birth_date=e.birth_date,
         status="enrolled",
-        guardians=json.dumps([g.model_dump() for g in e.guardians]),
+        guardians=to_json(e.guardians),
         personal=e.personal.model_dump_json(),
     )
 
