@@ -1,6 +1,5 @@
-# A Tongxin service as a container (the registry unless PACKAGE says otherwise); used by
-# docker-compose.yml.   docker build -t tongxin-registry .
-#                       docker build --build-arg PACKAGE=tongxin-visits -t tongxin-visits .
+# Tongxin's services as one image (each container runs `tongxin-<service> serve|worker`); used
+# by docker-compose.yml.   docker build -t tongxin .
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -16,11 +15,10 @@ WORKDIR /app
 # .venv, .data, .cache and the like.
 COPY . .
 
-# Only the service and what it depends on, exactly as locked, without dev tools.
-ARG PACKAGE=tongxin-registry
-RUN uv sync --frozen --no-dev --package ${PACKAGE}
+# Every service and what it depends on, exactly as locked, without dev tools.
+RUN uv sync --frozen --no-dev --all-packages
 
-EXPOSE 8001
+EXPOSE 8001 8003
 # --no-sync: a plain `uv run` would first sync the default groups (dev
 # included) at container start.
-CMD ["uv", "run", "--no-sync", "uvicorn", "--factory", "tongxin_registry.entrypoints.api:create_app_from_env", "--host", "0.0.0.0", "--port", "8001"]
+CMD ["uv", "run", "--no-sync", "tongxin-registry", "serve", "--host", "0.0.0.0"]

@@ -1,23 +1,27 @@
 # Tongxin — the two commands a newcomer needs: `make run` and `make test`.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-UV ?= uv
+# uv: the one on PATH, else the one scripts/ensure-uv.sh installs for this user.
+UV ?= $(shell bash scripts/ensure-uv.sh)
 RUN_DIR := .data/run
-REGISTRY_URL := http://127.0.0.1:8001
-VISITS_URL := http://127.0.0.1:8003
+# Every service under services/ (a new one needs no line here).
+SERVICES := $(sort $(notdir $(wildcard services/*)))
+PACKAGES := tongxin_contracts tongxin_platform tongxin_cli $(addprefix tongxin_,$(SERVICES))
 
-.PHONY: help sync up down run stop test lint unit integration bench compose-check
+.PHONY: help sync up down run stop test lint unit integration bench compose-check asyncapi
 
 help:
-	@echo "make run    – Kafka + PostgreSQL up, registry + visits services started, demo roster imported,"
-	@echo "             a semester of home visits (家访) played"
+	@echo "make run    – Kafka + PostgreSQL up, every service (API + worker) started, the demo"
+	@echo "             district seeded (roster, a semester of home visits 家访), URLs printed"
 	@echo "make stop   – stop the services started by make run (Kafka/PostgreSQL stay up)"
-	@echo "make test   – lint, types, import contracts, schemas, all test tiers (real Kafka + PostgreSQL)"
+	@echo "make test   – lint, types, import contracts, schemas, AsyncAPI, all test tiers"
+	@echo "             (real Kafka + PostgreSQL)"
 	@echo "make up / make down – Kafka + PostgreSQL only"
 	@echo "make bench  – benchmarks against peers, figures printed and written to bench/results/"
+	@echo "make asyncapi – regenerate each service's committed AsyncAPI document"
 
 sync:
-	$(UV) sync --frozen
+	$(UV) sync --frozen --all-packages
 
 up: sync
 	$(UV) run tongxin up
@@ -27,26 +31,30 @@ down:
 	$(UV) run tongxin down
 
 run: up
-	@bash scripts/run-services.sh start
-	$(UV) run tongxin seed --registry-url $(REGISTRY_URL) --visits-url $(VISITS_URL)
+	@UV="$(UV)" bash scripts/run-services.sh start $(SERVICES)
+	$(UV) run tongxin seed --registry-url http://127.0.0.1:8001 --visits-url http://127.0.0.1:8003
 	@echo
 	@echo "Tongxin is running:"
-	@echo "  registry API      $(REGISTRY_URL)   (OpenAPI docs: $(REGISTRY_URL)/docs)"
-	@echo "  visits API        $(VISITS_URL)   (OpenAPI docs: $(VISITS_URL)/docs)"
+	@UV="$(UV)" bash scripts/run-services.sh urls $(SERVICES)
 	@echo "  Kafka             $${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:19092}   (uv run tongxin tail registry.events --from-beginning)"
 	@echo "  PostgreSQL        $${DATABASE_URL:-postgresql://postgres@127.0.0.1:15432/postgres}"
+	@echo "  traces            spans go to \$$OTEL_EXPORTER_OTLP_ENDPOINT when set; every event carries its traceparent"
 	@echo "  logs              $(RUN_DIR)/*.log"
 	@echo "Stop with: make stop (services) and make down (Kafka + PostgreSQL)."
 
 stop:
-	@bash scripts/run-services.sh stop
+	@UV="$(UV)" bash scripts/run-services.sh stop $(SERVICES)
 
 lint: sync
 	$(UV) run ruff check .
 	$(UV) run ruff format --check contracts libs services cli
-	$(UV) run mypy contracts/src libs/platform/src services/registry/src services/visits/src cli/src
+	$(UV) run mypy $(addprefix -p ,$(PACKAGES))
 	$(UV) run lint-imports
 	$(UV) run tongxin schemas --check
+	@for s in $(SERVICES); do $(UV) run --no-sync tongxin-$$s asyncapi --check || exit 1; done
+
+asyncapi: sync
+	@for s in $(SERVICES); do $(UV) run --no-sync tongxin-$$s asyncapi --write || exit 1; done
 
 test: lint
 	$(UV) run pytest --junitxml=.data/junit.xml

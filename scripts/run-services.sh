@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Start or stop the services of `make run` in the background (pid and log files in .data/run).
+# Start or stop the services of `make run` in the background (pid and log files in .data/run):
+#   run-services.sh start|stop|urls <service>...
+# Each service is its own command, tongxin-<service>: `serve` (its API) and `worker` (its relay,
+# projections and reactions); `tongxin-<service> url` says where each answers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN_DIR=.data/run
+UV=${UV:-uv}
 mkdir -p "$RUN_DIR"
 
 start_one() {  # name, readiness URL (or ""), command...
@@ -40,20 +44,33 @@ stop_one() {
   rm -f "$RUN_DIR/$name.pid"
 }
 
-case "${1:-}" in
+url_of() { "$UV" run --no-sync "tongxin-$1" url "${@:2}"; }
+
+action=${1:-}
+shift || true
+[[ $# -gt 0 ]] || { echo "usage: $0 start|stop|urls <service>..." >&2; exit 2; }
+case "$action" in
   start)
-    start_one registry-api http://127.0.0.1:8001/health \
-      uv run --no-sync tongxin-registry serve
-    start_one registry-worker "" uv run --no-sync tongxin-registry worker
-    start_one visits-api http://127.0.0.1:8003/health \
-      uv run --no-sync tongxin-visits serve
-    start_one visits-worker "" uv run --no-sync tongxin-visits worker
+    for s in "$@"; do
+      api=$(url_of "$s")
+      start_one "$s-api" "$api/health" "$UV" run --no-sync "tongxin-$s" serve
+      worker=$(url_of "$s" --worker)
+      start_one "$s-worker" "${worker:+$worker/health}" "$UV" run --no-sync "tongxin-$s" worker
+    done
     ;;
   stop)
-    stop_one visits-worker
-    stop_one visits-api
-    stop_one registry-worker
-    stop_one registry-api
+    for ((i = $#; i >= 1; i--)); do
+      stop_one "${!i}-worker"
+      stop_one "${!i}-api"
+    done
     ;;
-  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+  urls)
+    for s in "$@"; do
+      api=$(url_of "$s")
+      printf '  %-17s %s   (OpenAPI docs: %s/docs; AsyncAPI: %s/asyncapi)\n' "$s API" "$api" "$api" "$api"
+      worker=$(url_of "$s" --worker)
+      [[ -z $worker ]] || printf '  %-17s %s/metrics\n' "$s worker" "$worker"
+    done
+    ;;
+  *) echo "usage: $0 start|stop|urls <service>..." >&2; exit 2 ;;
 esac

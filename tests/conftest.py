@@ -6,7 +6,6 @@ project's scripts. When none works the integration tests fail; they are never sk
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -14,11 +13,13 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from tests.support.services import database_of, settings_for, worker_of
 from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config, read_topics_file
 from tongxin_platform.settings import service_database_url
 from tongxin_platform.testing import Infra, provide_infra
+from tongxin_registry.bootstrap import SERVICE as REGISTRY
 from tongxin_registry.config import RegistrySettings
-from tongxin_registry.entrypoints.worker import WorkerOptions, run_worker
+from tongxin_visits.bootstrap import SERVICE as VISITS
 from tongxin_visits.config import VisitsSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,14 +77,16 @@ async def migrated_db(infra: Infra, database_name: str) -> str:
     return url
 
 
+# --- the services of the kit (tests.support.services works for any of them) -----------------
+
+
 @pytest.fixture
 def registry_settings(infra: Infra, kafka: str, topic: str, database_name: str) -> RegistrySettings:
-    return RegistrySettings(
-        KAFKA_BOOTSTRAP_SERVERS=kafka,
-        DATABASE_URL=infra.database_url,
-        database_name=database_name,
-        topic=topic,
+    settings = settings_for(
+        REGISTRY, infra, database_name=database_name, topics={"registry": topic}
     )
+    assert isinstance(settings, RegistrySettings)
+    return settings
 
 
 @pytest.fixture
@@ -93,60 +96,40 @@ async def visits_settings(
     """The visits service of the test: its own topic; the registry's is the test's ``topic``."""
     own = f"test-{unique}-visits.events"
     await ensure_topics(kafka, [TopicSpec(own, 3, event_topic_config())])
-    return VisitsSettings(
-        KAFKA_BOOTSTRAP_SERVERS=kafka,
-        DATABASE_URL=infra.database_url,
+    settings = settings_for(
+        VISITS,
+        infra,
         database_name=f"{database_name}_visits",
-        topic=own,
-        registry_topic=topic,
+        topics={"visits": own, "registry": topic},
     )
+    assert isinstance(settings, VisitsSettings)
+    return settings
 
 
 @pytest.fixture
 async def visits_worker(visits_settings: VisitsSettings) -> AsyncIterator[None]:
-    """The visits relay and board projection, running in the test's loop."""
-    from tongxin_visits.entrypoints.worker import WorkerOptions as VisitsWorkerOptions
-    from tongxin_visits.entrypoints.worker import run_worker as run_visits_worker
-
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_visits_worker(visits_settings, VisitsWorkerOptions(), stop))
-    await asyncio.sleep(0)
-    yield
-    stop.set()
-    await asyncio.wait_for(task, 30)
+    """The visits relay, board projection and shredding reaction, in the test's loop."""
+    async with worker_of(VISITS, visits_settings):
+        yield
 
 
 @pytest.fixture
 async def visits_db(visits_settings: VisitsSettings) -> AsyncIterator[asyncpg.Pool]:
-    from tongxin_platform.db import create_pool
-    from tongxin_visits.bootstrap import prepare_database
-
-    url = await prepare_database(visits_settings)
-    pool = await create_pool(url, min_size=1, max_size=4)
-    yield pool
-    await pool.close()
+    async with database_of(VISITS, visits_settings) as pool:
+        yield pool
 
 
 @pytest.fixture
 async def registry_worker(registry_settings: RegistrySettings) -> AsyncIterator[None]:
     """The registry's relay and roster projection, running in the test's loop."""
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_worker(registry_settings, WorkerOptions(), stop))
-    await asyncio.sleep(0)
-    yield
-    stop.set()
-    await asyncio.wait_for(task, 30)
+    async with worker_of(REGISTRY, registry_settings):
+        yield
 
 
 @pytest.fixture
 async def registry_db(registry_settings: RegistrySettings) -> AsyncIterator[asyncpg.Pool]:
-    from tongxin_platform.db import create_pool
-    from tongxin_registry.bootstrap import prepare_database
-
-    url = await prepare_database(registry_settings)
-    pool = await create_pool(url, min_size=1, max_size=4)
-    yield pool
-    await pool.close()
+    async with database_of(REGISTRY, registry_settings) as pool:
+        yield pool
 
 
 # --- tokens ---------------------------------------------------------------------------------

@@ -153,5 +153,13 @@ def base_router(service: Service, settings: ServiceSettings) -> APIRouter:
 
 
 def asyncapi_document(worker: Worker) -> dict[str, Any]:
+    """FastStream's document of the worker's broker, with each receiving operation's consumer
+    group as its Kafka binding (subscribers are titled ``<topic>:<group>``)."""
     doc: dict[str, Any] = worker.specification().to_specification().to_jsonable()
+    for name, operation in doc.get("operations", {}).items():
+        if operation.get("action") == "receive" and ":" in name:
+            group = name.split(":", 1)[1]
+            operation["bindings"] = {
+                "kafka": {"groupId": {"type": "string", "enum": [group]}, "bindingVersion": "0.4.0"}
+            }
     return doc

@@ -136,6 +136,18 @@ def service_cli(service: Service, create_app: Callable[[Any], FastAPI]) -> typer
         url = service_database_url(settings.database_url, settings.database_name)
         raise typer.Exit(replay_run.run(url, f"{service.name} service", rebuild, console))
 
+    @app.command("url")
+    def url(
+        worker: Annotated[
+            bool, typer.Option("--worker", help="The worker's HTTP port instead.")
+        ] = False,
+    ) -> None:
+        """Print where the service's API (or its worker's /metrics) answers, per its settings."""
+        settings = service.settings()
+        port = settings.worker_http_port if worker else settings.http_port
+        if port:
+            print(f"http://{settings.http_host}:{port}")
+
     @app.command("asyncapi")
     def asyncapi(
         check: Annotated[

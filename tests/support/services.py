@@ -1,0 +1,65 @@
+"""Any service of the kit in a test: its settings on the test's own topics and database, its
+database migrated, its worker running in the test's loop. A new service's tests use these; no
+fixture has to be added to ``tests/conftest.py`` for it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+
+from tongxin_platform.db import create_pool
+from tongxin_platform.service import Service, prepare_database
+from tongxin_platform.settings import ServiceSettings
+from tongxin_platform.testing import Infra
+from tongxin_platform.worker import Worker, WorkerOptions
+
+
+def settings_for(
+    service: Service,
+    infra: Infra,
+    *,
+    database_name: str,
+    topics: Mapping[str, str],
+    **extra: Any,
+) -> ServiceSettings:
+    """``topics``: service name → the test's topic standing in for that service's."""
+    settings_class = type(service.settings())
+    fields: dict[str, Any] = {"database_name": database_name, **extra}
+    for source, topic in topics.items():
+        if source == service.name:
+            fields["topic"] = topic
+        elif f"{source}_topic" in settings_class.model_fields:
+            fields[f"{source}_topic"] = topic
+    return settings_class(
+        KAFKA_BOOTSTRAP_SERVERS=infra.kafka_bootstrap, DATABASE_URL=infra.database_url, **fields
+    )
+
+
+@asynccontextmanager
+async def database_of(service: Service, settings: ServiceSettings) -> AsyncIterator[asyncpg.Pool]:
+    url = await prepare_database(service, settings)
+    pool = await create_pool(url, min_size=1, max_size=4)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+@asynccontextmanager
+async def worker_of(
+    service: Service, settings: ServiceSettings, options: WorkerOptions | None = None
+) -> AsyncIterator[Worker]:
+    """The service's worker (relay, projections, reactions) in the running loop."""
+    worker = Worker(service, settings, options)
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    await asyncio.sleep(0)
+    try:
+        yield worker
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
