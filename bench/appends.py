@@ -33,8 +33,9 @@ CREATE TABLE IF NOT EXISTS raw_events (
     version   integer NOT NULL,
     payload   bytea   NOT NULL
 )"""
-RAW_INSERT = ("INSERT INTO raw_events (event_id, stream_id, version, payload)"
-              " VALUES ($1, $2, $3, $4)")
+RAW_INSERT = (
+    "INSERT INTO raw_events (event_id, stream_id, version, payload) VALUES ($1, $2, $3, $4)"
+)
 
 
 @dataclass
@@ -102,8 +103,14 @@ def raw() -> Op:
     return op
 
 
-async def run_writers(conns: list[asyncpg.Connection], op: Op, prefix: str, seconds: float,
-                      warmup: float, database: str) -> dict[str, float]:
+async def run_writers(
+    conns: list[asyncpg.Connection],
+    op: Op,
+    prefix: str,
+    seconds: float,
+    warmup: float,
+    database: str,
+) -> dict[str, float]:
     """Each connection runs ``op`` back to back for ``seconds`` (after ``warmup``); events/s."""
     writers = [Writer(f"{prefix}-w{i}", random.Random(f"{prefix}-{i}")) for i in range(len(conns))]
 
@@ -120,11 +127,16 @@ async def run_writers(conns: list[asyncpg.Connection], op: Op, prefix: str, seco
     meter = CpuMeter({"server": postgres_backends(database)})
     meter.start()
     start = clock()
-    counts = await asyncio.gather(*(loop(c, w, start + seconds)
-                                    for c, w in zip(conns, writers, strict=True)))
+    counts = await asyncio.gather(
+        *(loop(c, w, start + seconds) for c, w in zip(conns, writers, strict=True))
+    )
     elapsed = clock() - start
-    return {"events": float(sum(counts)), "seconds": elapsed, "rate": sum(counts) / elapsed,
-            **meter.stop()}
+    return {
+        "events": float(sum(counts)),
+        "seconds": elapsed,
+        "rate": sum(counts) / elapsed,
+        **meter.stop(),
+    }
 
 
 # --- the eventsourcing library (psycopg, threads) -------------------------------------------
@@ -146,20 +158,28 @@ class BenchApp(Application[Any]):
     pass
 
 
-def eventsourcing_app(dbname: str, host: str, port: int, user: str, password: str,
-                      threads: int) -> BenchApp:
+def eventsourcing_app(
+    dbname: str, host: str, port: int, user: str, password: str, threads: int
+) -> BenchApp:
     """An ``eventsourcing`` Application on PostgreSQL, its table created in ``dbname``."""
-    return BenchApp(env={
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
-        "POSTGRES_DBNAME": dbname, "POSTGRES_HOST": host, "POSTGRES_PORT": str(port),
-        "POSTGRES_USER": user, "POSTGRES_PASSWORD": password,
-        "POSTGRES_POOL_SIZE": str(threads), "POSTGRES_MAX_OVERFLOW": "0",
-        "CREATE_TABLE": "y",
-    })
+    return BenchApp(
+        env={
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": dbname,
+            "POSTGRES_HOST": host,
+            "POSTGRES_PORT": str(port),
+            "POSTGRES_USER": user,
+            "POSTGRES_PASSWORD": password,
+            "POSTGRES_POOL_SIZE": str(threads),
+            "POSTGRES_MAX_OVERFLOW": "0",
+            "CREATE_TABLE": "y",
+        }
+    )
 
 
-def run_eventsourcing(app: BenchApp, threads: int, prefix: str, seconds: float,
-                      warmup: float, database: str) -> dict[str, float]:
+def run_eventsourcing(
+    app: BenchApp, threads: int, prefix: str, seconds: float, warmup: float, database: str
+) -> dict[str, float]:
     """``threads`` threads, each saving one event per ``app.save`` (new/existing aggregates)."""
     aggregates: list[list[Any]] = [[] for _ in range(threads)]
 
@@ -188,5 +208,9 @@ def run_eventsourcing(app: BenchApp, threads: int, prefix: str, seconds: float,
         start = clock()
         counts = list(pool.map(lambda i: loop(i, start + seconds), range(threads)))
         elapsed = clock() - start
-    return {"events": float(sum(counts)), "seconds": elapsed, "rate": sum(counts) / elapsed,
-            **meter.stop()}
+    return {
+        "events": float(sum(counts)),
+        "seconds": elapsed,
+        "rate": sum(counts) / elapsed,
+        **meter.stop(),
+    }

@@ -36,13 +36,28 @@ class Sizes:
     visits_peer_seconds: float = 10.0  # window of each peer (floor twice, direct once)
 
 
-FULL = Sizes(rounds=3, append_seconds=5.0, warmup_seconds=0.5, writers=8,
-             spec=DemoSpec(schools=10, classes_per_school=40, students_per_class=50),
-             imports=4, relay_timeout=120.0, replay_timeout=180.0)
-QUICK = Sizes(rounds=2, append_seconds=1.0, warmup_seconds=0.2, writers=8,
-              spec=DemoSpec(schools=2, classes_per_school=10, students_per_class=50),
-              imports=2, relay_timeout=20.0, replay_timeout=20.0,
-              visits_seconds=5.0, visits_peer_seconds=2.0)
+FULL = Sizes(
+    rounds=3,
+    append_seconds=5.0,
+    warmup_seconds=0.5,
+    writers=8,
+    spec=DemoSpec(schools=10, classes_per_school=40, students_per_class=50),
+    imports=4,
+    relay_timeout=120.0,
+    replay_timeout=180.0,
+)
+QUICK = Sizes(
+    rounds=2,
+    append_seconds=1.0,
+    warmup_seconds=0.2,
+    writers=8,
+    spec=DemoSpec(schools=2, classes_per_school=10, students_per_class=50),
+    imports=2,
+    relay_timeout=20.0,
+    replay_timeout=20.0,
+    visits_seconds=5.0,
+    visits_peer_seconds=2.0,
+)
 
 
 @dataclass(frozen=True)
@@ -94,12 +109,15 @@ class Names:
     # The visits latency measure (bench.visits_latency) creates and drops its own.
     @property
     def visits_databases(self) -> tuple[str, str, str]:  # registry, visits, floor peer
-        return (f"bench_{self.stamp}_vregistry", f"bench_{self.stamp}_visits",
-                f"bench_{self.stamp}_vfloor")
+        return (
+            f"bench_{self.stamp}_vregistry",
+            f"bench_{self.stamp}_visits",
+            f"bench_{self.stamp}_vfloor",
+        )
 
     @property
     def visits_topics(self) -> tuple[str, str]:  # the roster's registry topic, visits' own
-        dashed = self.stamp.replace('_', '-')
+        dashed = self.stamp.replace("_", "-")
         return f"bench-{dashed}.vregistry.events", f"bench-{dashed}.visits.events"
 
     @property
@@ -174,7 +192,8 @@ def pids_matching(needle: str) -> list[int]:
         if d.name.isdigit():
             try:
                 if needle in (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(
-                        errors="replace"):
+                    errors="replace"
+                ):
                     found.append(int(d.name))
             except OSError:
                 continue
@@ -208,8 +227,9 @@ class CpuMeter:
         out = {"client_cpu_share": (time.process_time() - self._c0) / wall}
         for g, f in self.groups.items():
             before = self._start.get(g, {})
-            used = sum(max(0.0, _proc_cpu_seconds(p) - before.get(p, 0.0))
-                       for p in set(f()) | set(before))
+            used = sum(
+                max(0.0, _proc_cpu_seconds(p) - before.get(p, 0.0)) for p in set(f()) | set(before)
+            )
             out[f"{g}_cpu_share"] = used / wall
         return out
 
@@ -259,9 +279,11 @@ class MemoryLog:
 
     def stop(self) -> None:
         if self._current is not None:
-            self.phases[self._current] = {"rss_at_start_mb": self._start_rss,
-                                          "peak_rss_mb": peak_rss_mb(),
-                                          "rss_at_end_mb": rss_mb()}
+            self.phases[self._current] = {
+                "rss_at_start_mb": self._start_rss,
+                "peak_rss_mb": peak_rss_mb(),
+                "rss_at_end_mb": rss_mb(),
+            }
         self._current = None
 
     def overall_peak(self) -> float | None:

@@ -49,32 +49,49 @@ async def import_roster(reg: Registry, csv_text: str) -> dict[str, float]:
     start = clock()
     result = await reg.service.import_students(csv_text)
     elapsed = clock() - start
-    return {"rows": float(result.rows), "events": float(result.events), "seconds": elapsed,
-            "rate": result.events / elapsed, **meter.stop()}
+    return {
+        "rows": float(result.rows),
+        "events": float(result.events),
+        "seconds": elapsed,
+        "rate": result.events / elapsed,
+        **meter.stop(),
+    }
 
 
-async def raw_copy_of_last_import(conn: asyncpg.Connection, after_position: int,
-                                  database: str) -> dict[str, float]:
+async def raw_copy_of_last_import(
+    conn: asyncpg.Connection, after_position: int, database: str
+) -> dict[str, float]:
     """COPY the rows the last import wrote (same ids, streams, payload bytes) into a bare table."""
-    rows = [tuple(r) for r in await conn.fetch(
-        "SELECT event_id, stream_id, version, payload FROM events WHERE position > $1"
-        " ORDER BY position", after_position)]
+    rows = [
+        tuple(r)
+        for r in await conn.fetch(
+            "SELECT event_id, stream_id, version, payload FROM events WHERE position > $1"
+            " ORDER BY position",
+            after_position,
+        )
+    ]
     meter = CpuMeter({"server": postgres_backends(database)})
     meter.start()
     start = clock()
     async with conn.transaction():
-        await conn.copy_records_to_table("raw_copy", records=rows,
-                                         columns=["event_id", "stream_id", "version", "payload"])
+        await conn.copy_records_to_table(
+            "raw_copy", records=rows, columns=["event_id", "stream_id", "version", "payload"]
+        )
     elapsed = clock() - start
-    return {"events": float(len(rows)), "seconds": elapsed, "rate": len(rows) / elapsed,
-            **meter.stop()}
+    return {
+        "events": float(len(rows)),
+        "seconds": elapsed,
+        "rate": len(rows) / elapsed,
+        **meter.stop(),
+    }
 
 
 # --- 5. outbox → Kafka ----------------------------------------------------------------------
 
 
-async def relay_outbox(url: str, database: str, kafka: str, expected: int,
-                       time_limit: float) -> dict[str, float]:
+async def relay_outbox(
+    url: str, database: str, kafka: str, expected: int, time_limit: float
+) -> dict[str, float]:
     """Start an OutboxRelay on a full outbox; time until it has published every row."""
     relay = OutboxRelay(service=RELAY_SERVICE, database_url=url, bootstrap=kafka)
     meter = CpuMeter({"server": postgres_backends(database), "kafka": kafka_broker})
@@ -94,9 +111,15 @@ async def relay_outbox(url: str, database: str, kafka: str, expected: int,
     finally:
         await conn.close()
     published = relay.stats.published
-    return {"events": float(published), "seconds": elapsed, "rate": published / elapsed,
-            "outbox_left": float(left), "failures": float(relay.stats.failures),
-            "timed_out": float(published < expected), **cpu}
+    return {
+        "events": float(published),
+        "seconds": elapsed,
+        "rate": published / elapsed,
+        "outbox_left": float(left),
+        "failures": float(relay.stats.failures),
+        "timed_out": float(published < expected),
+        **cpu,
+    }
 
 
 _SAMPLE = """
@@ -120,12 +143,15 @@ async def sample_records(url: str, n: int) -> list[Record]:
         rows = await conn.fetch(_SAMPLE, n)
     finally:
         await conn.close()
-    return [Record(bytes(r["payload"]), r["stream_id"].encode(),
-                   record_headers(RELAY_SERVICE, r)) for r in rows]
+    return [
+        Record(bytes(r["payload"]), r["stream_id"].encode(), record_headers(RELAY_SERVICE, r))
+        for r in rows
+    ]
 
 
-async def bare_producer(kafka: str, topic: str, sample: list[Record], total: int,
-                        time_limit: float) -> dict[str, float]:
+async def bare_producer(
+    kafka: str, topic: str, sample: list[Record], total: int, time_limit: float
+) -> dict[str, float]:
     """The relay's send pattern (batches of 2000, ``await send`` each, gather the acks) with
     nothing else: no database, headers already built. Same producer settings as the relay."""
     producer = reliable_producer(kafka)
@@ -141,8 +167,9 @@ async def bare_producer(kafka: str, topic: str, sample: list[Record], total: int
             futures = []
             for _ in range(min(RELAY_BATCH, total - sent)):
                 r = next(records)
-                futures.append(await producer.send(topic, value=r.value, key=r.key,
-                                                   headers=r.headers))
+                futures.append(
+                    await producer.send(topic, value=r.value, key=r.key, headers=r.headers)
+                )
             await asyncio.gather(*futures)
             sent += len(futures)
         elapsed = clock() - start
@@ -157,9 +184,13 @@ async def bare_producer(kafka: str, topic: str, sample: list[Record], total: int
 
 def _bare_consumer(kafka: str) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
-        bootstrap_servers=kafka, group_id=None, enable_auto_commit=False,
-        auto_offset_reset="earliest", isolation_level="read_committed",
-        fetch_max_bytes=16 * 1024 * 1024, max_partition_fetch_bytes=4 * 1024 * 1024,
+        bootstrap_servers=kafka,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+        fetch_max_bytes=16 * 1024 * 1024,
+        max_partition_fetch_bytes=4 * 1024 * 1024,
     )
 
 
@@ -175,8 +206,9 @@ async def topic_size(kafka: str, topic: str) -> int:
         await consumer.stop()
 
 
-async def bare_consume(kafka: str, topic: str, total: int, time_limit: float,
-                       decode: bool) -> dict[str, float]:
+async def bare_consume(
+    kafka: str, topic: str, total: int, time_limit: float, decode: bool
+) -> dict[str, float]:
     """Read the topic from offset 0 (no group, no database); optionally decode every record
     as the runtime does (envelope from headers, event from JSON)."""
     registry = default_registry()
@@ -206,8 +238,9 @@ async def bare_consume(kafka: str, topic: str, total: int, time_limit: float,
     return {"events": float(count), "seconds": elapsed, "rate": count / elapsed, **cpu}
 
 
-async def replay_projection(url: str, database: str, kafka: str, topic: str, group: str,
-                            total: int, time_limit: float) -> dict[str, Any]:
+async def replay_projection(
+    url: str, database: str, kafka: str, topic: str, group: str, total: int, time_limit: float
+) -> dict[str, Any]:
     """A ConsumerRuntime with the roster projection, fresh schema and group, from offset 0."""
     pool = await create_pool(url, max_size=4)
     try:
@@ -215,8 +248,15 @@ async def replay_projection(url: str, database: str, kafka: str, topic: str, gro
             await conn.execute(f"DROP SCHEMA IF EXISTS {PROJECTION_SCHEMA} CASCADE")
             await roster.create_tables(conn, PROJECTION_SCHEMA)
         runtime = ConsumerRuntime(
-            group=group, topics=[topic], handler=roster.apply, batch_handler=roster.apply_batch,
-            registry=default_registry(), pool=pool, bootstrap=kafka, search_path=PROJECTION_SCHEMA)
+            group=group,
+            topics=[topic],
+            handler=roster.apply,
+            batch_handler=roster.apply_batch,
+            registry=default_registry(),
+            pool=pool,
+            bootstrap=kafka,
+            search_path=PROJECTION_SCHEMA,
+        )
         stats = runtime.stats
 
         def seen() -> int:
@@ -252,12 +292,20 @@ async def replay_projection(url: str, database: str, kafka: str, topic: str, gro
         first = first or start
         steady = max(end - first, 1e-9)
         return {
-            "events": float(done), "seconds": end - start, "rate": done / (end - start),
-            "startup_seconds": first - start, "steady_seconds": steady,
-            "steady_rate": (done - at_first) / steady, "applied": float(stats.applied),
-            "duplicates": float(stats.duplicates), "dead_lettered": float(stats.dead_lettered),
-            "out_of_order": float(stats.out_of_order), "batches": float(stats.batches),
-            "students_in_read_model": float(students), "timed_out": float(done < total), **cpu,
+            "events": float(done),
+            "seconds": end - start,
+            "rate": done / (end - start),
+            "startup_seconds": first - start,
+            "steady_seconds": steady,
+            "steady_rate": (done - at_first) / steady,
+            "applied": float(stats.applied),
+            "duplicates": float(stats.duplicates),
+            "dead_lettered": float(stats.dead_lettered),
+            "out_of_order": float(stats.out_of_order),
+            "batches": float(stats.batches),
+            "students_in_read_model": float(students),
+            "timed_out": float(done < total),
+            **cpu,
             "rss_by_events_seen": rss,
         }
     finally:

@@ -65,15 +65,20 @@ PROFILE_PHASES = ("append", "import", "relay", "replay")
 
 # Figures of notes/peer-baselines.md (same machine size, other runs): shown for context only.
 NOTES = {
-    "raw8": 10_600, "es_one": "415 (psycopg as installed) / 718 (psycopg-binary)",
-    "copy": 88_000, "read": "286,000–302,000 (asyncpg, 1 M rows in order)",
+    "raw8": 10_600,
+    "es_one": "415 (psycopg as installed) / 718 (psycopg-binary)",
+    "copy": 88_000,
+    "read": "286,000–302,000 (asyncpg, 1 M rows in order)",
 }
 
 
 def cpu_text(res: dict[str, Any]) -> str:
     """``(CPU: client 95%, server 40%, kafka 20%)`` from a measure's ``*_cpu_share`` keys."""
-    parts = [f"{k.removesuffix('_cpu_share')} {v:.0%}" for k, v in res.items()
-             if k.endswith("_cpu_share")]
+    parts = [
+        f"{k.removesuffix('_cpu_share')} {v:.0%}"
+        for k, v in res.items()
+        if k.endswith("_cpu_share")
+    ]
     return f"  (CPU: {', '.join(parts)})" if parts else ""
 
 
@@ -108,8 +113,10 @@ async def wait_quiet(limit: float) -> float:
     """Wait up to ``limit`` seconds for the 1-minute load average to fall below 1; return it."""
     deadline = clock() + limit
     while os.getloadavg()[0] >= 1.0 and clock() < deadline:
-        console.log(f"waiting for a quieter machine: load {os.getloadavg()[0]:.2f}, "
-                    f"CPU pressure {cpu_pressure().get('avg10', 0):.0f} %")
+        console.log(
+            f"waiting for a quieter machine: load {os.getloadavg()[0]:.2f}, "
+            f"CPU pressure {cpu_pressure().get('avg10', 0):.0f} %"
+        )
         await asyncio.sleep(min(10.0, max(0.0, deadline - clock())))
     return os.getloadavg()[0]
 
@@ -157,8 +164,8 @@ async def run_worker_phases(spec: dict[str, Any], time_limit: float) -> dict[str
         spec_path, out_path = Path(tmp) / "spec.json", Path(tmp) / "out.json"
         spec_path.write_text(json.dumps(spec))
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bench.worker_phases", str(spec_path), str(out_path),
-            cwd=ROOT)
+            sys.executable, "-m", "bench.worker_phases", str(spec_path), str(out_path), cwd=ROOT
+        )
         try:
             code = await asyncio.wait_for(proc.wait(), time_limit)
         except TimeoutError:
@@ -186,8 +193,11 @@ async def cleanup(server_url: str, kafka: str, names: Names) -> list[str]:
     try:
         await admin.start()
         existing = set(await admin.list_topics())
-        ours = [t for t in (names.topic, names.ceiling_topic, dlq_topic(names.topic, names.group))
-                if t in existing]
+        ours = [
+            t
+            for t in (names.topic, names.ceiling_topic, dlq_topic(names.topic, names.group))
+            if t in existing
+        ]
         if ours:
             await admin.delete_topics(ours)
     except Exception as exc:  # noqa: BLE001 - a leftover topic is reported, not fatal
@@ -200,8 +210,9 @@ async def cleanup(server_url: str, kafka: str, names: Names) -> list[str]:
 # --- the measures -------------------------------------------------------------------------
 
 
-async def measure_appends(server_url: str, names: Names, sizes: Sizes, prof: Profiler,
-                          details: dict[str, Any]) -> list[Row]:
+async def measure_appends(
+    server_url: str, names: Names, sizes: Sizes, prof: Profiler, details: dict[str, Any]
+) -> list[Row]:
     url = await ensure_database(server_url, names.store_db)
     setup = await asyncpg.connect(url)
     try:
@@ -211,63 +222,129 @@ async def measure_appends(server_url: str, names: Names, sizes: Sizes, prof: Pro
         await setup.close()
     es_url = urlsplit(await ensure_database(server_url, names.es_db))
     app = await asyncio.to_thread(
-        appends.eventsourcing_app, names.es_db, es_url.hostname or "127.0.0.1",
-        es_url.port or 5432, es_url.username or "postgres", es_url.password or "postgres",
-        sizes.writers)
+        appends.eventsourcing_app,
+        names.es_db,
+        es_url.hostname or "127.0.0.1",
+        es_url.port or 5432,
+        es_url.username or "postgres",
+        es_url.password or "postgres",
+        sizes.writers,
+    )
     store = EventStore(names.topic)
-    ops = {"ours": appends.ours(store), "raw": appends.raw(),
-           "ours_head": appends.ours_with_head_lookup(store)}
+    ops = {
+        "ours": appends.ours(store),
+        "raw": appends.raw(),
+        "ours_head": appends.ours_with_head_lookup(store),
+    }
     order = ["ours", "raw", "es", "ours_head"]
     runs: dict[str, list[dict[str, float]]] = {k: [] for k in order}
     try:
         async with connections(url, sizes.writers) as conns:
             for r in range(sizes.rounds):
-                rotated = order[r % len(order):] + order[:r % len(order)]
+                rotated = order[r % len(order) :] + order[: r % len(order)]
                 for m in rotated:
                     prefix = f"{m}-r{r}"
                     if m == "es":
                         res = await asyncio.to_thread(
-                            appends.run_eventsourcing, app, sizes.writers, prefix,
-                            sizes.append_seconds, sizes.warmup_seconds, names.es_db)
+                            appends.run_eventsourcing,
+                            app,
+                            sizes.writers,
+                            prefix,
+                            sizes.append_seconds,
+                            sizes.warmup_seconds,
+                            names.es_db,
+                        )
                     else:
-                        work = appends.run_writers(conns, ops[m], prefix, sizes.append_seconds,
-                                                   sizes.warmup_seconds, names.store_db)
-                        res = await (prof.run("append", work) if m == "ours" and r == 0
-                                     else work)
+                        work = appends.run_writers(
+                            conns,
+                            ops[m],
+                            prefix,
+                            sizes.append_seconds,
+                            sizes.warmup_seconds,
+                            names.store_db,
+                        )
+                        res = await (prof.run("append", work) if m == "ours" and r == 0 else work)
                     runs[m].append(res)
-                    console.log(f"appends round {r + 1}/{sizes.rounds}: {m:9s} "
-                                f"{res['rate']:>9,.0f} events/s{cpu_text(res)}")
+                    console.log(
+                        f"appends round {r + 1}/{sizes.rounds}: {m:9s} "
+                        f"{res['rate']:>9,.0f} events/s{cpu_text(res)}"
+                    )
     finally:
         await asyncio.to_thread(app.close)
     details["appends"] = runs
     rate = {m: median([x["rate"] for x in runs[m]]) for m in order}
     vs_raw = median([o["rate"] / b["rate"] for o, b in zip(runs["ours"], runs["raw"], strict=True)])
     vs_es = median([o["rate"] / b["rate"] for o, b in zip(runs["ours"], runs["es"], strict=True)])
-    head_vs_raw = median([o["rate"] / b["rate"]
-                          for o, b in zip(runs["ours_head"], runs["raw"], strict=True)])
+    head_vs_raw = median(
+        [o["rate"] / b["rate"] for o, b in zip(runs["ours_head"], runs["raw"], strict=True)]
+    )
     n = sizes.writers
     return [
-        Row("append_vs_raw", f"Append, 1 event/tx, {n} writers (EventStore.append, hash chain "
-            "+ outbox row)", rate["ours"], "events/s", rate["raw"],
-            f"raw asyncpg INSERT, {n} conns", vs_raw, "%", "≥ 70 % of raw", vs_raw >= 0.70,
+        Row(
+            "append_vs_raw",
+            f"Append, 1 event/tx, {n} writers (EventStore.append, hash chain + outbox row)",
+            rate["ours"],
+            "events/s",
+            rate["raw"],
+            f"raw asyncpg INSERT, {n} conns",
+            vs_raw,
+            "%",
+            "≥ 70 % of raw",
+            vs_raw >= 0.70,
             f"notes: raw 8 conns {NOTES['raw8']:,}/s",
-            {"rounds": sizes.rounds, "seconds_each": sizes.append_seconds}),
-        Row("append_vs_eventsourcing", f"Append vs eventsourcing 9.5.6 ({n} threads, "
-            "1 event/save)", rate["ours"], "events/s", rate["es"], "eventsourcing PostgreSQL",
-            vs_es, "x", "≥ 10×", vs_es >= 10, f"notes: {NOTES['es_one']}/s"),
-        Row("append_with_head_lookup", "Append with head lookup (tx: head() + append)",
-            rate["ours_head"], "events/s", rate["raw"], f"raw asyncpg INSERT, {n} conns",
-            head_vs_raw, "%", "", None, "a command's real path (4 round trips)"),
+            {"rounds": sizes.rounds, "seconds_each": sizes.append_seconds},
+        ),
+        Row(
+            "append_vs_eventsourcing",
+            f"Append vs eventsourcing 9.5.6 ({n} threads, 1 event/save)",
+            rate["ours"],
+            "events/s",
+            rate["es"],
+            "eventsourcing PostgreSQL",
+            vs_es,
+            "x",
+            "≥ 10×",
+            vs_es >= 10,
+            f"notes: {NOTES['es_one']}/s",
+        ),
+        Row(
+            "append_with_head_lookup",
+            "Append with head lookup (tx: head() + append)",
+            rate["ours_head"],
+            "events/s",
+            rate["raw"],
+            f"raw asyncpg INSERT, {n} conns",
+            head_vs_raw,
+            "%",
+            "",
+            None,
+            "a command's real path (4 round trips)",
+        ),
     ]
 
 
-async def measure_pipeline(server_url: str, kafka: str, names: Names, sizes: Sizes,
-                           prof: Profiler, mem: MemoryLog, details: dict[str, Any]
-                           ) -> tuple[list[Row], str]:
-    settings = RegistrySettings(KAFKA_BOOTSTRAP_SERVERS=kafka, DATABASE_URL=server_url,
-                                database_name=names.registry_db, topic=names.topic)
-    await ensure_topics(kafka, [TopicSpec(names.topic, PARTITIONS, event_topic_config()),
-                                TopicSpec(names.ceiling_topic, PARTITIONS, event_topic_config())])
+async def measure_pipeline(
+    server_url: str,
+    kafka: str,
+    names: Names,
+    sizes: Sizes,
+    prof: Profiler,
+    mem: MemoryLog,
+    details: dict[str, Any],
+) -> tuple[list[Row], str]:
+    settings = RegistrySettings(
+        KAFKA_BOOTSTRAP_SERVERS=kafka,
+        DATABASE_URL=server_url,
+        database_name=names.registry_db,
+        topic=names.topic,
+    )
+    await ensure_topics(
+        kafka,
+        [
+            TopicSpec(names.topic, PARTITIONS, event_topic_config()),
+            TopicSpec(names.ceiling_topic, PARTITIONS, event_topic_config()),
+        ],
+    )
     reg = await bootstrap(settings)
     first_csv = ""
     imports: list[dict[str, float]] = []
@@ -282,15 +359,21 @@ async def measure_pipeline(server_url: str, kafka: str, names: Names, sizes: Siz
             first_csv = first_csv or csv_text
             async with reg.pool.acquire() as conn:
                 before = await conn.fetchval("SELECT coalesce(max(position), 0) FROM events")
-            res = await (prof.run("import", pipeline.import_roster(reg, csv_text)) if k == 0
-                         else pipeline.import_roster(reg, csv_text))
+            res = await (
+                prof.run("import", pipeline.import_roster(reg, csv_text))
+                if k == 0
+                else pipeline.import_roster(reg, csv_text)
+            )
             imports.append(res)
             async with reg.pool.acquire() as conn:
-                copies.append(await pipeline.raw_copy_of_last_import(conn, before,
-                                                                     names.registry_db))
-            console.log(f"import {k + 1}/{sizes.imports}: {res['events']:,.0f} events in "
-                        f"{res['seconds']:.2f} s = {res['rate']:,.0f}/s{cpu_text(res)}; raw COPY"
-                        f" of the same rows {copies[-1]['rate']:,.0f}/s{cpu_text(copies[-1])}")
+                copies.append(
+                    await pipeline.raw_copy_of_last_import(conn, before, names.registry_db)
+                )
+            console.log(
+                f"import {k + 1}/{sizes.imports}: {res['events']:,.0f} events in "
+                f"{res['seconds']:.2f} s = {res['rate']:,.0f}/s{cpu_text(res)}; raw COPY"
+                f" of the same rows {copies[-1]['rate']:,.0f}/s{cpu_text(copies[-1])}"
+            )
         async with reg.pool.acquire() as conn:
             outbox = int(await conn.fetchval("SELECT count(*) FROM outbox"))
     finally:
@@ -298,22 +381,39 @@ async def measure_pipeline(server_url: str, kafka: str, names: Names, sizes: Siz
         await reg.close()
     details["imports"], details["raw_copies"] = imports, copies
 
-    worker = await run_worker_phases({
-        "url": reg.database_url, "database": names.registry_db, "kafka": kafka,
-        "topic": names.topic, "ceiling_topic": names.ceiling_topic, "group": names.group,
-        "outbox": outbox, "relay_timeout": sizes.relay_timeout,
-        "replay_timeout": sizes.replay_timeout, "profile": prof.wanted,
-        "profile_dir": str(prof.out_dir)}, sizes.relay_timeout + 3 * sizes.replay_timeout + 120)
+    worker = await run_worker_phases(
+        {
+            "url": reg.database_url,
+            "database": names.registry_db,
+            "kafka": kafka,
+            "topic": names.topic,
+            "ceiling_topic": names.ceiling_topic,
+            "group": names.group,
+            "outbox": outbox,
+            "relay_timeout": sizes.relay_timeout,
+            "replay_timeout": sizes.replay_timeout,
+            "profile": prof.wanted,
+            "profile_dir": str(prof.out_dir),
+        },
+        sizes.relay_timeout + 3 * sizes.replay_timeout + 120,
+    )
     for phase in ("relay", "replay"):
         if phase == prof.wanted:
             prof.reports[phase] = (prof.out_dir / f"profile-{phase}.txt").read_text()
     relay, relay_ceilings = worker["relay"], worker["bare_producer"]
-    total, bare, decoding = worker["topic_records"], worker["bare_consume"], worker[
-        "bare_consume_decode"]
+    total, bare, decoding = (
+        worker["topic_records"],
+        worker["bare_consume"],
+        worker["bare_consume_decode"],
+    )
     replay = worker["replay"]
     details["relay"], details["bare_producer"] = relay, relay_ceilings
-    details["replay"] = {"topic_records": total, "bare_consume": bare,
-                         "bare_consume_decode": decoding, "projection": replay}
+    details["replay"] = {
+        "topic_records": total,
+        "bare_consume": bare,
+        "bare_consume_decode": decoding,
+        "projection": replay,
+    }
     details["worker_process_memory"] = worker["memory"]
 
     imp = median([x["rate"] for x in imports])
@@ -321,55 +421,135 @@ async def measure_pipeline(server_url: str, kafka: str, names: Names, sizes: Siz
     ceiling = median([x["rate"] for x in relay_ceilings])
     per_import = int(imports[0]["events"]) if imports else 0
     rows = [
-        Row("import", f"Roster import (import_students, {per_import:,} events each, "
-            f"median of {len(imports)})", imp, "events/s", cp, "raw COPY of the same rows",
-            median([i["rate"] / c["rate"] for i, c in zip(imports, copies, strict=True)]), "%",
-            "≥ 75,000/s", imp >= 75_000,
+        Row(
+            "import",
+            f"Roster import (import_students, {per_import:,} events each, "
+            f"median of {len(imports)})",
+            imp,
+            "events/s",
+            cp,
+            "raw COPY of the same rows",
+            median([i["rate"] / c["rate"] for i, c in zip(imports, copies, strict=True)]),
+            "%",
+            "≥ 75,000/s",
+            imp >= 75_000,
             f"first, into an empty DB: {imports[0]['rate']:,.0f}/s; notes: COPY "
-            f"{NOTES['copy']:,}/s"),
-        Row("relay", f"Outbox → Kafka (OutboxRelay, {outbox:,} events)", relay["rate"],
-            "events/s", ceiling, "bare aiokafka producer, same records", relay["rate"] / ceiling,
-            "%", "≥ 20,000/s", relay["rate"] >= 20_000 and not relay["timed_out"],
-            "TIMED OUT; " if relay["timed_out"] else ""),
-        Row("replay", f"Projection replay from offset 0 (roster, {total:,} events)",
-            replay["steady_rate"], "events/s", bare["rate"], "bare aiokafka consumer",
-            replay["steady_rate"] / bare["rate"], "%", "≥ 100,000/s",
+            f"{NOTES['copy']:,}/s",
+        ),
+        Row(
+            "relay",
+            f"Outbox → Kafka (OutboxRelay, {outbox:,} events)",
+            relay["rate"],
+            "events/s",
+            ceiling,
+            "bare aiokafka producer, same records",
+            relay["rate"] / ceiling,
+            "%",
+            "≥ 20,000/s",
+            relay["rate"] >= 20_000 and not relay["timed_out"],
+            "TIMED OUT; " if relay["timed_out"] else "",
+        ),
+        Row(
+            "replay",
+            f"Projection replay from offset 0 (roster, {total:,} events)",
+            replay["steady_rate"],
+            "events/s",
+            bare["rate"],
+            "bare aiokafka consumer",
+            replay["steady_rate"] / bare["rate"],
+            "%",
+            "≥ 100,000/s",
             replay["steady_rate"] >= 100_000 and not replay["timed_out"],
             ("TIMED OUT; " if replay["timed_out"] else "")
-            + f"incl. {replay['startup_seconds']:.1f} s start: {replay['rate']:,.0f}/s"),
-        Row("replay_decode_ceiling", "Replay ceiling: consume + decode, no database",
-            decoding["rate"], "events/s", bare["rate"], "bare aiokafka consumer",
-            decoding["rate"] / bare["rate"], "%", "", None, "envelope + pydantic decode"),
+            + f"incl. {replay['startup_seconds']:.1f} s start: {replay['rate']:,.0f}/s",
+        ),
+        Row(
+            "replay_decode_ceiling",
+            "Replay ceiling: consume + decode, no database",
+            decoding["rate"],
+            "events/s",
+            bare["rate"],
+            "bare aiokafka consumer",
+            decoding["rate"] / bare["rate"],
+            "%",
+            "",
+            None,
+            "envelope + pydantic decode",
+        ),
     ]
     return rows, first_csv
 
 
-def memory_rows(mem: MemoryLog, worker: dict[str, Any] | None, api: dict[str, Any] | None,
-                api_error: str | None) -> list[Row]:
+def memory_rows(
+    mem: MemoryLog, worker: dict[str, Any] | None, api: dict[str, Any] | None, api_error: str | None
+) -> list[Row]:
     rows = []
     if worker is not None:
         phases = worker["phases"]
         peaks = {p: phases.get(p, {}).get("peak_rss_mb") or 0.0 for p in ("relay", "replay")}
         peak = max(peaks.values())
-        rows.append(Row("rss_worker_process", "Peak RSS, worker-like process (relay, then "
-                        "replay)", peak, "MB", None, "", None, "", "< 120 MB", peak < 120,
-                        f"relay {peaks['relay']:.0f} MB, replay {peaks['replay']:.0f} MB; "
-                        f"{worker['rss_at_process_start_mb']:.0f} MB after start-up"
-                        + ("" if worker["can_reset"] else " (VmHWM not resettable)")))
+        rows.append(
+            Row(
+                "rss_worker_process",
+                "Peak RSS, worker-like process (relay, then replay)",
+                peak,
+                "MB",
+                None,
+                "",
+                None,
+                "",
+                "< 120 MB",
+                peak < 120,
+                f"relay {peaks['relay']:.0f} MB, replay {peaks['replay']:.0f} MB; "
+                f"{worker['rss_at_process_start_mb']:.0f} MB after start-up"
+                + ("" if worker["can_reset"] else " (VmHWM not resettable)"),
+            )
+        )
     import_peak = mem.phases.get("import", {}).get("peak_rss_mb")
-    rows.append(Row("rss_bench_import", "Peak RSS of the bench process during the imports",
-                    import_peak, "MB", None, "", None, "", "", None,
-                    f"{mem.phases.get('import', {}).get('rss_at_start_mb') or 0:.0f} MB before"))
+    rows.append(
+        Row(
+            "rss_bench_import",
+            "Peak RSS of the bench process during the imports",
+            import_peak,
+            "MB",
+            None,
+            "",
+            None,
+            "",
+            "",
+            None,
+            f"{mem.phases.get('import', {}).get('rss_at_start_mb') or 0:.0f} MB before",
+        )
+    )
     if api is not None:
-        rows.append(Row("rss_api_process", "Peak RSS, registry API process (serving a roster "
-                        "import)", api["peak_rss_mb"], "MB", None, "", None, "", "< 120 MB",
-                        api["peak_rss_mb"] < 120,
-                        f"idle {api['idle_rss_mb']:.0f} MB; import of "
-                        f"{api['import_events']:,} events over HTTP at "
-                        f"{api['import_rate']:,.0f}/s"))
+        rows.append(
+            Row(
+                "rss_api_process",
+                "Peak RSS, registry API process (serving a roster import)",
+                api["peak_rss_mb"],
+                "MB",
+                None,
+                "",
+                None,
+                "",
+                "< 120 MB",
+                api["peak_rss_mb"] < 120,
+                f"idle {api['idle_rss_mb']:.0f} MB; import of "
+                f"{api['import_events']:,} events over HTTP at "
+                f"{api['import_rate']:,.0f}/s",
+            )
+        )
     else:
-        rows.append(Row("rss_api_process", "Peak RSS, registry API process", None, "MB",
-                        target="< 120 MB", note=f"not measured: {api_error}"))
+        rows.append(
+            Row(
+                "rss_api_process",
+                "Peak RSS, registry API process",
+                None,
+                "MB",
+                target="< 120 MB",
+                note=f"not measured: {api_error}",
+            )
+        )
     return rows
 
 
@@ -394,15 +574,22 @@ def _ratio(row: Row) -> str:
 
 def print_table(rows: list[Row], title: str) -> None:
     table = Table(title=title, show_lines=True)
-    for col, kw in (("Measure", {"ratio": 3}), ("Ours", {"justify": "right"}),
-                    ("Peer / ceiling (same run)", {"ratio": 2}), ("Ratio", {"justify": "right"}),
-                    ("Target", {}), ("Met", {"justify": "center"}), ("Notes", {"ratio": 2})):
+    for col, kw in (
+        ("Measure", {"ratio": 3}),
+        ("Ours", {"justify": "right"}),
+        ("Peer / ceiling (same run)", {"ratio": 2}),
+        ("Ratio", {"justify": "right"}),
+        ("Target", {}),
+        ("Met", {"justify": "center"}),
+        ("Notes", {"ratio": 2}),
+    ):
         table.add_column(col, **kw)
     for r in rows:
         peer = f"{_num(r.peer, r.unit)}\n{r.peer_label}" if r.peer is not None else "–"
         met = "–" if r.met is None else ("[green]met[/green]" if r.met else "[red]not met[/red]")
-        table.add_row(r.measure, _num(r.ours, r.unit), peer, _ratio(r), r.target or "–", met,
-                      r.note)
+        table.add_row(
+            r.measure, _num(r.ours, r.unit), peer, _ratio(r), r.target or "–", met, r.note
+        )
     console.print(table)
 
 
@@ -423,16 +610,19 @@ async def run(args: argparse.Namespace) -> int:
     started = time.time()
     load_start, pressure_start = os.getloadavg(), cpu_pressure()
     t0 = clock()
-    console.log(f"bench run {names.stamp} ({'quick' if args.quick else 'full'}): "
-                f"PostgreSQL {urlsplit(server_url).netloc}, Kafka {kafka}")
+    console.log(
+        f"bench run {names.stamp} ({'quick' if args.quick else 'full'}): "
+        f"PostgreSQL {urlsplit(server_url).netloc}, Kafka {kafka}"
+    )
     await ensure_infra(server_url, kafka)
     problems: list[str] = []
     try:
         mem.start("appends")
         rows += await measure_appends(server_url, names, sizes, prof, details)
         mem.stop()
-        pipe_rows, csv_text = await measure_pipeline(server_url, kafka, names, sizes, prof, mem,
-                                                     details)
+        pipe_rows, csv_text = await measure_pipeline(
+            server_url, kafka, names, sizes, prof, mem, details
+        )
         rows += pipe_rows
         api: dict[str, Any] | None = None
         api_error = None
@@ -440,27 +630,44 @@ async def run(args: argparse.Namespace) -> int:
             api_error = "--no-api"
         else:
             try:
-                api = await api_process_rss(server_url, kafka, names.api_db, names.api_topic,
-                                            csv_text)
+                api = await api_process_rss(
+                    server_url, kafka, names.api_db, names.api_topic, csv_text
+                )
                 console.log(f"API process: peak RSS {api['peak_rss_mb']:.1f} MB")
             except Exception as exc:  # noqa: BLE001 - reported in the table
                 api_error = f"{type(exc).__name__}: {exc}"[:300]
         details["api_process"] = api
         rows += memory_rows(mem, details.get("worker_process_memory"), api, api_error)
         if args.no_visits:
-            rows.append(Row("visits_plan_to_board", "HTTP command → visits board visible, p99",
-                            None, "ms", target="p99 < 50 ms at 200/s", note="--no-visits"))
+            rows.append(
+                Row(
+                    "visits_plan_to_board",
+                    "HTTP command → visits board visible, p99",
+                    None,
+                    "ms",
+                    target="p99 < 50 ms at 200/s",
+                    note="--no-visits",
+                )
+            )
         else:
             try:
-                visits = await visits_latency.measure(server_url, kafka, names, sizes,
-                                                      keep=args.keep)
+                visits = await visits_latency.measure(
+                    server_url, kafka, names, sizes, keep=args.keep
+                )
                 details["visits_latency"] = visits
                 rows += visits_latency.rows(visits)
             except Exception as exc:
                 log.exception("the visits latency measure failed")
-                rows.append(Row("visits_plan_to_board", "HTTP command → visits board visible, "
-                                "p99", None, "ms", target="p99 < 50 ms at 200/s",
-                                note=f"not measured: {type(exc).__name__}: {exc}"[:300]))
+                rows.append(
+                    Row(
+                        "visits_plan_to_board",
+                        "HTTP command → visits board visible, p99",
+                        None,
+                        "ms",
+                        target="p99 < 50 ms at 200/s",
+                        note=f"not measured: {type(exc).__name__}: {exc}"[:300],
+                    )
+                )
     finally:
         if args.keep:
             console.log(f"kept databases {names.databases} and topic {names.topic}")
@@ -469,25 +676,40 @@ async def run(args: argparse.Namespace) -> int:
             for p in problems:
                 console.log(f"[yellow]cleanup: {p}[/yellow]")
     elapsed = clock() - t0
-    title = (f"Tongxin benchmarks — {names.stamp} ({'quick' if args.quick else 'full'}, "
-             f"{elapsed:.0f} s, {os.cpu_count()} CPUs, load {load_start[0]:.1f} → "
-             f"{os.getloadavg()[0]:.1f}, CPU pressure avg60 {pressure_start.get('avg60', 0):.0f}"
-             f" → {cpu_pressure().get('avg60', 0):.0f} %)")
+    title = (
+        f"Tongxin benchmarks — {names.stamp} ({'quick' if args.quick else 'full'}, "
+        f"{elapsed:.0f} s, {os.cpu_count()} CPUs, load {load_start[0]:.1f} → "
+        f"{os.getloadavg()[0]:.1f}, CPU pressure avg60 {pressure_start.get('avg60', 0):.0f}"
+        f" → {cpu_pressure().get('avg60', 0):.0f} %)"
+    )
     print_table(rows, title)
     if "visits_latency" in details:
-        visits_latency.print_table(details["visits_latency"], "HTTP command → visits board "
-                                   "visible, by phase (open loop, same rate)")
+        visits_latency.print_table(
+            details["visits_latency"],
+            "HTTP command → visits board visible, by phase (open loop, same rate)",
+        )
     for phase, text in prof.reports.items():
-        console.print(f"[bold]profile of {phase}[/bold] (also {args.json.parent}/"
-                      f"profile-{phase}.pstats)")
+        console.print(
+            f"[bold]profile of {phase}[/bold] (also {args.json.parent}/profile-{phase}.pstats)"
+        )
         console.print(text, markup=False, highlight=False)
     out = {
-        "run": {"stamp": names.stamp, "quick": args.quick, "started_unix": started,
-                "loadavg_start": load_start, "loadavg_end": os.getloadavg(),
-                "cpu_pressure_start": pressure_start, "cpu_pressure_end": cpu_pressure(),
-                "seconds": elapsed, "cpus": os.cpu_count(), "python": sys.version.split()[0],
-                "platform": platform.platform(), "sizes": dataclasses.asdict(sizes),
-                "profiled": args.profile, "cleanup_problems": problems},
+        "run": {
+            "stamp": names.stamp,
+            "quick": args.quick,
+            "started_unix": started,
+            "loadavg_start": load_start,
+            "loadavg_end": os.getloadavg(),
+            "cpu_pressure_start": pressure_start,
+            "cpu_pressure_end": cpu_pressure(),
+            "seconds": elapsed,
+            "cpus": os.cpu_count(),
+            "python": sys.version.split()[0],
+            "platform": platform.platform(),
+            "sizes": dataclasses.asdict(sizes),
+            "profiled": args.profile,
+            "cleanup_problems": problems,
+        },
         "rows": [dataclasses.asdict(r) for r in rows],
         "memory": mem.phases,
         "details": details,
@@ -499,24 +721,43 @@ async def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.run",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run (< 60 s)")
-    parser.add_argument("--json", type=Path, default=ROOT / "bench/results/latest.json",
-                        help="where to write the figures (default bench/results/latest.json)")
-    parser.add_argument("--profile", choices=PROFILE_PHASES,
-                        help="cProfile one phase; writes profile-<phase>.pstats/.txt next to "
-                             "the JSON (profiling slows that phase: its figure is not comparable)")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=ROOT / "bench/results/latest.json",
+        help="where to write the figures (default bench/results/latest.json)",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=PROFILE_PHASES,
+        help="cProfile one phase; writes profile-<phase>.pstats/.txt next to "
+        "the JSON (profiling slows that phase: its figure is not comparable)",
+    )
     parser.add_argument("--no-api", action="store_true", help="skip the API process RSS measure")
-    parser.add_argument("--no-visits", action="store_true",
-                        help="skip the HTTP command → visits board latency measure")
+    parser.add_argument(
+        "--no-visits",
+        action="store_true",
+        help="skip the HTTP command → visits board latency measure",
+    )
     parser.add_argument("--keep", action="store_true", help="keep databases and topics")
-    parser.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
-                        help="first wait up to SECONDS for the 1-minute load average to fall "
-                             "below 1 (the machine is shared; figures under load are lower)")
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="first wait up to SECONDS for the 1-minute load average to fall "
+        "below 1 (the machine is shared; figures under load are lower)",
+    )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s "
-                        "%(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
     return asyncio.run(run(args))
 
 

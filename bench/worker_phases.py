@@ -29,8 +29,11 @@ console = Console(width=None if sys.stdout.isatty() else 170)
 
 
 def _cpu(res: dict[str, Any]) -> str:
-    parts = [f"{k.removesuffix('_cpu_share')} {v:.0%}" for k, v in res.items()
-             if k.endswith("_cpu_share")]
+    parts = [
+        f"{k.removesuffix('_cpu_share')} {v:.0%}"
+        for k, v in res.items()
+        if k.endswith("_cpu_share")
+    ]
     return f"  (CPU: {', '.join(parts)})" if parts else ""
 
 
@@ -58,8 +61,11 @@ def _write_profile(prof: cProfile.Profile, out: Path, phase: str) -> None:
 async def run(spec: dict[str, Any]) -> dict[str, Any]:
     url, db, kafka = spec["url"], spec["database"], spec["kafka"]
     topic, ceiling_topic, group = spec["topic"], spec["ceiling_topic"], spec["group"]
-    outbox, relay_timeout, replay_timeout = spec["outbox"], spec["relay_timeout"], spec[
-        "replay_timeout"]
+    outbox, relay_timeout, replay_timeout = (
+        spec["outbox"],
+        spec["relay_timeout"],
+        spec["replay_timeout"],
+    )
     mem = MemoryLog()
     started_rss = rss_mb()
 
@@ -67,13 +73,17 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     ceilings = [await pipeline.bare_producer(kafka, ceiling_topic, sample, outbox, relay_timeout)]
     console.log(f"bare producer: {ceilings[-1]['rate']:,.0f} records/s{_cpu(ceilings[-1])}")
     mem.start("relay")  # the 2,000-record sample (about 3 MB) stays: the second ceiling uses it
-    relay = await _maybe_profiled("relay", spec, pipeline.relay_outbox(
-        url, db, kafka, outbox, relay_timeout))
+    relay = await _maybe_profiled(
+        "relay", spec, pipeline.relay_outbox(url, db, kafka, outbox, relay_timeout)
+    )
     mem.stop()
-    console.log(f"relay: {relay['events']:,.0f} events in {relay['seconds']:.2f} s = "
-                f"{relay['rate']:,.0f}/s (outbox left: {relay['outbox_left']:.0f}){_cpu(relay)}")
-    ceilings.append(await pipeline.bare_producer(kafka, ceiling_topic, sample, outbox,
-                                                 relay_timeout))
+    console.log(
+        f"relay: {relay['events']:,.0f} events in {relay['seconds']:.2f} s = "
+        f"{relay['rate']:,.0f}/s (outbox left: {relay['outbox_left']:.0f}){_cpu(relay)}"
+    )
+    ceilings.append(
+        await pipeline.bare_producer(kafka, ceiling_topic, sample, outbox, relay_timeout)
+    )
     console.log(f"bare producer: {ceilings[-1]['rate']:,.0f} records/s{_cpu(ceilings[-1])}")
     del sample
 
@@ -81,27 +91,42 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     # then the bare consumers, whose buffers would otherwise inflate the projection's RSS.
     total = await pipeline.topic_size(kafka, topic)
     mem.start("replay")
-    replay = await _maybe_profiled("replay", spec, pipeline.replay_projection(
-        url, db, kafka, topic, group, total, replay_timeout))
+    replay = await _maybe_profiled(
+        "replay",
+        spec,
+        pipeline.replay_projection(url, db, kafka, topic, group, total, replay_timeout),
+    )
     mem.stop()
-    console.log(f"projection replay: {replay['events']:,.0f} events in {replay['seconds']:.2f} s"
-                f" ({replay['steady_rate']:,.0f}/s after a {replay['startup_seconds']:.2f} s "
-                f"start); read model: {replay['students_in_read_model']:,.0f} students"
-                f"{_cpu(replay)}")
+    console.log(
+        f"projection replay: {replay['events']:,.0f} events in {replay['seconds']:.2f} s"
+        f" ({replay['steady_rate']:,.0f}/s after a {replay['startup_seconds']:.2f} s "
+        f"start); read model: {replay['students_in_read_model']:,.0f} students"
+        f"{_cpu(replay)}"
+    )
     bare = await pipeline.bare_consume(kafka, topic, total, replay_timeout, False)
     console.log(f"bare consumer: {bare['rate']:,.0f} records/s{_cpu(bare)}")
     decoding = await pipeline.bare_consume(kafka, topic, total, replay_timeout, True)
     console.log(f"bare consumer + decode: {decoding['rate']:,.0f} records/s{_cpu(decoding)}")
-    return {"relay": relay, "bare_producer": ceilings, "topic_records": total,
-            "bare_consume": bare, "bare_consume_decode": decoding, "replay": replay,
-            "memory": {"rss_at_process_start_mb": started_rss, "phases": mem.phases,
-                       "can_reset": mem.can_reset}}
+    return {
+        "relay": relay,
+        "bare_producer": ceilings,
+        "topic_records": total,
+        "bare_consume": bare,
+        "bare_consume_decode": decoding,
+        "replay": replay,
+        "memory": {
+            "rss_at_process_start_mb": started_rss,
+            "phases": mem.phases,
+            "can_reset": mem.can_reset,
+        },
+    }
 
 
 def main() -> int:
     spec = json.loads(Path(sys.argv[1]).read_text())
-    logging.basicConfig(level=logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
     result = asyncio.run(run(spec))
     Path(sys.argv[2]).write_text(json.dumps(result, default=str))
     return 0
