@@ -25,7 +25,7 @@ from tongxin_platform.service import Service
 from tongxin_platform.settings import ServiceSettings, service_database_url
 from tongxin_platform.telemetry import configure_tracing
 from tongxin_platform.testing import repo_root
-from tongxin_platform.worker import Worker, WorkerOptions, serve
+from tongxin_platform.worker import Worker, WorkerOptions, serve, tune_gc
 
 console = Console(stderr=True)
 
@@ -59,7 +59,9 @@ def service_cli(service: Service, create_app: Callable[[Any], FastAPI]) -> typer
         """Run the outbox relay, the projections and the reactions until SIGTERM."""
         settings = service.settings()
         configure_tracing(service.name)
-        options = WorkerOptions(relay=relay, projection=projection, reactions=reactions)
+        options = WorkerOptions(
+            relay=relay, projection=projection, reactions=reactions, tune_gc=True
+        )
         worker = Worker(service, settings, options)
         http = settings.worker_http_port if port is None else port
         if http and _port_free(settings.http_host, http):
@@ -100,6 +102,8 @@ def service_cli(service: Service, create_app: Callable[[Any], FastAPI]) -> typer
         topics = tuple(settings.topic_of(s) for s in projection.sources)
 
         async def rebuild(pool: asyncpg.Pool) -> int:
+            tune_gc()
+
             def consumer(group: str, schema: str) -> ConsumerRuntime:
                 return ConsumerRuntime(
                     group=group,

@@ -23,6 +23,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, Literal, TypeVar
 
 import asyncpg
@@ -313,8 +314,9 @@ def _table_statements(
     out: list[tuple[str, list[Any]]] = []
     groups: dict[tuple[str, tuple[Any, ...]], list[tuple[Key, Op]]] = {}
     deletes: list[Key] = []
-    # In key order: concurrent batches (other partitions) lock rows in one global order.
-    for key, op in sorted(rows.items(), key=_by_key):
+    # In key order: concurrent batches (other partitions) lock rows in one global order. (Key
+    # columns are a primary key: never NULL.)
+    for key, op in sorted(rows.items(), key=itemgetter(0)):
         if op.kind == "delete":
             deletes.append(key)
         else:
@@ -327,7 +329,10 @@ def _table_statements(
         cols = _check(table, kind, shape, first)
         columns = [*table.key, *cols]
         values = [[k[i] for k, _ in members] for i in range(width)]
-        values += [[_plain(op.cols[c]) for _, op in members] for c in cols]
+        if kind == "update" and any(not isinstance(c, str) for c in shape):
+            values += [[_plain(op.cols[c]) for _, op in members] for c in cols]
+        else:
+            values += [[op.cols[c] for _, op in members] for c in cols]
         relation, args = _unnest(table, columns, values)
         if kind == "upsert":
             sets = ", ".join(f"{c} = excluded.{c}" for c in cols)
@@ -342,10 +347,6 @@ def _table_statements(
             sql = f"UPDATE {target} AS t SET {sets} FROM ({relation}) AS v WHERE {match}"
         out.append((sql, args))
     return out
-
-
-def _by_key(item: tuple[Key, Op]) -> tuple[Any, ...]:
-    return tuple("" if k is None else k for k in item[0])
 
 
 def _plain(value: Any) -> Any:

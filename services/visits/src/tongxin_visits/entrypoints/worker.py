@@ -20,7 +20,7 @@ __all__ = ["WorkerOptions", "create_worker", "run_worker"]
 def create_worker() -> AsgiFastStream:
     """The worker as a FastStream app, settings from the environment."""
     configure_tracing(SERVICE.name)
-    return Worker(SERVICE, VisitsSettings()).app()
+    return Worker(SERVICE, VisitsSettings(), WorkerOptions(tune_gc=True)).app()
 
 
 async def run_worker(
