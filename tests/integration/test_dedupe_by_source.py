@@ -101,10 +101,7 @@ async def test_a_group_reading_two_services_applies_each_of_their_same_named_str
                 if await store.fetchval("SELECT EXISTS (SELECT 1 FROM outbox)"):
                     return False
             return all(
-                [
-                    await caught_up(consumer_pool, GROUP, t, kafka)
-                    for t in (alpha_topic, beta_topic)
-                ]
+                [await caught_up(consumer_pool, GROUP, t, kafka) for t in (alpha_topic, beta_topic)]
             )
 
         try:
