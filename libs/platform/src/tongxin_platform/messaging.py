@@ -25,7 +25,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord
 from aiokafka import TopicPartition as AioTopicPartition
-from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.kafka import KafkaBroker, KafkaMessage, Topic
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.middlewares import AckPolicy
@@ -64,7 +64,9 @@ def make_broker(
         client_id=f"tongxin-{service}",
         acks="all",
         enable_idempotence=True,
-        allow_auto_create_topics=False,  # topics are created explicitly, with their configs
+        # Topics are created explicitly, with their configs (infinite retention): subscribers
+        # declare theirs with ``declare=False``, so FastStream never creates one.
+        allow_auto_create_topics=True,
         apply_types=False,  # the glue decodes; FastDepends would validate every batch again
         graceful_timeout=15.0,
         middlewares=middlewares,
@@ -195,7 +197,7 @@ def subscribe(
         # and hands a second parameter its default parser.
         parse = _parser(kafka, live=consumer.span_per_event)
         sub = broker.subscriber(
-            topic,
+            Topic(topic, declare=False),
             batch=True,
             group_id=consumer.group,
             max_records=consumer.max_batch,
@@ -213,7 +215,7 @@ def subscribe(
         )
         holder["sub"] = sub
         dead.by_topic[(topic, consumer.group)] = broker.publisher(
-            dlq_topic(topic, consumer.group),
+            Topic(dlq_topic(topic, consumer.group), declare=False),
             title=f"{dlq_topic(topic, consumer.group)}:Publisher",
             description=(
                 f"Dead letters of {consumer.group} from {topic}: the original value, key and "

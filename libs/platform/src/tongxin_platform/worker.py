@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from faststream.asgi import AsgiFastStream, make_ping_asgi
-from faststream.kafka import KafkaBroker
+from faststream.kafka import KafkaBroker, Topic
 from faststream.specification import AsyncAPI
 from prometheus_client import CollectorRegistry, Gauge, make_asgi_app
 
@@ -111,7 +111,7 @@ class Worker:
             return
         topic = self.settings.topic_of(self.service.name)
         self.broker.publisher(
-            topic,
+            Topic(topic, declare=False),
             title=f"{topic}:Publisher",
             description=(
                 f"Events of the {self.service.name} service, published by its outbox relay in "
