@@ -42,13 +42,26 @@ from tongxin_platform.telemetry import context_from_traceparent
 log = logging.getLogger(__name__)
 _tracer = trace.get_tracer(__name__)
 
-# Errors after which nothing of the batch was committed and it is simply read again.
+# Errors after which nothing of the batch was committed and it is simply read again, later:
+# the database or the broker is away, or something is wrong with the system rather than with
+# the event (a missing table after a deploy, a revoked grant, a deadlock). Those must never
+# send a whole topic to the dead letters; the group waits, and says so in its log, until fixed.
 TRANSIENT: tuple[type[BaseException], ...] = (
     OSError,
     KafkaError,
     asyncpg.InterfaceError,
     asyncpg.PostgresConnectionError,
     asyncpg.CannotConnectNowError,
+    asyncpg.OperatorInterventionError,  # admin shutdown, query cancelled
+    asyncpg.UndefinedTableError,
+    asyncpg.UndefinedColumnError,
+    asyncpg.UndefinedFunctionError,
+    asyncpg.InvalidSchemaNameError,
+    asyncpg.InsufficientPrivilegeError,
+    asyncpg.ReadOnlySQLTransactionError,
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
+    asyncpg.LockNotAvailableError,
 )
 
 TopicPartition = tuple[str, int]
