@@ -34,6 +34,9 @@ class Sizes:
     visits_rate: float = 200.0  # commands/s offered to the visits API (DESIGN.md §8)
     visits_seconds: float = 20.0  # window of the visits HTTP measure
     visits_peer_seconds: float = 10.0  # window of each peer (floor twice, direct once)
+    replay_rounds: int = 2  # interleaved rounds of each replay (FastStream, raw, bare)
+    board_visits: int = 2500  # visits recorded for the board replay's visits topic
+    board_seconds: float = 40.0  # at most this long to record them
 
 
 FULL = Sizes(
@@ -55,6 +58,8 @@ QUICK = Sizes(
     imports=2,
     relay_timeout=20.0,
     replay_timeout=20.0,
+    board_visits=200,
+    board_seconds=10.0,
     visits_seconds=5.0,
     visits_peer_seconds=2.0,
 )
@@ -87,8 +92,16 @@ class Names:
         return f"bench_{self.stamp}_api"
 
     @property
+    def board_db(self) -> str:  # the visits workload of the board replay
+        return f"bench_{self.stamp}_board"
+
+    @property
     def databases(self) -> list[str]:
-        return [self.store_db, self.es_db, self.registry_db, self.api_db]
+        return [self.store_db, self.es_db, self.registry_db, self.api_db, self.board_db]
+
+    @property
+    def topic_prefix(self) -> str:  # every topic of the run starts with it (DLQ topics too)
+        return f"bench-{self.stamp.replace('_', '-')}."
 
     @property
     def topic(self) -> str:  # the registry's events, relayed in 5, replayed in 6
@@ -103,8 +116,12 @@ class Names:
         return f"bench-{self.stamp.replace('_', '-')}.api.events"
 
     @property
-    def group(self) -> str:
-        return f"bench-{self.stamp.replace('_', '-')}.roster"
+    def board_topic(self) -> str:  # the visits workload, replayed with the registry's topic
+        return f"{self.topic_prefix}board.visits.events"
+
+    @property
+    def group(self) -> str:  # prefix of the replays' consumer groups
+        return f"{self.topic_prefix}replay"
 
     # The visits latency measure (bench.visits_latency) creates and drops its own.
     @property

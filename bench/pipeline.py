@@ -1,7 +1,9 @@
-"""Measures 4–6: roster import (COPY path), outbox → Kafka, projection replay from offset 0.
+"""Measures 4 and 5: roster import (COPY path) and outbox → Kafka, with their peers.
 
 Each of them also runs a bare "ceiling" in the same run: raw COPY of the same rows, a bare
-aiokafka producer sending the same records, a bare aiokafka consumer reading the same topic.
+aiokafka producer sending the same records; and the relay's records are also published through
+a FastStream publisher (the relay keeps the raw producer: this is the figure that says whether it
+should). The replays are in ``bench.replay``.
 """
 
 from __future__ import annotations
@@ -13,16 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from faststream.kafka import KafkaBroker
 
-from bench.common import PARTITIONS, CpuMeter, clock, kafka_broker, postgres_backends, rss_mb
-from tongxin_contracts import default_registry, envelope_from_headers
-from tongxin_platform.consumer import ConsumerRuntime
-from tongxin_platform.db import create_pool
+from bench.common import CpuMeter, clock, kafka_broker, postgres_backends
 from tongxin_platform.kafka import reliable_producer
 from tongxin_platform.outbox import OutboxRelay, record_headers
 from tongxin_registry.bootstrap import Registry
-from tongxin_registry.projections import roster
 
 log = logging.getLogger("bench")
 
@@ -35,7 +33,6 @@ CREATE TABLE IF NOT EXISTS raw_copy (
     payload   bytea   NOT NULL
 )"""
 
-PROJECTION_SCHEMA = "bench_roster"
 RELAY_SERVICE = "registry"
 RELAY_BATCH = 2000  # OutboxRelay's default batch size
 
@@ -44,7 +41,7 @@ RELAY_BATCH = 2000  # OutboxRelay's default batch size
 
 
 async def import_roster(reg: Registry, csv_text: str) -> dict[str, float]:
-    meter = CpuMeter({"server": postgres_backends(reg.settings.database_name)})
+    meter = CpuMeter({"server": postgres_backends(reg.runtime.settings.database_name)})
     meter.start()
     start = clock()
     result = await reg.service.import_students(csv_text)
@@ -179,134 +176,65 @@ async def bare_producer(
     return {"events": float(sent), "seconds": elapsed, "rate": sent / elapsed, **cpu}
 
 
-# --- 6. replay ------------------------------------------------------------------------------
+# The relay's producer settings (``tongxin_platform.kafka.reliable_producer``), for a FastStream
+# broker: with FastStream's own defaults (linger 0 ms, 16 KB batches) the comparison would be of
+# producer tuning, not of the publisher's per-record path (that variant is measured too, once).
+RELAY_PRODUCER = {"linger_ms": 5, "max_batch_size": 512 * 1024, "request_timeout_ms": 15000}
 
 
-def _bare_consumer(kafka: str) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(
-        bootstrap_servers=kafka,
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        isolation_level="read_committed",
-        fetch_max_bytes=16 * 1024 * 1024,
-        max_partition_fetch_bytes=4 * 1024 * 1024,
-    )
-
-
-async def topic_size(kafka: str, topic: str) -> int:
-    consumer = _bare_consumer(kafka)
-    await consumer.start()
+async def faststream_publisher(
+    kafka: str,
+    topic: str,
+    sample: list[Record],
+    total: int,
+    time_limit: float,
+    *,
+    relay_settings: bool = True,
+) -> dict[str, Any]:
+    """The same records (value, key, the same headers as text) through a FastStream publisher:
+    ``KafkaBroker(acks="all", enable_idempotence=True)``, ``publisher.publish(...,
+    no_confirm=True)`` 2,000 times, then gather the acks; the relay's pattern. FastStream adds two
+    headers of its own to each record (``content-type``, empty for bytes, and
+    ``correlation_id``, given as the event's correlation id, as a relay would)."""
+    extra: dict[str, Any] = RELAY_PRODUCER if relay_settings else {}
+    broker = KafkaBroker(kafka, acks="all", enable_idempotence=True, **extra)
+    publisher = broker.publisher(topic)
+    prepared = []
+    for r in sample:
+        headers = {k: v.decode() for k, v in r.headers}
+        correlation = headers.get("ce_correlationid") or headers["ce_id"]
+        prepared.append((r.value, r.key, headers, correlation))
+    await broker.start()
     try:
-        parts = [TopicPartition(topic, p) for p in range(PARTITIONS)]
-        ends = await consumer.end_offsets(parts)
-        begins = await consumer.beginning_offsets(parts)
-        return sum(ends[tp] - begins[tp] for tp in parts)
-    finally:
-        await consumer.stop()
-
-
-async def bare_consume(
-    kafka: str, topic: str, total: int, time_limit: float, decode: bool
-) -> dict[str, float]:
-    """Read the topic from offset 0 (no group, no database); optionally decode every record
-    as the runtime does (envelope from headers, event from JSON)."""
-    registry = default_registry()
-    consumer = _bare_consumer(kafka)
-    await consumer.start()
-    try:
-        parts = [TopicPartition(topic, p) for p in range(PARTITIONS)]
-        consumer.assign(parts)
-        await consumer.seek_to_beginning(*parts)
-        count = 0
+        records = itertools.cycle(prepared)
+        sent = 0
         meter = CpuMeter({"kafka": kafka_broker})
         meter.start()
         start = clock()
         deadline = start + time_limit
-        while count < total and clock() < deadline:
-            batches = await consumer.getmany(timeout_ms=200, max_records=1000)
-            for records in batches.values():
-                count += len(records)
-                if decode:
-                    for r in records:
-                        env = envelope_from_headers(r.headers or ())
-                        registry.decode(env.type, r.value or b"")
+        while sent < total and clock() < deadline:
+            futures = []
+            for _ in range(min(RELAY_BATCH, total - sent)):
+                value, key, headers, correlation = next(records)
+                futures.append(
+                    await publisher.publish(
+                        value,
+                        key=key,
+                        headers=headers,
+                        correlation_id=correlation,
+                        no_confirm=True,
+                    )
+                )
+            await asyncio.gather(*futures)
+            sent += len(futures)
         elapsed = clock() - start
         cpu = meter.stop()
     finally:
-        await consumer.stop()
-    return {"events": float(count), "seconds": elapsed, "rate": count / elapsed, **cpu}
-
-
-async def replay_projection(
-    url: str, database: str, kafka: str, topic: str, group: str, total: int, time_limit: float
-) -> dict[str, Any]:
-    """A ConsumerRuntime with the roster projection, fresh schema and group, from offset 0."""
-    pool = await create_pool(url, max_size=4)
-    try:
-        async with pool.acquire() as conn:
-            await conn.execute(f"DROP SCHEMA IF EXISTS {PROJECTION_SCHEMA} CASCADE")
-            await roster.create_tables(conn, PROJECTION_SCHEMA)
-        runtime = ConsumerRuntime(
-            group=group,
-            topics=[topic],
-            handler=roster.apply,
-            batch_handler=roster.apply_batch,
-            registry=default_registry(),
-            pool=pool,
-            bootstrap=kafka,
-            search_path=PROJECTION_SCHEMA,
-        )
-        stats = runtime.stats
-
-        def seen() -> int:
-            return stats.applied + stats.duplicates + stats.dead_lettered + stats.out_of_order
-
-        meter = CpuMeter({"server": postgres_backends(database), "kafka": kafka_broker})
-        meter.start()
-        start = clock()
-        first: float | None = None
-        at_first = 0
-        rss: list[tuple[int, float | None]] = []  # (events seen, RSS MB), about once a second
-        next_sample = start
-        task = asyncio.create_task(runtime.run())
-        deadline = start + time_limit
-        while seen() < total and clock() < deadline and not task.done():
-            if first is None and seen() > 0:
-                first, at_first = clock(), seen()
-            if clock() >= next_sample:
-                rss.append((seen(), rss_mb()))
-                next_sample += 1.0
-            await asyncio.sleep(0.005)
-        rss.append((seen(), rss_mb()))
-        end = clock()
-        cpu = meter.stop()
-        runtime.stop()
-        try:
-            await asyncio.wait_for(task, 30)
-        except Exception as exc:  # noqa: BLE001 - reported, the figures are still worth having
-            log.warning("the consumer runtime ended with %r", exc)
-        async with pool.acquire() as conn:
-            students = await conn.fetchval(f"SELECT count(*) FROM {PROJECTION_SCHEMA}.students")
-        done = seen()
-        first = first or start
-        steady = max(end - first, 1e-9)
-        return {
-            "events": float(done),
-            "seconds": end - start,
-            "rate": done / (end - start),
-            "startup_seconds": first - start,
-            "steady_seconds": steady,
-            "steady_rate": (done - at_first) / steady,
-            "applied": float(stats.applied),
-            "duplicates": float(stats.duplicates),
-            "dead_lettered": float(stats.dead_lettered),
-            "out_of_order": float(stats.out_of_order),
-            "batches": float(stats.batches),
-            "students_in_read_model": float(students),
-            "timed_out": float(done < total),
-            **cpu,
-            "rss_by_events_seen": rss,
-        }
-    finally:
-        await pool.close()
+        await broker.stop()
+    return {
+        "events": float(sent),
+        "seconds": elapsed,
+        "rate": sent / elapsed,
+        "producer": "relay settings" if relay_settings else "FastStream defaults",
+        **cpu,
+    }

@@ -32,7 +32,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from rich.console import Console
 from rich.table import Table
 
-from bench import appends, pipeline, visits_latency
+from bench import appends, board_workload, pipeline, visits_latency
 from bench.api_process import api_process_rss
 from bench.common import (
     DISTRICTS,
@@ -48,7 +48,6 @@ from bench.common import (
     median,
 )
 from tongxin_cli.demo import demo_roster
-from tongxin_contracts import dlq_topic
 from tongxin_platform.db import ensure_database
 from tongxin_platform.eventstore import EventStore
 from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config
@@ -62,6 +61,7 @@ console = Console(width=None if sys.stdout.isatty() else 170)
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[1]
 PROFILE_PHASES = ("append", "import", "relay", "replay")
+MAX_BATCH = 1000  # records per batch of a replay (the services' projection_batch_size)
 
 # Figures of notes/peer-baselines.md (same machine size, other runs): shown for context only.
 NOTES = {
@@ -179,11 +179,17 @@ async def run_worker_phases(spec: dict[str, Any], time_limit: float) -> dict[str
 
 
 async def cleanup(server_url: str, kafka: str, names: Names) -> list[str]:
+    """Drop every database ``bench_<stamp>*`` and delete every topic ``bench-<stamp>.*`` (the
+    replays' dead-letter topics included); the visits measure drops its own as well."""
     problems = []
     try:
         conn = await asyncpg.connect(service_database_url(server_url, "postgres"))
         try:
-            for db in names.databases:
+            found = await conn.fetch(
+                "SELECT datname FROM pg_database WHERE starts_with(datname, $1)",
+                f"bench_{names.stamp}",
+            )
+            for db in sorted({*names.databases, *(r["datname"] for r in found)}):
                 await conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         finally:
             await conn.close()
@@ -192,12 +198,7 @@ async def cleanup(server_url: str, kafka: str, names: Names) -> list[str]:
     admin = AIOKafkaAdminClient(bootstrap_servers=kafka, request_timeout_ms=30000)
     try:
         await admin.start()
-        existing = set(await admin.list_topics())
-        ours = [
-            t
-            for t in (names.topic, names.ceiling_topic, dlq_topic(names.topic, names.group))
-            if t in existing
-        ]
+        ours = [t for t in await admin.list_topics() if t.startswith(names.topic_prefix)]
         if ours:
             await admin.delete_topics(ours)
     except Exception as exc:  # noqa: BLE001 - a leftover topic is reported, not fatal
@@ -331,6 +332,7 @@ async def measure_pipeline(
     prof: Profiler,
     mem: MemoryLog,
     details: dict[str, Any],
+    no_board: bool = False,
 ) -> tuple[list[Row], str]:
     settings = RegistrySettings(
         KAFKA_BOOTSTRAP_SERVERS=kafka,
@@ -381,9 +383,16 @@ async def measure_pipeline(
         await reg.close()
     details["imports"], details["raw_copies"] = imports, copies
 
+    board: dict[str, Any] | None = None
+    if sizes.board_visits > 0 and not no_board:
+        board = await board_workload_phase(
+            server_url, kafka, names, sizes, reg.runtime.database_url
+        )
+        details["board_workload"] = board
+    rounds = sizes.replay_rounds
     worker = await run_worker_phases(
         {
-            "url": reg.database_url,
+            "url": reg.runtime.database_url,
             "database": names.registry_db,
             "kafka": kafka,
             "topic": names.topic,
@@ -392,33 +401,31 @@ async def measure_pipeline(
             "outbox": outbox,
             "relay_timeout": sizes.relay_timeout,
             "replay_timeout": sizes.replay_timeout,
+            "rounds": rounds,
+            "max_batch": MAX_BATCH,
             "profile": prof.wanted,
             "profile_dir": str(prof.out_dir),
+            "board": board
+            and {
+                "url": service_database_url(server_url, names.board_db),
+                "database": names.board_db,
+                "topic": names.board_topic,
+            },
         },
-        sizes.relay_timeout + 3 * sizes.replay_timeout + 120,
+        # 5 producer phases, then 2 × rounds replays of two projections (and a bare consumer
+        # each round, and the decode ceiling), each bounded by its own limit.
+        5 * sizes.relay_timeout + (4 * rounds + 2 * rounds + 1) * sizes.replay_timeout + 300,
     )
     for phase in ("relay", "replay"):
         if phase == prof.wanted:
             prof.reports[phase] = (prof.out_dir / f"profile-{phase}.txt").read_text()
-    relay, relay_ceilings = worker["relay"], worker["bare_producer"]
-    total, bare, decoding = (
-        worker["topic_records"],
-        worker["bare_consume"],
-        worker["bare_consume_decode"],
-    )
-    replay = worker["replay"]
-    details["relay"], details["bare_producer"] = relay, relay_ceilings
-    details["replay"] = {
-        "topic_records": total,
-        "bare_consume": bare,
-        "bare_consume_decode": decoding,
-        "projection": replay,
-    }
+    details["producers"] = worker["producers"]
+    details["replay"] = worker["roster"]
+    details["board_replay"] = worker.get("board")
     details["worker_process_memory"] = worker["memory"]
 
     imp = median([x["rate"] for x in imports])
     cp = median([x["rate"] for x in copies])
-    ceiling = median([x["rate"] for x in relay_ceilings])
     per_import = int(imports[0]["events"]) if imports else 0
     rows = [
         Row(
@@ -436,6 +443,71 @@ async def measure_pipeline(
             f"first, into an empty DB: {imports[0]['rate']:,.0f}/s; notes: COPY "
             f"{NOTES['copy']:,}/s",
         ),
+        *relay_rows(worker["producers"], outbox),
+        *replay_rows("roster", worker["roster"]),
+    ]
+    if worker.get("board"):
+        rows += replay_rows("board", worker["board"], board)
+    else:
+        rows.append(
+            Row(
+                "board_replay",
+                "Board replay from offset 0 (registry + visits topics)",
+                None,
+                "events/s",
+                target="≥ 50 % of bare consumer",
+                note="--no-board" if no_board else "not measured",
+            )
+        )
+    return rows, first_csv
+
+
+async def board_workload_phase(
+    server_url: str, kafka: str, names: Names, sizes: Sizes, registry_url: str
+) -> dict[str, Any]:
+    """The visits the board replay reads: recorded in the bench process, relayed to the run's
+    visits topic (before the worker process starts: set-up, not measured against anything)."""
+    await ensure_topics(kafka, [TopicSpec(names.board_topic, PARTITIONS, event_topic_config())])
+    res = await board_workload.generate(
+        server_url,
+        kafka,
+        registry_url,
+        names.board_db,
+        names.board_topic,
+        names.topic,
+        sizes.board_visits,
+        sizes.board_seconds,
+    )
+    rec = res["recorded"]
+    console.log(
+        f"board workload: {rec.get('visits', 0):,.0f} visits ({rec.get('confirmed', 0):,.0f} "
+        f"confirmed, {rec.get('cases', 0):,.0f} follow-up cases, {rec.get('actions', 0):,.0f} "
+        f"actions) = {rec['events']:,.0f} events in {rec['seconds']:.1f} s through "
+        f"VisitsService; relayed {res['relayed']['events']:,.0f} in "
+        f"{res['relayed']['seconds']:.1f} s{cpu_text(rec)}"
+    )
+    for msg, count in rec["errors"].items():
+        console.log(f"  {count} × {msg}", markup=False, highlight=False)
+    return res
+
+
+def _mean(xs: list[float]) -> float:
+    return sum(xs) / len(xs) if xs else float("nan")
+
+
+def relay_rows(producers: dict[str, Any], outbox: int) -> list[Row]:
+    relay, bare, fast = producers["relay"], producers["bare"], producers["faststream"]
+    defaults = producers["faststream_defaults"]
+    ceiling = _mean([x["rate"] for x in bare])
+    fs = _mean([x["rate"] for x in fast])
+    # Pairs next to each other in the run (bare, FastStream, …, relay, FastStream, bare).
+    fs_vs_raw = median([f["rate"] / b["rate"] for f, b in zip(fast, bare, strict=True)])
+    keeps = (
+        "the relay keeping the raw producer is justified"
+        if fs_vs_raw < 0.8
+        else ("speed alone does not justify the relay keeping the raw producer")
+    )
+    return [
         Row(
             "relay",
             f"Outbox → Kafka (OutboxRelay, {outbox:,} events)",
@@ -447,37 +519,147 @@ async def measure_pipeline(
             "%",
             "≥ 20,000/s",
             relay["rate"] >= 20_000 and not relay["timed_out"],
-            "TIMED OUT; " if relay["timed_out"] else "",
+            ("TIMED OUT; " if relay["timed_out"] else "")
+            + f"peer: mean of {len(bare)} (before and after)",
         ),
         Row(
-            "replay",
-            f"Projection replay from offset 0 (roster, {total:,} events)",
-            replay["steady_rate"],
+            "relay_faststream_vs_raw",
+            "Relay's send path: FastStream publisher vs raw aiokafka producer (same records, "
+            "relay's producer settings, batches of 2,000, no_confirm)",
+            fs,
             "events/s",
-            bare["rate"],
-            "bare aiokafka consumer",
-            replay["steady_rate"] / bare["rate"],
+            ceiling,
+            "bare aiokafka producer",
+            fs_vs_raw,
             "%",
-            "≥ 100,000/s",
-            replay["steady_rate"] >= 100_000 and not replay["timed_out"],
-            ("TIMED OUT; " if replay["timed_out"] else "")
-            + f"incl. {replay['startup_seconds']:.1f} s start: {replay['rate']:,.0f}/s",
+            "FastStream ≥ 80 % of raw (issue 8)",
+            fs_vs_raw >= 0.8,
+            f"{keeps}; FastStream runs: "
+            + ", ".join(f"{x['rate']:,.0f}" for x in fast)
+            + "/s, raw: "
+            + ", ".join(f"{x['rate']:,.0f}" for x in bare)
+            + "/s",
         ),
         Row(
-            "replay_decode_ceiling",
-            "Replay ceiling: consume + decode, no database",
-            decoding["rate"],
+            "relay_faststream_defaults",
+            "FastStream publisher with its producer defaults (linger 0 ms, 16 KB batches)",
+            defaults["rate"],
             "events/s",
-            bare["rate"],
-            "bare aiokafka consumer",
-            decoding["rate"] / bare["rate"],
+            ceiling,
+            "bare aiokafka producer",
+            defaults["rate"] / ceiling,
             "%",
             "",
             None,
-            "envelope + pydantic decode",
+            "informative: KafkaBroker(acks='all', enable_idempotence=True) as is",
         ),
     ]
-    return rows, first_csv
+
+
+def replay_rows(
+    name: str, res: dict[str, Any], workload: dict[str, Any] | None = None
+) -> list[Row]:
+    """Rows of one projection's replays: FastStream vs bare, FastStream vs raw."""
+    fast, raw, bare = res["faststream"], res["raw"], res["bare"]
+    rounds = min(len(fast), len(raw), len(bare))
+    fs = median([x["steady_rate"] for x in fast])
+    rw = median([x["steady_rate"] for x in raw])
+    bc = median([x["rate"] for x in bare])
+    vs_bare = median([fast[r]["steady_rate"] / bare[r]["rate"] for r in range(rounds)])
+    raw_vs_bare = median([raw[r]["steady_rate"] / bare[r]["rate"] for r in range(rounds)])
+    vs_raw = median([fast[r]["steady_rate"] / raw[r]["steady_rate"] for r in range(rounds)])
+    total = res["topic_records"]
+    timed_out = any(x["timed_out"] for x in (*fast, *raw))
+    late = "TIMED OUT; " if timed_out else ""
+    digests = "read models equal (digests)" if res["digests_equal"] else "READ MODELS DIFFER"
+    starts = ", ".join(f"{x['startup_seconds']:.1f}" for x in fast)
+    assigned = max(x["all_assigned_seconds"] for x in fast)
+    if name == "roster":
+        title = f"Projection replay from offset 0 (roster, {total:,} events, FastStream runtime)"
+        what = "roster"
+    else:
+        visits = (workload or {}).get("recorded", {}).get("visits", 0)
+        title = (
+            f"Board replay from offset 0 (registry + visits topics, {total:,} events incl. "
+            f"{visits:,.0f} visits' events, FastStream runtime)"
+        )
+        what = "board"
+    rows = []
+    if name == "roster":
+        rows.append(
+            Row(
+                "replay",
+                title,
+                fs,
+                "events/s",
+                bc,
+                "bare aiokafka consumer",
+                vs_bare,
+                "%",
+                "≥ 100,000/s",
+                fs >= 100_000 and not timed_out,
+                f"{late}median of {rounds} rounds; FastStream starts {starts} s",
+            )
+        )
+    rows += [
+        Row(
+            f"{'replay' if name == 'roster' else 'board_replay'}_vs_bare",
+            f"{what.capitalize()} replay vs bare consumer ({rounds} interleaved rounds)"
+            if name == "roster"
+            else title,
+            fs,
+            "events/s",
+            bc,
+            "bare aiokafka consumer, same topics",
+            vs_bare,
+            "%",
+            "≥ 50 % of bare consumer (issue 8)",
+            vs_bare >= 0.5 and not timed_out,
+            f"{late}raw driver: {raw_vs_bare:.0%} of bare"
+            + (f"; all partitions assigned after {assigned:.1f} s" if name != "roster" else ""),
+        ),
+        Row(
+            f"{'replay' if name == 'roster' else 'board_replay'}_faststream_vs_raw",
+            f"{what.capitalize()} replay: FastStream runtime vs raw aiokafka driver of the same "
+            "core",
+            fs,
+            "events/s",
+            rw,
+            "Consumer on a plain AIOKafkaConsumer loop",
+            vs_raw,
+            "%",
+            "FastStream ≥ 80 % of raw (issue 8)",
+            vs_raw >= 0.8 and not timed_out,
+            f"{late}{digests}; per round: "
+            + ", ".join(
+                f"{fast[r]['steady_rate']:,.0f} vs {raw[r]['steady_rate']:,.0f}"
+                for r in range(rounds)
+            )
+            + (
+                ""
+                if vs_raw >= 0.8
+                else "; more than 20 % slower: this path may keep the raw client"
+            ),
+        ),
+    ]
+    if name == "roster" and "bare_decode" in res:
+        decoding = res["bare_decode"]
+        rows.append(
+            Row(
+                "replay_decode_ceiling",
+                "Replay ceiling: consume + decode, no database",
+                decoding["rate"],
+                "events/s",
+                bc,
+                "bare aiokafka consumer",
+                decoding["rate"] / bc,
+                "%",
+                "",
+                None,
+                "envelope + pydantic decode",
+            )
+        )
+    return rows
 
 
 def memory_rows(
@@ -621,7 +803,7 @@ async def run(args: argparse.Namespace) -> int:
         rows += await measure_appends(server_url, names, sizes, prof, details)
         mem.stop()
         pipe_rows, csv_text = await measure_pipeline(
-            server_url, kafka, names, sizes, prof, mem, details
+            server_url, kafka, names, sizes, prof, mem, details, no_board=args.no_board
         )
         rows += pipe_rows
         api: dict[str, Any] | None = None
@@ -744,6 +926,11 @@ def main(argv: list[str] | None = None) -> int:
         "--no-visits",
         action="store_true",
         help="skip the HTTP command → visits board latency measure",
+    )
+    parser.add_argument(
+        "--no-board",
+        action="store_true",
+        help="skip the visits workload and the board replays",
     )
     parser.add_argument("--keep", action="store_true", help="keep databases and topics")
     parser.add_argument(

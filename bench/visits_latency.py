@@ -616,11 +616,13 @@ def floor_main(argv: list[str]) -> int:
 
 
 def worker_main(argv: list[str]) -> int:
-    """The visits worker (``tongxin_visits.entrypoints.worker.run_worker``'s parts) with the
-    run's own consumer group: the service's fixed group is shared with every other visits
-    worker on the broker (tests), whose joins and leaves would rebalance this one mid-measure."""
-    from tongxin_platform.worker import Part, run_parts, serve
-    from tongxin_visits.bootstrap import SERVICE, board_consumer, prepare_database
+    """The visits worker (the kit's ``Worker``: outbox relay and board projection on FastStream,
+    as ``tongxin-visits worker`` runs them) with the run's own consumer group: the service's
+    fixed group is shared with every other visits worker on the broker (tests), whose joins and
+    leaves would rebalance this one mid-measure. The shredding reaction is left out (nothing is
+    erased here; its group would be a shared one too)."""
+    from tongxin_platform.worker import Worker, WorkerOptions, serve
+    from tongxin_visits.bootstrap import SERVICE
     from tongxin_visits.config import VisitsSettings
 
     database, topic, registry_topic, group = argv
@@ -629,21 +631,8 @@ def worker_main(argv: list[str]) -> int:
         settings = VisitsSettings(
             database_name=database, topic=topic, registry_topic=registry_topic
         )
-        url = await prepare_database(settings)
-        pool = await create_pool(url, max_size=4)
-        parts: list[tuple[str, Part]] = [
-            (
-                "relay",
-                OutboxRelay(
-                    service=SERVICE, database_url=url, bootstrap=settings.kafka_bootstrap_servers
-                ),
-            ),
-            ("board", board_consumer(settings, pool, group=group)),
-        ]
-        try:
-            await run_parts(parts, stop)
-        finally:
-            await pool.close()
+        options = WorkerOptions(reactions=False, groups={"board": group})
+        await Worker(SERVICE, settings, options).run(stop)
 
     serve(main)
     return 0
@@ -665,7 +654,9 @@ async def import_roster(server_url: str, kafka: str, database: str, topic: str) 
         students, staff = demo_roster(ROSTER)
         imported = await reg.service.import_students(students)
         await reg.service.import_staff(staff)
-        relay = OutboxRelay(service="registry", database_url=reg.database_url, bootstrap=kafka)
+        relay = OutboxRelay(
+            service="registry", database_url=reg.runtime.database_url, bootstrap=kafka
+        )
         task = asyncio.create_task(relay.run())
         try:
             deadline = clock() + 60

@@ -28,6 +28,7 @@ from tongxin_platform.testing import repo_root
 from tongxin_platform.worker import Worker, WorkerOptions, serve, tune_gc
 
 console = Console(stderr=True)
+REBUILD_BATCH = 5000
 
 
 def service_cli(service: Service, create_app: Callable[[Any], FastAPI]) -> typer.Typer:
@@ -113,7 +114,8 @@ def service_cli(service: Service, create_app: Callable[[Any], FastAPI]) -> typer
                     pool=pool,
                     apply=projection.apply_to(schema),
                     handles=projection.handles,
-                    max_batch=settings.projection_batch_size,
+                    # A rebuild reads whole topics: fewer, larger transactions.
+                    max_batch=max(settings.projection_batch_size, REBUILD_BATCH),
                     replication_factor=settings.topic_replication_factor,
                     span_per_event=False,
                     service=service.name,
