@@ -48,11 +48,17 @@ from bench.common import (
     median,
 )
 from tongxin_cli.demo import demo_roster
+from tongxin_platform.cli import REBUILD_BATCH
 from tongxin_platform.db import ensure_database
 from tongxin_platform.eventstore import EventStore
 from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config
 from tongxin_platform.migrations import migrate
-from tongxin_platform.settings import DEFAULT_DATABASE_URL, DEFAULT_KAFKA, service_database_url
+from tongxin_platform.settings import (
+    DEFAULT_DATABASE_URL,
+    DEFAULT_KAFKA,
+    ServiceSettings,
+    service_database_url,
+)
 from tongxin_registry.bootstrap import bootstrap
 from tongxin_registry.config import RegistrySettings
 
@@ -61,7 +67,8 @@ console = Console(width=None if sys.stdout.isatty() else 170)
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[1]
 PROFILE_PHASES = ("append", "import", "relay", "replay")
-MAX_BATCH = 1000  # records per batch of a replay (the services' projection_batch_size)
+# Records per batch of a replay: as ``tongxin-<service> replay`` rebuilds a read model.
+MAX_BATCH = max(ServiceSettings.model_fields["projection_batch_size"].default, REBUILD_BATCH)
 
 # Figures of notes/peer-baselines.md (same machine size, other runs): shown for context only.
 NOTES = {

@@ -631,7 +631,7 @@ def worker_main(argv: list[str]) -> int:
         settings = VisitsSettings(
             database_name=database, topic=topic, registry_topic=registry_topic
         )
-        options = WorkerOptions(reactions=False, groups={"board": group})
+        options = WorkerOptions(reactions=False, groups={"board": group}, tune_gc=True)
         await Worker(SERVICE, settings, options).run(stop)
 
     serve(main)

@@ -32,6 +32,7 @@ from rich.console import Console
 from bench import pipeline, replay
 from bench.common import MemoryLog, rss_mb
 from tongxin_platform.projection import Projection
+from tongxin_platform.worker import tune_gc
 from tongxin_registry.projections.roster import ROSTER
 from tongxin_visits.projections.board import BOARD
 
@@ -214,6 +215,7 @@ def main() -> int:
     logging.getLogger("faststream.access.kafka").addFilter(
         lambda record: record.levelno >= logging.WARNING
     )
+    tune_gc()  # as a worker or replay process does at start
     result = asyncio.run(run(spec))
     Path(sys.argv[2]).write_text(json.dumps(result, default=str))
     return 0
