@@ -3,6 +3,7 @@ Real processes, real HTTP, the real Kafka of `make run`."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -12,9 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
+from aiokafka import ConsumerRecord
+from aiokafka.errors import KafkaConnectionError
 
 from tests.support.kafka_reader import read_all
-from tests.support.waiting import eventually
+from tests.support.waiting import end_offsets, eventually
 from tongxin_platform.auth import Principal, Role, dev_keypair, mint
 
 pytestmark = pytest.mark.integration
@@ -22,6 +25,13 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 URL = "http://127.0.0.1:8001"
 VISITS_URL = "http://127.0.0.1:8003"
+TOPICS = ("registry.events", "visits.events")
+CAUSAL_HEADERS = ("traceparent", "ce_correlationid", "ce_causationid")
+Offsets = dict[str, dict[int, int]]
+
+
+def kafka_bootstrap() -> str:
+    return os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
 
 
 def make(target: str) -> subprocess.CompletedProcess[str]:
@@ -36,7 +46,19 @@ def make(target: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-def system() -> Iterator[subprocess.CompletedProcess[str]]:
+async def ends_before_run() -> Offsets:
+    """Where each topic ended before `make run` (nothing: Kafka not up yet, or no such topic)."""
+    ends: Offsets = {}
+    for topic in TOPICS:
+        try:
+            ends[topic] = await end_offsets(kafka_bootstrap(), topic)
+        except KafkaConnectionError:
+            ends[topic] = {}
+    return ends
+
+
+@pytest.fixture
+def system(ends_before_run: Offsets) -> Iterator[subprocess.CompletedProcess[str]]:
     result = make("run")
     try:
         yield result
@@ -45,7 +67,7 @@ def system() -> Iterator[subprocess.CompletedProcess[str]]:
 
 
 async def test_make_run_brings_up_the_registry_with_the_demo_roster(
-    system: subprocess.CompletedProcess[str],
+    system: subprocess.CompletedProcess[str], ends_before_run: Offsets
 ) -> None:
     assert system.returncode == 0, system.stdout[-3000:] + system.stderr[-3000:]
     assert f"{URL}/docs" in system.stdout
@@ -78,6 +100,7 @@ async def test_make_run_brings_up_the_registry_with_the_demo_roster(
         docs = await http.get("/openapi.json")
         assert "/imports/students" in docs.json()["paths"]
     await the_demo_semester_of_visits(token)
+    await every_new_record_carries_its_trace_and_causation(private, ends_before_run)
     again = make("run")
     assert again.returncode == 0, again.stderr[-3000:]
 
@@ -120,3 +143,63 @@ async def the_demo_semester_of_visits(token: str) -> None:
     records = await read_all(bootstrap, "visits.events", timeout=60)
     types = [dict(r.headers).get("ce_type", b"").decode() for r in records]
     assert any(t.endswith(".VisitCompleted.v1") for t in types), set(types)
+
+
+def is_planned(record: ConsumerRecord, visit_id: str) -> bool:
+    ce_type = dict(record.headers or ()).get("ce_type", b"").decode()
+    payload = json.loads(record.value or b"{}")
+    return ce_type.endswith(".VisitPlanned.v1") and payload.get("visit_id") == visit_id
+
+
+async def every_new_record_carries_its_trace_and_causation(private: bytes, before: Offsets) -> None:
+    """Every record this run put on the services' topics carries a ``traceparent``, a
+    correlation id and a causation id; one of them is a visit planned here by a head teacher."""
+    district, school_id = "330106", "330106001"
+    principal = Principal("e2e-principal", Role.principal, district, school_id)
+    as_principal = {"Authorization": f"Bearer {mint(private, principal)}"}
+    china_today = datetime.now(timezone(timedelta(hours=8))).date()
+    async with (
+        httpx.AsyncClient(base_url=URL, timeout=30) as registry,
+        httpx.AsyncClient(base_url=VISITS_URL, timeout=30) as visits,
+    ):
+        staff = await visits.get(f"/schools/{school_id}/staff", headers=as_principal)
+        assert staff.status_code == 200, staff.text
+        head = next(p for p in staff.json() if "head_teacher" in p["roles"] and p["class_ids"])
+        class_id = head["class_ids"][0]
+        pupils = await registry.get(f"/classes/{class_id}/students", headers=as_principal)
+        assert pupils.status_code == 200, pupils.text
+        teacher = Principal(head["staff_ref"], Role.head_teacher, district, school_id, class_id)
+        planned = await visits.post(
+            "/visits",
+            json={"student_ref": pupils.json()[0]["student_ref"], "planned_for": str(china_today)},
+            headers={"Authorization": f"Bearer {mint(private, teacher)}"},
+        )
+        assert planned.status_code == 200, planned.text
+        visit_id = planned.json()["visit_id"]
+
+    async def new_records(topic: str) -> list[ConsumerRecord]:
+        start = before.get(topic, {})
+        records = await read_all(kafka_bootstrap(), topic, timeout=120)
+        return [r for r in records if r.offset >= start.get(r.partition, 0)]
+
+    new = {
+        "visits.events": await eventually(
+            lambda: new_records("visits.events"),
+            lambda rs: any(is_planned(r, visit_id) for r in rs),
+            timeout=60,
+            what=f"the visit {visit_id} planned in this test on visits.events",
+        ),
+        "registry.events": await new_records("registry.events"),
+    }
+    # On a machine that ran before, the demo roster is already there: the registry may have
+    # nothing new; the visit planned above is new on visits.events whatever ran before.
+    for topic, records in new.items():
+        lacking = [
+            (r.partition, r.offset, dict(r.headers or ()).get("ce_type", b"").decode())
+            for r in records
+            if not all(dict(r.headers or ()).get(h) for h in CAUSAL_HEADERS)
+        ]
+        assert not lacking, (
+            f"{len(lacking)} of {len(records)} new records on {topic} lack one of "
+            f"{CAUSAL_HEADERS}: {lacking[:10]}"
+        )
