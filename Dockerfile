@@ -18,7 +18,7 @@ COPY . .
 # Every service and what it depends on, exactly as locked, without dev tools.
 RUN uv sync --frozen --no-dev --all-packages
 
-EXPOSE 8001 8003
+# Ports: each service's (README's system map); docker-compose.yml publishes them.
 # --no-sync: a plain `uv run` would first sync the default groups (dev
 # included) at container start.
 CMD ["uv", "run", "--no-sync", "tongxin-registry", "serve", "--host", "0.0.0.0"]

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import StringConstraints
 
 from tongxin_platform import access
-from tongxin_platform.auth import TokenVerifier, public_key_from_env
+from tongxin_platform.auth import TokenVerifier
 from tongxin_platform.http import Caller, install_auth, install_problem_handlers, problem, require
 from tongxin_platform.metrics import ServiceMetrics, Watermarks
 from tongxin_platform.policy import ACCESS_LOG_READ, PLATFORM_POLICY, Scope
@@ -69,7 +69,7 @@ def create_service_app(
     )
     app.state.metrics = ServiceMetrics(service.name)
     install_problem_handlers(app)
-    install_auth(app, verifier or TokenVerifier(public_key_from_env()))
+    install_auth(app, verifier or TokenVerifier.from_env())
     for router in routers:
         app.include_router(router)
     app.include_router(base_router(service, settings))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -93,15 +94,31 @@ def mint(private_key_pem: bytes, p: Principal, *, ttl: int = 8 * 3600) -> str:
 
 
 class TokenVerifier:
-    def __init__(self, public_key_pem: bytes | None) -> None:
+    """Verifies tokens with a public key: the one given, or — with ``loader`` — the one the
+    environment names, looked for again on each call until it exists (a service started
+    before ``tongxin up`` made the development key pair must not refuse every caller until a
+    restart)."""
+
+    def __init__(
+        self,
+        public_key_pem: bytes | None,
+        *,
+        loader: Callable[[], bytes | None] | None = None,
+    ) -> None:
         self._key: RSAPublicKey | Ed25519PublicKey | None = None
+        self._loader = loader
         if public_key_pem:
-            key = serialization.load_pem_public_key(public_key_pem)
-            if not isinstance(key, RSAPublicKey | Ed25519PublicKey):
-                raise ValueError("the token verification key must be Ed25519 or RSA")
-            self._key = key
+            self._key = _public_key(public_key_pem)
+
+    @classmethod
+    def from_env(cls) -> TokenVerifier:
+        return cls(public_key_from_env(), loader=public_key_from_env)
 
     def verify(self, token: str) -> Principal:
+        if self._key is None and self._loader is not None:
+            pem = self._loader()
+            if pem:
+                self._key = _public_key(pem)
         if self._key is None:
             raise AuthError("this service has no token verification key configured")
         try:
@@ -127,6 +144,13 @@ class TokenVerifier:
         if (class_id and not school) or (school and not district):
             raise AuthError("invalid token: a class scope needs its school, a school its district")
         return Principal(str(claims["sub"]), role, district, school, class_id)
+
+
+def _public_key(pem: bytes) -> RSAPublicKey | Ed25519PublicKey:
+    key = serialization.load_pem_public_key(pem)
+    if not isinstance(key, RSAPublicKey | Ed25519PublicKey):
+        raise ValueError("the token verification key must be Ed25519 or RSA")
+    return key
 
 
 # --- development keys -------------------------------------------------------------------------

@@ -34,7 +34,9 @@ REBUILD_BATCH = 5000
 def service_cli(service: Service, create_app: Callable[[Any], FastAPI]) -> typer.Typer:
     """``create_app(settings)`` builds the service's API (``create_service_app`` with its
     routers)."""
-    app = typer.Typer(help=f"{service.title}: serve, worker, replay", no_args_is_help=True)
+    app = typer.Typer(
+        help=f"{service.title}: serve, worker, replay, asyncapi, url", no_args_is_help=True
+    )
 
     @app.command("serve")
     def serve_api(host: str | None = None, port: int | None = None) -> None:
