@@ -16,7 +16,7 @@ from tongxin_contracts import default_registry
 from tongxin_platform.memory import MemoryDatabase, MemoryTables
 from tongxin_platform.projection import Add, Changes, Greatest, Op, compose
 
-PROPERTIES = settings(max_examples=300, deadline=None)
+PROPERTIES = settings(max_examples=150, deadline=None)
 SCHEMA = "fold"
 # A maximum whose operand is NULL keeps the column as it is ("NULLs ignored"): rare enough in
 # random sequences that each property is also given it explicitly.
