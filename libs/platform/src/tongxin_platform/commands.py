@@ -117,6 +117,8 @@ class Writer:
         before: Before | None = None,
         after: After | None = None,
     ) -> list[IntegrationEvent]:
+        cause = causation()  # one command: every attempt's events share its ids
+
         async def attempt() -> list[IntegrationEvent]:
             now = self.clock()
             async with self.transactions.begin() as uow:
@@ -128,7 +130,7 @@ class Writer:
                 for e in decided:
                     by_stream[e.aggregate_id()].append(e)
                 batches = [
-                    (sid, loaded.head(sid), new_events(evs, now, new_id=self.new_id))
+                    (sid, loaded.head(sid), new_events(evs, now, new_id=self.new_id, cause=cause))
                     for sid, evs in by_stream.items()
                 ]
                 if len(batches) == 1:

@@ -406,7 +406,10 @@ class Consumer:
             m = exc.message
             raise _NeedsCareError({(m.topic, m.partition, m.offset): 1}, exc.error) from exc
         except Exception as exc:
-            raise _NeedsCareError({}, exc) from exc
+            # The culprit is unknown: the batch's try counts as every event's first.
+            raise _NeedsCareError(
+                {(m.topic, m.partition, m.offset): 1 for m in pending}, exc
+            ) from exc
         self.stats.applied += len(pending)
 
     async def _apply_carefully(

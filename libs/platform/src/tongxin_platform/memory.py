@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import os
 import re
 import uuid
@@ -29,7 +30,7 @@ from tongxin_platform.eventstore import (
     chain,
 )
 from tongxin_platform.exactly_once import DeadLetter, Ledger, StreamKey, TopicPartition
-from tongxin_platform.projection import Add, Changes, Greatest, Table
+from tongxin_platform.projection import Add, Changes, Greatest, Table, _greatest
 from tongxin_platform.uow import (
     Answer,
     Answers,
@@ -285,7 +286,7 @@ class MemoryTables:
             if op.kind == "delete":
                 rows.pop(key, None)
             elif op.kind == "upsert" and key not in rows:
-                row = {c: _default(d) for c, d in table.columns.items()}
+                row = {c: _default(table.type_of(c), d) for c, d in table.columns.items()}
                 row.update(zip(table.key, key, strict=True))
                 row.update(op.cols)
                 rows[key] = row
@@ -298,19 +299,26 @@ def _update(row: dict[str, Any], cols: dict[str, Any]) -> None:
         if isinstance(value, Add):
             row[col] = (row[col] or 0) + value.n
         elif isinstance(value, Greatest):
-            row[col] = value.value if row[col] is None else max(row[col], value.value)
+            row[col] = _greatest(row[col], value.value)
         else:
             row[col] = value
 
 
-def _default(declaration: str) -> Any:
+def _default(kind: str, declaration: str) -> Any:
+    """The value PostgreSQL gives a column from its ``DEFAULT`` (the few literals used here)."""
     found = re.search(r"DEFAULT\s+('[^']*'|\S+)", declaration)
     if not found:
         return None
     literal = found.group(1).split("::")[0]
-    return {"'{}'": [], "'[]'": [], "true": True, "false": False}.get(
-        literal, int(literal) if literal.lstrip("-").isdigit() else literal.strip("'")
-    )
+    if literal.startswith("'") and kind in ("jsonb", "json"):
+        return json.loads(literal.strip("'"))
+    if literal == "'{}'" and kind.endswith("[]"):
+        return []
+    if literal in ("true", "false"):
+        return literal == "true"
+    if literal.lstrip("-").isdigit():
+        return int(literal)
+    return literal.strip("'")
 
 
 class MemoryLedger:

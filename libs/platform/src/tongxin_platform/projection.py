@@ -292,12 +292,16 @@ def _shape(table: Table, op: Op) -> tuple[Any, ...]:
     return tuple(sorted(op.cols))
 
 
-def _check(table: Table, kind: str, shape: tuple[Any, ...], sample: Op) -> list[str]:
+def _check(
+    table: Table, kind: str, shape: tuple[Any, ...], members: list[tuple[Key, Op]]
+) -> list[str]:
     cols = [c if isinstance(c, str) else c[0] for c in shape]
     unknown = [c for c in cols if c not in table.columns or c in table.key]
     if unknown:
         raise ValueError(f"{table.name}: no (non-key) column(s) {unknown}")
-    if kind == "upsert" and any(isinstance(v, _EXPRESSIONS) for v in sample.cols.values()):
+    if kind == "upsert" and any(
+        type(v) in _EXPRESSIONS for _, op in members for v in op.cols.values()
+    ):
         raise ValueError(f"{table.name}: an upsert takes plain values")
     return cols
 
@@ -326,7 +330,7 @@ def _table_statements(
         out.append((f"DELETE FROM {target} WHERE ({keys}) IN ({relation})", args))
     for (kind, shape), members in groups.items():
         first = members[0][1]
-        cols = _check(table, kind, shape, first)
+        cols = _check(table, kind, shape, members)
         columns = [*table.key, *cols]
         values = [[k[i] for k, _ in members] for i in range(width)]
         if kind == "update" and any(not isinstance(c, str) for c in shape):
@@ -359,7 +363,8 @@ def _plain(value: Any) -> Any:
 
 def _set(column: str, sample: Any) -> str:
     if isinstance(sample, Add):
-        return f"{column} = t.{column} + v.{column}"
+        # NULL counts as 0, as when the increment is folded onto a value of the same batch.
+        return f"{column} = coalesce(t.{column}, 0) + v.{column}"
     if isinstance(sample, Greatest):
         return f"{column} = greatest(t.{column}, v.{column})"
     return f"{column} = v.{column}"

@@ -21,7 +21,7 @@ from tongxin_contracts.events.registry import (
     staff_stream,
     student_stream,
 )
-from tongxin_platform.commands import Writer, new_events, retrying
+from tongxin_platform.commands import Writer, causation, new_events, retrying
 from tongxin_platform.crypto import seal_with
 from tongxin_platform.eventstore import NewEvent, StreamHead
 from tongxin_platform.uow import Transactions, UnitOfWork
@@ -111,7 +111,7 @@ class RegistryService:
                 r.district, r.school_id, r.class_id, r.class_name, r.grade, r.school_year, head
             )
         refs = {line: self.pseudonyms.student(r.district, r.student_id) for line, r in rows}
-        now = self.clock()
+        now, cause = self.clock(), causation()  # one import: its events share their ids
         async with self.transactions.begin() as uow:
             streams = (
                 [school_stream(s) for s in schools]
@@ -127,7 +127,7 @@ class RegistryService:
                         (
                             stream,
                             loaded.head(stream),
-                            new_events(decided, now, new_id=self.new_id),
+                            new_events(decided, now, new_id=self.new_id, cause=cause),
                         )
                     )
 
@@ -207,7 +207,7 @@ class RegistryService:
         return await retrying(lambda: self._import_staff(rows))
 
     async def _import_staff(self, rows: list[tuple[int, StaffRow]]) -> ImportResult:
-        now = self.clock()
+        now, cause = self.clock(), causation()  # one import: its events share their ids
         refs = {line: self.pseudonyms.staff(r.district, r.staff_id) for line, r in rows}
         async with self.transactions.begin() as uow:
             school_ids = {r.school_id for _, r in rows}
@@ -250,7 +250,7 @@ class RegistryService:
                         (
                             staff_stream(ref),
                             loaded.head(staff_stream(ref)),
-                            new_events(decided, now, new_id=self.new_id),
+                            new_events(decided, now, new_id=self.new_id, cause=cause),
                         )
                     )
             written = await uow.events.append_many(batches)
