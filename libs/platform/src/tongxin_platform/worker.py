@@ -261,8 +261,9 @@ class Worker:
         self._relay_published.set_function(
             lambda: float(self.state.relay.stats.published if self.state.relay else 0)
         )
-        return AsgiFastStream(
+        return _WorkerApp(
             self.broker,
+            address=(self.settings.http_host, self.settings.worker_http_port),
             asgi_routes=[
                 ("/metrics", make_asgi_app(self.metrics)),
                 ("/health", make_ping_asgi(self.broker, timeout=5.0)),
@@ -274,6 +275,22 @@ class Worker:
             specification=self.specification(),
             asyncapi_path="/asyncapi",
         )
+
+
+class _WorkerApp(AsgiFastStream):
+    """Served, under ``faststream run --factory``, on the worker's own host and port from its
+    settings (``<SERVICE>_WORKER_HTTP_PORT``) unless the command line says ``--host``/``--port``;
+    port 0 lets the system choose one."""
+
+    def __init__(self, *brokers: Any, address: tuple[str, int], **kwargs: Any) -> None:
+        super().__init__(*brokers, **kwargs)
+        self._address = address
+
+    async def run(
+        self, log_level: int = logging.INFO, run_extra_options: dict[str, Any] | None = None
+    ) -> None:
+        host, port = self._address
+        await super().run(log_level, {"host": host, "port": port, **(run_extra_options or {})})
 
 
 def tune_gc() -> None:
