@@ -34,7 +34,7 @@ class Sizes:
     visits_rate: float = 200.0  # commands/s offered to the visits API (DESIGN.md §8)
     visits_seconds: float = 20.0  # window of the visits HTTP measure
     visits_peer_seconds: float = 10.0  # window of each peer (floor twice, direct once)
-    replay_rounds: int = 2  # interleaved rounds of each replay (FastStream, raw, bare)
+    replay_rounds: int = 4  # interleaved rounds of each replay (FastStream, raw, bare)
     board_visits: int = 2500  # visits recorded for the board replay's visits topic
     board_seconds: float = 40.0  # at most this long to record them
 
@@ -58,6 +58,7 @@ QUICK = Sizes(
     imports=2,
     relay_timeout=20.0,
     replay_timeout=20.0,
+    replay_rounds=2,
     board_visits=200,
     board_seconds=10.0,
     visits_seconds=5.0,
