@@ -307,3 +307,41 @@ class MemoryLog:
     def overall_peak(self) -> float | None:
         peaks = [p["peak_rss_mb"] for p in self.phases.values() if p["peak_rss_mb"] is not None]
         return max(peaks) if peaks else None
+
+
+# --- profiles: where the time goes, by package --------------------------------------------
+
+_PACKAGES = ("faststream", "aiokafka", "asyncpg", "pydantic", "opentelemetry", "uvicorn")
+
+
+def _package(filename: str, function: str) -> str:
+    if filename == "~":  # a builtin or C method: named by what it is
+        if "epoll" in function or "select" in function:
+            return "waiting (epoll: the loop is idle, PostgreSQL or Kafka is working)"
+        if "pydantic_core" in function or "validate_json" in function:
+            return "pydantic"
+        return "builtins and C methods"
+    for name in _PACKAGES:
+        if f"/{name}/" in filename or f"/{name}_" in filename:
+            return name
+    if "/tongxin_" in filename:
+        return filename.split("/src/")[-1].split("/")[0] + "/" + filename.rsplit("/", 1)[-1]
+    if "/asyncio/" in filename or filename.endswith("selectors.py"):
+        return "asyncio"
+    if "/bench/" in filename:
+        return "bench"
+    return "other (stdlib and libraries)"
+
+
+def time_by_package(stats: Any, top: int = 15) -> str:
+    """A ``pstats.Stats``'s own time (tottime) summed by package or module: where the time
+    goes, in a few lines."""
+    totals: dict[str, float] = {}
+    for (filename, _line, function), row in stats.stats.items():
+        key = _package(filename, function)
+        totals[key] = totals.get(key, 0.0) + row[2]
+    whole = sum(totals.values()) or 1.0
+    lines = [f"own time by package ({whole:.2f} s profiled):"]
+    for key, seconds in sorted(totals.items(), key=lambda kv: -kv[1])[:top]:
+        lines.append(f"  {seconds:7.2f} s  {100 * seconds / whole:5.1f} %  {key}")
+    return "\n".join(lines) + "\n\n"

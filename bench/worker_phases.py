@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 from rich.console import Console
 
 from bench import pipeline, replay
-from bench.common import MemoryLog, rss_mb
+from bench.common import MemoryLog, rss_mb, time_by_package
 from tongxin_platform.projection import Projection
 from tongxin_platform.worker import tune_gc
 from tongxin_registry.projections.roster import ROSTER
@@ -65,6 +65,7 @@ def _write_profile(prof: cProfile.Profile, out: Path, phase: str) -> None:
     out.mkdir(parents=True, exist_ok=True)
     prof.dump_stats(out / f"profile-{phase}.pstats")
     with (out / f"profile-{phase}.txt").open("w") as f:
+        f.write(time_by_package(pstats.Stats(prof)))
         stats = pstats.Stats(prof, stream=f).strip_dirs()
         stats.sort_stats("tottime").print_stats(30)
         stats.sort_stats("cumulative").print_stats(40)
@@ -170,7 +171,45 @@ async def replay_rounds(
     return {"topics": topics, "topic_records": total, **runs, "digests_equal": len(digests) == 1}
 
 
+async def raw_replay_only(spec: dict[str, Any]) -> dict[str, Any]:
+    """The RSS peer: a fresh process that replays the roster once on the raw aiokafka driver
+    (same batch size, same pool), VmHWM reset before and read after, as for the FastStream
+    replay of the main process."""
+    mem = MemoryLog()
+    started_rss = rss_mb()
+    total = await replay.topics_size(spec["kafka"], [spec["topic"]])
+    mem.start("replay")
+    res = await replay.replay(
+        "raw",
+        ROSTER,
+        url=spec["url"],
+        database=spec["database"],
+        kafka=spec["kafka"],
+        topics=[spec["topic"]],
+        group=f"{spec['group']}.roster.raw-rss",
+        schema="bench_roster_raw_rss",
+        total=total,
+        time_limit=spec["replay_timeout"],
+        max_batch=spec["max_batch"],
+    )
+    mem.stop()
+    console.log(
+        f"raw driver replay in a fresh process: {res['steady_rate']:,.0f}/s, peak RSS "
+        f"{mem.phases['replay']['peak_rss_mb']:.0f} MB"
+    )
+    return {
+        "replay": res,
+        "memory": {
+            "rss_at_process_start_mb": started_rss,
+            "phases": mem.phases,
+            "can_reset": mem.can_reset,
+        },
+    }
+
+
 async def run(spec: dict[str, Any]) -> dict[str, Any]:
+    if spec.get("only") == "raw_replay":
+        return await raw_replay_only(spec)
     mem = MemoryLog()
     started_rss = rss_mb()
     out: dict[str, Any] = {"producers": await relay_phase(spec, mem)}
