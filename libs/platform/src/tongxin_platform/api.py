@@ -154,11 +154,13 @@ def base_router(service: Service, settings: ServiceSettings) -> APIRouter:
 
 def asyncapi_document(worker: Worker) -> dict[str, Any]:
     """FastStream's document of the worker's broker, with each receiving operation's consumer
-    group as its Kafka binding (subscribers are titled ``<topic>:<group>``)."""
+    group as its Kafka binding (a group's subscriber is titled with the group: its channels are
+    ``<group>`` for one topic, ``<group>:<topic>`` for several)."""
     doc: dict[str, Any] = worker.specification().to_specification().to_jsonable()
+    groups = {c.group for c in worker.consumers}
     for name, operation in doc.get("operations", {}).items():
-        if operation.get("action") == "receive" and ":" in name:
-            group = name.split(":", 1)[1]
+        group = name.split(":", 1)[0]
+        if operation.get("action") == "receive" and group in groups:
             operation["bindings"] = {
                 "kafka": {"groupId": {"type": "string", "enum": [group]}, "bindingVersion": "0.4.0"}
             }

@@ -21,6 +21,7 @@ import functools
 import logging
 import operator
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextvars import Context
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord
@@ -183,37 +184,40 @@ def subscribe(
     types_by_topic: Mapping[str, Sequence[type[IntegrationEvent]]] | None = None,
     description: str = "",
 ) -> None:
-    """Register ``consumer`` on ``broker``: a batch subscriber and a dead-letter publisher per
-    topic. ``types_by_topic`` documents the events each topic carries to the group."""
+    """Register ``consumer`` on ``broker``: one batch subscriber for all of the group's topics
+    (one member of the group: its partitions are assigned in one go, with no second rebalance
+    when another member would join), and a dead-letter publisher per topic.
+    ``types_by_topic`` documents the events each topic carries to the group."""
     dead = Publishers()
+    holder: dict[str, Any] = {}
+
+    def kafka() -> AIOKafkaConsumer | None:
+        sub = holder.get("sub")
+        return None if sub is None else sub.consumer
+
+    # Coroutines, with one parameter each: FastStream runs plain functions in a thread pool
+    # and hands a second parameter its default parser.
+    parse = _parser(kafka, live=consumer.span_per_event)
+    topics = ", ".join(consumer.topics)
+    sub = broker.subscriber(
+        *(Topic(t, declare=False) for t in consumer.topics),
+        batch=True,
+        group_id=consumer.group,
+        max_records=consumer.max_batch,
+        batch_timeout_ms=BATCH_TIMEOUT_MS,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+        ack_policy=AckPolicy.MANUAL,
+        listener=SeekToStored(consumer, kafka),
+        parser=parse,
+        decoder=_records_of,
+        fetch_max_bytes=16 * 1024 * 1024,
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+        title=consumer.group,
+        description=description or f"Consumer group {consumer.group} reading {topics}.",
+    )
+    holder["sub"] = sub
     for topic in consumer.topics:
-        holder: dict[str, Any] = {}
-
-        def kafka(holder: dict[str, Any] = holder) -> AIOKafkaConsumer | None:
-            sub = holder.get("sub")
-            return None if sub is None else sub.consumer
-
-        # Coroutines, with one parameter each: FastStream runs plain functions in a thread pool
-        # and hands a second parameter its default parser.
-        parse = _parser(kafka, live=consumer.span_per_event)
-        sub = broker.subscriber(
-            Topic(topic, declare=False),
-            batch=True,
-            group_id=consumer.group,
-            max_records=consumer.max_batch,
-            batch_timeout_ms=BATCH_TIMEOUT_MS,
-            auto_offset_reset="earliest",
-            isolation_level="read_committed",
-            ack_policy=AckPolicy.MANUAL,
-            listener=SeekToStored(consumer, kafka),
-            parser=parse,
-            decoder=_records_of,
-            fetch_max_bytes=16 * 1024 * 1024,
-            max_partition_fetch_bytes=4 * 1024 * 1024,
-            title=f"{topic}:{consumer.group}",
-            description=description or f"Consumer group {consumer.group} reading {topic}.",
-        )
-        holder["sub"] = sub
         dead.by_topic[(topic, consumer.group)] = broker.publisher(
             Topic(dlq_topic(topic, consumer.group), declare=False),
             title=f"{dlq_topic(topic, consumer.group)}:Publisher",
@@ -224,8 +228,8 @@ def subscribe(
             ),
             schema=bytes,
         )
-        types = list((types_by_topic or {}).get(topic, ()))
-        sub(_handler(consumer, kafka, dead, types))
+    types = [t for topic in consumer.topics for t in (types_by_topic or {}).get(topic, ())]
+    sub(_handler(consumer, kafka, dead, types))
 
 
 def _parser(
@@ -283,7 +287,11 @@ def _handler(
     async def handle(batch: Any) -> None:
         records: Sequence[ConsumerRecord] = batch
         try:
-            await consumer.process(records, dead)
+            # In a task with a context of its own: FastStream keeps the message (the whole
+            # batch) in a context variable, and every timer started while the batch is handled
+            # (asyncpg's idle and statement-cache timers: minutes) copies the context and would
+            # keep the batch alive with it.
+            await asyncio.create_task(consumer.process(records, dead), context=Context())
             backoff.reset()
         except asyncio.CancelledError:
             raise

@@ -301,7 +301,7 @@ def tune_gc() -> None:
     replay's time."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(50_000, 50, 1_000)
+    gc.set_threshold(10_000, 20, 100)
 
 
 def serve(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
