@@ -23,24 +23,44 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import traceback
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, cast
+from typing import Any
 
 import asyncpg
 from aiokafka import ConsumerRecord
 from aiokafka.errors import KafkaError
-from opentelemetry import trace
-from opentelemetry.util.types import Attributes
 
-from tongxin_contracts import Envelope, EventRegistry, IntegrationEvent, envelope_from_headers
-from tongxin_contracts.envelope import SPECVERSION, EnvelopeError
-from tongxin_platform.telemetry import context_from_traceparent
+from tongxin_contracts import EventRegistry
+from tongxin_platform.ledger import DeadLetters, Ledger, Ledgers, PgLedger, PgLedgers
+from tongxin_platform.records import (
+    DeadLetter,
+    Message,
+    Peek,
+    StreamKey,
+    TopicPartition,
+    peek,
+)
+
+__all__ = [
+    "TRANSIENT",
+    "Apply",
+    "Consumer",
+    "ConsumerStats",
+    "DeadLetter",
+    "DeadLetters",
+    "HandlerFailedError",
+    "Ledger",
+    "Ledgers",
+    "Message",
+    "PgLedger",
+    "PgLedgers",
+    "StreamKey",
+    "TopicPartition",
+    "per_message",
+]
 
 log = logging.getLogger(__name__)
-_tracer = trace.get_tracer(__name__)
 
 # Errors after which nothing of the batch was committed and it is simply read again, later:
 # the database or the broker is away, or something is wrong with the system rather than with
@@ -64,160 +84,6 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     asyncpg.LockNotAvailableError,
 )
 
-TopicPartition = tuple[str, int]
-StreamKey = tuple[str, str]  # (source, stream id)
-
-
-class Message:
-    """One event as a handler sees it: the decoded event and where it came from. The full
-    CloudEvents envelope is parsed only when asked for."""
-
-    __slots__ = (
-        "_envelope",
-        "correlation_id",
-        "event",
-        "headers",
-        "id",
-        "offset",
-        "partition",
-        "record",
-        "source",
-        "stream_id",
-        "stream_version",
-        "topic",
-        "traceparent",
-        "type",
-    )
-
-    def __init__(
-        self,
-        record: ConsumerRecord,
-        peek: Peek,
-        event: IntegrationEvent | None,
-    ) -> None:
-        self.record = record
-        self.topic, self.partition, self.offset = record.topic, record.partition, record.offset
-        self.headers: Sequence[tuple[str, bytes]] = record.headers or ()
-        self.id, self.source, self.type = peek.id, peek.source, peek.type
-        self.stream_id, self.stream_version = peek.stream_id, peek.stream_version
-        self.traceparent, self.correlation_id = peek.traceparent, peek.correlation_id
-        self.event = event
-        self._envelope: Envelope | None = None
-
-    @property
-    def envelope(self) -> Envelope:
-        if self._envelope is None:
-            self._envelope = envelope_from_headers(self.headers)
-        return self._envelope
-
-    def span(self, group: str, *, current: bool = False) -> Any:
-        """A consumer span continuing the event's own trace (its ``traceparent``)."""
-        attributes: Attributes = {
-            "messaging.consumer.group.name": group,
-            "messaging.destination.name": self.topic,
-            "messaging.kafka.offset": self.offset,
-            "messaging.message.id": self.id,
-        }
-        start = _tracer.start_as_current_span if current else _tracer.start_span
-        return start(
-            f"process {self.type}",
-            context=context_from_traceparent(self.traceparent),
-            kind=trace.SpanKind.CONSUMER,
-            attributes=attributes,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Peek:
-    """The headers a consumer needs from every record, read without parsing the rest."""
-
-    id: str
-    source: str
-    type: str
-    stream_id: str
-    stream_version: int
-    traceparent: str
-    correlation_id: str
-
-
-_SPEC = SPECVERSION.encode()
-_REQUIRED = ("ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "ce_streamid")
-
-
-def peek(headers: Iterable[tuple[str, bytes]] | None) -> Peek:
-    """The envelope's identity, or ``EnvelopeError`` naming what is missing or wrong."""
-    h = dict(headers or ())
-    missing = [k for k in _REQUIRED if not h.get(k)]
-    if missing:
-        raise EnvelopeError(f"missing CloudEvents header(s): {', '.join(missing)}")
-    try:
-        if h["ce_specversion"] != _SPEC:
-            raise EnvelopeError(f"unsupported ce_specversion {h['ce_specversion'].decode()!r}")
-        return Peek(
-            h["ce_id"].decode(),
-            h["ce_source"].decode(),
-            h["ce_type"].decode(),
-            h["ce_streamid"].decode(),
-            int(h.get("ce_streamversion", b"0")),
-            h.get("traceparent", b"").decode(),
-            h.get("ce_correlationid", b"").decode(),
-        )
-    except UnicodeDecodeError as exc:
-        raise EnvelopeError(f"a header is not UTF-8: {exc}") from exc
-    except ValueError as exc:
-        raise EnvelopeError(f"bad ce_streamversion: {exc}") from exc
-
-
-@dataclass(frozen=True, slots=True)
-class DeadLetter:
-    record: ConsumerRecord
-    error: BaseException
-    attempts: int
-
-    @property
-    def error_text(self) -> str:
-        return "".join(traceback.format_exception_only(self.error)).strip()[:2000]
-
-
-class Ledger(Protocol):
-    """A consumer group's transactional state, inside one transaction (PostgreSQL:
-    ``PgLedger``; tests: ``tongxin_platform.memory``). Handlers write their effects through
-    the same transaction: ``conn`` (PostgreSQL) or whatever the ledger offers."""
-
-    conn: Any
-
-    async def lock_offsets(
-        self, group: str, tps: Sequence[TopicPartition]
-    ) -> dict[TopicPartition, int]: ...
-
-    async def versions(self, group: str, keys: Sequence[StreamKey]) -> dict[StreamKey, int]: ...
-
-    async def save(
-        self,
-        group: str,
-        versions: dict[StreamKey, int],
-        offsets: dict[TopicPartition, int],
-        applied: dict[TopicPartition, int],
-        dead: Sequence[DeadLetter],
-    ) -> None: ...
-
-    def savepoint(self) -> AbstractAsyncContextManager[Any]: ...
-
-
-class Ledgers(Protocol):
-    """Opens a ledger transaction; reads stored offsets outside of one (rebalances)."""
-
-    def transaction(self) -> AbstractAsyncContextManager[Ledger]: ...
-
-    async def stored(self, group: str) -> dict[TopicPartition, int]: ...
-
-
-class DeadLetters(Protocol):
-    async def send(self, group: str, letter: DeadLetter) -> None: ...
-
-
-# What a group does with the events it handles: a projection folds them into its tables, a
-# reaction decides and appends. Called with the batch's ledger, in its transaction.
 Apply = Callable[[Ledger, Sequence[Message]], Awaitable[None]]
 
 
@@ -462,126 +328,3 @@ def per_message(
                 raise HandlerFailedError(m, exc) from exc
 
     return apply
-
-
-# --- PostgreSQL ------------------------------------------------------------------------------
-
-
-class PgLedger:
-    """The ledger in the service's database (tables ``consumer_offsets``, ``consumer_streams``
-    and ``dead_letters``); ``conn`` is the batch's connection, inside its transaction."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-
-    async def lock_offsets(
-        self, group: str, tps: Sequence[TopicPartition]
-    ) -> dict[TopicPartition, int]:
-        # An upsert that touches the row locks it even when it is new (a plain SELECT … FOR
-        # UPDATE locks nothing before the first batch); ordered, so two consumers of one group
-        # in a rebalance take the locks in the same order.
-        rows = await self.conn.fetch(
-            """INSERT INTO consumer_offsets (group_id, topic, partition, next_offset)
-               SELECT $1, t, p, 0 FROM unnest($2::text[], $3::int[]) AS x(t, p) ORDER BY t, p
-               ON CONFLICT (group_id, topic, partition)
-               DO UPDATE SET next_offset = consumer_offsets.next_offset
-               RETURNING topic, partition, next_offset""",
-            group,
-            [t for t, _ in tps],
-            [p for _, p in tps],
-        )
-        return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
-
-    async def versions(self, group: str, keys: Sequence[StreamKey]) -> dict[StreamKey, int]:
-        if not keys:
-            return {}
-        rows = await self.conn.fetch(
-            """SELECT c.source, c.stream_id, c.version FROM consumer_streams c
-               JOIN unnest($2::text[], $3::text[]) AS k(source, stream_id)
-                 ON c.source = k.source AND c.stream_id = k.stream_id
-               WHERE c.group_id = $1""",
-            group,
-            [s for s, _ in keys],
-            [sid for _, sid in keys],
-        )
-        return {(r["source"], r["stream_id"]): r["version"] for r in rows}
-
-    async def save(
-        self,
-        group: str,
-        versions: dict[StreamKey, int],
-        offsets: dict[TopicPartition, int],
-        applied: dict[TopicPartition, int],
-        dead: Sequence[DeadLetter],
-    ) -> None:
-        # One round trip for the versions and the offsets.
-        await self.conn.execute(
-            """WITH s AS (
-                   INSERT INTO consumer_streams (group_id, source, stream_id, version)
-                   SELECT $1, s, i, v FROM unnest($2::text[], $3::text[], $4::int[]) AS t(s, i, v)
-                   ON CONFLICT (group_id, source, stream_id)
-                   DO UPDATE SET version = excluded.version)
-               INSERT INTO consumer_offsets AS o
-                   (group_id, topic, partition, next_offset, applied, dead_lettered)
-               SELECT $1, t, p, n, a, d
-               FROM unnest($5::text[], $6::int[], $7::bigint[], $8::bigint[], $9::bigint[])
-                   AS x(t, p, n, a, d)
-               ON CONFLICT (group_id, topic, partition) DO UPDATE
-               SET next_offset = excluded.next_offset, updated_at = now(),
-                   applied = o.applied + excluded.applied,
-                   dead_lettered = o.dead_lettered + excluded.dead_lettered""",
-            group,
-            [s for s, _ in versions],
-            [i for _, i in versions],
-            list(versions.values()),
-            [t for t, _ in offsets],
-            [p for _, p in offsets],
-            list(offsets.values()),
-            [applied.get(tp, 0) for tp in offsets],
-            [sum(1 for d in dead if (d.record.topic, d.record.partition) == tp) for tp in offsets],
-        )
-        if dead:
-            await self.conn.executemany(
-                """INSERT INTO dead_letters
-                       (group_id, topic, partition, "offset", error_type, error, attempts)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7)""",
-                [
-                    (
-                        group,
-                        d.record.topic,
-                        d.record.partition,
-                        d.record.offset,
-                        type(d.error).__name__,
-                        d.error_text,
-                        d.attempts,
-                    )
-                    for d in dead
-                ],
-            )
-
-    def savepoint(self) -> AbstractAsyncContextManager[Any]:
-        return cast(AbstractAsyncContextManager[Any], self.conn.transaction())
-
-
-class PgLedgers:
-    """Ledger transactions on a pool of the service's database."""
-
-    def __init__(self, pool: asyncpg.Pool | None) -> None:
-        self.pool = pool  # may arrive after construction (a worker opens it on startup)
-
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[Ledger]:
-        assert self.pool is not None, "the ledger's pool is not open yet"
-        async with self.pool.acquire() as conn, conn.transaction():
-            yield PgLedger(conn)
-
-    def transaction(self) -> AbstractAsyncContextManager[Ledger]:
-        return self._transaction()
-
-    async def stored(self, group: str) -> dict[TopicPartition, int]:
-        assert self.pool is not None, "the ledger's pool is not open yet"
-        rows = await self.pool.fetch(
-            "SELECT topic, partition, next_offset FROM consumer_offsets WHERE group_id = $1",
-            group,
-        )
-        return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}

@@ -30,7 +30,8 @@ from tongxin_platform.eventstore import (
     chain,
 )
 from tongxin_platform.exactly_once import DeadLetter, Ledger, StreamKey, TopicPartition
-from tongxin_platform.projection import Add, Changes, Greatest, Table, _greatest
+from tongxin_platform.projection import Add, Changes, Greatest, Table
+from tongxin_platform.tables import greatest
 from tongxin_platform.uow import (
     Answer,
     Answers,
@@ -299,7 +300,7 @@ def _update(row: dict[str, Any], cols: dict[str, Any]) -> None:
         if isinstance(value, Add):
             row[col] = (row[col] or 0) + value.n
         elif isinstance(value, Greatest):
-            row[col] = _greatest(row[col], value.value)
+            row[col] = greatest(row[col], value.value)
         else:
             row[col] = value
 
