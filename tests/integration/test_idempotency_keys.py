@@ -69,20 +69,43 @@ class LoseTheFirstAnswer:
         await send({"type": "http.response.body", "body": b"the answer was lost"})
 
 
-@asynccontextmanager
-async def visits_api(
+@dataclass
+class Services:
+    """The registry and visits services of a test, their workers running."""
+
+    registry: RegistrySettings
+    visits: VisitsSettings
+    verifier: TokenVerifier
+    bearer: Bearer
+    db: asyncpg.Pool  # the visits service's database
+
+    @asynccontextmanager
+    async def api(
+        self, lost: LostAnswers | None = None
+    ) -> AsyncIterator[tuple[httpx.AsyncClient, School]]:
+        """The visits API over HTTP and a school on it (answers lost as ``lost`` says)."""
+
+        def adapt(app: FastAPI) -> None:
+            if lost is not None:
+                app.add_middleware(LoseTheFirstAnswer, lost=lost)
+
+        async with world(
+            self.registry, self.visits, self.verifier, self.bearer, adapt_visits=adapt
+        ) as w:
+            yield w.visits, w.school
+
+
+@pytest.fixture
+def services(
     registry_settings: RegistrySettings,
     visits_settings: VisitsSettings,
     verifier: TokenVerifier,
     bearer: Bearer,
-    lost: LostAnswers | None = None,
-) -> AsyncIterator[tuple[httpx.AsyncClient, School]]:
-    def adapt(app: FastAPI) -> None:
-        if lost is not None:
-            app.add_middleware(LoseTheFirstAnswer, lost=lost)
-
-    async with world(registry_settings, visits_settings, verifier, bearer, adapt_visits=adapt) as w:
-        yield w.visits, w.school
+    registry_worker: None,
+    visits_worker: None,
+    visits_db: asyncpg.Pool,
+) -> Services:
+    return Services(registry_settings, visits_settings, verifier, bearer, visits_db)
 
 
 def body_for(student_ref: str) -> dict[str, str]:
@@ -102,20 +125,11 @@ def head_teacher_of_first_pupil(school: School) -> tuple[str, dict[str, str]]:
 
 
 async def test_twenty_concurrent_repeats_of_one_keyed_command_plan_one_visit_and_agree(
-    registry_settings: RegistrySettings,
-    visits_settings: VisitsSettings,
-    verifier: TokenVerifier,
-    bearer: Bearer,
-    registry_worker: None,
-    visits_worker: None,
-    visits_db: asyncpg.Pool,
+    services: Services,
 ) -> None:
-    async with visits_api(registry_settings, visits_settings, verifier, bearer) as (
-        http,
-        school,
-    ):
+    async with services.api() as (http, school):
         student, me = head_teacher_of_first_pupil(school)
-        assert await planned(visits_db) == 0
+        assert await planned(services.db) == 0
         answers = await asyncio.gather(
             *(
                 http.post(
@@ -131,51 +145,33 @@ async def test_twenty_concurrent_repeats_of_one_keyed_command_plan_one_visit_and
         assert len(visit_ids) == 1, f"one key, several visits: {visit_ids}"
         first = [a for a in answers if a.headers.get("Idempotent-Replayed") != "true"]
         assert len(first) == 1, "exactly one of the twenty ran the command"
-        assert await planned(visits_db) == 1
+        assert await planned(services.db) == 1
 
 
 async def test_an_answer_lost_after_the_commit_is_given_to_the_retry_and_plans_nothing_more(
-    registry_settings: RegistrySettings,
-    visits_settings: VisitsSettings,
-    verifier: TokenVerifier,
-    bearer: Bearer,
-    registry_worker: None,
-    visits_worker: None,
-    visits_db: asyncpg.Pool,
+    services: Services,
 ) -> None:
     lost = LostAnswers()
-    async with visits_api(registry_settings, visits_settings, verifier, bearer, lost) as (
-        http,
-        school,
-    ):
+    async with services.api(lost) as (http, school):
         student, me = head_teacher_of_first_pupil(school)
         headers = {**me, "Idempotency-Key": "plan-then-crash", MARKER: "1"}
         crashed = await http.post("/visits", json=body_for(student), headers=headers)
         assert crashed.status_code == 502, crashed.text
         assert len(lost.bodies) == 1, "the first request did not reach the app"
-        assert await planned(visits_db) == 1, "the lost answer's command did not commit"
+        assert await planned(services.db) == 1, "the lost answer's command did not commit"
 
         retry = await http.post("/visits", json=body_for(student), headers=headers)
         assert retry.status_code == 200, retry.text
         assert retry.headers.get("Idempotent-Replayed") == "true"
         assert retry.json() == json.loads(lost.bodies[0]), "the retry did not get the first answer"
         assert retry.json()["visit_id"]
-        assert await planned(visits_db) == 1
+        assert await planned(services.db) == 1
 
 
 async def test_one_key_used_by_two_callers_plans_two_visits(
-    registry_settings: RegistrySettings,
-    visits_settings: VisitsSettings,
-    verifier: TokenVerifier,
-    bearer: Bearer,
-    registry_worker: None,
-    visits_worker: None,
-    visits_db: asyncpg.Pool,
+    services: Services,
 ) -> None:
-    async with visits_api(registry_settings, visits_settings, verifier, bearer) as (
-        http,
-        school,
-    ):
+    async with services.api() as (http, school):
         student, head_teacher = head_teacher_of_first_pupil(school)
         principal = school.as_staff(school.principal)
         answers = [
@@ -189,22 +185,13 @@ async def test_one_key_used_by_two_callers_plans_two_visits(
         assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
         assert [a.headers.get("Idempotent-Replayed") for a in answers] == [None, None]
         assert answers[0].json()["visit_id"] != answers[1].json()["visit_id"]
-        assert await planned(visits_db) == 2
+        assert await planned(services.db) == 2
 
 
 async def test_one_key_reused_by_its_caller_for_another_request_is_a_problem(
-    registry_settings: RegistrySettings,
-    visits_settings: VisitsSettings,
-    verifier: TokenVerifier,
-    bearer: Bearer,
-    registry_worker: None,
-    visits_worker: None,
-    visits_db: asyncpg.Pool,
+    services: Services,
 ) -> None:
-    async with visits_api(registry_settings, visits_settings, verifier, bearer) as (
-        http,
-        school,
-    ):
+    async with services.api() as (http, school):
         student, me = head_teacher_of_first_pupil(school)
         other = next(p.ref for p in school.pupils if p.ref != student)
         headers = {**me, "Idempotency-Key": "reused"}
@@ -215,10 +202,25 @@ async def test_one_key_reused_by_its_caller_for_another_request_is_a_problem(
         assert reused.status_code == 422, reused.text
         assert reused.headers["content-type"] == "application/problem+json"
         assert reused.json()["detail"].startswith("Idempotency-Key")
-        assert await planned(visits_db) == 1
+        assert await planned(services.db) == 1
 
         # The key still stands for its first request.
         again = await http.post("/visits", json=body_for(student), headers=headers)
         assert again.status_code == 200, again.text
         assert again.json()["visit_id"] == first.json()["visit_id"]
-        assert await planned(visits_db) == 1
+        assert await planned(services.db) == 1
+
+
+async def test_a_key_longer_than_200_characters_is_a_problem_naming_it_and_plans_nothing(
+    services: Services,
+) -> None:
+    async with services.api() as (http, school):
+        student, me = head_teacher_of_first_pupil(school)
+        for key in ("k" * 201, ""):
+            r = await http.post(
+                "/visits", json=body_for(student), headers={**me, "Idempotency-Key": key}
+            )
+            assert r.status_code == 422, (len(key), r.text)
+            assert r.headers["content-type"] == "application/problem+json"
+            assert r.json()["detail"].startswith("Idempotency-Key"), r.json()
+        assert await planned(services.db) == 0

@@ -55,6 +55,9 @@ class ConsumerRuntime:
     ) -> None:
         if (handler is None) == (apply is None):
             raise ValueError("give one of handler (per message) or apply (per batch)")
+        if apply is None:
+            assert handler is not None
+            apply = per_message(handler)
         if ledgers is None:
             if pool is None:
                 raise ValueError("give a pool or ledgers")
@@ -62,7 +65,7 @@ class ConsumerRuntime:
         self.consumer = Consumer(
             group=group,
             topics=topics,
-            apply=apply or per_message(handler),  # type: ignore[arg-type]
+            apply=apply,
             registry=registry,
             ledgers=ledgers,
             handles=handles,

@@ -30,7 +30,7 @@ from fastapi.responses import JSONResponse
 from tongxin_platform.auth import Principal
 from tongxin_platform.commands import caused_by
 from tongxin_platform.domain import DomainError
-from tongxin_platform.http import PROBLEM, ProblemError, domain_problem, problem
+from tongxin_platform.http import PROBLEM, ProblemError, domain_problem, problem_of
 from tongxin_platform.uow import Transactions
 
 MAX_KEY = 200
@@ -104,46 +104,37 @@ async def _command(
     with caused_by(correlation, command_id):
         try:
             async with transactions.begin() as uow:
-                if key:
-                    stored = await uow.answers.claim(scope, key, fp)
-                    if stored is not None:
-                        if stored.fingerprint != fp:
-                            raise ProblemError(
-                                422,
-                                "Idempotency key reused",
-                                "Idempotency-Key was already used for a different request",
-                            )
-                        return JSONResponse(
-                            stored.body,
-                            status_code=stored.status,
-                            headers={**headers, "Idempotent-Replayed": "true"},
-                            media_type=PROBLEM if stored.status >= 400 else None,
-                        )
-                answer = jsonable_encoder(await act())
-                if key:
-                    await uow.answers.remember(scope, key, 200, answer)
-        except (DomainError, ProblemError) as exc:
-            refusal = domain_problem(exc) if isinstance(exc, DomainError) else None
-            status = exc.status
-            if key and status < 500 and not _is_key_problem(exc):
-                content = (
-                    refusal.body if refusal is not None else _problem_body(exc)  # type: ignore[arg-type]  # a ProblemError here
+                stored = await uow.answers.claim(scope, key, fp) if key else None
+                if stored is None:
+                    answer = jsonable_encoder(await act())
+                    if key:
+                        await uow.answers.remember(scope, key, 200, answer)
+        except DomainError as exc:
+            refusal = domain_problem(exc)
+        except ProblemError as exc:
+            refusal = problem_of(exc)
+        else:
+            if stored is None:
+                return JSONResponse(answer, status_code=200, headers=headers)
+            if stored.fingerprint != fp:
+                raise ProblemError(
+                    422,
+                    "Idempotency key reused",
+                    "Idempotency-Key was already used for a different request",
                 )
-                async with transactions.read() as uow:
-                    await uow.answers.remember_refusal(scope, key, fp, status, _json(content))
-            if refusal is not None:
-                refusal.headers.update(headers)
-                return refusal
-            raise
-    return JSONResponse(answer, status_code=200, headers=headers)
-
-
-def _is_key_problem(exc: Exception) -> bool:
-    return isinstance(exc, ProblemError) and exc.title.startswith("Idempotency key")
-
-
-def _problem_body(exc: ProblemError) -> dict[str, Any]:
-    return _json(problem(exc.status, exc.title, exc.detail, **exc.extra).body)
+            return JSONResponse(
+                stored.body,
+                status_code=stored.status,
+                headers={**headers, "Idempotent-Replayed": "true"},
+                media_type=PROBLEM if stored.status >= 400 else None,
+            )
+    if key and refusal.status_code < 500:
+        async with transactions.read() as uow:
+            await uow.answers.remember_refusal(
+                scope, key, fp, refusal.status_code, _json(refusal.body)
+            )
+    refusal.headers.update(headers)
+    return refusal
 
 
 def _json(content: Any) -> dict[str, Any]:

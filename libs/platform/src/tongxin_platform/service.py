@@ -16,7 +16,7 @@ start), a pool, the event store on the service's topic, units of work and the co
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -48,7 +48,6 @@ class Service:
     reactions: Sequence[Reaction] = ()
     # The service's application object, built once per API process (``app.state.service``).
     build: Callable[[Runtime], Any] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def projection(self, name: str | None = None) -> Projection:
         """The projection called ``name``, or the only one."""

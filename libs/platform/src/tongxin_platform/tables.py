@@ -40,6 +40,7 @@ class Table:
     key: tuple[str, ...]
     columns: Mapping[str, str]
     indexes: Mapping[str, str] = field(default_factory=dict)  # index name → "(col, col)"
+    _types: dict[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in (self.name, *self.columns, *self.indexes):
@@ -55,8 +56,7 @@ class Table:
 
     def type_of(self, column: str) -> str:
         """``text[] NOT NULL DEFAULT '{}'`` → ``text[]``."""
-        types: dict[str, str] = self._types  # type: ignore[attr-defined]
-        return types[column]
+        return self._types[column]
 
     def ddl(self, schema: str) -> str:
         cols = ", ".join(f"{c} {d}" for c, d in self.columns.items())
