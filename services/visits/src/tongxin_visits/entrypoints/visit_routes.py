@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -12,9 +11,10 @@ from tongxin_contracts.events.visits import Visitor
 from tongxin_platform.http import Caller, ProblemError, require
 from tongxin_platform.policy import Scope
 from tongxin_visits.application import queries
-from tongxin_visits.application.family import FamilyCodeError
+from tongxin_visits.application.family import CodeNotAcceptedError
 from tongxin_visits.application.policy import POLICY, Action
 from tongxin_visits.application.visits import Completion, FindingNote
+from tongxin_visits.domain.family_code import CodeSendRefusedError
 from tongxin_visits.domain.model import VisitsError
 from tongxin_visits.entrypoints.bodies import (
     IDENT,
@@ -38,6 +38,9 @@ from tongxin_visits.entrypoints.deps import (
 )
 
 router = APIRouter(tags=["visits"])
+NOT_ACCEPTED = (
+    "code: the code was not accepted; check it, or ask the school to confirm the visit another way"
+)
 
 
 @router.post("/visits", summary="Plan a visit to a student's family")
@@ -178,9 +181,20 @@ async def family_code(
     guardians = list(student["guardian_refs"]) if student else []
 
     async def act() -> dict[str, Any]:
-        issued = await app.service.visits.issue_family_code(
-            visit_id, guardians, timedelta(days=app.settings.family_code_days)
-        )
+        try:
+            issued = await app.service.visits.issue_family_code(
+                visit_id, guardians, who.subject, app.settings.family_code_rules()
+            )
+        except CodeSendRefusedError as exc:
+            retry = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+            raise ProblemError(
+                exc.status,
+                "Too many codes" if exc.status == 429 else "Conflict",
+                f"{exc.field}: {exc}",
+                headers=retry,
+                field=exc.field,
+                rule=exc.rule,
+            ) from exc
         # The code itself is never in the answer: the teacher must not hold it.
         return {"sent_to_guardians": issued.recipients, "expires_at": issued.expires_at}
 
@@ -193,17 +207,16 @@ async def family_code(
     "credential)",
 )
 async def family_confirmation(visit_id: VisitId, body: FamilyConfirmBody, app: App) -> Any:
-    await visit_scope(app, visit_id)
+    # Anonymous: one answer for an unknown visit and a wrong, expired, used or locked code, so
+    # that nobody learns whether a visit exists or how its code fares. No 429 either: a limit
+    # that only existing visits reach would tell them apart; the per-visit budget is the limit.
     try:
         events = await app.service.visits.confirm_by_family(
-            visit_id, body.code, app.settings.family_code_attempts
+            visit_id, body.code, app.settings.family_code_rules()
         )
-    except FamilyCodeError as exc:
-        status = 429 if exc.attempts_left <= 0 else 422
-        raise ProblemError(
-            status, "Code refused", f"code: {exc}", attempts_left=exc.attempts_left
-        ) from exc
-    except VisitsError as exc:
+    except CodeNotAcceptedError as exc:
+        raise ProblemError(422, "Code not accepted", NOT_ACCEPTED, rule="family_code") from exc
+    except VisitsError as exc:  # only after the right code: the family may know why
         raise ProblemError(422, "Refused", str(exc)) from exc
     return {"events": [e.name for e in events]}
 
