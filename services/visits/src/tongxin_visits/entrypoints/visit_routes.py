@@ -34,7 +34,7 @@ from tongxin_visits.entrypoints.deps import (
     run,
     school_scope,
     staff_of,
-    visit_scope,
+    visit_scope_for,
 )
 
 router = APIRouter(tags=["visits"])
@@ -81,7 +81,7 @@ async def schedule(
     app: App,
     idempotency_key: Key = None,
 ) -> Any:
-    require(POLICY, who, Action.visit_record, await visit_scope(app, visit_id))
+    await visit_scope_for(app, who, Action.visit_record, visit_id)
     return await run(
         app,
         request,
@@ -102,8 +102,7 @@ async def complete(
     app: App,
     idempotency_key: Key = None,
 ) -> Any:
-    where = await visit_scope(app, visit_id)
-    require(POLICY, who, Action.visit_record, where)
+    where = await visit_scope_for(app, who, Action.visit_record, visit_id)
     assert where.school is not None
     assert where.district is not None
     for n, visitor in enumerate(body.visitors):
@@ -147,7 +146,7 @@ async def cancel(
     app: App,
     idempotency_key: Key = None,
 ) -> Any:
-    require(POLICY, who, Action.visit_record, await visit_scope(app, visit_id))
+    await visit_scope_for(app, who, Action.visit_record, visit_id)
     return await run(
         app,
         request,
@@ -161,7 +160,7 @@ async def cancel(
 async def confirm(
     visit_id: VisitId, request: Request, who: Caller, app: App, idempotency_key: Key = None
 ) -> Any:
-    require(POLICY, who, Action.visit_confirm, await visit_scope(app, visit_id))
+    await visit_scope_for(app, who, Action.visit_confirm, visit_id)
     return await run(
         app,
         request,
@@ -175,7 +174,7 @@ async def confirm(
 async def family_code(
     visit_id: VisitId, request: Request, who: Caller, app: App, idempotency_key: Key = None
 ) -> Any:
-    require(POLICY, who, Action.visit_record, await visit_scope(app, visit_id))
+    await visit_scope_for(app, who, Action.visit_record, visit_id)
     state = await app.service.visits.state(visit_id)
     student = await queries.student(app.pool, state.student_ref)
     guardians = list(student["guardian_refs"]) if student else []
@@ -223,10 +222,10 @@ async def family_confirmation(visit_id: VisitId, body: FamilyConfirmBody, app: A
 
 @router.get("/visits/{visit_id}", summary="One visit as the board shows it")
 async def get_visit(visit_id: VisitId, who: Caller, app: App) -> Any:
-    require(POLICY, who, Action.visit_read, await visit_scope(app, visit_id))
+    await visit_scope_for(app, who, Action.visit_read, visit_id)
     row = await queries.visit(app.pool, visit_id)
     if row is None:  # recorded, not yet projected
-        raise ProblemError(404, "Not found", f"visit_id: {visit_id} is not on the board yet")
+        raise ProblemError(404, "Not found", "visit_id: the visit is not on the board yet")
     return jsonable_encoder(row)
 
 
@@ -265,7 +264,7 @@ async def staff(school_id: SchoolId, who: Caller, app: App) -> Any:
 async def family_inbox(
     who: Caller, app: App, visit_id: Annotated[str, Query(pattern=IDENT)]
 ) -> Any:
-    require(POLICY, who, Action.family_inbox_read, await visit_scope(app, visit_id))
+    await visit_scope_for(app, who, Action.family_inbox_read, visit_id)
     rows = await app.pool.fetch(
         "SELECT guardian_ref, visit_id, message, sent_at FROM family_inbox"
         " WHERE visit_id = $1 ORDER BY id",
