@@ -58,7 +58,7 @@ async def test_re_sending_neither_resets_the_budget_nor_lifts_the_lock_and_bad_c
         update={
             "family_code_attempts": BUDGET,
             "family_code_sends_per_visit": 2,
-            "family_code_sends_per_day": 4,
+            "family_code_resends_per_day": 2,
         }
     )
     async with world(registry_settings, settings, verifier, bearer) as (http, school):
@@ -137,14 +137,16 @@ async def test_re_sending_neither_resets_the_budget_nor_lifts_the_lock_and_bad_c
         assert ok.json()["events"] == ["VisitConfirmed"]
         assert answer(await confirm(second, fresh)) == refusal, "a code works once"
 
-        # Four codes sent by this teacher today: the fifth waits for tomorrow in China.
+        # Two re-sends by this teacher today: a visit's first code still goes out, a third
+        # re-send waits for tomorrow in China.
         third = await completed_visit(http, school, teacher, c)
         assert answer(await confirm(third, "123456")) == refusal, "no code sent for this visit"
+        assert (await http.post(f"/visits/{third}/family-code", headers=me)).status_code == 200
         daily = await http.post(f"/visits/{third}/family-code", headers=me)
         assert daily.status_code == 429, daily.text
-        assert daily.json()["rule"] == "family_code.sends_per_day"
+        assert daily.json()["rule"] == "family_code.resends_per_day"
         assert 0 < int(daily.headers["retry-after"]) <= 86401
-        sends = await visits_db.fetchval(
-            "SELECT count(*) FROM family_code_sends WHERE issued_by = $1", teacher
+        sends = await visits_db.fetch(
+            "SELECT resend FROM family_code_sends WHERE issued_by = $1 ORDER BY id", teacher
         )
-        assert sends == 4
+        assert [r["resend"] for r in sends] == [False, True, False, True, False]

@@ -279,12 +279,7 @@ async def test_a_semester_of_one_school_gives_the_coverage_and_figures_computed_
     rng = random.Random(20261122)
     async with (
         serving(registry_app(registry_settings, verifier)) as registry_url,
-        # A semester's family codes are sent within minutes here: no daily limit on sends.
-        serving(
-            visits_app(
-                visits_settings.model_copy(update={"family_code_sends_per_day": 10_000}), verifier
-            )
-        ) as visits_url,
+        serving(visits_app(visits_settings, verifier)) as visits_url,
         httpx.AsyncClient(base_url=registry_url, timeout=60) as registry,
         httpx.AsyncClient(base_url=visits_url, timeout=60) as http,
     ):

@@ -20,12 +20,12 @@ from tongxin_visits.domain.family_code import (
     seconds_to_next_china_day,
 )
 
-RULES = CodeRules(max_attempts=5, sends_per_visit=3, sends_per_day=20)
+RULES = CodeRules(max_attempts=5, sends_per_visit=3, resends_per_day=10)
 NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)  # 14:00 in China
 
 
 def sent(state: CodeState | None = None, now: datetime = NOW) -> CodeState:
-    return decide_send(state or CodeState(), sent_today_by_issuer=0, rules=RULES, now=now)
+    return decide_send(state or CodeState(), resent_today_by_issuer=0, rules=RULES, now=now)
 
 
 def test_a_re_sent_code_keeps_the_visits_wrong_tries() -> None:
@@ -64,13 +64,19 @@ def test_a_visit_is_sent_at_most_three_codes() -> None:
     assert refused.value.retry_after is None
 
 
-def test_a_staff_member_sends_at_most_so_many_codes_a_day_and_learns_when_again() -> None:
+def test_a_staff_member_re_sends_at_most_so_many_codes_a_day_and_learns_when_again() -> None:
+    # given a visit sent one code, and a teacher who re-sent ten codes today
+    once = sent()
+    # when they re-send this one, then it waits for the next day in China
     with pytest.raises(CodeSendRefusedError) as refused:
-        decide_send(CodeState(), sent_today_by_issuer=20, rules=RULES, now=NOW)
-    assert (refused.value.status, refused.value.rule) == (429, "family_code.sends_per_day")
+        decide_send(once, resent_today_by_issuer=10, rules=RULES, now=NOW)
+    assert (refused.value.status, refused.value.rule) == (429, "family_code.resends_per_day")
     # 14:00 in China: the day turns in ten hours
     assert refused.value.retry_after == 10 * 3600 + 1
-    assert decide_send(CodeState(), sent_today_by_issuer=19, rules=RULES, now=NOW).sends == 1
+    assert decide_send(once, resent_today_by_issuer=9, rules=RULES, now=NOW).sends == 2
+    # a visit's first code is no re-send: the visits recorded bound those
+    first = decide_send(CodeState(), resent_today_by_issuer=10, rules=RULES, now=NOW)
+    assert first.sends == 1
 
 
 def test_the_china_day_turns_at_16_utc() -> None:
@@ -104,7 +110,7 @@ class Visit:
     state: CodeState = field(default_factory=CodeState)
     code: int = 0
     evaluated: int = 0
-    issuer_today: int = 0
+    resent_today: int = 0
     now: datetime = NOW
 
 
@@ -124,11 +130,12 @@ def play(visit: Visit, step: Step, rules: CodeRules) -> None:
     if kind == "send":
         try:
             visit.state = decide_send(
-                visit.state, sent_today_by_issuer=visit.issuer_today, rules=rules, now=visit.now
+                visit.state, resent_today_by_issuer=visit.resent_today, rules=rules, now=visit.now
             )
         except CodeSendRefusedError:
             return
-        visit.code, visit.issuer_today = value, visit.issuer_today + 1
+        visit.code = value
+        visit.resent_today += int(visit.state.sends > 1)
     elif kind == "guess":
         if may_evaluate(visit.state, rules=rules, now=visit.now):
             visit.evaluated += 1
@@ -136,7 +143,7 @@ def play(visit: Visit, step: Step, rules: CodeRules) -> None:
     else:
         visit.now += timedelta(seconds=value)
         if value > 24 * 3600:
-            visit.issuer_today = 0
+            visit.resent_today = 0
 
 
 @settings(max_examples=300, deadline=None)
@@ -144,7 +151,7 @@ def play(visit: Visit, step: Step, rules: CodeRules) -> None:
 def test_no_sequence_of_re_sends_and_guesses_evaluates_more_than_the_budget(
     script: list[Step], max_attempts: int, sends_per_visit: int
 ) -> None:
-    rules = CodeRules(max_attempts=max_attempts, sends_per_visit=sends_per_visit, sends_per_day=3)
+    rules = CodeRules(max_attempts=max_attempts, sends_per_visit=sends_per_visit, resends_per_day=2)
     visit = Visit()
     for step in script:
         play(visit, step, rules)

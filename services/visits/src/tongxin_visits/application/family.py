@@ -89,13 +89,13 @@ async def issue(
         " WHERE visit_id = $1 FOR UPDATE",
         visit_id,
     )
-    sent_today = await conn.fetchval(
-        "SELECT count(*) FROM family_code_sends WHERE issued_by = $1 AND sent_at >= $2",
+    resent_today = await conn.fetchval(
+        "SELECT count(*) FROM family_code_sends WHERE issued_by = $1 AND resend AND sent_at >= $2",
         issued_by,
         start_of_china_day(now),
     )
     state = _state(row) or CodeState()
-    new = decide_send(state, sent_today_by_issuer=sent_today, rules=rules, now=now)
+    new = decide_send(state, resent_today_by_issuer=resent_today, rules=rules, now=now)
     assert new.expires_at is not None
     salt = secrets.token_bytes(SALT_BYTES)
     await conn.execute(
@@ -108,10 +108,12 @@ async def issue(
         new.sends,
     )
     await conn.execute(
-        "INSERT INTO family_code_sends (visit_id, issued_by, sent_at) VALUES ($1, $2, $3)",
+        "INSERT INTO family_code_sends (visit_id, issued_by, sent_at, resend)"
+        " VALUES ($1, $2, $3, $4)",
         visit_id,
         issued_by,
         now,
+        new.sends > 1,
     )
     until = f"{new.expires_at:%m-%d}"
     message = (

@@ -7,8 +7,9 @@ must not be able to guess it by re-sending. The rules:
   for a visit; a re-sent code inherits the visit's count. Once the budget is spent the visit is
   locked for family confirmation, for good: nothing unlocks it. The visit can still be
   confirmed by a co-visitor (``POST /visits/{id}/confirm``), who is never its recorder.
-- **Re-sends are limited** per visit (``sends_per_visit`` codes in all) and per issuing staff
-  member per day in China (``sends_per_day``); the daily one says when it opens again.
+- **Re-sends are limited** per visit (``sends_per_visit`` codes in all, the first included) and
+  per issuing staff member per day in China (``resends_per_day``: a visit's second or later
+  code; first codes are bounded by the visits recorded). The daily limit says when it opens.
 - **A code works once, until it expires.** An expired, used or locked code is not evaluated.
 
 The application stores the state (``family_codes``) and compares the code's salted hash; these
@@ -28,7 +29,7 @@ from tongxin_visits.domain.model import VisitsError
 class CodeRules:
     max_attempts: int = 5  # wrong codes evaluated per visit, over all its codes
     sends_per_visit: int = 3  # codes sent for one visit, the first included
-    sends_per_day: int = 20  # codes one staff member sends per day in China
+    resends_per_day: int = 10  # second or later codes one staff member sends per day in China
     valid_for: timedelta = timedelta(days=7)
 
 
@@ -58,7 +59,7 @@ class CodeSendRefusedError(VisitsError):
 
 
 def decide_send(
-    state: CodeState, *, sent_today_by_issuer: int, rules: CodeRules, now: datetime
+    state: CodeState, *, resent_today_by_issuer: int, rules: CodeRules, now: datetime
 ) -> CodeState:
     """The state after sending a new code, or ``CodeSendRefusedError``. The new code replaces the
     old one; the attempts are the visit's and stay."""
@@ -80,11 +81,11 @@ def decide_send(
             "family_code.sends_per_visit",
             429,
         )
-    if sent_today_by_issuer >= rules.sends_per_day:
+    if state.sends > 0 and resent_today_by_issuer >= rules.resends_per_day:
         raise CodeSendRefusedError(
-            f"{sent_today_by_issuer} codes were sent by you today (at most"
-            f" {rules.sends_per_day} a day)",
-            "family_code.sends_per_day",
+            f"{resent_today_by_issuer} codes were re-sent by you today (at most"
+            f" {rules.resends_per_day} a day)",
+            "family_code.resends_per_day",
             429,
             retry_after=seconds_to_next_china_day(now),
         )

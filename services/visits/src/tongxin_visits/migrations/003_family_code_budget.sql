@@ -1,5 +1,5 @@
 -- Family codes: a per-code random salt (HMAC-SHA256 keyed by it), the number of codes sent
--- per visit, and a log of sends (the per-staff daily limit). The attempts column now counts a
+-- per visit, and a log of sends (the per-staff daily limit on re-sends). The attempts column now counts a
 -- visit's wrong codes over all its codes: a re-send no longer resets it.
 --
 -- Codes issued before this migration were hashed without a salt and cannot be checked any
@@ -15,6 +15,7 @@ CREATE TABLE family_code_sends (
     id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     visit_id  text        NOT NULL,
     issued_by text        NOT NULL,
-    sent_at   timestamptz NOT NULL
+    sent_at   timestamptz NOT NULL,
+    resend    boolean     NOT NULL  -- the visit's second or later code
 );
 CREATE INDEX family_code_sends_by_issuer ON family_code_sends (issued_by, sent_at);
