@@ -5,6 +5,7 @@ member a day, and an anonymous caller gets one answer for every code that is not
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -150,3 +151,35 @@ async def test_re_sending_neither_resets_the_budget_nor_lifts_the_lock_and_bad_c
             "SELECT resend FROM family_code_sends WHERE issued_by = $1 ORDER BY id", teacher
         )
         assert [r["resend"] for r in sends] == [False, True, False, True, False]
+
+
+async def test_concurrent_guesses_are_counted_one_by_one_and_never_pass_the_budget(
+    registry_settings: RegistrySettings,
+    visits_settings: VisitsSettings,
+    verifier: TokenVerifier,
+    bearer: Bearer,
+    registry_worker: None,
+    visits_worker: None,
+    visits_db: asyncpg.Pool,
+) -> None:
+    async with world(registry_settings, visits_settings, verifier, bearer) as (http, school):
+        class_id, teacher = sorted(school.head_teachers.items())[0]
+        pupil = next(p for p in school.pupils if p.class_id == class_id)
+        me = school.as_staff(teacher)
+        visit = await completed_visit(http, school, teacher, pupil.ref)
+        assert (await http.post(f"/visits/{visit}/family-code", headers=me)).status_code == 200
+        code = await family_code(http, school, visit)
+        path = f"/visits/{visit}/family-confirmation"
+        # Thirty wrong guesses at once, then the right code among thirty more at once.
+        wrong = await asyncio.gather(
+            *(http.post(path, json={"code": other(code, n)}) for n in range(1, 31))
+        )
+        assert {r.status_code for r in wrong} == {422}
+        late = await asyncio.gather(
+            *(http.post(path, json={"code": code if n == 7 else other(code, n)}) for n in range(30))
+        )
+        assert {r.status_code for r in late} == {422}, "the visit was locked before the code came"
+        attempts = await visits_db.fetchval(
+            "SELECT attempts FROM family_codes WHERE visit_id = $1", visit
+        )
+        assert attempts == visits_settings.family_code_attempts
