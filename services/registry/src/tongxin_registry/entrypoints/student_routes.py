@@ -23,7 +23,7 @@ from tongxin_registry.entrypoints.bodies import (
     StudentRef,
     TransferBody,
 )
-from tongxin_registry.entrypoints.deps import Key, Registry, class_scope, run, student_scope
+from tongxin_registry.entrypoints.deps import Key, Registry, class_scope, run, student_scope_for
 
 router = APIRouter(tags=["students"])
 Personal = Annotated[bool, Query(description="Open names and contacts (restricted, logged).")]
@@ -39,7 +39,7 @@ async def leave(
     registry: Registry,
     idempotency_key: Key = None,
 ) -> Any:
-    require(POLICY, who, Action.roster_change, (await student_scope(runtime.pool, student_ref))[0])
+    await student_scope_for(runtime.pool, who, Action.roster_change, student_ref)
 
     async def act() -> dict[str, Any]:
         return {"events": await registry.record_left(student_ref, body.reason)}
@@ -57,7 +57,7 @@ async def categorise(
     registry: Registry,
     idempotency_key: Key = None,
 ) -> Any:
-    require(POLICY, who, Action.roster_change, (await student_scope(runtime.pool, student_ref))[0])
+    await student_scope_for(runtime.pool, who, Action.roster_change, student_ref)
 
     async def act() -> dict[str, Any]:
         return {"events": await registry.categorise(student_ref, set(body.groups))}
@@ -75,8 +75,7 @@ async def transfer(
     registry: Registry,
     idempotency_key: Key = None,
 ) -> Any:
-    where = (await student_scope(runtime.pool, student_ref))[0]
-    require(POLICY, who, Action.roster_transfer, where)
+    await student_scope_for(runtime.pool, who, Action.roster_transfer, student_ref)
     require(POLICY, who, Action.roster_transfer, await class_scope(runtime.pool, body.class_id))
 
     async def act() -> dict[str, Any]:
@@ -98,7 +97,7 @@ async def erase(
     registry: Registry,
     idempotency_key: Key = None,
 ) -> Any:
-    require(POLICY, who, Action.subject_erase, (await student_scope(runtime.pool, student_ref))[0])
+    await student_scope_for(runtime.pool, who, Action.subject_erase, student_ref)
 
     async def act() -> dict[str, Any]:
         return {"events": await registry.erase(student_ref, body.reason, who.role.value)}
@@ -139,8 +138,7 @@ async def present(
 async def student(
     student_ref: StudentRef, who: Caller, runtime: RuntimeDep, include_personal: Personal = False
 ) -> dict[str, Any]:
-    where, row = await student_scope(runtime.pool, student_ref)
-    require(POLICY, who, Action.roster_read, where)
+    where, row = await student_scope_for(runtime.pool, who, Action.roster_read, student_ref)
     return (await present(runtime, [row], who, include_personal, where))[0]
 
 
@@ -148,5 +146,5 @@ async def student(
 async def student_history(
     student_ref: StudentRef, who: Caller, runtime: RuntimeDep, registry: Registry
 ) -> list[dict[str, Any]]:
-    require(POLICY, who, Action.roster_history, (await student_scope(runtime.pool, student_ref))[0])
+    await student_scope_for(runtime.pool, who, Action.roster_history, student_ref)
     return await registry.history(student_stream(student_ref))

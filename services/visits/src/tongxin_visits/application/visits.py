@@ -28,6 +28,7 @@ from tongxin_visits.application.tags import tag_school
 from tongxin_visits.domain.calendar import china_date
 from tongxin_visits.domain.deciders import decide_visit
 from tongxin_visits.domain.evolve import fold
+from tongxin_visits.domain.family_code import CodeRules
 from tongxin_visits.domain.model import (
     CancelVisit,
     CompleteVisit,
@@ -74,7 +75,6 @@ class Sealer:
 
 class VisitCommands:
     def __init__(self, writer: Writer, sealer: Sealer, pool: asyncpg.Pool | None) -> None:
-        # ``pool``: counting a family's wrong code outside the command's rolled-back transaction.
         self.writer, self.sealer, self.pool = writer, sealer, pool
 
     def _id(self) -> str:
@@ -177,8 +177,10 @@ class VisitCommands:
         )
 
     async def issue_family_code(
-        self, visit_id: str, guardian_refs: list[str], valid_for: timedelta
+        self, visit_id: str, guardian_refs: list[str], issued_by: str, rules: CodeRules
     ) -> family.IssuedCode:
+        """Send the family a new code, or refuse (``CodeSendRefusedError``: a used or locked visit,
+        or a limit on sends); the visit's wrong tries are kept whatever is sent."""
         state = await self.state(visit_id)
         if state.status != "completed":
             raise VisitsError(
@@ -188,23 +190,34 @@ class VisitCommands:
             raise VisitsError("the student has no guardian to send a code to", "visit_id")
         async with self.writer.transactions.begin() as uow:
             return await family.issue(
-                uow.conn, visit_id, guardian_refs, now=self.writer.clock(), valid_for=valid_for
+                uow.conn,
+                visit_id,
+                guardian_refs,
+                issued_by=issued_by,
+                now=self.writer.clock(),
+                rules=rules,
             )
 
     async def confirm_by_family(
-        self, visit_id: str, code: str, max_attempts: int
+        self, visit_id: str, code: str, rules: CodeRules
     ) -> list[IntegrationEvent]:
-        async def redeem(uow: UnitOfWork, now: datetime) -> None:
-            await family.redeem(uow.conn, visit_id, code, now=now, max_attempts=max_attempts)
+        """Confirm with the family's code, or raise ``family.CodeNotAcceptedError``, the same
+        for an unknown visit and a wrong, expired, used or locked code. A wrong guess is counted
+        (and committed) before the refusal; the code is used up in the confirming transaction."""
+        code = code.strip()
+        async with self.writer.transactions.begin() as uow:
+            accepted = await family.check(
+                uow.conn, visit_id, code, now=self.writer.clock(), rules=rules
+            )
+        if not accepted:
+            raise family.CodeNotAcceptedError
+
+        async def use(uow: UnitOfWork, now: datetime) -> None:
+            await family.use(uow.conn, visit_id, code, now=now, rules=rules)
 
         cmd = ConfirmVisit(visit_id, ConfirmedBy.family)
-        try:
-            return await self.writer.run(
-                visit_stream(visit_id),
-                lambda history, now: decide_visit(cmd, fold(history, VisitState()), now),
-                before=redeem,
-            )
-        except family.WrongCodeError:
-            assert self.pool is not None, "family codes need the service's database"
-            await family.count_wrong_try(self.pool, visit_id)
-            raise
+        return await self.writer.run(
+            visit_stream(visit_id),
+            lambda history, now: decide_visit(cmd, fold(history, VisitState()), now),
+            before=use,
+        )

@@ -23,13 +23,13 @@ from tongxin_visits.entrypoints.deps import (
     App,
     Key,
     OptionalClass,
-    case_scope,
+    case_scope_for,
     named,
     run,
     school_scope,
     staff_of,
     today,
-    visit_scope,
+    visit_scope_for,
 )
 
 router = APIRouter(tags=["follow-up ledger"])
@@ -44,8 +44,7 @@ async def open_followup(
     app: App,
     idempotency_key: Key = None,
 ) -> Any:
-    where = await visit_scope(app, visit_id)
-    require(POLICY, who, Action.followup_manage, where)
+    where = await visit_scope_for(app, who, Action.followup_manage, visit_id)
     assert where.school is not None
     assert where.district is not None
     owner = body.owner_ref or who.subject
@@ -71,7 +70,7 @@ async def followup_action(
     app: App,
     idempotency_key: Key = None,
 ) -> Any:
-    require(POLICY, who, Action.followup_manage, await case_scope(app, case_id))
+    await case_scope_for(app, who, Action.followup_manage, case_id)
     return await run(
         app,
         request,
@@ -92,7 +91,7 @@ async def followup_close(
     app: App,
     idempotency_key: Key = None,
 ) -> Any:
-    require(POLICY, who, Action.followup_manage, await case_scope(app, case_id))
+    await case_scope_for(app, who, Action.followup_manage, case_id)
     return await run(
         app,
         request,

@@ -10,23 +10,22 @@ from fastapi import APIRouter, Path
 from fastapi.encoders import jsonable_encoder
 
 from tongxin_platform import access
-from tongxin_platform.http import Caller, ProblemError, require
+from tongxin_platform.http import Caller, ProblemError
 from tongxin_visits.application import records
-from tongxin_visits.application.policy import POLICY, Action
+from tongxin_visits.application.policy import Action
 from tongxin_visits.entrypoints.bodies import IDENT, CaseId, VisitId
-from tongxin_visits.entrypoints.deps import App, case_scope, visit_scope
+from tongxin_visits.entrypoints.deps import App, case_scope_for, visit_scope_for
 
 router = APIRouter(tags=["records (restricted, logged)"])
 
 
 @router.get("/visits/{visit_id}/record", summary="A visit's notes and parent suggestions (logged)")
 async def visit_record(visit_id: VisitId, who: Caller, app: App) -> Any:
-    where = await visit_scope(app, visit_id)
-    require(POLICY, who, Action.visit_read_notes, where)
+    where = await visit_scope_for(app, who, Action.visit_read_notes, visit_id)
     async with app.transactions.begin() as uow:
         record = await records.visit_record(uow, visit_id)
         if record is None:
-            raise ProblemError(404, "Not found", f"visit_id: visit {visit_id} is not completed")
+            raise ProblemError(404, "Not found", "visit_id: the visit is not completed")
         await access.log_reads(
             uow.conn, who, Action.visit_read_notes.value, [visit_id], district=where.district or ""
         )
@@ -43,12 +42,12 @@ async def parent_suggestion(
     who: Caller,
     app: App,
 ) -> Any:
-    where = await visit_scope(app, visit_id)
-    require(POLICY, who, Action.suggestion_read, where)  # a class committee: its class's families
+    # A class committee: its class's families.
+    where = await visit_scope_for(app, who, Action.suggestion_read, visit_id)
     async with app.transactions.begin() as uow:
         found = await records.suggestion(uow, visit_id, suggestion_id)
         if found is None:
-            raise ProblemError(404, "Not found", f"suggestion_id: no {suggestion_id} in {visit_id}")
+            raise ProblemError(404, "Not found", "suggestion_id: no such suggestion in the visit")
         await access.log_reads(
             uow.conn,
             who,
@@ -61,8 +60,7 @@ async def parent_suggestion(
 
 @router.get("/followups/{case_id}/actions", summary="What was done on a case (logged)")
 async def case_actions(case_id: CaseId, who: Caller, app: App) -> Any:
-    where = await case_scope(app, case_id)
-    require(POLICY, who, Action.visit_read_notes, where)
+    where = await case_scope_for(app, who, Action.visit_read_notes, case_id)
     async with app.transactions.begin() as uow:
         actions = await records.case_actions(uow, case_id)
         await access.log_reads(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -12,9 +11,10 @@ from tongxin_contracts.events.visits import Visitor
 from tongxin_platform.http import Caller, ProblemError, require
 from tongxin_platform.policy import Scope
 from tongxin_visits.application import queries
-from tongxin_visits.application.family import FamilyCodeError
+from tongxin_visits.application.family import CodeNotAcceptedError
 from tongxin_visits.application.policy import POLICY, Action
 from tongxin_visits.application.visits import Completion, FindingNote
+from tongxin_visits.domain.family_code import CodeSendRefusedError
 from tongxin_visits.domain.model import VisitsError
 from tongxin_visits.entrypoints.bodies import (
     IDENT,
@@ -34,10 +34,13 @@ from tongxin_visits.entrypoints.deps import (
     run,
     school_scope,
     staff_of,
-    visit_scope,
+    visit_scope_for,
 )
 
 router = APIRouter(tags=["visits"])
+NOT_ACCEPTED = (
+    "code: the code was not accepted; check it, or ask the school to confirm the visit another way"
+)
 
 
 @router.post("/visits", summary="Plan a visit to a student's family")
@@ -78,7 +81,7 @@ async def schedule(
     app: App,
     idempotency_key: Key = None,
 ) -> Any:
-    require(POLICY, who, Action.visit_record, await visit_scope(app, visit_id))
+    await visit_scope_for(app, who, Action.visit_record, visit_id)
     return await run(
         app,
         request,
@@ -99,8 +102,7 @@ async def complete(
     app: App,
     idempotency_key: Key = None,
 ) -> Any:
-    where = await visit_scope(app, visit_id)
-    require(POLICY, who, Action.visit_record, where)
+    where = await visit_scope_for(app, who, Action.visit_record, visit_id)
     assert where.school is not None
     assert where.district is not None
     for n, visitor in enumerate(body.visitors):
@@ -144,7 +146,7 @@ async def cancel(
     app: App,
     idempotency_key: Key = None,
 ) -> Any:
-    require(POLICY, who, Action.visit_record, await visit_scope(app, visit_id))
+    await visit_scope_for(app, who, Action.visit_record, visit_id)
     return await run(
         app,
         request,
@@ -158,7 +160,7 @@ async def cancel(
 async def confirm(
     visit_id: VisitId, request: Request, who: Caller, app: App, idempotency_key: Key = None
 ) -> Any:
-    require(POLICY, who, Action.visit_confirm, await visit_scope(app, visit_id))
+    await visit_scope_for(app, who, Action.visit_confirm, visit_id)
     return await run(
         app,
         request,
@@ -172,15 +174,26 @@ async def confirm(
 async def family_code(
     visit_id: VisitId, request: Request, who: Caller, app: App, idempotency_key: Key = None
 ) -> Any:
-    require(POLICY, who, Action.visit_record, await visit_scope(app, visit_id))
+    await visit_scope_for(app, who, Action.visit_record, visit_id)
     state = await app.service.visits.state(visit_id)
     student = await queries.student(app.pool, state.student_ref)
     guardians = list(student["guardian_refs"]) if student else []
 
     async def act() -> dict[str, Any]:
-        issued = await app.service.visits.issue_family_code(
-            visit_id, guardians, timedelta(days=app.settings.family_code_days)
-        )
+        try:
+            issued = await app.service.visits.issue_family_code(
+                visit_id, guardians, who.subject, app.settings.family_code_rules()
+            )
+        except CodeSendRefusedError as exc:
+            retry = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+            raise ProblemError(
+                exc.status,
+                "Too many codes" if exc.status == 429 else "Conflict",
+                f"{exc.field}: {exc}",
+                headers=retry,
+                field=exc.field,
+                rule=exc.rule,
+            ) from exc
         # The code itself is never in the answer: the teacher must not hold it.
         return {"sent_to_guardians": issued.recipients, "expires_at": issued.expires_at}
 
@@ -193,27 +206,26 @@ async def family_code(
     "credential)",
 )
 async def family_confirmation(visit_id: VisitId, body: FamilyConfirmBody, app: App) -> Any:
-    await visit_scope(app, visit_id)
+    # Anonymous: one answer for an unknown visit and a wrong, expired, used or locked code, so
+    # that nobody learns whether a visit exists or how its code fares. No 429 either: a limit
+    # that only existing visits reach would tell them apart; the per-visit budget is the limit.
     try:
         events = await app.service.visits.confirm_by_family(
-            visit_id, body.code, app.settings.family_code_attempts
+            visit_id, body.code, app.settings.family_code_rules()
         )
-    except FamilyCodeError as exc:
-        status = 429 if exc.attempts_left <= 0 else 422
-        raise ProblemError(
-            status, "Code refused", f"code: {exc}", attempts_left=exc.attempts_left
-        ) from exc
-    except VisitsError as exc:
+    except CodeNotAcceptedError as exc:
+        raise ProblemError(422, "Code not accepted", NOT_ACCEPTED, rule="family_code") from exc
+    except VisitsError as exc:  # only after the right code: the family may know why
         raise ProblemError(422, "Refused", str(exc)) from exc
     return {"events": [e.name for e in events]}
 
 
 @router.get("/visits/{visit_id}", summary="One visit as the board shows it")
 async def get_visit(visit_id: VisitId, who: Caller, app: App) -> Any:
-    require(POLICY, who, Action.visit_read, await visit_scope(app, visit_id))
+    await visit_scope_for(app, who, Action.visit_read, visit_id)
     row = await queries.visit(app.pool, visit_id)
     if row is None:  # recorded, not yet projected
-        raise ProblemError(404, "Not found", f"visit_id: {visit_id} is not on the board yet")
+        raise ProblemError(404, "Not found", "visit_id: the visit is not on the board yet")
     return jsonable_encoder(row)
 
 
@@ -252,7 +264,7 @@ async def staff(school_id: SchoolId, who: Caller, app: App) -> Any:
 async def family_inbox(
     who: Caller, app: App, visit_id: Annotated[str, Query(pattern=IDENT)]
 ) -> Any:
-    require(POLICY, who, Action.family_inbox_read, await visit_scope(app, visit_id))
+    await visit_scope_for(app, who, Action.family_inbox_read, visit_id)
     rows = await app.pool.fetch(
         "SELECT guardian_ref, visit_id, message, sent_at FROM family_inbox"
         " WHERE visit_id = $1 ORDER BY id",
