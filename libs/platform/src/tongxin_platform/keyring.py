@@ -151,7 +151,8 @@ def retire(directory: Path, key_id: str) -> None:
 
 
 def keyring_directory(settings: PlatformSettings) -> Path:
-    """``TONGXIN_KEYRING_DIR``, else (development only) ``<repo>/.data/keyring``."""
+    """``TONGXIN_KEYRING_DIR``, else (development only) ``<data root>/keyring``: the data root
+    of the infra scripts, ``TONGXIN_DATA_DIR`` or ``<repo>/.data``."""
     if settings.keyring_dir:
         return Path(settings.keyring_dir).expanduser().resolve()
     if not is_development(settings):
@@ -162,8 +163,9 @@ def keyring_directory(settings: PlatformSettings) -> Path:
         )
     from tongxin_platform.testing import repo_root
 
+    data_root = os.environ.get("TONGXIN_DATA_DIR")
     try:
-        return repo_root() / ".data" / "keyring"
+        return (Path(data_root).resolve() if data_root else repo_root() / ".data") / "keyring"
     except FileNotFoundError as exc:
         raise KeyringError(
             "TONGXIN_KEYRING_DIR is not set and this is not a Tongxin checkout "

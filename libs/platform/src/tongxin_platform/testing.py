@@ -12,8 +12,12 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from tongxin_platform.settings import DEFAULT_DATABASE_URL, DEFAULT_KAFKA
+
+# Where infra/postgres/start.sh keeps the superuser's password, under the data root.
+PASSWORD_FILE = "postgres-password"  # noqa: S105 - a file name, not a password
 
 
 @dataclass
@@ -34,6 +38,28 @@ def repo_root(start: Path | None = None) -> Path:
         if (p / "infra" / "kafka" / "start.sh").exists():
             return p
     raise FileNotFoundError("not inside a Tongxin checkout (no infra/kafka/start.sh above)")
+
+
+def local_password_file(root: Path | None = None) -> Path:
+    """Where ``infra/postgres/start.sh`` keeps the superuser's password: ``<data root>/
+    postgres-password`` (``TONGXIN_DATA_DIR``, else ``<repo>/.data``)."""
+    data_root = os.environ.get("TONGXIN_DATA_DIR")
+    base = Path(data_root).resolve() if data_root else repo_root(root) / ".data"
+    return base / PASSWORD_FILE
+
+
+def local_database_url(root: Path | None = None) -> str:
+    """The URL of the project's own PostgreSQL (``infra/postgres/start.sh``): ``PG_PORT``
+    (15432) on 127.0.0.1, user postgres, with the password of ``local_password_file``. Outside
+    a checkout, or before the first start, the URL has no password."""
+    port = os.environ.get("PG_PORT") or "15432"
+    try:
+        password_file = local_password_file(root)
+    except FileNotFoundError:
+        return DEFAULT_DATABASE_URL
+    password = password_file.read_text().strip() if password_file.is_file() else ""
+    user = f"postgres:{quote(password, safe='')}" if password else "postgres"
+    return f"postgresql://{user}@127.0.0.1:{port}/postgres"
 
 
 def docker_available() -> bool:
@@ -85,4 +111,4 @@ def provide_infra(root: Path | None = None) -> Infra:
     base = repo_root(root)
     run_script(base, "infra/postgres/start.sh")
     run_script(base, "infra/kafka/start.sh")
-    return Infra(DEFAULT_KAFKA, DEFAULT_DATABASE_URL, "scripts")
+    return Infra(DEFAULT_KAFKA, local_database_url(base), "scripts")
