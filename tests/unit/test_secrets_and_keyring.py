@@ -20,6 +20,7 @@ from tongxin_platform.keyring import (
     retire,
     rotate,
 )
+from tongxin_platform import secrets
 from tongxin_platform.secrets import InsecureSettingError
 from tongxin_registry.config import DEV_SECRET, RegistrySettings
 
@@ -72,12 +73,14 @@ def test_development_accepts_the_default_with_a_warning(
     production: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv("TONGXIN_ENV", "development")
+    monkeypatch.setattr(secrets, "_warned", set())
     settings = RegistrySettings()
     with caplog.at_level(logging.WARNING, logger="tongxin.secrets"):
         settings.check_secrets()
         assert settings.pseudonym_key() == DEV_SECRET.encode()
     assert "REGISTRY_PSEUDONYM_SECRET is the published development default" in caplog.text
     assert "TONGXIN_ENV=development" in caplog.text
+    assert caplog.text.count("REGISTRY_PSEUDONYM_SECRET") == 1, "said once, not at every check"
 
 
 def test_an_unknown_environment_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,6 +19,8 @@ log = logging.getLogger("tongxin.secrets")
 # A keyed hash needs at least this much entropy in its key (32 random bytes, base64: 43 chars).
 MIN_SECRET_LENGTH = 32
 
+_warned: set[tuple[str, str]] = set()
+
 
 class InsecureSettingError(RuntimeError):
     """A secret or key is missing or known to anyone: the service refuses to start."""
@@ -54,11 +56,13 @@ def require_secret(
     else:
         return secret.encode()
     if is_development(settings):
-        log.warning(
-            "%s %s: accepted because TONGXIN_ENV=development (never in production)",
-            env_var,
-            problem,
-        )
+        if (env_var, problem) not in _warned:  # once per process, not at every check
+            _warned.add((env_var, problem))
+            log.warning(
+                "%s %s: accepted because TONGXIN_ENV=development (never in production)",
+                env_var,
+                problem,
+            )
         return secret.encode()
     raise InsecureSettingError(
         f"{env_var} {problem}: set it to a random value of at least {min_length} characters "
