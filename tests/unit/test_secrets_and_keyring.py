@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tongxin_platform import secrets
 from tongxin_platform.keyring import (
     KeyringError,
     LocalKeyring,
@@ -20,7 +21,6 @@ from tongxin_platform.keyring import (
     retire,
     rotate,
 )
-from tongxin_platform import secrets
 from tongxin_platform.secrets import InsecureSettingError
 from tongxin_registry.config import DEV_SECRET, RegistrySettings
 
