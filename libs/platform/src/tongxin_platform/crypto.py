@@ -149,7 +149,8 @@ class KeyStore:
 async def rewrap(conn: asyncpg.Connection, keyring: Keyring, *, batch: int = 1000) -> int:
     """Wrap every data key not under the keyring's current master key with it (clear legacy rows
     included); return how many were rewrapped. Batches of ``batch`` rows, one transaction each,
-    so a large table never holds its locks long; safe to run while the service runs."""
+    so a large table never holds its locks long; safe to run while the service runs. Rows another
+    process is rewrapping are waited for (not skipped): when this returns, none is left."""
     return await _rewrap(conn, keyring, "master_key_id IS DISTINCT FROM $1", batch)
 
 
@@ -164,7 +165,7 @@ async def _rewrap(conn: asyncpg.Connection, keyring: Keyring, where: str, batch:
         async with conn.transaction():
             rows = await conn.fetch(
                 f"""SELECT subject, key_id, data_key, master_key_id FROM subject_keys
-                    WHERE {where} LIMIT $2 FOR UPDATE SKIP LOCKED""",
+                    WHERE {where} LIMIT $2 FOR UPDATE""",
                 current,
                 batch,
             )
