@@ -96,11 +96,12 @@ class KeyStore:
     ) -> dict[str, tuple[uuid.UUID, bytes]]:
         """The key of each subject, created if missing (in the caller's transaction)."""
         keyring = self.keyring
-        fresh = []
+        fresh, plain = [], {}
         for s in subjects:
-            key_id = uuid.uuid4()
-            master, wrapped = keyring.wrap(os.urandom(32), _context(s, key_id))
+            key_id, key = uuid.uuid4(), os.urandom(32)
+            master, wrapped = keyring.wrap(key, _context(s, key_id))
             fresh.append((s, key_id, wrapped, master))
+            plain[key_id] = key
         await conn.execute(
             """INSERT INTO subject_keys (subject, key_id, data_key, master_key_id)
                SELECT * FROM unnest($1::text[], $2::uuid[], $3::bytea[], $4::text[])
@@ -115,7 +116,11 @@ class KeyStore:
                WHERE subject = ANY($1::text[])""",
             subjects,
         )
-        return {r["subject"]: (r["key_id"], unwrap_row(keyring, r)) for r in rows}
+        # The keys inserted just now are known; only those that were there are unwrapped.
+        return {
+            r["subject"]: (r["key_id"], plain.get(r["key_id"]) or unwrap_row(keyring, r))
+            for r in rows
+        }
 
     async def seal(
         self, conn: asyncpg.Connection | asyncpg.Pool, subject: str, data: dict[str, Any]

@@ -65,6 +65,7 @@ class LocalKeyring:
         if current not in keys:
             raise KeyringError(f"{directory}/{CURRENT} names {current!r}, which has no key file")
         self.directory, self._keys, self._current = directory, keys, current
+        self._ciphers: dict[str, AESGCM] = {}
 
     @property
     def current_id(self) -> str:
@@ -76,9 +77,13 @@ class LocalKeyring:
 
     def wrap(self, data_key: bytes, context: bytes) -> tuple[str, bytes]:
         nonce = os.urandom(_NONCE)
-        return self._current, nonce + AESGCM(self._keys[self._current]).encrypt(
-            nonce, data_key, context
-        )
+        return self._current, nonce + self._cipher(self._current).encrypt(nonce, data_key, context)
+
+    def _cipher(self, key_id: str) -> AESGCM:
+        cipher = self._ciphers.get(key_id)
+        if cipher is None:
+            cipher = self._ciphers[key_id] = AESGCM(self._keys[key_id])
+        return cipher
 
     def unwrap(self, master_key_id: str, wrapped: bytes, context: bytes) -> bytes:
         key = self._keys.get(master_key_id)
@@ -93,7 +98,7 @@ class LocalKeyring:
                 "before every data key was rewrapped?)"
             )
         try:
-            return AESGCM(key).decrypt(wrapped[:_NONCE], wrapped[_NONCE:], context)
+            return self._cipher(master_key_id).decrypt(wrapped[:_NONCE], wrapped[_NONCE:], context)
         except InvalidTag as exc:
             raise UnwrapError(f"a data key does not open under master key {master_key_id}") from exc
 
