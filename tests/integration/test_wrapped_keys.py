@@ -8,6 +8,7 @@ can then go; keys stored in clear before wrapping are wrapped when the service s
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import contextlib
@@ -221,5 +222,51 @@ async def test_keys_stored_in_clear_are_wrapped_when_the_service_starts(
         assert await KeyStore().erase(conn, subject)
         with pytest.raises(SubjectErasedError):
             await KeyStore().open(conn, sealed)
+    finally:
+        await conn.close()
+
+
+async def test_the_keys_command_rotates_rewraps_and_retires(
+    settings: RegistrySettings, keyring_dir: Path, infra: Infra
+) -> None:
+    from typer.testing import CliRunner
+
+    from tongxin_registry.entrypoints.cli import app
+
+    url = await _imported(settings)
+    old_id = LocalKeyring.load(keyring_dir).current_id
+    env = {
+        "DATABASE_URL": infra.database_url,
+        "REGISTRY_DATABASE_NAME": settings.database_name,
+        "TONGXIN_KEYRING_DIR": str(keyring_dir),
+    }
+
+    def keys(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(app, ["keys", *args], env=env)
+        return result.exit_code, result.output
+
+    code, out = await asyncio.to_thread(keys, "rotate")
+    assert code == 0, out
+    new_id = LocalKeyring.load(keyring_dir).current_id
+    assert new_id != old_id
+    assert f"data keys rewrapped under {new_id}" in out
+
+    code, out = await asyncio.to_thread(keys, "status")
+    assert code == 0, out
+    assert f"current {new_id}" in out
+    assert old_id not in out
+
+    code, out = await asyncio.to_thread(keys, "retire", new_id)
+    assert code == 1
+    assert "current master key" in out
+    code, out = await asyncio.to_thread(keys, "retire", old_id)
+    assert code == 0, out
+    assert not (keyring_dir / f"{old_id}.key").exists()
+
+    conn = await asyncpg.connect(url)
+    try:
+        store = KeyStore(LocalKeyring.load(keyring_dir))
+        sealed = [s for v in await _dump(url) for s in _sealed_in(v)]
+        assert all([await store.open(conn, s) for s in sealed])
     finally:
         await conn.close()

@@ -126,6 +126,9 @@ def keys_app(service: Service) -> typer.Typer:
         check the other services sharing the keyring with their `keys status` first."""
         s = settings()
         refuse_insecure(s)
+        if key_id == keyring_of(s).current_id:
+            _error(f"{key_id} is the current master key: rotate first")
+            raise typer.Exit(1)
 
         async def count() -> int:
             url = await prepare_database(service, s)
