@@ -110,17 +110,9 @@ async def test_a_new_cluster_wants_the_generated_password_over_tcp(cluster: Clus
     assert await _login(cluster.url(password))
 
     # What the tests, `tongxin up`, the CLI and the benches connect with.
-    env = {"TONGXIN_DATA_DIR": str(cluster.data_root), "PG_PORT": str(cluster.port)}
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        assert local_database_url() == cluster.url(password)
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    assert local_database_url(data_root=cluster.data_root, port=cluster.port) == cluster.url(
+        password
+    )
 
     # A second start changes nothing: same password, still refused without it.
     assert "generated" not in cluster.script("start.sh")

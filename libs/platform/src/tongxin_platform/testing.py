@@ -40,21 +40,25 @@ def repo_root(start: Path | None = None) -> Path:
     raise FileNotFoundError("not inside a Tongxin checkout (no infra/kafka/start.sh above)")
 
 
-def local_password_file(root: Path | None = None) -> Path:
+def local_password_file(root: Path | None = None, data_root: Path | None = None) -> Path:
     """Where ``infra/postgres/start.sh`` keeps the superuser's password: ``<data root>/
-    postgres-password`` (``TONGXIN_DATA_DIR``, else ``<repo>/.data``)."""
-    data_root = os.environ.get("TONGXIN_DATA_DIR")
-    base = Path(data_root).resolve() if data_root else repo_root(root) / ".data"
+    postgres-password``; the data root is ``data_root``, else ``TONGXIN_DATA_DIR``, else
+    ``<repo>/.data``."""
+    given = data_root or os.environ.get("TONGXIN_DATA_DIR")
+    base = Path(given).resolve() if given else repo_root(root) / ".data"
     return base / PASSWORD_FILE
 
 
-def local_database_url(root: Path | None = None) -> str:
-    """The URL of the project's own PostgreSQL (``infra/postgres/start.sh``): ``PG_PORT``
-    (15432) on 127.0.0.1, user postgres, with the password of ``local_password_file``. Outside
-    a checkout, or before the first start, the URL has no password."""
-    port = os.environ.get("PG_PORT") or "15432"
+def local_database_url(
+    root: Path | None = None, *, data_root: Path | None = None, port: int | None = None
+) -> str:
+    """The URL of a cluster of ``infra/postgres/start.sh`` (the project's own, or a throwaway
+    one started with ``TONGXIN_DATA_DIR``/``PG_PORT``): 127.0.0.1, ``port`` else ``PG_PORT``
+    else 15432, user postgres, with the password of ``local_password_file``. Outside a
+    checkout, or before the first start, the URL has no password."""
+    port = port or int(os.environ.get("PG_PORT") or 15432)
     try:
-        password_file = local_password_file(root)
+        password_file = local_password_file(root, data_root)
     except FileNotFoundError:
         return DEFAULT_DATABASE_URL
     password = password_file.read_text().strip() if password_file.is_file() else ""
