@@ -29,7 +29,7 @@ from tests.support.services import settings_for
 from tongxin_cli.demo import DemoSpec, demo_roster
 from tongxin_contracts import Sealed
 from tongxin_platform.crypto import KeyStore, SubjectErasedError, key_counts, open_with, rewrap
-from tongxin_platform.keyring import LocalKeyring, forget_keyrings, retire, rotate
+from tongxin_platform.keyring import LocalKeyring, UnwrapError, forget_keyrings, retire, rotate
 from tongxin_platform.service import prepare_database
 from tongxin_platform.testing import Infra
 from tongxin_registry.bootstrap import SERVICE as REGISTRY
@@ -190,7 +190,7 @@ async def test_rotation_rewraps_every_key_and_the_old_master_key_can_go(
         assert [await KeyStore(after).open(conn, s) for s in sealed] == before
         # The old master key alone opens nothing any more.
         for s in sealed:
-            with pytest.raises(LookupError, match="not in"):
+            with pytest.raises(UnwrapError, match="not in"):
                 await KeyStore(old).open(conn, s)
     finally:
         await conn.close()

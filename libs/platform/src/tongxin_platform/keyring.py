@@ -41,8 +41,9 @@ class KeyringError(InsecureSettingError):
     """No usable master key: missing directory, missing or malformed key file."""
 
 
-class UnwrapError(LookupError):
-    """A wrapped data key does not open: wrong master key, or a row tampered with."""
+class UnwrapError(RuntimeError):
+    """A wrapped data key does not open: wrong master key, or a row tampered with. Not an
+    erasure (``SubjectErasedError``): the data is there, the keyring is wrong."""
 
 
 class Keyring(Protocol):
