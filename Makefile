@@ -31,13 +31,14 @@ down:
 	$(UV) run tongxin down
 
 run: up
+	@source scripts/service-env.sh && echo "Development mode (TONGXIN_ENV=$$TONGXIN_ENV): published default secrets are accepted with a warning; master keys in $$TONGXIN_KEYRING_DIR. Never in production."
 	@UV="$(UV)" bash scripts/run-services.sh start $(SERVICES)
 	$(UV) run tongxin seed --registry-url http://127.0.0.1:8001 --visits-url http://127.0.0.1:8003
 	@echo
 	@echo "Tongxin is running:"
 	@UV="$(UV)" bash scripts/run-services.sh urls $(SERVICES)
 	@echo "  Kafka             $${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:19092}   (uv run tongxin tail registry.events --from-beginning)"
-	@echo "  PostgreSQL        $${DATABASE_URL:-postgresql://postgres@127.0.0.1:15432/postgres}"
+	@source scripts/service-env.sh && echo "  PostgreSQL        $$TONGXIN_DATABASE_SHOWN   (password in $${TONGXIN_DATA_DIR:-.data}/postgres-password)"
 	@echo "  traces            spans go to \$$OTEL_EXPORTER_OTLP_ENDPOINT when set; every event carries its traceparent"
 	@echo "  logs              $(RUN_DIR)/*.log"
 	@echo "Stop with: make stop (services) and make down (Kafka + PostgreSQL)."

@@ -55,11 +55,11 @@ from tongxin_platform.eventstore import EventStore
 from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config
 from tongxin_platform.migrations import migrate
 from tongxin_platform.settings import (
-    DEFAULT_DATABASE_URL,
     DEFAULT_KAFKA,
     ServiceSettings,
     service_database_url,
 )
+from tongxin_platform.testing import local_database_url
 from tongxin_registry.bootstrap import bootstrap
 from tongxin_registry.config import RegistrySettings
 
@@ -816,7 +816,10 @@ def print_table(rows: list[Row], title: str) -> None:
 
 async def run(args: argparse.Namespace) -> int:
     sizes = QUICK if args.quick else FULL
-    server_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+    # The services it starts are development stand-ins (published pseudonym secret, the
+    # development keyring); the project's own PostgreSQL wants its generated password.
+    os.environ.setdefault("TONGXIN_ENV", "development")
+    server_url = os.environ.get("DATABASE_URL") or local_database_url()
     kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_KAFKA)
     names = Names.fresh()
     prof = Profiler(args.profile, args.json.parent)

@@ -93,7 +93,8 @@ from tongxin_platform.db import create_pool, ensure_database
 from tongxin_platform.eventstore import now_utc
 from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config
 from tongxin_platform.outbox import OutboxRelay
-from tongxin_platform.settings import DEFAULT_DATABASE_URL, DEFAULT_KAFKA, service_database_url
+from tongxin_platform.settings import DEFAULT_KAFKA, service_database_url
+from tongxin_platform.testing import local_database_url
 from tongxin_visits.domain.calendar import CHINA, china_date
 
 log = logging.getLogger("bench")
@@ -1210,7 +1211,10 @@ def print_table(res: dict[str, Any], title: str) -> None:
 
 async def run(args: argparse.Namespace) -> int:
     sizes = QUICK if args.quick else FULL
-    server_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+    # The services it starts are development stand-ins (published pseudonym secret, the
+    # development keyring); the project's own PostgreSQL wants its generated password.
+    os.environ.setdefault("TONGXIN_ENV", "development")
+    server_url = os.environ.get("DATABASE_URL") or local_database_url()
     kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_KAFKA)
     names = Names.fresh()
     started, load = time.time(), os.getloadavg()

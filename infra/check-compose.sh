@@ -24,5 +24,22 @@ else
   exit 1
 fi
 
-"${compose[@]}" -f "$COMPOSE_FILE" config -q
-echo "check-compose: $COMPOSE_FILE is valid (${compose[*]})"
+# The secrets come from the environment (`${VAR:?…}`): validate with stand-ins, and check that
+# the file refuses to resolve without them and that nothing trusts a login without a password.
+secrets=(POSTGRES_PASSWORD REGISTRY_PSEUDONYM_SECRET TONGXIN_KEYRING_DIR)
+for var in "${secrets[@]}"; do
+  if (unset "$var"; export POSTGRES_PASSWORD=x REGISTRY_PSEUDONYM_SECRET=x TONGXIN_KEYRING_DIR=/x
+      unset "$var"; "${compose[@]}" -f "$COMPOSE_FILE" config -q) >/dev/null 2>&1; then
+    echo "check-compose: $COMPOSE_FILE resolves without $var; it must come from the environment" >&2
+    exit 1
+  fi
+done
+if grep -nE '^[^#]*\btrust\b' "$COMPOSE_FILE" >&2; then
+  echo "check-compose: $COMPOSE_FILE trusts logins without a password (line above)" >&2
+  exit 1
+fi
+POSTGRES_PASSWORD="${POSTGRES_PASSWORD:-check-only}" \
+  REGISTRY_PSEUDONYM_SECRET="${REGISTRY_PSEUDONYM_SECRET:-check-only-not-a-secret-at-all-000}" \
+  TONGXIN_KEYRING_DIR="${TONGXIN_KEYRING_DIR:-/check-only/keyring}" \
+  "${compose[@]}" -f "$COMPOSE_FILE" config -q
+echo "check-compose: $COMPOSE_FILE is valid (${compose[*]}); its secrets come from the environment"

@@ -5,6 +5,7 @@
 # projections and reactions); `tongxin-<service> url` says where each answers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/service-env.sh  # development mode, DATABASE_URL with its password, the keyring
 RUN_DIR=.data/run
 UV=${UV:-uv}
 mkdir -p "$RUN_DIR"

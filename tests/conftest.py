@@ -6,6 +6,7 @@ project's scripts. When none works the integration tests fail; they are never sk
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -23,6 +24,13 @@ from tongxin_visits.bootstrap import SERVICE as VISITS
 from tongxin_visits.config import VisitsSettings
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The tests state development mode (published default secrets accepted with a warning, a
+    master key generated under .data/keyring), as `make run` does, unless the environment says
+    otherwise; the tests of production's refusals set it themselves."""
+    os.environ.setdefault("TONGXIN_ENV", "development")
 
 
 @pytest.fixture(scope="session")

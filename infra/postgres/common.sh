@@ -5,6 +5,12 @@
 # <data root> is $TONGXIN_DATA_DIR (default <repo>/.data). Server log:
 # <cluster>/server.log. Port: $PG_PORT (default 15432), on 127.0.0.1 only.
 #
+# Authentication: TCP needs the superuser's password (scram-sha-256); it is
+# generated on first start and kept in <data root>/postgres-password (mode 600,
+# outside the cluster directory). The Unix socket admits only the cluster's OS
+# user, as `postgres` (peer, map `tongxin` in pg_ident.conf). A cluster created
+# with trust auth is converted on its next start.sh.
+#
 # Who runs the server: initdb/postgres refuse to run as root, so as root every
 # PostgreSQL command runs as the `postgres` system user (runuser) and the
 # cluster directory belongs to it. That user must be able to reach the
@@ -30,6 +36,8 @@ case "$DATA_ROOT" in /*) ;; *) DATA_ROOT="$PWD/$DATA_ROOT" ;; esac
 
 # The cluster directory, or a symlink to it (see above).
 PG_DATA_LINK="$DATA_ROOT/postgres"
+# The superuser's password (see above).
+PG_PASSWORD_FILE="$DATA_ROOT/postgres-password"
 
 is_root() { [[ "$(id -u)" -eq 0 ]]; }
 
@@ -86,4 +94,15 @@ port_open() {
 ignore_dir() {
   mkdir -p "$1"
   [[ -f "$1/.gitignore" ]] || printf '*\n' >"$1/.gitignore"
+}
+
+# pg_os_user: the OS user that owns and runs the cluster.
+pg_os_user() {
+  if is_root; then echo postgres; else id -un; fi
+}
+
+# socket_dir: where the server's Unix socket is: the cluster dir, unless that
+# path is too long for a socket address (sun_path is ~107 bytes): then /tmp.
+socket_dir() {
+  if ((${#PGDATA_DIR} + ${#PG_PORT} + 12 > 100)); then echo /tmp; else echo "$PGDATA_DIR"; fi
 }

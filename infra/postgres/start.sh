@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Start the project's own PostgreSQL cluster on 127.0.0.1 without Docker.
 #
-#   infra/postgres/start.sh          # then: psql -h 127.0.0.1 -p 15432 -U postgres
+#   infra/postgres/start.sh   # then: PGPASSWORD=$(cat .data/postgres-password) psql -h 127.0.0.1 -p 15432 -U postgres
 #
 # Env: PG_PORT (15432); TONGXIN_DATA_DIR (data root, default <repo>/.data; the
 #      cluster is <root>/postgres); PG_FAST=1 turns off fsync,
 #      synchronous_commit and full_page_writes: ONLY for throwaway test
 #      clusters (a crash can corrupt the data; never for benchmarks or `make run`).
 # Installs PostgreSQL from Debian's packages when missing (root only), creates
-# the cluster on first use (trust auth, superuser `postgres`, UTF8), starts it.
+# the cluster on first use (superuser `postgres`, UTF8), starts it.
+# Auth: scram-sha-256 over TCP with a random password generated on first start
+# and kept in <data root>/postgres-password (mode 600, outside the cluster);
+# peer on the Unix socket for the cluster's OS user only. A cluster made with
+# trust auth (before this) is converted: password set, pg_hba.conf rewritten,
+# configuration reloaded, even when it is already running.
 # Idempotent: already running -> exit 0. Creating databases is the code's job.
 set -euo pipefail
 
@@ -60,6 +65,81 @@ prepare_dir_as_root() {
     || die "user postgres cannot write $PGDATA_DIR (a parent directory closed to it?)"
 }
 
+# ensure_password_file: generate the superuser's password on first start.
+# Sets PASSWORD_NEW=1 when it did (the server does not know it yet).
+PASSWORD_NEW=0
+ensure_password_file() {
+  if [[ -s "$PG_PASSWORD_FILE" ]]; then
+    chmod 600 "$PG_PASSWORD_FILE"
+    return
+  fi
+  mkdir -p "$DATA_ROOT"
+  # 24 random bytes as hex: 48 characters, nothing to quote in a URL or in SQL.
+  (umask 077 && od -An -tx1 -N24 /dev/urandom | tr -d ' \n' >"$PG_PASSWORD_FILE")
+  [[ "$(wc -c <"$PG_PASSWORD_FILE")" -eq 48 ]] || die "could not generate $PG_PASSWORD_FILE"
+  PASSWORD_NEW=1
+  echo "postgres: generated the superuser's password in $PG_PASSWORD_FILE"
+}
+
+hba_conf() {
+  cat <<'HBA'
+# Written by infra/postgres/start.sh: a password over TCP (scram-sha-256), and
+# on the Unix socket only the cluster's OS user, as postgres (peer, map tongxin).
+# TYPE  DATABASE     USER      ADDRESS        METHOD
+local   all          postgres                 peer map=tongxin
+local   replication  postgres                 peer map=tongxin
+local   all          all                      scram-sha-256
+host    all          all       127.0.0.1/32   scram-sha-256
+host    all          all       ::1/128        scram-sha-256
+host    replication  all       127.0.0.1/32   scram-sha-256
+HBA
+}
+
+ident_conf() {
+  printf '# Written by infra/postgres/start.sh: the OS user that runs the cluster is postgres.\n'
+  printf '# MAPNAME  SYSTEM-USERNAME  PG-USERNAME\n'
+  printf 'tongxin    %s  postgres\n' "$(pg_os_user)"
+}
+
+# auth_files_current: pg_hba.conf and pg_ident.conf are the ones above.
+auth_files_current() {
+  [[ "$(as_pg cat "$PGDATA_DIR/pg_hba.conf" 2>/dev/null)" == "$(hba_conf)" ]] \
+    && [[ "$(as_pg cat "$PGDATA_DIR/pg_ident.conf" 2>/dev/null)" == "$(ident_conf)" ]]
+}
+
+install_auth_files() {
+  hba_conf | as_pg tee "$PGDATA_DIR/pg_hba.conf" >/dev/null
+  ident_conf | as_pg tee "$PGDATA_DIR/pg_ident.conf" >/dev/null
+}
+
+# secure_running_cluster: give the running server the password (when new, or
+# when it still trusts everyone) through its Unix socket, then its auth files.
+secure_running_cluster() {
+  local converted=0
+  if ((PASSWORD_NEW)) || ! auth_files_current; then
+    # On stdin, not argv: the password never shows in ps.
+    printf "SET password_encryption = 'scram-sha-256';\nALTER ROLE postgres PASSWORD '%s';\n" \
+      "$(cat "$PG_PASSWORD_FILE")" \
+      | as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$(socket_dir)" -p "$PG_PORT" \
+        -U postgres -d postgres >/dev/null \
+      || die "could not set the superuser's password through the socket in $(socket_dir)"
+  fi
+  if ! auth_files_current; then
+    install_auth_files
+    as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" reload >/dev/null
+    converted=1
+  fi
+  if ((converted)); then
+    # The reload is a signal: wait until TCP without a password is refused.
+    for _ in $(seq 1 50); do
+      PGPASSWORD='' PGCONNECT_TIMEOUT=2 "$PG_BIN/psql" -X -w -h 127.0.0.1 -p "$PG_PORT" \
+        -U postgres -d postgres -c 'SELECT 1' >/dev/null 2>&1 || break
+      sleep 0.1
+    done
+    echo "postgres: authentication is now scram-sha-256 over TCP (password in $PG_PASSWORD_FILE)"
+  fi
+}
+
 # ---------------------------------------------------------------------------
 
 find_pg_bin || { install_postgres; find_pg_bin || die "initdb still not found after installing"; }
@@ -70,6 +150,8 @@ if pg_running; then
   if [[ -n "$running_port" && "$running_port" != "$PG_PORT" ]]; then
     die "cluster $PGDATA_DIR already runs on port $running_port, not $PG_PORT: run infra/postgres/stop.sh first"
   fi
+  ensure_password_file
+  secure_running_cluster
   echo "postgres: already running on 127.0.0.1:$PG_PORT ($PGDATA_DIR)"
   exit 0
 fi
@@ -86,18 +168,27 @@ else
 fi
 chmod 700 "$PGDATA_DIR"
 
+ensure_password_file
 if [[ ! -f "$PGDATA_DIR/PG_VERSION" ]]; then
   echo "postgres: creating cluster in $PGDATA_DIR"
+  # initdb reads the password from a file only the cluster's OS user can read.
+  pwfile="$(mktemp)"
+  cp "$PG_PASSWORD_FILE" "$pwfile"
+  if is_root; then chown postgres "$pwfile"; fi
   # --no-locale: C collation, identical on every machine; UTF8 encoding.
-  as_pg "$PG_BIN/initdb" -D "$PGDATA_DIR" -A trust -U postgres -E UTF8 --no-locale >"$PGDATA_DIR.initdb.log" 2>&1 \
-    || { cat "$PGDATA_DIR.initdb.log" >&2; die "initdb failed"; }
-  rm -f "$PGDATA_DIR.initdb.log"
+  if ! as_pg "$PG_BIN/initdb" -D "$PGDATA_DIR" -U postgres --pwfile="$pwfile" \
+    --auth-local=peer --auth-host=scram-sha-256 -E UTF8 --no-locale >"$PGDATA_DIR.initdb.log" 2>&1; then
+    rm -f "$pwfile"
+    cat "$PGDATA_DIR.initdb.log" >&2
+    die "initdb failed"
+  fi
+  rm -f "$pwfile" "$PGDATA_DIR.initdb.log"
+  install_auth_files
+  PASSWORD_NEW=0  # initdb gave it to the server
 fi
 
-# Unix socket in the cluster dir, unless that path is too long for a socket
-# address (sun_path is ~107 bytes): then /tmp, the usual place.
-sock_dir="$PGDATA_DIR"
-if ((${#sock_dir} + ${#PG_PORT} + 12 > 100)); then sock_dir=/tmp; fi
+# Unix socket in the cluster dir, or /tmp when that path is too long (common.sh).
+sock_dir="$(socket_dir)"
 
 # pg_ctl hands -o to a shell: quote the path.
 [[ "$sock_dir" != *"'"* ]] || die "the cluster path must not contain a single quote: $sock_dir"
@@ -114,4 +205,5 @@ if ! as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$PGDATA_DIR/server.log" -o "$op
   tail -n 50 "$PGDATA_DIR/server.log" >&2 || true
   die "pg_ctl start failed (log above: $PGDATA_DIR/server.log)"
 fi
-echo "postgres: ready on 127.0.0.1:$PG_PORT (psql -h 127.0.0.1 -p $PG_PORT -U postgres)"
+secure_running_cluster
+echo "postgres: ready on 127.0.0.1:$PG_PORT (user postgres, password in $PG_PASSWORD_FILE)"

@@ -72,6 +72,10 @@ async def test_make_run_brings_up_the_registry_with_the_demo_roster(
     assert system.returncode == 0, system.stdout[-3000:] + system.stderr[-3000:]
     assert f"{URL}/docs" in system.stdout
     assert f"{VISITS_URL}/docs" in system.stdout
+    # It states development mode (the published pseudonym secret is accepted) and prints the
+    # database without its password.
+    assert "Development mode (TONGXIN_ENV=development)" in system.stdout
+    assert "postgres-password" in system.stdout
     # `make run` made the development signing key; a district officer looks at the roster.
     private, _ = dev_keypair(ROOT / ".data" / "dev-jwt")
     token = mint(private, Principal("e2e", Role.bureau_officer, "330106"))

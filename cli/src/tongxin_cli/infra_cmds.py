@@ -21,7 +21,7 @@ from tongxin_contracts import TOPICS
 from tongxin_platform.auth import dev_key_dir, dev_keypair
 from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config, read_topics_file
 from tongxin_platform.settings import PlatformSettings
-from tongxin_platform.testing import repo_root, run_script
+from tongxin_platform.testing import local_password_file, repo_root, run_script
 
 # (name, environment variable that points elsewhere, script directory under infra/)
 PARTS = (("PostgreSQL", "DATABASE_URL", "postgres"), ("Kafka", "KAFKA_BOOTSTRAP_SERVERS", "kafka"))
@@ -103,6 +103,8 @@ def up() -> None:
     console.print(f"topics: {', '.join(created) + ' created' if created else 'all present'}")
     console.print(f"Kafka       {bootstrap}")
     console.print(f"PostgreSQL  {without_password(database_url)}  (server {version})")
+    if not external("DATABASE_URL") and root is not None:
+        console.print(f"            password in {local_password_file(root)} (mode 600)")
     if not os.environ.get("TONGXIN_JWT_PUBLIC_KEY") and not os.environ.get(
         "TONGXIN_JWT_PUBLIC_KEY_FILE"
     ):

@@ -17,6 +17,7 @@ import asyncpg
 from tongxin_cli.console import exit_with, fail, one_line
 from tongxin_contracts import TOPICS
 from tongxin_platform.settings import PlatformSettings, service_database_url
+from tongxin_platform.testing import local_database_url
 
 # Every service of the design (§6); the event-producing ones are the keys of TOPICS.
 SERVICES: tuple[str, ...] = (*TOPICS, "agencies", "city")
@@ -42,8 +43,11 @@ def database_name(
 
 
 def server_url() -> str:
-    """The PostgreSQL server: ``DATABASE_URL`` or the project's default."""
-    return PlatformSettings().database_url
+    """The PostgreSQL server: ``DATABASE_URL``, else the project's own (with the password
+    ``infra/postgres/start.sh`` generated)."""
+    if os.environ.get("DATABASE_URL"):
+        return PlatformSettings().database_url
+    return local_database_url()
 
 
 def kafka_bootstrap() -> str:
@@ -71,6 +75,11 @@ async def connect(service: str, database: str | None = None) -> AsyncIterator[as
         fail(
             f"cannot reach PostgreSQL at {where(url)} ({one_line(str(exc)) or 'timeout'}); "
             "is it running? (`tongxin up`, or set DATABASE_URL)"
+        )
+    except asyncpg.InvalidAuthorizationSpecificationError as exc:
+        fail(
+            f"PostgreSQL at {where(url)} refused the login ({one_line(str(exc))}): put the "
+            "password in DATABASE_URL (the project's own is in .data/postgres-password)"
         )
     except asyncpg.PostgresError as exc:
         fail(f"PostgreSQL at {where(url)} refused the connection: {one_line(str(exc))}")

@@ -21,6 +21,7 @@ from tongxin_contracts import default_registry
 from tongxin_platform import replay, replay_run
 from tongxin_platform.api import asyncapi_document
 from tongxin_platform.consumer import ConsumerRuntime
+from tongxin_platform.keys_cli import keys_app, refuse_insecure
 from tongxin_platform.service import Service
 from tongxin_platform.settings import ServiceSettings, service_database_url
 from tongxin_platform.telemetry import configure_tracing
@@ -42,6 +43,7 @@ def service_cli(service: Service, create_app: Callable[[Any], FastAPI]) -> typer
     def serve_api(host: str | None = None, port: int | None = None) -> None:
         """Serve the HTTP API."""
         settings = service.settings()
+        refuse_insecure(settings)
         configure_tracing(service.name)
         uvicorn.run(
             create_app(settings),
@@ -61,6 +63,7 @@ def service_cli(service: Service, create_app: Callable[[Any], FastAPI]) -> typer
     ) -> None:
         """Run the outbox relay, the projections and the reactions until SIGTERM."""
         settings = service.settings()
+        refuse_insecure(settings)
         configure_tracing(service.name)
         options = WorkerOptions(
             relay=relay, projection=projection, reactions=reactions, tune_gc=True
@@ -187,6 +190,7 @@ def service_cli(service: Service, create_app: Callable[[Any], FastAPI]) -> typer
         else:
             print(text)
 
+    app.add_typer(keys_app(service), name="keys")
     return app
 
 

@@ -25,8 +25,10 @@ import asyncpg
 from tongxin_contracts import IntegrationEvent, default_registry
 from tongxin_contracts.catalog import events_of
 from tongxin_platform.commands import Writer
+from tongxin_platform.crypto import wrap_plain_keys
 from tongxin_platform.db import create_pool, ensure_database
 from tongxin_platform.eventstore import EventStore, now_utc
+from tongxin_platform.keyring import keyring_of
 from tongxin_platform.migrations import migrate
 from tongxin_platform.policy import Policy
 from tongxin_platform.projection import Projection
@@ -80,11 +82,13 @@ class Runtime:
 async def prepare_database(service: Service, settings: ServiceSettings) -> str:
     """Create the service's database, bring its schema up to date and create the live read
     models' tables; return its URL."""
+    settings.check_secrets()  # refuses published defaults and a missing keyring (production)
     url = await ensure_database(settings.database_url, settings.database_name)
     conn = await asyncpg.connect(url)
     try:
         packages = ["tongxin_platform.sql", *([service.migrations] if service.migrations else [])]
         await migrate(conn, *packages)
+        await wrap_plain_keys(conn, keyring_of(settings))
         for projection in service.projections:
             await projection.create_tables(conn)
     finally:

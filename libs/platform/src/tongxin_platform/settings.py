@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field
@@ -24,6 +24,26 @@ class PlatformSettings(BaseSettings):
     )
     database_url: str = Field(default=DEFAULT_DATABASE_URL, validation_alias="DATABASE_URL")
     topic_replication_factor: int = Field(default=1, validation_alias="TONGXIN_REPLICATION_FACTOR")
+    # --- Secrets (tongxin_platform.secrets, tongxin_platform.keyring) ---------------------------
+    # Production unless stated otherwise: published default secrets are refused, the master keys
+    # must exist. Development (``make run``, the tests) tolerates defaults with a warning and
+    # generates a master key under .data/keyring on first start.
+    environment: Literal["production", "development"] = Field(
+        default="production", validation_alias="TONGXIN_ENV"
+    )
+    # The directory of the master keys that wrap every subject's data key (one file per key id,
+    # CURRENT names the one new keys are wrapped with). Empty: <repo>/.data/keyring in
+    # development; required in production.
+    keyring_dir: str = Field(default="", validation_alias="TONGXIN_KEYRING_DIR")
+
+    def check_secrets(self) -> None:
+        """Refuse to run on secrets anyone can know (outside development); subclasses add their
+        own with ``tongxin_platform.secrets.require_secret``. Raises ``InsecureSettingError``."""
+        from tongxin_platform.keyring import keyring_of  # the keyring module reads settings
+
+        keyring_of(self)
+
+    # ---------------------------------------------------------------------------------------------
 
 
 def service_database_url(server_url: str, database: str) -> str:

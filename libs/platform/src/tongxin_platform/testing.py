@@ -12,8 +12,12 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from tongxin_platform.settings import DEFAULT_DATABASE_URL, DEFAULT_KAFKA
+
+# Where infra/postgres/start.sh keeps the superuser's password, under the data root.
+PASSWORD_FILE = "postgres-password"  # noqa: S105 - a file name, not a password
 
 
 @dataclass
@@ -34,6 +38,32 @@ def repo_root(start: Path | None = None) -> Path:
         if (p / "infra" / "kafka" / "start.sh").exists():
             return p
     raise FileNotFoundError("not inside a Tongxin checkout (no infra/kafka/start.sh above)")
+
+
+def local_password_file(root: Path | None = None, data_root: Path | None = None) -> Path:
+    """Where ``infra/postgres/start.sh`` keeps the superuser's password: ``<data root>/
+    postgres-password``; the data root is ``data_root``, else ``TONGXIN_DATA_DIR``, else
+    ``<repo>/.data``."""
+    given = data_root or os.environ.get("TONGXIN_DATA_DIR")
+    base = Path(given).resolve() if given else repo_root(root) / ".data"
+    return base / PASSWORD_FILE
+
+
+def local_database_url(
+    root: Path | None = None, *, data_root: Path | None = None, port: int | None = None
+) -> str:
+    """The URL of a cluster of ``infra/postgres/start.sh`` (the project's own, or a throwaway
+    one started with ``TONGXIN_DATA_DIR``/``PG_PORT``): 127.0.0.1, ``port`` else ``PG_PORT``
+    else 15432, user postgres, with the password of ``local_password_file``. Outside a
+    checkout, or before the first start, the URL has no password."""
+    port = port or int(os.environ.get("PG_PORT") or 15432)
+    try:
+        password_file = local_password_file(root, data_root)
+    except FileNotFoundError:
+        return DEFAULT_DATABASE_URL
+    password = password_file.read_text().strip() if password_file.is_file() else ""
+    user = f"postgres:{quote(password, safe='')}" if password else "postgres"
+    return f"postgresql://{user}@127.0.0.1:{port}/postgres"
 
 
 def docker_available() -> bool:
@@ -85,4 +115,4 @@ def provide_infra(root: Path | None = None) -> Infra:
     base = repo_root(root)
     run_script(base, "infra/postgres/start.sh")
     run_script(base, "infra/kafka/start.sh")
-    return Infra(DEFAULT_KAFKA, DEFAULT_DATABASE_URL, "scripts")
+    return Infra(DEFAULT_KAFKA, local_database_url(base), "scripts")

@@ -27,7 +27,7 @@ from typing import Any, Protocol, cast
 import asyncpg
 
 from tongxin_contracts import EventRegistry, IntegrationEvent, Sealed
-from tongxin_platform.crypto import KeyStore, SubjectErasedError, open_with, seal_with
+from tongxin_platform.crypto import KeyStore, SubjectErasedError, seal_with
 from tongxin_platform.eventstore import (
     NEW_STREAM,
     EventStore,
@@ -249,12 +249,7 @@ class PgKeys:
         return seal_with(key_id, key, subject, data)
 
     async def open(self, sealed: Sealed) -> dict[str, Any]:
-        row = await self.conn.fetchrow(
-            "SELECT data_key FROM subject_keys WHERE key_id = $1", uuid.UUID(sealed.key_id)
-        )
-        if row is None:
-            raise SubjectErasedError(f"subject {sealed.subject} has been erased")
-        return open_with(bytes(row["data_key"]), sealed)
+        return await self.store.open(self.conn, sealed)
 
     async def erase(self, subject: str) -> bool:
         return await self.store.erase(self.conn, subject)

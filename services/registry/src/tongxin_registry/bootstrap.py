@@ -19,8 +19,9 @@ from tongxin_registry.projections.roster import ROSTER
 def build(runtime: Runtime) -> RegistryService:
     settings = runtime.settings
     assert isinstance(settings, RegistrySettings)
-    secret = settings.pseudonym_secret.get_secret_value().encode()
-    return RegistryService(runtime.transactions, runtime.writer, Pseudonymizer(secret))
+    return RegistryService(
+        runtime.transactions, runtime.writer, Pseudonymizer(settings.pseudonym_key())
+    )
 
 
 SERVICE = Service(

@@ -8,9 +8,11 @@ from typing import ClassVar
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from tongxin_platform.secrets import require_secret
 from tongxin_platform.settings import ServiceSettings
 
-# Development only: production sets REGISTRY_PSEUDONYM_SECRET (pseudonyms are keyed hashes).
+# Development only (TONGXIN_ENV=development): production refuses to start on it and must set
+# REGISTRY_PSEUDONYM_SECRET (pseudonyms are keyed hashes: whoever knows the secret recomputes them).
 DEV_SECRET = "dev-only-pseudonym-secret-do-not-use-in-production"  # noqa: S105
 
 
@@ -24,3 +26,14 @@ class RegistrySettings(ServiceSettings):
     http_port: int = 8001
     worker_http_port: int = 9001
     pseudonym_secret: SecretStr = SecretStr(DEV_SECRET)
+
+    def check_secrets(self) -> None:
+        super().check_secrets()
+        self.pseudonym_key()
+
+    def pseudonym_key(self) -> bytes:
+        """The pseudonym secret, refused outside development when it is the published default,
+        empty or short."""
+        return require_secret(
+            self, "REGISTRY_PSEUDONYM_SECRET", self.pseudonym_secret, published={DEV_SECRET}
+        )

@@ -1,7 +1,9 @@
 """Pseudonyms for people: stable across re-imports, meaningless without the district's secret.
 
 A keyed hash (HMAC-SHA256) of the identifier the school system knows (学籍号, a guardian's
-phone, a staff number). The wire never carries the identifier itself.
+phone, a staff number). The wire never carries the identifier itself. Whoever knows the secret
+recomputes every pseudonym from a student number or a phone number, so the registry refuses to
+start on the published development secret outside development (``RegistrySettings.pseudonym_key``).
 """
 
 from __future__ import annotations
