@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -163,4 +164,13 @@ async def test_a_killed_worker_is_noticed_restarted_once_and_stopped_without_orp
     stopped = _script(env, "stop")
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
     assert _ours(db, "worker") == []
+    assert _ours(db, "serve") == []
+
+    # A port something else answers on is refused, not fought over.
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", int(env["VISITS_HTTP_PORT"])))
+        squatter.listen()
+        refused = _script(env, "start")
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "already taken" in refused.stderr
     assert _ours(db, "serve") == []

@@ -24,7 +24,7 @@ from tongxin_platform import access, liveness
 from tongxin_platform.auth import TokenVerifier
 from tongxin_platform.http import Caller, install_auth, install_problem_handlers, problem, require
 from tongxin_platform.metrics import ServiceMetrics, Watermarks
-from tongxin_platform.outages import install_outage_handlers
+from tongxin_platform.outages import RETRY_AFTER_SECONDS, install_outage_handlers
 from tongxin_platform.policy import ACCESS_LOG_READ, PLATFORM_POLICY, Scope
 from tongxin_platform.service import Runtime, Service, open_runtime
 from tongxin_platform.settings import ServiceSettings
@@ -129,7 +129,7 @@ def base_router(service: Service, settings: ServiceSettings) -> APIRouter:
             return JSONResponse({"status": "ready", **checks, "workers": workers})
         down = ", ".join(k for k, v in checks.items() if v != "ok")
         response = problem(503, "Not ready", f"{down}: unreachable", checks=checks, workers=workers)
-        response.headers["Retry-After"] = "5"
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
 
     @router.get(
