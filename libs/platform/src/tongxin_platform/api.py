@@ -103,11 +103,11 @@ def base_router(service: Service, settings: ServiceSettings) -> APIRouter:
             except Exception:  # noqa: BLE001 - any failure means "not ready" / "unknown"
                 return None
 
-        db, kafka = await asyncio.gather(
+        answers = await asyncio.gather(
             bounded(runtime.pool.fetchval("SELECT 1", timeout=READY_TIMEOUT)),
             bounded(watermarks.reachable()),
         )
-        db, kafka = db == 1, bool(kafka)
+        db, kafka = answers[0] == 1, answers[1] is True
         checks = {
             "database": "ok" if db else "unreachable",
             "kafka": "ok" if kafka else "unreachable",
