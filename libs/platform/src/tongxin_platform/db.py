@@ -40,8 +40,14 @@ class DatabaseBounds:
         )
 
     def for_batches(self, floor: float = 60.0) -> DatabaseBounds:
-        """A worker's or a rebuild's: a batch's statements may take longer than a request's."""
-        return replace(self, command=max(self.command or floor, floor))
+        """A worker's: a batch's statements, and the wait for a connection while other
+        batches hold them, may take longer than a request's (still bounded: a paused server
+        fails the batch, which is retried, instead of hanging it)."""
+        return replace(
+            self,
+            command=max(self.command or floor, floor),
+            acquire=max(self.acquire or floor, floor),
+        )
 
 
 # Pools opened without settings (a rebuild, tests): bounded connecting, statements as long as

@@ -54,15 +54,16 @@ class Heartbeat:
         parts = list(self.alive())
         if not parts:
             return
-        await self.pool.execute(
-            _UPSERT,
-            [p for p, _ in parts],
-            [k for _, k in parts],
-            self.started,
-            os.getpid(),
-            socket.gethostname(),
-            timeout=self.interval,
-        )
+        async with self.pool.acquire(timeout=self.interval) as conn:
+            await conn.execute(
+                _UPSERT,
+                [p for p, _ in parts],
+                [k for _, k in parts],
+                self.started,
+                os.getpid(),
+                socket.gethostname(),
+                timeout=self.interval,
+            )
         self.beats += 1
 
     async def _run(self) -> None:
