@@ -13,7 +13,15 @@ import os
 
 import typer
 
-from tongxin_cli import auth_cmds, infra_cmds, schemas_cmd, seed_cmd, store_cmds, tail_cmd
+from tongxin_cli import (
+    auth_cmds,
+    infra_cmds,
+    schemas_cmd,
+    seed_cmd,
+    status_cmd,
+    store_cmds,
+    tail_cmd,
+)
 
 app = typer.Typer(
     name="tongxin",
@@ -34,6 +42,7 @@ def quiet_libraries() -> None:
 
 app.command(rich_help_panel="Infrastructure")(infra_cmds.up)
 app.command(rich_help_panel="Infrastructure")(infra_cmds.down)
+app.command(rich_help_panel="Infrastructure")(status_cmd.status)
 app.command(rich_help_panel="Data")(seed_cmd.seed)
 app.command(rich_help_panel="Data")(infra_cmds.replay)
 app.command(rich_help_panel="Audit")(store_cmds.audit)

@@ -11,7 +11,7 @@ application object (``Service.build``) at ``app.state.service``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any
@@ -20,10 +20,11 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import StringConstraints
 
-from tongxin_platform import access
+from tongxin_platform import access, liveness
 from tongxin_platform.auth import TokenVerifier
 from tongxin_platform.http import Caller, install_auth, install_problem_handlers, problem, require
 from tongxin_platform.metrics import ServiceMetrics, Watermarks
+from tongxin_platform.outages import RETRY_AFTER_SECONDS, install_outage_handlers
 from tongxin_platform.policy import ACCESS_LOG_READ, PLATFORM_POLICY, Scope
 from tongxin_platform.service import Runtime, Service, open_runtime
 from tongxin_platform.settings import ServiceSettings
@@ -69,6 +70,7 @@ def create_service_app(
     )
     app.state.metrics = ServiceMetrics(service.name)
     install_problem_handlers(app)
+    install_outage_handlers(app)
     install_auth(app, verifier or TokenVerifier.from_env())
     for router in routers:
         app.include_router(router)
@@ -86,27 +88,48 @@ def base_router(service: Service, settings: ServiceSettings) -> APIRouter:
 
     @router.get(
         "/ready",
-        summary="Readiness: database and broker reachable (no token needed)",
+        summary=(
+            "Readiness: database and broker reachable (no token needed); the body also shows "
+            "the worker's relay and consumer groups (last heartbeat, alive or stale, lag)"
+        ),
         responses={503: {"description": "A dependency is unreachable (problem+json)"}},
     )
     async def ready(request: Request, runtime: RuntimeDep) -> Response:
-        async def database() -> bool:
-            try:
-                await runtime.pool.fetchval("SELECT 1", timeout=READY_TIMEOUT)
-                return True
-            except Exception:  # noqa: BLE001 - any failure means "not ready"
-                return False
+        watermarks: Watermarks = request.app.state.watermarks
 
-        db, kafka = await asyncio.gather(database(), request.app.state.watermarks.reachable())
+        async def bounded(check: Awaitable[Any]) -> Any:
+            try:
+                return await asyncio.wait_for(check, READY_TIMEOUT)
+            except Exception:  # noqa: BLE001 - any failure means "not ready" / "unknown"
+                return None
+
+        answers = await asyncio.gather(
+            bounded(runtime.pool.fetchval("SELECT 1", timeout=READY_TIMEOUT)),
+            bounded(watermarks.reachable()),
+        )
+        db, kafka = answers[0] == 1, answers[1] is True
         checks = {
             "database": "ok" if db else "unreachable",
             "kafka": "ok" if kafka else "unreachable",
         }
+        # The worker's liveness is reported, not required: a dead worker must not take the API
+        # out of a load balancer (``tongxin status`` exits non-zero for it).
+        workers = None
+        if db:
+            workers = await bounded(
+                liveness.report(
+                    runtime.pool,
+                    watermarks if kafka else None,
+                    service.worker_parts(),
+                    stale_after=settings.worker_stale_after,
+                    statement_timeout=READY_TIMEOUT,
+                )
+            )
         if db and kafka:
-            return JSONResponse({"status": "ready", **checks})
+            return JSONResponse({"status": "ready", **checks, "workers": workers})
         down = ", ".join(k for k, v in checks.items() if v != "ok")
-        response = problem(503, "Not ready", f"{down}: unreachable", checks=checks)
-        response.headers["Retry-After"] = "5"
+        response = problem(503, "Not ready", f"{down}: unreachable", checks=checks, workers=workers)
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
 
     @router.get(

@@ -26,7 +26,7 @@ from tongxin_contracts import IntegrationEvent, default_registry
 from tongxin_contracts.catalog import events_of
 from tongxin_platform.commands import Writer
 from tongxin_platform.crypto import wrap_plain_keys
-from tongxin_platform.db import create_pool, ensure_database
+from tongxin_platform.db import DatabaseBounds, create_pool, ensure_database
 from tongxin_platform.eventstore import EventStore, now_utc
 from tongxin_platform.keyring import keyring_of
 from tongxin_platform.migrations import migrate
@@ -64,6 +64,12 @@ class Service:
     def publishes(self) -> tuple[type[IntegrationEvent], ...]:
         return events_of(self.name)
 
+    def worker_parts(self) -> list[tuple[str, str]]:
+        """What its worker runs, as ``(part, kind)``: the relay and each consumer group."""
+        relay = [("relay", "relay")] if self.publishes() else []
+        groups = sorted({p.group for p in self.projections} | {r.group for r in self.reactions})
+        return [*relay, *((g, "consumer") for g in groups)]
+
 
 @dataclass
 class Runtime:
@@ -83,8 +89,10 @@ async def prepare_database(service: Service, settings: ServiceSettings) -> str:
     """Create the service's database, bring its schema up to date and create the live read
     models' tables; return its URL."""
     settings.check_secrets()  # refuses published defaults and a missing keyring (production)
-    url = await ensure_database(settings.database_url, settings.database_name)
-    conn = await asyncpg.connect(url)
+    bounds = DatabaseBounds.of(settings)
+    url = await ensure_database(settings.database_url, settings.database_name, bounds)
+    # Migrations may take longer than one request's statement: no statement bound here.
+    conn = await asyncpg.connect(url, timeout=bounds.connect)
     try:
         packages = ["tongxin_platform.sql", *([service.migrations] if service.migrations else [])]
         await migrate(conn, *packages)
@@ -104,7 +112,9 @@ async def open_runtime(
     clock: Callable[[], datetime] = now_utc,
 ) -> Runtime:
     url = await prepare_database(service, settings)
-    pool = await create_pool(url, max_size=pool_size or settings.pool_size)
+    pool = await create_pool(
+        url, max_size=pool_size or settings.pool_size, bounds=DatabaseBounds.of(settings)
+    )
     store = EventStore(settings.topic_of(service.name))
     transactions = PgTransactions(pool, store, default_registry())
     writer = Writer(transactions, default_registry(), clock=clock)

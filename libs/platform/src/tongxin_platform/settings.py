@@ -72,6 +72,16 @@ class ServiceSettings(PlatformSettings):
     pool_size: int = 10
     # Records per partition fetch applied in one transaction by each consumer group.
     projection_batch_size: int = 1000
+    # --- bounds on trouble (seconds; <SERVICE>_DATABASE_CONNECT_TIMEOUT…) ---
+    # PostgreSQL: opening a connection, one statement, waiting for a pooled connection. A
+    # request that hits one answers 503 problem+json with Retry-After instead of hanging.
+    database_connect_timeout: float = Field(default=3.0, gt=0)
+    database_command_timeout: float = Field(default=5.0, gt=0)
+    database_acquire_timeout: float = Field(default=3.0, gt=0)
+    # The worker records a heartbeat of its relay and of each consumer group this often; one
+    # older than ``worker_stale_after`` is stale (``/ready``'s body, ``tongxin status``).
+    worker_heartbeat_interval: float = Field(default=5.0, gt=0)
+    worker_stale_after: float = Field(default=20.0, gt=0)
 
     def topic_of(self, service: str) -> str:
         if service == self.service:

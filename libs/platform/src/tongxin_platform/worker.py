@@ -24,9 +24,10 @@ from prometheus_client import CollectorRegistry, Gauge, make_asgi_app
 
 from tongxin_contracts import IntegrationEvent, default_registry
 from tongxin_platform.commands import Writer
-from tongxin_platform.db import create_pool
+from tongxin_platform.db import DatabaseBounds, create_pool
 from tongxin_platform.eventstore import EventStore, now_utc
 from tongxin_platform.exactly_once import Consumer, Ledger, PgLedgers
+from tongxin_platform.liveness import RELAY, Heartbeat
 from tongxin_platform.messaging import (
     documented,
     ensure_dead_letter_topics,
@@ -63,6 +64,7 @@ class _State:
     writer: Writer | None = None
     relay: OutboxRelay | None = None
     relay_task: asyncio.Task[None] | None = None
+    heartbeat: Heartbeat | None = None
 
 
 class Worker:
@@ -178,7 +180,9 @@ class Worker:
         if self.options.tune_gc:
             tune_gc()
         url = await prepare_database(self.service, self.settings)
-        pool = await create_pool(url, min_size=1, max_size=4)
+        pool = await create_pool(
+            url, min_size=1, max_size=4, bounds=DatabaseBounds.of(self.settings).for_batches()
+        )
         self.state.pool = self.ledgers.pool = pool
         store = EventStore(self.settings.topic_of(self.service.name))
         self.state.transactions = PgTransactions(pool, store, default_registry())
@@ -207,8 +211,27 @@ class Worker:
     async def after_startup(self) -> None:
         if self.state.relay is not None:
             self.state.relay_task = asyncio.create_task(self.state.relay.run(), name="relay")
+        self.state.heartbeat = Heartbeat(
+            self.state.pool, self.running_parts, self.settings.worker_heartbeat_interval
+        )
+        self.state.heartbeat.start()
+
+    def running_parts(self) -> list[tuple[str, str]]:
+        """The relay and the consumer groups whose loops run now, as ``(part, kind)``."""
+        parts: list[tuple[str, str]] = []
+        task = self.state.relay_task
+        if task is not None and not task.done():
+            parts.append((RELAY, "relay"))
+        for sub in self.broker.subscribers:
+            group = getattr(sub, "group_id", None)
+            if group and sub.running and any(not t.done() for t in getattr(sub, "tasks", ())):
+                parts.append((group, "consumer"))
+        return parts
 
     async def shutdown(self) -> None:
+        if self.state.heartbeat is not None:
+            await self.state.heartbeat.stop()
+            self.state.heartbeat = None
         if self.state.relay is not None:
             self.state.relay.stop()
         if self.state.relay_task is not None:
