@@ -29,7 +29,7 @@ import pytest
 from tests.conftest import Bearer
 from tests.support.servers import free_port
 from tests.support.waiting import eventually
-from tongxin_platform.testing import repo_root, run_script
+from tongxin_platform.testing import local_database_url, repo_root, run_script
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -46,7 +46,8 @@ class PrivatePostgres:
 
     @property
     def url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.env['PG_PORT']}/postgres"
+        # With the password infra/postgres/start.sh generated for this cluster.
+        return local_database_url(data_root=self.data_dir, port=int(self.env["PG_PORT"]))
 
     def processes(self) -> list[psutil.Process]:
         """The postmaster (first line of postmaster.pid) and every process it started."""
