@@ -197,16 +197,19 @@ class VisitCompleted(_VisitEvent):
     duration_minutes: int = Field(ge=1, le=600, description="How long the visit lasted.")
     goals_covered: list[VisitGoal] = Field(description="Which of the five goals were covered.")
     findings: Sealed | None = Field(
+        default=None,
         description=(
             "What was found, by category, with the measure and case each opened, sealed with "
             'the student\'s key (``{"findings": [Finding...]}``); null: nothing was found.'
-        )
+        ),
     )
     referrals: list[Referral] = Field(
-        description="Services that must act on a finding (wellbeing, safety); each once."
+        default_factory=list,
+        description="Services that must act on a finding (wellbeing, safety); each once.",
     )
     followup_case_ids: list[str] = Field(
-        description="Follow-up cases the findings opened (each has its FollowUpOpened)."
+        default_factory=list,
+        description="Follow-up cases the findings opened (each has its FollowUpOpened).",
     )
     parent_suggestions: list[ParentSuggestion] = Field(
         description="Suggestions the family made, forwarded to the school to be answered."
@@ -258,10 +261,11 @@ class FollowUpOpened(_FollowUpEvent):
     student_ref: str = Field(description="Pseudonym of the student.")
     measure: Measure = Field(description="The measure (四措施) the case falls under.")
     detail: Sealed | None = Field(
+        default=None,
         description=(
             "The finding's category, sealed with the student's key (``{\"category\": ...}``); "
             "null for cases opened before v2."
-        )
+        ),
     )
     owner_ref: str = Field(description="staff_ref of the staff member who owns the case.")
     opened_on: date = Field(description="The day the case was opened (China time).")

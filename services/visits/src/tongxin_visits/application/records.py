@@ -1,6 +1,6 @@
 """Opening a visit's record (家访手记: notes, findings and parent suggestions) and a case's
-actions, for the staff entitled to read them. The text is read from the event store and opened with this
-service's key for the student; once the student is erased it stays shut (``None``)."""
+actions, for the staff entitled to read them. The text is read from the event store and opened
+with this service's key for the student; once the student is erased it stays shut (``None``)."""
 
 from __future__ import annotations
 
