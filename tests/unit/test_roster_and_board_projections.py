@@ -552,3 +552,43 @@ async def test_unhandled_events_among_handled_ones_leave_the_same_rows(
     mixed = [e for pair in zip(events, noise * len(events), strict=False) for e in pair]
     assert len(mixed) == 2 * len(events)
     assert await read(projection, [mixed]) == await read(projection, [events])
+
+
+# --- events released before v2, still on the topics -----------------------------------------
+
+
+def test_the_roster_and_the_board_handle_the_v1_events_still_on_the_topics() -> None:
+    for ce_type in (
+        "cn.tongxin.registry.StudentEnrolled.v1",
+        "cn.tongxin.registry.StudentCategorised.v1",
+    ):
+        assert ROSTER.handles(ce_type)
+        assert BOARD.handles(ce_type)
+    assert BOARD.handles("cn.tongxin.visits.VisitCompleted.v1")
+    assert BOARD.handles("cn.tongxin.visits.FollowUpOpened.v1")
+
+
+async def test_a_v1_enrolment_and_categorisation_still_make_a_special_student_on_a_board() -> (
+    None
+):
+    registry = default_registry()
+    v1_enrolled = registry.decode(
+        "cn.tongxin.registry.StudentEnrolled.v1",
+        {
+            **enrolled("stu_9").model_dump(mode="json", exclude={"age_band", "age_band_on"}),
+            "birth_date": "2017-03-02",
+        },
+    )
+    v1_categorised = registry.decode(
+        "cn.tongxin.registry.StudentCategorised.v1",
+        {"district": D, "school_id": SCHOOL, "student_ref": "stu_9", "groups": ["migrant"]},
+    )
+    rows = await folded_every_way(BOARD, [v1_enrolled, v1_categorised])
+    assert rows["students"][("stu_9",)]["in_special_group"] is True
+    roster = await folded_every_way(ROSTER, [v1_enrolled, v1_categorised])
+    student = roster["students"][("stu_9",)]
+    assert (student["age_band"], student["groups"], student["in_special_group"]) == (
+        None,
+        None,
+        True,
+    )

@@ -148,9 +148,16 @@ class RegistryService:
             states = {
                 ref: fold(loaded.of(student_stream(ref)), StudentState()) for ref in refs.values()
             }
-            # Keys of every student not erased: personal data is sealed for students
-            # (re-)enrolled by this file, special groups for those whose groups changed.
-            live = [ref for ref, st in states.items() if not st.erased]
+            # Keys of the students not erased whose sealed data may be read or written: personal
+            # data is sealed for students (re-)enrolled by this file, special groups opened and
+            # sealed for students in a group (most re-imported students need no key).
+            grouped = {refs[line] for line, r in rows if r.special_groups}
+            live = [
+                ref
+                for ref, st in states.items()
+                if not st.erased
+                and (not st.enrolled or st.in_special_group or st.groups_sealed or ref in grouped)
+            ]
             keys = await uow.keys.keys_for(live) if live else {}
             states = {ref: with_groups(st, keys.get(ref)) for ref, st in states.items()}
             today = china_today(now)
@@ -169,9 +176,11 @@ class RegistryService:
                 personal = groups_sealed = None
                 if ref in keys:
                     key_id, key = keys[ref]
+                    # An enrolment starts with no groups (the decider's rule too).
+                    current = states[ref].groups if states[ref].enrolled else frozenset()
                     if not states[ref].enrolled:
                         personal = seal_with(key_id, key, ref, _student_personal(r))
-                    if frozenset(r.special_groups) != states[ref].groups:
+                    if frozenset(r.special_groups) != current:
                         groups_sealed = seal_groups(keys[ref], ref, r.special_groups)
                 cmd = PlaceStudent(
                     r.district,
