@@ -568,9 +568,7 @@ def test_the_roster_and_the_board_handle_the_v1_events_still_on_the_topics() -> 
     assert BOARD.handles("cn.tongxin.visits.FollowUpOpened.v1")
 
 
-async def test_a_v1_enrolment_and_categorisation_still_make_a_special_student_on_a_board() -> (
-    None
-):
+async def test_a_v1_enrolment_and_categorisation_still_make_a_special_student_on_a_board() -> None:
     registry = default_registry()
     v1_enrolled = registry.decode(
         "cn.tongxin.registry.StudentEnrolled.v1",
