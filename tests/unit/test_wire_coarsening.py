@@ -1,5 +1,7 @@
-"""The age band that travels instead of the birth date: completed years (周岁), cut at 14 (PIPL
-arts. 28, 31: a guardian's consent) and 18 (Minors Protection Law art. 2)."""
+"""What travels in clear instead of the personal fact (docs/privacy-on-the-wire.md): the age
+band instead of the birth date — completed years (周岁), cut at 14 (PIPL arts. 28, 31: a
+guardian's consent) and 18 (Minors Protection Law art. 2); the care groups instead of the
+special groups; the referrals instead of the finding categories."""
 
 from __future__ import annotations
 
@@ -8,7 +10,15 @@ from datetime import date, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tongxin_contracts.events.registry import AgeBand, age_band, age_on
+from tongxin_contracts.events.registry import (
+    AgeBand,
+    CareGroup,
+    SpecialGroup,
+    age_band,
+    age_on,
+    care_groups_of,
+)
+from tongxin_contracts.events.visits import FindingCategory, Referral, referrals_of
 
 
 def birthday(born: date, years: int) -> date:
@@ -55,3 +65,26 @@ def test_the_band_is_under_14_exactly_before_the_14th_birthday_and_adult_from_th
     else:
         expected = AgeBand.adult
     assert age_band(born, on) is expected
+
+
+@given(groups=st.sets(st.sampled_from(list(SpecialGroup))))
+def test_only_left_behind_and_unsupported_children_are_named_in_clear(
+    groups: set[SpecialGroup],
+) -> None:
+    named = care_groups_of(groups)
+    assert named == sorted(set(named))
+    assert {g.value for g in named} == {g.value for g in groups} & {
+        "left_behind",
+        "orphan_or_unsupported",
+    }
+    assert all(isinstance(g, CareGroup) for g in named)
+
+
+@given(categories=st.lists(st.sampled_from(list(FindingCategory))))
+def test_a_finding_is_referred_to_wellbeing_or_safety_only_for_its_own_category(
+    categories: list[FindingCategory],
+) -> None:
+    referred = referrals_of(categories)
+    assert (Referral.wellbeing in referred) == (FindingCategory.mental_health in categories)
+    assert (Referral.safety in referred) == (FindingCategory.safety in categories)
+    assert len(referred) == len(set(referred))
