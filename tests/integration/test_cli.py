@@ -134,7 +134,7 @@ async def test_audit_of_a_seeded_student_lists_every_version_and_verifies_the_ch
     result = await invoke(tongxin, ["audit", stream, "--database", seeded.database_name], seeded)
     assert result.exit_code == 0, result.output
     assert f"{stream}: {len(stored)} event(s)" in result.stdout
-    assert "StudentEnrolled.v1" in result.stdout
+    assert "StudentEnrolled.v2" in result.stdout
     for row in stored:
         assert str(row["event_id"]) in result.stdout
     assert "chain verifies" in result.stdout

@@ -210,7 +210,7 @@ async def test_a_visit_is_planned_completed_confirmed_and_reaches_kafka_and_the_
 
         records = await read_all(visits_settings.kafka_bootstrap_servers, visits_settings.topic)
         types = [dict(r.headers)["ce_type"].decode() for r in records]
-        assert types.count("cn.tongxin.visits.VisitCompleted.v1") == 1
+        assert types.count("cn.tongxin.visits.VisitCompleted.v2") == 1
         assert "cn.tongxin.visits.VisitConfirmed.v1" in types
         raw = b"".join(r.value for r in records)
         assert "睡眠".encode() not in raw, "free text travels sealed"
@@ -346,7 +346,7 @@ async def test_erasing_a_student_in_the_registry_shreds_their_visit_notes_here_t
         sealed = await visits_db.fetchval(
             "SELECT payload FROM events WHERE event_type = $1 AND convert_from(payload, 'UTF8')"
             " LIKE '%' || $2 || '%'",
-            "cn.tongxin.visits.VisitCompleted.v1",
+            "cn.tongxin.visits.VisitCompleted.v2",
             victim.ref,
         )
         notes = Sealed.model_validate(json.loads(bytes(sealed))["notes"])

@@ -96,7 +96,8 @@ async def set_up_school(
             what=f"class {class_id} in the registry's roster",
         )
         pupils += [
-            Pupil(p["student_ref"], class_id, bool(p["groups"]), len(p["guardians"])) for p in rows
+            Pupil(p["student_ref"], class_id, p["in_special_group"], len(p["guardians"]))
+            for p in rows
         ]
     assert len(pupils) == total
     return School(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
 
 from tongxin_contracts import Sealed
 from tongxin_contracts.events.registry import (
+    AgeBand,
+    CareGroup,
     ClassOpened,
     Guardian,
     LeaveReason,
@@ -16,6 +19,7 @@ from tongxin_contracts.events.registry import (
     SpecialGroup,
     StaffAssigned,
     StaffRole,
+    StudentAgeBandChanged,
     StudentCategorised,
     StudentEnrolled,
     StudentLeft,
@@ -41,7 +45,10 @@ from tongxin_registry.domain.model import (
 )
 
 SEALED = Sealed(subject="stu_1", key_id="k", nonce="n", ciphertext="c")
+GROUPS_SEALED = Sealed(subject="stu_1", key_id="k", nonce="g", ciphertext="groups")
 GUARDIANS = (Guardian(guardian_ref="gdn_1", relation="mother"),)
+BIRTH = date(2016, 3, 1)
+TODAY = date(2026, 9, 1)
 
 
 def place(
@@ -49,9 +56,12 @@ def place(
     school_id: str = "s1",
     groups: frozenset[SpecialGroup] = frozenset(),
     personal: Sealed | None = SEALED,
+    today: date = TODAY,
 ) -> PlaceStudent:
+    # The application seals the groups when they differ from what it could open of the record.
+    sealed = GROUPS_SEALED if groups else None
     return PlaceStudent(
-        "330106", school_id, class_id, "stu_1", date(2016, 3, 1), GUARDIANS, groups, personal
+        "330106", school_id, class_id, "stu_1", BIRTH, GUARDIANS, groups, personal, today, sealed
     )
 
 
@@ -88,7 +98,48 @@ def test_a_new_student_is_enrolled_and_categorised_when_in_special_groups() -> N
     events = decide_student(place(groups=frozenset({SpecialGroup.left_behind})), StudentState())
     assert [type(e) for e in events] == [StudentEnrolled, StudentCategorised]
     assert isinstance(events[1], StudentCategorised)
-    assert events[1].groups == [SpecialGroup.left_behind]
+    assert events[1].groups == GROUPS_SEALED
+    assert events[1].in_special_group is True
+    assert events[1].care_groups == [CareGroup.left_behind]
+
+
+def test_a_new_student_is_enrolled_with_an_age_band_and_no_birth_date_in_clear() -> None:
+    [event] = decide_student(place(), StudentState())
+    assert isinstance(event, StudentEnrolled)
+    assert (event.age_band, event.age_band_on) == (AgeBand.under_14, TODAY)
+    assert BIRTH.isoformat() not in event.model_dump_json()
+
+
+def test_a_student_placed_again_after_turning_14_gets_a_new_age_band_once() -> None:
+    later = date(2030, 3, 1)  # the 14th birthday
+    events = decide_student(place(personal=None, today=later), enrolled())
+    assert [type(e) for e in events] == [StudentAgeBandChanged]
+    assert isinstance(events[0], StudentAgeBandChanged)
+    assert (events[0].age_band, events[0].age_band_on) == (AgeBand.from_14_to_17, later)
+    state = fold(events, enrolled())
+    assert decide_student(place(personal=None, today=later), state) == []
+    day_before = date(2030, 2, 28)
+    assert decide_student(place(personal=None, today=day_before), enrolled()) == []
+
+
+def test_groups_that_cannot_be_opened_are_compared_by_their_clear_facts() -> None:
+    state = enrolled(groups=frozenset({SpecialGroup.migrant}))
+    assert state.groups is None  # sealed: unknown to the domain until the application opens it
+    same_facts = CategoriseStudent("stu_1", frozenset({SpecialGroup.disabled}))
+    assert decide_student(same_facts, state) == []
+    now_left_behind = CategoriseStudent("stu_1", frozenset({SpecialGroup.left_behind}))
+    [event] = decide_student(now_left_behind, state)
+    assert isinstance(event, StudentCategorised)
+    assert (event.groups, event.care_groups) == (None, [CareGroup.left_behind])
+    resealed = CategoriseStudent("stu_1", frozenset({SpecialGroup.disabled}), GROUPS_SEALED)
+    assert decide_student(resealed, state)[0] == StudentCategorised(
+        district="330106",
+        school_id="s1",
+        student_ref="stu_1",
+        groups=GROUPS_SEALED,
+        in_special_group=True,
+        care_groups=[],
+    )
 
 
 def test_enrolling_without_sealed_personal_data_is_refused() -> None:
@@ -134,13 +185,15 @@ def test_leaving_records_the_reason() -> None:
 
 
 def test_categorising_with_the_same_groups_decides_nothing() -> None:
-    state = enrolled(groups=frozenset({SpecialGroup.migrant}))
-    assert (
-        decide_student(CategoriseStudent("stu_1", frozenset({SpecialGroup.migrant})), state) == []
+    # As the application hands it over: the groups opened from the sealed record.
+    state = replace(
+        enrolled(groups=frozenset({SpecialGroup.migrant})), groups=frozenset({SpecialGroup.migrant})
     )
-    events = decide_student(CategoriseStudent("stu_1", frozenset()), state)
+    same = CategoriseStudent("stu_1", frozenset({SpecialGroup.migrant}), GROUPS_SEALED)
+    assert decide_student(same, state) == []
+    events = decide_student(CategoriseStudent("stu_1", frozenset(), GROUPS_SEALED), state)
     assert isinstance(events[0], StudentCategorised)
-    assert events[0].groups == []
+    assert (events[0].in_special_group, events[0].care_groups) == (False, [])
 
 
 def test_staff_are_assigned_once_until_their_roles_change() -> None:

@@ -13,13 +13,14 @@ import pytest
 
 from tongxin_contracts import IntegrationEvent, Sealed, default_registry
 from tongxin_contracts.events.registry import (
+    AgeBand,
+    CareGroup,
     ClassOpened,
     ErasureReason,
     Guardian,
     LeaveReason,
     SchoolRegistered,
     SchoolStage,
-    SpecialGroup,
     StaffAssigned,
     StaffRole,
     StudentCategorised,
@@ -31,8 +32,6 @@ from tongxin_contracts.events.registry import (
 from tongxin_contracts.events.visits import (
     CancelReason,
     ConfirmedBy,
-    Finding,
-    FindingCategory,
     FollowUpActionRecorded,
     FollowUpClosed,
     FollowUpOpened,
@@ -41,6 +40,7 @@ from tongxin_contracts.events.visits import (
     MonthlyFigures,
     MonthlyVisitReportSubmitted,
     ParentSuggestion,
+    Referral,
     StudentTextShredded,
     SuggestionTopic,
     VisitCancelled,
@@ -60,7 +60,7 @@ from tongxin_visits.projections.board import BOARD
 
 D, SCHOOL, OTHER_SCHOOL = "330106", "sch_1", "sch_2"
 NOW = datetime(2026, 10, 15, 2, 0, tzinfo=UTC)  # 10:00 in Beijing
-BIRTH = date(2017, 3, 2)
+ENROLLED_ON = date(2026, 9, 1)
 GUARDIANS = [
     Guardian(guardian_ref="gdn_mum", relation="mother"),
     Guardian(guardian_ref="gdn_gran", relation="grandmother"),
@@ -134,7 +134,8 @@ def enrolled(ref: str, class_id: str = "c1") -> StudentEnrolled:
         school_id=SCHOOL,
         student_ref=ref,
         class_id=class_id,
-        birth_date=BIRTH,
+        age_band=AgeBand.under_14,
+        age_band_on=ENROLLED_ON,
         guardians=GUARDIANS,
         personal=sealed(ref),
     )
@@ -159,7 +160,9 @@ def roster_history() -> list[IntegrationEvent]:
             district=D,
             school_id=SCHOOL,
             student_ref="stu_1",
-            groups=[SpecialGroup.left_behind, SpecialGroup.migrant],
+            groups=sealed("stu_1"),
+            in_special_group=True,
+            care_groups=[CareGroup.left_behind],
         ),
         StudentLeft(
             district=D, school_id=SCHOOL, student_ref="stu_1", reason=LeaveReason.moved_away
@@ -190,9 +193,12 @@ async def test_the_roster_shows_a_student_enrolled_transferred_categorised_and_g
         "district": D,
         "school_id": SCHOOL,
         "class_id": "c2",
-        "birth_date": BIRTH,
+        "age_band": "under_14",
+        "age_band_on": ENROLLED_ON,
         "status": "left:moved_away",
-        "groups": ["left_behind", "migrant"],
+        "groups": sealed("stu_1").model_dump_json(),  # sealed, as it travels
+        "in_special_group": True,
+        "care_groups": ["left_behind"],
         "erased": False,
     }
     assert json.loads(student["guardians"]) == [g.model_dump() for g in GUARDIANS]
@@ -262,14 +268,9 @@ def completed() -> VisitCompleted:
         started_at=NOW - timedelta(hours=3),  # 07:00 in Beijing, 23:00 UTC the day before
         duration_minutes=50,
         goals_covered=[VisitGoal.family_situation, VisitGoal.student_performance],
-        findings=[
-            Finding(category=FindingCategory.family_hardship),
-            Finding(
-                category=FindingCategory.learning_difficulty,
-                measure=Measure.learning_support,
-                case_id="case_1",
-            ),
-        ],
+        findings=sealed("stu_1"),
+        referrals=[Referral.wellbeing],
+        followup_case_ids=["case_1"],
         parent_suggestions=[
             ParentSuggestion(
                 suggestion_id="sug_1",
@@ -342,7 +343,7 @@ def board_history() -> list[IntegrationEvent]:
             class_id="c1",
             student_ref="stu_1",
             measure=Measure.learning_support,
-            category=FindingCategory.learning_difficulty,
+            detail=sealed("stu_1"),
             owner_ref="stf_co",
             opened_on=date(2026, 10, 15),
             due_date=date(2026, 11, 14),
@@ -398,10 +399,6 @@ async def test_a_visit_planned_scheduled_completed_and_confirmed_reads_as_done_a
         {"staff_ref": "stf_head", "role": "head_teacher"},
         {"staff_ref": "stf_co", "role": "subject_teacher"},
     ]
-    assert json.loads(visit.pop("findings")) == [
-        {"category": "family_hardship", "measure": None, "case_id": None},
-        {"category": "learning_difficulty", "measure": "learning_support", "case_id": "case_1"},
-    ]
     assert visit == {
         "visit_id": "v1",
         "district": D,
@@ -419,6 +416,8 @@ async def test_a_visit_planned_scheduled_completed_and_confirmed_reads_as_done_a
         "visit_date": date(2026, 10, 15),  # China time
         "duration_minutes": 50,
         "goals": ["family_situation", "student_performance"],
+        "referrals": ["wellbeing"],
+        "followup_case_ids": ["case_1"],
         "suggestions": 1,
         "confirmed": True,
         "confirmed_by": "co_visitor",
@@ -434,11 +433,7 @@ async def test_a_cancelled_visit_reads_as_cancelled_with_its_reason() -> None:
         "family_declined",
         False,
     )
-    assert (visit["visit_date"], visit["visitor_refs"], as_json(visit["findings"])) == (
-        None,
-        [],
-        [],
-    )
+    assert (visit["visit_date"], visit["visitor_refs"], visit["referrals"]) == (None, [], [])
 
 
 async def test_a_follow_up_counts_its_actions_keeps_the_latest_action_date_and_closes() -> None:
@@ -451,7 +446,6 @@ async def test_a_follow_up_counts_its_actions_keeps_the_latest_action_date_and_c
         "student_ref": "stu_1",
         "visit_id": "v1",
         "measure": "learning_support",
-        "category": "learning_difficulty",
         "owner_ref": "stf_co",
         "opened_on": date(2026, 10, 15),
         "due_date": date(2026, 11, 14),
@@ -558,3 +552,41 @@ async def test_unhandled_events_among_handled_ones_leave_the_same_rows(
     mixed = [e for pair in zip(events, noise * len(events), strict=False) for e in pair]
     assert len(mixed) == 2 * len(events)
     assert await read(projection, [mixed]) == await read(projection, [events])
+
+
+# --- events released before v2, still on the topics -----------------------------------------
+
+
+def test_the_roster_and_the_board_handle_the_v1_events_still_on_the_topics() -> None:
+    for ce_type in (
+        "cn.tongxin.registry.StudentEnrolled.v1",
+        "cn.tongxin.registry.StudentCategorised.v1",
+    ):
+        assert ROSTER.handles(ce_type)
+        assert BOARD.handles(ce_type)
+    assert BOARD.handles("cn.tongxin.visits.VisitCompleted.v1")
+    assert BOARD.handles("cn.tongxin.visits.FollowUpOpened.v1")
+
+
+async def test_a_v1_enrolment_and_categorisation_still_make_a_special_student_on_a_board() -> None:
+    registry = default_registry()
+    v1_enrolled = registry.decode(
+        "cn.tongxin.registry.StudentEnrolled.v1",
+        {
+            **enrolled("stu_9").model_dump(mode="json", exclude={"age_band", "age_band_on"}),
+            "birth_date": "2017-03-02",
+        },
+    )
+    v1_categorised = registry.decode(
+        "cn.tongxin.registry.StudentCategorised.v1",
+        {"district": D, "school_id": SCHOOL, "student_ref": "stu_9", "groups": ["migrant"]},
+    )
+    rows = await folded_every_way(BOARD, [v1_enrolled, v1_categorised])
+    assert rows["students"][("stu_9",)]["in_special_group"] is True
+    roster = await folded_every_way(ROSTER, [v1_enrolled, v1_categorised])
+    student = roster["students"][("stu_9",)]
+    assert (student["age_band"], student["groups"], student["in_special_group"]) == (
+        None,
+        None,
+        True,
+    )

@@ -17,6 +17,7 @@ from faststream.kafka import KafkaBroker, TestKafkaBroker
 from tests.support.in_memory_kafka import Produced, Relayed, numbered_offsets, relayed, take_as_is
 from tongxin_contracts import Sealed, default_registry, dlq_topic
 from tongxin_contracts.events.registry import (
+    AgeBand,
     ErasureReason,
     Guardian,
     StudentEnrolled,
@@ -89,7 +90,8 @@ def student_events(*erasures: uuid.UUID) -> list[Relayed]:
         school_id=SCHOOL,
         student_ref=STUDENT,
         class_id=f"{SCHOOL}-01",
-        birth_date=date(2017, 3, 2),
+        age_band=AgeBand.under_14,
+        age_band_on=date(2026, 9, 1),
         guardians=[Guardian(guardian_ref="gdn_1", relation="mother")],
         personal=Sealed(subject=STUDENT, key_id="k", nonce="n", ciphertext="c"),
     )

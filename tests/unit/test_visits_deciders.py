@@ -14,7 +14,6 @@ from tongxin_contracts.events.registry import StaffRole
 from tongxin_contracts.events.visits import (
     CancelReason,
     ConfirmedBy,
-    Finding,
     FindingCategory,
     FollowUpActionRecorded,
     FollowUpClosed,
@@ -24,6 +23,7 @@ from tongxin_contracts.events.visits import (
     MonthlyFigures,
     MonthlyVisitReportSubmitted,
     ParentSuggestion,
+    Referral,
     SuggestionTopic,
     VisitCancelled,
     VisitCompleted,
@@ -73,6 +73,8 @@ DISTRICT, SCHOOL = "330106", "sch_1"
 # 10:00 in Beijing on 15 October 2026.
 NOW = datetime(2026, 10, 15, 2, 0, tzinfo=UTC)
 SEALED = Sealed(subject="stu_1", key_id="k", nonce="n", ciphertext="c")
+FINDINGS_SEALED = Sealed(subject="stu_1", key_id="k", nonce="n2", ciphertext="findings")
+CATEGORY_SEALED = Sealed(subject="stu_1", key_id="k", nonce="n3", ciphertext="category")
 HEAD = Visitor(staff_ref="stf_head", role=StaffRole.head_teacher)
 CO = Visitor(staff_ref="stf_co", role=StaffRole.subject_teacher)
 OUTSIDER = "stf_other"
@@ -132,7 +134,6 @@ def completed(
         started_at=NOW - timedelta(hours=2),
         duration_minutes=45,
         goals_covered=[VisitGoal.student_performance],
-        findings=[],
         parent_suggestions=[],
         notes=SEALED,
         integrity_attested=True,
@@ -168,7 +169,6 @@ def case_opened(opened_on: date = date(2026, 10, 15)) -> FollowUpOpened:
         class_id="c1",
         student_ref="stu_1",
         measure=Measure.learning_support,
-        category=FindingCategory.learning_difficulty,
         owner_ref="stf_head",
         opened_on=opened_on,
         due_date=opened_on + timedelta(days=30),
@@ -351,7 +351,8 @@ def test_a_visit_is_completed_with_its_record(history: list[IntegrationEvent]) -
     assert event.goals_covered == [VisitGoal.family_situation, VisitGoal.student_performance]
     assert event.parent_suggestions == [suggestion]
     assert event.notes == SEALED
-    assert event.findings == []
+    assert event.findings is None
+    assert (event.referrals, event.followup_case_ids) == ([], [])
     assert event.integrity_attested is True
 
 
@@ -409,24 +410,27 @@ def test_a_visit_that_covered_none_of_the_five_goals_is_refused() -> None:
 def test_a_finding_with_a_measure_opens_a_follow_up_case_owned_by_the_recorder() -> None:
     late_evening_utc = datetime(2026, 10, 15, 17, 0, tzinfo=UTC)  # 01:00 on the 16th in China
     finding = FindingInput(
-        FindingCategory.learning_difficulty, Measure.learning_support, case_id="case_1"
+        FindingCategory.learning_difficulty,
+        Measure.learning_support,
+        case_id="case_1",
+        detail=CATEGORY_SEALED,
     )
-    cmd = complete(findings=(finding,), started_at=late_evening_utc - timedelta(hours=2))
+    cmd = complete(
+        findings=(finding,),
+        started_at=late_evening_utc - timedelta(hours=2),
+        findings_sealed=FINDINGS_SEALED,
+    )
     visit, case = decide_visit(cmd, given(planned(), scheduled()), late_evening_utc)
     assert isinstance(visit, VisitCompleted)
-    assert visit.findings == [
-        Finding(
-            category=FindingCategory.learning_difficulty,
-            measure=Measure.learning_support,
-            case_id="case_1",
-        )
-    ]
+    # The categories travel sealed; in clear only the case it opened and no referral.
+    assert visit.findings == FINDINGS_SEALED
+    assert (visit.followup_case_ids, visit.referrals) == (["case_1"], [])
     assert isinstance(case, FollowUpOpened)
     assert (case.case_id, case.visit_id) == ("case_1", "v1")
     assert (case.district, case.school_id, case.class_id) == (DISTRICT, SCHOOL, "c1")
     assert case.student_ref == "stu_1"
     assert case.measure is Measure.learning_support
-    assert case.category is FindingCategory.learning_difficulty
+    assert case.detail == CATEGORY_SEALED
     assert case.owner_ref == "stf_head"
     assert case.opened_on == date(2026, 10, 16)
     assert case.due_date == date(2026, 11, 14)
@@ -455,9 +459,17 @@ def test_a_finding_without_a_measure_opens_no_case() -> None:
     assert [type(e) for e in events] == [VisitCompleted, FollowUpOpened]
     visit = events[0]
     assert isinstance(visit, VisitCompleted)
-    assert visit.findings[0] == Finding(category=FindingCategory.physical_health)
+    assert visit.followup_case_ids == ["case_1"]
     only_without = decide_visit(complete(findings=(without,)), given(planned()), NOW)
     assert [type(e) for e in only_without] == [VisitCompleted]
+
+
+def test_only_mental_health_and_safety_findings_are_referred_outside_the_school() -> None:
+    findings = tuple(FindingInput(c) for c in FindingCategory)
+    [visit] = decide_visit(complete(findings=findings), given(planned()), NOW)
+    assert isinstance(visit, VisitCompleted)
+    assert visit.referrals == [Referral.safety, Referral.wellbeing]
+    assert "mental_health" not in visit.model_dump_json()
 
 
 def test_a_finding_with_a_measure_but_no_case_id_is_refused() -> None:

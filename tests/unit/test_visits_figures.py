@@ -14,7 +14,6 @@ from tongxin_contracts.events.registry import StaffRole
 from tongxin_contracts.events.visits import (
     CancelReason,
     ConfirmedBy,
-    FindingCategory,
     FollowUpClosed,
     FollowUpOpened,
     FollowUpOutcome,
@@ -79,7 +78,6 @@ def done(
         started_at=started_at,
         duration_minutes=40,
         goals_covered=[VisitGoal.parent_opinions],
-        findings=[],
         parent_suggestions=[
             ParentSuggestion(
                 suggestion_id=f"{visit_id}-{n}",
@@ -122,7 +120,6 @@ def opened(case_id: str, on: date) -> FollowUpOpened:
         class_id="c1",
         student_ref="stu_1",
         measure=Measure.hardship_assistance,
-        category=FindingCategory.family_hardship,
         owner_ref="stf_head",
         opened_on=on,
         due_date=on + timedelta(days=30),

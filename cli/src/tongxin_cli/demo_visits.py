@@ -157,7 +157,7 @@ class Player:
         at = min(at, self.now - timedelta(hours=2))  # never in the future
         visit_id = self.plan(me, kid["student_ref"], at.date() - timedelta(rng.randint(1, 7)), key)
         findings: list[dict[str, str]] = []
-        if rng.random() < 0.12 or (kid["groups"] and rng.random() < 0.4):
+        if rng.random() < 0.12 or (kid["in_special_group"] and rng.random() < 0.4):
             category = rng.choice(sorted(MEASURES))
             findings.append({"category": category, "measure": MEASURES[category]})
         elif rng.random() < 0.1:
@@ -214,7 +214,11 @@ class Player:
             for n, kid in enumerate(rng.sample(kids, len(kids))):
                 bar.advance(task)
                 if n < seen:
-                    mode = "in_home" if kid["groups"] else rng.choices(MODES, MODE_WEIGHTS)[0]
+                    mode = (
+                        "in_home"
+                        if kid["in_special_group"]
+                        else rng.choices(MODES, MODE_WEIGHTS)[0]
+                    )
                     role = rng.choices(list(ALONG), list(ALONG.values()))[0]
                     others = [h for k, h in heads.items() if k != cid]
                     co = (rng.choice(others) if role == "subject_teacher" else role_of[role], role)
@@ -239,7 +243,7 @@ class Player:
         # 校长带头: the principal visits six families with their head teacher, who confirms.
         boss_ref = role_of["principal"]
         boss = self.who(Role.principal, school, sub=boss_ref)
-        firsts = sorted(everyone, key=lambda k: (not k["groups"], k["student_ref"]))[:3]
+        firsts = sorted(everyone, key=lambda k: (not k["in_special_group"], k["student_ref"]))[:3]
         for kid in firsts + rng.sample([k for k in everyone if k not in firsts], 3):
             bar.advance(task)
             head = heads[kid["class_id"]]

@@ -49,6 +49,12 @@ class IntegrationEvent(BaseModel):
     def ce_type(cls) -> str:
         return f"cn.tongxin.{cls.service}.{cls.name}.v{cls.version}"
 
+    @classmethod
+    def ce_types(cls) -> tuple[str, ...]:
+        """The type of every version up to this one: older ones decode (upcast) into this model,
+        so a handler of the event handles them all."""
+        return tuple(f"cn.tongxin.{cls.service}.{cls.name}.v{v}" for v in range(1, cls.version + 1))
+
     def aggregate_id(self) -> str:
         """The id of the aggregate the event belongs to: the Kafka key, the store's stream."""
         raise NotImplementedError

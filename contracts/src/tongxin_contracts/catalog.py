@@ -15,6 +15,7 @@ from types import ModuleType
 from tongxin_contracts import events
 from tongxin_contracts.base import IntegrationEvent
 from tongxin_contracts.registry import EventRegistry
+from tongxin_contracts.released import register_released
 
 
 def service_modules() -> list[ModuleType]:
@@ -38,6 +39,6 @@ def events_of(service: str) -> tuple[type[IntegrationEvent], ...]:
 def default_registry() -> EventRegistry:
     """The registry of all Tongxin events (built on first use, not at import)."""
     registry = EventRegistry(e for module in service_modules() for e in module.EVENTS)
-    # Upcasters go here as versions are released, e.g.
-    # @registry.upcaster("registry", "StudentLeft", 1)
+    # Old versions' models and their upcasters live in ``released``.
+    register_released(registry)
     return registry

@@ -39,6 +39,7 @@ class EventRegistry:
     def __init__(self, models: Iterable[type[IntegrationEvent]] = ()) -> None:
         self._models: dict[tuple[str, str], type[IntegrationEvent]] = {}
         self._upcasters: dict[tuple[str, str, int], Upcaster] = {}
+        self._released: dict[tuple[str, str, int], type[IntegrationEvent]] = {}
         # ce_type → (service, name, version, model): consumers resolve the same few types
         # millions of times.
         self._resolved: dict[str, tuple[str, str, int, type[IntegrationEvent]]] = {}
@@ -50,6 +51,18 @@ class EventRegistry:
         if key in self._models:
             raise ValueError(f"event {model.service}.{model.name} registered twice")
         self._models[key] = model
+
+    def register_released(self, model: type[IntegrationEvent]) -> None:
+        """Keep the model of a released old version (its schema stays published); payloads of
+        that version decode through upcasters into the current model."""
+        current = self._models.get((model.service, model.name))
+        if current is None or model.version >= current.version:
+            raise ValueError(f"{model.ce_type()} is not older than a registered current model")
+        self._released[(model.service, model.name, model.version)] = model
+
+    def released_models(self) -> list[type[IntegrationEvent]]:
+        """Released old versions, by service, name and version."""
+        return [self._released[k] for k in sorted(self._released)]
 
     def upcaster(
         self, service: str, name: str, from_version: int

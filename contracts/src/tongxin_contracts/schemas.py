@@ -10,13 +10,14 @@ from typing import Any
 from tongxin_contracts.asyncapi import build_asyncapi
 from tongxin_contracts.registry import EventRegistry
 
-CONTRACTS_VERSION = "1.0.0"
+CONTRACTS_VERSION = "2.0.0"
 
 
 def event_schemas(registry: EventRegistry) -> dict[str, dict[str, Any]]:
     """Relative file name → JSON Schema, e.g. ``registry/StudentEnrolled.v1.json``."""
     out: dict[str, dict[str, Any]] = {}
-    for model in registry.models():
+    # Released old versions stay published: their payloads are still in stores and on topics.
+    for model in [*registry.models(), *registry.released_models()]:
         schema = model.model_json_schema()
         schema["$id"] = f"urn:tongxin:schema:{model.service}:{model.name}:v{model.version}"
         schema["x-ce-type"] = model.ce_type()

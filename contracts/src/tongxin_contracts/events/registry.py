@@ -1,11 +1,15 @@
 """Events of the registry service (学籍与教职工), published on ``registry.events``.
 
 Students and guardians appear only as pseudonyms (``student_ref``, ``guardian_ref``); their
-names, contacts and addresses travel sealed per subject (see ``Sealed``).
+names, contacts, addresses, birth dates and special groups travel sealed per subject (see
+``Sealed``). What subscribers need in clear travels coarsened: an age band instead of the birth
+date, "in a special group" and the two care groups instead of the groups
+(``docs/privacy-on-the-wire.md`` has the decision per field).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from enum import StrEnum
 from typing import ClassVar
@@ -58,6 +62,45 @@ class SpecialGroup(StrEnum):
     orphan_or_unsupported = "orphan_or_unsupported"
     learning_difficulty = "learning_difficulty"
     psychological_or_behavioural = "psychological_or_behavioural"
+
+
+class CareGroup(StrEnum):
+    """The special groups the safety service keeps a care file for (一人一档): left-behind
+    children (Minors Protection Law art. 23) and children without de-facto support (civil
+    affairs). The only groups that travel in clear, because safety must act on them."""
+
+    left_behind = "left_behind"
+    orphan_or_unsupported = "orphan_or_unsupported"
+
+
+def care_groups_of(groups: Iterable[SpecialGroup | str]) -> list[CareGroup]:
+    """The care groups among ``groups``, sorted (what ``StudentCategorised`` shows in clear)."""
+    return sorted({CareGroup(g) for g in groups if g in CareGroup.__members__})
+
+
+class AgeBand(StrEnum):
+    """Age in completed years, cut where the law changes what may be done with a minor's data:
+    under 14 their personal information is sensitive and needs a guardian's consent (PIPL arts.
+    28, 31); under 18 they are minors (Minors Protection Law art. 2)."""
+
+    under_14 = "under_14"
+    from_14_to_17 = "14_to_17"
+    adult = "18_plus"
+
+
+def age_on(birth_date: date, on: date) -> int:
+    """Completed years (周岁) on ``on``: the birthday itself counts; someone born on 29 February
+    completes a year on 1 March in other years."""
+    before_birthday = (on.month, on.day) < (birth_date.month, birth_date.day)
+    return on.year - birth_date.year - before_birthday
+
+
+def age_band(birth_date: date, on: date) -> AgeBand:
+    """The band of someone born on ``birth_date``, on the day ``on``."""
+    age = age_on(birth_date, on)
+    if age < 14:
+        return AgeBand.under_14
+    return AgeBand.from_14_to_17 if age < 18 else AgeBand.adult
 
 
 class LeaveReason(StrEnum):
@@ -124,18 +167,33 @@ class Guardian(BaseModel):
 
 
 class StudentEnrolled(_RegistryEvent):
-    """A student was enrolled in a class."""
+    """A student was enrolled in a class.
+
+    v2: the birth date is sealed in ``personal``; ``age_band`` (as of ``age_band_on``) is what
+    consent rules read. v1 payloads upcast with an unknown band (``None``) until the registry's
+    next import records ``StudentAgeBandChanged``.
+    """
 
     name: ClassVar[str] = "StudentEnrolled"
+    version: ClassVar[int] = 2
     student_ref: str = Field(
         description="Pseudonym of the student (never the national student id)."
     )
     class_id: str = Field(description="Class the student is enrolled in.")
-    birth_date: date = Field(description="Birth date; consent rules depend on age (PIPL art. 31).")
+    age_band: AgeBand | None = Field(
+        description=(
+            "Age band on ``age_band_on`` (consent rules: PIPL art. 31's 14-year threshold); "
+            "null only for students enrolled before v2, until the next import."
+        )
+    )
+    age_band_on: date | None = Field(
+        description="The day (China time) the band holds on: the day of enrolment."
+    )
     guardians: list[Guardian] = Field(description="Guardians of the student, by pseudonym.")
     personal: Sealed = Field(
         description=(
-            "Sealed personal data: student name, gender, address, guardians' names and phones."
+            "Sealed personal data: student name, gender, birth date, address, guardians' names "
+            "and phones."
         )
     )
 
@@ -167,13 +225,41 @@ class StudentLeft(_RegistryEvent):
         return student_stream(self.student_ref)
 
 
+class StudentAgeBandChanged(_RegistryEvent):
+    """A student's age band is no longer the one last published (a birthday passed a threshold,
+    or the band was unknown): recorded by the registry when a roster import finds it."""
+
+    name: ClassVar[str] = "StudentAgeBandChanged"
+    student_ref: str = Field(description="Pseudonym of the student.")
+    age_band: AgeBand = Field(description="Age band on ``age_band_on``.")
+    age_band_on: date = Field(description="The day (China time) the band holds on.")
+
+    def aggregate_id(self) -> str:
+        return student_stream(self.student_ref)
+
+
 class StudentCategorised(_RegistryEvent):
-    """The special groups a student belongs to changed; ``groups`` is the full new set."""
+    """The special groups a student belongs to changed.
+
+    v2: the groups are sealed with the student's key; in clear only what subscribers act on:
+    whether the student is in any special group (visits' coverage rules) and the care groups
+    (safety's care files). v1 payloads upcast with ``groups`` null.
+    """
 
     name: ClassVar[str] = "StudentCategorised"
+    version: ClassVar[int] = 2
     student_ref: str = Field(description="Pseudonym of the student.")
-    groups: list[SpecialGroup] = Field(
-        description="Every special group the student now belongs to (empty: none)."
+    groups: Sealed | None = Field(
+        description=(
+            "Every special group the student now belongs to, sealed with the student's key "
+            '(``{"groups": [...]}``); null when it could not be sealed (erased student, v1).'
+        )
+    )
+    in_special_group: bool = Field(
+        description="Whether the student is in at least one special group (八类特殊学生)."
+    )
+    care_groups: list[CareGroup] = Field(
+        description="The care groups among them (left-behind, unsupported): safety acts on them."
     )
 
     def aggregate_id(self) -> str:
@@ -220,6 +306,7 @@ EVENTS: tuple[type[IntegrationEvent], ...] = (
     StudentTransferred,
     StudentLeft,
     StudentCategorised,
+    StudentAgeBandChanged,
     StaffAssigned,
     SubjectErased,
 )

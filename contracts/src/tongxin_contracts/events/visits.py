@@ -5,11 +5,15 @@ completed or cancelled, and — to count toward coverage — confirmed by a seco
 Findings open follow-up cases (``followup-<case_id>``) in the ledger (台账) under the four
 measures. Each school's monthly statistics (统计表) are ``report-<school_id>-<month>``, and a
 district's rules ``visit-rules-<district>``. Free text (notes, parent suggestions, actions) is
-personal information of minors and travels sealed with the student's key in this service.
+personal information of minors and travels sealed with the student's key in this service; so
+do the categories of what a visit found. In clear travels only whom a finding concerns outside
+the school (``referrals``) and the measure of each follow-up case (the ledger's structure,
+which wellbeing and safety react to): ``docs/privacy-on-the-wire.md``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from enum import StrEnum
 from typing import ClassVar, Literal
@@ -54,6 +58,25 @@ class FindingCategory(StrEnum):
     physical_health = "physical_health"
     safety = "safety"
     other = "other"
+
+
+class Referral(StrEnum):
+    """A service outside the school that must act on what a visit found (DESIGN §1's
+    reactions): wellbeing on a mental-health finding, safety on a safety finding."""
+
+    wellbeing = "wellbeing"
+    safety = "safety"
+
+
+_REFERRED = {
+    FindingCategory.mental_health: Referral.wellbeing,
+    FindingCategory.safety: Referral.safety,
+}
+
+
+def referrals_of(categories: Iterable[FindingCategory | str]) -> list[Referral]:
+    """The referrals the findings of these categories make, sorted (each once)."""
+    return sorted({_REFERRED[FindingCategory(c)] for c in categories if c in _REFERRED})
 
 
 class Measure(StrEnum):
@@ -104,6 +127,7 @@ class Visitor(_Strict):
     role: StaffRole = Field(description="The role in which they visited (one they hold).")
 
 
+# Since v2 of VisitCompleted, findings travel only sealed inside ``VisitCompleted.findings``.
 class Finding(_Strict):
     category: FindingCategory = Field(description="What was found, by category.")
     measure: Measure | None = Field(
@@ -156,11 +180,14 @@ class VisitScheduled(_VisitEvent):
 class VisitCompleted(_VisitEvent):
     """A visit took place and was recorded, with the visitors' integrity attestation.
 
-    It counts toward coverage only once ``VisitConfirmed`` follows. Subscribers: wellbeing reacts
-    to a ``mental_health`` finding; committees opens a feedback item per parent suggestion.
+    It counts toward coverage only once ``VisitConfirmed`` follows. Subscribers: wellbeing and
+    safety react to their ``referrals``; committees opens a feedback item per parent suggestion.
+    v2: the findings' categories are sealed; v1 payloads upcast with ``findings`` null and the
+    referrals and cases their findings made.
     """
 
     name: ClassVar[str] = "VisitCompleted"
+    version: ClassVar[int] = 2
     class_id: str = Field(description="The student's class at the time of the visit.")
     student_ref: str = Field(description="Pseudonym of the student whose family was visited.")
     recorded_by: str = Field(description="staff_ref of the visitor who recorded the visit.")
@@ -169,7 +196,21 @@ class VisitCompleted(_VisitEvent):
     started_at: datetime = Field(description="When the visit started (with time zone).")
     duration_minutes: int = Field(ge=1, le=600, description="How long the visit lasted.")
     goals_covered: list[VisitGoal] = Field(description="Which of the five goals were covered.")
-    findings: list[Finding] = Field(description="What was found, by category.")
+    findings: Sealed | None = Field(
+        default=None,
+        description=(
+            "What was found, by category, with the measure and case each opened, sealed with "
+            'the student\'s key (``{"findings": [Finding...]}``); null: nothing was found.'
+        ),
+    )
+    referrals: list[Referral] = Field(
+        default_factory=list,
+        description="Services that must act on a finding (wellbeing, safety); each once.",
+    )
+    followup_case_ids: list[str] = Field(
+        default_factory=list,
+        description="Follow-up cases the findings opened (each has its FollowUpOpened).",
+    )
     parent_suggestions: list[ParentSuggestion] = Field(
         description="Suggestions the family made, forwarded to the school to be answered."
     )
@@ -207,14 +248,25 @@ class _FollowUpEvent(_VisitsEvent):
 
 
 class FollowUpOpened(_FollowUpEvent):
-    """A finding opened a case in the follow-up ledger (台账) under one of the four measures."""
+    """A finding opened a case in the follow-up ledger (台账) under one of the four measures.
+
+    v2: the finding's category is sealed (``detail``); the measure stays in clear (the ledger's
+    structure; wellbeing reacts to mental-health counselling, safety to hardship assistance).
+    """
 
     name: ClassVar[str] = "FollowUpOpened"
+    version: ClassVar[int] = 2
     visit_id: str = Field(description="The visit whose finding opened the case.")
     class_id: str = Field(description="The student's class when the case was opened.")
     student_ref: str = Field(description="Pseudonym of the student.")
     measure: Measure = Field(description="The measure (四措施) the case falls under.")
-    category: FindingCategory = Field(description="The finding's category.")
+    detail: Sealed | None = Field(
+        default=None,
+        description=(
+            "The finding's category, sealed with the student's key (``{\"category\": ...}``); "
+            "null for cases opened before v2."
+        ),
+    )
     owner_ref: str = Field(description="staff_ref of the staff member who owns the case.")
     opened_on: date = Field(description="The day the case was opened (China time).")
     due_date: date = Field(description="The case should be closed by this date.")

@@ -64,7 +64,7 @@ class Reaction:
             for t in types:
                 if t.ce_type() in self.handlers:
                     raise ValueError(f"{self.name}: {t.__name__} is handled twice")
-                self.handlers[t.ce_type()] = handler
+                self.handlers.update(dict.fromkeys(t.ce_types(), handler))  # and older versions
                 self.event_types[t.ce_type()] = t
             return handler
 

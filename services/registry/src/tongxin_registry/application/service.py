@@ -6,11 +6,12 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from tongxin_contracts import IntegrationEvent
+from tongxin_contracts import IntegrationEvent, Sealed
 from tongxin_contracts.events.registry import (
     ErasureReason,
     Guardian,
@@ -22,7 +23,7 @@ from tongxin_contracts.events.registry import (
     student_stream,
 )
 from tongxin_platform.commands import Writer, causation, new_events, retrying
-from tongxin_platform.crypto import seal_with
+from tongxin_platform.crypto import open_with, seal_with
 from tongxin_platform.eventstore import NewEvent, StreamHead
 from tongxin_platform.uow import Transactions, UnitOfWork
 from tongxin_registry.application.pseudonyms import Pseudonymizer
@@ -147,9 +148,19 @@ class RegistryService:
             states = {
                 ref: fold(loaded.of(student_stream(ref)), StudentState()) for ref in refs.values()
             }
-            # Personal data is sealed only for students (re-)enrolled by this file.
-            enrolling = [ref for ref, st in states.items() if not st.enrolled and not st.erased]
-            keys = await uow.keys.keys_for(enrolling) if enrolling else {}
+            # Keys of the students not erased whose sealed data may be read or written: personal
+            # data is sealed for students (re-)enrolled by this file, special groups opened and
+            # sealed for students in a group (most re-imported students need no key).
+            grouped = {refs[line] for line, r in rows if r.special_groups}
+            live = [
+                ref
+                for ref, st in states.items()
+                if not st.erased
+                and (not st.enrolled or st.in_special_group or st.groups_sealed or ref in grouped)
+            ]
+            keys = await uow.keys.keys_for(live) if live else {}
+            states = {ref: with_groups(st, keys.get(ref)) for ref, st in states.items()}
+            today = china_today(now)
             for line, r in rows:
                 ref = refs[line]
                 if states[ref].erased and not states[ref].enrolled:
@@ -162,10 +173,15 @@ class RegistryService:
                         )
                     )
                     continue
-                personal = None
+                personal = groups_sealed = None
                 if ref in keys:
                     key_id, key = keys[ref]
-                    personal = seal_with(key_id, key, ref, _student_personal(r))
+                    # An enrolment starts with no groups (the decider's rule too).
+                    current = states[ref].groups if states[ref].enrolled else frozenset()
+                    if not states[ref].enrolled:
+                        personal = seal_with(key_id, key, ref, _student_personal(r))
+                    if frozenset(r.special_groups) != current:
+                        groups_sealed = seal_groups(keys[ref], ref, r.special_groups)
                 cmd = PlaceStudent(
                     r.district,
                     r.school_id,
@@ -175,6 +191,8 @@ class RegistryService:
                     self._guardians(r),
                     frozenset(r.special_groups),
                     personal,
+                    today,
+                    groups_sealed,
                 )
                 add(student_stream(ref), decide_student(cmd, states[ref]))
             if errors:
@@ -279,9 +297,25 @@ class RegistryService:
         )
 
     async def categorise(self, student_ref: str, groups: set[SpecialGroup]) -> list[str]:
-        return await self._student_command(
-            student_ref, lambda _: CategoriseStudent(student_ref, frozenset(groups))
-        )
+        """Record the student's special groups, sealed with their key (none once erased)."""
+        stream = student_stream(student_ref)
+        found: dict[str, Any] = {}
+
+        async def seal(uow: UnitOfWork, _: datetime) -> None:
+            found.clear()
+            state = fold((await uow.events.load([stream])).of(stream), StudentState())
+            if state.enrolled and not state.erased:
+                key = found["key"] = (await uow.keys.keys_for([student_ref]))[student_ref]
+                if frozenset(groups) != with_groups(state, key).groups:
+                    found["sealed"] = seal_groups(key, student_ref, groups)
+
+        def decide(history: list[IntegrationEvent], _: datetime) -> list[IntegrationEvent]:
+            state = with_groups(fold(history, StudentState()), found.get("key"))
+            cmd = CategoriseStudent(student_ref, frozenset(groups), found.get("sealed"))
+            return decide_student(cmd, state)
+
+        decided = await self.writer.run(stream, decide, before=seal)
+        return [e.name for e in decided]
 
     async def transfer(self, student_ref: str, class_id: str) -> list[str]:
         target: dict[str, Any] = {}
@@ -329,6 +363,33 @@ class RegistryService:
         ]
 
 
+def china_today(now: datetime) -> date:
+    """The day in China (the registry's dates, like the age band's, are China time)."""
+    return now.astimezone(CHINA).date()
+
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def seal_groups(
+    key: tuple[uuid.UUID, bytes],
+    student_ref: str,
+    groups: Sequence[SpecialGroup] | set[SpecialGroup],
+) -> Sealed:
+    return seal_with(key[0], key[1], student_ref, {"groups": sorted(g.value for g in groups)})
+
+
+def with_groups(state: StudentState, key: tuple[uuid.UUID, bytes] | None) -> StudentState:
+    """``state`` with its special groups opened from the last ``StudentCategorised`` (they travel
+    sealed); unchanged when they are known already or cannot be opened."""
+    if state.groups is not None or state.groups_sealed is None or key is None:
+        return state
+    if state.groups_sealed.key_id != str(key[0]):
+        return state  # sealed under a key that no longer exists
+    opened = open_with(key[1], state.groups_sealed)
+    return replace(state, groups=frozenset(SpecialGroup(g) for g in opened["groups"]))
+
+
 def _student_personal(r: StudentRow) -> dict[str, Any]:
     guardians: list[dict[str, str | None]] = [
         {"name": r.guardian1_name, "relation": r.guardian1_relation, "phone": r.guardian1_phone}
@@ -340,6 +401,7 @@ def _student_personal(r: StudentRow) -> dict[str, Any]:
     return {
         "name": r.student_name,
         "gender": r.gender,
+        "birth_date": r.birth_date.isoformat(),
         "address": r.address,
         "guardians": guardians,
     }

@@ -11,16 +11,20 @@ from dataclasses import replace
 from functools import singledispatch
 from typing import TypeVar
 
-from tongxin_contracts import IntegrationEvent
+from tongxin_contracts import IntegrationEvent, Sealed
 from tongxin_contracts.events.registry import (
     ClassOpened,
     SchoolRegistered,
+    SpecialGroup,
     StaffAssigned,
+    StudentAgeBandChanged,
     StudentCategorised,
     StudentEnrolled,
     StudentLeft,
     StudentTransferred,
     SubjectErased,
+    age_band,
+    care_groups_of,
 )
 from tongxin_registry.domain.model import (
     AssignStaff,
@@ -112,16 +116,9 @@ def decide_student(
             )
         ]
     if isinstance(cmd, CategoriseStudent):
-        if cmd.groups == state.groups:
+        if not _groups_change(cmd.groups, cmd.groups_sealed, state):
             return []
-        return [
-            StudentCategorised(
-                district=state.district,
-                school_id=state.school_id,
-                student_ref=cmd.student_ref,
-                groups=sorted(cmd.groups),
-            )
-        ]
+        return [_categorised(state.district, state.school_id, cmd.student_ref, cmd)]
     if (cmd.school_id, cmd.class_id) == (state.school_id, state.class_id):
         return []
     return [
@@ -147,27 +144,57 @@ def _place(cmd: PlaceStudent, state: StudentState) -> list[IntegrationEvent]:
                 school_id=cmd.school_id,
                 class_id=cmd.class_id,
                 student_ref=cmd.student_ref,
-                birth_date=cmd.birth_date,
+                age_band=age_band(cmd.birth_date, cmd.today),
+                age_band_on=cmd.today,
                 guardians=list(cmd.guardians),
                 personal=cmd.personal,
             )
         )
-        current = frozenset[str]()
+        state = StudentState()  # a new enrolment starts with no groups
     else:
         events += decide_student(
             TransferStudent(cmd.student_ref, cmd.district, cmd.school_id, cmd.class_id), state
         )
-        current = frozenset(state.groups)
-    if cmd.groups != current:
-        events.append(
-            StudentCategorised(
-                district=cmd.district,
-                school_id=cmd.school_id,
-                student_ref=cmd.student_ref,
-                groups=sorted(cmd.groups),
+        band = age_band(cmd.birth_date, cmd.today)
+        if band != state.age_band:
+            events.append(
+                StudentAgeBandChanged(
+                    district=cmd.district,
+                    school_id=cmd.school_id,
+                    student_ref=cmd.student_ref,
+                    age_band=band,
+                    age_band_on=cmd.today,
+                )
             )
-        )
+    if _groups_change(cmd.groups, cmd.groups_sealed, state):
+        events.append(_categorised(cmd.district, cmd.school_id, cmd.student_ref, cmd))
     return events
+
+
+def _groups_change(
+    groups: frozenset[SpecialGroup], sealed: Sealed | None, state: StudentState
+) -> bool:
+    """Whether ``groups`` differ from the record. When the record's groups cannot be opened
+    (``None``), a change is recorded if it can be sealed, or if the clear facts differ."""
+    if state.groups is not None:
+        return groups != state.groups
+    if sealed is not None:
+        return True
+    coarse = (bool(groups), frozenset(care_groups_of(groups)))
+    return coarse != (state.in_special_group, state.care_groups)
+
+
+def _categorised(
+    district: str, school_id: str, student_ref: str, cmd: PlaceStudent | CategoriseStudent
+) -> StudentCategorised:
+    return StudentCategorised(
+        district=district,
+        school_id=school_id,
+        student_ref=student_ref,
+        groups=cmd.groups_sealed,
+        in_special_group=bool(cmd.groups),
+        care_groups=care_groups_of(cmd.groups),
+    )
 
 
 def decide_staff(cmd: AssignStaff, state: StaffState | None) -> list[IntegrationEvent]:
@@ -212,7 +239,21 @@ def _(event: ClassOpened, state: object) -> ClassState:
 def _(event: StudentEnrolled, state: object) -> StudentState:
     # A student enrolled again keeps an earlier erasure: the key is gone for good.
     erased = isinstance(state, StudentState) and state.erased
-    return StudentState(True, event.district, event.school_id, event.class_id, frozenset(), erased)
+    return StudentState(
+        True,
+        event.district,
+        event.school_id,
+        event.class_id,
+        frozenset(),
+        erased,
+        age_band=event.age_band,
+    )
+
+
+@evolve.register
+def _(event: StudentAgeBandChanged, state: object) -> StudentState:
+    assert isinstance(state, StudentState)
+    return replace(state, age_band=event.age_band)
 
 
 @evolve.register
@@ -236,7 +277,13 @@ def _(event: StudentLeft, state: object) -> StudentState:
 @evolve.register
 def _(event: StudentCategorised, state: object) -> StudentState:
     assert isinstance(state, StudentState)
-    return replace(state, groups=frozenset(event.groups))
+    return replace(
+        state,
+        groups=None,
+        groups_sealed=event.groups,
+        in_special_group=event.in_special_group,
+        care_groups=frozenset(event.care_groups),
+    )
 
 
 @evolve.register

@@ -7,6 +7,8 @@ from datetime import date
 
 from tongxin_contracts import Sealed
 from tongxin_contracts.events.registry import (
+    AgeBand,
+    CareGroup,
     ErasureReason,
     Guardian,
     LeaveReason,
@@ -64,6 +66,10 @@ class PlaceStudent:
     guardians: tuple[Guardian, ...]
     groups: frozenset[SpecialGroup]
     personal: Sealed | None  # sealed by the application only for students not yet enrolled
+    today: date  # China time: the day the age band is computed for
+    # ``groups`` sealed by the application, when they differ from what it could open of the
+    # record; None when the student's key is gone (erased) or nothing changed.
+    groups_sealed: Sealed | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +82,7 @@ class RecordStudentLeft:
 class CategoriseStudent:
     student_ref: str
     groups: frozenset[SpecialGroup]
+    groups_sealed: Sealed | None = None  # as in PlaceStudent
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +137,15 @@ class StudentState:
     district: str = ""
     school_id: str = ""
     class_id: str = ""
-    groups: frozenset[SpecialGroup] = field(default_factory=frozenset)
+    # The groups as far as they are known: the events carry them sealed, so after a
+    # ``StudentCategorised`` they are None until the application opens ``groups_sealed``
+    # (``with_groups``); the clear coarse facts are always known.
+    groups: frozenset[SpecialGroup] | None = field(default_factory=frozenset)
     erased: bool = False
+    groups_sealed: Sealed | None = None
+    in_special_group: bool = False
+    care_groups: frozenset[CareGroup] = field(default_factory=frozenset)
+    age_band: AgeBand | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -116,7 +116,9 @@ async def present(
     async with runtime.transactions.begin() as uow:
         for r in rows:
             d = {k: v for k, v in dict(r).items() if k != "personal"}
-            d["birth_date"] = d["birth_date"].isoformat()
+            if d["age_band_on"] is not None:
+                d["age_band_on"] = d["age_band_on"].isoformat()
+            d["groups"] = await open_groups(uow, r["groups"], r["in_special_group"])
             if include_personal:
                 d["personal"] = None
                 if r["personal"] is not None:
@@ -132,6 +134,16 @@ async def present(
                 district=where.district or "",
             )
     return out
+
+
+async def open_groups(uow: Any, sealed: Any, in_special_group: bool) -> list[str] | None:
+    """The special groups, opened (they are stored sealed, as they travel); ``None`` when they
+    cannot be known (erased, or recorded before they were sealed)."""
+    if sealed is None:
+        return None if in_special_group else []
+    with contextlib.suppress(SubjectErasedError):
+        return list((await uow.keys.open(Sealed.model_validate(sealed)))["groups"])
+    return None
 
 
 @router.get("/students/{student_ref}", summary="One student's roster record")

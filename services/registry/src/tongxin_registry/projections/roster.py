@@ -1,8 +1,9 @@
 """The roster read model: schools, classes, students and staff as they stand now.
 
 Built only from ``registry.events`` (never from the event store's tables), so it can be rebuilt
-from offset 0 into a fresh schema and compared with the live one. Personal data stays sealed
-here; the API opens it for those entitled to see it.
+from offset 0 into a fresh schema and compared with the live one. Personal data (names,
+contacts, birth dates, special groups) stays sealed here; the API opens it for those entitled to
+see it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from tongxin_contracts.events.registry import (
     ClassOpened,
     SchoolRegistered,
     StaffAssigned,
+    StudentAgeBandChanged,
     StudentCategorised,
     StudentEnrolled,
     StudentLeft,
@@ -59,9 +61,12 @@ ROSTER = Projection(
                 "district": "text NOT NULL",
                 "school_id": "text NOT NULL",
                 "class_id": "text NOT NULL",
-                "birth_date": "date NOT NULL",
+                "age_band": "text",
+                "age_band_on": "date",
                 "status": "text NOT NULL",
-                "groups": "text[] NOT NULL DEFAULT '{}'",
+                "groups": "jsonb",  # sealed (null: none recorded, or unknown)
+                "in_special_group": "boolean NOT NULL DEFAULT false",
+                "care_groups": "text[] NOT NULL DEFAULT '{}'",
                 "guardians": "jsonb NOT NULL",
                 "personal": "jsonb",
                 "erased": "boolean NOT NULL DEFAULT false",
@@ -121,8 +126,12 @@ def _enrolled(e: StudentEnrolled, rows: Changes) -> None:
         district=e.district,
         school_id=e.school_id,
         class_id=e.class_id,
-        birth_date=e.birth_date,
+        age_band=e.age_band.value if e.age_band else None,
+        age_band_on=e.age_band_on,
         status="enrolled",
+        groups=None,
+        in_special_group=False,
+        care_groups=[],
         guardians=to_json(e.guardians),
         personal=e.personal.model_dump_json(),
     )
@@ -142,14 +151,24 @@ def _left(e: StudentLeft, rows: Changes) -> None:
 
 @ROSTER.on(StudentCategorised)
 def _categorised(e: StudentCategorised, rows: Changes) -> None:
-    rows["students"].update(e.student_ref, groups=[g.value for g in e.groups])
+    rows["students"].update(
+        e.student_ref,
+        groups=e.groups.model_dump_json() if e.groups else None,
+        in_special_group=e.in_special_group,
+        care_groups=[g.value for g in e.care_groups],
+    )
+
+
+@ROSTER.on(StudentAgeBandChanged)
+def _age_band(e: StudentAgeBandChanged, rows: Changes) -> None:
+    rows["students"].update(e.student_ref, age_band=e.age_band.value, age_band_on=e.age_band_on)
 
 
 @ROSTER.on(SubjectErased)
 def _erased(e: SubjectErased, rows: Changes) -> None:
     # Ciphertext without its key is noise already; drop it and the guardians' pseudonyms too,
     # so nothing of the subject's personal data lingers in the read model.
-    rows["students"].update(e.student_ref, personal=None, guardians="[]", erased=True)
+    rows["students"].update(e.student_ref, personal=None, guardians="[]", groups=None, erased=True)
 
 
 @ROSTER.on(StaffAssigned)

@@ -47,12 +47,24 @@ class LedgerCommands:
     ) -> str:
         case_id = str(self.writer.new_id())
         visit = fold(await self.writer.history(visit_stream(visit_id)), VisitState())
-        cmd = OpenFollowUp(case_id, visit_id, measure, category, owner_ref, due_date)
+        detail: dict[str, Sealed] = {}
+
+        async def seal_category(uow: UnitOfWork, _: datetime) -> None:
+            if visit.student_ref:  # an unknown visit: the decider refuses it
+                detail["category"] = await self.sealer.seal_category(
+                    uow, visit.student_ref, category
+                )
+
+        def decide(history: list[IntegrationEvent], now: datetime) -> list[IntegrationEvent]:
+            cmd = OpenFollowUp(
+                case_id, visit_id, measure, category, owner_ref, due_date, detail.get("category")
+            )
+            return decide_open_followup(cmd, visit, fold(history, FollowUpState()), now)
+
         await self.writer.run(
             case_stream(case_id),
-            lambda history, now: decide_open_followup(
-                cmd, visit, fold(history, FollowUpState()), now
-            ),
+            decide,
+            before=seal_category,
             after=tag_school(visit.school_id) if visit.school_id else None,
         )
         return case_id

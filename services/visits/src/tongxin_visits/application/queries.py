@@ -125,7 +125,7 @@ async def coverage(
     year = year_period(school_year)
     async with pool.acquire() as conn:
         students = await conn.fetch(
-            f"SELECT student_ref, class_id, groups FROM {B}.students"
+            f"SELECT student_ref, class_id, in_special_group FROM {B}.students"
             " WHERE school_id = $1 AND enrolled AND ($2::text IS NULL OR class_id = $2)",
             school_id,
             class_id,
@@ -156,7 +156,8 @@ async def coverage(
         )
     return evaluate(
         students=[
-            CoverageStudent(r["student_ref"], r["class_id"], bool(r["groups"])) for r in students
+            CoverageStudent(r["student_ref"], r["class_id"], r["in_special_group"])
+            for r in students
         ],
         head_teachers={r["class_id"]: r["head_teacher_ref"] for r in classes},
         leaders=[
@@ -222,7 +223,7 @@ async def district_reports(
 async def special_students(pool: asyncpg.Pool, school_id: str) -> set[str]:
     """The school's students in a special group (八类特殊学生), per the roster."""
     rows = await pool.fetch(
-        f"SELECT student_ref FROM {B}.students WHERE school_id = $1 AND cardinality(groups) > 0",
+        f"SELECT student_ref FROM {B}.students WHERE school_id = $1 AND in_special_group",
         school_id,
     )
     return {r["student_ref"] for r in rows}

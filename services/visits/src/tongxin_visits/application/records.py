@@ -1,6 +1,6 @@
-"""Opening a visit's record (家访手记: notes and parent suggestions) and a case's actions, for
-the staff entitled to read them. The text is read from the event store and opened with this
-service's key for the student; once the student is erased it stays shut (``None``)."""
+"""Opening a visit's record (家访手记: notes, findings and parent suggestions) and a case's
+actions, for the staff entitled to read them. The text is read from the event store and opened
+with this service's key for the student; once the student is erased it stays shut (``None``)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,14 @@ async def _open(uow: UnitOfWork, sealed: Sealed | None) -> str | None:
         return None
     with contextlib.suppress(SubjectErasedError):
         return str((await uow.keys.open(sealed))["text"])
+    return None
+
+
+async def _open_findings(uow: UnitOfWork, sealed: Sealed | None) -> list[Any] | None:
+    if sealed is None:
+        return []
+    with contextlib.suppress(SubjectErasedError):
+        return list((await uow.keys.open(sealed))["findings"])
     return None
 
 
@@ -50,8 +58,11 @@ async def visit_record(uow: UnitOfWork, visit_id: str) -> dict[str, Any] | None:
         "visit_id": visit_id,
         "student_ref": done.student_ref,
         # No key: the student was erased (or nothing was ever sealed for them).
-        "erased": erased and (done.notes is not None or bool(suggestions)),
+        "erased": erased
+        and (done.notes is not None or done.findings is not None or bool(suggestions)),
         "notes": await _open(uow, done.notes),
+        # The categories travel sealed (docs/privacy-on-the-wire.md); null once erased.
+        "findings": await _open_findings(uow, done.findings),
         "parent_suggestions": suggestions,
     }
 

@@ -3,7 +3,7 @@ co-visitor or by the family's one-time code."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 import asyncpg
@@ -12,6 +12,7 @@ from tongxin_contracts import IntegrationEvent, Sealed
 from tongxin_contracts.events.visits import (
     CancelReason,
     ConfirmedBy,
+    Finding,
     FindingCategory,
     Measure,
     ParentSuggestion,
@@ -71,6 +72,34 @@ class Sealer:
 
     async def seal(self, uow: UnitOfWork, student_ref: str, text: str) -> Sealed:
         return await uow.keys.seal(student_ref, {"text": text})
+
+    async def seal_findings(
+        self, uow: UnitOfWork, student_ref: str, findings: tuple[FindingInput, ...]
+    ) -> tuple[Sealed | None, tuple[FindingInput, ...]]:
+        """The findings sealed (categories travel only so), and each case's category sealed."""
+        if not findings:
+            return None, findings
+        recorded = [
+            Finding(category=f.category, measure=f.measure, case_id=f.case_id).model_dump(
+                mode="json"
+            )
+            for f in findings
+        ]
+        sealed = await uow.keys.seal(student_ref, {"findings": recorded})
+        detailed = tuple(
+            [
+                replace(f, detail=await self.seal_category(uow, student_ref, f.category))
+                if f.case_id
+                else f
+                for f in findings
+            ]
+        )
+        return sealed, detailed
+
+    async def seal_category(
+        self, uow: UnitOfWork, student_ref: str, category: FindingCategory
+    ) -> Sealed:
+        return await uow.keys.seal(student_ref, {"category": category.value})
 
 
 class VisitCommands:
@@ -136,6 +165,9 @@ class VisitCommands:
             today = china_date(now)
             if c.notes:
                 sealed["notes"] = await self.sealer.seal(uow, state.student_ref, c.notes)
+            sealed["findings"], sealed["detailed"] = await self.sealer.seal_findings(
+                uow, state.student_ref, findings
+            )
             sealed["suggestions"] = tuple(
                 [
                     ParentSuggestion(
@@ -151,8 +183,12 @@ class VisitCommands:
         def decide(history: list[IntegrationEvent], now: datetime) -> list[IntegrationEvent]:
             notes = sealed.get("notes")
             suggestions = sealed.get("suggestions", ())
+            sealed_findings = sealed.get("findings")
+            detailed = sealed.get("detailed", findings)
             assert notes is None or isinstance(notes, Sealed)
+            assert sealed_findings is None or isinstance(sealed_findings, Sealed)
             assert isinstance(suggestions, tuple)
+            assert isinstance(detailed, tuple)
             cmd = CompleteVisit(
                 visit_id,
                 by,
@@ -161,11 +197,12 @@ class VisitCommands:
                 c.started_at,
                 c.duration_minutes,
                 c.goals,
-                findings,
+                detailed,
                 suggestions,
                 notes,
                 c.integrity_attested,
                 china_date(now) + timedelta(days=rules.followup_due_days),
+                sealed_findings,
             )
             return decide_visit(cmd, fold(history, VisitState()), now)
 

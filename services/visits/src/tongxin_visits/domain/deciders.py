@@ -12,7 +12,6 @@ from typing import TypeVar
 from tongxin_contracts import IntegrationEvent
 from tongxin_contracts.events.visits import (
     ConfirmedBy,
-    Finding,
     FollowUpActionRecorded,
     FollowUpClosed,
     FollowUpOpened,
@@ -24,6 +23,7 @@ from tongxin_contracts.events.visits import (
     VisitPlanned,
     VisitRulesSet,
     VisitScheduled,
+    referrals_of,
 )
 from tongxin_visits.domain.calendar import china_date, month_bounds, parse_month, report_due
 from tongxin_visits.domain.model import (
@@ -128,14 +128,12 @@ def _complete(cmd: CompleteVisit, state: VisitState, now: datetime) -> list[Inte
         raise VisitsError("a visit lasts between 1 and 600 minutes", "duration_minutes")
     if not cmd.goals:
         raise VisitsError("name at least one of the five goals the visit covered", "goals_covered")
-    findings, cases = [], []
+    cases = []
     for n, f in enumerate(cmd.findings):
         if f.measure is None:
-            findings.append(Finding(category=f.category))
             continue
         if f.case_id is None:
             raise VisitsError("a finding with a measure needs a case id", f"findings.{n}")
-        findings.append(Finding(category=f.category, measure=f.measure, case_id=f.case_id))
         cases.append(
             FollowUpOpened(
                 district=state.district,
@@ -145,7 +143,7 @@ def _complete(cmd: CompleteVisit, state: VisitState, now: datetime) -> list[Inte
                 class_id=state.class_id,
                 student_ref=state.student_ref,
                 measure=f.measure,
-                category=f.category,
+                detail=f.detail,
                 owner_ref=f.owner_ref or cmd.recorded_by,
                 opened_on=china_date(now),
                 due_date=cmd.followup_due,
@@ -163,7 +161,10 @@ def _complete(cmd: CompleteVisit, state: VisitState, now: datetime) -> list[Inte
         started_at=cmd.started_at,
         duration_minutes=cmd.duration_minutes,
         goals_covered=sorted(cmd.goals),
-        findings=findings,
+        # The categories travel sealed; in clear only whom they concern outside the school.
+        findings=cmd.findings_sealed,
+        referrals=referrals_of(f.category for f in cmd.findings),
+        followup_case_ids=[c.case_id for c in cases],
         parent_suggestions=list(cmd.suggestions),
         notes=cmd.notes,
         integrity_attested=True,
@@ -212,7 +213,7 @@ def decide_open_followup(
             class_id=visit.class_id,
             student_ref=visit.student_ref,
             measure=cmd.measure,
-            category=cmd.category,
+            detail=cmd.detail,
             owner_ref=cmd.owner_ref,
             opened_on=china_date(now),
             due_date=cmd.due_date,

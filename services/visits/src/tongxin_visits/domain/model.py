@@ -86,6 +86,7 @@ class FindingInput:
     measure: Measure | None = None
     case_id: str | None = None  # given by the application when ``measure`` is set
     owner_ref: str | None = None  # default: the recorder
+    detail: Sealed | None = None  # the category, sealed by the application for the case
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,7 @@ class CompleteVisit:
     notes: Sealed | None
     integrity_attested: bool
     followup_due: date
+    findings_sealed: Sealed | None = None  # the findings, sealed by the application
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +147,7 @@ class OpenFollowUp:
     category: FindingCategory
     owner_ref: str
     due_date: date
+    detail: Sealed | None = None  # the category, sealed by the application
 
 
 @dataclass(frozen=True, slots=True)

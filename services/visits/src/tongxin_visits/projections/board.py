@@ -66,7 +66,7 @@ BOARD = Projection(
                 "school_id": NN,
                 "class_id": NN,
                 "enrolled": "boolean NOT NULL",
-                "groups": "text[] NOT NULL DEFAULT '{}'",
+                "in_special_group": "boolean NOT NULL DEFAULT false",
                 "guardian_refs": "text[] NOT NULL DEFAULT '{}'",
             },
             indexes={"students_by_school": "(school_id, class_id)"},
@@ -103,7 +103,8 @@ BOARD = Projection(
                 "visit_date": "date",
                 "duration_minutes": "integer",
                 "goals": "text[] NOT NULL DEFAULT '{}'",
-                "findings": "jsonb NOT NULL DEFAULT '[]'",
+                "referrals": "text[] NOT NULL DEFAULT '{}'",
+                "followup_case_ids": "text[] NOT NULL DEFAULT '{}'",
                 "suggestions": "integer NOT NULL DEFAULT 0",
                 "confirmed": "boolean NOT NULL DEFAULT false",
                 "confirmed_by": T,
@@ -125,7 +126,6 @@ BOARD = Projection(
                 "student_ref": NN,
                 "visit_id": NN,
                 "measure": NN,
-                "category": NN,
                 "owner_ref": NN,
                 "opened_on": "date NOT NULL",
                 "due_date": "date NOT NULL",
@@ -213,7 +213,8 @@ def _left(e: StudentLeft, rows: Changes) -> None:
 
 @BOARD.on(StudentCategorised)
 def _categorised(e: StudentCategorised, rows: Changes) -> None:
-    rows["students"].update(e.student_ref, groups=[g.value for g in e.groups])
+    # Coverage needs only whether the student is in a special group (the groups are sealed).
+    rows["students"].update(e.student_ref, in_special_group=e.in_special_group)
 
 
 @BOARD.on(SubjectErased)
@@ -273,7 +274,8 @@ def _completed(e: VisitCompleted, rows: Changes) -> None:
         visit_date=china_date(e.started_at),
         duration_minutes=e.duration_minutes,
         goals=[g.value for g in e.goals_covered],
-        findings=json.dumps([f.model_dump(mode="json") for f in e.findings]),
+        referrals=[r.value for r in e.referrals],
+        followup_case_ids=e.followup_case_ids,
         suggestions=len(e.parent_suggestions),
     )
 
@@ -298,7 +300,6 @@ def _case_opened(e: FollowUpOpened, rows: Changes) -> None:
         student_ref=e.student_ref,
         visit_id=e.visit_id,
         measure=e.measure.value,
-        category=e.category.value,
         owner_ref=e.owner_ref,
         opened_on=e.opened_on,
         due_date=e.due_date,
