@@ -75,8 +75,13 @@ class OutboxRelay:
         idle_sleep: float = 0.1,
         busy_sleep: float = 0.004,
         producer_factory: Callable[[], AIOKafkaProducer] | None = None,
+        connect_timeout: float = 10.0,
+        command_timeout: float | None = 60.0,
     ) -> None:
         self.service = service
+        # Bounded: a paused or unreachable server fails the relay's connection (it reconnects)
+        # instead of hanging it.
+        self.connect_timeout, self.command_timeout = connect_timeout, command_timeout
         self.database_url = database_url
         self.bootstrap = bootstrap
         self.batch_size = batch_size
@@ -96,13 +101,15 @@ class OutboxRelay:
         while not self._stop.is_set():
             try:
                 await self._run_once()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("outbox relay lost its database connection: %s; retrying", exc)
                 self.stats.active = False
                 await self._sleep(1.0)
 
     async def _run_once(self) -> None:
-        conn: asyncpg.Connection = await asyncpg.connect(self.database_url)
+        conn: asyncpg.Connection = await asyncpg.connect(
+            self.database_url, timeout=self.connect_timeout, command_timeout=self.command_timeout
+        )
         try:
             while not await conn.fetchval(
                 "SELECT pg_try_advisory_lock($1)", relay_lock_key(self.service)
@@ -114,7 +121,10 @@ class OutboxRelay:
             await self._publish_loop(conn)
         finally:
             self.stats.active = False
-            await conn.close()
+            try:
+                await conn.close(timeout=self.connect_timeout)
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                conn.terminate()
 
     async def _publish_loop(self, conn: asyncpg.Connection) -> None:
         producer: AIOKafkaProducer | None = None

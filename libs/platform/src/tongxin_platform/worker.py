@@ -206,6 +206,7 @@ class Worker:
                 service=self.service.name,
                 database_url=url,
                 bootstrap=self.settings.kafka_bootstrap_servers,
+                connect_timeout=self.settings.database_connect_timeout,
             )
 
     async def after_startup(self) -> None:
