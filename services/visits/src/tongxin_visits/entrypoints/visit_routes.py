@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.encoders import jsonable_encoder
 
 from tongxin_contracts.events.visits import Visitor
+from tongxin_platform.edge import guard, service_router
 from tongxin_platform.http import Caller, ProblemError, require
 from tongxin_platform.policy import Scope
 from tongxin_visits.application import queries
@@ -37,10 +38,11 @@ from tongxin_visits.entrypoints.deps import (
     visit_scope,
 )
 
-router = APIRouter(tags=["visits"])
+router = service_router(tags=["visits"])
 
 
 @router.post("/visits", summary="Plan a visit to a student's family")
+@guard(POLICY, Action.visit_record)
 async def plan(
     body: PlanBody, request: Request, who: Caller, app: App, idempotency_key: Key = None
 ) -> Any:
@@ -70,6 +72,7 @@ async def plan(
 
 
 @router.post("/visits/{visit_id}/schedule", summary="Record the appointment made with the family")
+@guard(POLICY, Action.visit_record)
 async def schedule(
     visit_id: VisitId,
     body: ScheduleBody,
@@ -91,6 +94,7 @@ async def schedule(
 
 
 @router.post("/visits/{visit_id}/complete", summary="Record a visit that took place")
+@guard(POLICY, Action.visit_record)
 async def complete(
     visit_id: VisitId,
     body: CompleteBody,
@@ -136,6 +140,7 @@ async def complete(
 
 
 @router.post("/visits/{visit_id}/cancel", summary="Cancel a planned or scheduled visit")
+@guard(POLICY, Action.visit_record)
 async def cancel(
     visit_id: VisitId,
     body: CancelBody,
@@ -155,6 +160,7 @@ async def cancel(
 
 
 @router.post("/visits/{visit_id}/confirm", summary="Confirm, as a co-visitor, that it took place")
+@guard(POLICY, Action.visit_confirm)
 async def confirm(
     visit_id: VisitId, request: Request, who: Caller, app: App, idempotency_key: Key = None
 ) -> Any:
@@ -169,6 +175,7 @@ async def confirm(
 
 
 @router.post("/visits/{visit_id}/family-code", summary="Send the family a one-time code")
+@guard(POLICY, Action.visit_record)
 async def family_code(
     visit_id: VisitId, request: Request, who: Caller, app: App, idempotency_key: Key = None
 ) -> Any:
