@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import fastapi_offline
+import uvicorn
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.docs import (
@@ -240,3 +241,13 @@ def install_docs(app: FastAPI) -> None:
             redoc_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
             with_google_fonts=False,
         )
+
+
+# --- the server -----------------------------------------------------------------------------------
+
+
+def server_config(app: Any, host: str, port: int, **kwargs: Any) -> uvicorn.Config:
+    """How the kit serves HTTP (APIs and workers' endpoints): no ``server: uvicorn`` header
+    telling a prober what runs here."""
+    kwargs.setdefault("log_level", "warning")
+    return uvicorn.Config(app, host=host, port=port, server_header=False, **kwargs)
