@@ -11,6 +11,7 @@ application object (``Service.build``) at ``app.state.service``.
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -75,6 +76,10 @@ def create_service_app(
         app.state.runtime = runtime
         app.state.service = service.build(runtime) if service.build else None
         app.state.watermarks = Watermarks(settings.kafka_bootstrap_servers)
+        # What start-up built stays for the process's life: out of the collector's way, so a
+        # full collection during a request does not scan it (a pause of the whole loop).
+        gc.collect()
+        gc.freeze()
         app.state.loop_lag.start()
         try:
             yield

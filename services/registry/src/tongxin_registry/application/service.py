@@ -60,7 +60,7 @@ from tongxin_registry.domain.model import (
     UnknownClassError,
 )
 
-# Students placed (sealed, decided, appended) at a time: each batch holds the loop ~10-20 ms.
+# Students placed (sealed, decided, appended) at a time: each batch holds the loop ~10 ms.
 WRITE_BATCH = 100
 # Opens the file's lines from its start (an import reads them twice, and again on a retry).
 LineSource = Callable[[], Iterable[str]]
