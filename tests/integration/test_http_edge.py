@@ -13,14 +13,16 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
 from fastapi import FastAPI
 from starlette.types import Message, Receive, Scope, Send
 
 from tests.conftest import Bearer
 from tests.support.servers import serving
 from tongxin_cli.demo import DemoSpec, demo_roster
-from tongxin_platform.auth import TokenVerifier
+from tongxin_platform.auth import Principal, Role, TokenVerifier, claims_for
 from tongxin_registry.config import RegistrySettings
 from tongxin_registry.entrypoints.api import create_app as registry_app
 from tongxin_visits.config import VisitsSettings
@@ -265,3 +267,19 @@ async def test_the_docs_load_only_from_the_service_itself(
                 assert len(loaded.content) > 100, ref
             assert "cdn." not in r.text
             assert "fonts.googleapis" not in r.text
+
+
+async def test_a_token_with_a_list_district_is_a_401_problem_not_a_500(
+    registry_settings: RegistrySettings, verifier: TokenVerifier, jwt_keys: tuple[bytes, bytes]
+) -> None:
+    key = serialization.load_pem_private_key(jwt_keys[0], password=None)
+    claims = claims_for(Principal("o", Role.bureau_officer, DISTRICT))
+    claims["district"] = [DISTRICT, "330107"]
+    token = jwt.encode(claims, key, algorithm="EdDSA")  # type: ignore[arg-type]
+    async with (
+        serving(registry_app(registry_settings, verifier)) as url,
+        httpx.AsyncClient(base_url=url, timeout=30) as http,
+    ):
+        r = await http.get("/schools", headers={"Authorization": f"Bearer {token}"})
+        body = is_problem(r, 401)
+        assert "claim district" in body["detail"]
