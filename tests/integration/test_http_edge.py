@@ -237,7 +237,9 @@ async def test_every_answer_carries_nosniff_no_store_and_no_server_header(
             await http.get("/schools"),  # 401
             await http.get("/health"),
             await http.get("/openapi.json"),
+            await http.get("/metrics"),
         ]
+        assert re.search(r"^tongxin_event_loop_max_stall_seconds \S+$", answers[-1].text, re.M)
         for r in answers:
             assert r.headers["x-content-type-options"] == "nosniff", (r.url, r.headers)
             assert r.headers["cache-control"] == "no-store", (r.url, r.headers)
@@ -283,3 +285,4 @@ async def test_a_token_with_a_list_district_is_a_401_problem_not_a_500(
         r = await http.get("/schools", headers={"Authorization": f"Bearer {token}"})
         body = is_problem(r, 401)
         assert "claim district" in body["detail"]
+        assert body["rule"] == "token.claims"

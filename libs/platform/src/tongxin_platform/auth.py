@@ -58,7 +58,11 @@ class Role(StrEnum):
 
 
 class AuthError(Exception):
-    """No valid token: HTTP 401."""
+    """No valid token: HTTP 401, naming the rule the token broke."""
+
+    def __init__(self, message: str, *, rule: str = "token.valid") -> None:
+        super().__init__(message)
+        self.rule = rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,29 +166,42 @@ class TokenVerifier:
                 options={"require": ["exp", "iat", "jti", "sub", "iss", "aud"]},
             )
         except jwt.PyJWTError as exc:
-            raise AuthError(f"invalid token: {exc}") from exc
+            rule = (
+                "token.claims" if isinstance(exc, jwt.MissingRequiredClaimError) else "token.valid"
+            )
+            raise AuthError(f"invalid token: {exc}", rule=rule) from exc
         for name in ("sub", "role", "jti", "district", "school", "class"):
             if name in claims and not (isinstance(claims[name], str) and claims[name]):
-                raise AuthError(f"invalid token: claim {name} must be a non-empty string")
+                raise AuthError(
+                    f"invalid token: claim {name} must be a non-empty string", rule="token.claims"
+                )
         try:
             role = Role(str(claims.get("role")))
         except ValueError as exc:
-            raise AuthError(f"invalid token: unknown role {claims.get('role')!r}") from exc
+            raise AuthError(
+                f"invalid token: unknown role {claims.get('role')!r}", rule="token.claims"
+            ) from exc
         lifetime, cap = claims["exp"] - claims["iat"], max_ttl(role)
         if lifetime > cap:
             raise AuthError(
                 f"token lifetime: exp - iat is {lifetime} s, over the {cap} s allowed"
-                f" for role {role.value} (rule token.max_ttl)"
+                f" for role {role.value} (rule token.max_ttl)",
+                rule="token.max_ttl",
             )
         if self.revoked is not None and claims["jti"] in self.revoked:
-            raise AuthError(f"token revoked: jti {claims['jti']} (rule token.revoked)")
+            raise AuthError(
+                f"token revoked: jti {claims['jti']} (rule token.revoked)", rule="token.revoked"
+            )
         district, school, class_id = (
             claims.get("district"),
             claims.get("school"),
             claims.get("class"),
         )
         if (class_id and not school) or (school and not district):
-            raise AuthError("invalid token: a class scope needs its school, a school its district")
+            raise AuthError(
+                "invalid token: a class scope needs its school, a school its district",
+                rule="token.claims",
+            )
         return Principal(claims["sub"], role, district, school, class_id)
 
 

@@ -128,6 +128,7 @@ def authenticate(verifier: TokenVerifier, authorization: str | None) -> Principa
             "Unauthorized",
             "Authorization: a bearer token is required",
             headers={"WWW-Authenticate": "Bearer"},
+            rule="token.required",
         )
     try:
         return verifier.verify(token)
@@ -137,6 +138,7 @@ def authenticate(verifier: TokenVerifier, authorization: str | None) -> Principa
             "Unauthorized",
             f"Authorization: {exc}",
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            rule=exc.rule,
         ) from exc
 
 
