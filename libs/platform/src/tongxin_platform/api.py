@@ -4,8 +4,12 @@ It opens the service's runtime on startup and adds what every service answers th
 ``/health`` (the process lives), ``/ready`` (database and broker reachable), ``/metrics``
 (Prometheus text), ``/asyncapi`` (the document generated from the service's FastStream worker),
 ``/access-log`` (auditors), problem+json for every refusal, and bearer-token authentication.
-The service brings its routers; its routes reach the runtime with ``RuntimeDep`` and its
-application object (``Service.build``) at ``app.state.service``.
+The service brings its routers, made with ``tongxin_platform.edge.service_router`` so that the
+token, the route's declared action and the body's size are checked before a body is read; its
+routes reach the runtime with ``RuntimeDep`` and its application object (``Service.build``) at
+``app.state.service``. Every answer carries ``X-Content-Type-Options: nosniff`` and
+``Cache-Control: no-store``; ``/docs`` and ``/redoc`` load their assets from the service itself;
+``/metrics`` includes the event loop's longest recent stall (``tongxin_platform.looplag``).
 """
 
 from __future__ import annotations
