@@ -199,6 +199,7 @@ async def family_code(
     summary="The family confirms the visit with its one-time code (no token: the code is the "
     "credential)",
 )
+@guard(max_body=4096)  # anonymous: a six-digit code needs a few bytes
 async def family_confirmation(visit_id: VisitId, body: FamilyConfirmBody, app: App) -> Any:
     await visit_scope(app, visit_id)
     try:
