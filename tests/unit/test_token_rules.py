@@ -13,7 +13,7 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from typer.testing import CliRunner
 
 from tongxin_cli.main import app as tongxin
@@ -28,6 +28,7 @@ from tongxin_platform.auth import (
     mint,
     token_id,
 )
+from tongxin_platform.edge import check_routes, service_router
 from tongxin_platform.http import Caller, install_auth, install_problem_handlers
 from tongxin_platform.looplag import LoopLag
 
@@ -183,3 +184,17 @@ def test_the_loop_lag_gauge_keeps_the_longest_stall_of_its_window() -> None:
     assert lag.max_stall(now) == pytest.approx(0.040)
     text = {m.name: m.samples[0].value for m in lag.collect()}
     assert text["tongxin_event_loop_stalls"] == 1  # the 250 ms one, counted since start
+
+
+def test_a_service_router_of_plain_routes_is_refused_even_when_nested() -> None:
+    plain = APIRouter()
+
+    @plain.post("/reads-its-body-first")
+    async def endpoint(body: dict[str, str]) -> dict[str, str]:
+        return body
+
+    outer = service_router()
+    outer.include_router(plain)
+    for routers in ([plain], [outer]):
+        with pytest.raises(TypeError, match="service_router"):
+            check_routes(routers)

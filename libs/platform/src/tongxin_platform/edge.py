@@ -163,7 +163,9 @@ def check_routes(routers: Any) -> None:
     """Refuse a router with a route that would read its body before the edge's checks."""
     for router in routers:
         for route in router.routes:
-            if isinstance(route, APIRoute) and not isinstance(route, EdgeRoute):
+            if (included := getattr(route, "original_router", None)) is not None:
+                check_routes([included])  # a router included in a service's router
+            elif isinstance(route, APIRoute) and not isinstance(route, EdgeRoute):
                 raise TypeError(
                     f"{route.path}: routes of a service come from service_router() "
                     "(tongxin_platform.edge), so the edge checks them before their body is read"
