@@ -1,6 +1,7 @@
-"""The edge's unit rules of issue 9 (findings 1, 6 and 7): claims of the wrong type are a 401 (never a 500),
-a token's lifetime is capped per role, every token has an id (``jti``) that can be revoked, and
-``tongxin token`` refuses to mint beyond the cap and revokes by id."""
+"""Unit rules of the edge (issue 9, findings 1, 6 and 7): claims of the wrong type are a 401
+(never a 500), a token's lifetime is capped per role, every token has an id (``jti``) that can
+be revoked, ``tongxin token`` refuses to mint beyond the cap and revokes by id, the loop-lag
+gauge keeps its window, and a router whose routes would read their body first is refused."""
 
 from __future__ import annotations
 
