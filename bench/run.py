@@ -754,7 +754,25 @@ def memory_rows(
                 api["peak_rss_mb"] < 120,
                 f"idle {api['idle_rss_mb']:.0f} MB; import of "
                 f"{api['import_events']:,} events over HTTP at "
-                f"{api['import_rate']:,.0f}/s",
+                f"{api['import_rate']:,.0f}/s (streamed: < 150 MB, issue 9)",
+            )
+        )
+        rows.append(
+            Row(
+                "api_import_loop_stall",
+                "Longest event-loop stall, registry API during the import",
+                api["loop_max_stall_s"] * 1000,
+                "ms",
+                api["peer_bare_csv_parse_s"] * 1000,
+                "bare csv parse of the file, one go",
+                None,
+                "",
+                "< 100 ms",
+                api["loop_max_stall_s"] < 0.1,
+                f"the API's tongxin_event_loop_max_stall_seconds; slowest /health "
+                f"{api['health_max_latency_s'] * 1000:.0f} ms; a police token posting the file: "
+                f"{api['police_refusal_status']}, "
+                f"RSS {api['police_refusal_rss_growth_mb']:+.1f} MB",
             )
         )
     else:

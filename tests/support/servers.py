@@ -10,6 +10,8 @@ from contextlib import asynccontextmanager
 import uvicorn
 from fastapi import FastAPI
 
+from tongxin_platform.edge import server_config
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -21,9 +23,7 @@ def free_port() -> int:
 @asynccontextmanager
 async def serving(app: FastAPI) -> AsyncIterator[str]:
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
+    server = uvicorn.Server(server_config(app, "127.0.0.1", port, lifespan="on"))
     task = asyncio.create_task(server.serve())
     for _ in range(200):
         if server.started:

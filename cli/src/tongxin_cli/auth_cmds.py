@@ -11,7 +11,16 @@ import typer
 
 from tongxin_cli.console import exit_with, fail, operator_errors, out
 from tongxin_contracts.events.registry import ErasureReason
-from tongxin_platform.auth import Principal, Role, dev_keypair, mint
+from tongxin_platform.auth import (
+    Principal,
+    RevocationList,
+    Role,
+    dev_keypair,
+    max_ttl,
+    mint,
+    revocation_file,
+    token_id,
+)
 
 DURATIONS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -46,26 +55,63 @@ def bearer_for(
     return mint(signing_key(), Principal(subject, role, district, school, class_id), ttl=3600)
 
 
+token_app = typer.Typer(
+    name="token",
+    help="Mint a development token; `tongxin token revoke JTI` revokes one.",
+    add_completion=False,
+)
+
+
+@token_app.callback(invoke_without_command=True)
 def token(
-    role: Annotated[Role, typer.Option(help="Role carried by the token.")],
+    ctx: typer.Context,
+    role: Annotated[Role | None, typer.Option(help="Role carried by the token.")] = None,
     district: Annotated[str | None, typer.Option(help="District scope (omit: city level).")] = None,
     school: Annotated[str | None, typer.Option(help="School scope (needs --district).")] = None,
     class_id: Annotated[
         str | None, typer.Option("--class", help="Class scope (needs --school).")
     ] = None,
     subject: Annotated[str, typer.Option(help="Who the token is for (sub claim).")] = "dev-user",
-    ttl: Annotated[str, typer.Option(help="Lifetime, e.g. 30m, 8h, 2d.")] = "8h",
+    ttl: Annotated[
+        str, typer.Option(help="Lifetime, e.g. 30m, 8h (at most the role's cap).")
+    ] = "8h",
 ) -> None:
-    """Mint a development token (signed by the dev key in .data/dev-jwt; never for production)."""
+    """Mint a development token (signed by the dev key in .data/dev-jwt; never for production).
+    Its id (jti) is printed on stderr, for `tongxin token revoke`."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if role is None:
+        exit_with("--role is required", 2)
+        return
     if class_id and not school:
         exit_with("--class needs --school", 2)
     if school and not district:
         exit_with("--school needs --district", 2)
     seconds = parse_ttl(ttl)
+    cap = max_ttl(role)
+    if seconds > cap:
+        exit_with(f"--ttl {ttl}: at most {cap} s for role {role.value} (TONGXIN_TOKEN_MAX_TTL)", 2)
     with operator_errors():
-        print(
-            mint(signing_key(), Principal(subject, role, district, school, class_id), ttl=seconds)
+        minted = mint(
+            signing_key(), Principal(subject, role, district, school, class_id), ttl=seconds
         )
+        print(minted)
+        typer.echo(f"jti: {token_id(minted)}", err=True)
+
+
+@token_app.command("revoke")
+def revoke(
+    jti: Annotated[str, typer.Argument(help="The token's id (its jti claim).")],
+    note: Annotated[str, typer.Option(help="Why, kept beside the id in the file.")] = "",
+) -> None:
+    """Revoke a token by its id: every service verifying with this key refuses it from now on
+    (the revocation file, TONGXIN_JWT_REVOKED_FILE, is read again when it changes)."""
+    if not jti.strip() or any(c.isspace() or c == "#" for c in jti.strip()):
+        exit_with(f"not a token id: {jti!r}", 2)
+    revoked = RevocationList(revocation_file())
+    with operator_errors():
+        added = revoked.revoke(jti.strip(), note)
+    out().print(f"{jti}: {'revoked' if added else 'already revoked'} ({revoked.path})")
 
 
 def erase(

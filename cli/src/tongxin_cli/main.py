@@ -49,7 +49,7 @@ app.command(rich_help_panel="Audit")(store_cmds.audit)
 app.command(rich_help_panel="Audit")(store_cmds.verify)
 app.command(rich_help_panel="Audit")(tail_cmd.tail)
 app.command(rich_help_panel="Contracts")(schemas_cmd.schemas)
-app.command(rich_help_panel="Security")(auth_cmds.token)
+app.add_typer(auth_cmds.token_app, rich_help_panel="Security")
 app.command(rich_help_panel="Security")(auth_cmds.erase)
 
 

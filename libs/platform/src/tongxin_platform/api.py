@@ -4,25 +4,38 @@ It opens the service's runtime on startup and adds what every service answers th
 ``/health`` (the process lives), ``/ready`` (database and broker reachable), ``/metrics``
 (Prometheus text), ``/asyncapi`` (the document generated from the service's FastStream worker),
 ``/access-log`` (auditors), problem+json for every refusal, and bearer-token authentication.
-The service brings its routers; its routes reach the runtime with ``RuntimeDep`` and its
-application object (``Service.build``) at ``app.state.service``.
+The service brings its routers, made with ``tongxin_platform.edge.service_router`` so that the
+token, the route's declared action and the body's size are checked before a body is read; its
+routes reach the runtime with ``RuntimeDep`` and its application object (``Service.build``) at
+``app.state.service``. Every answer carries ``X-Content-Type-Options: nosniff`` and
+``Cache-Control: no-store``; ``/docs`` and ``/redoc`` load their assets from the service itself;
+``/metrics`` includes the event loop's longest recent stall (``tongxin_platform.looplag``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import StringConstraints
+from pydantic import AfterValidator, StringConstraints
 
 from tongxin_platform import access, liveness
 from tongxin_platform.auth import TokenVerifier
+from tongxin_platform.edge import (
+    SecurityHeaders,
+    check_routes,
+    guard,
+    install_docs,
+    service_router,
+)
 from tongxin_platform.http import Caller, install_auth, install_problem_handlers, problem, require
+from tongxin_platform.looplag import LoopLag
 from tongxin_platform.metrics import ServiceMetrics, Watermarks
 from tongxin_platform.outages import RETRY_AFTER_SECONDS, install_outage_handlers
 from tongxin_platform.policy import ACCESS_LOG_READ, PLATFORM_POLICY, Scope
@@ -33,6 +46,18 @@ from tongxin_platform.worker import Worker
 Text = Annotated[str, StringConstraints(max_length=200, pattern=r"^[^\x00]*$")]
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 READY_TIMEOUT = 3.0
+
+
+def _instant(value: datetime) -> datetime:
+    """An instant PostgreSQL and Python can both hold: naive means UTC; an offset that moves
+    it outside years 1..9999 (``0001-01-01T00:00:00+14:00``) is refused."""
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("outside the instants this service can hold (years 1 to 9999)") from exc
+
+
+Instant = Annotated[datetime, AfterValidator(_instant)]
 
 
 async def runtime_of(request: Request) -> Runtime:  # async: no thread pool hop per request
@@ -56,9 +81,15 @@ def create_service_app(
         app.state.runtime = runtime
         app.state.service = service.build(runtime) if service.build else None
         app.state.watermarks = Watermarks(settings.kafka_bootstrap_servers)
+        # What start-up built stays for the process's life: out of the collector's way, so a
+        # full collection during a request does not scan it (a pause of the whole loop).
+        gc.collect()
+        gc.freeze()
+        app.state.loop_lag.start()
         try:
             yield
         finally:
+            await app.state.loop_lag.stop()
             await app.state.watermarks.close()
             await runtime.close()
 
@@ -67,19 +98,26 @@ def create_service_app(
         version=service.version,
         lifespan=lifespan,
         description=service.description,
+        docs_url=None,  # served by install_docs, from the service itself
+        redoc_url=None,
     )
     app.state.metrics = ServiceMetrics(service.name)
+    app.state.loop_lag = LoopLag.from_env()
+    app.state.metrics.registry.register(app.state.loop_lag)
     install_problem_handlers(app)
     install_outage_handlers(app)
     install_auth(app, verifier or TokenVerifier.from_env())
+    app.add_middleware(SecurityHeaders)
+    install_docs(app)
+    routers = [*routers, base_router(service, settings)]
+    check_routes(routers)
     for router in routers:
         app.include_router(router)
-    app.include_router(base_router(service, settings))
     return app
 
 
 def base_router(service: Service, settings: ServiceSettings) -> APIRouter:
-    router = APIRouter(tags=["operations"])
+    router = service_router(tags=["operations"])
     cached: dict[str, Any] = {}
 
     @router.get("/health", summary="Liveness: the process answers (no token needed)")
@@ -152,12 +190,13 @@ def base_router(service: Service, settings: ServiceSettings) -> APIRouter:
         return doc
 
     @router.get("/access-log", summary="Reads of restricted records (auditors)")
+    @guard(PLATFORM_POLICY, ACCESS_LOG_READ)
     async def access_log(
         who: Caller,
         runtime: RuntimeDep,
         record: Annotated[Text | None, Query()] = None,
         actor: Annotated[Text | None, Query()] = None,
-        since: datetime | None = None,
+        since: Instant | None = None,
         limit: Annotated[int, Query(ge=1, le=5000)] = 500,
     ) -> list[dict[str, Any]]:
         require(

@@ -3,12 +3,19 @@
 Production verifies tokens with a configured public key (EdDSA or RS256); development keys are
 made by ``tongxin token`` under ``.data/dev-jwt/``. A missing, expired or forged token is a 401;
 what the caller may do is decided by ``tongxin_platform.policy``.
+
+Every token carries an id (``jti``), its issue time and its expiry; a token living longer than
+its role's cap (``TONGXIN_TOKEN_MAX_TTL``, default 12 h, or ``TONGXIN_TOKEN_MAX_TTL_<ROLE>``,
+in seconds) is refused, and so is a token whose id is listed in the revocation file
+(``TONGXIN_JWT_REVOKED_FILE``, default ``revoked.txt`` beside the verification key: one id a
+line, ``#`` comments), which every service of a district reads again when it changes.
 """
 
 from __future__ import annotations
 
 import os
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -51,7 +58,11 @@ class Role(StrEnum):
 
 
 class AuthError(Exception):
-    """No valid token: HTTP 401."""
+    """No valid token: HTTP 401, naming the rule the token broke."""
+
+    def __init__(self, message: str, *, rule: str = "token.valid") -> None:
+        super().__init__(message)
+        self.rule = rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +82,18 @@ class Principal:
         return "district" if self.district else "city"
 
 
+DEFAULT_MAX_TTL = 12 * 3600  # people's tokens: one working day at most
+
+
+def max_ttl(role: Role) -> int:
+    """The longest lifetime (``exp - iat``, seconds) a token of ``role`` may have:
+    ``TONGXIN_TOKEN_MAX_TTL_<ROLE>``, else ``TONGXIN_TOKEN_MAX_TTL``, else 12 h."""
+    for name in (f"TONGXIN_TOKEN_MAX_TTL_{role.value.upper()}", "TONGXIN_TOKEN_MAX_TTL"):
+        if (given := os.environ.get(name, "").strip()).isdigit():
+            return int(given)
+    return DEFAULT_MAX_TTL
+
+
 def claims_for(p: Principal, *, ttl: int = 8 * 3600, now: float | None = None) -> dict[str, Any]:
     issued = int(now if now is not None else time.time())
     claims: dict[str, Any] = {
@@ -80,6 +103,7 @@ def claims_for(p: Principal, *, ttl: int = 8 * 3600, now: float | None = None) -
         "role": p.role.value,
         "iat": issued,
         "exp": issued + ttl,
+        "jti": uuid.uuid4().hex,
     }
     for key, value in (("district", p.district), ("school", p.school), ("class", p.class_id)):
         if value:
@@ -93,6 +117,11 @@ def mint(private_key_pem: bytes, p: Principal, *, ttl: int = 8 * 3600) -> str:
     return jwt.encode(claims_for(p, ttl=ttl), key, algorithm=alg)  # type: ignore[arg-type]
 
 
+def token_id(token: str) -> str:
+    """The ``jti`` of a token, read without verifying it (to name it, e.g. for revocation)."""
+    return str(jwt.decode(token, options={"verify_signature": False}).get("jti", ""))
+
+
 class TokenVerifier:
     """Verifies tokens with a public key: the one given, or — with ``loader`` — the one the
     environment names, looked for again on each call until it exists (a service started
@@ -104,15 +133,21 @@ class TokenVerifier:
         public_key_pem: bytes | None,
         *,
         loader: Callable[[], bytes | None] | None = None,
+        revoked: RevocationList | None = None,
     ) -> None:
         self._key: RSAPublicKey | Ed25519PublicKey | None = None
         self._loader = loader
+        self.revoked = revoked
         if public_key_pem:
             self._key = _public_key(public_key_pem)
 
     @classmethod
     def from_env(cls) -> TokenVerifier:
-        return cls(public_key_from_env(), loader=public_key_from_env)
+        return cls(
+            public_key_from_env(),
+            loader=public_key_from_env,
+            revoked=RevocationList(revocation_file()),
+        )
 
     def verify(self, token: str) -> Principal:
         if self._key is None and self._loader is not None:
@@ -128,22 +163,81 @@ class TokenVerifier:
                 algorithms=ALGORITHMS,
                 audience=AUDIENCE,
                 issuer=ISSUER,
-                options={"require": ["exp", "sub", "iss", "aud"]},
+                options={"require": ["exp", "iat", "jti", "sub", "iss", "aud"]},
             )
         except jwt.PyJWTError as exc:
-            raise AuthError(f"invalid token: {exc}") from exc
+            rule = (
+                "token.claims" if isinstance(exc, jwt.MissingRequiredClaimError) else "token.valid"
+            )
+            raise AuthError(f"invalid token: {exc}", rule=rule) from exc
+        for name in ("sub", "role", "jti", "district", "school", "class"):
+            if name in claims and not (isinstance(claims[name], str) and claims[name]):
+                raise AuthError(
+                    f"invalid token: claim {name} must be a non-empty string", rule="token.claims"
+                )
         try:
             role = Role(str(claims.get("role")))
         except ValueError as exc:
-            raise AuthError(f"invalid token: unknown role {claims.get('role')!r}") from exc
+            raise AuthError(
+                f"invalid token: unknown role {claims.get('role')!r}", rule="token.claims"
+            ) from exc
+        lifetime, cap = claims["exp"] - claims["iat"], max_ttl(role)
+        if lifetime > cap:
+            raise AuthError(
+                f"token lifetime: exp - iat is {lifetime} s, over the {cap} s allowed"
+                f" for role {role.value} (rule token.max_ttl)",
+                rule="token.max_ttl",
+            )
+        if self.revoked is not None and claims["jti"] in self.revoked:
+            raise AuthError(
+                f"token revoked: jti {claims['jti']} (rule token.revoked)", rule="token.revoked"
+            )
         district, school, class_id = (
             claims.get("district"),
             claims.get("school"),
             claims.get("class"),
         )
         if (class_id and not school) or (school and not district):
-            raise AuthError("invalid token: a class scope needs its school, a school its district")
-        return Principal(str(claims["sub"]), role, district, school, class_id)
+            raise AuthError(
+                "invalid token: a class scope needs its school, a school its district",
+                rule="token.claims",
+            )
+        return Principal(claims["sub"], role, district, school, class_id)
+
+
+class RevocationList:
+    """Revoked token ids, from a file read again whenever it changes (size or time)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._seen: tuple[int, int] | None = None
+        self._ids: frozenset[str] = frozenset()
+
+    def __contains__(self, jti: object) -> bool:
+        return jti in self.ids()
+
+    def ids(self) -> frozenset[str]:
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            self._seen, self._ids = None, frozenset()
+            return self._ids
+        if (st.st_mtime_ns, st.st_size) != self._seen:
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+            self._ids = frozenset(
+                ln.split("#", 1)[0].strip() for ln in lines if ln.split("#", 1)[0].strip()
+            )
+            self._seen = (st.st_mtime_ns, st.st_size)
+        return self._ids
+
+    def revoke(self, jti: str, note: str = "") -> bool:
+        """Add ``jti`` (False when it was already there)."""
+        if jti in self.ids():
+            return False
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(f"{jti}" + (f"  # {note}" if note else "") + "\n")
+        return True
 
 
 def _public_key(pem: bytes) -> RSAPublicKey | Ed25519PublicKey:
@@ -182,6 +276,14 @@ def dev_keypair(directory: Path | None = None) -> tuple[bytes, bytes]:
             )
         )
     return private.read_bytes(), public.read_bytes()
+
+
+def revocation_file() -> Path:
+    """``TONGXIN_JWT_REVOKED_FILE``, else ``revoked.txt`` beside the verification key file."""
+    if path := os.environ.get("TONGXIN_JWT_REVOKED_FILE"):
+        return Path(path)
+    key = Path(os.environ.get("TONGXIN_JWT_PUBLIC_KEY_FILE", dev_key_dir() / "public.pem"))
+    return key.parent / "revoked.txt"
 
 
 def public_key_from_env() -> bytes | None:

@@ -21,6 +21,7 @@ from tongxin_contracts import default_registry
 from tongxin_platform import replay, replay_run
 from tongxin_platform.api import asyncapi_document
 from tongxin_platform.consumer import ConsumerRuntime
+from tongxin_platform.edge import SecurityHeaders, server_config
 from tongxin_platform.keys_cli import keys_app, refuse_insecure
 from tongxin_platform.service import Service
 from tongxin_platform.settings import ServiceSettings, service_database_url
@@ -45,12 +46,13 @@ def service_cli(service: Service, create_app: Callable[[Any], FastAPI]) -> typer
         settings = service.settings()
         refuse_insecure(settings)
         configure_tracing(service.name)
-        uvicorn.run(
-            create_app(settings),
-            host=host or settings.http_host,
-            port=port or settings.http_port,
-            log_level="warning",
-        )
+        uvicorn.Server(
+            server_config(
+                create_app(settings),
+                host or settings.http_host,
+                port or settings.http_port,
+            )
+        ).run()
 
     @app.command("worker")
     def run_worker(
@@ -71,7 +73,8 @@ def service_cli(service: Service, create_app: Callable[[Any], FastAPI]) -> typer
         worker = Worker(service, settings, options)
         http = settings.worker_http_port if port is None else port
         if http and _port_free(settings.http_host, http):
-            uvicorn.run(worker.app(), host=settings.http_host, port=http, log_level="warning")
+            app_ = SecurityHeaders(worker.app())
+            uvicorn.Server(server_config(app_, settings.http_host, http)).run()
             return
         if http:
             console.print(f"worker: port {http} is taken; running without /metrics")

@@ -316,6 +316,7 @@ class EventStore:
             return 0
         heads = [(sid, head) for sid, head, evs in batches if evs]
         await conn.execute(_STAGING)
+        await conn.execute("DELETE FROM staged_events")  # an earlier call in this transaction
         await conn.copy_records_to_table(
             "staged_events",
             records=[

@@ -25,6 +25,15 @@ from tongxin_platform.policy import Policy, Scope
 PROBLEM = "application/problem+json"
 
 
+class BodyTooLargeError(StarletteHTTPException):
+    """The body grew past the route's limit while it was being received (413). An HTTP
+    exception, so that FastAPI's body parsing lets it through unchanged."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"body: at most {limit} bytes for this route")
+        self.limit = limit
+
+
 class ProblemError(Exception):
     """A refusal the client can act on; becomes a problem+json response."""
 
@@ -86,6 +95,8 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_http(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        if isinstance(exc, BodyTooLargeError):
+            return problem(413, "Content too large", exc.detail, field="body", limit=exc.limit)
         return problem(exc.status_code, "HTTP error", str(exc.detail))
 
     app.add_exception_handler(ProblemError, on_problem)
@@ -104,28 +115,46 @@ def install_auth(app: FastAPI, verifier: TokenVerifier) -> None:
 _BEARER = HTTPBearer(auto_error=False, description="JWT with a role and a scope (tongxin token)")
 
 
-async def current_principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
-) -> Principal:
-    """The caller of this request (a FastAPI dependency), or a 401 problem."""
-    verifier: TokenVerifier = request.app.state.token_verifier
-    if credentials is None or not credentials.credentials.strip():
+PRINCIPAL_SCOPE_KEY = "tongxin.principal"
+
+
+def authenticate(verifier: TokenVerifier, authorization: str | None) -> Principal:
+    """The principal of an ``Authorization: Bearer`` header, or a 401 problem."""
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise ProblemError(
             401,
             "Unauthorized",
             "Authorization: a bearer token is required",
             headers={"WWW-Authenticate": "Bearer"},
+            rule="token.required",
         )
     try:
-        return verifier.verify(credentials.credentials.strip())
+        return verifier.verify(token)
     except AuthError as exc:
         raise ProblemError(
             401,
             "Unauthorized",
             f"Authorization: {exc}",
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            rule=exc.rule,
         ) from exc
+
+
+async def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
+) -> Principal:
+    """The caller of this request (a FastAPI dependency), or a 401 problem. The kit's routes
+    (``tongxin_platform.edge.EdgeRoute``) verify the token before the body is read and leave
+    the principal in the request's scope."""
+    known = request.scope.get(PRINCIPAL_SCOPE_KEY)
+    if isinstance(known, Principal):
+        return known
+    verifier: TokenVerifier = request.app.state.token_verifier
+    given = f"Bearer {credentials.credentials}" if credentials is not None else None
+    return authenticate(verifier, given)
 
 
 Caller = Annotated[Principal, Depends(current_principal)]

@@ -40,7 +40,13 @@ Act = Callable[[], Awaitable[dict[str, Any]]]
 
 
 def fingerprint(method: str, path: str, body: bytes) -> str:
-    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
+    return fingerprinter(method, path, body).hexdigest()
+
+
+def fingerprinter(method: str, path: str, body: bytes = b"") -> hashlib._Hash:
+    """The request's fingerprint as a hash still open to the body's further chunks (a
+    streamed body: ``command(..., digest=h.hexdigest())``)."""
+    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body)
 
 
 def caller_scope(p: Principal) -> str:
@@ -63,13 +69,14 @@ async def command(
     body: bytes | None = None,
     metrics: Any = None,
     name: str | None = None,
+    digest: str | None = None,
 ) -> JSONResponse:
     """Run ``act`` (which returns the answer's JSON body) as one command."""
     started = time.perf_counter()
     label = name or _route_name(request)
     outcome = "error"
     try:
-        response = await _command(transactions, request, who, key, act, body)
+        response = await _command(transactions, request, who, key, act, body, digest)
         outcome = _outcome(response)
         return response
     except ProblemError as exc:
@@ -87,6 +94,7 @@ async def _command(
     key: str | None,
     act: Act,
     body: bytes | None,
+    digest: str | None = None,
 ) -> JSONResponse:
     command_id = uuid.uuid4().hex
     correlation = correlation_of(request)
@@ -95,7 +103,7 @@ async def _command(
         raise ProblemError(
             422, "Invalid idempotency key", f"Idempotency-Key: 1 to {MAX_KEY} characters"
         )
-    fp = fingerprint(
+    fp = digest or fingerprint(
         request.method,
         request.url.path,
         body if body is not None else await request.body(),

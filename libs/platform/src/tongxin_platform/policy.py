@@ -80,7 +80,9 @@ class Policy:
             {**self.rules, **other.rules}, district_wide=self.district_wide | other.district_wide
         )
 
-    def authorize(self, p: Principal, action: str, where: Scope) -> Decision:
+    def admits(self, p: Principal, action: str) -> Decision:
+        """What can be decided from the caller alone (role, scope level): the HTTP edge asks
+        this before it reads a request's body."""
         action = str(action)
         if p.role not in self.rules[action]:
             return Decision(False, f"role {p.role.value} may not {action}")
@@ -88,6 +90,12 @@ class Policy:
             return Decision(
                 False, f"{action} needs a district or city scope, not the caller's {p.level} scope"
             )
+        return Decision(True)
+
+    def authorize(self, p: Principal, action: str, where: Scope) -> Decision:
+        action = str(action)
+        if not (admitted := self.admits(p, action)).allowed:
+            return admitted
         if not in_scope(p, where):
             return Decision(False, f"{action} outside the caller's {p.level} scope")
         return Decision(True)

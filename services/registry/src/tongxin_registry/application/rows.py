@@ -6,12 +6,14 @@ the file, the header being line 1) and the field, so a school secretary can fix 
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any, TypeVar
+from typing import IO, Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
@@ -27,16 +29,29 @@ class RowError:
     message: str
 
 
+MAX_ERRORS = 1000  # kept to report; the rest only counted
+
+
 class ImportRejectedError(Exception):
     """The file has errors; nothing was written."""
 
-    def __init__(self, errors: list[RowError]) -> None:
+    def __init__(self, errors: list[RowError], *, total: int | None = None) -> None:
         first = errors[0]
+        total = max(total or 0, len(errors))
         super().__init__(
             f"row {first.row}, field {first.field}: {first.message}"
-            + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")
+            + (f" (and {total - 1} more)" if total > 1 else "")
         )
         self.errors = errors
+        self.total = total
+
+
+class NotUTF8Error(Exception):
+    """The file is not UTF-8 text."""
+
+    def __init__(self, reason: str, byte: int) -> None:
+        super().__init__(f"not UTF-8 ({reason} at byte {byte}); save the CSV as UTF-8")
+        self.reason, self.byte = reason, byte
 
 
 def _split(v: Any) -> Any:
@@ -106,45 +121,105 @@ class StaffRow(_Row):
 R = TypeVar("R", bound=_Row)
 
 
+BATCH = 200  # rows validated at a time: bounded memory, the loop held ~10 ms per batch
+CHUNK = 64 * 1024
+
+
+def text_lines(binary: IO[bytes], *, chunk: int = CHUNK) -> Iterator[str]:
+    """The lines (ends kept) of a UTF-8 file read ``chunk`` bytes at a time; a BOM (Excel
+    writes one) is dropped; invalid UTF-8 raises ``NotUTF8Error`` naming the byte."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    offset, pending = 0, ""
+    while True:
+        data = binary.read(chunk)
+        try:
+            text = decoder.decode(data, final=not data)
+        except UnicodeDecodeError as exc:
+            raise NotUTF8Error(exc.reason, offset + exc.start) from exc
+        offset += len(data)
+        *complete, pending = (pending + text).split("\n")  # as io.StringIO splits lines
+        for line in complete:
+            yield line + "\n"
+        if not data:
+            if pending:
+                yield pending
+            return
+
+
+class RowStream(Generic[R]):
+    """Rows of a CSV read line by line and validated ``batch`` at a time. ``batches()`` yields
+    the valid rows; the errors are collected in ``errors`` (the first ``MAX_ERRORS``; all are
+    counted in ``error_count``). A missing column, a NUL or broken CSV stops at once
+    (``ImportRejectedError``)."""
+
+    def __init__(
+        self, lines: Iterable[str], model: type[R], *, max_rows: int = 200_000, batch: int = BATCH
+    ) -> None:
+        self.lines, self.model, self.max_rows, self.batch = lines, model, max_rows, batch
+        self.errors: list[RowError] = []
+        self.error_count = 0
+        self.rows = 0
+
+    def _error(self, error: RowError) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(error)
+
+    def _checked(self) -> Iterator[str]:
+        for physical, line in enumerate(self.lines, start=1):
+            if "\x00" in line:
+                raise ImportRejectedError(
+                    [RowError(physical, "-", "the file contains a NUL character")]
+                )
+            yield line.removeprefix("\ufeff") if physical == 1 else line
+
+    def batches(self) -> Iterator[list[tuple[int, R]]]:
+        reader = csv.DictReader(self._checked())
+        try:
+            header = reader.fieldnames or []
+            required = [n for n, f in self.model.model_fields.items() if f.is_required()]
+            missing = [n for n in required if n not in header]
+            if missing:
+                raise ImportRejectedError(
+                    [RowError(1, m, "required column is missing") for m in missing]
+                )
+            batch: list[tuple[int, R]] = []
+            for line, raw in enumerate(reader, start=2):
+                if line - 1 > self.max_rows:
+                    self._error(
+                        RowError(line, "-", f"more than {self.max_rows} rows; split the file")
+                    )
+                    break
+                if None in raw:
+                    self._error(RowError(line, "-", "more values than columns"))
+                    continue
+                try:
+                    batch.append((line, self.model.model_validate(raw)))
+                except ValidationError as exc:
+                    for e in exc.errors():
+                        self._error(
+                            RowError(line, ".".join(str(p) for p in e["loc"]) or "-", e["msg"])
+                        )
+                    continue
+                self.rows += 1
+                if len(batch) >= self.batch:
+                    yield batch
+                    batch = []
+            if batch:
+                yield batch
+        except csv.Error as exc:
+            raise ImportRejectedError([RowError(reader.line_num, "-", f"not CSV: {exc}")]) from exc
+        if not self.rows and not self.error_count:
+            self._error(RowError(2, "-", "the file has no data rows"))
+
+    def raise_errors(self) -> None:
+        if self.error_count:
+            raise ImportRejectedError(self.errors, total=self.error_count)
+
+
 def parse_rows(text: str, model: type[R], *, max_rows: int = 200_000) -> list[tuple[int, R]]:
     """Parse and validate every row; raise ``ImportRejectedError`` with all errors found."""
-    text = text.removeprefix("\ufeff")  # Excel writes a BOM before UTF-8 CSV
-    if "\x00" in text:
-        line = text[: text.index("\x00")].count("\n") + 1
-        raise ImportRejectedError([RowError(line, "-", "the file contains a NUL character")])
-    reader = csv.DictReader(io.StringIO(text))
-    try:
-        header = reader.fieldnames or []
-        required = [n for n, f in model.model_fields.items() if f.is_required()]
-        missing = [n for n in required if n not in header]
-        if missing:
-            raise ImportRejectedError(
-                [RowError(1, m, "required column is missing") for m in missing]
-            )
-        return _validate(reader, model, max_rows)
-    except csv.Error as exc:
-        raise ImportRejectedError([RowError(reader.line_num, "-", f"not CSV: {exc}")]) from exc
-
-
-def _validate(reader: csv.DictReader[str], model: type[R], max_rows: int) -> list[tuple[int, R]]:
-    rows: list[tuple[int, R]] = []
-    errors: list[RowError] = []
-    for line, raw in enumerate(reader, start=2):
-        if line - 1 > max_rows:
-            errors.append(RowError(line, "-", f"more than {max_rows} rows; split the file"))
-            break
-        if None in raw:
-            errors.append(RowError(line, "-", "more values than columns"))
-            continue
-        try:
-            rows.append((line, model.model_validate(raw)))
-        except ValidationError as exc:
-            errors.extend(
-                RowError(line, ".".join(str(p) for p in e["loc"]) or "-", e["msg"])
-                for e in exc.errors()
-            )
-    if not rows and not errors:
-        errors.append(RowError(2, "-", "the file has no data rows"))
-    if errors:
-        raise ImportRejectedError(errors)
+    stream = RowStream(io.StringIO(text), model, max_rows=max_rows)
+    rows = [row for batch in stream.batches() for row in batch]
+    stream.raise_errors()
     return rows

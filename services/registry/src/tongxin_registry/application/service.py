@@ -3,9 +3,11 @@ work; a concurrent change (``ConcurrencyError``) makes it start over from the lo
 
 from __future__ import annotations
 
+import asyncio
+import io
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
@@ -28,8 +30,10 @@ from tongxin_platform.eventstore import NewEvent, StreamHead
 from tongxin_platform.uow import Transactions, UnitOfWork
 from tongxin_registry.application.pseudonyms import Pseudonymizer
 from tongxin_registry.application.rows import (
+    MAX_ERRORS,
     ImportRejectedError,
     RowError,
+    RowStream,
     StaffRow,
     StudentRow,
     parse_rows,
@@ -57,6 +61,10 @@ from tongxin_registry.domain.model import (
     UnknownClassError,
 )
 
+# Students placed (sealed, decided, appended) at a time: each batch holds the loop ~10 ms.
+WRITE_BATCH = 100
+# Opens the file's lines from its start (an import reads them twice, and again on a retry).
+LineSource = Callable[[], Iterable[str]]
 # Called with every (district, school) a file touches, before anything is written; raises to refuse.
 ScopeCheck = Callable[[set[tuple[str, str]]], None]
 
@@ -92,113 +100,128 @@ class RegistryService:
     async def import_students(
         self, text: str, *, check_scope: ScopeCheck | None = None
     ) -> ImportResult:
-        rows = parse_rows(text, StudentRow)
-        _check_consistent(rows)
+        return await self.import_students_from(lambda: io.StringIO(text), check_scope=check_scope)
+
+    async def import_students_from(
+        self, lines: LineSource, *, check_scope: ScopeCheck | None = None
+    ) -> ImportResult:
+        """Import a student roster read from ``lines()`` (called once per pass: a first pass
+        validates every row and the rows' agreement, then the scope is checked, then a second
+        pass writes, ``BATCH`` rows at a time, in one transaction). Memory stays bounded by a
+        batch, and the event loop gets control back between batches."""
+        plan = await _plan_students(lines(), self.pseudonyms)
         if check_scope is not None:
-            check_scope({(r.district, r.school_id) for _, r in rows})
-        return await retrying(lambda: self._import_students(rows))
+            check_scope(plan.scopes)
+        return await retrying(lambda: self._import_students(lines, plan))
 
-    async def _import_students(self, rows: list[tuple[int, StudentRow]]) -> ImportResult:
-        schools: dict[str, RegisterSchool] = {}
-        classes: dict[str, OpenClass] = {}
-        for _, r in rows:
-            schools[r.school_id] = RegisterSchool(
-                r.district, r.school_id, r.school_name, r.stage, r.has_counselling_room
-            )
-            head = (
-                self.pseudonyms.staff(r.district, r.head_teacher_id) if r.head_teacher_id else None
-            )
-            classes[r.class_id] = OpenClass(
-                r.district, r.school_id, r.class_id, r.class_name, r.grade, r.school_year, head
-            )
-        refs = {line: self.pseudonyms.student(r.district, r.student_id) for line, r in rows}
+    async def _import_students(self, lines: LineSource, plan: _StudentPlan) -> ImportResult:
         now, cause = self.clock(), causation()  # one import: its events share their ids
+        by_type: dict[str, int] = defaultdict(int)
         async with self.transactions.begin() as uow:
-            streams = (
-                [school_stream(s) for s in schools]
-                + [class_stream(c) for c in classes]
-                + [student_stream(ref) for ref in refs.values()]
+
+            async def append(batches: list[tuple[str, StreamHead, list[NewEvent]]]) -> int:
+                for _, _, evs in batches:
+                    for e in evs:
+                        by_type[e.event.name] += 1
+                return await uow.events.append_many(batches)
+
+            def decided(
+                loaded: Any, stream: str, events: list[IntegrationEvent]
+            ) -> list[tuple[str, StreamHead, list[NewEvent]]]:
+                if not events:
+                    return []
+                new = new_events(events, now, new_id=self.new_id, cause=cause)
+                return [(stream, loaded.head(stream), new)]
+
+            loaded = await uow.events.load(
+                [school_stream(s) for s in plan.schools] + [class_stream(c) for c in plan.classes]
             )
-            loaded = await uow.events.load(streams)
             batches: list[tuple[str, StreamHead, list[NewEvent]]] = []
-
-            def add(stream: str, decided: list[IntegrationEvent]) -> None:
-                if decided:
-                    batches.append(
-                        (
-                            stream,
-                            loaded.head(stream),
-                            new_events(decided, now, new_id=self.new_id, cause=cause),
-                        )
-                    )
-
-            for sid, school_cmd in schools.items():
+            for sid, school_cmd in plan.schools.items():
                 state = fold(loaded.of(school_stream(sid)), None)
-                add(school_stream(sid), decide_school(school_cmd, state))
+                batches += decided(loaded, school_stream(sid), decide_school(school_cmd, state))
             errors: list[RowError] = []
-            for cid, class_cmd in classes.items():
+            for cid, class_cmd in plan.classes.items():
                 cstate: ClassState | None = fold(loaded.of(class_stream(cid)), None)
                 try:
-                    add(class_stream(cid), decide_class(class_cmd, cstate))
+                    batches += decided(loaded, class_stream(cid), decide_class(class_cmd, cstate))
                 except RegistryError as exc:  # a domain refusal names the rule
-                    line = next(ln for ln, r in rows if r.class_id == cid)
-                    errors.append(RowError(line, "class_id", str(exc)))
+                    errors.append(RowError(plan.class_lines[cid], "class_id", str(exc)))
             if errors:
                 raise ImportRejectedError(errors)
-            states = {
-                ref: fold(loaded.of(student_stream(ref)), StudentState()) for ref in refs.values()
-            }
-            # Keys of the students not erased whose sealed data may be read or written: personal
-            # data is sealed for students (re-)enrolled by this file, special groups opened and
-            # sealed for students in a group (most re-imported students need no key).
-            grouped = {refs[line] for line, r in rows if r.special_groups}
-            live = [
-                ref
-                for ref, st in states.items()
-                if not st.erased
-                and (not st.enrolled or st.in_special_group or st.groups_sealed or ref in grouped)
-            ]
-            keys = await uow.keys.keys_for(live) if live else {}
-            states = {ref: with_groups(st, keys.get(ref)) for ref, st in states.items()}
+            written = await append(batches)
+            stream = RowStream(lines(), StudentRow, batch=WRITE_BATCH)
             today = china_today(now)
-            for line, r in rows:
-                ref = refs[line]
-                if states[ref].erased and not states[ref].enrolled:
-                    errors.append(
-                        RowError(
-                            line,
-                            "student_id",
-                            "this student's personal data was "
-                            "erased; they cannot be enrolled again from a file",
-                        )
-                    )
-                    continue
-                personal = groups_sealed = None
-                if ref in keys:
-                    key_id, key = keys[ref]
-                    # An enrolment starts with no groups (the decider's rule too).
-                    current = states[ref].groups if states[ref].enrolled else frozenset()
-                    if not states[ref].enrolled:
-                        personal = seal_with(key_id, key, ref, _student_personal(r))
-                    if frozenset(r.special_groups) != current:
-                        groups_sealed = seal_groups(keys[ref], ref, r.special_groups)
-                cmd = PlaceStudent(
-                    r.district,
-                    r.school_id,
-                    r.class_id,
-                    ref,
-                    r.birth_date,
-                    self._guardians(r),
-                    frozenset(r.special_groups),
-                    personal,
-                    today,
-                    groups_sealed,
-                )
-                add(student_stream(ref), decide_student(cmd, states[ref]))
+            for rows in stream.batches():
+                written += await self._place_students(uow, rows, today, errors, decided, append)
+                await asyncio.sleep(0)  # the loop serves other requests between batches
+            stream.raise_errors()  # the file was validated in the first pass: not expected
             if errors:
                 raise ImportRejectedError(errors)
-            written = await uow.events.append_many(batches)
-        return _result(len(rows), written, batches)
+        return ImportResult(plan.rows, written, dict(by_type))
+
+    async def _place_students(
+        self,
+        uow: UnitOfWork,
+        rows: list[tuple[int, StudentRow]],
+        today: date,
+        errors: list[RowError],
+        decided: Callable[..., list[tuple[str, StreamHead, list[NewEvent]]]],
+        append: Callable[[list[tuple[str, StreamHead, list[NewEvent]]]], Awaitable[int]],
+    ) -> int:
+        refs = {line: self.pseudonyms.student(r.district, r.student_id) for line, r in rows}
+        loaded = await uow.events.load([student_stream(ref) for ref in refs.values()])
+        states = {
+            ref: fold(loaded.of(student_stream(ref)), StudentState()) for ref in refs.values()
+        }
+        # Keys of the students not erased whose sealed data may be read or written: personal
+        # data is sealed for students (re-)enrolled by this file, special groups opened and
+        # sealed for students in a group (most re-imported students need no key).
+        grouped = {refs[line] for line, r in rows if r.special_groups}
+        live = [
+            ref
+            for ref, st in states.items()
+            if not st.erased
+            and (not st.enrolled or st.in_special_group or st.groups_sealed or ref in grouped)
+        ]
+        keys = await uow.keys.keys_for(live) if live else {}
+        states = {ref: with_groups(st, keys.get(ref)) for ref, st in states.items()}
+        batches: list[tuple[str, StreamHead, list[NewEvent]]] = []
+        for line, r in rows:
+            ref = refs[line]
+            if states[ref].erased and not states[ref].enrolled:
+                errors.append(
+                    RowError(
+                        line,
+                        "student_id",
+                        "this student's personal data was "
+                        "erased; they cannot be enrolled again from a file",
+                    )
+                )
+                continue
+            personal = groups_sealed = None
+            if ref in keys:
+                key_id, key = keys[ref]
+                # An enrolment starts with no groups (the decider's rule too).
+                current = states[ref].groups if states[ref].enrolled else frozenset()
+                if not states[ref].enrolled:
+                    personal = seal_with(key_id, key, ref, _student_personal(r))
+                if frozenset(r.special_groups) != current:
+                    groups_sealed = seal_groups(keys[ref], ref, r.special_groups)
+            cmd = PlaceStudent(
+                r.district,
+                r.school_id,
+                r.class_id,
+                ref,
+                r.birth_date,
+                self._guardians(r),
+                frozenset(r.special_groups),
+                personal,
+                today,
+                groups_sealed,
+            )
+            batches += decided(loaded, student_stream(ref), decide_student(cmd, states[ref]))
+        return 0 if errors else await append(batches)
 
     def _guardians(self, r: StudentRow) -> tuple[Guardian, ...]:
         out = [
@@ -407,24 +430,55 @@ def _student_personal(r: StudentRow) -> dict[str, Any]:
     }
 
 
-def _check_consistent(rows: list[tuple[int, StudentRow]]) -> None:
-    """Rows that disagree with each other (one class, two schools; one student twice)."""
+@dataclass
+class _StudentPlan:
+    """What the first pass keeps of a student file: its rows' count, the schools and classes
+    it registers (the last row naming one wins), where each class first appears."""
+
+    rows: int = 0
+    schools: dict[str, RegisterSchool] = field(default_factory=dict)
+    classes: dict[str, OpenClass] = field(default_factory=dict)
+    class_lines: dict[str, int] = field(default_factory=dict)
+    scopes: set[tuple[str, str]] = field(default_factory=set)
+
+
+async def _plan_students(lines: Iterable[str], pseudonyms: Pseudonymizer) -> _StudentPlan:
+    """Validate every row, then the rows' agreement (one class, two schools; one student
+    twice), ``BATCH`` rows at a time; keep only what the import needs."""
+    plan = _StudentPlan()
     errors: list[RowError] = []
     class_school: dict[str, tuple[str, int]] = {}
     students: dict[tuple[str, str], int] = {}
-    for line, r in rows:
-        seen = class_school.setdefault(r.class_id, (r.school_id, line))
-        if seen[0] != r.school_id:
-            errors.append(
-                RowError(
-                    line, "class_id", f"class {r.class_id} is in school {seen[0]} on row {seen[1]}"
+    stream = RowStream(lines, StudentRow)
+    for rows in stream.batches():
+        for line, r in rows:
+            seen = class_school.setdefault(r.class_id, (r.school_id, line))
+            if seen[0] != r.school_id:
+                errors.append(
+                    RowError(
+                        line,
+                        "class_id",
+                        f"class {r.class_id} is in school {seen[0]} on row {seen[1]}",
+                    )
                 )
+            first = students.setdefault((r.district, r.student_id), line)
+            if first != line:
+                errors.append(RowError(line, "student_id", f"student also on row {first}"))
+            plan.schools[r.school_id] = RegisterSchool(
+                r.district, r.school_id, r.school_name, r.stage, r.has_counselling_room
             )
-        first = students.setdefault((r.district, r.student_id), line)
-        if first != line:
-            errors.append(RowError(line, "student_id", f"student also on row {first}"))
+            head = pseudonyms.staff(r.district, r.head_teacher_id) if r.head_teacher_id else None
+            plan.classes[r.class_id] = OpenClass(
+                r.district, r.school_id, r.class_id, r.class_name, r.grade, r.school_year, head
+            )
+            plan.class_lines.setdefault(r.class_id, line)
+            plan.scopes.add((r.district, r.school_id))
+        await asyncio.sleep(0)  # the loop serves other requests between batches
+    stream.raise_errors()
     if errors:
-        raise ImportRejectedError(errors)
+        raise ImportRejectedError(errors[:MAX_ERRORS], total=len(errors))
+    plan.rows = stream.rows
+    return plan
 
 
 def _result(

@@ -70,6 +70,7 @@ async def run(
     act: Callable[[], Awaitable[dict[str, Any]]],
     *,
     body: bytes | None = None,
+    digest: str | None = None,
 ) -> JSONResponse:
     return await idempotency.command(
         runtime.transactions,
@@ -79,4 +80,5 @@ async def run(
         act,
         body=body,
         metrics=request.app.state.metrics,
+        digest=digest,
     )

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
-
 from tongxin_platform.api import RuntimeDep
+from tongxin_platform.edge import service_router
 from tongxin_platform.http import Caller, ProblemError, require
 from tongxin_platform.policy import Scope
 from tongxin_registry.application.policy import POLICY, Action
@@ -14,7 +13,7 @@ from tongxin_registry.entrypoints.bodies import ClassId, SchoolId
 from tongxin_registry.entrypoints.deps import class_scope
 from tongxin_registry.entrypoints.student_routes import Personal, present
 
-router = APIRouter(tags=["roster"])
+router = service_router(tags=["roster"])
 
 
 @router.get("/schools", summary="Schools in the caller's scope")

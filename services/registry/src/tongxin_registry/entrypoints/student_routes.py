@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 
 from tongxin_contracts import Sealed
 from tongxin_contracts.events.registry import student_stream
@@ -13,6 +13,7 @@ from tongxin_platform import access
 from tongxin_platform.api import RuntimeDep
 from tongxin_platform.auth import Principal
 from tongxin_platform.crypto import SubjectErasedError
+from tongxin_platform.edge import guard, service_router
 from tongxin_platform.http import Caller, require
 from tongxin_platform.policy import Scope
 from tongxin_registry.application.policy import POLICY, Action
@@ -25,11 +26,12 @@ from tongxin_registry.entrypoints.bodies import (
 )
 from tongxin_registry.entrypoints.deps import Key, Registry, class_scope, run, student_scope_for
 
-router = APIRouter(tags=["students"])
+router = service_router(tags=["students"])
 Personal = Annotated[bool, Query(description="Open names and contacts (restricted, logged).")]
 
 
 @router.post("/students/{student_ref}/leave", summary="Record that a student left")
+@guard(POLICY, Action.roster_change)
 async def leave(
     student_ref: StudentRef,
     body: LeaveBody,
@@ -48,6 +50,7 @@ async def leave(
 
 
 @router.post("/students/{student_ref}/categories", summary="Set a student's special groups")
+@guard(POLICY, Action.roster_change)
 async def categorise(
     student_ref: StudentRef,
     body: CategoriseBody,
@@ -66,6 +69,7 @@ async def categorise(
 
 
 @router.post("/students/{student_ref}/transfer", summary="Move a student to another class")
+@guard(POLICY, Action.roster_transfer)
 async def transfer(
     student_ref: StudentRef,
     body: TransferBody,
@@ -88,6 +92,7 @@ async def transfer(
     "/subjects/{student_ref}/erase",
     summary="Erase a student's personal data (crypto-shredding; operators only)",
 )
+@guard(POLICY, Action.subject_erase)
 async def erase(
     student_ref: StudentRef,
     body: EraseBody,

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.encoders import jsonable_encoder
 
+from tongxin_platform.edge import guard, service_router
 from tongxin_platform.http import Caller, require
 from tongxin_visits.application import queries
 from tongxin_visits.application.policy import POLICY, Action
@@ -32,10 +33,11 @@ from tongxin_visits.entrypoints.deps import (
     visit_scope_for,
 )
 
-router = APIRouter(tags=["follow-up ledger"])
+router = service_router(tags=["follow-up ledger"])
 
 
 @router.post("/visits/{visit_id}/followups", summary="Open a follow-up case from a visit")
+@guard(POLICY, Action.followup_manage)
 async def open_followup(
     visit_id: VisitId,
     body: OpenFollowUpBody,
@@ -62,6 +64,7 @@ async def open_followup(
 
 
 @router.post("/followups/{case_id}/actions", summary="Record an action taken on a case")
+@guard(POLICY, Action.followup_manage)
 async def followup_action(
     case_id: CaseId,
     body: ActionBody,
@@ -83,6 +86,7 @@ async def followup_action(
 
 
 @router.post("/followups/{case_id}/close", summary="Close a case")
+@guard(POLICY, Action.followup_manage)
 async def followup_close(
     case_id: CaseId,
     body: CloseBody,

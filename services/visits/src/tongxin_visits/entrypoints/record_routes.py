@@ -6,17 +6,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import Path
 from fastapi.encoders import jsonable_encoder
 
 from tongxin_platform import access
+from tongxin_platform.edge import service_router
 from tongxin_platform.http import Caller, ProblemError
 from tongxin_visits.application import records
 from tongxin_visits.application.policy import Action
 from tongxin_visits.entrypoints.bodies import IDENT, CaseId, VisitId
 from tongxin_visits.entrypoints.deps import App, case_scope_for, visit_scope_for
 
-router = APIRouter(tags=["records (restricted, logged)"])
+router = service_router(tags=["records (restricted, logged)"])
 
 
 @router.get("/visits/{visit_id}/record", summary="A visit's notes and parent suggestions (logged)")

@@ -7,12 +7,13 @@ from dataclasses import asdict
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response
 
 from tongxin_contracts.events.visits import MonthlyFigures
 from tongxin_platform.auth import Principal
+from tongxin_platform.edge import guard, service_router
 from tongxin_platform.http import Caller, require
 from tongxin_platform.policy import Scope
 from tongxin_visits.application import export, queries
@@ -32,7 +33,7 @@ from tongxin_visits.entrypoints.bodies import (
 )
 from tongxin_visits.entrypoints.deps import App, Key, OptionalClass, named, run, school_scope, today
 
-router = APIRouter(tags=["coverage and reports"])
+router = service_router(tags=["coverage and reports"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -160,6 +161,7 @@ async def report_xlsx(school_id: SchoolId, month: Month, who: Caller, app: App) 
 
 
 @router.post("/schools/{school_id}/reports/{month}/submit", summary="Submit the month's report")
+@guard(POLICY, Action.report_submit)
 async def submit(
     school_id: SchoolId,
     month: Month,
@@ -199,6 +201,7 @@ async def get_rules(district: District, who: Caller, app: App) -> Any:
 
 
 @router.put("/districts/{district}/rules", summary="Set the district's visit rules")
+@guard(POLICY, Action.visit_rules_set)
 async def put_rules(
     district: District,
     body: RulesBody,

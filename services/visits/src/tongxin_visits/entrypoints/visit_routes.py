@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.encoders import jsonable_encoder
 
 from tongxin_contracts.events.visits import Visitor
+from tongxin_platform.edge import guard, service_router
 from tongxin_platform.http import Caller, ProblemError, require
 from tongxin_platform.policy import Scope
 from tongxin_visits.application import queries
@@ -37,13 +38,14 @@ from tongxin_visits.entrypoints.deps import (
     visit_scope_for,
 )
 
-router = APIRouter(tags=["visits"])
+router = service_router(tags=["visits"])
 NOT_ACCEPTED = (
     "code: the code was not accepted; check it, or ask the school to confirm the visit another way"
 )
 
 
 @router.post("/visits", summary="Plan a visit to a student's family")
+@guard(POLICY, Action.visit_record)
 async def plan(
     body: PlanBody, request: Request, who: Caller, app: App, idempotency_key: Key = None
 ) -> Any:
@@ -73,6 +75,7 @@ async def plan(
 
 
 @router.post("/visits/{visit_id}/schedule", summary="Record the appointment made with the family")
+@guard(POLICY, Action.visit_record)
 async def schedule(
     visit_id: VisitId,
     body: ScheduleBody,
@@ -94,6 +97,7 @@ async def schedule(
 
 
 @router.post("/visits/{visit_id}/complete", summary="Record a visit that took place")
+@guard(POLICY, Action.visit_record)
 async def complete(
     visit_id: VisitId,
     body: CompleteBody,
@@ -138,6 +142,7 @@ async def complete(
 
 
 @router.post("/visits/{visit_id}/cancel", summary="Cancel a planned or scheduled visit")
+@guard(POLICY, Action.visit_record)
 async def cancel(
     visit_id: VisitId,
     body: CancelBody,
@@ -157,6 +162,7 @@ async def cancel(
 
 
 @router.post("/visits/{visit_id}/confirm", summary="Confirm, as a co-visitor, that it took place")
+@guard(POLICY, Action.visit_confirm)
 async def confirm(
     visit_id: VisitId, request: Request, who: Caller, app: App, idempotency_key: Key = None
 ) -> Any:
@@ -171,6 +177,7 @@ async def confirm(
 
 
 @router.post("/visits/{visit_id}/family-code", summary="Send the family a one-time code")
+@guard(POLICY, Action.visit_record)
 async def family_code(
     visit_id: VisitId, request: Request, who: Caller, app: App, idempotency_key: Key = None
 ) -> Any:
@@ -205,6 +212,7 @@ async def family_code(
     summary="The family confirms the visit with its one-time code (no token: the code is the "
     "credential)",
 )
+@guard(max_body=4096)  # anonymous: a six-digit code needs a few bytes
 async def family_confirmation(visit_id: VisitId, body: FamilyConfirmBody, app: App) -> Any:
     # Anonymous: one answer for an unknown visit and a wrong, expired, used or locked code, so
     # that nobody learns whether a visit exists or how its code fares. No 429 either: a limit
