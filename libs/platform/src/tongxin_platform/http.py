@@ -8,7 +8,8 @@ current when a command appends events is part of the caller's trace.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -165,6 +166,34 @@ def require(policy: Policy, p: Principal, action: str, where: Scope) -> None:
     decision = policy.authorize(p, action, where)
     if not decision.allowed:
         raise ProblemError(403, "Forbidden", decision.reason, rule=str(action))
+
+
+T = TypeVar("T")
+
+
+def not_found(field: str, what: str) -> ProblemError:
+    """The one answer for a missing record and for one outside the caller's scope: the same
+    status and body (the id is not echoed), so that nobody learns what exists elsewhere."""
+    return ProblemError(404, "Not found", f"{field}: no such {what}", field=field)
+
+
+async def locate(
+    policy: Policy,
+    p: Principal,
+    action: str,
+    find: Callable[[], Awaitable[T]],
+    scope_of: Callable[[T], Scope],
+    missing: ProblemError,
+) -> T:
+    """The record ``find`` returns (it raises ``missing`` itself when there is none), for a
+    caller who may do ``action`` where it lives. A role that may not do ``action`` anywhere is a
+    403 naming the rule, before any lookup; a record outside the caller's scope is answered
+    exactly like a missing one (``missing``: 404, the same body)."""
+    require(policy, p, action, Scope(p.district, p.school, p.class_id))
+    found = await find()
+    if not policy.authorize(p, action, scope_of(found)).allowed:
+        raise missing
+    return found
 
 
 _TITLES = {403: "Forbidden", 404: "Not found", 409: "Conflict", 422: "Refused"}

@@ -4,7 +4,9 @@ role rules (a ``Policy``); this module knows no service.
 A rule names the roles allowed an action. Then the scope: the resource (a district, school or
 class) must lie inside the caller's scope — a head teacher's class, a principal's school, an
 officer's district; a city-level token covers every district. Refusals say why; the HTTP edge
-turns them into 403s naming the rule (never an empty answer that hides the refusal).
+turns them into 403s naming the rule (never an empty answer that hides the refusal), except
+that a record outside the caller's scope is answered like a missing one
+(``tongxin_platform.http.locate``), so that nobody learns what exists elsewhere.
 """
 
 from __future__ import annotations

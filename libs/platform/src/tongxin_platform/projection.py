@@ -19,6 +19,8 @@ then an upsert) starts a new segment, written after the first.
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
@@ -42,6 +44,7 @@ __all__ = [
 ]
 
 E = TypeVar("E", bound=IntegrationEvent)
+log = logging.getLogger(__name__)
 
 
 Handler = Callable[[Any, Changes], None]
@@ -110,6 +113,62 @@ class Projection:
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"ddl:{self.name}")
             await conn.execute(self.ddl(schema))
+
+    def shape(self, schema: str | None = None) -> str:
+        """A hash of the tables' DDL: it changes whenever a column, key or index does."""
+        return hashlib.sha256(self.ddl(schema).encode()).hexdigest()
+
+    async def ensure_tables(self, conn: asyncpg.Connection) -> bool:
+        """Create the live tables if missing, and rebuild them when their shape changed.
+
+        A new version of a service may change a read model's tables (a column added, renamed or
+        dropped). Its tables then no longer match what its handlers write, and a model is only
+        ever the result of its offsets: the tables are dropped and created again, and the
+        group's offsets and stream versions are forgotten, so that the worker rebuilds the model
+        from offset 0 (its own start sees no offsets). Tables created before shapes were
+        recorded are compared by their columns. Whether the model was reset."""
+        s, shape = self.schema, self.shape()
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"ddl:{self.name}")
+            recorded = await conn.fetchval(
+                "SELECT shape FROM read_model_shapes WHERE schema_name = $1", s
+            )
+            changed = recorded is not None and recorded != shape
+            if recorded is None:
+                changed = await self._columns_differ(conn)
+            if changed:
+                log.warning(
+                    "%s: its tables changed shape; dropped, and %s rebuilds them from offset 0",
+                    self.name,
+                    self.group,
+                )
+                for name in self.tables:
+                    await conn.execute(f"DROP TABLE IF EXISTS {s}.{name} CASCADE")
+                await conn.execute("DELETE FROM consumer_offsets WHERE group_id = $1", self.group)
+                await conn.execute("DELETE FROM consumer_streams WHERE group_id = $1", self.group)
+            await conn.execute(self.ddl())
+            await conn.execute(
+                """INSERT INTO read_model_shapes (schema_name, shape) VALUES ($1, $2)
+                   ON CONFLICT (schema_name) DO UPDATE SET shape = $2, created_at = now()""",
+                s,
+                shape,
+            )
+        return changed
+
+    async def _columns_differ(self, conn: asyncpg.Connection) -> bool:
+        rows = await conn.fetch(
+            """SELECT table_name, column_name FROM information_schema.columns
+               WHERE table_schema = $1 AND table_name = ANY($2::text[])""",
+            self.schema,
+            list(self.tables),
+        )
+        found: dict[str, set[str]] = {}
+        for r in rows:
+            found.setdefault(r["table_name"], set()).add(r["column_name"])
+        return any(
+            name in found and found[name] != set(table.columns)
+            for name, table in self.tables.items()
+        )
 
     async def reset_unless_owned(self, conn: asyncpg.Connection, schema: str, group: str) -> bool:
         """Empty the tables when ``group`` has no stored offsets: a model is only ever the

@@ -98,7 +98,7 @@ async def prepare_database(service: Service, settings: ServiceSettings) -> str:
         await migrate(conn, *packages)
         await wrap_plain_keys(conn, keyring_of(settings))
         for projection in service.projections:
-            await projection.create_tables(conn)
+            await projection.ensure_tables(conn)  # rebuilt from offset 0 when its shape changed
     finally:
         await conn.close()
     return url

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from tongxin_platform import idempotency
 from tongxin_platform.api import RuntimeDep
 from tongxin_platform.auth import Principal
-from tongxin_platform.http import ProblemError, require
+from tongxin_platform.http import ProblemError, locate, not_found
 from tongxin_platform.policy import Scope
 from tongxin_registry.application.policy import POLICY, Action
 from tongxin_registry.application.service import RegistryService
@@ -29,28 +29,25 @@ async def registry_of(request: Request) -> RegistryService:  # async: no thread 
 Registry = Annotated[RegistryService, Depends(registry_of)]
 
 
-NO_STUDENT = "student_ref: no such student"
+NO_STUDENT = not_found("student_ref", "student")
 
 
 async def student_scope(pool: asyncpg.Pool, ref: str) -> tuple[Scope, Any]:
     row = await pool.fetchrow("SELECT * FROM roster.students WHERE student_ref = $1", ref)
     if row is None:
-        raise ProblemError(404, "Not found", NO_STUDENT, field="student_ref")
+        raise NO_STUDENT
     return Scope(row["district"], row["school_id"], row["class_id"]), row
 
 
 async def student_scope_for(
     pool: asyncpg.Pool, who: Principal, action: Action, ref: str
 ) -> tuple[Scope, Any]:
-    """Where a student is (and their row), for a caller who may ``action`` there. A role that
-    may not do ``action`` anywhere is a 403 naming the rule, before any lookup; a student
-    outside the caller's scope is answered exactly like a missing one (404, the same body, the
-    ref not echoed), so that nobody learns who is enrolled elsewhere."""
-    require(POLICY, who, action, Scope(who.district, who.school, who.class_id))
-    where, row = await student_scope(pool, ref)
-    if not POLICY.authorize(who, action, where).allowed:
-        raise ProblemError(404, "Not found", NO_STUDENT, field="student_ref")
-    return where, row
+    """Where a student is (and their row), for a caller who may ``action`` there; a student
+    outside the caller's scope is answered exactly like a missing one (``locate``), so that
+    nobody learns who is enrolled elsewhere."""
+    return await locate(
+        POLICY, who, action, lambda: student_scope(pool, ref), lambda found: found[0], NO_STUDENT
+    )
 
 
 async def class_scope(pool: asyncpg.Pool, class_id: str) -> Scope:

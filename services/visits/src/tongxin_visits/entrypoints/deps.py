@@ -15,7 +15,7 @@ from tongxin_contracts import IntegrationEvent
 from tongxin_platform import idempotency
 from tongxin_platform.auth import Principal
 from tongxin_platform.eventstore import now_utc
-from tongxin_platform.http import ProblemError, require
+from tongxin_platform.http import ProblemError, locate, not_found
 from tongxin_platform.policy import Scope
 from tongxin_visits.application import queries
 from tongxin_visits.application.policy import POLICY, Action
@@ -55,41 +55,26 @@ async def case_scope(app: Visits, case_id: str) -> Scope:
     return Scope(s.district, s.school_id, s.class_id)
 
 
-def not_found(field: str, what: str) -> ProblemError:
-    """The one answer for a missing record and for one outside the caller's scope: the same
-    status and body (the id is not echoed), so that nobody learns what exists elsewhere."""
-    return ProblemError(404, "Not found", f"{field}: no such {what}", field=field)
-
-
-async def hidden_unless_allowed(
-    who: Principal,
-    action: Action,
-    field: str,
-    what: str,
-    where: Callable[[], Awaitable[Scope]],
-) -> Scope:
-    """Where a record lives, for a caller who may ``action`` there. A role that may not do
-    ``action`` anywhere is a 403 naming the rule (it says nothing of the record, which is not
-    even looked up); a record outside the caller's scope is answered like a missing one."""
-    require(POLICY, who, action, Scope(who.district, who.school, who.class_id))
-    scope = await where()  # a missing record: ``not_found``
-    if not POLICY.authorize(who, action, scope).allowed:
-        raise not_found(field, what)
-    return scope
-
-
 async def visit_scope_for(app: Visits, who: Principal, action: Action, visit_id: str) -> Scope:
     """``visit_scope`` for a caller who may ``action`` there, else 403 (role) or 404."""
-    return await hidden_unless_allowed(
-        who, action, "visit_id", "visit", lambda: visit_scope(app, visit_id)
+    return await locate(
+        POLICY,
+        who,
+        action,
+        lambda: visit_scope(app, visit_id),
+        _same,
+        not_found("visit_id", "visit"),
     )
 
 
 async def case_scope_for(app: Visits, who: Principal, action: Action, case_id: str) -> Scope:
     """``case_scope`` for a caller who may ``action`` there, else 403 (role) or 404."""
-    return await hidden_unless_allowed(
-        who, action, "case_id", "follow-up case", lambda: case_scope(app, case_id)
-    )
+    missing = not_found("case_id", "follow-up case")
+    return await locate(POLICY, who, action, lambda: case_scope(app, case_id), _same, missing)
+
+
+def _same(scope: Scope) -> Scope:
+    return scope
 
 
 async def school_scope(app: Visits, school_id: str, class_id: str | None = None) -> Scope:
