@@ -49,6 +49,9 @@ def test_any_other_failure_is_a_500_problem_without_a_stack_trace() -> None:
     assert r.headers["content-type"] == "application/problem+json"
     assert "secret internals" not in r.text
     assert "Traceback" not in r.text
+    # Outside every other middleware, still the headers of every answer.
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["cache-control"] == "no-store"
 
 
 def test_the_dependency_is_named_from_the_exception_and_its_causes() -> None:

@@ -75,6 +75,14 @@ def unavailable(dependency: str) -> Response:
 
 def install_outage_handlers(app: FastAPI) -> None:
     async def on_failure(request: Request, exc: Exception) -> Response:
+        response = _answer(request, exc)
+        # A 500 is answered by Starlette's outermost middleware, outside the kit's
+        # SecurityHeaders: the same headers here.
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    def _answer(request: Request, exc: Exception) -> Response:
         dependency = dependency_of(exc)
         if dependency is None:
             log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
