@@ -851,7 +851,7 @@ async def run(args: argparse.Namespace) -> int:
     t0 = clock()
     console.log(
         f"bench run {names.stamp} ({'quick' if args.quick else 'full'}): "
-        f"PostgreSQL {urlsplit(server_url).netloc}, Kafka {kafka}"
+        f"PostgreSQL {urlsplit(server_url).hostname}:{urlsplit(server_url).port}, Kafka {kafka}"
     )
     await ensure_infra(server_url, kafka)
     problems: list[str] = []
