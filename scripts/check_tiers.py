@@ -10,10 +10,10 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 
 REQUIRED = {
-    "tests.unit": 250,
-    "tests.contract": 6,
-    "tests.integration": 55,
-    "tests.faults": 2,
+    "tests.unit": 320,
+    "tests.contract": 30,
+    "tests.integration": 80,
+    "tests.faults": 4,
     "tests.e2e": 1,
 }
 
