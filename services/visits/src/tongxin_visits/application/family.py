@@ -127,22 +127,32 @@ async def issue(
     return IssuedCode(len(guardian_refs), new.expires_at)
 
 
-async def check(
+async def _locked_guess(
     conn: asyncpg.Connection, visit_id: str, code: str, *, now: datetime, rules: CodeRules
-) -> bool:
-    """Evaluate one guess, if the rules allow evaluating it at all, and count a wrong one:
-    whether it is the visit's valid code. Run in a transaction of its own, committed whatever
-    the answer: the row lock serialises concurrent guesses, so no two see the same count."""
+) -> tuple[CodeState, bool] | None:
+    """The visit's code state, locked (``FOR UPDATE``: concurrent guesses are serialised), and
+    whether ``code`` matches it; None when the rules allow no guess to be evaluated."""
     row = await conn.fetchrow(
         "SELECT sends, attempts, expires_at, used_at, code_hash, salt FROM family_codes"
         " WHERE visit_id = $1 FOR UPDATE",
         visit_id,
     )
     state = _state(row)
-    if state is None or not may_evaluate(state, rules=rules, now=now):
+    if row is None or state is None or not may_evaluate(state, rules=rules, now=now):
+        return None
+    return state, hmac.compare_digest(row["code_hash"], code_hash(row["salt"], visit_id, code))
+
+
+async def check(
+    conn: asyncpg.Connection, visit_id: str, code: str, *, now: datetime, rules: CodeRules
+) -> bool:
+    """Evaluate one guess, if the rules allow evaluating it at all, and count a wrong one:
+    whether it is the visit's valid code. Run in a transaction of its own, committed whatever
+    the answer: the row lock serialises concurrent guesses, so no two see the same count."""
+    guess = await _locked_guess(conn, visit_id, code, now=now, rules=rules)
+    if guess is None:
         return False
-    assert row is not None
-    matched = hmac.compare_digest(row["code_hash"], code_hash(row["salt"], visit_id, code))
+    state, matched = guess
     if not after_guess(state, matched=matched).used:
         await conn.execute(
             "UPDATE family_codes SET attempts = attempts + 1 WHERE visit_id = $1", visit_id
@@ -155,16 +165,8 @@ async def use(
 ) -> None:
     """Use the code, inside the confirming transaction (so that a code is used up exactly when
     the confirmation is recorded); ``CodeNotAcceptedError`` if it stopped being valid since
-    ``check`` (a concurrent confirmation)."""
-    row = await conn.fetchrow(
-        "SELECT sends, attempts, expires_at, used_at, code_hash, salt FROM family_codes"
-        " WHERE visit_id = $1 FOR UPDATE",
-        visit_id,
-    )
-    state = _state(row)
-    if state is None or not may_evaluate(state, rules=rules, now=now):
+    ``check`` (a concurrent confirmation, or the code was replaced: no new guess is counted)."""
+    guess = await _locked_guess(conn, visit_id, code, now=now, rules=rules)
+    if guess is None or not guess[1]:
         raise CodeNotAcceptedError
-    assert row is not None
-    if not hmac.compare_digest(row["code_hash"], code_hash(row["salt"], visit_id, code)):
-        raise CodeNotAcceptedError  # the code was replaced meanwhile; no new guess is counted
     await conn.execute("UPDATE family_codes SET used_at = $2 WHERE visit_id = $1", visit_id, now)
