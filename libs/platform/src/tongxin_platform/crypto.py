@@ -102,25 +102,27 @@ class KeyStore:
             master, wrapped = keyring.wrap(key, _context(s, key_id))
             fresh.append((s, key_id, wrapped, master))
             plain[key_id] = key
-        await conn.execute(
+        inserted = await conn.fetch(
             """INSERT INTO subject_keys (subject, key_id, data_key, master_key_id)
                SELECT * FROM unnest($1::text[], $2::uuid[], $3::bytea[], $4::text[])
-               ON CONFLICT (subject) DO NOTHING""",
+               ON CONFLICT (subject) DO NOTHING RETURNING subject, key_id""",
             [f[0] for f in fresh],
             [f[1] for f in fresh],
             [f[2] for f in fresh],
             [f[3] for f in fresh],
         )
-        rows = await conn.fetch(
-            """SELECT subject, key_id, data_key, master_key_id FROM subject_keys
-               WHERE subject = ANY($1::text[])""",
-            subjects,
-        )
-        # The keys inserted just now are known; only those that were there are unwrapped.
-        return {
-            r["subject"]: (r["key_id"], plain.get(r["key_id"]) or unwrap_row(keyring, r))
-            for r in rows
-        }
+        # The keys inserted just now are known; only those that were there are read back and
+        # unwrapped (a bulk import of new subjects then reads nothing back).
+        keys = {r["subject"]: (r["key_id"], plain[r["key_id"]]) for r in inserted}
+        there = [s for s in subjects if s not in keys]
+        if there:
+            rows = await conn.fetch(
+                """SELECT subject, key_id, data_key, master_key_id FROM subject_keys
+                   WHERE subject = ANY($1::text[])""",
+                there,
+            )
+            keys.update({r["subject"]: (r["key_id"], unwrap_row(keyring, r)) for r in rows})
+        return keys
 
     async def seal(
         self, conn: asyncpg.Connection | asyncpg.Pool, subject: str, data: dict[str, Any]

@@ -316,7 +316,9 @@ class EventStore:
             return 0
         heads = [(sid, head) for sid, head, evs in batches if evs]
         await conn.execute(_STAGING)
-        await conn.execute("DELETE FROM staged_events")  # an earlier call in this transaction
+        # An earlier call in this transaction left its rows: TRUNCATE, not DELETE (deleted rows
+        # stay in the heap until the transaction ends, and every later scan would read them).
+        await conn.execute("TRUNCATE staged_events")
         await conn.copy_records_to_table(
             "staged_events",
             records=[

@@ -192,9 +192,16 @@ class PgEvents:
         self.conn, self.store, self.registry = conn, store, registry
 
     async def load(self, stream_ids: Sequence[str]) -> Loaded:
+        # One index probe per stream, whatever the statistics: ``stream_id = ANY($1)`` (or a
+        # join) on a table not analysed yet, e.g. during a fresh database's first imports, is
+        # planned as a scan of the whole table, which the import's own transaction keeps
+        # growing. ``OFFSET 0`` keeps the lateral subquery a per-stream lookup.
         rows = await self.conn.fetch(
-            """SELECT stream_id, version, hash, event_type, payload FROM events
-               WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, version""",
+            """SELECT e.stream_id, e.version, e.hash, e.event_type, e.payload
+               FROM (SELECT DISTINCT unnest($1::text[]) AS id) s
+               CROSS JOIN LATERAL (SELECT stream_id, version, hash, event_type, payload
+                                   FROM events WHERE stream_id = s.id OFFSET 0) e
+               ORDER BY e.stream_id, e.version""",
             list(stream_ids),
         )
         loaded = Loaded()

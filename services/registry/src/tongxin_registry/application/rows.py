@@ -1,7 +1,8 @@
 """CSV rows as a school information system exports them, validated field by field.
 
-Every row is checked before anything is written; the errors name the row (the line number in
-the file, the header being line 1) and the field, so a school secretary can fix the file.
+Every row is checked before anything is committed (an import that meets an error writes no
+more, reads on to report every error, and rolls back); the errors name the row (the line number
+in the file, the header being line 1) and the field, so a school secretary can fix the file.
 """
 
 from __future__ import annotations

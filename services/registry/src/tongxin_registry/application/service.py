@@ -7,7 +7,7 @@ import asyncio
 import io
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
@@ -63,9 +63,10 @@ from tongxin_registry.domain.model import (
 
 # Students placed (sealed, decided, appended) at a time: each batch holds the loop ~10 ms.
 WRITE_BATCH = 100
-# Opens the file's lines from its start (an import reads them twice, and again on a retry).
+# Opens the file's lines from its start (an import reads them once, and again on a retry).
 LineSource = Callable[[], Iterable[str]]
-# Called with every (district, school) a file touches, before anything is written; raises to refuse.
+# Called with the (district, school) pairs a file touches (a student import: those a batch meets
+# first, before it writes); raises to refuse, and what the import wrote is rolled back.
 ScopeCheck = Callable[[set[tuple[str, str]]], None]
 
 
@@ -105,72 +106,86 @@ class RegistryService:
     async def import_students_from(
         self, lines: LineSource, *, check_scope: ScopeCheck | None = None
     ) -> ImportResult:
-        """Import a student roster read from ``lines()`` (called once per pass: a first pass
-        validates every row and the rows' agreement, then the scope is checked, then a second
-        pass writes, ``BATCH`` rows at a time, in one transaction). Memory stays bounded by a
-        batch, and the event loop gets control back between batches."""
-        plan = await _plan_students(lines(), self.pseudonyms)
-        if check_scope is not None:
-            check_scope(plan.scopes)
-        return await retrying(lambda: self._import_students(lines, plan))
+        """Import a student roster read from ``lines()`` in one pass and one transaction,
+        ``WRITE_BATCH`` rows at a time: each batch is validated, checked against the rows
+        before it (one class in two schools, one student twice), its schools checked against
+        the caller's scope (a refusal rolls back what earlier batches wrote), then written,
+        after the schools and classes it is the first to name if they are new. At the end
+        every school and class is decided as the file's last row naming it has it (so a
+        re-import writes nothing). After an error nothing more is written and the rest of the
+        file is only validated, so every error is reported; the transaction then rolls back.
+        Memory stays bounded by a batch (and the file's schools, classes and student ids); the
+        event loop gets control back between batches."""
+        return await retrying(lambda: self._import_students(lines(), check_scope))
 
-    async def _import_students(self, lines: LineSource, plan: _StudentPlan) -> ImportResult:
+    async def _import_students(
+        self, lines: Iterable[str], check_scope: ScopeCheck | None
+    ) -> ImportResult:
         now, cause = self.clock(), causation()  # one import: its events share their ids
+        today = china_today(now)
+        roster = _RosterFile(self.pseudonyms)
         by_type: dict[str, int] = defaultdict(int)
+        errors: list[RowError] = []  # the domain's refusals (a class in another school...)
+        written = 0
+
+        def decided(
+            loaded: Any, stream: str, events: list[IntegrationEvent]
+        ) -> list[tuple[str, StreamHead, list[NewEvent]]]:
+            if not events:
+                return []
+            new = new_events(events, now, new_id=self.new_id, cause=cause)
+            return [(stream, loaded.head(stream), new)]
+
         async with self.transactions.begin() as uow:
 
             async def append(batches: list[tuple[str, StreamHead, list[NewEvent]]]) -> int:
+                if errors:
+                    return 0  # deciding on only to report every refusal
                 for _, _, evs in batches:
                     for e in evs:
                         by_type[e.event.name] += 1
                 return await uow.events.append_many(batches)
 
-            def decided(
-                loaded: Any, stream: str, events: list[IntegrationEvent]
-            ) -> list[tuple[str, StreamHead, list[NewEvent]]]:
-                if not events:
-                    return []
-                new = new_events(events, now, new_id=self.new_id, cause=cause)
-                return [(stream, loaded.head(stream), new)]
-
-            loaded = await uow.events.load(
-                [school_stream(s) for s in plan.schools] + [class_stream(c) for c in plan.classes]
-            )
-            batches: list[tuple[str, StreamHead, list[NewEvent]]] = []
-            for sid, school_cmd in plan.schools.items():
-                state = fold(loaded.of(school_stream(sid)), None)
-                batches += decided(loaded, school_stream(sid), decide_school(school_cmd, state))
-            errors: list[RowError] = []
-            for cid, class_cmd in plan.classes.items():
-                cstate: ClassState | None = fold(loaded.of(class_stream(cid)), None)
-                try:
-                    batches += decided(loaded, class_stream(cid), decide_class(class_cmd, cstate))
-                except RegistryError as exc:  # a domain refusal names the rule
-                    errors.append(RowError(plan.class_lines[cid], "class_id", str(exc)))
-            if errors:
-                raise ImportRejectedError(errors)
-            written = await append(batches)
-            stream = RowStream(lines(), StudentRow, batch=WRITE_BATCH)
-            today = china_today(now)
+            stream = RowStream(lines, StudentRow, batch=WRITE_BATCH)
             for rows in stream.batches():
-                written += await self._place_students(uow, rows, today, errors, decided, append)
+                fresh = roster.add(rows)
+                if check_scope is not None and fresh.scopes:
+                    check_scope(fresh.scopes)
+                if not (stream.error_count or roster.error_count):  # else only validate
+                    written += await append(
+                        await self._place_students(uow, fresh, rows, today, errors, decided)
+                    )
                 await asyncio.sleep(0)  # the loop serves other requests between batches
-            stream.raise_errors()  # the file was validated in the first pass: not expected
+            stream.raise_errors()
+            roster.raise_errors()
+            for schools, classes in roster.settling(WRITE_BATCH):
+                loaded = await uow.events.load(
+                    [school_stream(s) for s in schools] + [class_stream(c) for c in classes]
+                )
+                written += await append(self._register(loaded, schools, classes, errors, decided))
+                await asyncio.sleep(0)
             if errors:
-                raise ImportRejectedError(errors)
-        return ImportResult(plan.rows, written, dict(by_type))
+                raise ImportRejectedError(errors[:MAX_ERRORS], total=len(errors))
+        return ImportResult(stream.rows, written, dict(by_type))
 
     async def _place_students(
         self,
         uow: UnitOfWork,
+        fresh: _Fresh,
         rows: list[tuple[int, StudentRow]],
         today: date,
         errors: list[RowError],
         decided: Callable[..., list[tuple[str, StreamHead, list[NewEvent]]]],
-        append: Callable[[list[tuple[str, StreamHead, list[NewEvent]]]], Awaitable[int]],
-    ) -> int:
+    ) -> list[tuple[str, StreamHead, list[NewEvent]]]:
+        """Decide a batch: the schools and classes it is the first to name, if new, then its
+        students (one load, one key lookup). Refusals go to ``errors``."""
         refs = {line: self.pseudonyms.student(r.district, r.student_id) for line, r in rows}
-        loaded = await uow.events.load([student_stream(ref) for ref in refs.values()])
+        loaded = await uow.events.load(
+            [school_stream(s) for s in fresh.schools]
+            + [class_stream(c) for c in fresh.classes]
+            + [student_stream(ref) for ref in refs.values()]
+        )
+        batches = self._register(loaded, fresh.schools, fresh.classes, errors, decided, new=True)
         states = {
             ref: fold(loaded.of(student_stream(ref)), StudentState()) for ref in refs.values()
         }
@@ -186,7 +201,6 @@ class RegistryService:
         ]
         keys = await uow.keys.keys_for(live) if live else {}
         states = {ref: with_groups(st, keys.get(ref)) for ref, st in states.items()}
-        batches: list[tuple[str, StreamHead, list[NewEvent]]] = []
         for line, r in rows:
             ref = refs[line]
             if states[ref].erased and not states[ref].enrolled:
@@ -221,7 +235,35 @@ class RegistryService:
                 groups_sealed,
             )
             batches += decided(loaded, student_stream(ref), decide_student(cmd, states[ref]))
-        return 0 if errors else await append(batches)
+        return batches
+
+    @staticmethod
+    def _register(
+        loaded: Any,
+        schools: dict[str, RegisterSchool],
+        classes: dict[str, tuple[int, OpenClass]],
+        errors: list[RowError],
+        decided: Callable[..., list[tuple[str, StreamHead, list[NewEvent]]]],
+        *,
+        new: bool = False,
+    ) -> list[tuple[str, StreamHead, list[NewEvent]]]:
+        """Decide ``schools`` and ``classes`` (with the line naming each); only those not in
+        the registry yet if ``new`` (the others are decided once the whole file is read)."""
+        batches: list[tuple[str, StreamHead, list[NewEvent]]] = []
+        for sid, school_cmd in schools.items():
+            state = fold(loaded.of(school_stream(sid)), None)
+            if new and state is not None:
+                continue
+            batches += decided(loaded, school_stream(sid), decide_school(school_cmd, state))
+        for cid, (class_line, class_cmd) in classes.items():
+            cstate: ClassState | None = fold(loaded.of(class_stream(cid)), None)
+            if new and cstate is not None:
+                continue
+            try:
+                batches += decided(loaded, class_stream(cid), decide_class(class_cmd, cstate))
+            except RegistryError as exc:  # a domain refusal names the rule
+                errors.append(RowError(class_line, "class_id", str(exc)))
+        return batches
 
     def _guardians(self, r: StudentRow) -> tuple[Guardian, ...]:
         out = [
@@ -431,54 +473,87 @@ def _student_personal(r: StudentRow) -> dict[str, Any]:
 
 
 @dataclass
-class _StudentPlan:
-    """What the first pass keeps of a student file: its rows' count, the schools and classes
-    it registers (the last row naming one wins), where each class first appears."""
+class _Fresh:
+    """What a batch of a student file names that the rows before it did not: the (district,
+    school) scopes, the schools and classes (with the line naming each first)."""
 
-    rows: int = 0
-    schools: dict[str, RegisterSchool] = field(default_factory=dict)
-    classes: dict[str, OpenClass] = field(default_factory=dict)
-    class_lines: dict[str, int] = field(default_factory=dict)
     scopes: set[tuple[str, str]] = field(default_factory=set)
+    schools: dict[str, RegisterSchool] = field(default_factory=dict)
+    classes: dict[str, tuple[int, OpenClass]] = field(default_factory=dict)
 
 
-async def _plan_students(lines: Iterable[str], pseudonyms: Pseudonymizer) -> _StudentPlan:
-    """Validate every row, then the rows' agreement (one class, two schools; one student
-    twice), ``BATCH`` rows at a time; keep only what the import needs."""
-    plan = _StudentPlan()
-    errors: list[RowError] = []
-    class_school: dict[str, tuple[str, int]] = {}
-    students: dict[tuple[str, str], int] = {}
-    stream = RowStream(lines, StudentRow)
-    for rows in stream.batches():
+class _RosterFile:
+    """What an import keeps of a student file as it reads it, batch after batch: the rows'
+    agreement (one class in two schools, one student twice: errors, the first ``MAX_ERRORS``
+    kept, all counted), the schools and classes as last named, the scopes met."""
+
+    def __init__(self, pseudonyms: Pseudonymizer) -> None:
+        self.pseudonyms = pseudonyms
+        self.errors: list[RowError] = []
+        self.error_count = 0
+        self.schools: dict[str, RegisterSchool] = {}
+        self.classes: dict[str, OpenClass] = {}
+        self.class_school: dict[str, tuple[str, int]] = {}
+        self.students: dict[tuple[str, str], int] = {}
+        self.scopes: set[tuple[str, str]] = set()
+
+    def _error(self, error: RowError) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(error)
+
+    def add(self, rows: list[tuple[int, StudentRow]]) -> _Fresh:
+        """Check ``rows`` against the rows before them; what they are the first to name. A
+        school or class named differently by a later row is kept as that row names it."""
+        fresh = _Fresh()
         for line, r in rows:
-            seen = class_school.setdefault(r.class_id, (r.school_id, line))
+            seen = self.class_school.setdefault(r.class_id, (r.school_id, line))
             if seen[0] != r.school_id:
-                errors.append(
+                self._error(
                     RowError(
                         line,
                         "class_id",
                         f"class {r.class_id} is in school {seen[0]} on row {seen[1]}",
                     )
                 )
-            first = students.setdefault((r.district, r.student_id), line)
+            first = self.students.setdefault((r.district, r.student_id), line)
             if first != line:
-                errors.append(RowError(line, "student_id", f"student also on row {first}"))
-            plan.schools[r.school_id] = RegisterSchool(
+                self._error(RowError(line, "student_id", f"student also on row {first}"))
+            school = RegisterSchool(
                 r.district, r.school_id, r.school_name, r.stage, r.has_counselling_room
             )
-            head = pseudonyms.staff(r.district, r.head_teacher_id) if r.head_teacher_id else None
-            plan.classes[r.class_id] = OpenClass(
+            if r.school_id not in self.schools:
+                fresh.schools[r.school_id] = school
+            self.schools[r.school_id] = school
+            head = (
+                self.pseudonyms.staff(r.district, r.head_teacher_id) if r.head_teacher_id else None
+            )
+            opened = OpenClass(
                 r.district, r.school_id, r.class_id, r.class_name, r.grade, r.school_year, head
             )
-            plan.class_lines.setdefault(r.class_id, line)
-            plan.scopes.add((r.district, r.school_id))
-        await asyncio.sleep(0)  # the loop serves other requests between batches
-    stream.raise_errors()
-    if errors:
-        raise ImportRejectedError(errors[:MAX_ERRORS], total=len(errors))
-    plan.rows = stream.rows
-    return plan
+            if r.class_id not in self.classes:
+                fresh.classes[r.class_id] = (line, opened)
+            self.classes[r.class_id] = opened
+            if (r.district, r.school_id) not in self.scopes:
+                self.scopes.add((r.district, r.school_id))
+                fresh.scopes.add((r.district, r.school_id))
+        return fresh
+
+    def raise_errors(self) -> None:
+        if self.error_count:
+            raise ImportRejectedError(self.errors, total=self.error_count)
+
+    def settling(
+        self, batch: int
+    ) -> Iterator[tuple[dict[str, RegisterSchool], dict[str, tuple[int, OpenClass]]]]:
+        """The schools, then the classes, as the file last names them, ``batch`` at a time
+        (a class with the line naming it first)."""
+        schools = list(self.schools.items())
+        for i in range(0, len(schools), batch):
+            yield dict(schools[i : i + batch]), {}
+        classes = [(c, (self.class_school[c][1], cmd)) for c, cmd in self.classes.items()]
+        for i in range(0, len(classes), batch):
+            yield {}, dict(classes[i : i + batch])
 
 
 def _result(
