@@ -199,3 +199,24 @@ def test_a_service_router_of_plain_routes_is_refused_even_when_nested() -> None:
     for routers in ([plain], [outer]):
         with pytest.raises(TypeError, match="service_router"):
             check_routes(routers)
+
+
+def test_a_token_verified_once_is_not_checked_again_but_still_expires(
+    keys: tuple[bytes, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [time.time()]
+    verifier = TokenVerifier(keys[1], clock=lambda: now[0])
+    claims = claims_for(OFFICER, ttl=60, now=now[0])
+    token = signed(keys[0], claims)
+    assert verifier.verify(token).subject == "o"
+
+    def no_second_check(*_: object, **__: object) -> None:
+        raise AssertionError("the signature was checked again")
+
+    monkeypatch.setattr(jwt, "decode", no_second_check)
+    assert verifier.verify(token).subject == "o"  # from the cache: no signature check
+    monkeypatch.undo()
+
+    now[0] = claims["exp"] + 1  # past its exp: the cache does not keep it alive
+    with pytest.raises(AuthError, match="expired"):
+        verifier.verify(token)
