@@ -19,7 +19,7 @@ import base64
 import json
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import asyncpg
@@ -143,6 +143,20 @@ class KeyStore:
 
     async def open(self, conn: asyncpg.Connection | asyncpg.Pool, sealed: Sealed) -> dict[str, Any]:
         return open_with(await self.key(conn, sealed), sealed)
+
+    async def open_many(
+        self, conn: asyncpg.Connection | asyncpg.Pool, sealed: Sequence[Sealed]
+    ) -> list[dict[str, Any] | None]:
+        """Each of ``sealed`` opened, ``None`` where its subject was erased: one query for all
+        the keys (a page of a roster is one round trip, not one per student)."""
+        ids = list({uuid.UUID(s.key_id) for s in sealed})
+        rows = await conn.fetch(
+            """SELECT subject, key_id, data_key, master_key_id FROM subject_keys
+               WHERE key_id = ANY($1::uuid[])""",
+            ids,
+        )
+        keys = {str(r["key_id"]): unwrap_row(self.keyring, r) for r in rows}
+        return [open_with(keys[s.key_id], s) if s.key_id in keys else None for s in sealed]
 
     async def erase(self, conn: asyncpg.Connection | asyncpg.Pool, subject: str) -> bool:
         return (

@@ -212,6 +212,10 @@ class MemoryKeys:
                 return open_with(key, sealed)
         raise SubjectErasedError(f"subject {sealed.subject} has been erased")
 
+    async def open_many(self, sealed: Sequence[Sealed]) -> list[dict[str, Any] | None]:
+        keys = {str(key_id): key for key_id, key in self.db.state.keys.values()}
+        return [open_with(keys[s.key_id], s) if s.key_id in keys else None for s in sealed]
+
     async def erase(self, subject: str) -> bool:
         return self.db.state.keys.pop(subject, None) is not None
 

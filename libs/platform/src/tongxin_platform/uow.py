@@ -88,6 +88,10 @@ class Keys(Protocol):
 
     async def open(self, sealed: Sealed) -> dict[str, Any]: ...
 
+    async def open_many(self, sealed: Sequence[Sealed]) -> list[dict[str, Any] | None]:
+        """Each opened, ``None`` where the subject was erased (one round trip for all)."""
+        ...
+
     async def erase(self, subject: str) -> bool:
         """Delete the subject's key; whether there was one."""
         ...
@@ -257,6 +261,9 @@ class PgKeys:
 
     async def open(self, sealed: Sealed) -> dict[str, Any]:
         return await self.store.open(self.conn, sealed)
+
+    async def open_many(self, sealed: Sequence[Sealed]) -> list[dict[str, Any] | None]:
+        return await self.store.open_many(self.conn, sealed)
 
     async def erase(self, subject: str) -> bool:
         return await self.store.erase(self.conn, subject)

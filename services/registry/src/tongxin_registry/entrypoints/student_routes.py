@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import Annotated, Any
 
 from fastapi import Query, Request
@@ -12,7 +11,6 @@ from tongxin_contracts.events.registry import student_stream
 from tongxin_platform import access
 from tongxin_platform.api import RuntimeDep
 from tongxin_platform.auth import Principal
-from tongxin_platform.crypto import SubjectErasedError
 from tongxin_platform.edge import guard, service_router
 from tongxin_platform.http import Caller, require
 from tongxin_platform.policy import Scope
@@ -113,22 +111,30 @@ async def erase(
 async def present(
     runtime: RuntimeDep, rows: list[Any], who: Principal, include_personal: bool, where: Scope
 ) -> list[dict[str, Any]]:
-    """Rows of ``roster.students`` as answers; names and contacts opened (and the reading
-    logged, in the same transaction) only when asked and allowed."""
+    """Rows of ``roster.students`` as answers: the special groups opened (they are stored
+    sealed, as they travel; ``None`` when they cannot be known: erased, or recorded before they
+    were sealed), names and contacts opened (and the reading logged, in the same transaction)
+    only when asked and allowed. Every key is fetched in one round trip."""
     if include_personal:
         require(POLICY, who, Action.roster_read_personal, where)
+    groups = [_sealed(r["groups"]) for r in rows]
+    personal = [_sealed(r["personal"]) if include_personal else None for r in rows]
     out = []
     async with runtime.transactions.begin() as uow:
-        for r in rows:
+        wanted = [x for x in groups + personal if x is not None]
+        opened = iter(await uow.keys.open_many(wanted) if wanted else [])
+        opened_groups = [next(opened) if g is not None else None for g in groups]
+        opened_personal = [next(opened) if p is not None else None for p in personal]
+        for r, g, p in zip(rows, opened_groups, opened_personal, strict=True):
             d = {k: v for k, v in dict(r).items() if k != "personal"}
             if d["age_band_on"] is not None:
                 d["age_band_on"] = d["age_band_on"].isoformat()
-            d["groups"] = await open_groups(uow, r["groups"], r["in_special_group"])
+            if r["groups"] is None:
+                d["groups"] = None if r["in_special_group"] else []
+            else:
+                d["groups"] = list(g["groups"]) if g is not None else None
             if include_personal:
-                d["personal"] = None
-                if r["personal"] is not None:
-                    with contextlib.suppress(SubjectErasedError):  # erased: stays None
-                        d["personal"] = await uow.keys.open(Sealed.model_validate(r["personal"]))
+                d["personal"] = p  # erased: None
             out.append(d)
         if include_personal:
             await access.log_reads(
@@ -141,14 +147,8 @@ async def present(
     return out
 
 
-async def open_groups(uow: Any, sealed: Any, in_special_group: bool) -> list[str] | None:
-    """The special groups, opened (they are stored sealed, as they travel); ``None`` when they
-    cannot be known (erased, or recorded before they were sealed)."""
-    if sealed is None:
-        return None if in_special_group else []
-    with contextlib.suppress(SubjectErasedError):
-        return list((await uow.keys.open(Sealed.model_validate(sealed)))["groups"])
-    return None
+def _sealed(value: Any) -> Sealed | None:
+    return None if value is None else Sealed.model_validate(value)
 
 
 @router.get("/students/{student_ref}", summary="One student's roster record")
