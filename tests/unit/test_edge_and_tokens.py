@@ -220,3 +220,32 @@ def test_a_token_verified_once_is_not_checked_again_but_still_expires(
     now[0] = claims["exp"] + 1  # past its exp: the cache does not keep it alive
     with pytest.raises(AuthError, match="expired"):
         verifier.verify(token)
+
+
+def test_an_over_long_or_revoked_token_is_a_401_problem_naming_its_rule(
+    keys: tuple[bytes, bytes], tmp_path: Path
+) -> None:
+    revoked = RevocationList(tmp_path / "revoked.txt")
+    app = FastAPI()
+    install_problem_handlers(app)
+    install_auth(app, TokenVerifier(keys[1], revoked=RevocationList(tmp_path / "revoked.txt")))
+
+    @app.get("/who")
+    async def who(caller: Caller) -> dict[str, str]:
+        return {"subject": caller.subject}
+
+    century = mint(keys[0], Principal("op", Role.operator), ttl=100 * 365 * 86400)
+    lost = mint(keys[0], OFFICER)
+
+    async def call(token: str) -> httpx.Response:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://edge") as http:
+            return await http.get("/who", headers={"Authorization": f"Bearer {token}"})
+
+    assert asyncio.run(call(lost)).status_code == 200  # verified (and remembered)
+    revoked.revoke(token_id(lost), "lost phone")
+    for token, rule in ((century, "token.max_ttl"), (lost, "token.revoked")):
+        r = asyncio.run(call(token))
+        assert r.status_code == 401, r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert r.json()["rule"] == rule
