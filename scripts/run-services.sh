@@ -29,7 +29,9 @@ pid_of() { [[ -f $RUN_DIR/$1.pid ]] && cat "$RUN_DIR/$1.pid"; }
 # Is pid the service's process (`tongxin-<service> serve|worker`), not a recycled pid?
 is_ours() {  # pid, service, role
   local cmd
-  cmd=$(ps -o args= -p "$1" 2>/dev/null) || return 1
+  # -ww: whole command lines (ps cuts them at $COLUMNS, 80 under many tools, and a checkout
+  # in a long path would then never look like ours)
+  cmd=$(ps -ww -o args= -p "$1" 2>/dev/null) || return 1
   [[ $cmd == *"tongxin-$2 $3"* ]]
 }
 

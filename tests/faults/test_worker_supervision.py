@@ -60,6 +60,9 @@ def script_env(
         "VISITS_WORKER_HEARTBEAT_INTERVAL": "1",
         "VISITS_WORKER_STALE_AFTER": str(STALE_AFTER),
         "TONGXIN_JWT_PUBLIC_KEY_FILE": str(jwt_dir / "public.pem"),
+        # Narrow, as under many tools: ps cuts command lines at $COLUMNS, and a live service
+        # must still be recognised (a fresh clone in a long path was not: a second start).
+        "COLUMNS": "40",
     }
     try:
         yield env
