@@ -72,6 +72,9 @@ def token(
         str | None, typer.Option("--class", help="Class scope (needs --school).")
     ] = None,
     subject: Annotated[str, typer.Option(help="Who the token is for (sub claim).")] = "dev-user",
+    org: Annotated[
+        str | None, typer.Option(help="Organisation of an agency's token, e.g. a hospital's id.")
+    ] = None,
     ttl: Annotated[
         str, typer.Option(help="Lifetime, e.g. 30m, 8h (at most the role's cap).")
     ] = "8h",
@@ -93,7 +96,7 @@ def token(
         exit_with(f"--ttl {ttl}: at most {cap} s for role {role.value} (TONGXIN_TOKEN_MAX_TTL)", 2)
     with operator_errors():
         minted = mint(
-            signing_key(), Principal(subject, role, district, school, class_id), ttl=seconds
+            signing_key(), Principal(subject, role, district, school, class_id, org), ttl=seconds
         )
         print(minted)
         typer.echo(f"jti: {token_id(minted)}", err=True)

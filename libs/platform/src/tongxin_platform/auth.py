@@ -73,6 +73,9 @@ class Principal:
     district: str | None = None
     school: str | None = None
     class_id: str | None = None
+    # The organisation an agency's token speaks for (claim ``org``): a hospital's id, so that a
+    # hospital sees only the referrals made to it. School staff need none: their scope says it.
+    org: str | None = None
 
     @property
     def level(self) -> str:
@@ -106,7 +109,12 @@ def claims_for(p: Principal, *, ttl: int = 8 * 3600, now: float | None = None) -
         "exp": issued + ttl,
         "jti": uuid.uuid4().hex,
     }
-    for key, value in (("district", p.district), ("school", p.school), ("class", p.class_id)):
+    for key, value in (
+        ("district", p.district),
+        ("school", p.school),
+        ("class", p.class_id),
+        ("org", p.org),
+    ):
         if value:
             claims[key] = value
     return claims
@@ -199,7 +207,7 @@ class TokenVerifier:
                 "token.claims" if isinstance(exc, jwt.MissingRequiredClaimError) else "token.valid"
             )
             raise AuthError(f"invalid token: {exc}", rule=rule) from exc
-        for name in ("sub", "role", "jti", "district", "school", "class"):
+        for name in ("sub", "role", "jti", "district", "school", "class", "org"):
             if name in claims and not (isinstance(claims[name], str) and claims[name]):
                 raise AuthError(
                     f"invalid token: claim {name} must be a non-empty string", rule="token.claims"
@@ -228,7 +236,7 @@ class TokenVerifier:
                 "invalid token: a class scope needs its school, a school its district",
                 rule="token.claims",
             )
-        principal = Principal(claims["sub"], role, district, school, class_id)
+        principal = Principal(claims["sub"], role, district, school, class_id, claims.get("org"))
         return principal, claims["jti"], float(claims["exp"])
 
 

@@ -1,0 +1,1 @@
+"""Wellbeing commands and queries: load → decide → append on the kit's units of work."""

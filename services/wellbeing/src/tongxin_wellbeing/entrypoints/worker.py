@@ -1,0 +1,29 @@
+"""The wellbeing service's background process: its outbox relay, the read model, its reactions
+and its deadlines, on the kit's FastStream worker.
+``faststream run --factory tongxin_wellbeing.entrypoints.worker:create_worker`` runs it, as does
+``tongxin-wellbeing worker``."""
+
+from __future__ import annotations
+
+import asyncio
+
+from faststream.asgi import AsgiFastStream
+
+from tongxin_platform.telemetry import configure_tracing
+from tongxin_platform.worker import Worker, WorkerOptions
+from tongxin_wellbeing.bootstrap import SERVICE
+from tongxin_wellbeing.config import WellbeingSettings
+
+__all__ = ["WorkerOptions", "create_worker", "run_worker"]
+
+
+def create_worker() -> AsgiFastStream:
+    """The worker as a FastStream app, settings from the environment."""
+    configure_tracing(SERVICE.name)
+    return Worker(SERVICE, WellbeingSettings(), WorkerOptions(tune_gc=True)).app()
+
+
+async def run_worker(
+    settings: WellbeingSettings, options: WorkerOptions, stop: asyncio.Event | None = None
+) -> None:
+    await Worker(SERVICE, settings, options).run(stop or asyncio.Event())

@@ -1,0 +1,1 @@
+"""Numbered SQL migrations of the wellbeing service's own tables."""

@@ -1,0 +1,1 @@
+"""Wellbeing's read model, built from registry.events and wellbeing.events."""
