@@ -63,6 +63,11 @@ class DemoSpec:
     students_per_class: int = 40
     school_year: str = "2026-2027"
     seed: int = 7
+    # Wellbeing's team (seed 004): the first ``school_doctors`` schools have a school doctor
+    # (校医); the first ``counselling_rooms`` have a counselling room (None: every school). The
+    # demo district of ``make run`` leaves its last school without either, so that the gaps show.
+    school_doctors: int = 0
+    counselling_rooms: int | None = None
 
 
 def _name(rng: random.Random) -> str:
@@ -97,7 +102,9 @@ def demo_roster(spec: DemoSpec = DemoSpec()) -> tuple[str, str]:
                 "class_ids": "",
             }
         )
-        for role in ("psych_teacher", "health_vp", "middle_leader"):
+        roles = ["psych_teacher", "health_vp", "middle_leader"]
+        roles += ["school_doctor"] if s <= spec.school_doctors else []
+        for role in roles:
             tw.writerow(
                 {
                     "district": spec.district,
@@ -134,7 +141,9 @@ def demo_roster(spec: DemoSpec = DemoSpec()) -> tuple[str, str]:
                         "school_id": school_id,
                         "school_name": school_name,
                         "stage": "primary",
-                        "has_counselling_room": "yes",
+                        "has_counselling_room": "yes"
+                        if spec.counselling_rooms is None or s <= spec.counselling_rooms
+                        else "no",
                         "class_id": class_id,
                         "class_name": f"{grade}年级{c}班",
                         "grade": grade,
