@@ -81,6 +81,8 @@ async def retrying(attempt: Callable[[], Awaitable[T]], attempts: int = MAX_ATTE
 
 
 Decide = Callable[[list[IntegrationEvent], datetime], list[IntegrationEvent]]
+# A decision over several streams at once: each stream's history, by id.
+DecideMany = Callable[[dict[str, list[IntegrationEvent]], datetime], list[IntegrationEvent]]
 # Runs in the command's unit of work before the load (e.g. seal text, redeem a code) …
 Before = Callable[[UnitOfWork, datetime], Awaitable[None]]
 # … or after the append, with the streams written to (e.g. tag them).
@@ -139,6 +141,40 @@ class Writer:
                     await uow.events.append_many(batches)
                 if after is not None and batches:
                     await after(uow, list(by_stream))
+                return decided
+
+        return await retrying(attempt)
+
+    async def run_many(
+        self,
+        stream_ids: Sequence[str],
+        decide: DecideMany,
+        *,
+        before: Before | None = None,
+    ) -> list[IntegrationEvent]:
+        """``run`` over several streams loaded together (a rule that spans two aggregates, e.g.
+        a listing that opens the student's plan): the decision sees every stream's history and
+        its events are appended after each stream's head, in one unit of work."""
+        cause = causation()
+
+        async def attempt() -> list[IntegrationEvent]:
+            now = self.clock()
+            async with self.transactions.begin() as uow:
+                if before is not None:
+                    await before(uow, now)
+                loaded = await uow.events.load(list(stream_ids))
+                decided = decide({sid: loaded.of(sid) for sid in stream_ids}, now)
+                by_stream: dict[str, list[IntegrationEvent]] = defaultdict(list)
+                for e in decided:
+                    by_stream[e.aggregate_id()].append(e)
+                batches = [
+                    (sid, loaded.head(sid), new_events(evs, now, new_id=self.new_id, cause=cause))
+                    for sid, evs in by_stream.items()
+                ]
+                if len(batches) == 1:
+                    await uow.events.append(*batches[0])
+                elif batches:
+                    await uow.events.append_many(batches)
                 return decided
 
         return await retrying(attempt)

@@ -15,6 +15,9 @@ from tongxin_wellbeing.application.policy import POLICY
 from tongxin_wellbeing.application.service import WellbeingService
 from tongxin_wellbeing.config import WellbeingSettings
 from tongxin_wellbeing.projections.read_model import WELLBEING
+from tongxin_wellbeing.reactions.proposals import PROPOSALS
+from tongxin_wellbeing.reactions.targeted_visits import TARGETED_VISITS
+from tongxin_wellbeing.reactions.transfers import TRANSFERS
 
 
 @dataclass
@@ -48,7 +51,7 @@ SERVICE = Service(
     policy=POLICY,
     migrations="tongxin_wellbeing.migrations",
     projections=(WELLBEING,),
-    reactions=(),
+    reactions=(PROPOSALS, TRANSFERS, TARGETED_VISITS),
     build=build,
 )
 

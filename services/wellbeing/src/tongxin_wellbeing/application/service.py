@@ -6,9 +6,13 @@ from __future__ import annotations
 import asyncpg
 
 from tongxin_platform.commands import Writer
+from tongxin_wellbeing.application.attention import AttentionCommands
+from tongxin_wellbeing.application.plans import PlanCommands
 from tongxin_wellbeing.config import WellbeingSettings
 
 
 class WellbeingService:
     def __init__(self, writer: Writer, pool: asyncpg.Pool, settings: WellbeingSettings) -> None:
         self.writer, self.pool, self.settings = writer, pool, settings
+        self.attention = AttentionCommands(writer, pool)
+        self.plans = PlanCommands(writer)
