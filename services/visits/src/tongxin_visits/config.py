@@ -21,6 +21,8 @@ class VisitsSettings(ServiceSettings):
     # Fixed in production (visits.events, registry.events); tests give each run their own.
     topic: str = "visits.events"
     registry_topic: str = "registry.events"
+    # Targeted home visits (重点家访) asked by the wellbeing service (TargetedVisitRequested).
+    wellbeing_topic: str = "wellbeing.events"
     http_port: int = 8003
     worker_http_port: int = 9003
     # Family confirmation codes: how long one is valid, how many wrong tries (per visit, over

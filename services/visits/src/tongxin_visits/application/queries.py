@@ -227,3 +227,18 @@ async def special_students(pool: asyncpg.Pool, school_id: str) -> set[str]:
         school_id,
     )
     return {r["student_ref"] for r in rows}
+
+
+async def visit_requests(pool: asyncpg.Pool, class_id: str) -> list[dict[str, Any]]:
+    """Targeted home visits (重点家访) asked for the students now in the class: who and since
+    when — never why (the wellbeing service does not say)."""
+    rows = await pool.fetch(
+        f"""SELECT r.request_id, r.student_ref, r.school_year, r.requested_on
+            FROM {B}.visit_requests r
+            LEFT JOIN {B}.students s ON s.student_ref = r.student_ref
+            WHERE coalesce(s.class_id, r.class_id) = $1
+              AND coalesce(s.enrolled, true)
+            ORDER BY r.requested_on, r.student_ref""",
+        class_id,
+    )
+    return [dict(r) for r in rows]

@@ -18,9 +18,21 @@ from tongxin_platform.auth import TokenVerifier
 from tongxin_platform.telemetry import configure_tracing
 from tongxin_visits.bootstrap import SERVICE
 from tongxin_visits.config import VisitsSettings
-from tongxin_visits.entrypoints import ledger_routes, record_routes, report_routes, visit_routes
+from tongxin_visits.entrypoints import (
+    ledger_routes,
+    record_routes,
+    report_routes,
+    request_routes,
+    visit_routes,
+)
 
-ROUTERS = (visit_routes.router, ledger_routes.router, report_routes.router, record_routes.router)
+ROUTERS = (
+    visit_routes.router,
+    ledger_routes.router,
+    report_routes.router,
+    record_routes.router,
+    request_routes.router,
+)
 
 
 def create_app(settings: VisitsSettings, verifier: TokenVerifier | None = None) -> FastAPI:

@@ -1,8 +1,9 @@
 """The visits board: what schools and the district read — the roster as the visits service
 knows it (from ``registry.events``), visits, the follow-up ledger, reports and rules (from
-``visits.events``).
+``visits.events``), and the targeted home visits the wellbeing service asks for (from
+``wellbeing.events``: ``TargetedVisitRequested``, which carries no reason).
 
-Built only from the two topics, so it can be rebuilt from offset 0 into a fresh schema. Handlers
+Built only from these topics, so it can be rebuilt from offset 0 into a fresh schema. Handlers
 only say what changes (no write outside the board: the shredding on erasure is a reaction).
 """
 
@@ -33,6 +34,7 @@ from tongxin_contracts.events.visits import (
     VisitRulesSet,
     VisitScheduled,
 )
+from tongxin_contracts.events.wellbeing import TargetedVisitRequested
 from tongxin_platform.projection import Add, Changes, Greatest, Projection, Table
 from tongxin_visits.domain.calendar import china_date
 from tongxin_visits.domain.evolve import rules_of
@@ -41,7 +43,7 @@ T, NN = "text", "text NOT NULL"
 BOARD = Projection(
     "board",
     group="visits.board",
-    sources=("registry", "visits"),
+    sources=("registry", "visits", "wellbeing"),
     description="The visits board: roster, visits, ledger, reports and rules of every school.",
     tables=[
         Table("schools", ("school_id",), {"school_id": T, "district": NN, "school_name": NN}),
@@ -153,6 +155,20 @@ BOARD = Projection(
             },
         ),
         Table("rules", ("district",), {"district": T, "rules": "jsonb NOT NULL"}),
+        # Targeted home visits (重点家访) the wellbeing service asked for: no reason is given.
+        Table(
+            "visit_requests",
+            ("student_ref", "school_year"),
+            {
+                "student_ref": T,
+                "school_year": T,
+                "request_id": NN,
+                "district": NN,
+                "school_id": NN,
+                "class_id": T,
+                "requested_on": "date NOT NULL",
+            },
+        ),
     ],
 )
 # What the projection describes, under the module's own names (tools and tests use them).
@@ -339,3 +355,15 @@ def _report(e: MonthlyVisitReportSubmitted, rows: Changes) -> None:
 @BOARD.on(VisitRulesSet)
 def _rules(e: VisitRulesSet, rows: Changes) -> None:
     rows["rules"].upsert(e.district, rules=json.dumps(asdict(rules_of(e))))
+
+
+@BOARD.on(TargetedVisitRequested)
+def _visit_requested(e: TargetedVisitRequested, rows: Changes) -> None:
+    rows["visit_requests"].upsert(
+        (e.student_ref, e.school_year),
+        request_id=e.request_id,
+        district=e.district,
+        school_id=e.school_id,
+        class_id=e.class_id,
+        requested_on=e.requested_on,
+    )
