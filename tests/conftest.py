@@ -101,14 +101,15 @@ def registry_settings(infra: Infra, kafka: str, topic: str, database_name: str) 
 async def visits_settings(
     infra: Infra, kafka: str, topic: str, unique: str, database_name: str
 ) -> VisitsSettings:
-    """The visits service of the test: its own topic; the registry's is the test's ``topic``."""
-    own = f"test-{unique}-visits.events"
-    await ensure_topics(kafka, [TopicSpec(own, 3, event_topic_config())])
+    """The visits service of the test: its own topic; the registry's is the test's ``topic``;
+    wellbeing's (targeted visits) is ``test-<unique>-wellbeing.events``."""
+    own, wellbeing = f"test-{unique}-visits.events", f"test-{unique}-wellbeing.events"
+    await ensure_topics(kafka, [TopicSpec(t, 3, event_topic_config()) for t in (own, wellbeing)])
     settings = settings_for(
         VISITS,
         infra,
         database_name=f"{database_name}_visits",
-        topics={"visits": own, "registry": topic},
+        topics={"visits": own, "registry": topic, "wellbeing": wellbeing},
     )
     assert isinstance(settings, VisitsSettings)
     return settings

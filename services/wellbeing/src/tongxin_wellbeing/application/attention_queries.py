@@ -19,6 +19,13 @@ from tongxin_wellbeing.application.queries import W
 from tongxin_wellbeing.domain.plans import overdue_months
 
 
+def _sealed(stored: str | dict[str, Any]) -> Sealed:
+    """A review as the read model stores it (jsonb: text, or decoded by the pool's codec)."""
+    if isinstance(stored, str):
+        return Sealed.model_validate_json(stored)
+    return Sealed.model_validate(stored)
+
+
 async def _reviewed(pool: asyncpg.Pool, plan_ids: list[str]) -> dict[str, list[str]]:
     rows = await pool.fetch(
         f"SELECT plan_id, month FROM {W}.plan_reviews WHERE plan_id = ANY($1::text[])"
@@ -122,7 +129,7 @@ async def class_view(uow: UnitOfWork, pool: asyncpg.Pool, class_id: str) -> list
         next_step = None
         if r["review"] is not None:
             with contextlib.suppress(SubjectErasedError):
-                opened = await uow.keys.open(Sealed.model_validate_json(r["review"]))
+                opened = await uow.keys.open(_sealed(r["review"]))
                 next_step = opened.get("next_step")
         out.append(
             {
@@ -157,7 +164,7 @@ async def plan_record(
     for r in reviews:
         content: dict[str, Any] | None = None
         with contextlib.suppress(SubjectErasedError):
-            content = await uow.keys.open(Sealed.model_validate_json(r["review"]))
+            content = await uow.keys.open(_sealed(r["review"]))
         opened.append({"month": r["month"], "reviewed_by": r["reviewed_by"], "review": content})
     return {
         "student_ref": student_ref,
