@@ -23,7 +23,8 @@ from tests.conftest import Bearer
 from tests.support.servers import serving
 from tests.support.services import database_of, settings_for, worker_of
 from tests.support.waiting import eventually
-from tests.support.world import World, world
+from tests.support.world import SMALL, World, world
+from tongxin_cli.demo import DemoSpec
 from tongxin_platform.auth import TokenVerifier
 from tongxin_platform.eventstore import now_utc
 from tongxin_platform.testing import Infra
@@ -73,6 +74,7 @@ async def stack(
     visits_settings: VisitsSettings,
     verifier: TokenVerifier,
     bearer: Bearer,
+    spec: DemoSpec = SMALL,
 ) -> AsyncIterator[Stack]:
     """Registry, visits and wellbeing on the test's topics; wellbeing's own topic is the one the
     visits board reads (``visits_settings.wellbeing_topic``). The registry and visits workers
@@ -93,12 +95,15 @@ async def stack(
         worker_of(SERVICE, settings),
         serving(wellbeing_app(settings, verifier)) as url,
         httpx.AsyncClient(base_url=url, timeout=60) as http,
-        world(registry_settings, visits_settings, verifier, bearer) as w,
+        world(registry_settings, visits_settings, verifier, bearer, spec=spec) as w,
     ):
         total = len(w.school.pupils)
 
         async def known() -> int:
-            return int(await pool.fetchval("SELECT count(*) FROM wellbeing.students") or 0)
+            n = await pool.fetchval(
+                "SELECT count(*) FROM wellbeing.students WHERE school_id = $1", w.school.school_id
+            )
+            return int(n or 0)
 
         await eventually(known, lambda n: n == total, timeout=90, what="wellbeing's roster")
         yield Stack(w, http, pool, settings)
