@@ -313,6 +313,7 @@ async def seed_visits(http: httpx.AsyncClient, school: School) -> dict[str, list
         "case_id": case_ids,
         "suggestion_id": suggestion_ids,
         "school_id": [school.school_id],
+        "class_id": sorted(school.head_teachers),
         "district": [school.district],
         "month": sorted({this_month, "2026-02", "2025-12", "0000-01", "0001-01", "9999-12"}),
     }
