@@ -279,6 +279,15 @@ async def test_three_sign_offs_list_a_student_whose_plan_is_reviewed_monthly_and
         r = await s.http.get(f"/students/{ref}/plan", headers=psych)
         assert r.status_code == 200, r.text
         assert r.json()["reviews"][0]["review"]["emotional_state"] == STATE
+        log = await s.http.get(
+            "/access-log",
+            params={"record": ref, "actor": s.staff("psych_teacher")},
+            headers=auditor,
+        )
+        assert "record.read" in {row["action"] for row in log.json()}, log.text
+        # A hospital sees the referrals made to it, never a school's plan.
+        hospital = s.w.school.bearer("hospital", s.w.school.district)
+        problem(await s.http.get(f"/students/{ref}/plan", headers=hospital), 404)
 
         # Counts: numbers only.
         principal = s.w.school.bearer("principal", s.w.school.district, s.school_id)

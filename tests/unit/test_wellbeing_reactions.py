@@ -29,6 +29,7 @@ from tongxin_contracts.events.wellbeing import (
     AttentionListProposed,
     CarePlanOpened,
     ProposalSource,
+    RemovalReason,
     RiskFlag,
     ScreeningFlagged,
     StudentAddedToAttentionList,
@@ -46,6 +47,7 @@ from tongxin_platform.memory import (
 from tongxin_platform.messaging import make_broker, subscribe
 from tongxin_platform.reaction import Reaction
 from tongxin_platform.uow import UnitOfWork
+from tongxin_wellbeing.domain.attention import Remove, decide_removal, streams_of
 from tongxin_wellbeing.reactions.proposals import PROPOSALS
 from tongxin_wellbeing.reactions.targeted_visits import TARGETED_VISITS
 from tongxin_wellbeing.reactions.transfers import TRANSFERS
@@ -301,3 +303,20 @@ async def test_an_elevated_flag_asks_for_no_targeted_visit(produced: Produced) -
     g = group_of(TARGETED_VISITS, db, "wellbeing.events")
     await deliver(g, relayed(flagged(RiskFlag.elevated), 1, service="wellbeing"))
     assert emitted(db, TargetedVisitRequested) == []
+
+
+async def test_a_visit_replayed_after_the_student_was_removed_does_not_propose_them_again(
+    produced: Produced,
+) -> None:
+    """The proposal rule alone would let an old visit propose a removed student anew: the
+    trigger's claimed id is what keeps a replay from doing it."""
+    db = MemoryDatabase(default_registry())
+    g = group_of(PROPOSALS, db, "visits.events")
+    await deliver(g, relayed(visit_completed("v1", [Referral.wellbeing]), 1, service="visits"))
+    assert len(emitted(db, AttentionListProposed)) == 1
+    writer = Writer(MemoryTransactions(db), default_registry(), clock=lambda: NOW)
+    removal = Remove(STUDENT, RemovalReason.other, "staff_vp")
+    await writer.run_many(streams_of(STUDENT), lambda h, now: decide_removal(removal, h, now))
+
+    await replay(PROPOSALS, db, produced, "visits.events")
+    assert len(emitted(db, AttentionListProposed)) == 1
