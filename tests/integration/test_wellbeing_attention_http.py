@@ -188,6 +188,20 @@ async def test_three_sign_offs_list_a_student_whose_plan_is_reviewed_monthly_and
         problem(
             await s.http.post(f"{base}/nope/sign-offs", json={"role": "health_vp"}, headers=vp), 404
         )
+        # A head teacher's token for the class, held by someone the roster does not make its
+        # head teacher: the roster decides, not the token.
+        impostor = s.w.school.bearer(
+            "head_teacher",
+            s.w.school.district,
+            s.school_id,
+            class_id,
+            subject=s.staff("middle_leader"),
+        )
+        problem(
+            await s.http.post(sign, json={"role": "head_teacher"}, headers=impostor),
+            403,
+            "role_held",
+        )
 
         # The team sees the pending proposal with its sign-off, no reason.
         async def team_view() -> dict[str, Any]:
