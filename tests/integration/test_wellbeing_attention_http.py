@@ -5,10 +5,12 @@ runs its reactions, the visits worker shows the targeted home visit it asks for.
 A proposal, three sign-offs by the three roles (refusals naming their rule), the plan opened and
 reviewed once a month, overdue months, the head teacher's view (listed and the next step, never
 a reason or a review's other contents; logged), the team's view, counts, removal — and the
-targeted visit on the visits board without a reason."""
+targeted visit on the visits board without a reason, once even when the listing is delivered
+again."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -18,11 +20,13 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from aiokafka import AIOKafkaProducer, ConsumerRecord
 
 from tests.conftest import Bearer
+from tests.support.kafka_reader import read_all
 from tests.support.servers import serving
 from tests.support.services import database_of, settings_for, worker_of
-from tests.support.waiting import eventually
+from tests.support.waiting import caught_up, eventually
 from tests.support.world import SMALL, World, world
 from tongxin_cli.demo import DemoSpec
 from tongxin_platform.auth import TokenVerifier
@@ -34,6 +38,7 @@ from tongxin_wellbeing.bootstrap import SERVICE
 from tongxin_wellbeing.config import WellbeingSettings
 from tongxin_wellbeing.domain.calendar import china_date, month_of
 from tongxin_wellbeing.entrypoints.api import create_app as wellbeing_app
+from tongxin_wellbeing.reactions.targeted_visits import TARGETED_VISITS
 
 pytestmark = pytest.mark.integration
 
@@ -107,6 +112,41 @@ async def stack(
 
         await eventually(known, lambda n: n == total, timeout=90, what="wellbeing's roster")
         yield Stack(w, http, pool, settings)
+
+
+def of_type(records: list[ConsumerRecord], name: str, student_ref: str) -> list[ConsumerRecord]:
+    return [
+        r
+        for r in records
+        if dict(r.headers or ()).get("ce_type", b"").decode().endswith(f".{name}.v1")
+        or dict(r.headers or ()).get("ce_type", b"").decode().endswith(f".{name}.v2")
+        if json.loads(r.value or b"{}").get("student_ref") == student_ref
+    ]
+
+
+async def produce_again(bootstrap: str, record: ConsumerRecord) -> None:
+    """The same record sent once more (what a relay that lost its acknowledgement does)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            record.topic,
+            record.value,
+            key=record.key,
+            partition=record.partition,
+            headers=list(record.headers or ()),
+        )
+    finally:
+        await producer.stop()
+
+
+async def settled(s: Stack, group: str, topic: str, bootstrap: str) -> None:
+    await eventually(
+        lambda: caught_up(s.pool, group, topic, bootstrap),
+        lambda done: done,
+        timeout=60,
+        what=f"{group} caught up with {topic}",
+    )
 
 
 def first_of(day: date, months: int) -> date:
@@ -322,6 +362,14 @@ async def test_three_sign_offs_list_a_student_whose_plan_is_reviewed_monthly_and
         [asked] = await eventually(requests, lambda rs: len(rs) == 1, what="the visit request")
         assert asked["student_ref"] == ref
         assert set(asked) == {"request_id", "student_ref", "school_year", "requested_on"}
+        # The listing delivered to the reaction again asks for nothing more.
+        added = of_type(await read_all(kafka, s.settings.topic), "StudentAddedToAttentionList", ref)
+        await produce_again(kafka, added[0])
+        await settled(s, TARGETED_VISITS.group, s.settings.topic, kafka)
+        requested = of_type(await read_all(kafka, s.settings.topic), "TargetedVisitRequested", ref)
+        assert len(requested) == 1
+        assert set(json.loads(requested[0].value)) & {"reason", "risk", "band", "source"} == set()
+        assert len(await requests()) == 1
 
         # Removal records the reason and who decided, and closes the plan.
         r = await s.http.post(

@@ -14,13 +14,19 @@ import json
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer, ConsumerRecord
+from aiokafka import ConsumerRecord
 
 from tests.conftest import Bearer
 from tests.integration.test_visits_http import completion
-from tests.integration.test_wellbeing_attention_http import Stack, stack
+from tests.integration.test_wellbeing_attention_http import (
+    Stack,
+    of_type,
+    produce_again,
+    settled,
+    stack,
+)
 from tests.support.kafka_reader import read_all
-from tests.support.waiting import caught_up, eventually
+from tests.support.waiting import eventually
 from tongxin_cli.demo import DemoSpec, demo_roster
 from tongxin_platform.auth import TokenVerifier
 from tongxin_platform.eventstore import now_utc
@@ -33,41 +39,6 @@ from tongxin_wellbeing.reactions.transfers import TRANSFERS
 pytestmark = pytest.mark.integration
 
 TWO_SCHOOLS = DemoSpec(schools=2, classes_per_school=1, students_per_class=3)
-
-
-def of_type(records: list[ConsumerRecord], name: str, student_ref: str) -> list[ConsumerRecord]:
-    return [
-        r
-        for r in records
-        if dict(r.headers or ()).get("ce_type", b"").decode().endswith(f".{name}.v1")
-        or dict(r.headers or ()).get("ce_type", b"").decode().endswith(f".{name}.v2")
-        if json.loads(r.value or b"{}").get("student_ref") == student_ref
-    ]
-
-
-async def produce_again(bootstrap: str, record: ConsumerRecord) -> None:
-    """The same record sent once more (what a relay that lost its acknowledgement does)."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
-    await producer.start()
-    try:
-        await producer.send_and_wait(
-            record.topic,
-            record.value,
-            key=record.key,
-            partition=record.partition,
-            headers=list(record.headers or ()),
-        )
-    finally:
-        await producer.stop()
-
-
-async def settled(s: Stack, group: str, topic: str, bootstrap: str) -> None:
-    await eventually(
-        lambda: caught_up(s.pool, group, topic, bootstrap),
-        lambda done: done,
-        timeout=60,
-        what=f"{group} caught up with {topic}",
-    )
 
 
 async def visit(s: Stack, student_ref: str) -> None:
