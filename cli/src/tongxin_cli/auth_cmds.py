@@ -48,11 +48,13 @@ def bearer_for(
     class_id: str | None = None,
     *,
     subject: str = "tongxin-cli",
+    org: str | None = None,
 ) -> str:
     """``TONGXIN_TOKEN`` when set (production), else a development token for this role."""
     if token := os.environ.get("TONGXIN_TOKEN"):
         return token
-    return mint(signing_key(), Principal(subject, role, district, school, class_id), ttl=3600)
+    p = Principal(subject, role, district, school, class_id, org)
+    return mint(signing_key(), p, ttl=3600)
 
 
 token_app = typer.Typer(

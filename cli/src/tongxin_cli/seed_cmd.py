@@ -16,6 +16,7 @@ from tongxin_cli.auth_cmds import bearer_for
 from tongxin_cli.console import err, exit_with, fail, one_line, operator_errors, out
 from tongxin_cli.demo import DemoSpec, demo_roster
 from tongxin_cli.demo_visits import play_demo_semester
+from tongxin_cli.demo_wellbeing import play_demo_campaign
 from tongxin_platform.auth import Role
 
 TIMEOUT = httpx.Timeout(600.0, connect=5.0)  # a large roster imports in one request
@@ -108,18 +109,34 @@ def seed(
     visits: Annotated[
         bool, typer.Option("--visits/--no-visits", help="Play a demo semester of home visits.")
     ] = True,
+    wellbeing_url: Annotated[
+        str, typer.Option(help="The wellbeing service's HTTP API (the demo campaign runs there).")
+    ] = "http://127.0.0.1:8004",
+    wellbeing: Annotated[
+        bool,
+        typer.Option("--wellbeing/--no-wellbeing", help="Play a demo screening campaign (心阳光)."),
+    ] = True,
 ) -> None:
     """Import a synthetic demo district into a running registry, then play a semester of visits.
 
     Students first, then staff; seeding the same district again appends nothing.
 
-    The semester of home visits (家访) is played once: a school with visits is left as it is.
+    The semester of home visits (家访) and the screening campaign (心阳光) are played once: a
+    school with visits, or with a campaign, is left as it is.
     """
-    for option, url in (("--registry-url", registry_url), ("--visits-url", visits_url)):
+    urls = (("--registry-url", registry_url), ("--visits-url", visits_url))
+    for option, url in (*urls, ("--wellbeing-url", wellbeing_url)):
         if not url.startswith(("http://", "https://")):
             exit_with(f"{option} must be an http:// or https:// URL, not {url!r}", 2)
     spec = DemoSpec(
-        district=district, schools=schools, classes_per_school=classes, students_per_class=students
+        district=district,
+        schools=schools,
+        classes_per_school=classes,
+        students_per_class=students,
+        # The last school of a district of several lacks a school doctor and a counselling
+        # room: the wellbeing team's gaps show.
+        school_doctors=max(1, schools - 1),
+        counselling_rooms=schools - 1 if schools > 1 else None,
     )
     students_csv, staff_csv = demo_roster(spec)
     run_id = uuid.uuid4().hex[:8]
@@ -142,3 +159,6 @@ def seed(
     if visits:
         with operator_errors():
             play_demo_semester(visits_url, registry_url, district, spec=spec)
+    if wellbeing:
+        with operator_errors():
+            play_demo_campaign(wellbeing_url, registry_url, district, spec=spec)

@@ -1,0 +1,287 @@
+"""The demo screening campaign (心阳光), played through the wellbeing API by ``tongxin seed``.
+
+For each school of the demo district: the year's campaign bound to the physical examination,
+offered to every enrolled student; most guardians consent, a few refuse, a few do not answer;
+consented students are screened with PHQ-9 (and some with GAD-7), a few flagged, and one
+student answers the self-harm item. That flag proposes the student for the attention list; the
+head teacher, the psychology teacher and the health vice-principal sign off; the plan gets its
+first monthly review. Two crisis referrals go to the district's specialist hospital: the hospital
+acknowledges one in time; the other is left to escalate at its deadline
+(``WELLBEING_REFERRAL_ACK_SECONDS``). Training and a psychology class per class are recorded.
+A school with a campaign already is left as it is. Answers are synthetic.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from functools import partial
+from typing import Any
+
+import httpx
+from rich.table import Table
+
+from tongxin_cli.auth_cmds import bearer_for
+from tongxin_cli.console import err, fail, one_line, out
+from tongxin_cli.demo import DemoSpec
+from tongxin_platform.auth import Role
+
+CHINA = timezone(timedelta(hours=8))
+TIMEOUT = httpx.Timeout(60.0, connect=5.0)
+Headers = dict[str, str]
+COLUMNS = ["school", "enrolled", "offered", "consented", "refused", "screened", "flagged"]
+COLUMNS += ["listed", "referrals", "team gaps"]
+
+
+def school_year_of(day: Any) -> str:
+    start = day.year if day.month >= 9 else day.year - 1
+    return f"{start}-{start + 1}"
+
+
+def until(what: str, probe: Callable[[], Any], timeout: float) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (value := probe()):
+        if time.monotonic() > deadline:
+            fail(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.5)
+    return value
+
+
+def answers(rng: random.Random, items: int, high: bool = False) -> list[int]:
+    """Synthetic answers (0–3): most children answer 0 or 1; ``high`` ones more."""
+    weights = (30, 40, 20, 10) if high else (70, 25, 4, 1)
+    return rng.choices(range(4), weights, k=items)
+
+
+class CampaignPlayer:
+    def __init__(self, wellbeing: httpx.Client, registry: httpx.Client, district: str, seed: int):
+        self.wellbeing, self.registry, self.district = wellbeing, registry, district
+        self.now = datetime.now(CHINA)
+        self.today, self.seed = self.now.date(), seed
+        self.year = school_year_of(self.today)
+        self.hospital = f"hosp-{district}-01"
+        self.tally: dict[str, Counter[str]] = {}
+        self.tokens: dict[tuple[Any, ...], Headers] = {}
+
+    def who(
+        self, role: Role, *scope: str | None, sub: str = "demo", org: str | None = None
+    ) -> Headers:
+        key = (role, scope, sub, org)
+        if key not in self.tokens:
+            token = bearer_for(role, self.district, *scope, subject=sub, org=org)
+            self.tokens[key] = {"Authorization": f"Bearer {token}"}
+        return self.tokens[key]
+
+    def get(self, path: str, who: Headers, registry: bool = False) -> Any:
+        return self.send(self.registry if registry else self.wellbeing, "GET", path, headers=who)
+
+    def post(self, path: str, who: Headers, body: Any = None, key: str = "") -> Any:
+        who = who | {"Idempotency-Key": f"demo-wb-{self.today}-{key}"}
+        return self.send(self.wellbeing, "POST", path, json=body, headers=who)
+
+    def send(self, client: httpx.Client, method: str, path: str, **kw: Any) -> Any:
+        for attempt in (1, 2, 3):
+            try:
+                r = client.request(method, path, **kw)
+            except httpx.ConnectError:
+                fail(
+                    f"nothing answers at {client.base_url} (start it, or seed with --no-wellbeing)"
+                )
+            except httpx.TransportError as exc:
+                if attempt == 3:
+                    fail(f"{method} {client.base_url}{path}: {one_line(str(exc)) or exc!r}")
+                continue
+            if r.is_error:
+                problem = "json" in r.headers.get("content-type", "")
+                why = r.json().get("detail") if problem else one_line(r.text)
+                fail(f"{method} {client.base_url}{path} refused ({r.status_code}): {why}")
+            return r.json()
+        raise AssertionError("unreachable")
+
+    def coverage(self, school: str) -> Any:
+        r = self.wellbeing.get(
+            f"/schools/{school}/campaigns/{self.year}/coverage",
+            headers=self.who(Role.principal, school),
+        )
+        return r.json() if r.status_code == 200 else None
+
+    def ready(self, school: str, students: int) -> Any:
+        """The school's team once wellbeing's read model holds its whole roster."""
+        team = self.wellbeing.get(
+            f"/schools/{school}/team", headers=self.who(Role.health_vp, school)
+        )
+        cov = self.coverage(school)
+        if team.status_code != 200 or not cov or cov.get("enrolled", 0) < students:
+            return None
+        return team.json()
+
+    def play_school(self, school: str, team: dict[str, Any]) -> None:
+        rng = random.Random(f"{self.seed}-{school}")
+        self.tally.setdefault(school, Counter())
+        members = team["members"]
+        psych, vp = members["psych_teacher"][0], members["health_vp"][0]
+        me = self.who(Role.psych_teacher, school, sub=psych)
+        exam = {"exam_from": str(self.today - timedelta(days=7)), "exam_to": str(self.today)}
+        body = {"school_year": self.year, "instruments": ["phq9", "gad7"], **exam}
+        self.post(f"/schools/{school}/campaigns", me, body, key=f"campaign-{school}")
+        self.post(f"/schools/{school}/campaigns/{self.year}/offers", me, key=f"offer-{school}")
+        classes = self.get(f"/schools/{school}/classes", self.who(Role.principal, school), True)
+        flagged: list[tuple[str, str]] = []  # (student_ref, class_id)
+        self_harm: tuple[str, str] | None = None
+        for c in classes:
+            cid = c["class_id"]
+            kids = self.get(f"/classes/{cid}/students", self.who(Role.principal, school), True)
+            for kid in kids:
+                ref, roll = kid["student_ref"], rng.random()
+                if roll < 0.03:
+                    continue  # no answer from the family yet
+                decision = "refused" if roll < 0.07 else "consented"
+                consent = {"school_year": self.year, "decision": decision, "given_by": "guardian"}
+                self.post(f"/students/{ref}/consents", me, consent, key=f"consent-{ref}")
+                if decision == "refused":
+                    continue
+                high = rng.random() < 0.04
+                items = answers(rng, 9, high)
+                if self_harm is None:
+                    items, self_harm = [1, 1, 0, 1, 0, 0, 0, 0, 1], (ref, cid)  # item 9 above 0
+                else:
+                    items[8] = 0
+                screen = {"school_year": self.year, "instrument_id": "phq9", "answers": items}
+                result = self.post(f"/students/{ref}/screenings", me, screen, key=f"phq9-{ref}")
+                if rng.random() < 0.3:
+                    gad = screen | {"instrument_id": "gad7", "answers": answers(rng, 7, high)}
+                    self.post(f"/students/{ref}/screenings", me, gad, key=f"gad7-{ref}")
+                if result.get("risk"):
+                    flagged.append((ref, cid))
+        assert self_harm is not None
+        heads = {c["class_id"]: c.get("head_teacher_ref") for c in classes}
+        self.list_student(school, *self_harm, heads[self_harm[1]], psych, vp)
+        self.refer(school, me, self_harm[0], acknowledge=True)
+        others = [f for f in flagged if f[0] != self_harm[0]]
+        if others:
+            self.refer(school, me, others[0][0], acknowledge=False)
+        self.train(school, me, classes, team)
+
+    def list_student(
+        self, school: str, ref: str, cid: str, head: str | None, psych: str, vp: str
+    ) -> None:
+        """The self-harm flag proposed the student (a reaction); the three sign off."""
+        team_view = self.who(Role.psych_teacher, school, sub=psych)
+
+        def proposal() -> str | None:
+            view = self.get(f"/schools/{school}/attention", team_view)
+            pending = [p for p in view.get("proposals", []) if p["student_ref"] == ref]
+            return str(pending[0]["proposal_id"]) if pending else None
+
+        proposal_id = until(f"the attention-list proposal at {school}", proposal, 60)
+        signers: list[tuple[Role, tuple[str, ...], str]] = [
+            (Role.psych_teacher, (school,), psych),
+            (Role.health_vp, (school,), vp),
+        ]
+        if head:
+            signers.insert(0, (Role.head_teacher, (school, cid), head))
+        for role, scope, sub in signers:
+            path = f"/students/{ref}/attention/proposals/{proposal_id}/sign-offs"
+            self.post(
+                path, self.who(role, *scope, sub=sub), {"role": role.value}, f"sign-{ref}-{role}"
+            )
+
+        def listed() -> bool:
+            view = self.get(f"/schools/{school}/attention", team_view)
+            return any(s["student_ref"] == ref for s in view.get("listed", []))
+
+        until(f"the listing at {school}", listed, 60)
+        review = {
+            "month": f"{self.today:%Y-%m}",
+            "emotional_state": "情绪较前稳定，睡眠改善。",
+            "interventions": "每周一次个别辅导；与家长约定每日沟通。",
+            "next_step": "下周与家长面谈，继续个别辅导。",
+        }
+        self.post(f"/students/{ref}/plan/reviews", team_view, review, f"review-{ref}")
+        self.tally[school].update(listed=1)
+
+    def refer(self, school: str, me: Headers, ref: str, *, acknowledge: bool) -> None:
+        body = {"hospital_id": self.hospital, "note": "筛查提示高风险，已与家长沟通。"}
+        made = self.post(f"/students/{ref}/referrals", me, body, key=f"refer-{ref}")
+        self.tally[school].update(referrals=1)
+        if acknowledge:
+            hospital = self.who(Role.hospital, sub="demo-clinician", org=self.hospital)
+            path = f"/referrals/{made['referral_id']}/acknowledgement"
+            self.post(path, hospital, key=f"ack-{made['referral_id']}")
+        else:
+            err().print(
+                f"referral {made['referral_id']} at {school} is left unacknowledged: it "
+                f"escalates at {made['acknowledge_by']} (WELLBEING_REFERRAL_ACK_SECONDS)"
+            )
+
+    def train(self, school: str, me: Headers, classes: list[Any], team: dict[str, Any]) -> None:
+        heads = [c["head_teacher_ref"] for c in classes if c.get("head_teacher_ref")]
+        staff = heads + team["members"]["psych_teacher"]
+        sessions = [
+            ("crisis_identification", staff, 0),
+            ("classroom_emotion_module", heads, 0),
+            ("parent_session", [], 60),
+        ]
+        for n, (topic, refs, parents) in enumerate(sessions):
+            body: dict[str, Any] = {"school_year": self.year, "topic": topic}
+            body |= {"held_on": str(self.today), "staff_refs": refs, "parent_count": parents}
+            self.post(f"/schools/{school}/trainings", me, body, key=f"train-{school}-{n}")
+        for c in classes:
+            body = {"school_year": self.year, "class_id": c["class_id"], "kind": "psychology_class"}
+            body |= {"held_on": str(self.today)}
+            self.post(f"/schools/{school}/class-sessions", me, body, key=f"class-{c['class_id']}")
+
+
+def play_demo_campaign(
+    wellbeing_url: str,
+    registry_url: str,
+    district: str,
+    *,
+    spec: DemoSpec | None = None,
+    seed: int = 7,
+    wait: float = 90.0,
+) -> None:
+    """Play the demo screening campaign at every school of ``spec``; print what was played."""
+    spec = spec or DemoSpec(district=district)
+    console = out()
+    if os.environ.get("TONGXIN_TOKEN"):
+        console.print(
+            "wellbeing demo skipped: it acts as many staff members (TONGXIN_TOKEN is set)"
+        )
+        return
+    with (
+        httpx.Client(base_url=wellbeing_url, timeout=TIMEOUT) as wellbeing,
+        httpx.Client(base_url=registry_url, timeout=TIMEOUT) as registry,
+    ):
+        try:
+            wellbeing.get("/health")
+        except httpx.ConnectError:
+            err().print(f"[yellow]no wellbeing service at {wellbeing_url}: no campaign played[/]")
+            return
+        p = CampaignPlayer(wellbeing, registry, district, seed)
+        schools = [f"{district}{n:03d}" for n in range(1, spec.schools + 1)]  # as demo.py
+        students = spec.classes_per_school * spec.students_per_class
+        with err().status("playing the screening campaign (心阳光)…"):
+            for school in schools:
+                what = f"the roster of {school} in wellbeing"
+                team = until(what, partial(p.ready, school, students), wait)
+                if (p.coverage(school) or {}).get("offered"):
+                    console.print(f"{school}: has a campaign already (the demo was played)")
+                    continue
+                p.play_school(school, team)
+        officer = p.who(Role.bureau_officer)
+        grid = Table(*COLUMNS, title=f"screening campaign {p.year} (心阳光)", title_justify="left")
+        gaps = p.get(f"/districts/{district}/team-gaps", officer)
+        gap_of = {g["school_id"]: ", ".join(g["gaps"]) for g in gaps["schools_with_gaps"]}
+        for school in schools:
+            cov = p.coverage(school) or {}
+            count = p.get(f"/schools/{school}/attention/count", p.who(Role.principal, school))
+            t = p.tally.get(school, Counter())
+            cells = [str(cov.get(k, "?")) for k in COLUMNS[1:6]]
+            cells += [str(cov.get("flagged", "–")), str(count.get("listed", "?"))]
+            grid.add_row(school, *cells, str(t["referrals"]), gap_of.get(school, "none"))
+        console.print(grid)
