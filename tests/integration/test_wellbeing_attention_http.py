@@ -271,7 +271,7 @@ async def test_three_sign_offs_list_a_student_whose_plan_is_reviewed_monthly_and
         review = {
             "month": month,
             "emotional_state": STATE,
-            "interventions": ["沙盘游戏辅导", "家校沟通"],
+            "interventions": "沙盘游戏辅导；家校沟通",
             "next_step": NEXT_STEP,
         }
         r = await s.http.post(f"/students/{ref}/plan/reviews", json=review, headers=psych)

@@ -23,7 +23,7 @@ class PlanCommands:
         reviewed_by: str,
         *,
         emotional_state: str,
-        interventions: list[str],
+        interventions: str,
         next_step: str,
     ) -> list[IntegrationEvent]:
         sealed: list[Sealed] = []

@@ -71,9 +71,17 @@ class RemovalBody(_Body):
 
 class ReviewBody(_Body):
     month: str = Field(pattern=MONTH, description="The month reviewed, 'YYYY-MM'.")
-    emotional_state: str = Field(min_length=1, max_length=2000)
-    interventions: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(max_length=50)
-    next_step: str = Field(min_length=1, max_length=1000)
+    emotional_state: str = Field(
+        min_length=1, max_length=2000, description="The student's emotional state (sealed)."
+    )
+    interventions: str = Field(
+        min_length=1, max_length=2000, description="What was done this month (sealed)."
+    )
+    next_step: str = Field(
+        min_length=1,
+        max_length=1000,
+        description="The plan's next step (sealed; the head teacher's view shows it).",
+    )
 
 
 def _today(app: App, as_of: date | None = None) -> date:
