@@ -37,7 +37,8 @@ class Behaviour:
 
     fail: int = 0  # raise on the next ``fail`` calls
     hold: asyncio.Event | None = None  # wait for it inside the handler (a worker killed there)
-    entered: asyncio.Event = field(default_factory=asyncio.Event)
+    hold_key: str | None = None  # … of this deadline only (None: every one)
+    entered: asyncio.Event = field(default_factory=asyncio.Event)  # set when it holds
     calls: int = 0
     link_base: str = "http://127.0.0.1:18100"
 
@@ -60,8 +61,8 @@ def kit_service(b: Behaviour | None = None) -> Service:
 
 async def visit_due(b: Behaviour, due: Due, ctx: Firing) -> None:
     b.calls += 1
-    b.entered.set()
-    if b.hold is not None:
+    if b.hold is not None and b.hold_key in (None, due.key):
+        b.entered.set()
         await b.hold.wait()
     if b.fail > 0:
         b.fail -= 1
