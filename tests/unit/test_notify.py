@@ -151,6 +151,24 @@ async def test_a_robot_no_longer_configured_is_a_failed_delivery_naming_it() -> 
         await notifier.send(alert(), Target("wecom:000000000000", "wecom"))
 
 
+async def test_a_failed_delivery_names_the_robot_never_its_key() -> None:
+    def unreachable(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError(f"cannot reach {request.url}", request=request)
+
+    hook = Webhook(kind="wecom", url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=K-1")
+    routes = Routes({"330106": [hook]})
+    client = httpx.AsyncClient(transport=httpx.MockTransport(unreachable))
+    with pytest.raises(DeliveryError) as refused:
+        await RobotNotifier(routes, client).send(alert(), routes.targets(alert())[0])
+    assert str(refused.value) == f"ConnectError: cannot reach {hook.target}"
+    assert "K-1" not in str(refused.value)
+
+
+def test_a_robots_url_is_an_absolute_http_url() -> None:
+    with pytest.raises(ValueError, match="absolute http"):
+        Webhook(kind="wecom", url="qyapi.weixin.qq.com/cgi-bin/webhook/send?key=K")
+
+
 # --- templates: references, never free text -----------------------------------------------------
 
 

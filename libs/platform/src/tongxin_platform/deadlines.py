@@ -152,11 +152,3 @@ class DeadlineRunner:
             except Exception as exc:  # noqa: BLE001 - the next poll tries again
                 log.warning("deadline poll failed: %s: %s", type(exc).__name__, exc)
             await asyncio.sleep(self.interval)
-
-
-def overdue_query() -> str:
-    """Unfired deadlines past due, by kind (for ``tongxin_deadlines_overdue``)."""
-    return (
-        "SELECT kind, count(*) FILTER (WHERE fired_at IS NULL AND due_at <= now()) AS overdue,"
-        " count(fired_at) AS fired FROM deadlines GROUP BY kind"
-    )
