@@ -31,9 +31,11 @@ from datetime import datetime
 
 from tongxin_platform.commands import Writer, caused_by
 from tongxin_platform.deadline_store import Deadlines, Due, PgDeadlines
+from tongxin_platform.telemetry import tracer
 from tongxin_platform.uow import BaseTransactions, UnitOfWork
 
 log = logging.getLogger(__name__)
+_TRACER = tracer("tongxin.deadlines")
 
 DEADLINES = "deadlines"  # the worker part's name and kind (liveness)
 __all__ = ["DEADLINES", "Deadline", "DeadlineRunner", "Deadlines", "Due", "Firing", "PgDeadlines"]
@@ -90,7 +92,12 @@ async def fire_due(
             cause = f"deadline:{due.kind}:{due.key}"
             try:
                 async with uow.savepoint():
-                    with caused_by(cause, cause):
+                    with (
+                        _TRACER.start_as_current_span(
+                            f"deadline {due.kind}", attributes={"tongxin.deadline.key": due.key}
+                        ),
+                        caused_by(cause, cause),
+                    ):
                         await handlers[due.kind](due, Firing(uow, writer, now))
                     await uow.deadlines.mark_fired(due.kind, due.key, now)
             except asyncio.CancelledError:
