@@ -89,6 +89,7 @@ class Pupil:
 @dataclass
 class World:
     http: httpx.AsyncClient
+    registry: httpx.AsyncClient
     bearer: Bearer
     pupils: list[Pupil]
     teen: Pupil  # 14 or more
@@ -142,7 +143,7 @@ async def set_up(registry: httpx.AsyncClient, http: httpx.AsyncClient, bearer: B
             if p["age_band"] == "14_to_17":
                 teen = pupil
     assert teen is not None, "the roster's teen"
-    world = World(http, bearer, pupils, teen)
+    world = World(http, registry, bearer, pupils, teen)
 
     async def team() -> int:
         r = await http.get(f"/schools/{SCHOOL}/team", headers=world.psych)
@@ -592,3 +593,47 @@ async def test_a_campaign_from_offers_and_consent_to_scored_screenings_and_cover
         }
         for c in completed
     )
+
+
+async def test_a_screening_repeated_with_its_key_is_recorded_once_and_erasure_shreds_its_answers(
+    world: World, wellbeing_db: asyncpg.Pool
+) -> None:
+    w = world
+    pupil = next(p for p in w.pupils if p != w.teen)
+    await open_campaign(w)
+    assert (await consent(w, pupil)).status_code == 200
+    key = {"Idempotency-Key": f"screen-{pupil.ref}"}
+    body = {"school_year": YEAR, "instrument_id": "gad7", "answers": [2, 2, 2, 2, 2, 0, 0]}
+    first = await w.http.post(f"/students/{pupil.ref}/screenings", json=body, headers=w.psych | key)
+    again = await w.http.post(f"/students/{pupil.ref}/screenings", json=body, headers=w.psych | key)
+    assert first.status_code == again.status_code == 200, again.text
+    assert first.json() == again.json()
+    assert (first.json()["total"], first.json()["band"]) == (10, "moderate")
+    count = "SELECT count(*) FROM screening_results WHERE student_ref = $1"
+    assert await wellbeing_db.fetchval(count, pupil.ref) == 1
+    # The same key for another request is refused.
+    other = {**body, "answers": [0] * 7}
+    r = await w.http.post(f"/students/{pupil.ref}/screenings", json=other, headers=w.psych | key)
+    assert problem(r, 422)["title"] == "Idempotency key reused"
+
+    async def record() -> list[dict[str, Any]]:
+        r = await w.http.get(f"/students/{pupil.ref}/screenings", headers=w.psych)
+        assert r.status_code == 200, r.text
+        screenings: list[dict[str, Any]] = r.json()["screenings"]
+        return screenings
+
+    [before] = await record()
+    assert (before["answers"], before["total"]) == ([2, 2, 2, 2, 2, 0, 0], 10)
+
+    # The registry erases the student: wellbeing deletes its key, the answers become noise.
+    r = await w.registry.post(
+        f"/subjects/{pupil.ref}/erase",
+        json={"reason": "data_subject_request"},
+        headers=w.bearer("operator", DISTRICT),
+    )
+    assert r.status_code == 200, r.text
+    [after] = await eventually(
+        record, lambda rs: rs[0]["answers"] is None, what="the answers shredded"
+    )
+    assert (after["total"], after["self_harm_item_positive"]) == (None, None)
+    assert after["band"] == "moderate"  # what ScreeningFlagged said in clear anyway

@@ -15,6 +15,7 @@ from tongxin_wellbeing.application.policy import POLICY
 from tongxin_wellbeing.application.service import WellbeingService
 from tongxin_wellbeing.config import WellbeingSettings
 from tongxin_wellbeing.projections.read_model import WELLBEING
+from tongxin_wellbeing.reactions.shredding import SHREDDING
 
 
 @dataclass
@@ -48,7 +49,7 @@ SERVICE = Service(
     policy=POLICY,
     migrations="tongxin_wellbeing.migrations",
     projections=(WELLBEING,),
-    reactions=(),
+    reactions=(SHREDDING,),
     build=build,
 )
 
