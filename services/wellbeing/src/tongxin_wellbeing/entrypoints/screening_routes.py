@@ -128,7 +128,8 @@ class ConsentBody(_Body):
 class ScreeningBody(_Body):
     school_year: SchoolYear = Field(description="School year, e.g. 2026-2027.")
     instrument_id: InstrumentId = Field(description="The instrument used.")
-    answers: list[Annotated[int, Field(ge=-1000, le=1000)]] = Field(
+    # Each answer's range is the instrument's: the service checks it (``answers.N``).
+    answers: list[int] = Field(
         max_length=100, description="Item answers in item order (each from 0 to max_answer)."
     )
     completed_on: Day | None = Field(
