@@ -6,6 +6,8 @@ whatever the total; a district's own definition is checked before it is accepted
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from importlib.resources import files
 
 import pytest
@@ -92,6 +94,16 @@ def test_the_shipped_instruments_are_json_files_in_the_package_loaded_at_use() -
     for name in names:
         data = json.loads((folder / name).read_text("utf-8"))
         assert from_definition(data) == builtin_instruments()[data["instrument_id"]]
+
+
+def test_importing_the_service_reads_no_instrument_file() -> None:
+    code = (
+        "import tongxin_wellbeing.entrypoints.api, tongxin_wellbeing.entrypoints.worker\n"
+        "from tongxin_wellbeing.application.screening import builtin_instruments\n"
+        "print(builtin_instruments.cache_info().currsize)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "0"
 
 
 def test_phq9_has_nine_items_scored_0_to_3_with_item_9_the_self_harm_item() -> None:
