@@ -611,6 +611,14 @@ async def test_a_screening_repeated_with_its_key_is_recorded_once_and_erasure_sh
     assert (first.json()["total"], first.json()["band"]) == (10, "moderate")
     count = "SELECT count(*) FROM screening_results WHERE student_ref = $1"
     assert await wellbeing_db.fetchval(count, pupil.ref) == 1
+    assert again.headers["Idempotent-Replayed"] == "true"
+    # The remembered answer holds the total sealed, like the service's table.
+    remembered = await wellbeing_db.fetchval(
+        "SELECT body::text FROM idempotency_keys WHERE key LIKE '%' || $1", key["Idempotency-Key"]
+    )
+    assert remembered is not None
+    assert '"total"' not in remembered
+    assert '"sealed_result"' in remembered
     # The same key for another request is refused.
     other = {**body, "answers": [0] * 7}
     r = await w.http.post(f"/students/{pupil.ref}/screenings", json=other, headers=w.psych | key)
@@ -637,3 +645,10 @@ async def test_a_screening_repeated_with_its_key_is_recorded_once_and_erasure_sh
     )
     assert (after["total"], after["self_harm_item_positive"]) == (None, None)
     assert after["band"] == "moderate"  # what ScreeningFlagged said in clear anyway
+    # The remembered answer is shredded with the student: a replay no longer tells the total.
+    replayed = await w.http.post(
+        f"/students/{pupil.ref}/screenings", json=body, headers=w.psych | key
+    )
+    assert replayed.status_code == 200, replayed.text
+    assert (replayed.json()["total"], replayed.json()["band"]) == (None, "moderate")
+    assert "sealed_result" not in replayed.json()

@@ -160,7 +160,10 @@ class ScreeningCommands:
         answers: Sequence[int],
         completed_on: date | None,
         recorded_by: str,
-    ) -> Screened:
+    ) -> tuple[Screened, Sealed]:
+        """The screening decided and stored; its answers, total and self-harm flag sealed with
+        the student's key (what the answer to the screener may carry, so that a remembered
+        answer is shredded with the student too)."""
         campaign = await self.campaign(student.school_id, school_year)
         cmd = RecordScreening(
             student,
@@ -172,6 +175,7 @@ class ScreeningCommands:
             completed_on,
         )
         outcome: list[Screened] = []
+        sealed: list[Sealed] = []
 
         def decide(history: list[IntegrationEvent], now: datetime) -> list[IntegrationEvent]:
             outcome.clear()
@@ -179,12 +183,12 @@ class ScreeningCommands:
             return outcome[0].events
 
         async def store(uow: UnitOfWork, _: list[str]) -> None:
-            await save_result(uow, cmd, outcome[0], recorded_by, self.writer.clock())
+            sealed[:] = [await save_result(uow, cmd, outcome[0], recorded_by, self.writer.clock())]
 
         await self.writer.run(
             screening_stream(student.student_ref, school_year), decide, after=store
         )
-        return outcome[0]
+        return outcome[0], sealed[0]
 
 
 # --- the service's own table: results, answers and totals sealed ------------------------------
@@ -192,7 +196,7 @@ class ScreeningCommands:
 
 async def save_result(
     uow: UnitOfWork, cmd: RecordScreening, done: Screened, recorded_by: str, at: datetime
-) -> None:
+) -> Sealed:
     s = cmd.student
     sealed = await uow.keys.seal(
         s.student_ref,
@@ -221,6 +225,13 @@ async def save_result(
         recorded_by,
         at,
     )
+    return sealed
+
+
+async def reveal(uow: UnitOfWork, sealed: Sealed) -> dict[str, Any] | None:
+    """A result sealed by ``save_result``, opened; ``None`` once the student was erased."""
+    [opened] = await uow.keys.open_many([sealed])
+    return opened
 
 
 async def student_results(uow: UnitOfWork, student_ref: str) -> list[dict[str, Any]]:

@@ -9,13 +9,16 @@ the access log), and the events on ``wellbeing.events`` carry none.
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Path, Query, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from tongxin_contracts import Sealed
 from tongxin_contracts.events.wellbeing import Band, ConsentDecision, ConsentGivenBy, RiskFlag
 from tongxin_platform import access
 from tongxin_platform.auth import Principal, Role
@@ -24,7 +27,11 @@ from tongxin_platform.http import Caller, ProblemError, not_found, require
 from tongxin_platform.policy import Scope
 from tongxin_wellbeing.application import queries, screening_queries
 from tongxin_wellbeing.application.policy import POLICY, Action
-from tongxin_wellbeing.application.screening import builtin_instruments, student_results
+from tongxin_wellbeing.application.screening import (
+    builtin_instruments,
+    reveal,
+    student_results,
+)
 from tongxin_wellbeing.domain.calendar import china_date, school_year_of
 from tongxin_wellbeing.domain.instruments import DefineInstrument, Instrument
 from tongxin_wellbeing.domain.screening import RecordConsent, Student
@@ -368,7 +375,7 @@ async def record_screening(
         )
 
     async def act() -> dict[str, Any]:
-        done = await app.service.screening.record_screening(
+        done, sealed = await app.service.screening.record_screening(
             student=student,
             school_year=body.school_year,
             instrument=instrument,
@@ -377,19 +384,41 @@ async def record_screening(
             recorded_by=who.subject,
         )
         completed = done.events[0]
+        # Remembered for the Idempotency-Key as it is: the total and the self-harm flag only
+        # sealed (erasing the student shreds them there too), opened below for the screener.
         return {
             "events": _names(done.events),
             "screening_id": getattr(completed, "screening_id", None),
             "instrument_id": instrument.instrument_id,
             "completed_on": done.completed_on,
-            "total": done.score.total,
             "band": done.score.band,
             "risk": done.score.risk,
-            "self_harm_item_positive": done.score.self_harm,
             "label": "screening",
+            SEALED_RESULT: sealed.model_dump(mode="json"),
         }
 
-    return await run(app, request, who, idempotency_key, act)
+    answer = await run(app, request, who, idempotency_key, act)
+    return await _opened(app, answer)
+
+
+SEALED_RESULT = "sealed_result"
+
+
+async def _opened(app: App, answer: JSONResponse) -> JSONResponse:
+    """The command's answer (first or replayed) with its sealed result opened: the total and
+    whether a self-harm item was positive (``null`` once the student was erased)."""
+    if answer.status_code != 200:
+        return answer
+    body = json.loads(bytes(answer.body))
+    sealed = body.pop(SEALED_RESULT, None)
+    if sealed is None:
+        return answer
+    async with app.transactions.read() as uow:
+        opened = await reveal(uow, Sealed.model_validate(sealed))
+    body["total"] = opened["total"] if opened else None
+    body["self_harm_item_positive"] = opened["self_harm"] if opened else None
+    headers = {k: v for k, v in answer.headers.items() if k.lower() != "content-length"}
+    return JSONResponse(body, status_code=200, headers=headers)
 
 
 @router.get(
