@@ -525,6 +525,12 @@ async def test_a_campaign_from_offers_and_consent_to_scored_screenings_and_cover
         lambda c: c["screened"] == 3 and c["refused"] == 1,
         what="the screenings counted",
     )
+    # The record shows the year's offer and consent too (the read model has caught up).
+    r = await w.http.get(f"/students/{child.ref}/screenings", headers=w.staff("health_vp"))
+    years = [
+        (y["school_year"], y["offered"], y["consent"], y["screenings"]) for y in r.json()["years"]
+    ]
+    assert years == [(YEAR, True, "consented", 2)]
     assert figures["enrolled"] == total
     assert figures["offered"] == total
     assert figures["consented"] == 3  # child, self_harm, teen (the refuser's latest is a refusal)

@@ -94,3 +94,13 @@ async def district_instruments(pool: asyncpg.Pool, district: str) -> list[dict[s
         district,
     )
     return [dict(r) for r in rows]
+
+
+async def student_years(pool: asyncpg.Pool, student_ref: str) -> list[dict[str, Any]]:
+    """The student's screening years: offered, the latest consent decision, how many screenings."""
+    rows = await pool.fetch(
+        f"""SELECT school_year, school_id, offered, consent, screenings
+            FROM {W}.screening_years WHERE student_ref = $1 ORDER BY school_year DESC""",
+        student_ref,
+    )
+    return [dict(r) for r in rows]

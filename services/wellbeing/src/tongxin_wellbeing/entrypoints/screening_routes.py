@@ -436,6 +436,7 @@ async def student_screenings(student_ref: StudentRef, who: Caller, app: App) -> 
         await access.log_reads(
             uow.conn, who, Action.record_read.value, [student_ref], district=where.district or ""
         )
+    years = await screening_queries.student_years(app.pool, student_ref)
     return jsonable_encoder(
-        {"student_ref": student_ref, "label": "screening", "screenings": results}
+        {"student_ref": student_ref, "label": "screening", "years": years, "screenings": results}
     )
