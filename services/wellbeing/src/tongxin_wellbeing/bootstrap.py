@@ -16,6 +16,7 @@ from tongxin_wellbeing.application.service import WellbeingService
 from tongxin_wellbeing.config import WellbeingSettings
 from tongxin_wellbeing.projections.read_model import WELLBEING
 from tongxin_wellbeing.reactions.proposals import PROPOSALS
+from tongxin_wellbeing.reactions.shredding import SHREDDING
 from tongxin_wellbeing.reactions.targeted_visits import TARGETED_VISITS
 from tongxin_wellbeing.reactions.transfers import TRANSFERS
 
@@ -51,7 +52,7 @@ SERVICE = Service(
     policy=POLICY,
     migrations="tongxin_wellbeing.migrations",
     projections=(WELLBEING,),
-    reactions=(PROPOSALS, TRANSFERS, TARGETED_VISITS),
+    reactions=(PROPOSALS, TRANSFERS, TARGETED_VISITS, SHREDDING),
     build=build,
 )
 
