@@ -1,0 +1,80 @@
+"""Alerts where staff already are (企业微信 / 钉钉 group robots of the district, through the kit's
+notification port): a referral escalated because the hospital did not acknowledge it in time,
+and a screening flagged high risk (the school's psychology teacher and health vice-principal are
+asked, by role, to look now).
+
+The messages say what happened, the school and a link to the record — never the student's name,
+ref, answers, score or band: the templates take references and codes only. Each trigger is
+handled once (the reaction's idempotency key is the trigger's id) and each notice has a dedupe
+key of its own, so a redelivered trigger sends nothing new.
+"""
+
+from __future__ import annotations
+
+from tongxin_contracts.events.wellbeing import ReferralEscalated, RiskFlag, ScreeningFlagged
+from tongxin_platform.notify import NoticeTemplate
+from tongxin_platform.reaction import Reacting, Reaction
+from tongxin_wellbeing.config import WellbeingSettings
+
+ALERTS = Reaction(
+    "alerts",
+    group="wellbeing.alerts",
+    sources=("wellbeing",),
+    description="Alerts the district's staff group robots (WeCom, DingTalk) of escalated crisis "
+    "referrals and high-risk screening flags: what happened, the school and a link only.",
+)
+
+ESCALATED = NoticeTemplate(
+    "referral.escalated",
+    title="危机转介超时未确认",
+    text="【危机转介超时】学校 {school} 的一项危机转介，医院 {hospital} 未在 {minutes} 分钟内确认，"
+    "已上报区教育局和区卫健局。请立即跟进：{link}",
+)
+
+HIGH_RISK = NoticeTemplate(
+    "screening.high_risk",
+    title="心理筛查高风险提示",
+    text="【心理筛查高风险】学校 {school} 的一次心理筛查提示高风险（筛查结果，非诊断）。"
+    "心理教师、健康副校长请立即查看：{link}",
+)
+
+
+def _settings(ctx: Reacting) -> WellbeingSettings:
+    settings = WellbeingSettings.model_construct() if ctx is None else _configured
+    return settings
+
+
+_configured = WellbeingSettings.model_construct()
+
+
+@ALERTS.on(ReferralEscalated)
+async def escalated(e: ReferralEscalated, ctx: Reacting) -> None:
+    link = _configured.public_link(f"/referrals/{e.referral_id}")
+    minutes = max(1, round((e.acknowledge_by - e.escalated_at).total_seconds() / -60))
+    await ctx.uow.notifications.enqueue(
+        ESCALATED.notice(
+            key=f"referral.escalated:{e.referral_id}",
+            channel="alert",
+            district=e.district,
+            school=e.school_id,
+            link=link,
+            values={"school": e.school_id, "hospital": e.hospital_id, "minutes": minutes, "link": link},
+        )
+    )
+
+
+@ALERTS.on(ScreeningFlagged)
+async def flagged(e: ScreeningFlagged, ctx: Reacting) -> None:
+    if e.risk is not RiskFlag.high:
+        return
+    link = _configured.public_link(f"/schools/{e.school_id}/attention")
+    await ctx.uow.notifications.enqueue(
+        HIGH_RISK.notice(
+            key=f"screening.high_risk:{e.screening_id}",
+            channel="alert",
+            district=e.district,
+            school=e.school_id,
+            link=link,
+            values={"school": e.school_id, "link": link},
+        )
+    )
