@@ -3,7 +3,9 @@
 It opens the service's runtime on startup and adds what every service answers the same way:
 ``/health`` (the process lives), ``/ready`` (database and broker reachable), ``/metrics``
 (Prometheus text), ``/asyncapi`` (the document generated from the service's FastStream worker),
-``/access-log`` (auditors), problem+json for every refusal, and bearer-token authentication.
+``/access-log`` (auditors), ``/notifications`` and ``/message-inbox`` (the messages to people
+it queued: ``tongxin_platform.notify_api``), problem+json for every refusal, and bearer-token
+authentication.
 The service brings its routers, made with ``tongxin_platform.edge.service_router`` so that the
 token, the route's declared action and the body's size are checked before a body is read; its
 routes reach the runtime with ``RuntimeDep`` and its application object (``Service.build``) at
@@ -37,6 +39,7 @@ from tongxin_platform.edge import (
 from tongxin_platform.http import Caller, install_auth, install_problem_handlers, problem, require
 from tongxin_platform.looplag import LoopLag
 from tongxin_platform.metrics import ServiceMetrics, Watermarks
+from tongxin_platform.notify_api import add_notification_routes
 from tongxin_platform.outages import RETRY_AFTER_SECONDS, install_outage_handlers
 from tongxin_platform.policy import ACCESS_LOG_READ, PLATFORM_POLICY, Scope
 from tongxin_platform.service import Runtime, Service, open_runtime
@@ -211,6 +214,7 @@ def base_router(service: Service, settings: ServiceSettings) -> APIRouter:
             limit=limit,
         )
 
+    add_notification_routes(router)
     return router
 
 

@@ -1,4 +1,5 @@
-"""Is the worker alive? Heartbeats of its relay and of each consumer group, in the service's
+"""Is the worker alive? Heartbeats of its relay, each consumer group and its polling parts
+(deadlines, notifications), in the service's
 database (``worker_liveness``), and what ``/ready`` reports of them with each group's lag.
 
 The worker (``Heartbeat``) upserts one row per running part every
@@ -95,9 +96,10 @@ async def report(
     stale_after: float,
     statement_timeout: float,
 ) -> dict[str, Any]:
-    """``{"relay": {...}, "consumers": {group: {...}}, "alive": bool}``: each expected part's
-    last beat, its age and whether it is alive, and each consumer group's lag (None while the
-    broker — ``watermarks`` None — or the group's offsets are unknown)."""
+    """``{"relay": {...}, "consumers": {group: {...}}, "loops": {part: {...}}, "alive": bool}``:
+    each expected part's last beat, its age and whether it is alive, and each consumer group's
+    lag (None while the broker — ``watermarks`` None — or the group's offsets are unknown);
+    ``loops`` are the worker's polling parts (deadlines, notifications)."""
     rows = await pool.fetch(
         "SELECT part, kind, beat_at, now() - beat_at AS age, pid, host FROM worker_liveness",
         timeout=statement_timeout,
@@ -112,15 +114,18 @@ async def report(
     kinds = {r["part"]: r["kind"] for r in rows}
     kinds.update(expected)
     entries = {part: _entry(beats.get(part), stale_after) for part in sorted(kinds)}
-    consumers = {}
+    consumers, loops = {}, {}
     for part, entry in entries.items():
         if kinds[part] == "consumer":
             consumers[part] = {**entry, "lag": lag.get(part)}
+        elif kinds[part] != RELAY:
+            loops[part] = entry
     return {
         "alive": all(entries[part]["alive"] for part, _ in expected),
         "stale_after_seconds": stale_after,
         "relay": entries.get(RELAY),
         "consumers": consumers,
+        "loops": loops,
     }
 
 

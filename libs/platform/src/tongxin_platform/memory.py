@@ -14,14 +14,15 @@ import json
 import os
 import re
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from tongxin_contracts import EventRegistry, IntegrationEvent, Sealed
 from tongxin_platform.crypto import SubjectErasedError, open_with, seal_with
+from tongxin_platform.deadline_store import Deadlines, Due
 from tongxin_platform.eventstore import (
     ConcurrencyError,
     NewEvent,
@@ -30,6 +31,7 @@ from tongxin_platform.eventstore import (
     chain,
 )
 from tongxin_platform.exactly_once import DeadLetter, Ledger, StreamKey, TopicPartition
+from tongxin_platform.notify import Notice, Notifications
 from tongxin_platform.projection import Add, Changes, Greatest, Table
 from tongxin_platform.tables import greatest
 from tongxin_platform.uow import (
@@ -55,6 +57,8 @@ class MemoryState:
     dead_letters: list[tuple[str, DeadLetter]] = field(default_factory=list)
     # "schema.table" → key → row
     tables: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = field(default_factory=dict)
+    deadlines: dict[tuple[str, str], Due] = field(default_factory=dict)  # (kind, key) → row
+    notices: dict[str, Notice] = field(default_factory=dict)  # key → the notice queued
 
     def copy(self) -> MemoryState:
         """A copy deep enough that changing either leaves the other as it was."""
@@ -70,6 +74,8 @@ class MemoryState:
             dict(self.versions),
             list(self.dead_letters),
             {t: {k: dict(row) for k, row in rows.items()} for t, rows in self.tables.items()},
+            dict(self.deadlines),
+            dict(self.notices),
         )
 
     def restore(self, snapshot: MemoryState) -> None:
@@ -243,6 +249,70 @@ class MemoryAnswers:
         self.db.state.answers.setdefault((scope, key), Answer(fingerprint, status, body))
 
 
+class MemoryDeadlines:
+    """Deadline rows in ``state.deadlines``; claimed rows are not locked (one transaction at a
+    time)."""
+
+    def __init__(self, db: MemoryDatabase) -> None:
+        self.db = db
+
+    async def set(
+        self,
+        kind: str,
+        key: str,
+        due_at: datetime,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        move: bool = False,
+    ) -> bool:
+        rows = self.db.state.deadlines
+        found = rows.get((kind, key))
+        if found is not None and (not move or found.fired_at is not None):
+            return False
+        rows[(kind, key)] = Due(kind, key, due_at, copy.deepcopy(dict(payload or {})))
+        return True
+
+    async def cancel(self, kind: str, key: str) -> bool:
+        found = self.db.state.deadlines.get((kind, key))
+        if found is None or found.fired_at is not None:
+            return False
+        del self.db.state.deadlines[(kind, key)]
+        return True
+
+    async def get(self, kind: str, key: str) -> Due | None:
+        return self.db.state.deadlines.get((kind, key))
+
+    async def claim_due(self, now: datetime, kinds: Sequence[str], limit: int) -> list[Due]:
+        due = [
+            d
+            for d in self.db.state.deadlines.values()
+            if d.fired_at is None and d.due_at <= now and d.kind in kinds
+        ]
+        return sorted(due, key=lambda d: d.due_at)[:limit]
+
+    async def mark_fired(self, kind: str, key: str, now: datetime) -> None:
+        rows = self.db.state.deadlines
+        rows[(kind, key)] = replace(rows[(kind, key)], fired_at=now)
+
+    async def mark_failed(self, kind: str, key: str, error: str) -> None:
+        rows = self.db.state.deadlines
+        d = rows[(kind, key)]
+        rows[(kind, key)] = replace(d, attempts=d.attempts + 1, last_error=error)
+
+
+class MemoryNotifications:
+    """The notices queued, by key, in ``state.notices`` (delivery is the integration tier's)."""
+
+    def __init__(self, db: MemoryDatabase) -> None:
+        self.db = db
+
+    async def enqueue(self, notice: Notice) -> int:
+        if notice.key in self.db.state.notices:
+            return 0
+        self.db.state.notices[notice.key] = notice
+        return 1
+
+
 class MemoryUnitOfWork:
     conn = None
 
@@ -251,6 +321,8 @@ class MemoryUnitOfWork:
         self.events: Events = MemoryEvents(db)
         self.keys: Keys = MemoryKeys(db)
         self.answers: Answers = MemoryAnswers(db)
+        self.deadlines: Deadlines = MemoryDeadlines(db)
+        self.notifications: Notifications = MemoryNotifications(db)
 
     def savepoint(self) -> AbstractAsyncContextManager[Any]:
         return self.db.savepoint()

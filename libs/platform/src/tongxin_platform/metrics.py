@@ -90,9 +90,26 @@ class _StoreCollector(Collector):
         self.groups: list[asyncpg.Record] = []
         self.ends: dict[tuple[str, int], int] = {}
         self.kafka_up = 0.0
+        self.deadlines: list[asyncpg.Record] = []
+        self.notifications: list[asyncpg.Record] = []
 
     async def refresh(self, pool: asyncpg.Pool, watermarks: Watermarks) -> None:
         self.backlog = await pool.fetchval("SELECT count(*) FROM outbox", timeout=TIMEOUT)
+        # Deadlines past due and not fired, fired ones, and messages by state, by kind: from
+        # the rows, so that every process of the service reports the same.
+        self.deadlines = await pool.fetch(
+            """SELECT kind, count(*) FILTER (WHERE fired_at IS NULL AND due_at <= now()) AS overdue,
+                      count(fired_at) AS fired
+               FROM deadlines GROUP BY kind ORDER BY kind""",
+            timeout=TIMEOUT,
+        )
+        self.notifications = await pool.fetch(
+            """SELECT kind, count(*) FILTER (WHERE failed_at IS NOT NULL) AS failed,
+                      count(*) FILTER (WHERE delivered_at IS NULL AND failed_at IS NULL) AS pending,
+                      count(delivered_at) AS delivered
+               FROM notifications GROUP BY kind ORDER BY kind""",
+            timeout=TIMEOUT,
+        )
         self.groups = await pool.fetch(
             """SELECT group_id, topic, partition, next_offset, applied, dead_lettered
                FROM consumer_offsets WHERE group_id NOT LIKE '%.old.%'
@@ -145,6 +162,37 @@ class _StoreCollector(Collector):
         yield lag
         yield applied
         yield dead
+        yield from self._deadlines_and_notifications()
+
+    def _deadlines_and_notifications(self) -> Iterator[Metric]:
+        labels = ["service", "kind"]
+        overdue = GaugeMetricFamily(
+            "tongxin_deadlines_overdue", "Deadlines past due and not fired yet", labels=labels
+        )
+        fired = CounterMetricFamily("tongxin_deadlines_fired", "Deadlines fired", labels=labels)
+        for r in self.deadlines:
+            overdue.add_metric([self.service, r["kind"]], r["overdue"])
+            fired.add_metric([self.service, r["kind"]], r["fired"])
+        yield overdue
+        yield fired
+        failed = GaugeMetricFamily(
+            "tongxin_notifications_failed",
+            "Messages to people that failed for good (GET /notifications?status=failed)",
+            labels=labels,
+        )
+        pending = GaugeMetricFamily(
+            "tongxin_notifications_pending", "Messages to people not delivered yet", labels=labels
+        )
+        delivered = CounterMetricFamily(
+            "tongxin_notifications_delivered", "Messages to people delivered", labels=labels
+        )
+        for r in self.notifications:
+            failed.add_metric([self.service, r["kind"]], r["failed"])
+            pending.add_metric([self.service, r["kind"]], r["pending"])
+            delivered.add_metric([self.service, r["kind"]], r["delivered"])
+        yield failed
+        yield pending
+        yield delivered
 
 
 class ServiceMetrics:

@@ -106,6 +106,19 @@ class Policy:
         return self.rules[str(action)]
 
 
-# The platform's own action: the API base serves every service's access log.
+# The platform's own actions: the API base serves every service's access log, its queued
+# notifications (operators and auditors see what was delivered or failed; operators send a
+# failed one again) and the development inbox of messages.
 ACCESS_LOG_READ = "access_log.read"
-PLATFORM_POLICY = Policy({ACCESS_LOG_READ: {R.auditor}}, district_wide={ACCESS_LOG_READ})
+NOTIFICATIONS_READ = "notifications.read"
+NOTIFICATIONS_RETRY = "notifications.retry"
+MESSAGE_INBOX_READ = "message_inbox.read"
+PLATFORM_POLICY = Policy(
+    {
+        ACCESS_LOG_READ: {R.auditor},
+        NOTIFICATIONS_READ: {R.operator, R.auditor},
+        NOTIFICATIONS_RETRY: {R.operator},
+        MESSAGE_INBOX_READ: {R.operator},
+    },
+    district_wide={ACCESS_LOG_READ, NOTIFICATIONS_READ, NOTIFICATIONS_RETRY, MESSAGE_INBOX_READ},
+)

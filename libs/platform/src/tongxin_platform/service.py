@@ -7,7 +7,9 @@
     )
 
 Its API is ``create_service_app(SERVICE, settings, routers=…)``, its worker
-``Worker(SERVICE, settings)``, its command ``service_cli(SERVICE, create_app)``.
+``Worker(SERVICE, settings)``, its command ``service_cli(SERVICE, create_app)``. Its
+``deadlines`` (``tongxin_platform.deadlines.Deadline``) are fired by its worker's deadline part;
+every worker also delivers the notifications its service queued (``tongxin_platform.notify``).
 
 ``Runtime`` is what one process opens for it: the database (created and migrated on first
 start), a pool, the event store on the service's topic, units of work and the command loop.
@@ -27,9 +29,11 @@ from tongxin_contracts.catalog import events_of
 from tongxin_platform.commands import Writer
 from tongxin_platform.crypto import wrap_plain_keys
 from tongxin_platform.db import DatabaseBounds, create_pool, ensure_database
+from tongxin_platform.deadlines import DEADLINES, Deadline
 from tongxin_platform.eventstore import EventStore, now_utc
 from tongxin_platform.keyring import keyring_of
 from tongxin_platform.migrations import migrate
+from tongxin_platform.notify import NOTIFICATIONS
 from tongxin_platform.policy import Policy
 from tongxin_platform.projection import Projection
 from tongxin_platform.reaction import Reaction
@@ -48,6 +52,7 @@ class Service:
     migrations: str | None = None  # a package of numbered *.sql files
     projections: Sequence[Projection] = ()
     reactions: Sequence[Reaction] = ()
+    deadlines: Sequence[Deadline] = ()
     # The service's application object, built once per API process (``app.state.service``).
     build: Callable[[Runtime], Any] | None = None
 
@@ -64,11 +69,24 @@ class Service:
     def publishes(self) -> tuple[type[IntegrationEvent], ...]:
         return events_of(self.name)
 
+    def deadline(self, kind: str) -> Deadline:
+        for d in self.deadlines:
+            if d.kind == kind:
+                return d
+        raise LookupError(f"{self.name} has no deadline {kind!r}")
+
     def worker_parts(self) -> list[tuple[str, str]]:
-        """What its worker runs, as ``(part, kind)``: the relay and each consumer group."""
+        """What its worker runs, as ``(part, kind)``: the relay, each consumer group, the
+        deadline part (when it declares deadlines) and the notifications' delivery."""
         relay = [("relay", "relay")] if self.publishes() else []
         groups = sorted({p.group for p in self.projections} | {r.group for r in self.reactions})
-        return [*relay, *((g, "consumer") for g in groups)]
+        deadlines = [(DEADLINES, DEADLINES)] if self.deadlines else []
+        return [
+            *relay,
+            *((g, "consumer") for g in groups),
+            *deadlines,
+            (NOTIFICATIONS, NOTIFICATIONS),
+        ]
 
 
 @dataclass
@@ -116,6 +134,6 @@ async def open_runtime(
         url, max_size=pool_size or settings.pool_size, bounds=DatabaseBounds.of(settings)
     )
     store = EventStore(settings.topic_of(service.name))
-    transactions = PgTransactions(pool, store, default_registry())
+    transactions = PgTransactions(pool, store, default_registry(), settings.routes())
     writer = Writer(transactions, default_registry(), clock=clock)
     return Runtime(service, settings, url, pool, store, transactions, writer)

@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field
+from pydantic import Field, TypeAdapter
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tongxin_contracts import TOPICS
+from tongxin_platform.notify import Routes, Webhook
 
 DEFAULT_KAFKA = "127.0.0.1:19092"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:15432/postgres"
+_WEBHOOKS = TypeAdapter(dict[str, list[Webhook]])
 
 
 class PlatformSettings(BaseSettings):
@@ -35,6 +37,26 @@ class PlatformSettings(BaseSettings):
     # CURRENT names the one new keys are wrapped with). Empty: <repo>/.data/keyring in
     # development; required in production.
     keyring_dir: str = Field(default="", validation_alias="TONGXIN_KEYRING_DIR")
+    # --- Notifications (tongxin_platform.notify) ---------------------------------------------
+    # The group robots of each district, as JSON: {"330106": [{"kind": "wecom", "url":
+    # "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=KEY"}, {"kind": "dingtalk", "url":
+    # "https://oapi.dingtalk.com/robot/send?access_token=TOKEN", "secret": "SEC…"}]}. A district
+    # with none: its alerts go to the development inbox in development, and are recorded failed
+    # ("no webhook configured for district X") in production.
+    alert_webhooks: str = Field(default="", validation_alias="TONGXIN_ALERT_WEBHOOKS")
+
+    def webhooks(self) -> dict[str, list[Webhook]]:
+        """``TONGXIN_ALERT_WEBHOOKS``, parsed (a malformed value raises, naming it)."""
+        if not self.alert_webhooks.strip():
+            return {}
+        try:
+            return _WEBHOOKS.validate_json(self.alert_webhooks)
+        except ValueError as exc:
+            raise ValueError(f"TONGXIN_ALERT_WEBHOOKS: {exc}") from exc
+
+    def routes(self) -> Routes:
+        """Where notifications of this deployment go."""
+        return Routes(self.webhooks(), development=self.environment == "development")
 
     def check_secrets(self) -> None:
         """Refuse to run on secrets anyone can know (outside development); subclasses add their
@@ -82,6 +104,27 @@ class ServiceSettings(PlatformSettings):
     # older than ``worker_stale_after`` is stale (``/ready``'s body, ``tongxin status``).
     worker_heartbeat_interval: float = Field(default=5.0, gt=0)
     worker_stale_after: float = Field(default=20.0, gt=0)
+    # --- deadlines and notifications (tongxin_platform.deadlines, .delivery) ---
+    # The worker's deadline part claims due rows this often, at most ``deadline_batch_size``
+    # per transaction.
+    deadline_poll_interval: float = Field(default=1.0, gt=0)
+    deadline_batch_size: int = Field(default=100, gt=0)
+    # Its delivery part: polls this often; a failed send is retried after
+    # min(notify_backoff_cap, notify_backoff_base · 2^(attempts-1)) seconds, and recorded failed
+    # after ``notify_max_attempts``; each send waits at most ``notify_timeout``.
+    notify_poll_interval: float = Field(default=1.0, gt=0)
+    notify_batch_size: int = Field(default=50, gt=0)
+    notify_backoff_base: float = Field(default=2.0, gt=0)
+    notify_backoff_cap: float = Field(default=300.0, gt=0)
+    notify_max_attempts: int = Field(default=8, ge=1)
+    notify_timeout: float = Field(default=5.0, gt=0)
+    # The service's public base URL, for the links in messages (default: its own address).
+    public_url: str = ""
+
+    def public_link(self, path: str) -> str:
+        """The absolute URL of ``path`` on this service's API."""
+        base = self.public_url or f"http://{self.http_host}:{self.http_port}"
+        return f"{base.rstrip('/')}/{path.lstrip('/')}"
 
     def topic_of(self, service: str) -> str:
         if service == self.service:

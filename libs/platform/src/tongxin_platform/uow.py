@@ -5,7 +5,9 @@ and against the in-memory fake of ``tongxin_platform.memory`` alike:
 
 - ``events``: load streams, append (optimistic concurrency, hash chain, outbox), tag streams;
 - ``keys``: the per-subject data keys that seal personal data (crypto-shredding);
-- ``answers``: the answers to ``Idempotency-Key`` commands, recorded with their events.
+- ``answers``: the answers to ``Idempotency-Key`` commands, recorded with their events;
+- ``deadlines``: deadline rows set or cancelled with the command (``tongxin_platform.deadlines``);
+- ``notifications``: messages to people, queued with the command (``tongxin_platform.notify``).
 
 A unit of work opened while another is active in the same task joins it (a savepoint): an HTTP
 command records its idempotency key and its events in one transaction, and a reaction appends
@@ -28,6 +30,7 @@ import asyncpg
 
 from tongxin_contracts import EventRegistry, IntegrationEvent, Sealed
 from tongxin_platform.crypto import KeyStore, SubjectErasedError, seal_with
+from tongxin_platform.deadline_store import Deadlines, PgDeadlines
 from tongxin_platform.eventstore import (
     NEW_STREAM,
     EventStore,
@@ -35,6 +38,7 @@ from tongxin_platform.eventstore import (
     StoredEvent,
     StreamHead,
 )
+from tongxin_platform.notify import DEVELOPMENT_ROUTES, Notifications, PgNotifications, Routes
 
 __all__ = ["SubjectErasedError"]
 
@@ -127,6 +131,8 @@ class UnitOfWork(Protocol):
     events: Events
     keys: Keys
     answers: Answers
+    deadlines: Deadlines
+    notifications: Notifications
     conn: Any  # the PostgreSQL connection, for a service's own tables; None in the fake
 
     def savepoint(self) -> AbstractAsyncContextManager[Any]: ...
@@ -331,25 +337,35 @@ class PgUnitOfWork:
         pool: asyncpg.Pool,
         store: EventStore,
         registry: EventRegistry,
+        routes: Routes = DEVELOPMENT_ROUTES,
     ) -> None:
         self.conn = conn
         self.events: Events = PgEvents(conn, store, registry)
         self.keys: Keys = PgKeys(conn)
         self.answers: Answers = PgAnswers(conn, pool)
+        self.deadlines: Deadlines = PgDeadlines(conn)
+        self.notifications: Notifications = PgNotifications(conn, routes)
 
     def savepoint(self) -> AbstractAsyncContextManager[Any]:
         return cast(AbstractAsyncContextManager[Any], self.conn.transaction())
 
 
 class PgTransactions(BaseTransactions):
-    """Units of work on a pool of the service's database."""
+    """Units of work on a pool of the service's database; ``routes`` say where a queued
+    notification goes (``TONGXIN_ALERT_WEBHOOKS``)."""
 
-    def __init__(self, pool: asyncpg.Pool, store: EventStore, registry: EventRegistry) -> None:
-        self.pool, self.store, self.registry = pool, store, registry
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        store: EventStore,
+        registry: EventRegistry,
+        routes: Routes = DEVELOPMENT_ROUTES,
+    ) -> None:
+        self.pool, self.store, self.registry, self.routes = pool, store, registry, routes
 
     def on(self, conn: asyncpg.Connection) -> PgUnitOfWork:
         """A unit of work inside a transaction the caller already holds on ``conn``."""
-        return PgUnitOfWork(conn, self.pool, self.store, self.registry)
+        return PgUnitOfWork(conn, self.pool, self.store, self.registry, self.routes)
 
     @asynccontextmanager
     async def _open_pg(self, *, write: bool) -> AsyncIterator[UnitOfWork]:

@@ -1,5 +1,8 @@
 """A service's background process, built from its declaration: the outbox relay, its
-projections and its reactions, every consumer group a FastStream subscriber on one broker.
+projections and its reactions, every consumer group a FastStream subscriber on one broker; its
+deadline part (``tongxin_platform.deadlines``, when it declares deadlines) and the delivery of
+its notifications (``tongxin_platform.delivery``), two polling loops. The clock the deadline
+part and its writer use is injected (``Worker(..., clock=…)``), so tests move time.
 
 ``Worker(service, settings, options).app()`` is the FastStream application (ASGI: ``/metrics``,
 ``/health`` and ``/asyncapi`` on the worker's port), for ``faststream run --factory`` and for
@@ -15,16 +18,21 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+import asyncpg
+import httpx
 from faststream.asgi import AsgiFastStream, make_ping_asgi
 from faststream.kafka import KafkaBroker, Topic
 from faststream.specification import AsyncAPI
-from prometheus_client import CollectorRegistry, Gauge, make_asgi_app
+from prometheus_client import CollectorRegistry, Counter, Gauge, make_asgi_app
 
 from tongxin_contracts import IntegrationEvent, default_registry
 from tongxin_platform.commands import Writer
 from tongxin_platform.db import DatabaseBounds, create_pool
+from tongxin_platform.deadlines import DEADLINES, DeadlineRunner, Fired
+from tongxin_platform.delivery import Backoff, Delivery
 from tongxin_platform.eventstore import EventStore, now_utc
 from tongxin_platform.exactly_once import Consumer, Ledger, PgLedgers
 from tongxin_platform.liveness import RELAY, Heartbeat
@@ -34,12 +42,14 @@ from tongxin_platform.messaging import (
     make_broker,
     subscribe,
 )
+from tongxin_platform.notify import NOTIFICATIONS, Routes
 from tongxin_platform.outbox import OutboxRelay
 from tongxin_platform.projection import Projection
 from tongxin_platform.reaction import Reaction
 from tongxin_platform.service import Service, prepare_database
 from tongxin_platform.settings import ServiceSettings
 from tongxin_platform.uow import PgTransactions
+from tongxin_platform.webhooks import InboxNotifier, RobotNotifier
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +59,8 @@ class WorkerOptions:
     relay: bool = True
     projection: bool = True  # the projections
     reactions: bool = True
+    deadlines: bool = True  # the deadline part (when the service declares deadlines)
+    notifications: bool = True  # the delivery of queued notifications
     groups: Mapping[str, str] = field(default_factory=dict)  # part name → consumer group
     schemas: Mapping[str, str] = field(default_factory=dict)  # projection name → schema
     # A rebuild's groups do not continue each event's trace (see ``Consumer``).
@@ -65,6 +77,10 @@ class _State:
     relay: OutboxRelay | None = None
     relay_task: asyncio.Task[None] | None = None
     heartbeat: Heartbeat | None = None
+    deadlines: DeadlineRunner | None = None
+    delivery: Delivery | None = None
+    http: httpx.AsyncClient | None = None
+    loops: dict[str, asyncio.Task[None]] = field(default_factory=dict)  # part → its task
 
 
 class Worker:
@@ -75,8 +91,9 @@ class Worker:
         options: WorkerOptions | None = None,
         *,
         metrics: CollectorRegistry | None = None,
+        clock: Callable[[], datetime] = now_utc,
     ) -> None:
-        self.service, self.settings = service, settings
+        self.service, self.settings, self.clock = service, settings, clock
         self.options = options or WorkerOptions()
         self.metrics = metrics if metrics is not None else CollectorRegistry()
         self.broker: KafkaBroker = make_broker(
@@ -101,6 +118,18 @@ class Worker:
         self._relay_published = Gauge(
             "tongxin_relay_published",
             "Events this relay published since start",
+            registry=self.metrics,
+        )
+        self._fired = Counter(
+            "tongxin_deadline_polls_fired",
+            "Deadlines this worker fired since start, by kind",
+            ["kind"],
+            registry=self.metrics,
+        )
+        self._deadline_errors = Counter(
+            "tongxin_deadline_handler_errors",
+            "Deadline handlers that raised in this worker (the row is retried), by kind",
+            ["kind"],
             registry=self.metrics,
         )
 
@@ -181,12 +210,14 @@ class Worker:
             tune_gc()
         url = await prepare_database(self.service, self.settings)
         pool = await create_pool(
-            url, min_size=1, max_size=4, bounds=DatabaseBounds.of(self.settings).for_batches()
+            url, min_size=1, max_size=6, bounds=DatabaseBounds.of(self.settings).for_batches()
         )
         self.state.pool = self.ledgers.pool = pool
         store = EventStore(self.settings.topic_of(self.service.name))
-        self.state.transactions = PgTransactions(pool, store, default_registry())
-        self.state.writer = Writer(self.state.transactions, default_registry(), clock=now_utc)
+        routes = self.settings.routes()
+        self.state.transactions = PgTransactions(pool, store, default_registry(), routes)
+        self.state.writer = Writer(self.state.transactions, default_registry(), clock=self.clock)
+        self._prepare_loops(pool, routes)
         async with pool.acquire() as conn:
             for p, schema, consumer in self.projections:
                 await p.create_tables(conn, schema)
@@ -209,16 +240,57 @@ class Worker:
                 connect_timeout=self.settings.database_connect_timeout,
             )
 
+    def _prepare_loops(self, pool: asyncpg.Pool, routes: Routes) -> None:
+        s, state = self.settings, self.state
+        assert state.transactions is not None
+        assert state.writer is not None
+        if self.options.deadlines and self.service.deadlines:
+            state.deadlines = DeadlineRunner(
+                self.service.deadlines,
+                state.transactions,
+                state.writer,
+                clock=self.clock,
+                interval=s.deadline_poll_interval,
+                limit=s.deadline_batch_size,
+                on_poll=self._count_fired,
+            )
+        if self.options.notifications:
+            state.http = httpx.AsyncClient(timeout=s.notify_timeout, follow_redirects=False)
+            robots = RobotNotifier(routes, state.http)
+            state.delivery = Delivery(
+                pool,
+                {"wecom": robots, "dingtalk": robots, "inbox": InboxNotifier(pool)},
+                backoff=Backoff(s.notify_backoff_base, s.notify_backoff_cap, s.notify_max_attempts),
+                interval=s.notify_poll_interval,
+                timeout=s.notify_timeout,
+                limit=s.notify_batch_size,
+            )
+
+    def _count_fired(self, fired: Fired) -> None:
+        for kind, _ in fired.fired:
+            self._fired.labels(kind).inc()
+        for kind, _ in fired.failed:
+            self._deadline_errors.labels(kind).inc()
+
     async def after_startup(self) -> None:
         if self.state.relay is not None:
             self.state.relay_task = asyncio.create_task(self.state.relay.run(), name="relay")
+        if self.state.deadlines is not None:
+            self.state.loops[DEADLINES] = asyncio.create_task(
+                self.state.deadlines.run(), name=DEADLINES
+            )
+        if self.state.delivery is not None:
+            self.state.loops[NOTIFICATIONS] = asyncio.create_task(
+                self.state.delivery.run(), name=NOTIFICATIONS
+            )
         self.state.heartbeat = Heartbeat(
             self.state.pool, self.running_parts, self.settings.worker_heartbeat_interval
         )
         self.state.heartbeat.start()
 
     def running_parts(self) -> list[tuple[str, str]]:
-        """The relay and the consumer groups whose loops run now, as ``(part, kind)``."""
+        """The relay, the consumer groups and the polling parts whose loops run now, as
+        ``(part, kind)``."""
         parts: list[tuple[str, str]] = []
         task = self.state.relay_task
         if task is not None and not task.done():
@@ -227,6 +299,7 @@ class Worker:
             group = getattr(sub, "group_id", None)
             if group and sub.running and any(not t.done() for t in getattr(sub, "tasks", ())):
                 parts.append((group, "consumer"))
+        parts += [(part, part) for part, t in self.state.loops.items() if not t.done()]
         return parts
 
     async def shutdown(self) -> None:
@@ -237,6 +310,13 @@ class Worker:
             self.state.relay.stop()
         if self.state.relay_task is not None:
             await asyncio.gather(self.state.relay_task, return_exceptions=True)
+        loops, self.state.loops = list(self.state.loops.values()), {}
+        for t in loops:
+            t.cancel()
+        await asyncio.gather(*loops, return_exceptions=True)
+        if self.state.http is not None:
+            await self.state.http.aclose()
+            self.state.http = None
 
     async def after_shutdown(self) -> None:
         if self.state.pool is not None:
@@ -347,6 +427,8 @@ async def run_worker(
     settings: ServiceSettings,
     options: WorkerOptions | None = None,
     stop: asyncio.Event | None = None,
+    *,
+    clock: Callable[[], datetime] = now_utc,
 ) -> None:
     """A worker in the running loop until ``stop`` (tests; the CLI serves ``Worker.app``)."""
-    await Worker(service, settings, options).run(stop or asyncio.Event())
+    await Worker(service, settings, options, clock=clock).run(stop or asyncio.Event())
