@@ -12,9 +12,11 @@ from tongxin_platform import service as kit
 from tongxin_platform.service import Runtime, Service
 from tongxin_platform.uow import PgTransactions
 from tongxin_wellbeing.application.policy import POLICY
+from tongxin_wellbeing.application.referrals import ACK_DEADLINE
 from tongxin_wellbeing.application.service import WellbeingService
 from tongxin_wellbeing.config import WellbeingSettings
 from tongxin_wellbeing.projections.read_model import WELLBEING
+from tongxin_wellbeing.reactions.alerts import ALERTS
 
 
 @dataclass
@@ -48,7 +50,8 @@ SERVICE = Service(
     policy=POLICY,
     migrations="tongxin_wellbeing.migrations",
     projections=(WELLBEING,),
-    reactions=(),
+    reactions=(ALERTS,),
+    deadlines=(ACK_DEADLINE,),
     build=build,
 )
 

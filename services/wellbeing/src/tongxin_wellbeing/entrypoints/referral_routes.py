@@ -119,13 +119,14 @@ async def refer(
             )
         )
         names = [referred.name] + ["GuardianNotified"] * len(set(guardians))
-        return jsonable_encoder(
+        answer: dict[str, Any] = jsonable_encoder(
             {
                 "events": names,
                 "referral_id": referred.referral_id,
                 "acknowledge_by": referred.acknowledge_by,
             }
         )
+        return answer
 
     return await run(app, request, who, idempotency_key, act)
 
@@ -161,13 +162,11 @@ async def acknowledge(
 
     async def act() -> dict[str, Any]:
         events = await app.service.referrals.acknowledge(referral_id, hospital)
-        return jsonable_encoder(
-            {
-                "events": [e.name for e in events],
-                "referral_id": referral_id,
-                "within_deadline": getattr(events[0], "within_deadline", None),
-            }
-        )
+        return {
+            "events": [e.name for e in events],
+            "referral_id": referral_id,
+            "within_deadline": getattr(events[0], "within_deadline", None),
+        }
 
     return await run(app, request, who, idempotency_key, act)
 
@@ -230,6 +229,4 @@ async def referral_sla(district: DistrictId, app: App, who: Caller) -> Any:
     require(POLICY, who, Action.referral_sla_read, Scope(district))
     now: datetime = app.service.writer.clock()
     figures = await referral_queries.district_sla(app.pool, district, now)
-    return jsonable_encoder(
-        {**figures, "ack_seconds": app.settings.referral_ack_seconds}
-    )
+    return jsonable_encoder({**figures, "ack_seconds": app.settings.referral_ack_seconds})

@@ -11,10 +11,13 @@ key of its own, so a redelivered trigger sends nothing new.
 
 from __future__ import annotations
 
+from functools import cache
+
 from tongxin_contracts.events.wellbeing import ReferralEscalated, RiskFlag, ScreeningFlagged
 from tongxin_platform.notify import NoticeTemplate
 from tongxin_platform.reaction import Reacting, Reaction
 from tongxin_wellbeing.config import WellbeingSettings
+from tongxin_wellbeing.domain.calendar import CHINA
 
 ALERTS = Reaction(
     "alerts",
@@ -27,30 +30,28 @@ ALERTS = Reaction(
 ESCALATED = NoticeTemplate(
     "referral.escalated",
     title="危机转介超时未确认",
-    text="【危机转介超时】学校 {school} 的一项危机转介，医院 {hospital} 未在 {minutes} 分钟内确认，"
-    "已上报区教育局和区卫健局。请立即跟进：{link}",
+    text="【危机转介超时】学校 {school} 的一项危机转介，医院 {hospital} "
+    "未在确认时限 {deadline}（北京时间）前确认，已上报区教育局和区卫健局。请立即跟进。",
 )
 
 HIGH_RISK = NoticeTemplate(
     "screening.high_risk",
     title="心理筛查高风险提示",
     text="【心理筛查高风险】学校 {school} 的一次心理筛查提示高风险（筛查结果，非诊断）。"
-    "心理教师、健康副校长请立即查看：{link}",
+    "心理教师、健康副校长请立即查看。",
 )
 
 
-def _settings(ctx: Reacting) -> WellbeingSettings:
-    settings = WellbeingSettings.model_construct() if ctx is None else _configured
-    return settings
-
-
-_configured = WellbeingSettings.model_construct()
+@cache
+def _settings() -> WellbeingSettings:
+    """The worker's settings for the links (``WELLBEING_PUBLIC_URL``), read on first use."""
+    return WellbeingSettings()
 
 
 @ALERTS.on(ReferralEscalated)
 async def escalated(e: ReferralEscalated, ctx: Reacting) -> None:
-    link = _configured.public_link(f"/referrals/{e.referral_id}")
-    minutes = max(1, round((e.acknowledge_by - e.escalated_at).total_seconds() / -60))
+    link = _settings().public_link(f"/referrals/{e.referral_id}")
+    deadline = e.acknowledge_by.astimezone(CHINA).strftime("%Y-%m-%dT%H:%M")
     await ctx.uow.notifications.enqueue(
         ESCALATED.notice(
             key=f"referral.escalated:{e.referral_id}",
@@ -58,7 +59,11 @@ async def escalated(e: ReferralEscalated, ctx: Reacting) -> None:
             district=e.district,
             school=e.school_id,
             link=link,
-            values={"school": e.school_id, "hospital": e.hospital_id, "minutes": minutes, "link": link},
+            values={
+                "school": e.school_id,
+                "hospital": e.hospital_id,
+                "deadline": deadline,
+            },
         )
     )
 
@@ -67,7 +72,7 @@ async def escalated(e: ReferralEscalated, ctx: Reacting) -> None:
 async def flagged(e: ScreeningFlagged, ctx: Reacting) -> None:
     if e.risk is not RiskFlag.high:
         return
-    link = _configured.public_link(f"/schools/{e.school_id}/attention")
+    link = _settings().public_link(f"/schools/{e.school_id}/attention")
     await ctx.uow.notifications.enqueue(
         HIGH_RISK.notice(
             key=f"screening.high_risk:{e.screening_id}",
@@ -75,6 +80,6 @@ async def flagged(e: ScreeningFlagged, ctx: Reacting) -> None:
             district=e.district,
             school=e.school_id,
             link=link,
-            values={"school": e.school_id, "link": link},
+            values={"school": e.school_id},
         )
     )
