@@ -5,13 +5,15 @@ fixture has to be added to ``tests/conftest.py`` for it."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from tongxin_platform.db import create_pool
+from tongxin_platform.eventstore import now_utc
 from tongxin_platform.service import Service, prepare_database
 from tongxin_platform.settings import ServiceSettings
 from tongxin_platform.testing import Infra
@@ -51,10 +53,15 @@ async def database_of(service: Service, settings: ServiceSettings) -> AsyncItera
 
 @asynccontextmanager
 async def worker_of(
-    service: Service, settings: ServiceSettings, options: WorkerOptions | None = None
+    service: Service,
+    settings: ServiceSettings,
+    options: WorkerOptions | None = None,
+    *,
+    clock: Callable[[], datetime] = now_utc,
 ) -> AsyncIterator[Worker]:
-    """The service's worker (relay, projections, reactions) in the running loop."""
-    worker = Worker(service, settings, options)
+    """The service's worker (relay, projections, reactions, deadlines, notifications) in the
+    running loop; ``clock`` is the time its deadline part and their writer see."""
+    worker = Worker(service, settings, options, clock=clock)
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop))
     await asyncio.sleep(0)

@@ -18,9 +18,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import asyncpg
+import httpx
 
-from tongxin_platform.notify import Notice, Target
-from tongxin_platform.webhooks import MAX_ERROR, Notifier
+from tongxin_platform.notify import Notice, Routes, Target
+from tongxin_platform.settings import ServiceSettings
+from tongxin_platform.webhooks import MAX_ERROR, InboxNotifier, Notifier, RobotNotifier
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +91,23 @@ class Delivery:
         self.pool, self.notifiers = pool, dict(notifiers)
         self.backoff, self.interval, self.timeout, self.limit = backoff, interval, timeout, limit
         self.polls = 0
+
+    @classmethod
+    def of(
+        cls, pool: asyncpg.Pool, settings: ServiceSettings, routes: Routes, http: httpx.AsyncClient
+    ) -> Delivery:
+        """The delivery a worker runs: the robots of ``routes`` over ``http``, the inbox in
+        ``pool``, backoff and bounds from ``settings``."""
+        robots = RobotNotifier(routes, http)
+        s = settings
+        return cls(
+            pool,
+            {"wecom": robots, "dingtalk": robots, "inbox": InboxNotifier(pool)},
+            backoff=Backoff(s.notify_backoff_base, s.notify_backoff_cap, s.notify_max_attempts),
+            interval=s.notify_poll_interval,
+            timeout=s.notify_timeout,
+            limit=s.notify_batch_size,
+        )
 
     async def poll(self) -> Delivered:
         rows = await self.pool.fetch(_CLAIM, self.limit, self.timeout * 2 + 5)

@@ -32,7 +32,7 @@ from tongxin_contracts import IntegrationEvent, default_registry
 from tongxin_platform.commands import Writer
 from tongxin_platform.db import DatabaseBounds, create_pool
 from tongxin_platform.deadlines import DEADLINES, DeadlineRunner, Fired
-from tongxin_platform.delivery import Backoff, Delivery
+from tongxin_platform.delivery import Delivery
 from tongxin_platform.eventstore import EventStore, now_utc
 from tongxin_platform.exactly_once import Consumer, Ledger, PgLedgers
 from tongxin_platform.liveness import RELAY, Heartbeat
@@ -49,7 +49,6 @@ from tongxin_platform.reaction import Reaction
 from tongxin_platform.service import Service, prepare_database
 from tongxin_platform.settings import ServiceSettings
 from tongxin_platform.uow import PgTransactions
-from tongxin_platform.webhooks import InboxNotifier, RobotNotifier
 
 log = logging.getLogger(__name__)
 
@@ -256,15 +255,7 @@ class Worker:
             )
         if self.options.notifications:
             state.http = httpx.AsyncClient(timeout=s.notify_timeout, follow_redirects=False)
-            robots = RobotNotifier(routes, state.http)
-            state.delivery = Delivery(
-                pool,
-                {"wecom": robots, "dingtalk": robots, "inbox": InboxNotifier(pool)},
-                backoff=Backoff(s.notify_backoff_base, s.notify_backoff_cap, s.notify_max_attempts),
-                interval=s.notify_poll_interval,
-                timeout=s.notify_timeout,
-                limit=s.notify_batch_size,
-            )
+            state.delivery = Delivery.of(pool, s, routes, state.http)
 
     def _count_fired(self, fired: Fired) -> None:
         for kind, _ in fired.fired:
