@@ -188,6 +188,15 @@ def test_a_hospital_may_still_acknowledge_late_after_the_escalation() -> None:
     assert fold(given(*esc, ack)).status == "acknowledged"
 
 
+def test_an_acknowledgement_after_the_escalation_is_late_whatever_its_clock_says() -> None:
+    esc = decide_referral(EscalateReferral("r1"), fold(given()), REFERRED_AT + HOUR)
+    (ack,) = decide_referral(
+        AcknowledgeReferral("r1", HOSPITAL), fold(given(*esc)), REFERRED_AT + timedelta(minutes=50)
+    )
+    assert isinstance(ack, ReferralAcknowledged)
+    assert ack.within_deadline is False
+
+
 def test_a_referral_is_resolved_after_its_acknowledgement_once() -> None:
     resolve = ResolveReferral("r1", HOSPITAL, ReferralOutcome.admitted)
     with pytest.raises(WellbeingError) as refused:

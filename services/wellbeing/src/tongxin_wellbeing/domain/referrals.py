@@ -200,7 +200,8 @@ def _acknowledge(
             referral_id=referred.referral_id,
             hospital_id=cmd.hospital_id,
             acknowledged_at=now,
-            within_deadline=now <= referred.acknowledge_by,
+            # Escalated means the deadline passed (by the worker's clock): never in time then.
+            within_deadline=state.escalated is None and now <= referred.acknowledge_by,
         )
     ]
 

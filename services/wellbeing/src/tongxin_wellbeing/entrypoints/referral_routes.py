@@ -90,7 +90,6 @@ async def _referral_for(app: App, who: Principal, action: Action, referral_id: s
 
 @router.post(
     "/students/{student_ref}/referrals",
-    status_code=201,
     summary="Refer a student to a specialist hospital (the hospital has an hour to acknowledge)",
 )
 @guard(POLICY, Action.referral_make)
