@@ -10,13 +10,11 @@ import json
 from collections.abc import AsyncIterator
 
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from tests.conftest import Bearer
-from tests.support.kafka_reader import read_all
 from tests.support.receiver import Received, Receiver, receiving
 from tests.support.referrals import Stack, referral_stack
-from tests.support.waiting import caught_up, eventually
+from tests.support.waiting import eventually
 from tongxin_contracts import IntegrationEvent
 from tongxin_contracts.events.wellbeing import RiskFlag, ScreeningFlagged, screening_stream
 from tongxin_platform.auth import TokenVerifier
@@ -92,16 +90,6 @@ async def flag(s: Stack, student_ref: str, screening_id: str, risk: RiskFlag, ba
         await app.close()
 
 
-async def alerts_caught_up(s: Stack) -> None:
-    await eventually(
-        lambda: caught_up(
-            s.pool, ALERTS.group, s.settings.topic, s.settings.kafka_bootstrap_servers
-        ),
-        bool,
-        what="the alerts reaction at the end of wellbeing's topic",
-    )
-
-
 async def test_a_high_risk_flag_reaches_each_robot_once_even_when_delivered_again(
     stack: tuple[Stack, Receiver],
 ) -> None:
@@ -127,29 +115,9 @@ async def test_a_high_risk_flag_reaches_each_robot_once_even_when_delivered_agai
             assert secret not in text
 
     # The same trigger again, as Kafka would redeliver it: nothing new is queued or sent.
-    records = await read_all(s.settings.kafka_bootstrap_servers, s.settings.topic)
-    trigger = next(
-        r
-        for r in records
-        if b"scr-high" in r.value and any(b"ScreeningFlagged" in v for _, v in r.headers)
-    )
-    producer = AIOKafkaProducer(bootstrap_servers=s.settings.kafka_bootstrap_servers)
-    await producer.start()
-    try:
-        await producer.send_and_wait(
-            s.settings.topic,
-            trigger.value,
-            key=trigger.key,
-            headers=list(trigger.headers),
-            partition=trigger.partition,
-        )
-    finally:
-        await producer.stop()
-    await alerts_caught_up(s)
-    delivery = s.worker.state.delivery
-    assert delivery is not None
-    polls = delivery.polls
-    await eventually(lambda: _polls(s), lambda p: p >= polls + 5, what="delivery polls")
+    await s.redeliver("ScreeningFlagged", "scr-high")
+    await s.caught_up(ALERTS.group)
+    await s.delivery_polls_after(5)
     assert len(robot.delivered()) == 2, "one message per robot, whatever was redelivered"
     rows = await s.pool.fetch("SELECT key, target, delivered_at FROM notifications")
     assert len(rows) == 2
@@ -160,8 +128,3 @@ async def test_a_high_risk_flag_reaches_each_robot_once_even_when_delivered_agai
 
 async def _delivered(robot: Receiver) -> list[Received]:
     return list(robot.delivered())
-
-
-async def _polls(s: Stack) -> int:
-    assert s.worker.state.delivery is not None
-    return s.worker.state.delivery.polls

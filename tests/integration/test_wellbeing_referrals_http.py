@@ -262,3 +262,27 @@ async def test_a_referral_is_refused_for_a_student_outside_the_school(
         headers=s.team(),
     )
     assert r.status_code == 422
+
+
+async def test_the_deadline_survives_a_worker_restart_and_escalates_once(
+    stack: tuple[Stack, Receiver],
+) -> None:
+    """The deadline is a row: a worker stopped before it falls due and another started after
+    escalate it exactly once, and the robot hears of it once — even when the escalation is
+    delivered to the alerts reaction again."""
+    s, robot = stack
+    rid = (await refer(s, s.students[2][0]))["referral_id"]
+    await s.stop_worker()  # nothing of the worker runs from here …
+    await s.start_worker(Clock(timedelta(hours=2)))  # … until a new one, long after the deadline
+    await eventually(lambda: s.escalations(rid), lambda n: n >= 1, what="the escalation")
+    await eventually(lambda: _ok(robot), lambda n: n >= 1, timeout=60, what="the alert")
+    await s.restart_worker(Clock(timedelta(hours=4)))  # and once more
+    await s.redeliver("ReferralEscalated", rid)
+    await s.caught_up("wellbeing.alerts")
+    await s.deadline_polls_after(3)
+    await s.delivery_polls_after(3)
+    assert await s.escalations(rid) == 1
+    assert len(robot.delivered()) == 1
+    fired = await s.pool.fetchrow("SELECT fired_at, due_at FROM deadlines WHERE key = $1", rid)
+    assert fired["fired_at"] is not None
+    assert fired["fired_at"] >= fired["due_at"]

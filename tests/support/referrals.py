@@ -9,18 +9,20 @@ import csv
 import io
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 import httpx
+from aiokafka import AIOKafkaProducer
 
 from tests.conftest import Bearer
+from tests.support.kafka_reader import read_all
 from tests.support.servers import serving
 from tests.support.services import database_of, settings_for, worker_of
-from tests.support.waiting import eventually
+from tests.support.waiting import caught_up, eventually
 from tongxin_cli.demo import DemoSpec, demo_roster
 from tongxin_platform.auth import Principal, Role, TokenVerifier, mint
 from tongxin_platform.eventstore import now_utc
@@ -51,7 +53,7 @@ class Stack:
     http: httpx.AsyncClient
     pool: asyncpg.Pool  # the wellbeing database
     settings: WellbeingSettings
-    worker: Worker
+    worker: Worker | None  # the running worker (None while stopped)
     clock: Clock
     keys: tuple[bytes, bytes]
     bearer: Bearer
@@ -60,6 +62,7 @@ class Stack:
     staff: dict[str, str]  # role → staff_ref (psych_teacher, health_vp, principal)
     students: list[tuple[str, list[str]]]  # (student_ref, guardian_refs)
     names: list[str] = field(default_factory=list)  # every person's name in the roster
+    _worker: AbstractAsyncContextManager[Worker] | None = None
 
     def team(self, role: str = "psych_teacher") -> dict[str, str]:
         return self.bearer(role, self.district, self.school_id, subject=self.staff[role])
@@ -82,8 +85,66 @@ class Stack:
         )
         return n
 
+    async def restart_worker(self, clock: Clock | None = None) -> None:
+        """Stop the worker (nothing of it runs while stopped), then start a new one on ``clock``."""
+        await self.stop_worker()
+        await self.start_worker(clock)
+
+    async def stop_worker(self) -> None:
+        if self._worker is not None:
+            await self._worker.__aexit__(None, None, None)
+            self._worker = None
+
+    async def start_worker(self, clock: Clock | None = None) -> None:
+        assert self._worker is None, "one worker at a time"
+        self.clock = clock or self.clock
+        self._worker = worker_of(SERVICE, self.settings, clock=self.clock)
+        self.worker = await self._worker.__aenter__()
+
+    async def redeliver(self, event_name: str, marker: str) -> None:
+        """Send a record of wellbeing's topic again, as Kafka redelivers: the first whose type
+        is ``event_name`` and whose payload holds ``marker``."""
+        bootstrap = self.settings.kafka_bootstrap_servers
+        records = await read_all(bootstrap, self.settings.topic)
+        trigger = next(
+            r
+            for r in records
+            if marker.encode() in r.value
+            and any(event_name.encode() in v for _, v in r.headers or ())
+        )
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+        await producer.start()
+        try:
+            await producer.send_and_wait(
+                self.settings.topic,
+                trigger.value,
+                key=trigger.key,
+                headers=list(trigger.headers),
+                partition=trigger.partition,
+            )
+        finally:
+            await producer.stop()
+
+    async def caught_up(self, group: str) -> None:
+        """Wait until ``group`` stored offsets at the end of wellbeing's topic."""
+        bootstrap, topic = self.settings.kafka_bootstrap_servers, self.settings.topic
+        await eventually(
+            lambda: caught_up(self.pool, group, topic, bootstrap), bool, what=f"{group} caught up"
+        )
+
+    async def delivery_polls_after(self, n: int = 3) -> None:
+        """Wait until the worker's notification delivery polled ``n`` more times."""
+        assert self.worker is not None
+        delivery = self.worker.state.delivery
+        assert delivery is not None
+        start = delivery.polls
+        await eventually(
+            lambda: _value(delivery.polls), lambda p: p >= start + n, what="delivery polls"
+        )
+
     async def deadline_polls_after(self, n: int = 3) -> None:
         """Wait until the worker's deadline part polled ``n`` more times."""
+        assert self.worker is not None
         runner = self.worker.state.deadlines
         assert runner is not None
         start = runner.polls
@@ -137,62 +198,57 @@ async def referral_stack(
     clock = clock or Clock()
     district, school_id = SPEC.district, f"{SPEC.district}001"
     principal = bearer("principal", district, school_id)
-    students_csv, staff_csv = demo_roster(SPEC)
     async with (
         database_of(SERVICE, settings) as pool,
         serving(registry_app(registry_settings, verifier)) as registry_url,
         serving(wellbeing_app(settings, verifier)) as wellbeing_url,
-        worker_of(SERVICE, settings, clock=clock) as worker,
         httpx.AsyncClient(base_url=registry_url, timeout=30) as registry,
         httpx.AsyncClient(base_url=wellbeing_url, timeout=30) as http,
     ):
-        r = await registry.post(
-            "/imports/students", content=students_csv.encode(), headers=principal
-        )
-        assert r.status_code == 200, r.text
-        r = await registry.post("/imports/staff", content=staff_csv.encode(), headers=principal)
-        assert r.status_code == 200, r.text
-        total = SPEC.classes_per_school * SPEC.students_per_class
+        stack = Stack(http, pool, settings, None, clock, keys, bearer, district, school_id, {}, [])
+        await stack.start_worker()
+        try:
+            students_csv, staff_csv = demo_roster(SPEC)
+            stack.names = _names(students_csv, staff_csv)
+            for kind, text in (("students", students_csv), ("staff", staff_csv)):
+                r = await registry.post(
+                    f"/imports/{kind}", content=text.encode(), headers=principal
+                )
+                assert r.status_code == 200, r.text
+            await _roster(stack)
+            yield stack
+        finally:
+            await stack.stop_worker()
 
-        async def roster() -> tuple[int, int]:
-            students = await pool.fetchval(
-                "SELECT count(*) FROM wellbeing.students WHERE school_id = $1", school_id
-            )
-            staff = await pool.fetchval(
-                "SELECT count(*) FROM wellbeing.staff WHERE school_id = $1", school_id
-            )
-            return students, staff
 
-        await eventually(
-            roster,
-            lambda n: n == (total, 4 + SPEC.classes_per_school),
-            timeout=90,
-            what="the roster in wellbeing's read model",
+async def _roster(s: Stack) -> None:
+    """Wait for the demo school in wellbeing's read model; note its team and students."""
+    total = SPEC.classes_per_school * SPEC.students_per_class
+
+    async def roster() -> tuple[int, int]:
+        students = await s.pool.fetchval(
+            "SELECT count(*) FROM wellbeing.students WHERE school_id = $1", s.school_id
         )
-        staff = {
-            role: await pool.fetchval(
-                "SELECT staff_ref FROM wellbeing.staff WHERE school_id = $1 AND $2 = ANY(roles)",
-                school_id,
-                role,
-            )
-            for role in ("psych_teacher", "health_vp", "principal")
-        }
-        rows = await pool.fetch(
-            "SELECT student_ref, guardian_refs FROM wellbeing.students WHERE school_id = $1"
-            " ORDER BY cardinality(guardian_refs) DESC, student_ref",
-            school_id,
+        staff = await s.pool.fetchval(
+            "SELECT count(*) FROM wellbeing.staff WHERE school_id = $1", s.school_id
         )
-        yield Stack(
-            http,
-            pool,
-            settings,
-            worker,
-            clock,
-            keys,
-            bearer,
-            district,
-            school_id,
-            staff,
-            [(r["student_ref"], list(r["guardian_refs"])) for r in rows],
-            _names(students_csv, staff_csv),
+        return students, staff
+
+    await eventually(
+        roster,
+        lambda n: n == (total, 4 + SPEC.classes_per_school),
+        timeout=90,
+        what="the roster in wellbeing's read model",
+    )
+    for role in ("psych_teacher", "health_vp", "principal"):
+        s.staff[role] = await s.pool.fetchval(
+            "SELECT staff_ref FROM wellbeing.staff WHERE school_id = $1 AND $2 = ANY(roles)",
+            s.school_id,
+            role,
         )
+    rows = await s.pool.fetch(
+        "SELECT student_ref, guardian_refs FROM wellbeing.students WHERE school_id = $1"
+        " ORDER BY cardinality(guardian_refs) DESC, student_ref",
+        s.school_id,
+    )
+    s.students = [(r["student_ref"], list(r["guardian_refs"])) for r in rows]
