@@ -82,6 +82,10 @@ class Endpoint:
 #   ers  POST /subjects/{B}/erase        (a repeat changes nothing)
 #   lea  POST /students/{C}/leave        the first allowed cell is 200; C has left for the next
 #                                        allowed ones, so they are 404 (authorised, then refused)
+#   ntf  GET  /notifications             the kit's: messages the service queued, the caller's own
+#                                        district (none here: an empty list)
+#   nrt  POST /notifications/{id}/retry  a notification that does not exist: 404 once allowed
+#   inb  GET  /message-inbox             the kit's development inbox, the caller's own district
 # A, B, C are the students of 330106001-01; D is one of 330106001-02.
 # Probes, scrapes and the messaging document: no token, and nothing about anyone in them.
 PUBLIC = {"/health", "/ready", "/metrics", "/asyncapi"}
@@ -102,6 +106,9 @@ ENDPOINTS = (
     Endpoint("trX", "POST", "/students/{student_ref}/transfer", "roster.transfer"),
     Endpoint("ers", "POST", "/subjects/{student_ref}/erase", "subject.erase"),
     Endpoint("lea", "POST", "/students/{student_ref}/leave", "roster.change"),
+    Endpoint("ntf", "GET", "/notifications", "notifications.read"),
+    Endpoint("nrt", "POST", "/notifications/{notification_id}/retry", "notifications.retry"),
+    Endpoint("inb", "GET", "/message-inbox", "message_inbox.read"),
 )
 
 # Each cell: first letter with the inside token, second with the outside one.
@@ -141,6 +148,36 @@ auditor@city                 city     R-  R-  Y-  Y-  Y-  R-  Y-  R-  Y-  Y-  R-
 city_analyst@city            city     R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-
 """
 
+# The kit's routes on every service's API (tongxin_platform.notify_api), same callers and codes.
+KIT_MATRIX = """
+caller                       level    ntf nrt inb
+principal                    school   RR  RR  RR
+middle_leader                school   RR  RR  RR
+head_teacher                 class    RR  RR  RR
+subject_teacher              class    RR  RR  RR
+psych_teacher                school   RR  RR  RR
+health_vp                    school   RR  RR  RR
+school_doctor                school   RR  RR  RR
+legal_vp                     school   RR  RR  RR
+fire_vp                      school   RR  RR  RR
+family_education_coordinator school   RR  RR  RR
+bureau_officer               district RR  RR  RR
+hospital                     district RR  RR  RR
+police                       district RR  RR  RR
+civil_affairs                district RR  RR  RR
+womens_federation            district RR  RR  RR
+community_worker             district RR  RR  RR
+committee_member             district RR  RR  RR
+operator                     district YY  NN  YY
+auditor                      district YY  RR  RR
+city_analyst                 district RR  RR  RR
+auditor@school               school   SS  RR  RR
+bureau_officer@city          city     R-  R-  R-
+operator@city                city     Y-  N-  Y-
+auditor@city                 city     Y-  R-  R-
+city_analyst@city            city     R-  R-  R-
+"""
+
 
 @dataclass(frozen=True)
 class Caller:
@@ -150,8 +187,16 @@ class Caller:
     cells: dict[str, str]  # column → two-letter code
 
 
-def parse_matrix(text: str) -> list[Caller]:
-    header, *rows = [line.split() for line in text.strip().splitlines()]
+def parse_matrix(*texts: str) -> list[Caller]:
+    """The rows of each matrix, joined cell by cell (the same callers in the same order)."""
+    tables = [[line.split() for line in text.strip().splitlines()] for text in texts]
+    who = {tuple(tuple(row[:2]) for row in t) for t in tables}
+    assert len(who) == 1, "the matrices' callers differ"
+    header = [*tables[0][0][:2], *(c for t in tables for c in t[0][2:])]
+    rows = [
+        [*parts[0][:2], *(c for row in parts for c in row[2:])]
+        for parts in zip(*(t[1:] for t in tables), strict=True)
+    ]
     columns = header[2:]
     assert columns == [e.column for e in ENDPOINTS], "matrix columns ≠ ENDPOINTS"
     callers = []
@@ -165,7 +210,7 @@ def parse_matrix(text: str) -> list[Caller]:
     return callers
 
 
-CALLERS = parse_matrix(MATRIX)
+CALLERS = parse_matrix(MATRIX, KIT_MATRIX)
 
 
 def contains(where: Where, district: str, school: str, class_id: str | None = None) -> bool:
@@ -287,6 +332,9 @@ def request_for(column: str, w: World) -> tuple[str, str, dict[str, Any]]:
         "trX": ("POST", f"/students/{w.d}/transfer", {"json": {"class_id": FAR_CLASS}}),
         "ers": ("POST", f"/subjects/{w.b}/erase", {"json": {"reason": "data_subject_request"}}),
         "lea": ("POST", f"/students/{w.c}/leave", {"json": {"reason": "moved_away"}}),
+        "ntf": ("GET", "/notifications", {}),
+        "nrt": ("POST", "/notifications/4242/retry", {}),
+        "inb": ("GET", "/message-inbox", {}),
     }
     return requests[column]
 
@@ -353,6 +401,8 @@ def check_ok(e: Endpoint, caller: Caller, side: str, body: Any, w: World) -> str
         if side == "in" and not body:
             return "an empty access log, though restricted reads happened in scope"
         return None
+    if e.column in ("ntf", "inb"):
+        return None if body == [] else f"messages though the registry queued none: {body}"
     raise AssertionError(f"no body check for {e.column}")
 
 
@@ -391,6 +441,8 @@ async def check_like_missing(
     """What differs between ``r`` and the answer to the same request for a student that does
     not exist, or None."""
     method, path, kwargs = request_for(e.column, w)
+    if e.column == "nrt":
+        return None  # the notification it names does not exist: the 404 is the missing answer
     ref = next(ref for ref in (w.a, w.b, w.c, w.d) if ref in path)
     missing = await w.http.request(
         method,

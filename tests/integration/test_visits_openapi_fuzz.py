@@ -315,6 +315,7 @@ async def seed_visits(http: httpx.AsyncClient, school: School) -> dict[str, list
         "school_id": [school.school_id],
         "district": [school.district],
         "month": sorted({this_month, "2026-02", "2025-12", "0000-01", "0001-01", "9999-12"}),
+        "notification_id": ["1"],  # the kit's route: none queued here, a 404 from the handler
     }
 
 
