@@ -1,8 +1,9 @@
 """Crisis referrals (1小时响应通道) over real HTTP, Kafka and PostgreSQL: a referral acknowledged
 in time is never escalated; one left unacknowledged is escalated exactly once after the deadline
 by the worker's injected clock, and the district's robot gets one alert; the guardians' message
-waits in the development inbox without a word about the student; another hospital sees nothing;
-the district's SLA figures count without a student."""
+waits in the development inbox without a word about the student; another hospital sees nothing
+(and a hospital finds a student's records only once the student was referred to it); the
+deadline survives a worker restart; the district's SLA figures count without a student."""
 
 from __future__ import annotations
 
@@ -17,10 +18,14 @@ from tests.conftest import Bearer
 from tests.support.receiver import Receiver, receiving
 from tests.support.referrals import Clock, Stack, referral_stack
 from tests.support.waiting import eventually
-from tongxin_platform.auth import TokenVerifier
+from tongxin_platform.auth import Principal, Role, TokenVerifier
 from tongxin_platform.eventstore import now_utc
+from tongxin_platform.http import ProblemError
 from tongxin_platform.testing import Infra
 from tongxin_registry.config import RegistrySettings
+from tongxin_wellbeing.application.policy import Action
+from tongxin_wellbeing.bootstrap import bootstrap
+from tongxin_wellbeing.entrypoints.deps import student_scope_for
 
 pytestmark = pytest.mark.integration
 
@@ -286,3 +291,34 @@ async def test_the_deadline_survives_a_worker_restart_and_escalates_once(
     fired = await s.pool.fetchrow("SELECT fired_at, due_at FROM deadlines WHERE key = $1", rid)
     assert fired["fired_at"] is not None
     assert fired["fired_at"] >= fired["due_at"]
+
+
+async def test_a_hospital_finds_a_students_records_only_once_referred_to_it(
+    stack: tuple[Stack, Receiver],
+) -> None:
+    """The receiving hospital's side of access: the scope of every route keyed by a student
+    (screenings, plan) is, for a hospital, the students referred to it."""
+    s, _ = stack
+    student = s.students[3][0]
+
+    def hospital(org: str) -> Principal:
+        return Principal(f"doc-{org}", Role.hospital, s.district, org=org)
+
+    app = await bootstrap(s.settings)
+    try:
+
+        async def scope(p: Principal) -> int:
+            try:
+                await student_scope_for(app, p, Action.record_read, student)
+            except ProblemError as refused:
+                return refused.status
+            return 200
+
+        assert await scope(hospital(H1)) == 404
+        await refer(s, student)
+        await eventually(lambda: scope(hospital(H1)), lambda st: st == 200, what="H1's scope")
+        assert await scope(hospital(H2)) == 404
+        team = Principal(s.staff["psych_teacher"], Role.psych_teacher, s.district, s.school_id)
+        assert await scope(team) == 200
+    finally:
+        await app.close()

@@ -65,6 +65,19 @@ async def record(uow: UnitOfWork, referral_id: str) -> dict[str, Any] | None:
     }
 
 
+async def referred_to(pool: asyncpg.Pool, student_ref: str, hospital_id: str | None) -> bool:
+    """Whether the student was referred to this hospital: the receiving hospital's right to see
+    the student's wellbeing records (any other hospital finds no such student)."""
+    if hospital_id is None:
+        return False
+    found = await pool.fetchval(
+        f"SELECT 1 FROM {W}.referrals WHERE student_ref = $1 AND hospital_id = $2 LIMIT 1",
+        student_ref,
+        hospital_id,
+    )
+    return found is not None
+
+
 async def hospital_queue(
     pool: asyncpg.Pool, hospital_id: str, now: datetime
 ) -> list[dict[str, Any]]:

@@ -37,6 +37,7 @@ TABLES = [
         indexes={
             "referrals_by_hospital": "(hospital_id, acknowledge_by)",
             "referrals_by_district": "(district, school_id)",
+            "referrals_by_student": "(student_ref, hospital_id)",
         },
     ),
 ]
