@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import Bearer
 from tests.support.receiver import Received, Receiver, receiving
-from tests.support.referrals import Stack, referral_stack
+from tests.support.referrals import PUBLIC_URL, Stack, referral_stack
 from tests.support.waiting import eventually
 from tongxin_contracts import IntegrationEvent
 from tongxin_contracts.events.wellbeing import RiskFlag, ScreeningFlagged, screening_stream
@@ -110,7 +110,7 @@ async def test_a_high_risk_flag_reaches_each_robot_once_even_when_delivered_agai
         assert "心理教师" in text
         assert "健康副校长" in text
         assert s.school_id in text
-        assert f"/schools/{s.school_id}/attention" in text
+        assert f"{PUBLIC_URL}/schools/{s.school_id}/attention" in text
         for secret in (student, "moderately_severe", "phq9", *s.names):
             assert secret not in text
 

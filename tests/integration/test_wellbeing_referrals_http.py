@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import Bearer
 from tests.support.receiver import Receiver, receiving
-from tests.support.referrals import Clock, Stack, referral_stack
+from tests.support.referrals import PUBLIC_URL, Clock, Stack, referral_stack
 from tests.support.waiting import eventually
 from tongxin_platform.auth import Principal, Role, TokenVerifier
 from tongxin_platform.eventstore import now_utc
@@ -137,7 +137,7 @@ async def test_an_unacknowledged_referral_is_escalated_once_after_the_deadline(
     (message,) = robot.delivered()
     content = message.body["markdown"]["content"]
     assert message.body["msgtype"] == "markdown"
-    assert f"/referrals/{rid}" in content
+    assert f"{PUBLIC_URL}/referrals/{rid}" in content
     assert s.school_id in content
     assert "区教育局" in content
     for secret in (student, NOTE, *s.names):

@@ -36,6 +36,7 @@ from tongxin_wellbeing.config import WellbeingSettings
 from tongxin_wellbeing.entrypoints.api import create_app as wellbeing_app
 
 SPEC = DemoSpec(schools=1, classes_per_school=2, students_per_class=4)
+PUBLIC_URL = "https://xinyangguang.example.cn/wellbeing"  # the links in messages
 
 
 @dataclass
@@ -193,6 +194,7 @@ async def referral_stack(
         notify_poll_interval=0.2,
         notify_backoff_base=0.2,
         TONGXIN_ALERT_WEBHOOKS=json.dumps(webhooks or {}),
+        public_url=PUBLIC_URL,
     )
     assert isinstance(settings, WellbeingSettings)
     clock = clock or Clock()

@@ -342,7 +342,8 @@ async def test_the_read_model_keeps_each_referrals_deadline_and_what_became_of_i
 
 def reacting(db: MemoryDatabase) -> Reacting:
     writer = Writer(MemoryTransactions(db), default_registry(), clock=lambda: REFERRED_AT)
-    return Reacting(MemoryUnitOfWork(db), writer, cast(Any, None))
+    settings = WellbeingSettings(public_url="https://wellbeing.example.cn")
+    return Reacting(MemoryUnitOfWork(db), writer, cast(Any, None), settings)
 
 
 async def alert(db: MemoryDatabase, e: IntegrationEvent) -> None:
@@ -362,7 +363,7 @@ async def test_an_escalation_alerts_the_district_with_the_school_and_a_link_only
         None,
     )
     assert notice.kind == "referral.escalated"
-    assert notice.link.endswith("/referrals/r1")
+    assert notice.link == "https://wellbeing.example.cn/referrals/r1"
     assert SCHOOL in notice.text
     assert "区教育局" in notice.text
     assert "区卫健局" in notice.text

@@ -42,15 +42,21 @@ HIGH_RISK = NoticeTemplate(
 )
 
 
+def _link(ctx: Reacting, path: str) -> str:
+    """The record's URL under the service's public URL (``WELLBEING_PUBLIC_URL``)."""
+    settings = ctx.settings if isinstance(ctx.settings, WellbeingSettings) else _from_env()
+    return settings.public_link(path)
+
+
 @cache
-def _settings() -> WellbeingSettings:
-    """The worker's settings for the links (``WELLBEING_PUBLIC_URL``), read on first use."""
+def _from_env() -> WellbeingSettings:
+    """Settings from the environment, for a handler run without the worker's."""
     return WellbeingSettings()
 
 
 @ALERTS.on(ReferralEscalated)
 async def escalated(e: ReferralEscalated, ctx: Reacting) -> None:
-    link = _settings().public_link(f"/referrals/{e.referral_id}")
+    link = _link(ctx, f"/referrals/{e.referral_id}")
     deadline = e.acknowledge_by.astimezone(CHINA).strftime("%Y-%m-%dT%H:%M")
     await ctx.uow.notifications.enqueue(
         ESCALATED.notice(
@@ -72,7 +78,7 @@ async def escalated(e: ReferralEscalated, ctx: Reacting) -> None:
 async def flagged(e: ScreeningFlagged, ctx: Reacting) -> None:
     if e.risk is not RiskFlag.high:
         return
-    link = _settings().public_link(f"/schools/{e.school_id}/attention")
+    link = _link(ctx, f"/schools/{e.school_id}/attention")
     await ctx.uow.notifications.enqueue(
         HIGH_RISK.notice(
             key=f"screening.high_risk:{e.screening_id}",
