@@ -112,6 +112,16 @@ async def test_a_referral_acknowledged_in_time_is_never_escalated(
     assert record["escalated_at"] is None
     assert robot.received == [], "nothing to alert"
 
+    async def sla() -> dict[str, Any]:
+        r = await s.http.get(f"/districts/{s.district}/referral-sla", headers=s.officer())
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
+        return body
+
+    figures = await eventually(sla, lambda f: f["acknowledged_in_time"] == 1, what="the SLA")
+    assert (figures["referred"], figures["escalated"], figures["compliance"]) == (1, 0, 1.0)
+    assert [x["school_id"] for x in figures["schools"]] == [s.school_id]
+
 
 async def test_an_unacknowledged_referral_is_escalated_once_after_the_deadline(
     stack: tuple[Stack, Receiver],

@@ -49,8 +49,10 @@ from tongxin_wellbeing.domain.referrals import (
     NotYetDueError,
     ReferralSettledError,
     ResolveReferral,
+    compliance,
     decide_referral,
     fold,
+    time_left,
 )
 from tongxin_wellbeing.projections.read_model import WELLBEING
 from tongxin_wellbeing.reactions.alerts import ALERTS
@@ -217,6 +219,20 @@ def test_a_referral_is_resolved_after_its_acknowledgement_once() -> None:
         )
 
 
+def test_the_queue_shows_the_time_left_and_what_is_overdue() -> None:
+    due = REFERRED_AT + HOUR
+    assert time_left(due, False, REFERRED_AT + timedelta(minutes=45)) == (900, False)
+    assert time_left(due, False, due) == (0, False)
+    assert time_left(due, False, due + timedelta(minutes=2)) == (-120, True)
+    assert time_left(due, True, due + timedelta(minutes=2)) == (None, False)
+
+
+def test_compliance_counts_only_referrals_whose_deadline_is_decided() -> None:
+    assert compliance(acknowledged_in_time=3, referred=5, awaiting=1) == 0.75
+    assert compliance(acknowledged_in_time=0, referred=2, awaiting=2) is None
+    assert compliance(acknowledged_in_time=0, referred=0, awaiting=0) is None
+
+
 # --- the commands on the in-memory unit of work -----------------------------------------------
 
 
@@ -233,6 +249,11 @@ def commands(db: MemoryDatabase, clock: Clock) -> tuple[Referrals, Writer]:
     return Referrals(writer, WellbeingSettings(referral_ack_seconds=3600)), writer
 
 
+def first(events: list[IntegrationEvent]) -> CrisisReferred:
+    assert isinstance(events[0], CrisisReferred)
+    return events[0]
+
+
 def referral(note: str | None = NOTE) -> Referral:
     return Referral(D, SCHOOL, STUDENT, HOSPITAL, "psy_1", ("g_1", "g_2"), note)
 
@@ -240,7 +261,7 @@ def referral(note: str | None = NOTE) -> Referral:
 async def test_a_referral_sets_its_deadline_and_tells_the_guardians_in_its_unit_of_work() -> None:
     db, clock = MemoryDatabase(default_registry()), Clock(REFERRED_AT)
     referrals, _ = commands(db, clock)
-    made = await referrals.make(referral())
+    made = first(await referrals.make(referral()))
     due = db.state.deadlines[(REFERRAL_ACK, made.referral_id)]
     assert due.due_at == made.acknowledge_by == REFERRED_AT + HOUR
     assert [type(e) for e in db.published()] == [CrisisReferred, GuardianNotified, GuardianNotified]
@@ -273,7 +294,7 @@ async def test_the_note_travels_sealed() -> None:
 async def test_an_acknowledgement_cancels_the_deadline_so_nothing_escalates() -> None:
     db, clock = MemoryDatabase(default_registry()), Clock(REFERRED_AT)
     referrals, writer = commands(db, clock)
-    made = await referrals.make(referral(None))
+    made = first(await referrals.make(referral(None)))
     clock.now = REFERRED_AT + timedelta(minutes=40)
     events = await referrals.acknowledge(made.referral_id, HOSPITAL)
     assert isinstance(events[0], ReferralAcknowledged)
@@ -288,7 +309,7 @@ async def test_an_acknowledgement_cancels_the_deadline_so_nothing_escalates() ->
 async def test_the_deadline_escalates_once_when_the_injected_clock_passes_it() -> None:
     db, clock = MemoryDatabase(default_registry()), Clock(REFERRED_AT)
     referrals, writer = commands(db, clock)
-    made = await referrals.make(referral(None))
+    made = first(await referrals.make(referral(None)))
     early = await fire_due(
         [ACK_DEADLINE], MemoryTransactions(db), writer, REFERRED_AT + timedelta(minutes=59)
     )
@@ -306,7 +327,7 @@ async def test_a_deadline_that_finds_the_referral_settled_fires_without_escalati
     """An acknowledgement that raced the poll: the handler has nothing to do, the row is done."""
     db, clock = MemoryDatabase(default_registry()), Clock(REFERRED_AT)
     referrals, writer = commands(db, clock)
-    made = await referrals.make(referral(None))
+    made = first(await referrals.make(referral(None)))
     clock.now = REFERRED_AT + timedelta(minutes=10)
     await referrals.acknowledge(made.referral_id, HOSPITAL)
     async with MemoryTransactions(db).begin() as uow:  # the row as a racing poll claimed it

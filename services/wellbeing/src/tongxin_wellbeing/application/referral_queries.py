@@ -14,7 +14,7 @@ from tongxin_contracts import Sealed
 from tongxin_contracts.events.wellbeing import CrisisReferred, referral_stream
 from tongxin_platform.crypto import SubjectErasedError
 from tongxin_platform.uow import UnitOfWork
-from tongxin_wellbeing.domain.referrals import ReferralState, fold
+from tongxin_wellbeing.domain.referrals import ReferralState, compliance, fold, time_left
 
 W = "wellbeing"  # the read model's schema
 
@@ -94,17 +94,9 @@ async def hospital_queue(
     out = []
     for r in rows:
         acked = r["acknowledged_at"] is not None
-        left = (r["acknowledge_by"] - now).total_seconds()
-        out.append(
-            {
-                **dict(r),
-                "status": "acknowledged"
-                if acked
-                else ("escalated" if r["escalated_at"] is not None else "referred"),
-                "seconds_left": None if acked else int(left),
-                "overdue": not acked and left < 0,
-            }
-        )
+        left, overdue = time_left(r["acknowledge_by"], acked, now)
+        status = "acknowledged" if acked else "escalated" if r["escalated_at"] else "referred"
+        out.append({**dict(r), "status": status, "seconds_left": left, "overdue": overdue})
     return out
 
 
@@ -141,6 +133,5 @@ async def district_sla(pool: asyncpg.Pool, district: str, now: datetime) -> dict
 
 
 def _with_compliance(counts: dict[str, Any]) -> dict[str, Any]:
-    decided = counts["referred"] - counts["awaiting"]
-    share = counts["acknowledged_in_time"] / decided if decided else None
+    share = compliance(counts["acknowledged_in_time"], counts["referred"], counts["awaiting"])
     return {**counts, "compliance": share}

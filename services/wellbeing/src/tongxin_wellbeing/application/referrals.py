@@ -80,8 +80,9 @@ class Referrals:
             **hooks,
         )
 
-    async def make(self, r: Referral) -> CrisisReferred:
-        """Refer: the events, the deadline and the guardians' notices, in one unit of work."""
+    async def make(self, r: Referral) -> list[IntegrationEvent]:
+        """Refer: the events (``CrisisReferred`` first), the deadline and the guardians'
+        notices, in one unit of work."""
         referral_id = str(self.writer.new_id())
         sealed: dict[str, Any] = {}
 
@@ -128,8 +129,9 @@ class Referrals:
                         )
                     )
 
-        await self.writer.run(referral_stream(referral_id), decide, before=seal, after=schedule)
-        return next(e for e in decided if isinstance(e, CrisisReferred))
+        return await self.writer.run(
+            referral_stream(referral_id), decide, before=seal, after=schedule
+        )
 
     async def acknowledge(self, referral_id: str, hospital_id: str) -> list[IntegrationEvent]:
         """The receiving hospital acknowledges (late, after an escalation, too); the deadline is

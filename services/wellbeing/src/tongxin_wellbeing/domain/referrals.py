@@ -258,3 +258,24 @@ def _escalate(state: ReferralState, now: datetime) -> list[IntegrationEvent]:
             escalated_to=list(ESCALATE_TO),
         )
     ]
+
+
+# --- what the queue and the SLA figures show ---------------------------------------------------
+
+
+def time_left(
+    acknowledge_by: datetime, acknowledged: bool, now: datetime
+) -> tuple[int | None, bool]:
+    """Whole seconds until the hospital's deadline (negative: overdue by that much) and whether
+    it is overdue; an acknowledged referral has no deadline left."""
+    if acknowledged:
+        return None, False
+    left = (acknowledge_by - now).total_seconds()
+    return int(left), left < 0
+
+
+def compliance(acknowledged_in_time: int, referred: int, awaiting: int) -> float | None:
+    """The share of referrals acknowledged in time among those whose deadline is decided
+    (acknowledged, or past due: ``referred - awaiting``); ``None`` when there is none yet."""
+    decided = referred - awaiting
+    return acknowledged_in_time / decided if decided > 0 else None

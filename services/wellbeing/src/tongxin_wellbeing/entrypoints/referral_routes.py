@@ -106,7 +106,7 @@ async def refer(
     guardians = tuple(student["guardian_refs"]) if student else ()
 
     async def act() -> dict[str, Any]:
-        referred: CrisisReferred = await app.service.referrals.make(
+        events = await app.service.referrals.make(
             Referral(
                 district=where.district or "",
                 school_id=where.school or "",
@@ -117,10 +117,11 @@ async def refer(
                 note=body.note or None,
             )
         )
-        names = [referred.name] + ["GuardianNotified"] * len(set(guardians))
+        referred = events[0]
+        assert isinstance(referred, CrisisReferred)
         answer: dict[str, Any] = jsonable_encoder(
             {
-                "events": names,
+                "events": [e.name for e in events],
                 "referral_id": referred.referral_id,
                 "acknowledge_by": referred.acknowledge_by,
             }
