@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Bearer
+from tests.support.kafka_reader import read_all
 from tests.support.receiver import Receiver, receiving
 from tests.support.referrals import PUBLIC_URL, Clock, Stack, referral_stack
 from tests.support.waiting import eventually
@@ -194,6 +195,16 @@ async def test_an_unacknowledged_referral_is_escalated_once_after_the_deadline(
     )
     assert figures["compliance"] == 0.0
     assert student not in str(figures)
+
+    # On the wire: the note travels sealed, no name anywhere.
+    raw = b"".join(r.value for r in await read_all(kafka_of(s), s.settings.topic))
+    assert rid.encode() in raw, "the referral's events are on the topic"
+    for secret in (NOTE, *s.names):
+        assert secret.encode() not in raw
+
+
+def kafka_of(s: Stack) -> str:
+    return s.settings.kafka_bootstrap_servers
 
 
 async def _ok(robot: Receiver) -> int:
