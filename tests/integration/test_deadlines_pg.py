@@ -275,6 +275,12 @@ async def test_the_deadline_part_beats_like_the_relay_and_metrics_count_overdue_
     )
     async with worker_of(kit.service, kit.settings, clock=Clock(T0 + 2 * HOUR)) as worker:
         await eventually(kit.cancellations, lambda n: n >= 1, timeout=30, what="fired")
+        await eventually(
+            lambda: kit.pool.fetchval("SELECT count(delivered_at) FROM notifications"),
+            lambda n: n == 1,
+            timeout=30,
+            what="its alert delivered (to the inbox: no robots configured)",
+        )
         assert {("deadlines", "deadlines"), ("notifications", "notifications")} <= set(
             worker.running_parts()
         )
@@ -292,6 +298,7 @@ async def test_the_deadline_part_beats_like_the_relay_and_metrics_count_overdue_
         )
     assert set(report["loops"]) == {"deadlines", "notifications"}
     assert all(entry["alive"] for entry in report["loops"].values())
+    assert report["notifications"] == {"failed": 0, "pending": 0}  # the alert went to the inbox
 
     watermarks = Watermarks(kafka)
     try:

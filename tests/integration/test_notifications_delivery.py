@@ -7,7 +7,9 @@ or failed with a clear error (production); a guardian's notice in the inbox."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -209,6 +211,41 @@ async def test_a_robot_failing_twice_gets_it_on_the_third_attempt_and_the_other_
     assert len(post.wecom.delivered()) == 1
     assert dingtalk["attempts"] == 1
     assert len(post.dingtalk.received) == 1  # the healthy robot is not sent it again
+
+
+async def test_a_delivery_killed_while_sending_sends_only_what_was_in_flight_again(
+    post: Post,
+) -> None:
+    post.wecom.fail_first(1, how="hang")  # the first request gets no answer
+    post.wecom.hang_seconds = 30
+    post.delivery.timeout, post.delivery.lease = 30, 4.0
+    await post.enqueue(alert())
+
+    killed = asyncio.create_task(post.delivery.poll())
+    await eventually(
+        lambda: asyncio.sleep(0, (len(post.wecom.received), len(post.dingtalk.delivered()))),
+        lambda n: n == (1, 1),
+        timeout=30,
+        what="the WeCom send in flight, DingTalk's done",
+    )
+    await eventually(post.rows, lambda rs: rs[1]["delivered_at"] is not None, what="recorded")
+    assert not killed.done()  # the WeCom send still waits for its answer
+    killed.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await killed
+    wecom, dingtalk = await post.rows()
+    assert (wecom["attempts"], wecom["delivered_at"], wecom["failed_at"]) == (1, None, None)
+    assert (dingtalk["attempts"], dingtalk["delivered_at"] is not None) == (1, True)
+
+    # Nothing is claimed again before the lease ends; after it, only the row in flight.
+    assert (await post.delivery.poll()).delivered == []
+    post.delivery.timeout = 5
+    rows = await post.deliver_until(settled, "sent again after the lease")
+    await post.settle()
+    assert [r["attempts"] for r in rows] == [2, 1]
+    assert len(post.wecom.received) == 2
+    assert len(post.wecom.delivered()) == 1
+    assert len(post.dingtalk.received) == 1
 
 
 async def test_a_robot_always_failing_ends_failed_visibly_and_an_operator_sends_it_again(

@@ -14,6 +14,7 @@ import urllib.parse
 import httpx
 import pytest
 
+from tongxin_cli.status_cmd import _rows
 from tongxin_contracts import default_registry
 from tongxin_platform.delivery import Backoff
 from tongxin_platform.memory import MemoryDatabase, MemoryTransactions
@@ -150,6 +151,24 @@ async def test_a_robot_no_longer_configured_is_a_failed_delivery_naming_it() -> 
         await notifier.send(alert(), Target("wecom:000000000000", "wecom"))
 
 
+async def test_a_failed_delivery_names_the_robot_never_its_key() -> None:
+    def unreachable(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError(f"cannot reach {request.url}", request=request)
+
+    hook = Webhook(kind="wecom", url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=K-1")
+    routes = Routes({"330106": [hook]})
+    client = httpx.AsyncClient(transport=httpx.MockTransport(unreachable))
+    with pytest.raises(DeliveryError) as refused:
+        await RobotNotifier(routes, client).send(alert(), routes.targets(alert())[0])
+    assert str(refused.value) == f"ConnectError: cannot reach {hook.target}"
+    assert "K-1" not in str(refused.value)
+
+
+def test_a_robots_url_is_an_absolute_http_url() -> None:
+    with pytest.raises(ValueError, match="absolute http"):
+        Webhook(kind="wecom", url="qyapi.weixin.qq.com/cgi-bin/webhook/send?key=K")
+
+
 # --- templates: references, never free text -----------------------------------------------------
 
 
@@ -250,3 +269,25 @@ async def test_a_notice_enqueued_twice_with_the_same_key_is_queued_once() -> Non
     async with transactions.begin() as uow:
         assert await uow.notifications.enqueue(alert()) == 0
     assert list(db.state.notices) == ["escalated:r-1"]
+
+
+def test_tongxin_status_lists_the_polling_parts_and_the_failed_messages() -> None:
+    beat = {"last_beat": "2026-11-28T09:00:00+00:00", "age_seconds": 1.0, "alive": True}
+    body = {
+        "status": "ready",
+        "database": "ok",
+        "kafka": "ok",
+        "workers": {
+            "alive": False,
+            "relay": beat,
+            "consumers": {},
+            "loops": {"deadlines": {**beat, "alive": False}, "notifications": beat},
+            "notifications": {"failed": 2, "pending": 1},
+        },
+    }
+    rows, ok = _rows("wellbeing", "ready", body)
+    assert ok is False  # a stale deadline part is not well
+    by_part = {r[1]: r for r in rows}
+    assert by_part["deadlines"][2] == "STALE"
+    assert by_part["notifications"][2] == "alive"
+    assert by_part["messages"][2:4] == ["FAILED", "2 failed, 1 pending (GET /notifications)"]

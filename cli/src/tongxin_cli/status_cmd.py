@@ -1,6 +1,7 @@
 """``tongxin status``: is each service up? Its API's readiness (database and broker), its
-worker's relay and consumer groups (alive or stale, from their heartbeats) and each group's lag,
-asked from each service's ``/ready``. Exits 1 when anything is down or stale."""
+worker's relay, consumer groups and polling parts (deadlines, notifications: alive or stale,
+from their heartbeats), each group's lag and the messages to people failed or pending, asked
+from each service's ``/ready``. Exits 1 when anything is down or stale."""
 
 from __future__ import annotations
 
@@ -58,6 +59,7 @@ def _rows(service: str, state: str, body: dict[str, Any]) -> tuple[list[list[str
     if workers.get("relay") is not None:
         parts.append(("relay", workers["relay"]))
     parts += [(f"group {g}", e) for g, e in sorted((workers.get("consumers") or {}).items())]
+    parts += sorted((workers.get("loops") or {}).items())
     for name, entry in parts:
         age = entry.get("age_seconds")
         beat = "never" if age is None else f"{age:g} s ago"
@@ -70,6 +72,18 @@ def _rows(service: str, state: str, body: dict[str, Any]) -> tuple[list[list[str
                 "alive" if alive else "STALE",
                 f"last beat {beat}",
                 "" if "lag" not in entry else ("?" if lag is None else str(lag)),
+            ]
+        )
+    messages = workers.get("notifications")
+    if isinstance(messages, dict) and (messages.get("failed") or messages.get("pending")):
+        failed = messages.get("failed") or 0
+        rows.append(
+            [
+                service,
+                "messages",
+                "FAILED" if failed else "pending",
+                f"{failed} failed, {messages.get('pending') or 0} pending (GET /notifications)",
+                "",
             ]
         )
     return rows, ok and bool(workers.get("alive"))

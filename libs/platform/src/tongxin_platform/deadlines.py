@@ -31,9 +31,11 @@ from datetime import datetime
 
 from tongxin_platform.commands import Writer, caused_by
 from tongxin_platform.deadline_store import Deadlines, Due, PgDeadlines
+from tongxin_platform.telemetry import tracer
 from tongxin_platform.uow import BaseTransactions, UnitOfWork
 
 log = logging.getLogger(__name__)
+_TRACER = tracer("tongxin.deadlines")
 
 DEADLINES = "deadlines"  # the worker part's name and kind (liveness)
 __all__ = ["DEADLINES", "Deadline", "DeadlineRunner", "Deadlines", "Due", "Firing", "PgDeadlines"]
@@ -90,7 +92,12 @@ async def fire_due(
             cause = f"deadline:{due.kind}:{due.key}"
             try:
                 async with uow.savepoint():
-                    with caused_by(cause, cause):
+                    with (
+                        _TRACER.start_as_current_span(
+                            f"deadline {due.kind}", attributes={"tongxin.deadline.key": due.key}
+                        ),
+                        caused_by(cause, cause),
+                    ):
                         await handlers[due.kind](due, Firing(uow, writer, now))
                     await uow.deadlines.mark_fired(due.kind, due.key, now)
             except asyncio.CancelledError:
@@ -152,11 +159,3 @@ class DeadlineRunner:
             except Exception as exc:  # noqa: BLE001 - the next poll tries again
                 log.warning("deadline poll failed: %s: %s", type(exc).__name__, exc)
             await asyncio.sleep(self.interval)
-
-
-def overdue_query() -> str:
-    """Unfired deadlines past due, by kind (for ``tongxin_deadlines_overdue``)."""
-    return (
-        "SELECT kind, count(*) FILTER (WHERE fired_at IS NULL AND due_at <= now()) AS overdue,"
-        " count(fired_at) AS fired FROM deadlines GROUP BY kind"
-    )

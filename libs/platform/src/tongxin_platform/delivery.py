@@ -5,16 +5,16 @@ line; never dropped silently.
 
 Each poll claims due rows ``FOR UPDATE SKIP LOCKED`` and leases them (``attempts + 1``,
 ``next_attempt_at`` pushed past the send's timeout) in a short transaction, sends outside it,
-then records the outcome: two workers never send one row at once, and a worker killed while
-sending leaves the row to be sent again after its lease (at least once; a robot's message can
-not be taken back, so never "at most once").
+then records each outcome as soon as it is known: two workers never send one row at once, and
+a worker killed while sending leaves that row to be sent again after its lease (at least once:
+a robot's message cannot be taken back, so never "at most once").
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -87,9 +87,13 @@ class Delivery:
         interval: float,
         timeout: float,
         limit: int = 50,
+        lease: float | None = None,
     ) -> None:
         self.pool, self.notifiers = pool, dict(notifiers)
         self.backoff, self.interval, self.timeout, self.limit = backoff, interval, timeout, limit
+        # a claimed row is left alone this long (a send takes at most ``timeout``): after it, a
+        # row whose worker died while sending is claimed again
+        self.lease = lease if lease is not None else timeout * 2 + 5
         self.polls = 0
 
     @classmethod
@@ -110,37 +114,54 @@ class Delivery:
         )
 
     async def poll(self) -> Delivered:
-        rows = await self.pool.fetch(_CLAIM, self.limit, self.timeout * 2 + 5)
-        outcomes = await asyncio.gather(*(self._send(r) for r in rows))
+        rows = await self.pool.fetch(_CLAIM, self.limit, self.lease)
         result = Delivered()
-        for r, error in zip(rows, outcomes, strict=True):
-            nid = r["id"]
-            if error is None:
-                result.delivered.append(nid)
-            elif r["attempts"] >= self.backoff.max_attempts:
-                result.failed.append(nid)
-                log.error(
-                    "notification %d (%s to %s, district %s) failed after %d attempts: %s",
-                    nid,
-                    r["kind"],
-                    r["target"],
-                    r["district"],
-                    r["attempts"],
-                    error,
-                )
-            else:
-                result.retrying.append(nid)
-                log.warning(
-                    "notification %d to %s: attempt %d failed, retried in %.1f s: %s",
-                    nid,
-                    r["target"],
-                    r["attempts"],
-                    self.backoff.delay(r["attempts"]),
-                    error,
-                )
-        await self._record(rows, outcomes)
+        # each outcome is recorded as soon as it is known: a worker killed during a poll sends
+        # again (after the lease) only what was still in flight
+        await asyncio.gather(*(self._deliver(r, result) for r in rows))
         self.polls += 1
         return result
+
+    async def _deliver(self, r: asyncpg.Record, result: Delivered) -> None:
+        nid, attempts = r["id"], r["attempts"]
+        error = await self._send(r)
+        delay = self.backoff.delay(attempts)
+        await self.pool.execute(
+            """UPDATE notifications SET
+                   delivered_at = CASE WHEN $2::text IS NULL THEN now() END,
+                   failed_at = CASE WHEN $2::text IS NOT NULL AND attempts >= $3 THEN now() END,
+                   last_error = coalesce($2::text, last_error),
+                   next_attempt_at = CASE WHEN $2::text IS NULL THEN next_attempt_at
+                       ELSE now() + make_interval(secs => $4) END
+               WHERE id = $1""",
+            nid,
+            error,
+            self.backoff.max_attempts,
+            delay,
+        )
+        if error is None:
+            result.delivered.append(nid)
+        elif attempts >= self.backoff.max_attempts:
+            result.failed.append(nid)
+            log.error(
+                "notification %d (%s to %s, district %s) failed after %d attempts: %s",
+                nid,
+                r["kind"],
+                r["target"],
+                r["district"],
+                attempts,
+                error,
+            )
+        else:
+            result.retrying.append(nid)
+            log.warning(
+                "notification %d to %s: attempt %d failed, retried in %.1f s: %s",
+                nid,
+                r["target"],
+                attempts,
+                delay,
+                error,
+            )
 
     async def _send(self, r: asyncpg.Record) -> str | None:
         try:
@@ -156,25 +177,6 @@ class Delivery:
         except Exception as exc:  # noqa: BLE001 - recorded as the row's last error
             return f"{type(exc).__name__}: {exc}"[:MAX_ERROR] if str(exc) else type(exc).__name__
         return None
-
-    async def _record(self, rows: Sequence[asyncpg.Record], outcomes: Sequence[str | None]) -> None:
-        if not rows:
-            return
-        max_attempts = self.backoff.max_attempts
-        await self.pool.execute(
-            """UPDATE notifications n SET
-                   delivered_at = CASE WHEN o.error IS NULL THEN now() END,
-                   failed_at = CASE WHEN o.error IS NOT NULL AND n.attempts >= $3 THEN now() END,
-                   last_error = coalesce(o.error, n.last_error),
-                   next_attempt_at = CASE WHEN o.error IS NULL THEN n.next_attempt_at
-                       ELSE now() + make_interval(secs => o.delay) END
-               FROM unnest($1::bigint[], $2::text[], $4::float8[]) AS o(id, error, delay)
-               WHERE n.id = o.id""",
-            [r["id"] for r in rows],
-            list(outcomes),
-            max_attempts,
-            [self.backoff.delay(r["attempts"]) for r in rows],
-        )
 
     async def run(self) -> None:
         """Poll forever (a failed poll — the database away — is logged and tried again); a full

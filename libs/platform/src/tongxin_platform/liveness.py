@@ -99,7 +99,8 @@ async def report(
     """``{"relay": {...}, "consumers": {group: {...}}, "loops": {part: {...}}, "alive": bool}``:
     each expected part's last beat, its age and whether it is alive, and each consumer group's
     lag (None while the broker — ``watermarks`` None — or the group's offsets are unknown);
-    ``loops`` are the worker's polling parts (deadlines, notifications)."""
+    ``loops`` are the worker's polling parts (deadlines, notifications); ``notifications``
+    counts the messages to people failed for good and still pending."""
     rows = await pool.fetch(
         "SELECT part, kind, beat_at, now() - beat_at AS age, pid, host FROM worker_liveness",
         timeout=statement_timeout,
@@ -107,6 +108,12 @@ async def report(
     offsets = await pool.fetch(
         "SELECT group_id, topic, partition, next_offset FROM consumer_offsets"
         " WHERE group_id NOT LIKE '%.old.%'",
+        timeout=statement_timeout,
+    )
+    messages = await pool.fetchrow(
+        """SELECT count(*) FILTER (WHERE failed_at IS NOT NULL) AS failed,
+                  count(*) FILTER (WHERE delivered_at IS NULL AND failed_at IS NULL) AS pending
+           FROM notifications""",
         timeout=statement_timeout,
     )
     lag = await _lag(watermarks, offsets)
@@ -126,6 +133,7 @@ async def report(
         "relay": entries.get(RELAY),
         "consumers": consumers,
         "loops": loops,
+        "notifications": {"failed": messages["failed"], "pending": messages["pending"]},
     }
 
 

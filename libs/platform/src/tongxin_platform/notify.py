@@ -38,7 +38,7 @@ from typing import Literal, Protocol
 from urllib.parse import urlsplit
 
 import asyncpg
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +145,14 @@ class Webhook(BaseModel):
     kind: Literal["wecom", "dingtalk"]
     url: str  # the robot's whole URL with its key/access_token (overridable: tests use 127.0.0.1)
     secret: SecretStr | None = None  # DingTalk 加签 secret
+
+    @field_validator("url")
+    @classmethod
+    def _absolute(cls, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("a robot's url is an absolute http(s) URL")
+        return url
 
     @property
     def target(self) -> str:

@@ -105,16 +105,21 @@ class RobotNotifier:
         await self.post(hook, notice)
 
     async def post(self, hook: Webhook, notice: Notice) -> None:
+        secret = hook.secret.get_secret_value() if hook.secret else None
         if hook.kind == "wecom":
             url, body = hook.url, wecom_body(notice)
         else:
-            secret = hook.secret.get_secret_value() if hook.secret else None
             url, body = dingtalk_url(hook.url, secret, self.clock_ms()), dingtalk_body(notice)
         try:
             response = await self.client.post(url, json=body)
-        except httpx.HTTPError as exc:
-            raise DeliveryError(f"{type(exc).__name__}: {exc}"[:MAX_ERROR]) from exc
-        _errcode(response)
+            _errcode(response)
+        except (httpx.HTTPError, DeliveryError) as exc:
+            # what is kept and logged names the robot, never its key, token or secret
+            why = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
+            for hidden in (url, hook.url, secret):
+                if hidden:
+                    why = why.replace(hidden, hook.target)
+            raise DeliveryError(why[:MAX_ERROR]) from exc
 
 
 class InboxNotifier:
