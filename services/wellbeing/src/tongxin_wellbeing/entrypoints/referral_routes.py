@@ -75,13 +75,14 @@ async def _referral_for(app: App, who: Principal, action: Action, referral_id: s
     the hospital it was made to. Anything else — missing, another school's, another
     hospital's — is the same 404; a role that may never is a 403 naming the rule."""
     require(POLICY, who, action, Scope(who.district, who.school, who.class_id))
+    hospital = _hospital_of(who) if who.role is Role.hospital else None
     async with app.transactions.read() as uow:
         referred = await referral_queries.where(uow, referral_id)
     missing = not_found("referral_id", "referral")
     if referred is None:
         raise missing
-    if who.role is Role.hospital:
-        if _hospital_of(who) != referred.hospital_id:
+    if hospital is not None:
+        if hospital != referred.hospital_id:
             raise missing
     elif not POLICY.authorize(who, action, Scope(referred.district, referred.school_id)).allowed:
         raise missing
