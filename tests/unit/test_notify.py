@@ -190,6 +190,8 @@ def test_a_template_wants_exactly_its_placeholders() -> None:
 def test_a_notice_needs_an_absolute_link_and_a_recipient_only_for_a_guardian() -> None:
     with pytest.raises(NoticeError, match="link"):
         Notice("k", "alert", "330106", "x.y", "t", "text", "/relative")
+    with pytest.raises(NoticeError, match="link"):
+        Notice("k", "alert", "330106", "x.y", "t", "text", LINK + "x" * 500)
     with pytest.raises(NoticeError, match="recipient"):
         Notice("k", "guardian", "330106", "x.y", "t", "text", LINK)
     with pytest.raises(NoticeError, match="recipient"):

@@ -59,16 +59,26 @@ def service_cli(service: Service, create_app: Callable[[Any], FastAPI]) -> typer
         relay: Annotated[bool, typer.Option(help="Run the outbox relay")] = True,
         projection: Annotated[bool, typer.Option(help="Run the projections")] = True,
         reactions: Annotated[bool, typer.Option(help="Run the reactions")] = True,
+        deadlines: Annotated[bool, typer.Option(help="Fire the service's deadlines")] = True,
+        notifications: Annotated[
+            bool, typer.Option(help="Deliver the messages to people it queued")
+        ] = True,
         port: Annotated[
             int | None, typer.Option(help="HTTP port for /metrics, /health, /asyncapi (0: none)")
         ] = None,
     ) -> None:
-        """Run the outbox relay, the projections and the reactions until SIGTERM."""
+        """Run the outbox relay, the projections, the reactions, the deadlines and the
+        delivery of notifications until SIGTERM."""
         settings = service.settings()
         refuse_insecure(settings)
         configure_tracing(service.name)
         options = WorkerOptions(
-            relay=relay, projection=projection, reactions=reactions, tune_gc=True
+            relay=relay,
+            projection=projection,
+            reactions=reactions,
+            deadlines=deadlines,
+            notifications=notifications,
+            tune_gc=True,
         )
         worker = Worker(service, settings, options)
         http = settings.worker_http_port if port is None else port

@@ -49,7 +49,7 @@ NOTIFICATIONS = "notifications"  # the worker part's name and kind (liveness)
 # A template's value: a reference, a code, a number — no spaces, no free text, no name.
 _VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,79}$")
 _KEY = re.compile(r"^[^\x00-\x1f]{1,200}$")
-MAX_TITLE, MAX_TEXT = 100, 1000
+MAX_TITLE, MAX_TEXT, MAX_LINK = 100, 1000, 500  # WeCom takes 4096 bytes of markdown
 
 
 class NoticeError(ValueError):
@@ -87,8 +87,8 @@ class Notice:
         if not 0 < len(self.title) <= MAX_TITLE or not 0 < len(self.text) <= MAX_TEXT:
             raise NoticeError(f"notice.title/text: 1..{MAX_TITLE} / 1..{MAX_TEXT} characters")
         parts = urlsplit(self.link)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise NoticeError("notice.link: an absolute http(s) URL of the record")
+        if parts.scheme not in ("http", "https") or not parts.netloc or len(self.link) > MAX_LINK:
+            raise NoticeError(f"notice.link: an absolute http(s) URL of the record (≤ {MAX_LINK})")
 
 
 class NoticeTemplate:
