@@ -21,12 +21,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tongxin_contracts import IntegrationEvent
 from tongxin_platform.commands import Writer, caused_by
 from tongxin_platform.exactly_once import TRANSIENT, Apply, HandlerFailedError, Ledger, Message
 from tongxin_platform.uow import BaseTransactions, UnitOfWork
+
+if TYPE_CHECKING:
+    from tongxin_platform.settings import ServiceSettings
 
 E = TypeVar("E", bound=IntegrationEvent)
 
@@ -38,6 +41,7 @@ class Reacting:
     uow: UnitOfWork  # the consumer's transaction
     writer: Writer  # joins ``uow``: appends commit with the offsets
     message: Message  # the trigger: its id, source, stream, trace
+    settings: ServiceSettings | None = None  # the worker's (e.g. ``public_link`` for a notice)
 
 
 ReactionHandler = Callable[[Any, Reacting], Awaitable[None]]
@@ -82,6 +86,7 @@ class Reaction:
         transactions: BaseTransactions,
         bind: Callable[[Ledger], UnitOfWork],
         writer: Writer,
+        settings: ServiceSettings | None = None,
     ) -> Apply:
         """The consumer's ``Apply``: each trigger handled once, in the batch's transaction
         (``bind`` gives the unit of work on the ledger's connection)."""
@@ -91,7 +96,7 @@ class Reaction:
             async with transactions.joining(uow):
                 for m in messages:
                     try:
-                        await self._react(uow, writer, m)
+                        await self._react(uow, writer, m, settings)
                     except TRANSIENT:
                         raise
                     except Exception as exc:
@@ -99,12 +104,14 @@ class Reaction:
 
         return apply
 
-    async def _react(self, uow: UnitOfWork, writer: Writer, m: Message) -> None:
+    async def _react(
+        self, uow: UnitOfWork, writer: Writer, m: Message, settings: ServiceSettings | None
+    ) -> None:
         handler = self.handlers.get(m.type)
         if handler is None or m.event is None:
             return
         if await uow.answers.claim(self.scope, m.id, m.type) is not None:
             return  # this trigger was reacted to already
         with m.span(self.group, current=True), caused_by(m.correlation_id or m.id, m.id):
-            await handler(m.event, Reacting(uow, writer, m))
+            await handler(m.event, Reacting(uow, writer, m, settings))
         await uow.answers.remember(self.scope, m.id, 200, {"trigger": m.id, "type": m.type})

@@ -191,7 +191,7 @@ class Worker:
             transactions, writer = self.state.transactions, self.state.writer
             assert transactions is not None, "the worker has not started"
             assert writer is not None, "the worker has not started"
-            inner = r.apply(transactions, lambda t: transactions.on(t.conn), writer)
+            inner = r.apply(transactions, lambda t: transactions.on(t.conn), writer, self.settings)
             await inner(tx, messages)
 
         consumer = self._consumer(r.name, r.group, r.sources, apply, r.handles)

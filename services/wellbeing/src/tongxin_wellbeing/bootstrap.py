@@ -12,9 +12,11 @@ from tongxin_platform import service as kit
 from tongxin_platform.service import Runtime, Service
 from tongxin_platform.uow import PgTransactions
 from tongxin_wellbeing.application.policy import POLICY
+from tongxin_wellbeing.application.referrals import ACK_DEADLINE
 from tongxin_wellbeing.application.service import WellbeingService
 from tongxin_wellbeing.config import WellbeingSettings
 from tongxin_wellbeing.projections.read_model import WELLBEING
+from tongxin_wellbeing.reactions.alerts import ALERTS
 from tongxin_wellbeing.reactions.proposals import PROPOSALS
 from tongxin_wellbeing.reactions.shredding import SHREDDING
 from tongxin_wellbeing.reactions.targeted_visits import TARGETED_VISITS
@@ -52,7 +54,8 @@ SERVICE = Service(
     policy=POLICY,
     migrations="tongxin_wellbeing.migrations",
     projections=(WELLBEING,),
-    reactions=(PROPOSALS, TRANSFERS, TARGETED_VISITS, SHREDDING),
+    reactions=(PROPOSALS, TRANSFERS, TARGETED_VISITS, SHREDDING, ALERTS),
+    deadlines=(ACK_DEADLINE,),
     build=build,
 )
 

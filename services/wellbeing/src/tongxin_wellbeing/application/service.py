@@ -8,6 +8,7 @@ import asyncpg
 from tongxin_platform.commands import Writer
 from tongxin_wellbeing.application.attention import AttentionCommands
 from tongxin_wellbeing.application.plans import PlanCommands
+from tongxin_wellbeing.application.referrals import Referrals
 from tongxin_wellbeing.application.screening import ScreeningCommands
 from tongxin_wellbeing.config import WellbeingSettings
 
@@ -18,3 +19,4 @@ class WellbeingService:
         self.attention = AttentionCommands(writer, pool)
         self.plans = PlanCommands(writer)
         self.screening = ScreeningCommands(writer)
+        self.referrals = Referrals(writer, settings)

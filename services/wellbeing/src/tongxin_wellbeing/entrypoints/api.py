@@ -17,9 +17,19 @@ from tongxin_platform.auth import TokenVerifier
 from tongxin_platform.telemetry import configure_tracing
 from tongxin_wellbeing.bootstrap import SERVICE
 from tongxin_wellbeing.config import WellbeingSettings
-from tongxin_wellbeing.entrypoints import attention_routes, screening_routes, team_routes
+from tongxin_wellbeing.entrypoints import (
+    attention_routes,
+    referral_routes,
+    screening_routes,
+    team_routes,
+)
 
-ROUTERS = (team_routes.router, screening_routes.router, attention_routes.router)
+ROUTERS = (
+    team_routes.router,
+    screening_routes.router,
+    attention_routes.router,
+    referral_routes.router,
+)
 
 
 def create_app(settings: WellbeingSettings, verifier: TokenVerifier | None = None) -> FastAPI:

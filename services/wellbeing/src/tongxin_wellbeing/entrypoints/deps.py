@@ -10,10 +10,10 @@ from fastapi import Depends, Header, Path, Request
 from fastapi.responses import JSONResponse
 
 from tongxin_platform import idempotency
-from tongxin_platform.auth import Principal
+from tongxin_platform.auth import Principal, Role
 from tongxin_platform.http import locate, not_found, require
 from tongxin_platform.policy import Scope
-from tongxin_wellbeing.application import queries
+from tongxin_wellbeing.application import queries, referral_queries
 from tongxin_wellbeing.application.policy import POLICY, Action
 from tongxin_wellbeing.bootstrap import Wellbeing
 
@@ -50,11 +50,15 @@ async def student_scope_for(
     app: Wellbeing, who: Principal, action: Action, student_ref: str
 ) -> Scope:
     """Where the student is enrolled (school and class), for a caller who may ``action`` there;
-    a student outside the caller's scope is answered like a missing one (404)."""
+    a student outside the caller's scope is answered like a missing one (404). A hospital's
+    scope is the students referred to it (its ``org``), not its district."""
 
     async def find() -> Scope:
         row = await queries.student(app.pool, student_ref)
-        if row is None:
+        if row is None or (
+            who.role is Role.hospital
+            and not await referral_queries.referred_to(app.pool, student_ref, who.org)
+        ):
             raise not_found("student_ref", "student")
         return Scope(row["district"], row["school_id"], row["class_id"])
 
