@@ -141,6 +141,7 @@ class CampaignPlayer:
                     continue  # no answer from the family yet
                 decision = "refused" if roll < 0.07 else "consented"
                 consent = {"school_year": self.year, "decision": decision, "given_by": "guardian"}
+                consent["guardian_ref"] = kid["guardians"][0]["guardian_ref"]
                 self.post(f"/students/{ref}/consents", me, consent, key=f"consent-{ref}")
                 if decision == "refused":
                     continue
