@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncpg
 
 from tongxin_platform.commands import Writer
+from tongxin_wellbeing.application.training import TrainingCommands
 from tongxin_wellbeing.config import WellbeingSettings
 
 
 class WellbeingService:
     def __init__(self, writer: Writer, pool: asyncpg.Pool, settings: WellbeingSettings) -> None:
         self.writer, self.pool, self.settings = writer, pool, settings
+        self.training = TrainingCommands(writer, pool)

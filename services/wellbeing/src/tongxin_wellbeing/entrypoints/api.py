@@ -17,9 +17,9 @@ from tongxin_platform.auth import TokenVerifier
 from tongxin_platform.telemetry import configure_tracing
 from tongxin_wellbeing.bootstrap import SERVICE
 from tongxin_wellbeing.config import WellbeingSettings
-from tongxin_wellbeing.entrypoints import team_routes
+from tongxin_wellbeing.entrypoints import team_routes, training_routes
 
-ROUTERS = (team_routes.router,)
+ROUTERS = (team_routes.router, training_routes.router)
 
 
 def create_app(settings: WellbeingSettings, verifier: TokenVerifier | None = None) -> FastAPI:

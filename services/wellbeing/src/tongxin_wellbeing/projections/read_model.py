@@ -4,9 +4,9 @@ whose tables and handlers each part of the service declares in its own module.""
 from __future__ import annotations
 
 from tongxin_platform.projection import Projection
-from tongxin_wellbeing.projections import school
+from tongxin_wellbeing.projections import school, training
 
-PARTS = (school,)
+PARTS = (school, training)
 
 WELLBEING = Projection(
     "wellbeing",
