@@ -16,11 +16,10 @@ log, and no refused one. Every wrong cell is collected and reported at once.
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -29,8 +28,13 @@ import pytest
 
 from tests.conftest import Bearer
 from tests.support.services import settings_for, worker_of
-from tests.support.waiting import eventually
-from tests.support.wellbeing_school import Wellbeing, wellbeing_settings, wellbeing_world
+from tests.support.wellbeing_school import (
+    Seeded,
+    Wellbeing,
+    seed_school_year,
+    wellbeing_settings,
+    wellbeing_world,
+)
 from tongxin_cli.demo import DemoSpec
 from tongxin_platform.auth import Principal, Role, TokenVerifier, mint
 from tongxin_platform.eventstore import now_utc
@@ -321,16 +325,7 @@ CALLERS = parse_matrix(MATRIX)
 class World:
     wb: Wellbeing
     private_key: bytes
-    a: str = ""
-    b: str = ""
-    c: str = ""
-    e: str = ""
-    proposal_e: str = "no-proposal"  # E's pending proposal (the matrix signs it off)
-    referral_1: str = "no-referral"  # A → H (read)
-    referral_2: str = "no-referral"  # C → H (acknowledged and resolved by the matrix)
-    notification: str = "1"  # a notification of the district (resent by operators)
-    setup_failures: list[str] = field(default_factory=list)
-    setup_actors: set[str] = field(default_factory=set)
+    seeded: Seeded
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -358,108 +353,12 @@ class World:
         p = Principal(self.subject(caller, side), caller.role, d, s, c, org=org)
         return mint(self.private_key, p, ttl=3600)
 
-    def auth(
-        self, role: Role, school: str | None = SCHOOL, class_id: str | None = None
-    ) -> dict[str, str]:
-        roster = self.wb.roster
-        sub = roster.head_of(class_id) if class_id else roster.one(role.value, school or "")
-        self.setup_actors.add(sub)
-        p = Principal(sub, role, DISTRICT, school, class_id)
-        return {"Authorization": f"Bearer {mint(self.private_key, p, ttl=3600)}"}
-
-    def hospital(self) -> dict[str, str]:
-        p = Principal("setup:hospital", Role.hospital, DISTRICT, org=HOSPITAL)
-        self.setup_actors.add(p.subject)
-        return {"Authorization": f"Bearer {mint(self.private_key, p, ttl=3600)}"}
-
-    async def step(
-        self, what: str, method: str, path: str, headers: dict[str, str], **kw: Any
-    ) -> dict[str, Any]:
-        """A setup call; a failure is recorded (and reported with the matrix), not raised, so
-        that one part of the service missing still lets every other cell be checked."""
-        r = await self.http.request(method, path, headers=headers, **kw)
-        if r.status_code >= 300:
-            self.setup_failures.append(
-                f"setup {what}: {method} {path} → {r.status_code} {r.text[:300]}"
-            )
-            return {}
-        try:
-            body: Any = r.json()
-        except ValueError:
-            return {}
-        return body if isinstance(body, dict) else {"items": body}
-
 
 def where_of(caller: Caller, side: str) -> Where:
     inside, outside = LEVELS[caller.level]
     where = inside if side == "in" else outside
     assert where is not None
     return where
-
-
-async def set_up(w: World) -> None:
-    """What the matrix reads and acts on, made by the people who would make it."""
-    roster = w.wb.roster
-    w.a, w.b, w.c, w.e = roster.of_class(CLASS)[:4]
-    psych = w.auth(Role.psych_teacher)
-    vp = w.auth(Role.health_vp)
-    head = w.auth(Role.head_teacher, SCHOOL, CLASS)
-    exam = {"exam_from": str(TODAY - timedelta(days=7)), "exam_to": str(TODAY)}
-    campaign = {"school_year": YEAR, "instruments": ["phq9", "gad7"], **exam}
-    await w.step("campaign", "POST", f"/schools/{SCHOOL}/campaigns", psych, json=campaign)
-    await w.step("offers", "POST", f"/schools/{SCHOOL}/campaigns/{YEAR}/offers", psych)
-    consent = {"school_year": YEAR, "decision": "consented", "given_by": "guardian"}
-    for ref in (w.a, w.c, w.e):
-        await w.step("consent", "POST", f"/students/{ref}/consents", psych, json=consent)
-    screening = {"school_year": YEAR, "instrument_id": "phq9", "answers": [0] * 9}
-    await w.step("screening", "POST", f"/students/{w.a}/screenings", psych, json=screening)
-    proposals = {}
-    for ref in (w.a, w.c, w.e):
-        made = await w.step(
-            "proposal",
-            "POST",
-            f"/students/{ref}/attention/proposals",
-            psych,
-            json={"reason": "筛查后关注"},
-        )
-        proposals[ref] = str(made.get("proposal_id", "no-proposal"))
-    w.proposal_e = proposals[w.e]
-    for ref in (w.a, w.c):
-        for who, role in ((head, "head_teacher"), (psych, "psych_teacher"), (vp, "health_vp")):
-            path = f"/students/{ref}/attention/proposals/{proposals[ref]}/sign-offs"
-            await w.step(f"sign-off {role}", "POST", path, who, json={"role": role})
-
-    async def listed() -> set[str]:
-        r = await w.http.get(f"/schools/{SCHOOL}/attention", headers=psych)
-        if r.status_code != 200:
-            return set()
-        return set(
-            re.findall(r'"student_ref":\s*"([^"]+)"', json.dumps(r.json().get("listed", [])))
-        )
-
-    try:
-        await eventually(listed, lambda s: {w.a, w.c} <= s, timeout=30, what="A and C listed")
-    except AssertionError as exc:
-        w.setup_failures.append(f"setup listing: {exc}")
-    review = {
-        "month": MONTH,
-        "emotional_state": "情绪较前稳定。",
-        "interventions": "每周一次个别辅导。",
-        "next_step": "下周与家长面谈。",
-    }
-    await w.step("review", "POST", f"/students/{w.a}/plan/reviews", psych, json=review)
-    for ref, attr in ((w.a, "referral_1"), (w.c, "referral_2")):
-        made = await w.step(
-            "referral", "POST", f"/students/{ref}/referrals", psych, json={"hospital_id": HOSPITAL}
-        )
-        setattr(w, attr, str(made.get("referral_id", "no-referral")))
-    operator = Principal("setup:operator", Role.operator, DISTRICT)
-    w.setup_actors.add(operator.subject)
-    auth = {"Authorization": f"Bearer {mint(w.private_key, operator, ttl=3600)}"}
-    found = await w.step("notifications", "GET", "/notifications", auth)
-    items = found.get("items") or []
-    if items:
-        w.notification = str(items[-1]["id"])
 
 
 @pytest.fixture(scope="module")
@@ -482,9 +381,10 @@ async def world(
         worker_of(REGISTRY, registry_settings),
         wellbeing_world(settings, registry_settings, verifier, bearer, SPEC) as wb,
     ):
-        w = World(wb, jwt_keys[0])
-        await set_up(w)
-        yield w
+        seeded = await seed_school_year(
+            wb.http, wb.roster, jwt_keys[0], school_id=SCHOOL, class_id=CLASS, hospital_id=HOSPITAL
+        )
+        yield World(wb, jwt_keys[0], seeded)
 
 
 # --- the cells -----------------------------------------------------------------------------
@@ -534,14 +434,14 @@ def request_for(column: str, caller: Caller, w: World) -> tuple[str, str, dict[s
         "inR": ("GET", f"/districts/{DISTRICT}/instruments", {}),
         "cov": ("GET", f"/schools/{SCHOOL}/campaigns/{YEAR}/coverage", {}),
         "cvD": ("GET", f"/districts/{DISTRICT}/screening-coverage", year),
-        "scR": ("GET", f"/students/{w.a}/screenings", {}),
+        "scR": ("GET", f"/students/{w.seeded.a}/screenings", {}),
         "atS": ("GET", f"/schools/{SCHOOL}/attention", {}),
         "atC": ("GET", f"/classes/{CLASS}/attention", {}),
         "acS": ("GET", f"/schools/{SCHOOL}/attention/count", {}),
         "acD": ("GET", f"/districts/{DISTRICT}/attention/counts", {}),
-        "pln": ("GET", f"/students/{w.a}/plan", {}),
+        "pln": ("GET", f"/students/{w.seeded.a}/plan", {}),
         "ovd": ("GET", f"/schools/{SCHOOL}/plans/overdue", {}),
-        "rfR": ("GET", f"/referrals/{w.referral_1}", {}),
+        "rfR": ("GET", f"/referrals/{w.seeded.referral_1}", {}),
         "hsp": ("GET", f"/hospitals/{HOSPITAL}/referrals", {}),
         "sla": ("GET", f"/districts/{DISTRICT}/referral-sla", {}),
         "trS": ("GET", f"/schools/{SCHOOL}/training", year),
@@ -558,32 +458,36 @@ def request_for(column: str, caller: Caller, w: World) -> tuple[str, str, dict[s
         "off": ("POST", f"/schools/{SCHOOL}/campaigns/{YEAR}/offers", {}),
         "cns": (
             "POST",
-            f"/students/{w.a}/consents",
+            f"/students/{w.seeded.a}/consents",
             {"json": {"school_year": YEAR, "decision": "consented", "given_by": "guardian"}},
         ),
         "scr": (
             "POST",
-            f"/students/{w.a}/screenings",
+            f"/students/{w.seeded.a}/screenings",
             {"json": {"school_year": YEAR, "instrument_id": "phq9", "answers": [0] * 9}},
         ),
-        "pro": ("POST", f"/students/{w.b}/attention/proposals", {"json": {}}),
+        "pro": ("POST", f"/students/{w.seeded.b}/attention/proposals", {"json": {}}),
         "sgn": (
             "POST",
-            f"/students/{w.e}/attention/proposals/{w.proposal_e}/sign-offs",
+            f"/students/{w.seeded.e}/attention/proposals/{w.seeded.proposal_e}/sign-offs",
             {"json": {"role": sign_role}},
         ),
-        "rem": ("POST", f"/students/{w.c}/attention/removal", {"json": {"reason": "improved"}}),
-        "rev": ("POST", f"/students/{w.a}/plan/reviews", {"json": review}),
-        "ref": ("POST", f"/students/{w.a}/referrals", {"json": {"hospital_id": HOSPITAL}}),
-        "ack": ("POST", f"/referrals/{w.referral_2}/acknowledgement", {}),
+        "rem": (
+            "POST",
+            f"/students/{w.seeded.c}/attention/removal",
+            {"json": {"reason": "improved"}},
+        ),
+        "rev": ("POST", f"/students/{w.seeded.a}/plan/reviews", {"json": review}),
+        "ref": ("POST", f"/students/{w.seeded.a}/referrals", {"json": {"hospital_id": HOSPITAL}}),
+        "ack": ("POST", f"/referrals/{w.seeded.referral_2}/acknowledgement", {}),
         "res": (
             "POST",
-            f"/referrals/{w.referral_2}/resolution",
+            f"/referrals/{w.seeded.referral_2}/resolution",
             {"json": {"outcome": "treated_as_outpatient"}},
         ),
         "trn": ("POST", f"/schools/{SCHOOL}/trainings", {"json": training}),
         "ses": ("POST", f"/schools/{SCHOOL}/class-sessions", {"json": lesson}),
-        "rty": ("POST", f"/notifications/{w.notification}/retry", {}),
+        "rty": ("POST", f"/notifications/{w.seeded.notification}/retry", {}),
     }
     return requests[column]
 
@@ -607,7 +511,7 @@ def check_ok(e: Endpoint, caller: Caller, side: str, r: httpx.Response, w: World
     _, s, c, _ = where_of(caller, side)
     roster = w.wb.roster
     if caller.role is Role.hospital:
-        referred = {w.a, w.c}
+        referred = {w.seeded.a, w.seeded.c}
         if seen - referred:
             return f"a hospital sees students not referred to it: {sorted(seen - referred)}"
         return None
@@ -657,7 +561,18 @@ async def check_like_missing(
     """What differs between ``r`` and the answer to the same request for a student (or a
     referral) that does not exist, or None."""
     method, path, kwargs = request_for(e.column, caller, w)
-    real = [x for x in (w.a, w.b, w.c, w.e, w.referral_1, w.referral_2) if x in path]
+    real = [
+        x
+        for x in (
+            w.seeded.a,
+            w.seeded.b,
+            w.seeded.c,
+            w.seeded.e,
+            w.seeded.referral_1,
+            w.seeded.referral_2,
+        )
+        if x in path
+    ]
     missing_path = path
     for x in real:
         missing_path = missing_path.replace(x, f"zz{uuid.uuid4().hex[:16]}")
@@ -687,7 +602,7 @@ async def test_every_role_gets_the_answer_the_matrix_states_on_every_wellbeing_r
         if path not in PUBLIC
     }
     stated = {(e.method, e.route) for e in ENDPOINTS}
-    wrong: list[str] = list(w.setup_failures)
+    wrong: list[str] = list(w.seeded.failures)
     if routes - stated:
         wrong.append(f"routes served but not in the matrix: {sorted(routes - stated)}")
     if stated - routes:
@@ -752,7 +667,7 @@ async def test_every_role_gets_the_answer_the_matrix_states_on_every_wellbeing_r
     missing = readers - logged
     if missing:
         wrong.append(f"allowed readers missing from the access log: {sorted(missing)}")
-    leaked = (logged - readers) & (refused_readers - w.setup_actors)
+    leaked = (logged - readers) & (refused_readers - w.seeded.actors)
     if leaked:
         wrong.append(f"refused readers in the access log: {sorted(leaked)}")
 

@@ -4,9 +4,12 @@ on wellbeing's read model; the school's people by role."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
 
 import asyncpg
 import httpx
@@ -17,13 +20,15 @@ from tests.support.servers import serving
 from tests.support.services import database_of, settings_for, worker_of
 from tests.support.waiting import eventually
 from tongxin_cli.demo import DemoSpec, demo_roster
-from tongxin_platform.auth import TokenVerifier
+from tongxin_platform.auth import Principal, Role, TokenVerifier, mint
+from tongxin_platform.eventstore import now_utc
 from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config
 from tongxin_platform.testing import Infra
 from tongxin_registry.config import RegistrySettings
 from tongxin_registry.entrypoints.api import create_app as registry_app
 from tongxin_wellbeing.bootstrap import SERVICE
 from tongxin_wellbeing.config import WellbeingSettings
+from tongxin_wellbeing.domain.calendar import china_date, school_year_of
 from tongxin_wellbeing.entrypoints.api import create_app as wellbeing_app
 
 
@@ -139,3 +144,103 @@ async def wellbeing_world(
         yield Wellbeing(
             settings, app, http, pool, Roster(spec.district, schools, classes, pupils, people)
         )
+
+
+@dataclass
+class Seeded:
+    """What ``seed_school_year`` made at one class of a school, and what it could not make
+    (one part of the service missing still lets the others be tested: the caller reports)."""
+
+    a: str  # consented, screened, listed, plan reviewed, referred (referral_1)
+    b: str  # nothing
+    c: str  # consented, listed, referred (referral_2)
+    e: str  # consented, proposed (proposal_e pending)
+    proposal_e: str = "no-proposal"
+    referral_1: str = "no-referral"
+    referral_2: str = "no-referral"
+    notification: str = "1"
+    failures: list[str] = field(default_factory=list)
+    actors: set[str] = field(default_factory=set)  # the subjects the seeding acted as
+
+
+async def seed_school_year(
+    http: httpx.AsyncClient,
+    roster: Roster,
+    private_key: bytes,
+    *,
+    school_id: str,
+    class_id: str,
+    hospital_id: str,
+) -> Seeded:
+    """A school year at one class, made by the people who would make it: the campaign offered,
+    consents, a screening, two students listed (three sign-offs each), one proposed, a plan
+    reviewed this month, two crisis referrals to ``hospital_id``."""
+    today = china_date(now_utc())
+    year = school_year_of(today)
+    a, b, c, e = roster.of_class(class_id)[:4]
+    s = Seeded(a, b, c, e)
+    district = roster.district
+
+    def auth(
+        role: Role, sub: str, school: str | None = None, cls: str | None = None
+    ) -> dict[str, str]:
+        s.actors.add(sub)
+        p = Principal(sub, role, district, school, cls)
+        return {"Authorization": f"Bearer {mint(private_key, p, ttl=3600)}"}
+
+    async def step(what: str, method: str, path: str, who: dict[str, str], **kw: Any) -> Any:
+        r = await http.request(method, path, headers=who, **kw)
+        if r.status_code >= 300:
+            s.failures.append(f"setup {what}: {method} {path} → {r.status_code} {r.text[:300]}")
+            return {}
+        return r.json()
+
+    psych = auth(Role.psych_teacher, roster.one("psych_teacher", school_id), school_id)
+    vp = auth(Role.health_vp, roster.one("health_vp", school_id), school_id)
+    head = auth(Role.head_teacher, roster.head_of(class_id), school_id, class_id)
+    exam = {"exam_from": str(today - timedelta(days=7)), "exam_to": str(today)}
+    campaign = {"school_year": year, "instruments": ["phq9", "gad7"], **exam}
+    await step("campaign", "POST", f"/schools/{school_id}/campaigns", psych, json=campaign)
+    await step("offers", "POST", f"/schools/{school_id}/campaigns/{year}/offers", psych)
+    consent = {"school_year": year, "decision": "consented", "given_by": "guardian"}
+    for ref in (a, c, e):
+        await step("consent", "POST", f"/students/{ref}/consents", psych, json=consent)
+    screening = {"school_year": year, "instrument_id": "phq9", "answers": [0] * 9}
+    await step("screening", "POST", f"/students/{a}/screenings", psych, json=screening)
+    proposals = {}
+    for ref in (a, c, e):
+        path = f"/students/{ref}/attention/proposals"
+        made = await step("proposal", "POST", path, psych, json={"reason": "筛查后关注"})
+        proposals[ref] = str(made.get("proposal_id", "no-proposal"))
+    s.proposal_e = proposals[e]
+    for ref in (a, c):
+        for who, role in ((head, "head_teacher"), (psych, "psych_teacher"), (vp, "health_vp")):
+            path = f"/students/{ref}/attention/proposals/{proposals[ref]}/sign-offs"
+            await step(f"sign-off {role}", "POST", path, who, json={"role": role})
+
+    async def listed() -> set[str]:
+        r = await http.get(f"/schools/{school_id}/attention", headers=psych)
+        if r.status_code != 200:
+            return set()
+        return {ref for ref in (a, c) if ref in json.dumps(r.json().get("listed", []))}
+
+    try:
+        await eventually(listed, lambda found: found == {a, c}, timeout=30, what="A and C listed")
+    except AssertionError as exc:
+        s.failures.append(f"setup listing: {exc}")
+    review = {
+        "month": f"{today:%Y-%m}",
+        "emotional_state": "情绪较前稳定。",
+        "interventions": "每周一次个别辅导。",
+        "next_step": "下周与家长面谈。",
+    }
+    await step("review", "POST", f"/students/{a}/plan/reviews", psych, json=review)
+    for ref, attr in ((a, "referral_1"), (c, "referral_2")):
+        path = f"/students/{ref}/referrals"
+        made = await step("referral", "POST", path, psych, json={"hospital_id": hospital_id})
+        setattr(s, attr, str(made.get("referral_id", "no-referral")))
+    operator = auth(Role.operator, "setup:operator")
+    found = await step("notifications", "GET", "/notifications", operator)
+    if isinstance(found, list) and found:
+        s.notification = str(found[-1]["id"])
+    return s
