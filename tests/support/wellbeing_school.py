@@ -40,6 +40,7 @@ class Roster:
     schools: list[str]
     classes: dict[str, str]  # class_id → school_id
     students: dict[str, str]  # student_ref → class_id
+    guardians: dict[str, list[str]]  # student_ref → guardian_refs
     staff: dict[str, tuple[str, list[str], list[str]]] = field(default_factory=dict)
     # staff_ref → (school_id, roles, class_ids)
 
@@ -131,10 +132,11 @@ async def wellbeing_world(
             r["class_id"]: r["school_id"]
             for r in await pool.fetch("SELECT class_id, school_id FROM wellbeing.classes")
         }
-        pupils = {
-            r["student_ref"]: r["class_id"]
-            for r in await pool.fetch("SELECT student_ref, class_id FROM wellbeing.students")
-        }
+        rows = await pool.fetch(
+            "SELECT student_ref, class_id, guardian_refs FROM wellbeing.students"
+        )
+        pupils = {r["student_ref"]: r["class_id"] for r in rows}
+        guardians = {r["student_ref"]: list(r["guardian_refs"]) for r in rows}
         people = {
             r["staff_ref"]: (r["school_id"], list(r["roles"]), list(r["class_ids"]))
             for r in await pool.fetch(
@@ -142,7 +144,11 @@ async def wellbeing_world(
             )
         }
         yield Wellbeing(
-            settings, app, http, pool, Roster(spec.district, schools, classes, pupils, people)
+            settings,
+            app,
+            http,
+            pool,
+            Roster(spec.district, schools, classes, pupils, guardians, people),
         )
 
 
@@ -161,6 +167,17 @@ class Seeded:
     notification: str = "1"
     failures: list[str] = field(default_factory=list)
     actors: set[str] = field(default_factory=set)  # the subjects the seeding acted as
+
+
+def consent_of(roster: Roster, student_ref: str, year: str) -> dict[str, Any]:
+    """A guardian's consent to the year's screening, naming the guardian."""
+    guardian = (roster.guardians.get(student_ref) or ["unknown"])[0]
+    return {
+        "school_year": year,
+        "decision": "consented",
+        "given_by": "guardian",
+        "guardian_ref": guardian,
+    }
 
 
 async def seed_school_year(
@@ -182,10 +199,14 @@ async def seed_school_year(
     district = roster.district
 
     def auth(
-        role: Role, sub: str, school: str | None = None, cls: str | None = None
+        role: Role,
+        sub: str,
+        school: str | None = None,
+        cls: str | None = None,
+        org: str | None = None,
     ) -> dict[str, str]:
         s.actors.add(sub)
-        p = Principal(sub, role, district, school, cls)
+        p = Principal(sub, role, district, school, cls, org=org)
         return {"Authorization": f"Bearer {mint(private_key, p, ttl=3600)}"}
 
     async def step(what: str, method: str, path: str, who: dict[str, str], **kw: Any) -> Any:
@@ -202,9 +223,9 @@ async def seed_school_year(
     campaign = {"school_year": year, "instruments": ["phq9", "gad7"], **exam}
     await step("campaign", "POST", f"/schools/{school_id}/campaigns", psych, json=campaign)
     await step("offers", "POST", f"/schools/{school_id}/campaigns/{year}/offers", psych)
-    consent = {"school_year": year, "decision": "consented", "given_by": "guardian"}
     for ref in (a, c, e):
-        await step("consent", "POST", f"/students/{ref}/consents", psych, json=consent)
+        path = f"/students/{ref}/consents"
+        await step("consent", "POST", path, psych, json=consent_of(roster, ref, year))
     screening = {"school_year": year, "instrument_id": "phq9", "answers": [0] * 9}
     await step("screening", "POST", f"/students/{a}/screenings", psych, json=screening)
     proposals = {}
@@ -231,7 +252,7 @@ async def seed_school_year(
     review = {
         "month": f"{today:%Y-%m}",
         "emotional_state": "情绪较前稳定。",
-        "interventions": "每周一次个别辅导。",
+        "interventions": ["每周一次个别辅导。"],
         "next_step": "下周与家长面谈。",
     }
     await step("review", "POST", f"/students/{a}/plan/reviews", psych, json=review)
@@ -239,6 +260,21 @@ async def seed_school_year(
         path = f"/students/{ref}/referrals"
         made = await step("referral", "POST", path, psych, json={"hospital_id": hospital_id})
         setattr(s, attr, str(made.get("referral_id", "no-referral")))
+    hospital = auth(Role.hospital, "setup:hospital", org=hospital_id)
+
+    async def queued() -> set[str]:
+        r = await http.get(f"/hospitals/{hospital_id}/referrals", headers=hospital)
+        return {x for x in (s.referral_1, s.referral_2) if r.status_code == 200 and x in r.text}
+
+    try:
+        await eventually(
+            queued,
+            lambda found: found == {s.referral_1, s.referral_2},
+            timeout=30,
+            what="both referrals in the hospital's queue",
+        )
+    except AssertionError as exc:
+        s.failures.append(f"setup referrals: {exc}")
     operator = auth(Role.operator, "setup:operator")
     found = await step("notifications", "GET", "/notifications", operator)
     if isinstance(found, list) and found:
