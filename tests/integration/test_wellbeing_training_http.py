@@ -133,6 +133,10 @@ async def test_a_schools_training_and_classes_show_in_its_coverage_and_its_distr
         c for c, s in roster.classes.items() if s == other
     )
     assert district["school_year"] == YEAR
+    # without a school year: the current one (China time)
+    r = await wb.http.get(f"/schools/{school}/training", headers=principal)
+    assert r.status_code == 200, r.text
+    assert r.json() == got
     # another school year counts nothing of this one
     r = await wb.http.get(
         f"/schools/{school}/training", params={"school_year": "2020-2021"}, headers=principal
