@@ -133,6 +133,10 @@ async def test_a_schools_training_and_classes_show_in_its_coverage_and_its_distr
         c for c, s in roster.classes.items() if s == other
     )
     assert district["school_year"] == YEAR
+    totals = district["totals"]
+    assert (totals["schools"], totals["crisis_identification_trained"]) == (2, 2)
+    assert totals["crisis_identification_staff"] == 8  # 3 head teachers and 1 psychologist each
+    assert (totals["parents"], totals["classes"], totals["classes_with_sessions"]) == (57, 6, 2)
     # without a school year: the current one (China time)
     r = await wb.http.get(f"/schools/{school}/training", headers=principal)
     assert r.status_code == 200, r.text

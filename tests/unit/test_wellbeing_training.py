@@ -26,6 +26,7 @@ from tongxin_wellbeing.domain.training import (
     coverage,
     decide_class_session,
     decide_training,
+    district_totals,
 )
 from tongxin_wellbeing.projections.read_model import WELLBEING
 
@@ -245,6 +246,26 @@ def test_classes_with_and_without_a_psychology_class_or_group_counselling() -> N
     c = coverage(SCHOOL, YEAR, ROSTER, [], classes, held)
     assert (c.classes, c.classes_with_sessions, c.classes_without_sessions) == (3, 2, ["c3"])
     assert (c.classes_with_psychology_class, c.classes_with_group_counselling) == (1, 2)
+
+
+def test_the_districts_totals_add_its_schools_up_and_share_over_all_their_staff() -> None:
+    trained = coverage(
+        "s1",
+        YEAR,
+        ROSTER,
+        [Training(Topic.crisis_identification, ("t01", "t02", "psy"), 0)],
+        ["c1", "c2"],
+        [("c1", Kind.psychology_class)],
+    )
+    untrained = coverage(
+        "s2", YEAR, {"x": ["head_teacher"]}, [Training(Topic.parent_session, (), 7)], ["c9"], []
+    )
+    t = district_totals([trained, untrained])
+    assert (t.schools, t.crisis_identification_staff, t.crisis_identification_trained) == (2, 4, 3)
+    assert t.crisis_identification_share == 0.75
+    assert (t.parent_sessions, t.parents) == (1, 7)
+    assert (t.classes, t.classes_with_sessions, t.classes_without_sessions) == (3, 1, 2)
+    assert district_totals([]).crisis_identification_share is None
 
 
 # --- the read model -----------------------------------------------------------------------

@@ -262,3 +262,50 @@ def coverage(
         classes_with_sessions=sum(1 for k in kinds.values() if k),
         classes_without_sessions=[c for c, k in kinds.items() if not k],
     )
+
+
+@dataclass(frozen=True, slots=True)
+class DistrictTotals:
+    """The district's schools added up: staff trained of staff each topic is for, parent
+    sessions and parents, classes with and without a psychology class or group counselling."""
+
+    schools: int
+    crisis_identification_staff: int
+    crisis_identification_trained: int
+    crisis_identification_share: float | None
+    classroom_emotion_module_staff: int
+    classroom_emotion_module_trained: int
+    classroom_emotion_module_share: float | None
+    parent_sessions: int
+    parents: int
+    classes: int
+    classes_with_sessions: int
+    classes_without_sessions: int
+
+
+def district_totals(schools: Iterable[Coverage]) -> DistrictTotals:
+    rows = list(schools)
+
+    def share(trained: int, staff: int) -> float | None:
+        return trained / staff if staff else None
+
+    ci_staff = sum(c.crisis_identification.staff for c in rows)
+    ci_trained = sum(c.crisis_identification.trained for c in rows)
+    em_staff = sum(c.classroom_emotion_module.staff for c in rows)
+    em_trained = sum(c.classroom_emotion_module.trained for c in rows)
+    classes = sum(c.classes for c in rows)
+    with_sessions = sum(c.classes_with_sessions for c in rows)
+    return DistrictTotals(
+        schools=len(rows),
+        crisis_identification_staff=ci_staff,
+        crisis_identification_trained=ci_trained,
+        crisis_identification_share=share(ci_trained, ci_staff),
+        classroom_emotion_module_staff=em_staff,
+        classroom_emotion_module_trained=em_trained,
+        classroom_emotion_module_share=share(em_trained, em_staff),
+        parent_sessions=sum(c.parent_sessions for c in rows),
+        parents=sum(c.parents for c in rows),
+        classes=classes,
+        classes_with_sessions=with_sessions,
+        classes_without_sessions=classes - with_sessions,
+    )

@@ -18,7 +18,7 @@ from tongxin_platform.policy import Scope
 from tongxin_wellbeing.application import training_queries
 from tongxin_wellbeing.application.policy import POLICY, Action
 from tongxin_wellbeing.domain.calendar import china_date, school_year_of
-from tongxin_wellbeing.domain.training import MAX_PARENTS
+from tongxin_wellbeing.domain.training import MAX_PARENTS, district_totals
 from tongxin_wellbeing.entrypoints.deps import App, DistrictId, Key, SchoolId, run, school_scope_for
 
 router = service_router(tags=["training"])
@@ -159,7 +159,7 @@ async def school_training(
 
 @router.get(
     "/districts/{district}/training",
-    summary="Coverage of training and classes in a school year: one row per school",
+    summary="Coverage of training and classes in a school year: one row per school, and totals",
 )
 @guard(POLICY, Action.training_read)
 async def district_training(
@@ -168,4 +168,9 @@ async def district_training(
     require(POLICY, who, Action.training_read, Scope(district))
     year = _year(app, school_year)
     rows = await training_queries.district_coverage(app.pool, district, year)
-    return {"district": district, "school_year": year, "schools": [asdict(c) for c in rows]}
+    return {
+        "district": district,
+        "school_year": year,
+        "totals": asdict(district_totals(rows)),
+        "schools": [asdict(c) for c in rows],
+    }
