@@ -397,7 +397,7 @@ def request_for(column: str, caller: Caller, w: World) -> tuple[str, str, dict[s
     review = {
         "month": MONTH,
         "emotional_state": "情绪平稳。",
-        "interventions": ["个别辅导。"],
+        "interventions": "个别辅导。",
         "next_step": "继续观察。",
     }
     instrument = {

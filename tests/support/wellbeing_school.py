@@ -252,7 +252,7 @@ async def seed_school_year(
     review = {
         "month": f"{today:%Y-%m}",
         "emotional_state": "情绪较前稳定。",
-        "interventions": ["每周一次个别辅导。"],
+        "interventions": "每周一次个别辅导。",
         "next_step": "下周与家长面谈。",
     }
     await step("review", "POST", f"/students/{a}/plan/reviews", psych, json=review)
