@@ -10,6 +10,7 @@ from tongxin_wellbeing.application.attention import AttentionCommands
 from tongxin_wellbeing.application.plans import PlanCommands
 from tongxin_wellbeing.application.referrals import Referrals
 from tongxin_wellbeing.application.screening import ScreeningCommands
+from tongxin_wellbeing.application.training import TrainingCommands
 from tongxin_wellbeing.config import WellbeingSettings
 
 
@@ -20,3 +21,4 @@ class WellbeingService:
         self.plans = PlanCommands(writer)
         self.screening = ScreeningCommands(writer)
         self.referrals = Referrals(writer, settings)
+        self.training = TrainingCommands(writer, pool)

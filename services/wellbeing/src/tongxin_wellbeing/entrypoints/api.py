@@ -22,6 +22,7 @@ from tongxin_wellbeing.entrypoints import (
     referral_routes,
     screening_routes,
     team_routes,
+    training_routes,
 )
 
 ROUTERS = (
@@ -29,6 +30,7 @@ ROUTERS = (
     screening_routes.router,
     attention_routes.router,
     referral_routes.router,
+    training_routes.router,
 )
 
 

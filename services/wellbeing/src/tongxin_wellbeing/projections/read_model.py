@@ -4,9 +4,9 @@ whose tables and handlers each part of the service declares in its own module.""
 from __future__ import annotations
 
 from tongxin_platform.projection import Projection
-from tongxin_wellbeing.projections import attention, referrals, school, screening
+from tongxin_wellbeing.projections import attention, referrals, school, screening, training
 
-PARTS = (school, screening, attention, referrals)
+PARTS = (school, screening, attention, referrals, training)
 
 WELLBEING = Projection(
     "wellbeing",

@@ -1,0 +1,686 @@
+"""Who may do what, where, in the wellbeing service: every route × every role × in/out of
+scope, over real HTTP, Kafka and PostgreSQL.
+
+The expected answers are written out below as a matrix — an independent statement of the rules
+of issue 10 ("Access") and of the fixed API of the wellbeing service, never recomputed from
+``tongxin_wellbeing.application.policy``. One wellbeing service (with the registry feeding its
+roster) serves the whole module, over a demo roster of 2 schools × 2 classes × 4 students; a
+campaign, consents, a screening, two listings (three sign-offs each), a pending proposal, a
+plan with a review and two crisis referrals to hospital H are made first, as the people who
+would make them. Each cell is then checked for its status; 403s for a problem+json body naming
+the rule; 404s for being exactly the answer for something that does not exist; 2xx for staying
+inside the caller's scope (no student of elsewhere, no score, answer or reason in what a head
+teacher or an aggregate reader sees). Every allowed read of a student's record is in the access
+log, and no refused one. Every wrong cell is collected and reported at once.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import Bearer
+from tests.support.services import settings_for, worker_of
+from tests.support.wellbeing_school import (
+    Seeded,
+    Wellbeing,
+    consent_of,
+    seed_school_year,
+    wellbeing_settings,
+    wellbeing_world,
+)
+from tongxin_cli.demo import DemoSpec
+from tongxin_platform.auth import Principal, Role, TokenVerifier, mint
+from tongxin_platform.eventstore import now_utc
+from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config
+from tongxin_platform.testing import Infra
+from tongxin_registry.bootstrap import SERVICE as REGISTRY
+from tongxin_registry.config import RegistrySettings
+from tongxin_wellbeing.domain.calendar import china_date, school_year_of
+
+pytestmark = pytest.mark.integration
+
+SPEC = DemoSpec(schools=2, classes_per_school=2, students_per_class=4)
+PROBLEM = "application/problem+json"
+TODAY = china_date(now_utc())
+YEAR = school_year_of(TODAY)
+MONTH = f"{TODAY:%Y-%m}"
+
+DISTRICT, OTHER_DISTRICT = "330106", "330108"
+SCHOOL, OTHER_SCHOOL = "330106001", "330106002"
+CLASS, OTHER_CLASS = "330106001-01", "330106001-02"
+HOSPITAL, OTHER_HOSPITAL = "hosp-330106-01", "hosp-330106-02"
+
+Where = tuple[str | None, str | None, str | None, str | None]  # district, school, class, org
+
+# The token a caller of each level holds: (inside, outside). "Inside" contains every record the
+# matrix touches (students of class 330106001-01 and their referrals to hospital H); "outside"
+# is the neighbour at the same level: another class, school, district — or, for a hospital,
+# another hospital of the same district (hospitals are told apart by their org, not by place).
+LEVELS: dict[str, tuple[Where, Where | None]] = {
+    "class": ((DISTRICT, SCHOOL, CLASS, None), (DISTRICT, SCHOOL, OTHER_CLASS, None)),
+    "school": ((DISTRICT, SCHOOL, None, None), (DISTRICT, OTHER_SCHOOL, None, None)),
+    "district": ((DISTRICT, None, None, None), (OTHER_DISTRICT, None, None, None)),
+    "hospital": ((DISTRICT, None, None, HOSPITAL), (DISTRICT, None, None, OTHER_HOSPITAL)),
+    "city": ((None, None, None, None), None),  # a city token contains everything: no outside
+}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    column: str
+    method: str
+    route: str  # the OpenAPI path template
+    rule: str  # the action a 403 must name
+    logged: bool = False  # a read of a student's record: in the access log
+    once: bool = False  # a command that changes its record once: the later allowed cells are
+    #                     authorised, then refused by a rule (a problem naming it) or repeat
+    aggregate: bool = False  # counts only: no student_ref may appear in a 2xx
+    refusable: bool = False  # every allowed cell may be refused by a rule (a problem naming it)
+
+
+# Columns, in the order they run (reads first, then commands, each on its own record):
+# A, B, C, E are the students of 330106001-01: A consented, screened, listed (plan reviewed),
+# referred (R1); C listed (for the removal), referred (R2, acknowledged and resolved by the
+# matrix); E proposed (the sign-offs of the matrix list E); B nothing (the matrix proposes B).
+PUBLIC = {"/health", "/ready", "/metrics", "/asyncapi"}
+
+ENDPOINTS = (
+    Endpoint("tmS", "GET", "/schools/{school_id}/team", "team.read"),
+    Endpoint("tmD", "GET", "/districts/{district}/team-gaps", "team.read", aggregate=True),
+    Endpoint("inR", "GET", "/districts/{district}/instruments", "instrument.read"),
+    Endpoint(
+        "cov",
+        "GET",
+        "/schools/{school_id}/campaigns/{school_year}/coverage",
+        "coverage.read",
+        aggregate=True,
+    ),
+    Endpoint(
+        "cvD", "GET", "/districts/{district}/screening-coverage", "coverage.read", aggregate=True
+    ),
+    Endpoint("scR", "GET", "/students/{student_ref}/screenings", "record.read", logged=True),
+    Endpoint("atS", "GET", "/schools/{school_id}/attention", "attention.read", logged=True),
+    Endpoint("atC", "GET", "/classes/{class_id}/attention", "attention.read_class", logged=True),
+    Endpoint(
+        "acS", "GET", "/schools/{school_id}/attention/count", "attention.count", aggregate=True
+    ),
+    Endpoint(
+        "acD", "GET", "/districts/{district}/attention/counts", "attention.count", aggregate=True
+    ),
+    Endpoint("pln", "GET", "/students/{student_ref}/plan", "record.read", logged=True),
+    Endpoint("ovd", "GET", "/schools/{school_id}/plans/overdue", "plan.manage"),
+    Endpoint("rfR", "GET", "/referrals/{referral_id}", "referral.read", logged=True),
+    Endpoint("hsp", "GET", "/hospitals/{hospital_id}/referrals", "referral.read"),
+    Endpoint(
+        "sla", "GET", "/districts/{district}/referral-sla", "referral.sla_read", aggregate=True
+    ),
+    Endpoint("trS", "GET", "/schools/{school_id}/training", "training.read", aggregate=True),
+    Endpoint("trD", "GET", "/districts/{district}/training", "training.read", aggregate=True),
+    Endpoint("ntf", "GET", "/notifications", "notifications.read"),
+    Endpoint("inb", "GET", "/message-inbox", "message_inbox.read"),
+    Endpoint("log", "GET", "/access-log", "access_log.read"),
+    Endpoint("inD", "POST", "/districts/{district}/instruments", "instrument.define"),
+    # the school's campaign of the year is open already (one a year): refused after the role
+    Endpoint("cmp", "POST", "/schools/{school_id}/campaigns", "campaign.manage", refusable=True),
+    Endpoint(
+        "off", "POST", "/schools/{school_id}/campaigns/{school_year}/offers", "campaign.manage"
+    ),
+    Endpoint("cns", "POST", "/students/{student_ref}/consents", "consent.record"),
+    Endpoint("scr", "POST", "/students/{student_ref}/screenings", "screening.record"),
+    Endpoint(
+        "pro",
+        "POST",
+        "/students/{student_ref}/attention/proposals",
+        "attention.propose",
+        once=True,
+    ),
+    Endpoint(
+        "sgn",
+        "POST",
+        "/students/{student_ref}/attention/proposals/{proposal_id}/sign-offs",
+        "attention.sign_off",
+    ),
+    Endpoint(
+        "rem", "POST", "/students/{student_ref}/attention/removal", "attention.remove", once=True
+    ),
+    # this month's review was recorded in the setup (one a month): refused after the role
+    Endpoint("rev", "POST", "/students/{student_ref}/plan/reviews", "plan.manage", refusable=True),
+    Endpoint("ref", "POST", "/students/{student_ref}/referrals", "referral.make", once=True),
+    Endpoint(
+        "ack",
+        "POST",
+        "/referrals/{referral_id}/acknowledgement",
+        "referral.respond",
+        once=True,
+    ),
+    Endpoint("res", "POST", "/referrals/{referral_id}/resolution", "referral.respond", once=True),
+    Endpoint("trn", "POST", "/schools/{school_id}/trainings", "training.record"),
+    Endpoint("ses", "POST", "/schools/{school_id}/class-sessions", "training.record"),
+    Endpoint(
+        "rty",
+        "POST",
+        "/notifications/{notification_id}/retry",
+        "notifications.retry",
+        refusable=True,  # a notification delivered already is not sent again (409)
+    ),
+)
+
+# Each cell: first letter with the inside token, second with the outside one.
+#   Y = 2xx   R = 403, the role may not (names the action and the role)
+#   S = 403, outside the caller's scope (names the action and says "scope")
+#   O = 403, a hospital's own queue only (names a rule)      - = no such token
+#   N = 404, exactly the answer for a record that does not exist: a student (or a referral)
+#       outside the caller's scope is not told apart from a missing one; the role is checked
+#       first, so R wins over N.
+# The rules stated (issue 10, "Access", and the layout of the API):
+# - a student's wellbeing records (screenings, plan, referral) are for the school's wellbeing
+#   team (health vice-principal, school doctor, psychology teacher) and the receiving hospital:
+#   hospital H received A's referral, hospital H' did not (N);
+# - the attention list is formed by the head teacher, the psychology teacher and the health
+#   vice-principal; the team reads and manages it; removal is for the psychology teacher and
+#   the health vice-principal; anyone teaching in the school may propose;
+# - a head teacher sees their own class's listed students and next steps, not scores (atC);
+# - the principal sees counts of the school's list; the district (bureau officer, auditor, city
+#   analyst) aggregates, SLA compliance and training coverage; a school token is too narrow for
+#   a whole district's aggregates (S), whereas the district's instruments are the school's too;
+# - hospitals see aggregates of screening coverage, SLA figures and their own queue (O: the
+#   queue is the hospital's own, not the school's);
+# - police, civil affairs, women's federation, community workers, committees: nothing;
+# - training is recorded by the principal, middle leaders, the psychology teacher and the
+#   health vice-principal, and read by them, the team and the district;
+# - operators and auditors see the kit's notifications of their district; operators (and
+#   auditors, per the layout) the development inbox; only operators resend; auditors the
+#   access log of their district.
+MATRIX = (
+    """
+caller                       level    tmS tmD inR cov cvD scR atS atC acS acD pln ovd
+principal                    school   YS  SS  RR  YS  SS  RR  RR  RR  YS  SS  RR  RR
+middle_leader                school   YS  SS  RR  YS  SS  RR  RR  RR  RR  RR  RR  RR
+head_teacher                 class    RR  RR  RR  RR  RR  RR  RR  YS  RR  RR  RR  RR
+subject_teacher              class    RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+psych_teacher                school   YS  SS  YY  YS  SS  YN  YS  RR  RR  RR  YN  YS
+health_vp                    school   YS  SS  YY  YS  SS  YN  YS  RR  RR  RR  YN  YS
+school_doctor                school   YS  SS  YY  YS  SS  YN  YS  RR  RR  RR  YN  YS
+legal_vp                     school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+fire_vp                      school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+family_education_coordinator school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+bureau_officer               district YS  YS  YS  YS  YS  RR  RR  RR  YS  YS  RR  RR
+hospital                     hospital RR  RR  RR  YY  YY  YN  RR  RR  RR  RR  YN  RR
+police                       district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+civil_affairs                district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+womens_federation            district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+community_worker             district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+committee_member             district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+operator                     district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+auditor                      district YS  YS  YS  YS  YS  RR  RR  RR  YS  YS  RR  RR
+city_analyst                 district YS  YS  RR  YS  YS  RR  RR  RR  YS  YS  RR  RR
+auditor@school               school   YS  SS  YY  YS  SS  RR  RR  RR  YS  SS  RR  RR
+bureau_officer@city          city     Y-  Y-  Y-  Y-  Y-  R-  R-  R-  Y-  Y-  R-  R-
+operator@city                city     R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-
+auditor@city                 city     Y-  Y-  Y-  Y-  Y-  R-  R-  R-  Y-  Y-  R-  R-
+city_analyst@city            city     Y-  Y-  R-  Y-  Y-  R-  R-  R-  Y-  Y-  R-  R-
+""",
+    """
+caller                       level    rfR hsp sla trS trD ntf inb log inD cmp off cns
+principal                    school   RR  RR  RR  YS  SS  RR  RR  RR  RR  RR  RR  RR
+middle_leader                school   RR  RR  RR  YS  SS  RR  RR  RR  RR  RR  RR  RR
+head_teacher                 class    RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  YN
+subject_teacher              class    RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+psych_teacher                school   YN  OO  RR  YS  SS  RR  RR  RR  RR  YS  YS  YN
+health_vp                    school   YN  OO  RR  YS  SS  RR  RR  RR  RR  YS  YS  YN
+school_doctor                school   YN  OO  RR  YS  SS  RR  RR  RR  RR  YS  YS  YN
+legal_vp                     school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+fire_vp                      school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+family_education_coordinator school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+bureau_officer               district RR  RR  YS  YS  YS  RR  RR  RR  YS  RR  RR  RR
+hospital                     hospital YN  YO  YY  RR  RR  RR  RR  RR  RR  RR  RR  RR
+police                       district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+civil_affairs                district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+womens_federation            district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+community_worker             district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+committee_member             district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+operator                     district RR  RR  RR  RR  RR  YY  YY  RR  RR  RR  RR  RR
+auditor                      district RR  RR  YS  YS  YS  YY  YY  YY  RR  RR  RR  RR
+city_analyst                 district RR  RR  YS  YS  YS  RR  RR  RR  RR  RR  RR  RR
+auditor@school               school   RR  RR  SS  YS  SS  SS  SS  SS  RR  RR  RR  RR
+bureau_officer@city          city     R-  R-  Y-  Y-  Y-  R-  R-  R-  Y-  R-  R-  R-
+operator@city                city     R-  R-  R-  R-  R-  Y-  Y-  R-  R-  R-  R-  R-
+auditor@city                 city     R-  R-  Y-  Y-  Y-  Y-  Y-  Y-  R-  R-  R-  R-
+city_analyst@city            city     R-  R-  Y-  Y-  Y-  R-  R-  R-  R-  R-  R-  R-
+""",
+    """
+caller                       level    scr pro sgn rem rev ref ack res trn ses rty
+principal                    school   RR  YN  RR  RR  RR  RR  RR  RR  YS  YS  RR
+middle_leader                school   RR  YN  RR  RR  RR  RR  RR  RR  YS  YS  RR
+head_teacher                 class    RR  YN  YN  RR  RR  RR  RR  RR  RR  RR  RR
+subject_teacher              class    RR  YN  RR  RR  RR  RR  RR  RR  RR  RR  RR
+psych_teacher                school   YN  YN  YN  YN  YN  YN  RR  RR  YS  YS  RR
+health_vp                    school   RR  YN  YN  YN  YN  YN  RR  RR  YS  YS  RR
+school_doctor                school   YN  YN  RR  RR  YN  YN  RR  RR  RR  RR  RR
+legal_vp                     school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+fire_vp                      school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+family_education_coordinator school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+bureau_officer               district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+hospital                     hospital RR  RR  RR  RR  RR  RR  YN  YN  RR  RR  RR
+police                       district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+civil_affairs                district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+womens_federation            district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+community_worker             district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+committee_member             district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+operator                     district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  YN
+auditor                      district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+city_analyst                 district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+auditor@school               school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+bureau_officer@city          city     R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-
+operator@city                city     R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  Y-
+auditor@city                 city     R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-
+city_analyst@city            city     R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-
+""",
+)
+
+
+@dataclass(frozen=True)
+class Caller:
+    label: str
+    role: Role
+    level: str
+    cells: dict[str, str]  # column → two-letter code
+
+
+def parse_matrix(tables: tuple[str, ...]) -> list[Caller]:
+    """The tables side by side: one row per caller, the columns of every table in order."""
+    columns: list[str] = []
+    merged: dict[str, list[str]] = {}
+    for text in tables:
+        header, *rows = [line.split() for line in text.strip().splitlines()]
+        columns += header[2:]
+        assert [r[0] for r in rows] == list(merged or [r[0] for r in rows]), "rows differ"
+        for label, level, *codes in rows:
+            assert len(codes) == len(header) - 2, f"matrix row {label}: {len(codes)} cells"
+            merged.setdefault(label, [level]).extend(codes)
+    assert columns == [e.column for e in ENDPOINTS], "matrix columns ≠ ENDPOINTS"
+    callers = []
+    for label, (level, *codes) in merged.items():
+        assert len(codes) == len(columns), f"matrix row {label}: {len(codes)} cells"
+        assert level in LEVELS, f"matrix row {label}: unknown level {level}"
+        assert all(len(c) == 2 and set(c) <= set("YRSON-") for c in codes), f"{label}: {codes}"
+        callers.append(
+            Caller(label, Role(label.split("@")[0]), level, dict(zip(columns, codes, strict=True)))
+        )
+    return callers
+
+
+CALLERS = parse_matrix(MATRIX)
+
+
+# --- one wellbeing service for the module -------------------------------------------------
+
+
+@dataclass
+class World:
+    wb: Wellbeing
+    private_key: bytes
+    seeded: Seeded
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        return self.wb.http
+
+    def subject(self, caller: Caller, side: str) -> str:
+        """School staff act as the roster's person of their role (sign-offs and screenings are
+        checked against the roster); everyone else under a name of the matrix's own."""
+        where = where_of(caller, side)
+        roster = self.wb.roster
+        if caller.level == "class":
+            try:
+                return roster.head_of(where[2] or "")
+            except StopIteration:
+                pass
+        elif caller.level == "school" and "@" not in caller.label:
+            try:
+                return roster.one(caller.role.value, where[1] or "")
+            except StopIteration:
+                pass
+        return f"matrix:{caller.label}:{side}"
+
+    def token(self, caller: Caller, side: str) -> str:
+        d, s, c, org = where_of(caller, side)
+        p = Principal(self.subject(caller, side), caller.role, d, s, c, org=org)
+        return mint(self.private_key, p, ttl=3600)
+
+
+def where_of(caller: Caller, side: str) -> Where:
+    inside, outside = LEVELS[caller.level]
+    where = inside if side == "in" else outside
+    assert where is not None
+    return where
+
+
+@pytest.fixture(scope="module")
+async def world(
+    infra: Infra,
+    kafka: str,
+    jwt_keys: tuple[bytes, bytes],
+    verifier: TokenVerifier,
+    bearer: Bearer,
+) -> AsyncIterator[World]:
+    unique = uuid.uuid4().hex[:10]
+    topic = f"test-{unique}.events"
+    await ensure_topics(kafka, [TopicSpec(topic, 3, event_topic_config())])
+    registry_settings = settings_for(
+        REGISTRY, infra, database_name=f"t_{unique}", topics={"registry": topic}
+    )
+    assert isinstance(registry_settings, RegistrySettings)
+    settings = await wellbeing_settings(infra, kafka, unique, f"t_{unique}", topic)
+    async with (
+        worker_of(REGISTRY, registry_settings),
+        wellbeing_world(settings, registry_settings, verifier, bearer, SPEC) as wb,
+    ):
+        seeded = await seed_school_year(
+            wb.http, wb.roster, jwt_keys[0], school_id=SCHOOL, class_id=CLASS, hospital_id=HOSPITAL
+        )
+        yield World(wb, jwt_keys[0], seeded)
+
+
+# --- the cells -----------------------------------------------------------------------------
+
+
+def request_for(column: str, caller: Caller, w: World) -> tuple[str, str, dict[str, Any]]:
+    review = {
+        "month": MONTH,
+        "emotional_state": "情绪平稳。",
+        "interventions": "个别辅导。",
+        "next_step": "继续观察。",
+    }
+    instrument = {
+        "instrument_id": "district-matrix",
+        "title": "区自编筛查量表",
+        "items": 3,
+        "max_answer": 2,
+        "bands": [
+            {"label": "low", "low": 0, "high": 3},
+            {"label": "high", "low": 4, "high": 6, "flag": "elevated"},
+        ],
+        "self_harm_items": [3],
+    }
+    exam = {"exam_from": str(TODAY - timedelta(days=7)), "exam_to": str(TODAY)}
+    sign_role = (
+        caller.role.value
+        if caller.role.value in ("head_teacher", "psych_teacher", "health_vp")
+        else "psych_teacher"
+    )
+    training = {
+        "school_year": YEAR,
+        "topic": "parent_session",
+        "held_on": str(TODAY),
+        "staff_refs": [],
+        "parent_count": 12,
+    }
+    lesson = {
+        "school_year": YEAR,
+        "class_id": CLASS,
+        "kind": "group_counselling",
+        "held_on": str(TODAY),
+    }
+    year = {"params": {"school_year": YEAR}}
+    requests: dict[str, tuple[str, str, dict[str, Any]]] = {
+        "tmS": ("GET", f"/schools/{SCHOOL}/team", {}),
+        "tmD": ("GET", f"/districts/{DISTRICT}/team-gaps", {}),
+        "inR": ("GET", f"/districts/{DISTRICT}/instruments", {}),
+        "cov": ("GET", f"/schools/{SCHOOL}/campaigns/{YEAR}/coverage", {}),
+        "cvD": ("GET", f"/districts/{DISTRICT}/screening-coverage", year),
+        "scR": ("GET", f"/students/{w.seeded.a}/screenings", {}),
+        "atS": ("GET", f"/schools/{SCHOOL}/attention", {}),
+        "atC": ("GET", f"/classes/{CLASS}/attention", {}),
+        "acS": ("GET", f"/schools/{SCHOOL}/attention/count", {}),
+        "acD": ("GET", f"/districts/{DISTRICT}/attention/counts", {}),
+        "pln": ("GET", f"/students/{w.seeded.a}/plan", {}),
+        "ovd": ("GET", f"/schools/{SCHOOL}/plans/overdue", {}),
+        "rfR": ("GET", f"/referrals/{w.seeded.referral_1}", {}),
+        "hsp": ("GET", f"/hospitals/{HOSPITAL}/referrals", {}),
+        "sla": ("GET", f"/districts/{DISTRICT}/referral-sla", {}),
+        "trS": ("GET", f"/schools/{SCHOOL}/training", year),
+        "trD": ("GET", f"/districts/{DISTRICT}/training", year),
+        "ntf": ("GET", "/notifications", {}),
+        "inb": ("GET", "/message-inbox", {}),
+        "log": ("GET", "/access-log", {}),
+        "inD": ("POST", f"/districts/{DISTRICT}/instruments", {"json": instrument}),
+        "cmp": (
+            "POST",
+            f"/schools/{SCHOOL}/campaigns",
+            {"json": {"school_year": YEAR, "instruments": ["phq9"], **exam}},
+        ),
+        "off": ("POST", f"/schools/{SCHOOL}/campaigns/{YEAR}/offers", {}),
+        "cns": (
+            "POST",
+            f"/students/{w.seeded.a}/consents",
+            {"json": consent_of(w.wb.roster, w.seeded.a, YEAR)},
+        ),
+        "scr": (
+            "POST",
+            f"/students/{w.seeded.a}/screenings",
+            {"json": {"school_year": YEAR, "instrument_id": "phq9", "answers": [0] * 9}},
+        ),
+        "pro": ("POST", f"/students/{w.seeded.b}/attention/proposals", {"json": {}}),
+        "sgn": (
+            "POST",
+            f"/students/{w.seeded.e}/attention/proposals/{w.seeded.proposal_e}/sign-offs",
+            {"json": {"role": sign_role}},
+        ),
+        "rem": (
+            "POST",
+            f"/students/{w.seeded.c}/attention/removal",
+            {"json": {"reason": "improved"}},
+        ),
+        "rev": ("POST", f"/students/{w.seeded.a}/plan/reviews", {"json": review}),
+        "ref": ("POST", f"/students/{w.seeded.a}/referrals", {"json": {"hospital_id": HOSPITAL}}),
+        "ack": ("POST", f"/referrals/{w.seeded.referral_2}/acknowledgement", {}),
+        "res": (
+            "POST",
+            f"/referrals/{w.seeded.referral_2}/resolution",
+            {"json": {"outcome": "treated_as_outpatient"}},
+        ),
+        "trn": ("POST", f"/schools/{SCHOOL}/trainings", {"json": training}),
+        "ses": ("POST", f"/schools/{SCHOOL}/class-sessions", {"json": lesson}),
+        "rty": ("POST", f"/notifications/{w.seeded.notification}/retry", {}),
+    }
+    return requests[column]
+
+
+# What a 2xx must never carry, for whom: a head teacher's class view and every aggregate.
+SECRETS = re.compile(r'"(answers|total|score|band|reason|note|emotional_state|interventions)"')
+
+
+def students_in(text: str, w: World) -> set[str]:
+    return {ref for ref in w.wb.roster.students if ref in text}
+
+
+def check_ok(e: Endpoint, caller: Caller, side: str, r: httpx.Response, w: World) -> str | None:
+    """What is wrong with a 2xx's body (scope and privacy), or None."""
+    text = r.text
+    seen = students_in(text, w)
+    if e.aggregate and seen:
+        return f"an aggregate names students {sorted(seen)[:3]}"
+    if e.column == "atC" and SECRETS.search(text):
+        return f"a head teacher's class view carries {SECRETS.search(text)}: {text[:200]}"
+    _, s, c, _ = where_of(caller, side)
+    roster = w.wb.roster
+    if caller.role is Role.hospital:
+        referred = {w.seeded.a, w.seeded.c}
+        if seen - referred:
+            return f"a hospital sees students not referred to it: {sorted(seen - referred)}"
+        return None
+    if e.column in ("log", "ntf", "inb"):
+        # the caller's own district's entries only: every record of the matrix is in DISTRICT
+        d = where_of(caller, side)[0]
+        entries = r.json()
+        if d not in (None, DISTRICT) and entries:
+            return f"{len(entries)} entries of another district, e.g. {entries[0]}"
+        return None
+    outside = {
+        ref
+        for ref in seen
+        if (s is not None and roster.classes[roster.students[ref]] != s)
+        or (c is not None and roster.students[ref] != c)
+    }
+    if outside:
+        return f"names students outside the caller's scope: {sorted(outside)}"
+    return None
+
+
+def refused_by_the_rules(r: httpx.Response) -> bool:
+    """A domain refusal of an authorised caller: 404/409/422 problem+json naming its rule (a
+    request-validation 422 names none; a "like missing" 404 names none)."""
+    if r.status_code not in (404, 409, 422) or r.headers.get("content-type") != PROBLEM:
+        return False
+    return bool(r.json().get("rule"))
+
+
+def check_problem(r: httpx.Response, status: int) -> str | None:
+    if r.headers.get("content-type") != PROBLEM:
+        return f"content-type {r.headers.get('content-type')!r}, not {PROBLEM}"
+    body = r.json()
+    if body.get("status") != status or not body.get("title") or not body.get("detail"):
+        return f"not a problem body: {body}"
+    return None
+
+
+def check_refusal(e: Endpoint, caller: Caller, code: str, r: httpx.Response) -> str | None:
+    if wrong := check_problem(r, 403):
+        return wrong
+    body = r.json()
+    if code == "O":
+        return None if body.get("rule") else f"no rule named: {body}"
+    if body.get("rule") != e.rule or e.rule not in body["detail"]:
+        return f"names rule {body.get('rule')!r} ({body['detail']!r}), expected {e.rule!r}"
+    if code == "R" and caller.role.value not in body["detail"]:
+        return f"a role refusal that does not name the role: {body['detail']!r}"
+    if code == "S" and "scope" not in body["detail"]:
+        return f"a scope refusal that does not say so: {body['detail']!r}"
+    return None
+
+
+MISSING = {"student_ref": "stu_{}", "referral_id": "ref-{}"}
+
+
+async def check_like_missing(
+    e: Endpoint, caller: Caller, side: str, r: httpx.Response, w: World
+) -> str | None:
+    """What differs between ``r`` and the answer to the same request for a student (or a
+    referral) that does not exist, or None."""
+    method, path, kwargs = request_for(e.column, caller, w)
+    real = [
+        x
+        for x in (
+            w.seeded.a,
+            w.seeded.b,
+            w.seeded.c,
+            w.seeded.e,
+            w.seeded.referral_1,
+            w.seeded.referral_2,
+        )
+        if x in path
+    ]
+    missing_path = path
+    for x in real:
+        missing_path = missing_path.replace(x, f"zz{uuid.uuid4().hex[:16]}")
+    missing = await w.http.request(
+        method,
+        missing_path,
+        headers={"Authorization": f"Bearer {w.token(caller, side)}"},
+        **kwargs,
+    )
+    seen = (r.status_code, r.headers.get("content-type"), r.json())
+    same = (missing.status_code, missing.headers.get("content-type"), missing.json())
+    if seen != same:
+        return f"{seen} ≠ for a missing one {same}"
+    if any(x in r.text for x in real):
+        return f"echoes the id: {r.text}"
+    return None
+
+
+async def test_every_role_gets_the_answer_the_matrix_states_on_every_wellbeing_route(
+    world: World,
+) -> None:
+    w = world
+    routes = {
+        (method.upper(), path)
+        for path, ops in w.wb.app.openapi()["paths"].items()
+        for method in ops
+        if path not in PUBLIC
+    }
+    stated = {(e.method, e.route) for e in ENDPOINTS}
+    wrong: list[str] = list(w.seeded.failures)
+    if routes - stated:
+        wrong.append(f"routes served but not in the matrix: {sorted(routes - stated)}")
+    if stated - routes:
+        wrong.append(f"routes of the matrix not served: {sorted(stated - routes)}")
+    assert {c.role for c in CALLERS} == set(Role), "a role is not in the matrix"
+
+    readers: set[str] = set()
+    refused_readers: set[str] = set()
+    checked = 0
+    for e in ENDPOINTS:
+        if (e.method, e.route) not in routes:
+            continue  # reported once above, not once per cell
+        cells = [
+            (caller, side, code)
+            for caller in CALLERS
+            for side, code in zip(("in", "out"), caller.cells[e.column], strict=True)
+            if code != "-"
+        ]
+        cells.sort(key=lambda cell: cell[2] == "Y")  # refusals first: they must change nothing
+        allowed_so_far = 0
+        for caller, side, code in cells:
+            method, path, kwargs = request_for(e.column, caller, w)
+            headers = {"Authorization": f"Bearer {w.token(caller, side)}"}
+            r = await w.http.request(method, path, headers=headers, **kwargs)
+            checked += 1
+            cell = f"{e.column} {e.method} {path} as {caller.label}/{side}:"
+            subject = w.subject(caller, side)
+            if e.logged:
+                (readers if code == "Y" else refused_readers).add(subject)
+            problem: str | None
+            if code == "Y":
+                later = (e.once and allowed_so_far > 0) or e.refusable
+                allowed_so_far += 1
+                if later and refused_by_the_rules(r):
+                    continue  # authorised, then refused by the rules: the record changed once
+                if not 200 <= r.status_code < 300:
+                    wrong.append(f"{cell} expected 2xx, got {r.status_code} {r.text[:300]}")
+                    continue
+                problem = check_ok(e, caller, side, r, w)
+            else:
+                want = 404 if code == "N" else 403
+                if r.status_code != want:
+                    wrong.append(
+                        f"{cell} expected {want} ({code}), got {r.status_code} {r.text[:300]}"
+                    )
+                    continue
+                if want == 403:
+                    problem = check_refusal(e, caller, code, r)
+                else:
+                    problem = check_problem(r, 404) or await check_like_missing(
+                        e, caller, side, r, w
+                    )
+            if problem:
+                wrong.append(f"{cell} {r.status_code} but {problem}")
+
+    # Every allowed read of a student's record is in the access log — and no refused one.
+    logged = {r["actor"] for r in await w.wb.pool.fetch("SELECT DISTINCT actor FROM access_log")}
+    missing = readers - logged
+    if missing:
+        wrong.append(f"allowed readers missing from the access log: {sorted(missing)}")
+    leaked = (logged - readers) & (refused_readers - w.seeded.actors)
+    if leaked:
+        wrong.append(f"refused readers in the access log: {sorted(leaked)}")
+
+    assert not wrong, f"{len(wrong)} wrong of {checked} cells run:\n" + "\n".join(wrong)

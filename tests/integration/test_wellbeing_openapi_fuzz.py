@@ -1,0 +1,530 @@
+"""Fuzz the wellbeing service's OpenAPI with schemathesis against real uvicorn servers.
+
+A district's roster is imported through the registry and reaches wellbeing's read model; a
+school year is then played at one class as the people who would play it (campaign, consents, a
+screening, listings, a pending proposal, a plan review, crisis referrals), so that real school,
+class, student, proposal, referral and hospital ids exist. Every operation of the served
+OpenAPI then gets generated requests (valid and invalid, with made-up and real path ids, and
+with bodies naming the school's real students, staff, classes and hospital) under the tokens of
+the wellbeing team, a head teacher, the principal, the receiving hospital, a bureau officer, an
+operator, and without a token. Days, months and school years are drawn near the ends of the
+calendar too (year 1 and year 9999), since the service counts in China time.
+
+No answer may be a 5xx, every 4xx must be problem+json, and every command the service accepted
+must reach its read model: the projection dead-letters nothing. The fuzzing is bounded in time
+(a budget shared among operations and callers); the test counts, per operation, the answers that
+got past request validation, so it cannot pass without having reached the handlers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import partial
+from typing import Any
+
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import Bearer
+from tests.support.kafka_reader import read_all
+from tests.support.services import settings_for, worker_of
+from tests.support.waiting import caught_up, eventually
+from tests.support.wellbeing_school import (
+    Seeded,
+    Wellbeing,
+    seed_school_year,
+    wellbeing_settings,
+    wellbeing_world,
+)
+from tongxin_cli.demo import DemoSpec
+from tongxin_contracts import dlq_topic
+from tongxin_contracts.events.wellbeing import (
+    ClassSessionKind,
+    ConsentDecision,
+    ConsentGivenBy,
+    ReferralOutcome,
+    RemovalReason,
+    SignOffRole,
+    TrainingTopic,
+)
+from tongxin_platform.auth import Principal, Role, TokenVerifier, mint
+from tongxin_platform.eventstore import now_utc
+from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config
+from tongxin_platform.testing import Infra
+from tongxin_registry.bootstrap import SERVICE as REGISTRY
+from tongxin_registry.config import RegistrySettings
+from tongxin_wellbeing.domain.calendar import china_date, school_year_of
+from tongxin_wellbeing.projections.read_model import WELLBEING
+
+pytestmark = [
+    pytest.mark.integration,
+    # schemathesis' own strategies use `random`; hypothesis warns about it, not about this test
+    pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning"),
+]
+
+SPEC = DemoSpec(schools=2, classes_per_school=2, students_per_class=4)
+SCHOOL, CLASS = "330106001", "330106001-01"
+HOSPITAL = "hosp-330106-01"
+BUDGET = 30.0  # seconds of fuzzing, shared among operations and callers
+EXAMPLES = 60  # at most, per operation and caller
+PROBLEM = "application/problem+json"
+# Refusals a handler makes once the request is valid (a request-validation 422 lists `errors`).
+HANDLER_REFUSALS = (403, 404, 409, 422, 429)
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
+TODAY = china_date(now_utc())
+YEAR = school_year_of(TODAY)
+
+DAYS = st.one_of(
+    st.just(TODAY),
+    st.dates(min_value=TODAY - timedelta(days=400), max_value=TODAY),
+    st.dates(),
+    st.dates(max_value=date(1, 1, 31)),
+    st.dates(min_value=date(9999, 12, 1)),
+)
+YEARS = st.one_of(st.integers(0, 9999), st.sampled_from([0, 1, 2000, 2099, 9998, 9999]))
+SCHOOL_YEARS = st.one_of(
+    st.just(YEAR),
+    YEARS.filter(lambda y: y < 9999).map(lambda y: f"{y:04d}-{y + 1:04d}"),
+    st.tuples(YEARS, YEARS).map(lambda ys: f"{ys[0]:04d}-{ys[1]:04d}"),
+)
+MONTHS = st.one_of(
+    st.just(f"{TODAY:%Y-%m}"),
+    st.tuples(YEARS, st.integers(1, 12)).map(lambda ym: f"{ym[0]:04d}-{ym[1]:02d}"),
+)
+# Query parameters drawn near the ends of the calendar, where an operation has them.
+EDGE_QUERY: dict[str, st.SearchStrategy[str]] = {"school_year": SCHOOL_YEARS}
+TEXT = st.text(min_size=1, max_size=40).filter(lambda s: "\x00" not in s)
+
+
+@dataclass(frozen=True)
+class Caller:
+    headers: dict[str, str]
+    share: float = 1.0  # of the fuzzing budget
+
+
+class Fuzz:
+    """Calls made, ids handed out, and what went wrong, by the fuzzing thread; and its share of
+    the budget."""
+
+    def __init__(
+        self, base_url: str, callers: dict[str, Caller], ids: dict[str, list[str]], shares: float
+    ) -> None:
+        self.base_url = base_url
+        self.callers = callers
+        self.ids = ids
+        self.session = requests.Session()
+        self.calls: Counter[tuple[str, str]] = Counter()
+        self.past_validation: Counter[str] = Counter()
+        self.statuses: Counter[tuple[str, int]] = Counter()
+        self.failures: list[str] = []
+        self.accepted: list[str] = []  # commands the service took
+        self.strategies: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
+        self.shares_left = shares
+        self.deadline = time.monotonic() + BUDGET
+        self.slice_ends = 0.0
+
+    def next_slice(self, share: float) -> None:
+        """The next operation and caller get their share of the time left."""
+        now = time.monotonic()
+        left = max(self.deadline - now, 0.0)
+        self.slice_ends = now + left * share / max(self.shares_left, share)
+        self.shares_left -= share
+
+    def in_time(self) -> bool:
+        return time.monotonic() < self.slice_ends
+
+    def record(self, label: str, who: str, request: Any, response: Any) -> None:
+        status: int = response.status_code
+        ctype = response.headers.get("content-type", [""])[0]
+        self.calls[(label, who)] += 1
+        self.statuses[(label, status)] += 1
+        if 200 <= status < 300 or (
+            status in HANDLER_REFUSALS and ctype == PROBLEM and "errors" not in response.json()
+        ):
+            self.past_validation[label] += 1
+        if 200 <= status < 300 and ctype == "application/json":
+            self.harvest(response.json())
+        if 200 <= status < 300 and request.method != "GET":
+            self.accepted.append(
+                f"{who}: {request.method} {request.url} body={str(request.body)[:1500]!r}"
+            )
+        wrong = ""
+        if status >= 500:
+            wrong = "a 5xx"
+        elif status >= 400 and ctype != PROBLEM:
+            wrong = f"an error that is not problem+json ({ctype!r})"
+        if wrong:
+            key = request.headers.get("Idempotency-Key")
+            self.failures.append(
+                f"{wrong} as {who}: {request.method} {request.url} "
+                f"idempotency_key={key!r} body={str(request.body)[:600]!r} "
+                f"→ {status} {response.text[:300]!r}"
+            )
+
+    def harvest(self, body: Any) -> None:
+        """A proposal or referral the service handed out becomes an id to fuzz with."""
+        if not isinstance(body, dict):
+            return
+        for name in ("proposal_id", "referral_id"):
+            value = body.get(name)
+            if isinstance(value, str) and value not in self.ids[name]:
+                self.ids[name].append(value)
+
+
+# --- what the school really has ---------------------------------------------------------
+
+
+def real_ids(ids: dict[str, list[str]], path: str) -> st.SearchStrategy[dict[str, str]]:
+    names = re.findall(r"{(\w+)}", path)
+    return st.fixed_dictionaries({n: st.sampled_from(list(ids[n] or ["none"])) for n in names})
+
+
+def iso(values: st.SearchStrategy[date]) -> st.SearchStrategy[str]:
+    return values.map(date.isoformat)
+
+
+def real_bodies(wb: Wellbeing, seeded: Seeded) -> dict[str, st.SearchStrategy[dict[str, Any]]]:
+    """Bodies naming the school's staff, classes, instruments and hospital, by path."""
+    roster = wb.roster
+    staff = sorted(ref for ref, (school, _, _) in roster.staff.items() if school == SCHOOL)
+    others = sorted(ref for ref, (school, _, _) in roster.staff.items() if school != SCHOOL)
+    classes = sorted(roster.classes)
+    guardians = sorted({g for refs in roster.guardians.values() for g in refs}) or ["none"]
+    # this year and today more often than the calendar's ends, so that commands get through
+    day = st.one_of(st.just(str(TODAY)), iso(DAYS))
+    year = st.one_of(st.just(YEAR), SCHOOL_YEARS)
+    answers = st.one_of(
+        st.lists(st.integers(0, 3), min_size=9, max_size=9),
+        st.lists(st.integers(0, 3), min_size=7, max_size=7),
+        st.lists(st.integers(-1, 5), max_size=12),
+    )
+    band = st.fixed_dictionaries(
+        {"label": st.sampled_from(["low", "mid", "high"]), "low": st.integers(0, 30)},
+        optional={"high": st.integers(0, 40), "flag": st.sampled_from(["elevated", "high"])},
+    )
+    return {
+        "/schools/{school_id}/trainings": st.fixed_dictionaries(
+            {
+                "school_year": year,
+                "topic": st.sampled_from([t.value for t in TrainingTopic]),
+                "held_on": day,
+            },
+            optional={
+                "staff_refs": st.lists(st.sampled_from(staff + others[:2]), max_size=6),
+                "parent_count": st.integers(0, 200),
+            },
+        ),
+        "/schools/{school_id}/class-sessions": st.fixed_dictionaries(
+            {
+                "school_year": year,
+                "class_id": st.sampled_from(classes),
+                "kind": st.sampled_from([k.value for k in ClassSessionKind]),
+                "held_on": day,
+            }
+        ),
+        "/schools/{school_id}/campaigns": st.fixed_dictionaries(
+            {
+                "school_year": year,
+                "instruments": st.lists(st.sampled_from(["phq9", "gad7", "nope"]), max_size=3),
+                "exam_from": day,
+                "exam_to": day,
+            }
+        ),
+        "/students/{student_ref}/consents": st.fixed_dictionaries(
+            {
+                "school_year": year,
+                "decision": st.sampled_from([d.value for d in ConsentDecision]),
+                "given_by": st.sampled_from([g.value for g in ConsentGivenBy]),
+            },
+            optional={"guardian_ref": st.sampled_from(guardians)},
+        ),
+        "/students/{student_ref}/screenings": st.fixed_dictionaries(
+            {
+                "school_year": year,
+                "instrument_id": st.sampled_from(["phq9", "gad7", "district-x"]),
+                "answers": answers,
+            },
+            optional={"completed_on": day},
+        ),
+        "/students/{student_ref}/attention/proposals": st.fixed_dictionaries(
+            {}, optional={"reason": TEXT}
+        ),
+        "/students/{student_ref}/attention/proposals/{proposal_id}/sign-offs": (
+            st.fixed_dictionaries({"role": st.sampled_from([r.value for r in SignOffRole])})
+        ),
+        "/students/{student_ref}/attention/removal": st.fixed_dictionaries(
+            {"reason": st.sampled_from([r.value for r in RemovalReason])}
+        ),
+        "/students/{student_ref}/plan/reviews": st.fixed_dictionaries(
+            {
+                "month": MONTHS,
+                "emotional_state": TEXT,
+                "interventions": TEXT,
+                "next_step": TEXT,
+            }
+        ),
+        "/students/{student_ref}/referrals": st.fixed_dictionaries(
+            {"hospital_id": st.sampled_from([HOSPITAL, "hosp-330106-02"])},
+            optional={"note": TEXT},
+        ),
+        "/referrals/{referral_id}/resolution": st.fixed_dictionaries(
+            {"outcome": st.sampled_from([o.value for o in ReferralOutcome])}
+        ),
+        "/districts/{district}/instruments": st.fixed_dictionaries(
+            {
+                "instrument_id": st.sampled_from(["district-x", "phq9"]),
+                "title": TEXT,
+                "items": st.integers(0, 30),
+                "max_answer": st.integers(0, 5),
+                "bands": st.lists(band, max_size=4),
+                "self_harm_items": st.lists(st.integers(0, 31), max_size=3),
+            }
+        ),
+    }
+
+
+# --- driving schemathesis ---------------------------------------------------------------
+
+
+class OutOfTime(BaseException):
+    """This drive's share of the budget is spent (a BaseException: hypothesis lets it through
+    at once, where it would shrink an Exception)."""
+
+
+def drive(
+    fuzz: Fuzz, share: float, strategy: st.SearchStrategy[Any], send: Callable[[Any], None]
+) -> None:
+    """Send up to ``EXAMPLES`` values drawn from ``strategy``: at least one, then while this
+    drive's share of the budget lasts."""
+    fuzz.next_slice(share)
+    sent = 0
+
+    @FUZZ
+    @given(value=strategy)
+    def run(value: Any) -> None:
+        nonlocal sent
+        if sent and not fuzz.in_time():
+            raise OutOfTime
+        sent += 1
+        send(value)
+
+    with contextlib.suppress(OutOfTime):
+        run()
+
+
+def with_ids(fuzz: Fuzz, op: Any, ids: dict[str, str]) -> st.SearchStrategy[Any]:
+    """Generated requests to these real ids (made once per operation and ids: it is slow)."""
+    key = (op.label, tuple(sorted(ids.items())))
+    if key not in fuzz.strategies:
+        fuzz.strategies[key] = op.as_strategy(path_parameters=ids)
+    strategy: st.SearchStrategy[Any] = fuzz.strategies[key]
+    return strategy
+
+
+def with_body(op: Any, pick: tuple[dict[str, str], dict[str, Any]]) -> Any:
+    return op.Case(path_parameters=pick[0], body=pick[1], media_type="application/json")
+
+
+def with_query(op: Any, pick: tuple[dict[str, str], dict[str, str]]) -> Any:
+    return op.Case(path_parameters=pick[0], query=pick[1])
+
+
+def call(fuzz: Fuzz, who: str, case: Any) -> None:
+    try:
+        r = case.call(
+            base_url=fuzz.base_url,
+            session=fuzz.session,
+            headers=fuzz.callers[who].headers,
+            timeout=30,
+        )
+    except requests.RequestException as exc:
+        fuzz.failures.append(f"{case.operation.label} as {who}: no answer: {exc!r}")
+        return
+    fuzz.record(case.operation.label, who, r.request, r)
+
+
+def operations(base_url: str) -> tuple[list[Any], list[str]]:
+    """The served OpenAPI's operations, and those it cannot describe."""
+    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json", timeout=10)
+    found, broken = [], []
+    for result in schema.get_all_operations():
+        if hasattr(result, "ok"):
+            found.append(result.ok())
+        else:
+            broken.append(f"an operation the schema cannot describe: {result.err()!r}")
+    return found, broken
+
+
+def strategies_for(
+    op: Any, fuzz: Fuzz, bodies: dict[str, st.SearchStrategy[dict[str, Any]]]
+) -> st.SearchStrategy[Any]:
+    """Generated requests, and requests with the ids, bodies and calendar edges we have."""
+    ids = fuzz.ids
+    generated = [op.as_strategy(mode) for mode in schemathesis.GenerationMode]
+    ours = []
+    if "{" in op.path:  # real students, proposals, referrals…, so handlers get past the 404
+        ours.append(real_ids(ids, op.path).flatmap(partial(with_ids, fuzz, op)))
+    if op.path in bodies:  # …and real staff, classes and hospitals in the body
+        ours.append(st.tuples(real_ids(ids, op.path), bodies[op.path]).map(partial(with_body, op)))
+    edges = {p.name: EDGE_QUERY[p.name] for p in op.query if p.name in EDGE_QUERY}
+    if edges:  # …and the ends of the calendar in the query
+        ours.append(
+            st.tuples(real_ids(ids, op.path), st.fixed_dictionaries({}, optional=edges)).map(
+                partial(with_query, op)
+            )
+        )
+    # Half the draws are schemathesis' own; half, where there are any, are ours.
+    return st.one_of(st.one_of(*generated), *([st.one_of(*ours)] if ours else []))
+
+
+def fuzz_operations(
+    fuzz: Fuzz, ops: list[Any], bodies: dict[str, st.SearchStrategy[dict[str, Any]]]
+) -> None:
+    """Every operation under every caller."""
+    for op in ops:
+        for who, me in fuzz.callers.items():
+            drive(fuzz, me.share, strategies_for(op, fuzz, bodies), partial(call, fuzz, who))
+
+
+async def dead_letters(wb: Wellbeing, accepted: list[str]) -> list[str]:
+    """Once the outbox is relayed and the read model has read the topic: what it dead-lettered,
+    with the accepted commands that name the event's stream."""
+    settings = wb.settings
+    kafka = settings.kafka_bootstrap_servers
+    await eventually(
+        lambda: wb.pool.fetchval("SELECT count(*) FROM outbox"),
+        lambda n: n == 0,
+        what="the wellbeing outbox relayed",
+    )
+    await eventually(
+        lambda: caught_up(wb.pool, WELLBEING.group, settings.topic, kafka),
+        lambda done: done,
+        what="the read model caught up with the wellbeing topic",
+    )
+    out = []
+    for record in await read_all(kafka, dlq_topic(settings.topic, WELLBEING.group)):
+        h = dict(record.headers)
+        stream = (record.key or b"").decode()
+        out.append(
+            f"{h.get('ce_type', b'?').decode()} on {stream}: "
+            f"{h.get('dlq_error', b'?').decode()[:300]}"
+        )
+        out += [f"    after {command}" for command in accepted if stream[-12:] in command]
+    return out
+
+
+@pytest.fixture
+async def world(
+    infra: Infra,
+    kafka: str,
+    jwt_keys: tuple[bytes, bytes],
+    verifier: TokenVerifier,
+    bearer: Bearer,
+) -> AsyncIterator[tuple[Wellbeing, Seeded]]:
+    unique = uuid.uuid4().hex[:10]
+    topic = f"test-{unique}.events"
+    await ensure_topics(kafka, [TopicSpec(topic, 3, event_topic_config())])
+    registry_settings = settings_for(
+        REGISTRY, infra, database_name=f"t_{unique}", topics={"registry": topic}
+    )
+    assert isinstance(registry_settings, RegistrySettings)
+    settings = await wellbeing_settings(infra, kafka, unique, f"t_{unique}", topic)
+    async with (
+        worker_of(REGISTRY, registry_settings),
+        wellbeing_world(settings, registry_settings, verifier, bearer, SPEC) as wb,
+    ):
+        seeded = await seed_school_year(
+            wb.http, wb.roster, jwt_keys[0], school_id=SCHOOL, class_id=CLASS, hospital_id=HOSPITAL
+        )
+        yield wb, seeded
+
+
+async def test_fuzzing_every_wellbeing_operation_never_gets_a_5xx_nor_an_error_not_a_problem(
+    world: tuple[Wellbeing, Seeded], jwt_keys: tuple[bytes, bytes]
+) -> None:
+    wb, seeded = world
+    roster = wb.roster
+    district = roster.district
+
+    def token(
+        role: Role,
+        sub: str,
+        school: str | None = None,
+        cls: str | None = None,
+        org: str | None = None,
+    ) -> Caller:
+        p = Principal(sub, role, district, school, cls, org=org)
+        return Caller({"Authorization": f"Bearer {mint(jwt_keys[0], p, ttl=3600)}"})
+
+    def staff(role: str) -> Caller:
+        return token(Role(role), roster.one(role, SCHOOL), SCHOOL)
+
+    callers = {
+        "psych_teacher": staff("psych_teacher"),
+        "health_vp": staff("health_vp"),
+        "principal": staff("principal"),
+        "head_teacher": token(Role.head_teacher, roster.head_of(CLASS), SCHOOL, CLASS),
+        "hospital": token(Role.hospital, "fuzz-clinician", org=HOSPITAL),
+        # District-wide tokens read aggregates only: a smaller share.
+        "bureau_officer": Caller(token(Role.bureau_officer, "fuzz-officer").headers, 0.5),
+        "operator": Caller(token(Role.operator, "fuzz-operator").headers, 0.3),
+        # Without a token, all but a few operations stop at the 401: a token share.
+        "nobody": Caller({}, share=0.1),
+    }
+    ids: dict[str, list[str]] = {
+        "school_id": [SCHOOL],
+        "district": [district],
+        "class_id": [CLASS],
+        "student_ref": [seeded.a, seeded.b, seeded.c, seeded.e],
+        "proposal_id": [p for p in (seeded.proposal_e,) if p != "no-proposal"],
+        "referral_id": [r for r in (seeded.referral_1, seeded.referral_2) if r != "no-referral"],
+        "hospital_id": [HOSPITAL],
+        "school_year": [YEAR, "2000-2001", "0001-0002", "9998-9999"],
+        "notification_id": [seeded.notification],
+    }
+    ops, broken = await asyncio.to_thread(operations, str(wb.http.base_url).rstrip("/"))
+    shares = len(ops) * sum(c.share for c in callers.values())
+    fuzz = Fuzz(str(wb.http.base_url).rstrip("/"), callers, ids, shares)
+    fuzz.failures += broken
+    bodies = real_bodies(wb, seeded)
+    started = time.monotonic()
+    await asyncio.to_thread(fuzz_operations, fuzz, ops, bodies)
+    took = time.monotonic() - started
+    dead = await dead_letters(wb, fuzz.accepted)
+
+    bad = [f"{len(fuzz.failures)} bad answers:", *fuzz.failures[:40]] if fuzz.failures else []
+    bad += [f for f in seeded.failures if re.search(r"→ 5\d\d", f)]  # parts missing are fine
+    if dead:
+        bad += ["accepted commands the read model could not project (dead-lettered):", *dead[:40]]
+    assert not bad, "\n".join(bad)
+    labels = sorted(op.label for op in ops)
+    calls = sum(fuzz.calls.values())
+    print(f"fuzzed {len(labels)} operations with {calls} calls in {took:.1f}s")
+    for op in labels:
+        seen = sorted((status, n) for (label, status), n in fuzz.statuses.items() if label == op)
+        print(f"  {op}: {seen}")
+    # team (2) and training (4) at least; every other part adds its own operations
+    assert len(labels) >= 6, f"the schema lists only {labels}"
+    assert took < BUDGET + 30, f"fuzzing took {took:.1f}s"
+    unexercised = [(op, who) for op in labels for who in callers if not fuzz.calls[(op, who)]]
+    assert not unexercised, f"never called: {unexercised}"
+    never_past = [op for op in labels if not fuzz.past_validation[op]]
+    assert not never_past, f"never past validation: {never_past}; {sorted(fuzz.statuses.items())}"
