@@ -196,9 +196,9 @@ ENDPOINTS = (
 # - police, civil affairs, women's federation, community workers, committees: nothing;
 # - training is recorded by the principal, middle leaders, the psychology teacher and the
 #   health vice-principal, and read by them, the team and the district;
-# - operators and auditors see the kit's notifications of their district; operators (and
-#   auditors, per the layout) the development inbox; only operators resend; auditors the
-#   access log of their district.
+# - operators and auditors see the kit's notifications of their district; only operators read
+#   the development inbox (messages to families, like visits' family inbox) and resend;
+#   auditors the access log of their district.
 MATRIX = (
     """
 caller                       level    tmS tmD inR cov cvD scR atS atC acS acD pln ovd
@@ -248,12 +248,12 @@ womens_federation            district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
 community_worker             district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
 committee_member             district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
 operator                     district RR  RR  RR  RR  RR  YY  YY  RR  RR  RR  RR  RR
-auditor                      district RR  RR  YS  YS  YS  YY  YY  YY  RR  RR  RR  RR
+auditor                      district RR  RR  YS  YS  YS  YY  RR  YY  RR  RR  RR  RR
 city_analyst                 district RR  RR  YS  YS  YS  RR  RR  RR  RR  RR  RR  RR
-auditor@school               school   RR  RR  SS  YS  SS  SS  SS  SS  RR  RR  RR  RR
+auditor@school               school   RR  RR  SS  YS  SS  SS  RR  SS  RR  RR  RR  RR
 bureau_officer@city          city     R-  R-  Y-  Y-  Y-  R-  R-  R-  Y-  R-  R-  R-
 operator@city                city     R-  R-  R-  R-  R-  Y-  Y-  R-  R-  R-  R-  R-
-auditor@city                 city     R-  R-  Y-  Y-  Y-  Y-  Y-  Y-  R-  R-  R-  R-
+auditor@city                 city     R-  R-  Y-  Y-  Y-  Y-  R-  Y-  R-  R-  R-  R-
 city_analyst@city            city     R-  R-  Y-  Y-  Y-  R-  R-  R-  R-  R-  R-  R-
 """,
     """

@@ -22,9 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tongxin_contracts.events.wellbeing import MONTH, RemovalReason, SignOffRole
 from tongxin_platform import access
-from tongxin_platform.auth import Principal, Role
+from tongxin_platform.auth import Principal
 from tongxin_platform.edge import guard, service_router
-from tongxin_platform.http import Caller, ProblemError, locate, not_found, require
+from tongxin_platform.http import Caller, ProblemError, not_found, require
 from tongxin_platform.policy import Scope
 from tongxin_wellbeing.application import attention_queries as aq
 from tongxin_wellbeing.application import queries
@@ -195,17 +195,17 @@ async def school_attention(school_id: SchoolId, app: App, who: Caller, as_of: As
 
 
 async def _class_scope(app: App, who: Principal, action: Action, class_id: str) -> Scope:
-    """A class outside the caller's scope is answered like a missing one (404)."""
-
-    async def find() -> Scope:
-        row = await queries.row(
-            app.pool, f"SELECT * FROM {queries.W}.classes WHERE class_id = $1", class_id
-        )
-        if row is None:
-            raise not_found("class_id", "class")
-        return Scope(row["district"], row["school_id"], class_id)
-
-    return await locate(POLICY, who, action, find, lambda s: s, not_found("class_id", "class"))
+    """Where the class is: 404 for an unknown class, 403 naming the rule for one outside the
+    caller's scope (class ids, like school ids, are the bureau's codes: nothing to hide)."""
+    require(POLICY, who, action, Scope(who.district, who.school, who.class_id))
+    row = await queries.row(
+        app.pool, f"SELECT * FROM {queries.W}.classes WHERE class_id = $1", class_id
+    )
+    if row is None:
+        raise not_found("class_id", "class")
+    where = Scope(row["district"], row["school_id"], class_id)
+    require(POLICY, who, action, where)
+    return where
 
 
 @router.get(
@@ -282,10 +282,8 @@ async def review_plan(
 @router.get("/students/{student_ref}/plan", summary="The student's plan and reviews (logged)")
 @guard(POLICY, Action.record_read)
 async def plan(student_ref: StudentRef, app: App, who: Caller, as_of: AsOf = None) -> Any:
+    # The receiving hospital sees the plan of a student referred to it (its scope).
     where = await student_scope_for(app, who, Action.record_read, student_ref)
-    if who.role is Role.hospital:
-        # A hospital sees the referrals made to it, never a school's plan.
-        raise not_found("student_ref", "plan")
     async with app.transactions.begin() as uow:
         found = await aq.plan_record(uow, app.pool, student_ref, _today(app, as_of))
         if found is None:

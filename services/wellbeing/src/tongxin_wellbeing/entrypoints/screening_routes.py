@@ -21,7 +21,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from tongxin_contracts import Sealed
 from tongxin_contracts.events.wellbeing import Band, ConsentDecision, ConsentGivenBy, RiskFlag
 from tongxin_platform import access
-from tongxin_platform.auth import Principal, Role
+from tongxin_platform.auth import Principal
 from tongxin_platform.edge import guard, service_router
 from tongxin_platform.http import Caller, ProblemError, not_found, require
 from tongxin_platform.policy import Scope
@@ -427,10 +427,9 @@ async def _opened(app: App, answer: JSONResponse) -> JSONResponse:
 )
 @guard(POLICY, Action.record_read)
 async def student_screenings(student_ref: StudentRef, who: Caller, app: App) -> Any:
+    # A hospital's scope is the students referred to it (``student_scope_for``): the receiving
+    # hospital sees their screenings; any other student is answered like a missing one.
     where = await student_scope_for(app, who, Action.record_read, student_ref)
-    if who.role is Role.hospital:
-        # A hospital reads what was referred to it (the referral), not the school's screenings.
-        raise not_found("student_ref", "student")
     async with app.transactions.begin() as uow:
         results = await student_results(uow, student_ref)
         await access.log_reads(
