@@ -32,9 +32,10 @@ def cli_signs_with_the_test_key(jwt_dir: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("TONGXIN_JWT_PRIVATE_KEY_FILE", str(jwt_dir / "private.pem"))
 
 
-SMALL = ["--schools", "1", "--classes", "2", "--students", "5", "--no-visits"]
-# 1 school + 2 classes + 10 students + their categorisations (fixed demo seed) + 6 staff
-SMALL_EVENTS = 21
+SMALL = ["--schools", "1", "--classes", "2", "--students", "5", "--no-visits", "--no-wellbeing"]
+# 1 school + 2 classes + 10 students + their categorisations (fixed demo seed) + 7 staff (the
+# seeded district's first school has a school doctor)
+SMALL_EVENTS = 22
 
 
 def env_of(settings: RegistrySettings) -> dict[str, str]:
@@ -106,7 +107,7 @@ async def test_seeding_twice_appends_the_demo_roster_once(
     assert f"total              │    {SMALL_EVENTS}" in first.stdout
     assert again.exit_code == 0, again.output
     assert "students: 10 row(s) → 0 new event(s)" in again.stdout
-    assert "staff: 6 row(s) → 0 new event(s)" in again.stdout
+    assert "staff: 7 row(s) → 0 new event(s)" in again.stdout
     assert await events(registry_db) == SMALL_EVENTS
 
 

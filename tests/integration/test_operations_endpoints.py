@@ -115,6 +115,7 @@ async def test_both_services_are_alive_ready_and_describe_their_messaging_withou
             ("visits.board", registry_topic),
             ("visits.shredding", registry_topic),
             ("visits.board", visits_topic),
+            ("visits.board", visits_settings.wellbeing_topic),  # targeted-visit requests
         }
 
 

@@ -102,9 +102,21 @@ def demo_roster(spec: DemoSpec = DemoSpec()) -> tuple[str, str]:
                 "class_ids": "",
             }
         )
-        roles = ["psych_teacher", "health_vp", "middle_leader"]
-        roles += ["school_doctor"] if s <= spec.school_doctors else []
-        for role in roles:
+        if s <= spec.school_doctors:
+            # Its own random stream: the rest of the roster stays as it was without doctors.
+            doc = random.Random(f"{spec.seed}-school-doctor-{s}")
+            tw.writerow(
+                {
+                    "district": spec.district,
+                    "school_id": school_id,
+                    "staff_id": f"{school_id}-school_doctor",
+                    "name": _name(doc),
+                    "phone": _phone(doc),
+                    "roles": "school_doctor",
+                    "class_ids": "",
+                }
+            )
+        for role in ("psych_teacher", "health_vp", "middle_leader"):
             tw.writerow(
                 {
                     "district": spec.district,

@@ -110,14 +110,17 @@ class CampaignPlayer:
         return r.json() if r.status_code == 200 else None
 
     def ready(self, school: str, students: int) -> Any:
-        """The school's team once wellbeing's read model holds its whole roster."""
+        """The school's team once wellbeing's read model holds its whole roster (the district's
+        coverage lists every school, with or without a campaign)."""
+        officer = self.who(Role.bureau_officer)
+        cov = self.wellbeing.get(f"/districts/{self.district}/screening-coverage", headers=officer)
         team = self.wellbeing.get(
             f"/schools/{school}/team", headers=self.who(Role.health_vp, school)
         )
-        cov = self.coverage(school)
-        if team.status_code != 200 or not cov or cov.get("enrolled", 0) < students:
+        if cov.status_code != 200 or team.status_code != 200:
             return None
-        return team.json()
+        row = next((r for r in cov.json()["schools"] if r["school_id"] == school), {})
+        return team.json() if row.get("enrolled", 0) >= students else None
 
     def play_school(self, school: str, team: dict[str, Any]) -> None:
         rng = random.Random(f"{self.seed}-{school}")
