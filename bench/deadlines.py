@@ -19,7 +19,8 @@ On a fresh database ``bench_<stamp>_deadlines`` (the platform's migrations):
      mechanism's own cost (claim, payload decode, a savepoint and an ``UPDATE`` per row);
    - *bare* (the peer): an asyncpg loop on one connection doing the minimum over the same table:
      in one transaction claim a batch of 100 ``FOR UPDATE SKIP LOCKED``, one ``UPDATE`` setting
-     ``fired_at`` for the batch, commit; no handler.
+     ``fired_at`` for the batch, commit; no handler. It fires ten times as many rows (``n`` of
+     them would take ~40 ms: too short a window to time).
 
 2. **Due → fired delay** at the default poll interval (``deadline_poll_interval`` = 1 s): ``m``
    escalation deadlines due one after the other over a few seconds, fired by
@@ -28,13 +29,14 @@ On a fresh database ``bench_<stamp>_deadlines`` (the platform's migrations):
    p99 just under 1 s plus the poll's own time.
 
 3. **Messages delivered per second.** ``k`` notices queued for one WeCom robot (a minimal
-   FastAPI receiver served by uvicorn on a free 127.0.0.1 port in the bench process, answering
-   ``{"errcode": 0}``), delivered by the worker's delivery part (``Delivery.of`` with the
+   FastAPI receiver served by uvicorn on a free 127.0.0.1 port in a process of its own,
+   answering ``{"errcode": 0}`` and counting what it received), delivered by the worker's delivery part (``Delivery.of`` with the
    default settings: batches of 50 claimed and leased, sent concurrently through one
    ``httpx.AsyncClient``, each outcome recorded; polled again at once while batches are full)
    against the peer: one ``httpx.AsyncClient`` posting the same bodies (``wecom_body``) one
-   after the other and checking the ``errcode``. Order: bare, kit, bare; the ratio is against
-   the mean of the two bares.
+   after the other and checking the ``errcode``; and, informative, the same client posting them
+   50 at a time (``gather``): the delivery part's HTTP pattern without its rows. Order: bare,
+   kit, bare in batches, bare; the ratio is against the mean of the two sequential bares.
 
 Every loop is bounded by a count and a time limit; nothing asserts on speed.
 """
@@ -89,6 +91,7 @@ ESCALATE, NOOP = "bench.referral.ack", "bench.noop"
 DEFAULTS = ServiceSettings.model_fields
 POLL_INTERVAL: float = DEFAULTS["deadline_poll_interval"].default
 BATCH: int = DEFAULTS["deadline_batch_size"].default
+BARE_FACTOR = 10  # the bare peer fires this many times more rows (a window long enough to time)
 ESCALATED = NoticeTemplate(
     "referral.escalated",
     title="危机转介超时未确认",
@@ -205,10 +208,15 @@ async def seed(
 # --- 1. deadlines fired per second ----------------------------------------------------------
 
 
-async def timed(work: Awaitable[int], database: str) -> dict[str, float]:
-    """Count what ``work`` returns over its wall time, with the CPU shares of the bench process
-    and of the database's backends."""
-    meter = CpuMeter({"server": postgres_backends(database)})
+async def timed(
+    work: Awaitable[int], database: str, receiver: int | None = None
+) -> dict[str, float]:
+    """Count what ``work`` returns over its wall time, with the CPU shares of the bench process,
+    the database's backends and the robot receiver's process."""
+    groups = {"server": postgres_backends(database)}
+    if receiver is not None:
+        groups["receiver"] = lambda: [receiver]
+    meter = CpuMeter(groups)
     meter.start()
     t0 = clock()
     done = await work
@@ -262,12 +270,14 @@ async def measure_firing(
         rotated = order[r % len(order) :] + order[: r % len(order)]
         for variant in rotated:
             kind = ESCALATE if variant == "kit" else NOOP if variant == "kit_noop" else "bench.bare"
-            keys = [f"{variant}-r{r}-{i:05d}" for i in range(sizes.fire)]
+            # the bare loop gets more rows: at ~50,000/s, 2,000 would be a 40 ms window
+            n = sizes.fire * (BARE_FACTOR if variant == "bare" else 1)
+            keys = [f"{variant}-r{r}-{i:06d}" for i in range(n)]
             past = now_utc() - timedelta(minutes=1)
             await seed(pool, transactions, kind, keys, [past] * len(keys))
             if variant == "bare":
                 async with pool.acquire() as conn:
-                    res = await timed(bare_fire(conn, kind, sizes.fire, sizes.limit), database)
+                    res = await timed(bare_fire(conn, kind, n, sizes.limit), database)
             else:
                 runner = DeadlineRunner(
                     KIT if variant == "kit" else KIT_NOOP,
@@ -304,6 +314,7 @@ async def measure_firing(
         "notices_queued": queued,
         "left_unfired": unfired,
         "n": sizes.fire,
+        "bare_n": sizes.fire * BARE_FACTOR,
         "batch": BATCH,
     }
 
@@ -378,8 +389,12 @@ async def measure_delay(
 
 @dataclasses.dataclass
 class Robot:
-    base: str = ""
-    received: int = 0
+    base: str
+    pid: int
+
+    async def received(self, client: httpx.AsyncClient) -> int:
+        count: int = (await client.get(f"{self.base}/_received")).json()["received"]
+        return count
 
 
 def free_port() -> int:
@@ -389,33 +404,60 @@ def free_port() -> int:
         return port
 
 
-@contextlib.asynccontextmanager
-async def robot_receiver() -> AsyncIterator[Robot]:
-    """A WeCom robot stand-in on 127.0.0.1: reads the JSON body, counts it, ``errcode`` 0."""
-    robot = Robot()
+def robot_app() -> FastAPI:
+    """A WeCom robot stand-in: reads the JSON body, counts it, answers ``errcode`` 0."""
     app = FastAPI()
+    received = [0]
+
+    @app.get("/_received")
+    async def count() -> dict[str, int]:
+        return {"received": received[0]}
 
     @app.post("/{path:path}")
     async def receive(path: str, request: Request) -> JSONResponse:
         await request.json()
-        robot.received += 1
+        received[0] += 1
         return JSONResponse({"errcode": 0, "errmsg": "ok"})
 
+    return app
+
+
+def robot_main(argv: list[str]) -> int:
+    """``python -m bench.deadlines _robot PORT``: the robot in a process of its own."""
+    server = uvicorn.Server(server_config(robot_app(), "127.0.0.1", int(argv[0])))
+    server.run()
+    return 0
+
+
+@contextlib.asynccontextmanager
+async def robot_receiver() -> AsyncIterator[Robot]:
+    """The robot on a free 127.0.0.1 port, in its own process (a robot is another machine: it
+    does not share the bench process's loop); stopped at the end."""
     port = free_port()
-    server = uvicorn.Server(server_config(app, "127.0.0.1", port, lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    for _ in range(200):
-        if server.started or task.done():
-            break
-        await asyncio.sleep(0.05)
-    if task.done():
-        task.result()
-    robot.base = f"http://127.0.0.1:{port}"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.deadlines", "_robot", str(port), cwd=ROOT
+    )
+    robot = Robot(f"http://127.0.0.1:{port}", proc.pid)
     try:
+        async with httpx.AsyncClient(timeout=2) as client:
+            for _ in range(300):
+                if proc.returncode is not None:
+                    raise RuntimeError(f"the robot receiver exited with {proc.returncode}")
+                with contextlib.suppress(httpx.HTTPError):
+                    await robot.received(client)
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise RuntimeError("the robot receiver did not answer within 15 s")
         yield robot
     finally:
-        server.should_exit = True
-        await task
+        if proc.returncode is None:
+            proc.terminate()
+            try:
+                await asyncio.wait_for(proc.wait(), 10)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
 
 
 async def kit_deliver(delivery: Delivery, n: int, limit: float) -> int:
@@ -445,10 +487,34 @@ async def bare_post(
     return sent
 
 
+async def bare_post_batches(
+    client: httpx.AsyncClient,
+    url: str,
+    bodies: Sequence[dict[str, Any]],
+    batch: int,
+    limit: float,
+) -> int:
+    """The delivery part's HTTP pattern without its database: ``batch`` posts at once."""
+    sent, stop = 0, clock() + limit
+
+    async def one(body: dict[str, Any]) -> None:
+        response = await client.post(url, json=body)
+        if response.status_code != 200 or response.json().get("errcode") != 0:
+            raise RuntimeError(f"the receiver answered {response.status_code}")
+
+    for i in range(0, len(bodies), batch):
+        if clock() >= stop:
+            break
+        chunk = bodies[i : i + batch]
+        await asyncio.gather(*(one(b) for b in chunk))
+        sent += len(chunk)
+    return sent
+
+
 async def measure_delivery(
     server_url: str, kafka: str, database: str, pool: asyncpg.Pool, sizes: DeadlineSizes
 ) -> dict[str, Any]:
-    runs: dict[str, list[dict[str, float]]] = {"bare": [], "kit": []}
+    runs: dict[str, list[dict[str, float]]] = {"bare": [], "kit": [], "bare_batches": []}
     # the escalations' notices (measures 1 and 2) went to a robot that is not there: not these
     await pool.execute("DELETE FROM notifications")
     async with robot_receiver() as robot:
@@ -467,28 +533,35 @@ async def measure_delivery(
             timeout=settings.notify_timeout, follow_redirects=False
         ) as http:
             delivery = Delivery.of(pool, settings, routes, http)
-            for variant in ("bare", "kit", "bare"):
-                before = robot.received
+            for variant in ("bare", "kit", "bare_batches", "bare"):
+                before = await robot.received(http)
                 work = (
                     bare_post(http, url, bodies, sizes.limit)
                     if variant == "bare"
+                    else bare_post_batches(
+                        http, url, bodies, settings.notify_batch_size, sizes.limit
+                    )
+                    if variant == "bare_batches"
                     else kit_deliver(delivery, sizes.deliveries, sizes.limit)
                 )
-                res = await timed(work, database)
-                res["received"] = robot.received - before
+                res = await timed(work, database, robot.pid)
+                res["received"] = await robot.received(http) - before
                 runs[variant].append(res)
                 console.log(
-                    f"delivery: {variant:4s} {res['fired']:,.0f} messages in "
+                    f"delivery: {variant:12s} {res['fired']:,.0f} messages in "
                     f"{res['seconds']:.2f} s = {res['rate']:,.0f}/s (CPU: client "
-                    f"{res['client_cpu_share']:.0%}, server {res['server_cpu_share']:.0%})"
+                    f"{res['client_cpu_share']:.0%}, server {res['server_cpu_share']:.0%}, "
+                    f"receiver {res['receiver_cpu_share']:.0%}); received {res['received']:,.0f}"
                 )
     bare = statistics.fmean([x["rate"] for x in runs["bare"]])
     kit = runs["kit"][0]["rate"]
+    batches = runs["bare_batches"][0]["rate"]
     delivered = await pool.fetchval("SELECT count(delivered_at) FROM notifications")
     return {
         "rounds": runs,
-        "rate": {"kit": kit, "bare": bare},
+        "rate": {"kit": kit, "bare": bare, "bare_batches": batches},
         "kit_vs_bare": kit / bare,
+        "batches_vs_bare": batches / bare,
         "n": sizes.deliveries,
         "batch": settings.notify_batch_size,
         "rows_delivered": delivered,
@@ -568,7 +641,8 @@ def rows(res: dict[str, Any]) -> list[Row]:
             f["rate"]["kit"],
             "deadlines/s",
             f["rate"]["bare"],
-            "bare asyncpg: claim FOR UPDATE SKIP LOCKED, UPDATE fired_at, commit",
+            f"bare asyncpg ({f['bare_n']:,} rows): claim FOR UPDATE SKIP LOCKED, UPDATE "
+            "fired_at, commit",
             f["kit_vs_bare"],
             "%",
             "",
@@ -620,6 +694,19 @@ def rows(res: dict[str, Any]) -> list[Row]:
             f"bare before/after: {m['rounds']['bare'][0]['rate']:,.0f}/s, "
             f"{m['rounds']['bare'][1]['rate']:,.0f}/s; {m['rows_delivered']:,} rows delivered",
         ),
+        Row(
+            "notifications_bare_batches",
+            f"Posting the same bodies {m['batch']} at a time (gather), bare httpx, no database",
+            m["rate"]["bare_batches"],
+            "messages/s",
+            m["rate"]["bare"],
+            "bare httpx, one after the other",
+            m["batches_vs_bare"],
+            "%",
+            "",
+            None,
+            "informative: the delivery part's HTTP pattern without its rows",
+        ),
     ]
 
 
@@ -651,6 +738,9 @@ async def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["_robot"]:
+        return robot_main(argv[1:])
     parser = argparse.ArgumentParser(
         prog="python -m bench.deadlines",
         description=__doc__,
