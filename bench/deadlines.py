@@ -26,17 +26,18 @@ On a fresh database ``bench_<stamp>_deadlines`` (the platform's migrations):
    escalation deadlines due one after the other over a few seconds, fired by
    ``DeadlineRunner.run`` on the real clock; a deadline's delay runs from its ``due_at`` to the
    end of the poll that committed it (``on_poll``). With a 1 s poll, expect p50 ≈ 0.5 s and
-   p99 just under 1 s plus the poll's own time.
+   p99 ≈ 1 s plus the poll's own time.
 
 3. **Messages delivered per second.** ``k`` notices queued for one WeCom robot (a minimal
    FastAPI receiver served by uvicorn on a free 127.0.0.1 port in a process of its own,
-   answering ``{"errcode": 0}`` and counting what it received), delivered by the worker's delivery part (``Delivery.of`` with the
-   default settings: batches of 50 claimed and leased, sent concurrently through one
-   ``httpx.AsyncClient``, each outcome recorded; polled again at once while batches are full)
-   against the peer: one ``httpx.AsyncClient`` posting the same bodies (``wecom_body``) one
-   after the other and checking the ``errcode``; and, informative, the same client posting them
-   50 at a time (``gather``): the delivery part's HTTP pattern without its rows. Order: bare,
-   kit, bare in batches, bare; the ratio is against the mean of the two sequential bares.
+   answering ``{"errcode": 0}`` and counting what it received), delivered by the worker's
+   delivery part (``Delivery.of`` with the default settings: batches of 50 claimed and leased,
+   sent concurrently through one ``httpx.AsyncClient``, each outcome recorded; polled again at
+   once while batches are full) against the peer: one ``httpx.AsyncClient`` posting the same
+   bodies (``wecom_body``) one after the other and checking the ``errcode``; and, informative,
+   the same client posting them 50 at a time (``gather``): the delivery part's HTTP pattern
+   without its rows. Order: bare, kit, bare in batches, bare; the ratio is against the mean of
+   the two sequential bares.
 
 Every loop is bounded by a count and a time limit; nothing asserts on speed.
 """

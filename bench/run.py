@@ -1,6 +1,7 @@
 """Run every benchmark once, interleaved where it matters, and report against DESIGN.md §8.
 
     uv run python -m bench.run [--quick] [--json bench/results/latest.json] [--profile PHASE]
+    uv run python -m bench.run --only deadlines   # the kit's deadlines and notifications alone
 
 Everything it creates (databases ``bench_<stamp>*``, topics ``bench-<stamp>.*``) is dropped at
 the end unless ``--keep``. Figures are printed and written as JSON; nothing asserts on speed.
