@@ -1,6 +1,7 @@
 """Run every benchmark once, interleaved where it matters, and report against DESIGN.md §8.
 
     uv run python -m bench.run [--quick] [--json bench/results/latest.json] [--profile PHASE]
+    uv run python -m bench.run --only deadlines   # the kit's deadlines and notifications alone
 
 Everything it creates (databases ``bench_<stamp>*``, topics ``bench-<stamp>.*``) is dropped at
 the end unless ``--keep``. Figures are printed and written as JSON; nothing asserts on speed.
@@ -33,6 +34,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench import appends, board_workload, pipeline, visits_latency
+from bench import deadlines as deadlines_bench
 from bench.api_process import api_process_rss
 from bench.common import (
     DISTRICTS,
@@ -789,6 +791,27 @@ def memory_rows(
     return rows
 
 
+async def measure_deadlines(
+    server_url: str, kafka: str, names: Names, args: argparse.Namespace, details: dict[str, Any]
+) -> list[Row]:
+    """The kit's deadlines and notifications (``bench.deadlines``), on a database of their own."""
+    try:
+        res = await deadlines_bench.measure(server_url, kafka, names, args.quick, keep=args.keep)
+    except Exception as exc:
+        log.exception("the deadlines and notifications measure failed")
+        return [
+            Row(
+                "deadlines_fired",
+                "Deadlines fired / messages delivered",
+                None,
+                "deadlines/s",
+                note=f"not measured: {type(exc).__name__}: {exc}"[:300],
+            )
+        ]
+    details["deadlines"] = res
+    return deadlines_bench.rows(res)
+
+
 # --- report -------------------------------------------------------------------------------
 
 
@@ -856,53 +879,35 @@ async def run(args: argparse.Namespace) -> int:
     await ensure_infra(server_url, kafka)
     problems: list[str] = []
     try:
-        mem.start("appends")
-        rows += await measure_appends(server_url, names, sizes, prof, details)
-        mem.stop()
-        pipe_rows, csv_text = await measure_pipeline(
-            server_url, kafka, names, sizes, prof, mem, details, no_board=args.no_board
-        )
-        rows += pipe_rows
-        api: dict[str, Any] | None = None
-        api_error = None
-        if args.no_api:
-            api_error = "--no-api"
-        else:
-            try:
-                api = await api_process_rss(
-                    server_url, kafka, names.api_db, names.api_topic, csv_text
-                )
-                console.log(f"API process: peak RSS {api['peak_rss_mb']:.1f} MB")
-            except Exception as exc:  # noqa: BLE001 - reported in the table
-                api_error = f"{type(exc).__name__}: {exc}"[:300]
-        details["api_process"] = api
-        rows += memory_rows(
-            mem,
-            details.get("worker_process_memory"),
-            api,
-            api_error,
-            details.get("worker_process_memory_raw_replay"),
-        )
-        if args.no_visits:
-            rows.append(
-                Row(
-                    "visits_plan_to_board",
-                    "HTTP command → visits board visible, p99",
-                    None,
-                    "ms",
-                    target="p99 < 50 ms at 200/s",
-                    note="--no-visits",
-                )
+        if args.only is None:
+            mem.start("appends")
+            rows += await measure_appends(server_url, names, sizes, prof, details)
+            mem.stop()
+            pipe_rows, csv_text = await measure_pipeline(
+                server_url, kafka, names, sizes, prof, mem, details, no_board=args.no_board
             )
-        else:
-            try:
-                visits = await visits_latency.measure(
-                    server_url, kafka, names, sizes, keep=args.keep
-                )
-                details["visits_latency"] = visits
-                rows += visits_latency.rows(visits)
-            except Exception as exc:
-                log.exception("the visits latency measure failed")
+            rows += pipe_rows
+            api: dict[str, Any] | None = None
+            api_error = None
+            if args.no_api:
+                api_error = "--no-api"
+            else:
+                try:
+                    api = await api_process_rss(
+                        server_url, kafka, names.api_db, names.api_topic, csv_text
+                    )
+                    console.log(f"API process: peak RSS {api['peak_rss_mb']:.1f} MB")
+                except Exception as exc:  # noqa: BLE001 - reported in the table
+                    api_error = f"{type(exc).__name__}: {exc}"[:300]
+            details["api_process"] = api
+            rows += memory_rows(
+                mem,
+                details.get("worker_process_memory"),
+                api,
+                api_error,
+                details.get("worker_process_memory_raw_replay"),
+            )
+            if args.no_visits:
                 rows.append(
                     Row(
                         "visits_plan_to_board",
@@ -910,9 +915,30 @@ async def run(args: argparse.Namespace) -> int:
                         None,
                         "ms",
                         target="p99 < 50 ms at 200/s",
-                        note=f"not measured: {type(exc).__name__}: {exc}"[:300],
+                        note="--no-visits",
                     )
                 )
+            else:
+                try:
+                    visits = await visits_latency.measure(
+                        server_url, kafka, names, sizes, keep=args.keep
+                    )
+                    details["visits_latency"] = visits
+                    rows += visits_latency.rows(visits)
+                except Exception as exc:
+                    log.exception("the visits latency measure failed")
+                    rows.append(
+                        Row(
+                            "visits_plan_to_board",
+                            "HTTP command → visits board visible, p99",
+                            None,
+                            "ms",
+                            target="p99 < 50 ms at 200/s",
+                            note=f"not measured: {type(exc).__name__}: {exc}"[:300],
+                        )
+                    )
+        if args.only == "deadlines" or not args.no_deadlines:
+            rows += await measure_deadlines(server_url, kafka, names, args, details)
     finally:
         if args.keep:
             console.log(f"kept databases {names.databases} and topic {names.topic}")
@@ -994,6 +1020,16 @@ def main(argv: list[str] | None = None) -> int:
         "--no-board",
         action="store_true",
         help="skip the visits workload and the board replays",
+    )
+    parser.add_argument(
+        "--no-deadlines",
+        action="store_true",
+        help="skip the deadlines and notifications measure",
+    )
+    parser.add_argument(
+        "--only",
+        choices=("deadlines",),
+        help="run only this phase (deadlines: the kit's deadlines and notifications, < 1 min)",
     )
     parser.add_argument("--keep", action="store_true", help="keep databases and topics")
     parser.add_argument(
