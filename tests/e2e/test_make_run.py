@@ -25,7 +25,8 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 URL = "http://127.0.0.1:8001"
 VISITS_URL = "http://127.0.0.1:8003"
-TOPICS = ("registry.events", "visits.events")
+WELLBEING_URL = "http://127.0.0.1:8004"
+TOPICS = ("registry.events", "visits.events", "wellbeing.events")
 CAUSAL_HEADERS = ("traceparent", "ce_correlationid", "ce_causationid")
 Offsets = dict[str, dict[int, int]]
 
@@ -104,6 +105,8 @@ async def test_make_run_brings_up_the_registry_with_the_demo_roster(
         docs = await http.get("/openapi.json")
         assert "/imports/students" in docs.json()["paths"]
     await the_demo_semester_of_visits(token)
+    assert f"{WELLBEING_URL}/docs" in system.stdout
+    await the_demo_screening_campaign(token)
     await every_new_record_carries_its_trace_and_causation(private, ends_before_run)
     again = make("run")
     assert again.returncode == 0, again.stderr[-3000:]
@@ -151,6 +154,42 @@ async def the_demo_semester_of_visits(token: str) -> None:
     assert any(".VisitCompleted.v" in t for t in types), set(types)
 
 
+async def the_demo_screening_campaign(token: str) -> None:
+    """`make run` played a screening campaign (心阳光) in both schools: every student offered,
+    most screened; one student listed per school after three sign-offs; two crisis referrals
+    per school, one acknowledged; the last school's team gaps show."""
+    async with httpx.AsyncClient(
+        base_url=WELLBEING_URL, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    ) as http:
+        assert (await http.get("/health")).json() == {"status": "ok"}
+
+        async def coverage() -> list[dict[str, Any]]:
+            r = await http.get("/districts/330106/screening-coverage")
+            assert r.status_code == 200, r.text
+            return list(r.json()["schools"])
+
+        schools = await eventually(
+            coverage,
+            lambda c: len(c) == 2 and all(s["offered"] == 240 and s["screened"] for s in c),
+            timeout=60,
+            what="the demo campaign's coverage in both schools",
+        )
+        assert all(s["full_coverage"] and s["refused"] > 0 for s in schools), schools
+        counts = await eventually(
+            lambda: http.get("/districts/330106/attention/counts"),
+            lambda r: r.status_code == 200 and "listed" in r.text,
+            timeout=60,
+            what="the attention-list counts",
+        )
+        assert "student_ref" not in counts.text  # numbers only
+        sla = (await http.get("/districts/330106/referral-sla")).json()
+        assert "student_ref" not in json.dumps(sla)
+        gaps = (await http.get("/districts/330106/team-gaps")).json()
+        assert gaps["schools_with_gaps"] == [
+            {"school_id": "330106002", "gaps": ["missing_school_doctor", "no_counselling_room"]}
+        ]
+
+
 def is_planned(record: ConsumerRecord, visit_id: str) -> bool:
     ce_type = dict(record.headers or ()).get("ce_type", b"").decode()
     payload = json.loads(record.value or b"{}")
@@ -196,6 +235,7 @@ async def every_new_record_carries_its_trace_and_causation(private: bytes, befor
             what=f"the visit {visit_id} planned in this test on visits.events",
         ),
         "registry.events": await new_records("registry.events"),
+        "wellbeing.events": await new_records("wellbeing.events"),
     }
     # On a machine that ran before, the demo roster is already there: the registry may have
     # nothing new; the visit planned above is new on visits.events whatever ran before.

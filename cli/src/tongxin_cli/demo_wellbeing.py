@@ -34,7 +34,7 @@ CHINA = timezone(timedelta(hours=8))
 TIMEOUT = httpx.Timeout(60.0, connect=5.0)
 Headers = dict[str, str]
 COLUMNS = ["school", "enrolled", "offered", "consented", "refused", "screened", "flagged"]
-COLUMNS += ["listed", "referrals", "team gaps"]
+COLUMNS += ["listed", "referrals (in time/escalated/awaiting)", "team gaps"]
 
 
 def school_year_of(day: Any) -> str:
@@ -119,7 +119,9 @@ class CampaignPlayer:
         )
         if cov.status_code != 200 or team.status_code != 200:
             return None
-        row = next((r for r in cov.json()["schools"] if r["school_id"] == school), {})
+        row: dict[str, Any] = next(
+            (r for r in cov.json()["schools"] if r["school_id"] == school), {}
+        )
         return team.json() if row.get("enrolled", 0) >= students else None
 
     def play_school(self, school: str, team: dict[str, Any]) -> None:
@@ -281,11 +283,15 @@ def play_demo_campaign(
         grid = Table(*COLUMNS, title=f"screening campaign {p.year} (心阳光)", title_justify="left")
         gaps = p.get(f"/districts/{district}/team-gaps", officer)
         gap_of = {g["school_id"]: ", ".join(g["gaps"]) for g in gaps["schools_with_gaps"]}
+        sla = p.get(f"/districts/{district}/referral-sla", officer)
+        sla_of = {s["school_id"]: s for s in sla["schools"]}
         for school in schools:
             cov = p.coverage(school) or {}
             count = p.get(f"/schools/{school}/attention/count", p.who(Role.principal, school))
-            t = p.tally.get(school, Counter())
             cells = [str(cov.get(k, "?")) for k in COLUMNS[1:6]]
             cells += [str(cov.get("flagged", "–")), str(count.get("listed", "?"))]
-            grid.add_row(school, *cells, str(t["referrals"]), gap_of.get(school, "none"))
+            r = sla_of.get(school, {})
+            keys = ("referred", "acknowledged_in_time", "escalated", "awaiting")
+            cells.append("{} ({}/{}/{})".format(*(r.get(k, 0) for k in keys)))
+            grid.add_row(school, *cells, gap_of.get(school, "none"))
         console.print(grid)
