@@ -10,10 +10,10 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 
 REQUIRED = {
-    "tests.unit": 320,
-    "tests.contract": 30,
-    "tests.integration": 80,
-    "tests.faults": 4,
+    "tests.unit": 540,
+    "tests.contract": 50,
+    "tests.integration": 125,
+    "tests.faults": 5,
     "tests.e2e": 1,
 }
 
