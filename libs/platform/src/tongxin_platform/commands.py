@@ -119,31 +119,13 @@ class Writer:
         before: Before | None = None,
         after: After | None = None,
     ) -> list[IntegrationEvent]:
-        cause = causation()  # one command: every attempt's events share its ids
-
-        async def attempt() -> list[IntegrationEvent]:
-            now = self.clock()
-            async with self.transactions.begin() as uow:
-                if before is not None:
-                    await before(uow, now)
-                loaded = await uow.events.load([stream_id])
-                decided = decide(loaded.of(stream_id), now)
-                by_stream: dict[str, list[IntegrationEvent]] = defaultdict(list)
-                for e in decided:
-                    by_stream[e.aggregate_id()].append(e)
-                batches = [
-                    (sid, loaded.head(sid), new_events(evs, now, new_id=self.new_id, cause=cause))
-                    for sid, evs in by_stream.items()
-                ]
-                if len(batches) == 1:
-                    await uow.events.append(*batches[0])
-                elif batches:
-                    await uow.events.append_many(batches)
-                if after is not None and batches:
-                    await after(uow, list(by_stream))
-                return decided
-
-        return await retrying(attempt)
+        """Load ``stream_id``, decide on its history, append what was decided."""
+        return await self.run_many(
+            [stream_id],
+            lambda loaded, now: decide(loaded[stream_id], now),
+            before=before,
+            after=after,
+        )
 
     async def run_many(
         self,
@@ -151,11 +133,12 @@ class Writer:
         decide: DecideMany,
         *,
         before: Before | None = None,
+        after: After | None = None,
     ) -> list[IntegrationEvent]:
         """``run`` over several streams loaded together (a rule that spans two aggregates, e.g.
         a listing that opens the student's plan): the decision sees every stream's history and
         its events are appended after each stream's head, in one unit of work."""
-        cause = causation()
+        cause = causation()  # one command: every attempt's events share its ids
 
         async def attempt() -> list[IntegrationEvent]:
             now = self.clock()
@@ -175,6 +158,8 @@ class Writer:
                     await uow.events.append(*batches[0])
                 elif batches:
                     await uow.events.append_many(batches)
+                if after is not None and batches:
+                    await after(uow, list(by_stream))
                 return decided
 
         return await retrying(attempt)
