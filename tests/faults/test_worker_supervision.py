@@ -55,6 +55,7 @@ def script_env(
         "VISITS_DATABASE_NAME": visits_settings.database_name,
         "VISITS_TOPIC": visits_settings.topic,
         "VISITS_REGISTRY_TOPIC": visits_settings.registry_topic,
+        "VISITS_WELLBEING_TOPIC": visits_settings.wellbeing_topic,
         "VISITS_HTTP_PORT": str(free_port()),
         "VISITS_WORKER_HTTP_PORT": str(free_port()),
         "VISITS_WORKER_HEARTBEAT_INTERVAL": "1",

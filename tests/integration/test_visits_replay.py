@@ -39,6 +39,8 @@ def env_of(settings: VisitsSettings) -> dict[str, str]:
         "VISITS_DATABASE_NAME": settings.database_name,
         "VISITS_TOPIC": settings.topic,
         "VISITS_REGISTRY_TOPIC": settings.registry_topic,
+        # the test's own: the real wellbeing.events may hold another run's visit requests
+        "VISITS_WELLBEING_TOPIC": settings.wellbeing_topic,
         "COLUMNS": "200",
     }
 

@@ -53,13 +53,13 @@ TEEN_BIRTH = date(int(YEAR[:4]) - 15, 3, 1)  # 14 or more: may consent for thems
 async def wellbeing_settings(
     infra: Infra, kafka: str, topic: str, unique: str, database_name: str
 ) -> WellbeingSettings:
-    own = f"test-{unique}-wellbeing.events"
-    await ensure_topics(kafka, [TopicSpec(own, 3, event_topic_config())])
+    own, visits = f"test-{unique}-wellbeing.events", f"test-{unique}-visits.events"
+    await ensure_topics(kafka, [TopicSpec(t, 3, event_topic_config()) for t in (own, visits)])
     settings = settings_for(
         WELLBEING,
         infra,
         database_name=f"{database_name}_wellbeing",
-        topics={"wellbeing": own, "registry": topic},
+        topics={"wellbeing": own, "registry": topic, "visits": visits},  # never the real ones
     )
     assert isinstance(settings, WellbeingSettings)
     return settings

@@ -37,13 +37,13 @@ async def test_the_team_and_the_gaps_of_a_district_show_from_the_roster(
     verifier: TokenVerifier,
     bearer: Bearer,
 ) -> None:
-    own = f"test-{unique}-wellbeing.events"
-    await ensure_topics(kafka, [TopicSpec(own, 3, event_topic_config())])
+    own, visits = f"test-{unique}-wellbeing.events", f"test-{unique}-visits.events"
+    await ensure_topics(kafka, [TopicSpec(t, 3, event_topic_config()) for t in (own, visits)])
     settings = settings_for(
         SERVICE,
         infra,
         database_name=f"{database_name}_wellbeing",
-        topics={"wellbeing": own, "registry": registry_settings.topic},
+        topics={"wellbeing": own, "registry": registry_settings.topic, "visits": visits},
     )
     students, staff = demo_roster(SPEC)
     officer = bearer("bureau_officer", D)
