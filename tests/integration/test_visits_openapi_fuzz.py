@@ -22,12 +22,7 @@ cannot pass without having reached the handlers.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import re
 import time
-from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from functools import partial
 from typing import Any
@@ -35,12 +30,21 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-import requests
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import Bearer
+from tests.support.fuzzing import (
+    Caller,
+    Fuzz,
+    call,
+    drive,
+    operations,
+    real_ids,
+    with_body,
+    with_ids,
+    with_query,
+)
 from tests.support.kafka_reader import read_all
 from tests.support.servers import serving
 from tests.support.visits import School, set_up_school
@@ -71,18 +75,6 @@ pytestmark = [
 
 SPEC = DemoSpec(schools=1, classes_per_school=2, students_per_class=3)
 BUDGET = 18.0  # seconds of fuzzing, shared among operations and callers
-EXAMPLES = 60  # at most, per operation and caller
-PROBLEM = "application/problem+json"
-# Refusals a handler makes once the request is valid (a request-validation 422 lists `errors`).
-HANDLER_REFUSALS = (403, 404, 409, 422, 429)
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    database=None,
-    derandomize=True,
-    phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=list(HealthCheck),
-)
 
 
 def zones(*hours: int) -> st.SearchStrategy[timezone]:
@@ -110,93 +102,7 @@ EDGE_QUERY: dict[str, st.SearchStrategy[str]] = {
 }
 
 
-@dataclass(frozen=True)
-class Caller:
-    headers: dict[str, str]
-    staff_ref: str | None = None  # school staff: the token's subject
-    role: str | None = None  # …in the role they would visit in
-    share: float = 1.0  # of the fuzzing budget
-
-
-class Fuzz:
-    """Calls made, ids handed out, and what went wrong, by the fuzzing thread; and its share of
-    the budget."""
-
-    def __init__(
-        self, base_url: str, callers: dict[str, Caller], ids: dict[str, list[str]], shares: float
-    ) -> None:
-        self.base_url = base_url
-        self.callers = callers
-        self.ids = ids
-        self.session = requests.Session()
-        self.calls: Counter[tuple[str, str]] = Counter()
-        self.past_validation: Counter[str] = Counter()
-        self.statuses: Counter[tuple[str, int]] = Counter()
-        self.failures: list[str] = []
-        self.accepted: list[str] = []  # commands the service took
-        self.strategies: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
-        self.shares_left = shares
-        self.deadline = time.monotonic() + BUDGET
-        self.slice_ends = 0.0
-
-    def next_slice(self, share: float) -> None:
-        """The next operation and caller get their share of the time left."""
-        now = time.monotonic()
-        left = max(self.deadline - now, 0.0)
-        self.slice_ends = now + left * share / max(self.shares_left, share)
-        self.shares_left -= share
-
-    def in_time(self) -> bool:
-        return time.monotonic() < self.slice_ends
-
-    def record(self, label: str, who: str, request: Any, response: Any) -> None:
-        status: int = response.status_code
-        ctype = response.headers.get("content-type", [""])[0]
-        self.calls[(label, who)] += 1
-        self.statuses[(label, status)] += 1
-        if 200 <= status < 300 or (
-            status in HANDLER_REFUSALS and ctype == PROBLEM and "errors" not in response.json()
-        ):
-            self.past_validation[label] += 1
-        if 200 <= status < 300 and ctype == "application/json":
-            self.harvest(response.json())
-        if 200 <= status < 300 and request.method != "GET":
-            self.accepted.append(
-                f"{who}: {request.method} {request.url} body={str(request.body)[:1500]!r}"
-            )
-        wrong = ""
-        if status >= 500:
-            wrong = "a 5xx"
-        elif status >= 400 and ctype != PROBLEM:
-            wrong = f"an error that is not problem+json ({ctype!r})"
-        if wrong:
-            key = request.headers.get("Idempotency-Key")
-            self.failures.append(
-                f"{wrong} as {who}: {request.method} {request.url} "
-                f"idempotency_key={key!r} body={str(request.body)[:600]!r} "
-                f"→ {status} {response.text[:300]!r}"
-            )
-
-    def harvest(self, body: Any) -> None:
-        """A visit or case the service handed out becomes an id to fuzz with."""
-        if not isinstance(body, dict):
-            return
-        found = {
-            "visit_id": [body.get("visit_id")],
-            "case_id": [body.get("case_id"), *(body.get("case_ids") or [])],
-        }
-        for name, values in found.items():
-            for value in values:
-                if isinstance(value, str) and value not in self.ids[name]:
-                    self.ids[name].append(value)
-
-
 # --- what the school really has ---------------------------------------------------------
-
-
-def real_ids(ids: dict[str, list[str]], path: str) -> st.SearchStrategy[dict[str, str]]:
-    names = re.findall(r"{(\w+)}", path)
-    return st.fixed_dictionaries({n: st.sampled_from(list(ids[n])) for n in names})
 
 
 def as_text(values: st.SearchStrategy[Any]) -> st.SearchStrategy[str]:
@@ -323,75 +229,6 @@ async def seed_visits(http: httpx.AsyncClient, school: School) -> dict[str, list
 # --- driving schemathesis ---------------------------------------------------------------
 
 
-class OutOfTime(BaseException):
-    """This drive's share of the budget is spent (a BaseException: hypothesis lets it through
-    at once, where it would shrink an Exception)."""
-
-
-def drive(
-    fuzz: Fuzz, share: float, strategy: st.SearchStrategy[Any], send: Callable[[Any], None]
-) -> None:
-    """Send up to ``EXAMPLES`` values drawn from ``strategy``: at least one, then while this
-    drive's share of the budget lasts."""
-    fuzz.next_slice(share)
-    sent = 0
-
-    @FUZZ
-    @given(value=strategy)
-    def run(value: Any) -> None:
-        nonlocal sent
-        if sent and not fuzz.in_time():
-            raise OutOfTime
-        sent += 1
-        send(value)
-
-    with contextlib.suppress(OutOfTime):
-        run()
-
-
-def with_ids(fuzz: Fuzz, op: Any, ids: dict[str, str]) -> st.SearchStrategy[Any]:
-    """Generated requests to these real ids (made once per operation and ids: it is slow)."""
-    key = (op.label, tuple(sorted(ids.items())))
-    if key not in fuzz.strategies:
-        fuzz.strategies[key] = op.as_strategy(path_parameters=ids)
-    strategy: st.SearchStrategy[Any] = fuzz.strategies[key]
-    return strategy
-
-
-def with_body(op: Any, pick: tuple[dict[str, str], dict[str, Any]]) -> Any:
-    return op.Case(path_parameters=pick[0], body=pick[1], media_type="application/json")
-
-
-def with_query(op: Any, pick: tuple[dict[str, str], dict[str, str]]) -> Any:
-    return op.Case(path_parameters=pick[0], query=pick[1])
-
-
-def call(fuzz: Fuzz, who: str, case: Any) -> None:
-    try:
-        r = case.call(
-            base_url=fuzz.base_url,
-            session=fuzz.session,
-            headers=fuzz.callers[who].headers,
-            timeout=30,
-        )
-    except requests.RequestException as exc:
-        fuzz.failures.append(f"{case.operation.label} as {who}: no answer: {exc!r}")
-        return
-    fuzz.record(case.operation.label, who, r.request, r)
-
-
-def operations(base_url: str) -> tuple[list[Any], list[str]]:
-    """The served OpenAPI's operations, and those it cannot describe."""
-    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json", timeout=10)
-    found, broken = [], []
-    for result in schema.get_all_operations():
-        if hasattr(result, "ok"):
-            found.append(result.ok())
-        else:
-            broken.append(f"an operation the schema cannot describe: {result.err()!r}")
-    return found, broken
-
-
 def strategies_for(op: Any, fuzz: Fuzz, school: School, me: Caller) -> st.SearchStrategy[Any]:
     """Generated requests, and requests with the ids, bodies and calendar edges we have."""
     ids = fuzz.ids
@@ -477,7 +314,14 @@ async def test_fuzzing_every_visits_operation_never_gets_a_5xx_nor_an_error_that
         }
         ops, broken = await asyncio.to_thread(operations, visits_url)
         shares = len(ops) * sum(c.share for c in callers.values())
-        fuzz = Fuzz(visits_url, callers, ids, shares)
+        fuzz = Fuzz(
+            visits_url,
+            callers,
+            ids,
+            shares,
+            budget=BUDGET,
+            harvests={"visit_id": "visit_id", "case_id": "case_id", "case_ids": "case_id"},
+        )
         fuzz.failures += broken
         started = time.monotonic()
         await asyncio.to_thread(fuzz_operations, fuzz, ops, school)

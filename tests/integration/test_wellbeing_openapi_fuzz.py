@@ -19,24 +19,30 @@ got past request validation, so it cannot pass without having reached the handle
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 import time
 import uuid
-from collections import Counter
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from functools import partial
 from typing import Any
 
 import pytest
-import requests
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import Bearer
+from tests.support.fuzzing import (
+    Caller,
+    Fuzz,
+    call,
+    drive,
+    operations,
+    real_ids,
+    with_body,
+    with_ids,
+    with_query,
+)
 from tests.support.kafka_reader import read_all
 from tests.support.services import settings_for, worker_of
 from tests.support.waiting import caught_up, eventually
@@ -77,18 +83,6 @@ SPEC = DemoSpec(schools=2, classes_per_school=2, students_per_class=4)
 SCHOOL, CLASS = "330106001", "330106001-01"
 HOSPITAL = "hosp-330106-01"
 BUDGET = 30.0  # seconds of fuzzing, shared among operations and callers
-EXAMPLES = 60  # at most, per operation and caller
-PROBLEM = "application/problem+json"
-# Refusals a handler makes once the request is valid (a request-validation 422 lists `errors`).
-HANDLER_REFUSALS = (403, 404, 409, 422, 429)
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    database=None,
-    derandomize=True,
-    phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=list(HealthCheck),
-)
 TODAY = china_date(now_utc())
 YEAR = school_year_of(TODAY)
 
@@ -114,87 +108,7 @@ EDGE_QUERY: dict[str, st.SearchStrategy[str]] = {"school_year": SCHOOL_YEARS}
 TEXT = st.text(min_size=1, max_size=40).filter(lambda s: "\x00" not in s)
 
 
-@dataclass(frozen=True)
-class Caller:
-    headers: dict[str, str]
-    share: float = 1.0  # of the fuzzing budget
-
-
-class Fuzz:
-    """Calls made, ids handed out, and what went wrong, by the fuzzing thread; and its share of
-    the budget."""
-
-    def __init__(
-        self, base_url: str, callers: dict[str, Caller], ids: dict[str, list[str]], shares: float
-    ) -> None:
-        self.base_url = base_url
-        self.callers = callers
-        self.ids = ids
-        self.session = requests.Session()
-        self.calls: Counter[tuple[str, str]] = Counter()
-        self.past_validation: Counter[str] = Counter()
-        self.statuses: Counter[tuple[str, int]] = Counter()
-        self.failures: list[str] = []
-        self.accepted: list[str] = []  # commands the service took
-        self.strategies: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
-        self.shares_left = shares
-        self.deadline = time.monotonic() + BUDGET
-        self.slice_ends = 0.0
-
-    def next_slice(self, share: float) -> None:
-        """The next operation and caller get their share of the time left."""
-        now = time.monotonic()
-        left = max(self.deadline - now, 0.0)
-        self.slice_ends = now + left * share / max(self.shares_left, share)
-        self.shares_left -= share
-
-    def in_time(self) -> bool:
-        return time.monotonic() < self.slice_ends
-
-    def record(self, label: str, who: str, request: Any, response: Any) -> None:
-        status: int = response.status_code
-        ctype = response.headers.get("content-type", [""])[0]
-        self.calls[(label, who)] += 1
-        self.statuses[(label, status)] += 1
-        if 200 <= status < 300 or (
-            status in HANDLER_REFUSALS and ctype == PROBLEM and "errors" not in response.json()
-        ):
-            self.past_validation[label] += 1
-        if 200 <= status < 300 and ctype == "application/json":
-            self.harvest(response.json())
-        if 200 <= status < 300 and request.method != "GET":
-            self.accepted.append(
-                f"{who}: {request.method} {request.url} body={str(request.body)[:1500]!r}"
-            )
-        wrong = ""
-        if status >= 500:
-            wrong = "a 5xx"
-        elif status >= 400 and ctype != PROBLEM:
-            wrong = f"an error that is not problem+json ({ctype!r})"
-        if wrong:
-            key = request.headers.get("Idempotency-Key")
-            self.failures.append(
-                f"{wrong} as {who}: {request.method} {request.url} "
-                f"idempotency_key={key!r} body={str(request.body)[:600]!r} "
-                f"→ {status} {response.text[:300]!r}"
-            )
-
-    def harvest(self, body: Any) -> None:
-        """A proposal or referral the service handed out becomes an id to fuzz with."""
-        if not isinstance(body, dict):
-            return
-        for name in ("proposal_id", "referral_id"):
-            value = body.get(name)
-            if isinstance(value, str) and value not in self.ids[name]:
-                self.ids[name].append(value)
-
-
 # --- what the school really has ---------------------------------------------------------
-
-
-def real_ids(ids: dict[str, list[str]], path: str) -> st.SearchStrategy[dict[str, str]]:
-    names = re.findall(r"{(\w+)}", path)
-    return st.fixed_dictionaries({n: st.sampled_from(list(ids[n] or ["none"])) for n in names})
 
 
 def iso(values: st.SearchStrategy[date]) -> st.SearchStrategy[str]:
@@ -302,75 +216,6 @@ def real_bodies(wb: Wellbeing, seeded: Seeded) -> dict[str, st.SearchStrategy[di
 
 
 # --- driving schemathesis ---------------------------------------------------------------
-
-
-class OutOfTime(BaseException):
-    """This drive's share of the budget is spent (a BaseException: hypothesis lets it through
-    at once, where it would shrink an Exception)."""
-
-
-def drive(
-    fuzz: Fuzz, share: float, strategy: st.SearchStrategy[Any], send: Callable[[Any], None]
-) -> None:
-    """Send up to ``EXAMPLES`` values drawn from ``strategy``: at least one, then while this
-    drive's share of the budget lasts."""
-    fuzz.next_slice(share)
-    sent = 0
-
-    @FUZZ
-    @given(value=strategy)
-    def run(value: Any) -> None:
-        nonlocal sent
-        if sent and not fuzz.in_time():
-            raise OutOfTime
-        sent += 1
-        send(value)
-
-    with contextlib.suppress(OutOfTime):
-        run()
-
-
-def with_ids(fuzz: Fuzz, op: Any, ids: dict[str, str]) -> st.SearchStrategy[Any]:
-    """Generated requests to these real ids (made once per operation and ids: it is slow)."""
-    key = (op.label, tuple(sorted(ids.items())))
-    if key not in fuzz.strategies:
-        fuzz.strategies[key] = op.as_strategy(path_parameters=ids)
-    strategy: st.SearchStrategy[Any] = fuzz.strategies[key]
-    return strategy
-
-
-def with_body(op: Any, pick: tuple[dict[str, str], dict[str, Any]]) -> Any:
-    return op.Case(path_parameters=pick[0], body=pick[1], media_type="application/json")
-
-
-def with_query(op: Any, pick: tuple[dict[str, str], dict[str, str]]) -> Any:
-    return op.Case(path_parameters=pick[0], query=pick[1])
-
-
-def call(fuzz: Fuzz, who: str, case: Any) -> None:
-    try:
-        r = case.call(
-            base_url=fuzz.base_url,
-            session=fuzz.session,
-            headers=fuzz.callers[who].headers,
-            timeout=30,
-        )
-    except requests.RequestException as exc:
-        fuzz.failures.append(f"{case.operation.label} as {who}: no answer: {exc!r}")
-        return
-    fuzz.record(case.operation.label, who, r.request, r)
-
-
-def operations(base_url: str) -> tuple[list[Any], list[str]]:
-    """The served OpenAPI's operations, and those it cannot describe."""
-    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json", timeout=10)
-    found, broken = [], []
-    for result in schema.get_all_operations():
-        if hasattr(result, "ok"):
-            found.append(result.ok())
-        else:
-            broken.append(f"an operation the schema cannot describe: {result.err()!r}")
-    return found, broken
 
 
 def strategies_for(
@@ -484,8 +329,8 @@ async def test_fuzzing_every_wellbeing_operation_never_gets_a_5xx_nor_an_error_n
         "head_teacher": token(Role.head_teacher, roster.head_of(CLASS), SCHOOL, CLASS),
         "hospital": token(Role.hospital, "fuzz-clinician", org=HOSPITAL),
         # District-wide tokens read aggregates only: a smaller share.
-        "bureau_officer": Caller(token(Role.bureau_officer, "fuzz-officer").headers, 0.5),
-        "operator": Caller(token(Role.operator, "fuzz-operator").headers, 0.3),
+        "bureau_officer": Caller(token(Role.bureau_officer, "fuzz-officer").headers, share=0.5),
+        "operator": Caller(token(Role.operator, "fuzz-operator").headers, share=0.3),
         # Without a token, all but a few operations stop at the 401: a token share.
         "nobody": Caller({}, share=0.1),
     }
@@ -502,7 +347,14 @@ async def test_fuzzing_every_wellbeing_operation_never_gets_a_5xx_nor_an_error_n
     }
     ops, broken = await asyncio.to_thread(operations, str(wb.http.base_url).rstrip("/"))
     shares = len(ops) * sum(c.share for c in callers.values())
-    fuzz = Fuzz(str(wb.http.base_url).rstrip("/"), callers, ids, shares)
+    fuzz = Fuzz(
+        str(wb.http.base_url).rstrip("/"),
+        callers,
+        ids,
+        shares,
+        budget=BUDGET,
+        harvests={"proposal_id": "proposal_id", "referral_id": "referral_id"},
+    )
     fuzz.failures += broken
     bodies = real_bodies(wb, seeded)
     started = time.monotonic()

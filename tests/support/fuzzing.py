@@ -1,0 +1,192 @@
+"""The machinery the OpenAPI fuzz tests share (schemathesis + hypothesis over real HTTP): who
+calls, what each call answered, the ids handed out, the time budget, and driving an operation.
+Each service's fuzz test says what its service really has (ids, bodies) and what to assert."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+EXAMPLES = 60  # at most, per operation and caller
+PROBLEM = "application/problem+json"
+# Refusals a handler makes once the request is valid (a request-validation 422 lists `errors`).
+HANDLER_REFUSALS = (403, 404, 409, 422, 429)
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
+
+
+@dataclass(frozen=True)
+class Caller:
+    headers: dict[str, str]
+    staff_ref: str | None = None  # school staff: the token's subject
+    role: str | None = None  # …in the role they would visit in
+    share: float = 1.0  # of the fuzzing budget
+
+
+class Fuzz:
+    """Calls made, ids handed out, and what went wrong, by the fuzzing thread; and its share of
+    the budget."""
+
+    def __init__(
+        self,
+        base_url: str,
+        callers: dict[str, Caller],
+        ids: dict[str, list[str]],
+        shares: float,
+        *,
+        budget: float,
+        harvests: dict[str, str],
+    ) -> None:
+        self.base_url = base_url
+        self.callers = callers
+        self.ids = ids
+        self.session = requests.Session()
+        self.calls: Counter[tuple[str, str]] = Counter()
+        self.past_validation: Counter[str] = Counter()
+        self.statuses: Counter[tuple[str, int]] = Counter()
+        self.failures: list[str] = []
+        self.accepted: list[str] = []  # commands the service took
+        self.strategies: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
+        self.shares_left = shares
+        self.harvests = harvests  # response field → the id it names
+        self.deadline = time.monotonic() + budget
+        self.slice_ends = 0.0
+
+    def next_slice(self, share: float) -> None:
+        """The next operation and caller get their share of the time left."""
+        now = time.monotonic()
+        left = max(self.deadline - now, 0.0)
+        self.slice_ends = now + left * share / max(self.shares_left, share)
+        self.shares_left -= share
+
+    def in_time(self) -> bool:
+        return time.monotonic() < self.slice_ends
+
+    def record(self, label: str, who: str, request: Any, response: Any) -> None:
+        status: int = response.status_code
+        ctype = response.headers.get("content-type", [""])[0]
+        self.calls[(label, who)] += 1
+        self.statuses[(label, status)] += 1
+        if 200 <= status < 300 or (
+            status in HANDLER_REFUSALS and ctype == PROBLEM and "errors" not in response.json()
+        ):
+            self.past_validation[label] += 1
+        if 200 <= status < 300 and ctype == "application/json":
+            self.harvest(response.json())
+        if 200 <= status < 300 and request.method != "GET":
+            self.accepted.append(
+                f"{who}: {request.method} {request.url} body={str(request.body)[:1500]!r}"
+            )
+        wrong = ""
+        if status >= 500:
+            wrong = "a 5xx"
+        elif status >= 400 and ctype != PROBLEM:
+            wrong = f"an error that is not problem+json ({ctype!r})"
+        if wrong:
+            key = request.headers.get("Idempotency-Key")
+            self.failures.append(
+                f"{wrong} as {who}: {request.method} {request.url} "
+                f"idempotency_key={key!r} body={str(request.body)[:600]!r} "
+                f"→ {status} {response.text[:300]!r}"
+            )
+
+    def harvest(self, body: Any) -> None:
+        """An id the service handed out (a field named in ``harvests``, a string or a list of
+        them) becomes an id to fuzz with."""
+        if not isinstance(body, dict):
+            return
+        for field, name in self.harvests.items():
+            found = body.get(field)
+            for value in found if isinstance(found, list) else [found]:
+                if isinstance(value, str) and value not in self.ids[name]:
+                    self.ids[name].append(value)
+
+
+def real_ids(ids: dict[str, list[str]], path: str) -> st.SearchStrategy[dict[str, str]]:
+    names = re.findall(r"{(\w+)}", path)
+    return st.fixed_dictionaries({n: st.sampled_from(list(ids[n] or ["none"])) for n in names})
+
+
+class OutOfTime(BaseException):
+    """This drive's share of the budget is spent (a BaseException: hypothesis lets it through
+    at once, where it would shrink an Exception)."""
+
+
+def drive(
+    fuzz: Fuzz, share: float, strategy: st.SearchStrategy[Any], send: Callable[[Any], None]
+) -> None:
+    """Send up to ``EXAMPLES`` values drawn from ``strategy``: at least one, then while this
+    drive's share of the budget lasts."""
+    fuzz.next_slice(share)
+    sent = 0
+
+    @FUZZ
+    @given(value=strategy)
+    def run(value: Any) -> None:
+        nonlocal sent
+        if sent and not fuzz.in_time():
+            raise OutOfTime
+        sent += 1
+        send(value)
+
+    with contextlib.suppress(OutOfTime):
+        run()
+
+
+def with_ids(fuzz: Fuzz, op: Any, ids: dict[str, str]) -> st.SearchStrategy[Any]:
+    """Generated requests to these real ids (made once per operation and ids: it is slow)."""
+    key = (op.label, tuple(sorted(ids.items())))
+    if key not in fuzz.strategies:
+        fuzz.strategies[key] = op.as_strategy(path_parameters=ids)
+    strategy: st.SearchStrategy[Any] = fuzz.strategies[key]
+    return strategy
+
+
+def with_body(op: Any, pick: tuple[dict[str, str], dict[str, Any]]) -> Any:
+    return op.Case(path_parameters=pick[0], body=pick[1], media_type="application/json")
+
+
+def with_query(op: Any, pick: tuple[dict[str, str], dict[str, str]]) -> Any:
+    return op.Case(path_parameters=pick[0], query=pick[1])
+
+
+def call(fuzz: Fuzz, who: str, case: Any) -> None:
+    try:
+        r = case.call(
+            base_url=fuzz.base_url,
+            session=fuzz.session,
+            headers=fuzz.callers[who].headers,
+            timeout=30,
+        )
+    except requests.RequestException as exc:
+        fuzz.failures.append(f"{case.operation.label} as {who}: no answer: {exc!r}")
+        return
+    fuzz.record(case.operation.label, who, r.request, r)
+
+
+def operations(base_url: str) -> tuple[list[Any], list[str]]:
+    """The served OpenAPI's operations, and those it cannot describe."""
+    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json", timeout=10)
+    found, broken = [], []
+    for result in schema.get_all_operations():
+        if hasattr(result, "ok"):
+            found.append(result.ok())
+        else:
+            broken.append(f"an operation the schema cannot describe: {result.err()!r}")
+    return found, broken
