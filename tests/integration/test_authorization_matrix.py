@@ -134,6 +134,8 @@ family_education_coordinator school   RR  RR  YY  YS  YS  YS  YN  YN  RR  RR  RR
 bureau_officer               district YS  YS  YY  YS  YS  RS  YN  RN  RR  RR  RR  YN  YN  RR  RR
 hospital                     district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
 police                       district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+market_regulation            district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+guidance_committee           district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
 civil_affairs                district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
 womens_federation            district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
 community_worker             district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
@@ -164,6 +166,8 @@ family_education_coordinator school   RR  RR  RR
 bureau_officer               district RR  RR  RR
 hospital                     district RR  RR  RR
 police                       district RR  RR  RR
+market_regulation            district RR  RR  RR
+guidance_committee           district RR  RR  RR
 civil_affairs                district RR  RR  RR
 womens_federation            district RR  RR  RR
 community_worker             district RR  RR  RR

@@ -215,6 +215,8 @@ family_education_coordinator school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
 bureau_officer               district YS  YS  YS  YS  YS  RR  RR  RR  YS  YS  RR  RR
 hospital                     hospital RR  RR  RR  YY  YY  YN  RR  RR  RR  RR  YN  RR
 police                       district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+market_regulation            district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+guidance_committee           district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
 civil_affairs                district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
 womens_federation            district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
 community_worker             district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
@@ -243,6 +245,8 @@ family_education_coordinator school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
 bureau_officer               district RR  RR  YS  YS  YS  RR  RR  RR  YS  RR  RR  RR
 hospital                     hospital YN  YO  YY  RR  RR  RR  RR  RR  RR  RR  RR  RR
 police                       district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+market_regulation            district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+guidance_committee           district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
 civil_affairs                district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
 womens_federation            district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
 community_worker             district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
@@ -271,6 +275,8 @@ family_education_coordinator school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
 bureau_officer               district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
 hospital                     hospital RR  RR  RR  RR  RR  RR  YN  YN  RR  RR  RR
 police                       district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+market_regulation            district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+guidance_committee           district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
 civil_affairs                district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
 womens_federation            district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
 community_worker             district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR

@@ -52,6 +52,8 @@ class Role(StrEnum):
     civil_affairs = "civil_affairs"
     womens_federation = "womens_federation"
     community_worker = "community_worker"
+    market_regulation = "market_regulation"  # 市场监管: inspections of shops near schools
+    guidance_committee = "guidance_committee"  # 专门教育指导委员会
     committee_member = "committee_member"
     operator = "operator"
     auditor = "auditor"

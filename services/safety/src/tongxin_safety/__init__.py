@@ -1,0 +1,1 @@
+"""Tongxin safety service (护平安 警校同步)."""

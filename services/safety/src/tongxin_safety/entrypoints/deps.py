@@ -1,0 +1,77 @@
+"""What every safety route shares: the service from the app's state, where a school or a child
+lives (for the policy), and running a command once per ``Idempotency-Key``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Path, Request
+from fastapi.responses import JSONResponse
+
+from tongxin_platform import idempotency
+from tongxin_platform.auth import Principal
+from tongxin_platform.http import locate, not_found, require
+from tongxin_platform.policy import Scope
+from tongxin_safety.application import queries
+from tongxin_safety.application.policy import POLICY, Action
+from tongxin_safety.bootstrap import Safety
+
+IDENT = r"^[A-Za-z0-9_\-]{1,64}$"
+Key = Annotated[str | None, Header(description="Repeat a command safely: same key, same answer.")]
+SchoolId = Annotated[str, Path(pattern=IDENT, description="A school's id.")]
+DistrictId = Annotated[str, Path(pattern=r"^[0-9]{6}$", description="A district code.")]
+StudentRef = Annotated[str, Path(pattern=IDENT, description="A child's pseudonym.")]
+
+
+async def safety_of(request: Request) -> Safety:  # async: no thread pool hop
+    app: Safety = request.app.state.service
+    return app
+
+
+App = Annotated[Safety, Depends(safety_of)]
+
+
+async def school_scope_for(app: Safety, who: Principal, action: Action, school_id: str) -> Scope:
+    """Where the school lives, for a caller who may ``action`` there: 403 naming the rule for a
+    role that may never, 404 for an unknown school, 403 for one outside the caller's scope
+    (school ids are public bureau codes: nothing to hide, unlike a child)."""
+    require(POLICY, who, action, Scope(who.district, who.school, who.class_id))
+    row = await queries.school(app.pool, school_id)
+    if row is None:
+        raise not_found("school_id", "school")
+    where = Scope(row["district"], school_id)
+    require(POLICY, who, action, where)
+    return where
+
+
+async def student_scope_for(app: Safety, who: Principal, action: Action, student_ref: str) -> Scope:
+    """Where the child is enrolled (school and class), for a caller who may ``action`` there; a
+    child outside the caller's scope is answered like a missing one (404). Carers' scope (their
+    pairings, not their district) is the care files part's ``file_scope_for``."""
+
+    async def find() -> Scope:
+        row = await queries.student(app.pool, student_ref)
+        if row is None:
+            raise not_found("student_ref", "student")
+        return Scope(row["district"], row["school_id"], row["class_id"])
+
+    return await locate(POLICY, who, action, find, _same, not_found("student_ref", "student"))
+
+
+def _same(scope: Scope) -> Scope:
+    return scope
+
+
+async def run(
+    app: Safety,
+    request: Request,
+    who: Principal,
+    key: str | None,
+    act: Callable[[], Awaitable[dict[str, Any]]],
+) -> JSONResponse:
+    """Run a command once per ``Idempotency-Key``; the domain's refusals become problem+json
+    naming the field and rule."""
+    return await idempotency.command(
+        app.transactions, request, who, key, act, metrics=request.app.state.metrics
+    )

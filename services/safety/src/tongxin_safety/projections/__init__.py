@@ -1,0 +1,1 @@
+"""The safety read model: one projection whose tables each part declares."""

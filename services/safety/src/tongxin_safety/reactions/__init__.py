@@ -1,0 +1,1 @@
+"""Reactions of the safety service to other services' events (and its own)."""
