@@ -36,26 +36,29 @@ class Action(StrEnum):
     concern_assess = "concern.assess"
     file_close = "file.close"
     ledger_read = "ledger.read"  # a school's or district's ledger: rows per child, no names
+    ledger_figures = "ledger.figures"  # files complete, kinds missing, contacts overdue: counts
     carer_files = "carer.files"  # a carer's own files and contacts due
     # guard posts (校家警护学岗) and the school's vice-principals from outside
     guard_manage = "guard.manage"  # establish posts, schedule shifts
     guard_record = "guard.record"  # a shift completed or missed
     guard_read = "guard.read"
+    guard_figures = "guard.figures"  # completion rate per school and district
     vp_manage = "vp.manage"  # appoint the legal / fire vice-principal; fire-safety contacts
     lesson_record = "lesson.record"  # the legal vice-principal's law-education hours
     vp_read = "vp.read"
+    vp_figures = "vp.figures"  # vice-principals present, law-education hours against the target
     # inspections and hazards
     inspection_record = "inspection.record"  # by kind: the inspector's agency decides which
-    inspection_read = "inspection.read"
+    inspection_read = "inspection.read"  # market regulation: its shop kinds only
+    hazard_figures = "hazard.figures"  # open and overdue hazards per school and kind
     # incidents, the mandatory report (强制报告), the guidance committee
     incident_report = "incident.report"
     report_file = "report.file"
     incident_read = "incident.read"  # restricted, logged
+    incident_figures = "incident.figures"  # mandatory reports: counts, delays, late, escalated
     guidance_refer = "guidance.refer"
     guidance_decide = "guidance.decide"
     guidance_read = "guidance.read"  # restricted, logged
-    # numbers only: per school and district, no child
-    figures_read = "figures.read"
 
 
 POLICY = Policy(
@@ -71,23 +74,27 @@ POLICY = Policy(
         Action.concern_assess: LEADERS,
         Action.file_close: LEADERS,
         Action.ledger_read: LEADERS | {R.bureau_officer, R.auditor},
+        Action.ledger_figures: LEADERS | AGGREGATES,
         Action.carer_files: SCHOOL_CARERS | CARERS,
         Action.guard_manage: LEADERS | {R.police},
         Action.guard_record: LEADERS | {R.police},
         Action.guard_read: LEADERS | {R.police, R.bureau_officer, R.auditor},
+        Action.guard_figures: LEADERS | AGGREGATES | {R.police},
         Action.vp_manage: LEADERS | {R.bureau_officer},
         Action.lesson_record: LEADERS | {R.legal_vp},
         Action.vp_read: LEADERS | {R.legal_vp, R.fire_vp, R.police, R.bureau_officer, R.auditor},
+        Action.vp_figures: LEADERS | AGGREGATES | {R.police},
         Action.inspection_record: LEADERS | {R.police, R.market_regulation, R.bureau_officer},
         Action.inspection_read: LEADERS
         | {R.fire_vp, R.police, R.market_regulation, R.bureau_officer, R.auditor},
+        Action.hazard_figures: LEADERS | AGGREGATES | {R.police, R.market_regulation},
         Action.incident_report: LEADERS | {R.head_teacher},
         Action.report_file: LEADERS | {R.head_teacher},
         Action.incident_read: LEADERS | {R.police, R.bureau_officer, R.auditor},
+        Action.incident_figures: LEADERS | AGGREGATES | {R.police},
         Action.guidance_refer: LEADERS | {R.police, R.bureau_officer},
         Action.guidance_decide: {R.guidance_committee},
         Action.guidance_read: LEADERS | {R.guidance_committee, R.police, R.bureau_officer},
-        Action.figures_read: LEADERS | AGGREGATES,
     },
     district_wide=(Action.guidance_decide,),
 )
