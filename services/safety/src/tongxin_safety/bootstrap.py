@@ -15,6 +15,7 @@ from tongxin_safety.application.policy import POLICY
 from tongxin_safety.application.service import SafetyService
 from tongxin_safety.config import SafetySettings
 from tongxin_safety.projections.read_model import SAFETY
+from tongxin_safety.reactions.shredding import SHREDDING
 
 
 @dataclass
@@ -49,7 +50,7 @@ SERVICE = Service(
     policy=POLICY,
     migrations="tongxin_safety.migrations",
     projections=(SAFETY,),
-    reactions=(),
+    reactions=(SHREDDING,),
     deadlines=(),
     build=build,
 )

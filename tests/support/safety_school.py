@@ -1,0 +1,217 @@
+"""A safety service for HTTP tests: its own topics and database, its worker in the test's loop
+(with the clock the test gives it), its API on a free port, and a district's roster imported
+through the registry and caught up on safety's read model; the district's people by role, and
+tokens for them and for the agencies (carers by ``org``).
+
+    settings = await safety_settings(infra, kafka, unique, database_name, registry_topic)
+    async with safety_world(settings, registry_settings, verifier, bearer, SPEC) as s:
+        r = await s.http.get(f"/schools/{SCHOOL}/care-ledger", headers=s.staff("principal", SCHOOL))
+
+The registry's worker must be running (``worker_of(REGISTRY, registry_settings)`` or the
+fixture ``registry_worker``). ``worker=False`` leaves the safety worker to the test (a test of a
+restart runs ``worker_of`` itself, as often as it likes, with its own clock)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import httpx
+from fastapi import FastAPI
+
+from tests.conftest import Bearer
+from tests.support.servers import serving
+from tests.support.services import database_of, settings_for, worker_of
+from tests.support.waiting import eventually
+from tongxin_cli.demo import DemoSpec, demo_roster
+from tongxin_platform.auth import Principal, Role, TokenVerifier, mint
+from tongxin_platform.eventstore import now_utc
+from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config
+from tongxin_platform.testing import Infra
+from tongxin_registry.config import RegistrySettings
+from tongxin_registry.entrypoints.api import create_app as registry_app
+from tongxin_safety.bootstrap import SERVICE
+from tongxin_safety.config import SafetySettings
+from tongxin_safety.entrypoints.api import create_app as safety_app
+
+
+@dataclass
+class Roster:
+    """What safety's read model knows of the district after the import."""
+
+    district: str
+    schools: list[str]
+    classes: dict[str, str]  # class_id → school_id
+    students: dict[str, str]  # student_ref → class_id
+    guardians: dict[str, list[str]]  # student_ref → guardian_refs
+    staff: dict[str, tuple[str, list[str], list[str]]] = field(default_factory=dict)
+    # staff_ref → (school_id, roles, class_ids)
+
+    def one(self, role: str, school_id: str) -> str:
+        """The first staff member of ``school_id`` holding ``role``."""
+        return next(
+            ref
+            for ref, (s, roles, _) in sorted(self.staff.items())
+            if s == school_id and role in roles
+        )
+
+    def head_of(self, class_id: str) -> str:
+        return next(
+            ref
+            for ref, (_, roles, cls) in sorted(self.staff.items())
+            if class_id in cls and "head_teacher" in roles
+        )
+
+    def of_class(self, class_id: str) -> list[str]:
+        return sorted(ref for ref, c in self.students.items() if c == class_id)
+
+    def school_of(self, student_ref: str) -> str:
+        return self.classes[self.students[student_ref]]
+
+
+@dataclass
+class SafetySchool:
+    settings: SafetySettings
+    app: FastAPI
+    http: httpx.AsyncClient  # the safety API
+    registry: httpx.AsyncClient  # the registry API (transfers, categorising, leaving)
+    pool: asyncpg.Pool  # safety's database
+    roster: Roster
+    private_key: bytes
+    officer: dict[str, str]  # the district's bureau officer (registry imports)
+
+    def token(
+        self,
+        role: Role | str,
+        sub: str,
+        *,
+        district: str | None = None,
+        school: str | None = None,
+        class_id: str | None = None,
+        org: str | None = None,
+    ) -> dict[str, str]:
+        """Headers with a bearer token; the district defaults to the roster's."""
+        p = Principal(sub, Role(role), district or self.roster.district, school, class_id, org=org)
+        return {"Authorization": f"Bearer {mint(self.private_key, p, ttl=3600)}"}
+
+    def staff(self, role: str, school_id: str) -> dict[str, str]:
+        """The roster's first ``role`` of ``school_id`` (a head teacher: of their class)."""
+        ref = self.roster.one(role, school_id)
+        _, _, classes = self.roster.staff[ref]
+        cls = classes[0] if role == "head_teacher" and classes else None
+        return self.token(role, ref, school=school_id, class_id=cls)
+
+    def head_teacher(self, class_id: str) -> dict[str, str]:
+        ref = self.roster.head_of(class_id)
+        return self.token(
+            Role.head_teacher, ref, school=self.roster.classes[class_id], class_id=class_id
+        )
+
+    def carer(self, role: Role | str, carer_ref: str, org: str) -> dict[str, str]:
+        """A community worker, civil-affairs officer or women's-federation carer of ``org``."""
+        return self.token(role, carer_ref, org=org)
+
+
+async def safety_settings(
+    infra: Infra,
+    kafka: str,
+    unique: str,
+    database_name: str,
+    registry_topic: str,
+    **extra: Any,
+) -> SafetySettings:
+    """Its own topic, and test topics for every topic it reads (none is the real one);
+    ``extra``: settings of the test (e.g. ``report_limit_seconds``)."""
+    own = f"test-{unique}-safety.events"
+    visits = f"test-{unique}-visits.events"
+    await ensure_topics(kafka, [TopicSpec(t, 3, event_topic_config()) for t in (own, visits)])
+    settings = settings_for(
+        SERVICE,
+        infra,
+        database_name=f"{database_name}_safety",
+        topics={"safety": own, "registry": registry_topic, "visits": visits},
+        **extra,
+    )
+    assert isinstance(settings, SafetySettings)
+    return settings
+
+
+async def load_roster(pool: asyncpg.Pool, district: str) -> Roster:
+    schools = [r["school_id"] for r in await pool.fetch("SELECT school_id FROM safety.schools")]
+    classes = {
+        r["class_id"]: r["school_id"]
+        for r in await pool.fetch("SELECT class_id, school_id FROM safety.classes")
+    }
+    rows = await pool.fetch("SELECT student_ref, class_id, guardian_refs FROM safety.students")
+    people = {
+        r["staff_ref"]: (r["school_id"], list(r["roles"]), list(r["class_ids"]))
+        for r in await pool.fetch("SELECT staff_ref, school_id, roles, class_ids FROM safety.staff")
+    }
+    return Roster(
+        district,
+        sorted(schools),
+        classes,
+        {r["student_ref"]: r["class_id"] for r in rows},
+        {r["student_ref"]: list(r["guardian_refs"]) for r in rows},
+        people,
+    )
+
+
+@asynccontextmanager
+async def safety_world(
+    settings: SafetySettings,
+    registry_settings: RegistrySettings,
+    verifier: TokenVerifier,
+    bearer: Bearer,
+    private_key: bytes,
+    spec: DemoSpec,
+    *,
+    worker: bool = True,
+    clock: Callable[[], datetime] = now_utc,
+) -> AsyncIterator[SafetySchool]:
+    """The roster of ``spec`` imported by the district's officer; safety caught up with it (its
+    worker running on ``clock``, unless ``worker=False``: then the test runs it, and the roster
+    is awaited once it does)."""
+    students, staff = demo_roster(spec)
+    officer = bearer("bureau_officer", spec.district)
+    app = safety_app(settings, verifier)
+    async with AsyncExitStack() as stack:
+        pool = await stack.enter_async_context(database_of(SERVICE, settings))
+        if worker:
+            await stack.enter_async_context(worker_of(SERVICE, settings, clock=clock))
+        registry_url = await stack.enter_async_context(
+            serving(registry_app(registry_settings, verifier))
+        )
+        url = await stack.enter_async_context(serving(app))
+        registry = await stack.enter_async_context(
+            httpx.AsyncClient(base_url=registry_url, timeout=30)
+        )
+        http = await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=30))
+        for path, body in (("/imports/students", students), ("/imports/staff", staff)):
+            r = await registry.post(path, content=body.encode(), headers=officer)
+            assert r.status_code == 200, r.text
+        roster = Roster(spec.district, [], {}, {}, {})
+        if worker:
+            roster = await caught_up_roster(pool, spec)
+        yield SafetySchool(settings, app, http, registry, pool, roster, private_key, officer)
+
+
+async def caught_up_roster(pool: asyncpg.Pool, spec: DemoSpec) -> Roster:
+    """The roster of ``spec`` once safety's read model has all of it (the worker must run)."""
+    n_students = spec.schools * spec.classes_per_school * spec.students_per_class
+    n_staff = spec.schools * (4 + spec.classes_per_school)
+
+    async def counts() -> tuple[int, int]:
+        return (
+            await pool.fetchval("SELECT count(*) FROM safety.students"),
+            await pool.fetchval("SELECT count(*) FROM safety.staff"),
+        )
+
+    await eventually(
+        counts, lambda n: n == (n_students, n_staff), timeout=90, what="the roster in safety"
+    )
+    return await load_roster(pool, spec.district)
