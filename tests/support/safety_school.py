@@ -215,3 +215,145 @@ async def caught_up_roster(pool: asyncpg.Pool, spec: DemoSpec) -> Roster:
         counts, lambda n: n == (n_students, n_staff), timeout=90, what="the roster in safety"
     )
     return await load_roster(pool, spec.district)
+
+
+# --- a term of safety work at one class, made by the people who would make it ----------------
+
+# The organisations of the carers paired with the seeded files (the "in" side), and a
+# neighbouring organisation of the same kind in the same district (the "out" side).
+CARER_ROLES = {
+    "community": Role.community_worker,
+    "civil_affairs": Role.civil_affairs,
+    "womens_federation": Role.womens_federation,
+}
+ORGS = {
+    "community": ("community-330106-a", "community-330106-b"),
+    "civil_affairs": ("civil-affairs-330106-a", "civil-affairs-330106-b"),
+    "womens_federation": ("womens-federation-330106-a", "womens-federation-330106-b"),
+}
+KINDS = ("school", "community", "civil_affairs", "womens_federation")
+
+
+def carer_ref_of(kind: str, side: str = "in") -> str:
+    """The pseudonym of the carer of ``kind`` on ``side`` (a token's ``sub``)."""
+    return f"carer-{kind.replace('_', '-')}-{side}"
+
+
+@dataclass
+class Seeded:
+    """What ``seed_safety_term`` made at one class (ids), and what it could not make (one part
+    of the service missing still lets the others be tested: the caller reports)."""
+
+    a: str  # file, four kinds paired and accepted, a concern raised, an incident, a referral
+    b: str  # no file
+    c: str  # file, four pairings pending (to accept)
+    d: str  # file, four pairings pending (to decline)
+    e: str  # file, one community pairing pending (to release)
+    f: str  # file (to close)
+    pairings: dict[str, dict[str, str]] = field(default_factory=dict)  # student → kind → id
+    concern: str = "no-concern"
+    post: str = "no-post"
+    shifts: list[str] = field(default_factory=list)
+    fire_contact: str = "no-staff"  # a staff_ref named fire-safety contact
+    incident: str = "no-incident"
+    guidance: str = "no-referral"
+    notification: str = "1"
+    failures: list[str] = field(default_factory=list)
+    actors: set[str] = field(default_factory=set)  # the subjects the seeding acted as
+
+
+async def seed_safety_term(s: SafetySchool, *, school_id: str, class_id: str) -> Seeded:
+    """Care files with their carers (paired by the principal, accepted by each carer), a
+    concern, a guard post with two shifts, a fire-safety contact, the legal vice-principal, an
+    incident whose report is mandatory, a referral to the guidance committee — at ``class_id``
+    of ``school_id``, through the API."""
+    today = now_utc().date()
+    roster = s.roster
+    a, b, c, d, e, f = roster.of_class(class_id)[:6]
+    out = Seeded(a, b, c, d, e, f)
+    principal_ref = roster.one("principal", school_id)
+    head_ref = roster.head_of(class_id)
+    principal = s.token(Role.principal, principal_ref, school=school_id)
+    out.actors |= {principal_ref, head_ref}
+
+    async def step(what: str, method: str, path: str, who: dict[str, str], **kw: Any) -> Any:
+        r = await s.http.request(method, path, headers=who, **kw)
+        if r.status_code >= 300:
+            out.failures.append(f"setup {what}: {method} {path} → {r.status_code} {r.text[:300]}")
+            return {}
+        return r.json()
+
+    def carer_of(kind: str) -> tuple[str, str, dict[str, str]]:
+        """(carer_ref, org, headers) of the "in" carer of ``kind``."""
+        if kind == "school":
+            return head_ref, school_id, s.head_teacher(class_id)
+        ref, org = carer_ref_of(kind), ORGS[kind][0]
+        out.actors.add(ref)
+        return ref, org, s.carer(CARER_ROLES[kind], ref, org)
+
+    for ref in (a, c, d, e, f):
+        groups = {"care_groups": ["left_behind"]}
+        await step("file", "POST", f"/students/{ref}/care-file", principal, json=groups)
+    for ref, kinds in ((a, KINDS), (c, KINDS), (d, KINDS), (e, ("community",))):
+        out.pairings[ref] = {}
+        for kind in kinds:
+            carer_ref, org, _ = carer_of(kind)
+            body = {"kind": kind, "carer_ref": carer_ref, "org": org}
+            made = await step(
+                f"pair {kind}", "POST", f"/students/{ref}/care-file/pairings", principal, json=body
+            )
+            out.pairings[ref][kind] = str(made.get("pairing_id", "no-pairing"))
+    for kind, pairing in out.pairings[a].items():
+        _, _, carer = carer_of(kind)
+        path = f"/students/{a}/care-file/pairings/{pairing}/acceptance"
+        await step(f"accept {kind}", "POST", path, carer, json={})
+    made = await step(
+        "concern", "POST", f"/students/{a}/care-file/concerns", principal, json={"detail": "x"}
+    )
+    out.concern = str(made.get("concern_id", "no-concern"))
+
+    made = await step(
+        "guard post",
+        "POST",
+        f"/schools/{school_id}/guard-posts",
+        principal,
+        json={"place": "school_gate", "established_on": str(today)},
+    )
+    out.post = str(made.get("post_id", "no-post"))
+    for period in ("morning", "afternoon"):
+        shift: dict[str, Any] = {
+            "on": str(today),
+            "period": period,
+            "guards": [{"kind": "staff", "ref": head_ref}],
+        }
+        made = await step("shift", "POST", f"/guard-posts/{out.post}/shifts", principal, json=shift)
+        out.shifts.append(str(made.get("shift_id", "no-shift")))
+    out.fire_contact = roster.one("psych_teacher", school_id)
+    await step(
+        "fire-safety contact",
+        "POST",
+        f"/schools/{school_id}/fire-safety-contacts",
+        principal,
+        json={"staff_ref": out.fire_contact},
+    )
+    vp = {
+        "post": "legal",
+        "appointee_ref": "matrix-legal_vp-in",
+        "from_org": "police",
+        "appointed_on": str(today),
+    }
+    await step("legal vp", "POST", f"/schools/{school_id}/vice-principals", principal, json=vp)
+    incident = {
+        "category": "physical_abuse",
+        "student_refs": [a],
+        "occurred_at": now_utc().isoformat(),
+    }
+    made = await step(
+        "incident", "POST", f"/schools/{school_id}/incidents", principal, json=incident
+    )
+    out.incident = str(made.get("incident_id", "no-incident"))
+    referral = {"misbehaviour": "gang_fighting"}
+    path = f"/students/{a}/guidance-referrals"
+    made = await step("guidance referral", "POST", path, principal, json=referral)
+    out.guidance = str(made.get("referral_id", "no-referral"))
+    return out

@@ -19,10 +19,33 @@ from tests.support.in_memory_kafka import Produced, Relayed, numbered_offsets, r
 from tongxin_contracts import IntegrationEvent, Sealed, default_registry, dlq_topic
 from tongxin_contracts.events.registry import (
     AgeBand,
+    CareGroup,
     ErasureReason,
     Guardian,
+    LeaveReason,
+    StudentCategorised,
     StudentEnrolled,
+    StudentLeft,
+    StudentTransferred,
     SubjectErased,
+)
+from tongxin_contracts.events.safety import (
+    CareConcernRaised,
+    CareFileClosed,
+    CareFileHandedOver,
+    CareFileOpened,
+    CareGroupsChanged,
+    ConcernSource,
+    FileClosedReason,
+    FileSource,
+)
+from tongxin_contracts.events.visits import (
+    FollowUpOpened,
+    Measure,
+    Referral,
+    VisitCompleted,
+    VisitMode,
+    Visitor,
 )
 from tongxin_platform.commands import Writer
 from tongxin_platform.crypto import SubjectErasedError
@@ -37,6 +60,7 @@ from tongxin_platform.memory import (
 from tongxin_platform.messaging import make_broker, subscribe
 from tongxin_platform.reaction import Reaction
 from tongxin_platform.uow import UnitOfWork
+from tongxin_safety.reactions.care_files import CARE_FILES
 from tongxin_safety.reactions.shredding import SHREDDING
 
 REGISTRY, VISITS = "registry.events", "visits.events"
@@ -171,3 +195,241 @@ async def test_an_erasure_redelivered_or_replayed_does_not_shred_a_key_made_afte
     later = await seal(db, STUDENT, {"note": "转学后建档"})
     await replay(SHREDDING, db, produced, REGISTRY)
     assert await opens(db, later) == {"note": "转学后建档"}
+
+
+# --- care files -----------------------------------------------------------------------------
+
+
+def categorised(*groups: CareGroup) -> StudentCategorised:
+    return StudentCategorised(
+        district=D,
+        school_id=SCHOOL,
+        student_ref=STUDENT,
+        groups=SEALED,
+        in_special_group=bool(groups),
+        care_groups=list(groups),
+    )
+
+
+def case_opened(case_id: str, measure: Measure) -> FollowUpOpened:
+    return FollowUpOpened(
+        district=D,
+        school_id=SCHOOL,
+        case_id=case_id,
+        visit_id="v1",
+        class_id=CLASS,
+        student_ref=STUDENT,
+        measure=measure,
+        owner_ref="staff_head",
+        opened_on=date(2026, 10, 30),
+        due_date=date(2026, 11, 30),
+    )
+
+
+def visit_completed(visit_id: str, referrals: list[Referral]) -> VisitCompleted:
+    return VisitCompleted(
+        district=D,
+        school_id=SCHOOL,
+        visit_id=visit_id,
+        class_id=CLASS,
+        student_ref=STUDENT,
+        recorded_by="staff_head",
+        visitors=[Visitor(staff_ref="staff_head", role="head_teacher")],
+        mode=VisitMode.in_home,
+        started_at=NOW,
+        duration_minutes=45,
+        goals_covered=[],
+        findings=SEALED,
+        referrals=referrals,
+        parent_suggestions=[],
+        integrity_attested=True,
+    )
+
+
+def names(db: MemoryDatabase) -> list[str]:
+    return [s.event_type.split(".")[-2] for s in db.stored()]
+
+
+async def test_a_child_categorised_left_behind_gets_one_file_however_often_the_roster_says_so(
+    produced: Produced,
+) -> None:
+    db = MemoryDatabase(default_registry())
+    first = relayed(categorised(CareGroup.left_behind), 1, service="registry")
+    again = relayed(categorised(CareGroup.left_behind), 2, service="registry")
+    g = group_of(CARE_FILES, db, REGISTRY)
+    await deliver(g, first, first, again)  # the relay re-sent the first; the roster said it twice
+    assert g.consumer.stats.duplicates == 1
+    [opened] = emitted(db, CareFileOpened)
+    assert isinstance(opened, CareFileOpened)
+    assert (opened.student_ref, opened.school_id, opened.source, opened.care_groups) == (
+        STUDENT,
+        SCHOOL,
+        FileSource.categorised,
+        [CareGroup.left_behind],
+    )
+    assert opened.opened_on == TODAY  # the reaction's clock, in China time
+    [stored] = db.stored()
+    assert stored.causation_id == first.id
+
+    await replay(CARE_FILES, db, produced, REGISTRY)
+    assert names(db) == ["CareFileOpened"]
+
+
+async def test_the_care_groups_changing_later_are_recorded_on_the_open_file_once(
+    produced: Produced,
+) -> None:
+    db = MemoryDatabase(default_registry())
+    both = categorised(CareGroup.left_behind, CareGroup.orphan_or_unsupported)
+    changed = relayed(both, 2, service="registry")
+    g = group_of(CARE_FILES, db, REGISTRY)
+    await deliver(
+        g, relayed(categorised(CareGroup.left_behind), 1, service="registry"), changed, changed
+    )
+    await replay(CARE_FILES, db, produced, REGISTRY)
+    assert names(db) == ["CareFileOpened", "CareGroupsChanged"]
+    [change] = emitted(db, CareGroupsChanged)
+    assert isinstance(change, CareGroupsChanged)
+    assert change.care_groups == [CareGroup.left_behind, CareGroup.orphan_or_unsupported]
+
+
+async def test_a_child_in_no_care_group_gets_no_file(produced: Produced) -> None:
+    db = MemoryDatabase(default_registry())
+    g = group_of(CARE_FILES, db, REGISTRY)
+    await deliver(g, relayed(categorised(), 1, service="registry"))
+    assert db.stored() == []
+
+
+async def test_a_hardship_case_opens_one_file_and_other_measures_open_none(
+    produced: Produced,
+) -> None:
+    db = MemoryDatabase(default_registry())
+    hardship = relayed(case_opened("c1", Measure.hardship_assistance), 1, service="visits")
+    learning = relayed(case_opened("c2", Measure.learning_support), 1, service="visits")
+    second = relayed(case_opened("c3", Measure.hardship_assistance), 1, service="visits")
+    g = group_of(CARE_FILES, db, VISITS)
+    await deliver(g, learning, hardship, hardship, second)
+    await replay(CARE_FILES, db, produced, VISITS)
+    [opened] = emitted(db, CareFileOpened)
+    assert isinstance(opened, CareFileOpened)
+    assert (opened.source, opened.class_id, opened.care_groups) == (
+        FileSource.hardship_followup,
+        CLASS,
+        [],
+    )
+    assert opened.opened_on == date(2026, 10, 30)  # the case's day
+    assert names(db) == ["CareFileOpened"]
+
+
+async def test_a_categorised_childs_hardship_case_leaves_the_file_as_it_is(
+    produced: Produced,
+) -> None:
+    db = MemoryDatabase(default_registry())
+    await deliver(
+        group_of(CARE_FILES, db, REGISTRY),
+        relayed(categorised(CareGroup.left_behind), 1, service="registry"),
+    )
+    await deliver(
+        group_of(CARE_FILES, db, VISITS),
+        relayed(case_opened("c1", Measure.hardship_assistance), 1, service="visits"),
+    )
+    assert names(db) == ["CareFileOpened"]
+
+
+async def test_a_visits_safety_finding_is_one_concern_per_visit_on_a_file_opened_for_it(
+    produced: Produced,
+) -> None:
+    db = MemoryDatabase(default_registry())
+    visit = relayed(
+        visit_completed("v1", [Referral.safety, Referral.wellbeing]), 1, service="visits"
+    )
+    other = relayed(visit_completed("v2", [Referral.safety]), 1, service="visits")
+    wellbeing_only = relayed(visit_completed("v3", [Referral.wellbeing]), 1, service="visits")
+    g = group_of(CARE_FILES, db, VISITS)
+    await deliver(g, visit, visit, wellbeing_only, other)
+    await replay(CARE_FILES, db, produced, VISITS)
+    assert names(db) == ["CareFileOpened", "CareConcernRaised", "CareConcernRaised"]
+    [opened] = emitted(db, CareFileOpened)
+    assert isinstance(opened, CareFileOpened)
+    assert opened.source is FileSource.safety_concern
+    concerns = emitted(db, CareConcernRaised)
+    assert [(c.visit_id, c.source) for c in concerns if isinstance(c, CareConcernRaised)] == [
+        ("v1", ConcernSource.visit),
+        ("v2", ConcernSource.visit),
+    ]
+    # nothing the visitors wrote is copied: the findings stay sealed in visits
+    assert all(isinstance(c, CareConcernRaised) and c.detail is None for c in concerns)
+
+
+async def test_a_safety_finding_on_a_categorised_childs_file_adds_only_the_concern(
+    produced: Produced,
+) -> None:
+    db = MemoryDatabase(default_registry())
+    await deliver(
+        group_of(CARE_FILES, db, REGISTRY),
+        relayed(categorised(CareGroup.left_behind), 1, service="registry"),
+    )
+    await deliver(
+        group_of(CARE_FILES, db, VISITS),
+        relayed(visit_completed("v1", [Referral.safety]), 1, service="visits"),
+    )
+    assert names(db) == ["CareFileOpened", "CareConcernRaised"]
+
+
+def transferred(to_school: str, district: str = D) -> StudentTransferred:
+    return StudentTransferred(
+        district=district,
+        school_id=to_school,
+        student_ref=STUDENT,
+        class_id=f"{to_school}-02",
+        from_school_id=SCHOOL,
+        from_class_id=CLASS,
+    )
+
+
+async def test_a_transferred_childs_file_is_handed_over_to_the_new_school_once(
+    produced: Produced,
+) -> None:
+    db = MemoryDatabase(default_registry())
+    moved = relayed(transferred(OTHER), 2, service="registry")
+    g = group_of(CARE_FILES, db, REGISTRY)
+    await deliver(
+        g, relayed(categorised(CareGroup.left_behind), 1, service="registry"), moved, moved
+    )
+    await replay(CARE_FILES, db, produced, REGISTRY)
+    assert names(db) == ["CareFileOpened", "CareFileHandedOver"]
+    [handed] = emitted(db, CareFileHandedOver)
+    assert isinstance(handed, CareFileHandedOver)
+    assert (handed.school_id, handed.to_school_id, handed.to_district, handed.to_class_id) == (
+        SCHOOL,
+        OTHER,
+        D,
+        f"{OTHER}-02",
+    )
+
+
+async def test_a_child_who_left_has_the_file_closed_once_and_a_child_without_one_nothing(
+    produced: Produced,
+) -> None:
+    db = MemoryDatabase(default_registry())
+    left = StudentLeft(
+        district=D, school_id=SCHOOL, student_ref=STUDENT, reason=LeaveReason.moved_away
+    )
+    record = relayed(left, 2, service="registry")
+    g = group_of(CARE_FILES, db, REGISTRY)
+    await deliver(
+        g, relayed(categorised(CareGroup.left_behind), 1, service="registry"), record, record
+    )
+    await replay(CARE_FILES, db, produced, REGISTRY)
+    assert names(db) == ["CareFileOpened", "CareFileClosed"]
+    [closed] = emitted(db, CareFileClosed)
+    assert isinstance(closed, CareFileClosed)
+    assert (closed.reason, closed.closed_on) == (FileClosedReason.left_school, TODAY)
+
+    nobody = MemoryDatabase(default_registry())
+    g = group_of(CARE_FILES, nobody, REGISTRY, name="safety.care_files.other")
+    await deliver(
+        g,
+        relayed(transferred(OTHER), 1, service="registry"),
+        relayed(left, 2, service="registry"),
+    )
+    assert nobody.stored() == []

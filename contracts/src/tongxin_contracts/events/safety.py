@@ -66,6 +66,8 @@ class FileSource(StrEnum):
     categorised = "categorised"  # the roster put the child in a care group (StudentCategorised)
     hardship_followup = "hardship_followup"  # visits opened a hardship case (FollowUpOpened)
     by_hand = "by_hand"  # the school opened it
+    safety_concern = "safety_concern"  # a home visit's safety finding (VisitCompleted) on a
+    #                                    child without a file: the concern needs a file to sit on
 
 
 class CarerKind(StrEnum):

@@ -15,6 +15,7 @@ from tongxin_safety.application.policy import POLICY
 from tongxin_safety.application.service import SafetyService
 from tongxin_safety.config import SafetySettings
 from tongxin_safety.projections.read_model import SAFETY
+from tongxin_safety.reactions.care_files import CARE_FILES
 from tongxin_safety.reactions.shredding import SHREDDING
 
 
@@ -50,7 +51,7 @@ SERVICE = Service(
     policy=POLICY,
     migrations="tongxin_safety.migrations",
     projections=(SAFETY,),
-    reactions=(SHREDDING,),
+    reactions=(CARE_FILES, SHREDDING),
     deadlines=(),
     build=build,
 )
