@@ -31,6 +31,7 @@ from tongxin_cli.demo import DemoSpec, demo_roster
 from tongxin_platform.auth import Principal, Role, TokenVerifier, mint
 from tongxin_platform.eventstore import now_utc
 from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config
+from tongxin_platform.notify import NoticeTemplate
 from tongxin_platform.testing import Infra
 from tongxin_registry.config import RegistrySettings
 from tongxin_registry.entrypoints.api import create_app as registry_app
@@ -356,4 +357,30 @@ async def seed_safety_term(s: SafetySchool, *, school_id: str, class_id: str) ->
     path = f"/students/{a}/guidance-referrals"
     made = await step("guidance referral", "POST", path, principal, json=referral)
     out.guidance = str(made.get("referral_id", "no-referral"))
+    out.notification = await a_notice(s, school_id)
     return out
+
+
+SETUP_NOTICE = NoticeTemplate(
+    "test.setup", title="测试通知", text="【测试】学校 {school} 的一条测试通知。"
+)
+
+
+async def a_notice(s: SafetySchool, school_id: str) -> str:
+    """A notice queued through the kit's notification port (as an escalation's alert is), for
+    the routes that list and resend notifications; its id."""
+    transactions = s.app.state.service.transactions
+    async with transactions.begin() as uow:
+        await uow.notifications.enqueue(
+            SETUP_NOTICE.notice(
+                key=f"test.setup:{school_id}",
+                channel="alert",
+                district=s.roster.district,
+                school=school_id,
+                link=s.settings.public_link(f"/schools/{school_id}"),
+                values={"school": school_id},
+            )
+        )
+    r = await s.http.get("/notifications", headers=s.token(Role.operator, "setup-operator"))
+    assert r.status_code == 200, r.text
+    return str(r.json()[-1]["id"])

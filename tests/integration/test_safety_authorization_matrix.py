@@ -1,0 +1,874 @@
+"""Who may do what, where, in the safety service: every route × every role × in/out of scope,
+over real HTTP, Kafka and PostgreSQL.
+
+The expected answers are written out below as a matrix — an independent statement of the rules
+of issue 11 ("Access") and of the fixed API of the safety service, never recomputed from
+``tongxin_safety.application.policy``. One safety service (with the registry feeding its
+roster) serves the whole module, over a demo roster of 2 schools × 2 classes × 6 students; care
+files with their four carers, a concern, a guard post with two shifts, a fire-safety contact,
+the legal vice-principal, an incident whose report is mandatory and a referral to the guidance
+committee are made first, as the people who would make them (``seed_safety_term``). Each cell is
+then checked for its status; 403s for a problem+json body naming the rule; 404s for being
+exactly the answer for something that does not exist; 2xx for staying inside the caller's scope
+(no child of elsewhere, no child at all in an aggregate, market regulation seeing its shop
+kinds only, a carer only the children paired to their organisation). Every allowed read of a
+child's file, an incident or a guidance referral is in the access log, and no refused one.
+Every wrong cell is collected and reported at once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import Bearer
+from tests.support.safety_school import (
+    CARER_ROLES,
+    ORGS,
+    SafetySchool,
+    Seeded,
+    carer_ref_of,
+    safety_settings,
+    safety_world,
+    seed_safety_term,
+)
+from tests.support.services import settings_for, worker_of
+from tongxin_cli.demo import DemoSpec
+from tongxin_platform.auth import Principal, Role, TokenVerifier, mint
+from tongxin_platform.eventstore import now_utc
+from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config
+from tongxin_platform.testing import Infra
+from tongxin_registry.bootstrap import SERVICE as REGISTRY
+from tongxin_registry.config import RegistrySettings
+from tongxin_safety.domain.calendar import china_date, school_year_of
+
+pytestmark = pytest.mark.integration
+
+SPEC = DemoSpec(schools=2, classes_per_school=2, students_per_class=6)
+PROBLEM = "application/problem+json"
+NOW = now_utc()
+TODAY = china_date(NOW)
+YEAR = school_year_of(TODAY)
+
+DISTRICT, OTHER_DISTRICT = "330106", "330108"
+SCHOOL, OTHER_SCHOOL = "330106001", "330106002"
+CLASS, OTHER_CLASS = "330106001-01", "330106001-02"
+SHOP_KINDS = {"food_shops", "stationery_shops"}
+
+Where = tuple[str | None, str | None, str | None, str | None]  # district, school, class, org
+
+# The token a caller of each level holds: (inside, outside). "Inside" contains every record the
+# matrix touches (children of class 330106001-01, their files paired to the carers' "a"
+# organisations); "outside" is the neighbour at the same level: another class, school, district
+# — or, for a carer, another organisation of the same kind in the same district (carers are
+# told apart by the organisation they serve in, not by place). A carer's org is their kind's.
+LEVELS: dict[str, tuple[Where, Where | None]] = {
+    "class": ((DISTRICT, SCHOOL, CLASS, None), (DISTRICT, SCHOOL, OTHER_CLASS, None)),
+    "school": ((DISTRICT, SCHOOL, None, None), (DISTRICT, OTHER_SCHOOL, None, None)),
+    "district": ((DISTRICT, None, None, None), (OTHER_DISTRICT, None, None, None)),
+    "carer": ((DISTRICT, None, None, "in"), (DISTRICT, None, None, "out")),
+    "city": ((None, None, None, None), None),  # a city token contains everything: no outside
+}
+KIND_OF = {role: kind for kind, role in CARER_ROLES.items()}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    column: str
+    method: str
+    route: str  # the OpenAPI path template
+    rule: str  # the action a 403 must name
+    logged: bool = False  # a read of a child's record: in the access log
+    once: bool = False  # a command that changes its record once: the later allowed cells are
+    #                     authorised, then refused by a rule (a problem naming it) or repeat
+    aggregate: bool = False  # counts only: no student_ref may appear in a 2xx
+    refusable: bool = False  # every allowed cell may be refused by a rule (a problem naming it)
+
+
+F = "/students/{student_ref}/care-file"
+PUBLIC = {"/health", "/ready", "/metrics", "/asyncapi"}
+
+ENDPOINTS = (
+    # one child, one file (files)
+    Endpoint("fOp", "POST", F, "file.open", refusable=True),
+    Endpoint("fRd", "GET", F, "file.read", logged=True),
+    Endpoint("cPr", "POST", f"{F}/pairings", "carer.pair", refusable=True),
+    Endpoint("cAc", "POST", f"{F}/pairings/{{pairing_id}}/acceptance", "carer.respond", once=True),
+    Endpoint("cDc", "POST", f"{F}/pairings/{{pairing_id}}/decline", "carer.respond", once=True),
+    Endpoint("cRl", "POST", f"{F}/pairings/{{pairing_id}}/release", "carer.pair", once=True),
+    Endpoint("rsk", "POST", f"{F}/risk", "risk.set", refusable=True),
+    Endpoint("cnt", "POST", f"{F}/contacts", "contact.log", refusable=True),
+    Endpoint("ntc", "POST", f"{F}/notice", "notice.record", refusable=True),
+    Endpoint("pct", "POST", f"{F}/parent-contacts", "notice.record", refusable=True),
+    Endpoint("cRs", "POST", f"{F}/concerns", "concern.raise", refusable=True),
+    Endpoint("cAs", "POST", f"{F}/concerns/{{concern_id}}/assessment", "concern.assess", once=True),
+    Endpoint("cls", "POST", f"{F}/closure", "file.close", once=True),
+    Endpoint("ldg", "GET", "/schools/{school_id}/care-ledger", "ledger.read"),
+    Endpoint("cfg", "GET", "/districts/{district}/care-figures", "ledger.figures", aggregate=True),
+    Endpoint("my", "GET", "/carers/me/files", "carer.files"),
+    Endpoint("gRf", "POST", "/students/{student_ref}/guidance-referrals", "guidance.refer"),
+    # guard posts and vice-principals (guard)
+    Endpoint("gpC", "POST", "/schools/{school_id}/guard-posts", "guard.manage"),
+    Endpoint("gpR", "GET", "/schools/{school_id}/guard-posts", "guard.read"),
+    Endpoint("gsC", "POST", "/guard-posts/{post_id}/shifts", "guard.manage", refusable=True),
+    Endpoint("gsD", "POST", "/guard-shifts/{shift_id}/completion", "guard.record", once=True),
+    Endpoint("gsM", "POST", "/guard-shifts/{shift_id}/miss", "guard.record", once=True),
+    Endpoint("gsR", "GET", "/schools/{school_id}/guard-shifts", "guard.read"),
+    Endpoint("gfD", "GET", "/districts/{district}/guard-figures", "guard.figures", aggregate=True),
+    Endpoint("vpA", "POST", "/schools/{school_id}/vice-principals", "vp.manage", refusable=True),
+    Endpoint("law", "POST", "/schools/{school_id}/law-lessons", "lesson.record", refusable=True),
+    Endpoint(
+        "fcN", "POST", "/schools/{school_id}/fire-safety-contacts", "vp.manage", refusable=True
+    ),
+    Endpoint(
+        "fcW",
+        "POST",
+        "/schools/{school_id}/fire-safety-contacts/{staff_ref}/withdrawal",
+        "vp.manage",
+        once=True,
+    ),
+    Endpoint("vpR", "GET", "/schools/{school_id}/vice-principals", "vp.read"),
+    Endpoint(
+        "vpF",
+        "GET",
+        "/districts/{district}/vice-principal-figures",
+        "vp.figures",
+        aggregate=True,
+    ),
+    # inspections and hazards (inspections); inK: a fire inspection, whoever records it
+    Endpoint("inC", "POST", "/schools/{school_id}/inspections", "inspection.record"),
+    Endpoint("inK", "POST", "/schools/{school_id}/inspections", "inspection.record"),
+    Endpoint("inR", "GET", "/schools/{school_id}/inspections", "inspection.read"),
+    Endpoint("hzS", "GET", "/schools/{school_id}/hazards", "inspection.read"),
+    Endpoint("hzO", "GET", "/districts/{district}/hazards/overdue", "inspection.read"),
+    Endpoint(
+        "hzF", "GET", "/districts/{district}/hazard-figures", "hazard.figures", aggregate=True
+    ),
+    # incidents, the mandatory report, the guidance committee (incidents)
+    Endpoint("icC", "POST", "/schools/{school_id}/incidents", "incident.report"),
+    Endpoint("icR", "GET", "/incidents/{incident_id}", "incident.read", logged=True),
+    Endpoint("icS", "GET", "/schools/{school_id}/incidents", "incident.read", logged=True),
+    Endpoint("mrF", "POST", "/incidents/{incident_id}/mandatory-report", "report.file", once=True),
+    Endpoint(
+        "mrD",
+        "GET",
+        "/districts/{district}/mandatory-report-figures",
+        "incident.figures",
+        aggregate=True,
+    ),
+    Endpoint(
+        "gDc", "POST", "/guidance-referrals/{referral_id}/decision", "guidance.decide", once=True
+    ),
+    Endpoint(
+        "gRd", "GET", "/districts/{district}/guidance-referrals", "guidance.read", logged=True
+    ),
+    # the kit's
+    Endpoint("ntf", "GET", "/notifications", "notifications.read"),
+    Endpoint("inb", "GET", "/message-inbox", "message_inbox.read"),
+    Endpoint("log", "GET", "/access-log", "access_log.read"),
+    Endpoint(
+        "rty",
+        "POST",
+        "/notifications/{notification_id}/retry",
+        "notifications.retry",
+        refusable=True,  # a notification delivered already is not sent again (409)
+    ),
+)
+
+# Each cell: first letter with the inside token, second with the outside one.
+#   Y = 2xx   R = 403, the role may not (names the action and the role)
+#   S = 403, outside the caller's scope (names the action and says "scope")
+#   F = 403 naming a rule: a kind of inspection the caller's agency may not record (or, outside,
+#       the scope: which of the two the route checks first is its own business)
+#   N = 404, exactly the answer for a record that does not exist: a child (or an incident, a
+#       guidance referral, a notification) outside the caller's scope is not told apart from a
+#       missing one; the role is checked first, so R wins over N
+#   X = 403 or 404 problem naming a rule: a head teacher's incident outside their class
+#   - = no such token
+# The rules stated (issue 11, "Access", and the layout of the API):
+# - a child's file is for the school's leaders and the child's head teacher (open, set the risk,
+#   the parents' notice and contacts) and for the carers paired with the child: a teacher of
+#   the child's class, and community, civil-affairs and women's-federation carers by their
+#   organisation — a carer of organisation A gets 404 on a child paired only to organisation B;
+#   carers respond to their own pairings, log their own contacts and raise concerns; pairing,
+#   releasing, assessing a concern and closing are the leaders'; reads are logged;
+# - the ledger (rows per child, no names) is the school's leaders', the bureau's and the
+#   auditor's; the district's care figures are aggregates (leaders' school tokens are too
+#   narrow for them: S); a carer's own list is for teachers and carers;
+# - the police manage and record guard posts and shifts, see incidents, reports, hazards and
+#   guidance referrals, and refer minors to the guidance committee; never a care file;
+# - market regulation records and reads its shop inspections (food, stationery): another kind
+#   is a 403 naming the rule; the police record order-and-traffic inspections;
+# - the legal vice-principal records law lessons; both vice-principals read the school's
+#   vice-principals; the fire vice-principal reads inspections;
+# - the guidance committee decides on referrals of its district and reads them;
+# - the district (bureau officer, auditor) sees every school; the city analyst aggregates only;
+# - wellbeing's people (psychology teacher, health vice-principal, school doctor), hospitals,
+#   committee members, the family-education coordinator: nothing;
+# - operators and auditors see the kit's notifications of their district; only operators read
+#   the development inbox and resend; auditors the access log of their district.
+MATRIX = (
+    """
+caller                       level    fOp fRd cPr cAc cDc cRl rsk cnt ntc pct cRs cAs
+principal                    school   YN  YN  YN  YN  YN  YN  YN  YN  YN  YN  YN  YN
+middle_leader                school   YN  YN  YN  YN  YN  YN  YN  YN  YN  YN  YN  YN
+head_teacher                 class    YN  YN  RR  YN  YN  RR  YN  YN  YN  YN  YN  RR
+subject_teacher              class    RR  YN  RR  YN  YN  RR  RR  YN  RR  RR  YN  RR
+psych_teacher                school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+health_vp                    school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+school_doctor                school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+legal_vp                     school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+fire_vp                      school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+family_education_coordinator school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+bureau_officer               district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+hospital                     district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+police                       district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+market_regulation            district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+guidance_committee           district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+civil_affairs                carer    RR  YN  RR  YN  YN  RR  RR  YN  RR  RR  YN  RR
+womens_federation            carer    RR  YN  RR  YN  YN  RR  RR  YN  RR  RR  YN  RR
+community_worker             carer    RR  YN  RR  YN  YN  RR  RR  YN  RR  RR  YN  RR
+committee_member             district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+operator                     district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+auditor                      district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+city_analyst                 district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+auditor@school               school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+bureau_officer@city          city     R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-
+operator@city                city     R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-
+auditor@city                 city     R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-
+city_analyst@city            city     R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-
+""",
+    """
+caller                       level    cls ldg cfg my  gRf gpC gpR gsC gsD gsM gsR gfD
+principal                    school   YN  YS  SS  RR  YN  YS  YS  YS  YS  YS  YS  SS
+middle_leader                school   YN  YS  SS  RR  YN  YS  YS  YS  YS  YS  YS  SS
+head_teacher                 class    RR  RR  RR  YY  RR  RR  RR  RR  RR  RR  RR  RR
+subject_teacher              class    RR  RR  RR  YY  RR  RR  RR  RR  RR  RR  RR  RR
+psych_teacher                school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+health_vp                    school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+school_doctor                school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+legal_vp                     school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+fire_vp                      school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+family_education_coordinator school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+bureau_officer               district RR  YS  YS  RR  YN  RR  YS  RR  RR  RR  YS  YS
+hospital                     district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+police                       district RR  RR  RR  RR  YN  YS  YS  YS  YS  YS  YS  YS
+market_regulation            district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+guidance_committee           district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+civil_affairs                carer    RR  RR  RR  YY  RR  RR  RR  RR  RR  RR  RR  RR
+womens_federation            carer    RR  RR  RR  YY  RR  RR  RR  RR  RR  RR  RR  RR
+community_worker             carer    RR  RR  RR  YY  RR  RR  RR  RR  RR  RR  RR  RR
+committee_member             district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+operator                     district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+auditor                      district RR  YS  YS  RR  RR  RR  YS  RR  RR  RR  YS  YS
+city_analyst                 district RR  RR  YS  RR  RR  RR  RR  RR  RR  RR  RR  YS
+auditor@school               school   RR  YS  SS  RR  RR  RR  YS  RR  RR  RR  YS  SS
+bureau_officer@city          city     R-  Y-  Y-  R-  Y-  R-  Y-  R-  R-  R-  Y-  Y-
+operator@city                city     R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-
+auditor@city                 city     R-  Y-  Y-  R-  R-  R-  Y-  R-  R-  R-  Y-  Y-
+city_analyst@city            city     R-  R-  Y-  R-  R-  R-  R-  R-  R-  R-  R-  Y-
+""",
+    """
+caller                       level    vpA law fcN fcW vpR vpF inC inK inR hzS hzO hzF
+principal                    school   YS  YS  YS  YS  YS  SS  YS  YS  YS  YS  SS  SS
+middle_leader                school   YS  YS  YS  YS  YS  SS  YS  YS  YS  YS  SS  SS
+head_teacher                 class    RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+subject_teacher              class    RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+psych_teacher                school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+health_vp                    school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+school_doctor                school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+legal_vp                     school   RR  YS  RR  RR  YS  RR  RR  RR  RR  RR  RR  RR
+fire_vp                      school   RR  RR  RR  RR  YS  RR  RR  RR  YS  YS  SS  RR
+family_education_coordinator school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+bureau_officer               district YS  RR  YS  YS  YS  YS  YS  YS  YS  YS  YS  YS
+hospital                     district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+police                       district RR  RR  RR  RR  YS  YS  YS  FF  YS  YS  YS  YS
+market_regulation            district RR  RR  RR  RR  RR  RR  YS  FF  YS  YS  YS  YS
+guidance_committee           district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+civil_affairs                carer    RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+womens_federation            carer    RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+community_worker             carer    RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+committee_member             district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+operator                     district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+auditor                      district RR  RR  RR  RR  YS  YS  RR  RR  YS  YS  YS  YS
+city_analyst                 district RR  RR  RR  RR  RR  YS  RR  RR  RR  RR  RR  YS
+auditor@school               school   RR  RR  RR  RR  YS  SS  RR  RR  YS  YS  SS  SS
+bureau_officer@city          city     Y-  R-  Y-  Y-  Y-  Y-  Y-  Y-  Y-  Y-  Y-  Y-
+operator@city                city     R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-
+auditor@city                 city     R-  R-  R-  R-  Y-  Y-  R-  R-  Y-  Y-  Y-  Y-
+city_analyst@city            city     R-  R-  R-  R-  R-  Y-  R-  R-  R-  R-  R-  Y-
+""",
+    """
+caller                       level    icC icR icS mrF mrD gDc gRd ntf inb log rty
+principal                    school   YS  YN  YS  YN  SS  RR  SS  RR  RR  RR  RR
+middle_leader                school   YS  YN  YS  YN  SS  RR  SS  RR  RR  RR  RR
+head_teacher                 class    YX  RR  RR  YX  RR  RR  RR  RR  RR  RR  RR
+subject_teacher              class    RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+psych_teacher                school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+health_vp                    school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+school_doctor                school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+legal_vp                     school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+fire_vp                      school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+family_education_coordinator school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+bureau_officer               district RR  YN  YS  RR  YS  RR  YS  RR  RR  RR  RR
+hospital                     district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+police                       district RR  YN  YS  RR  YS  RR  YS  RR  RR  RR  RR
+market_regulation            district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+guidance_committee           district RR  RR  RR  RR  RR  YN  YS  RR  RR  RR  RR
+civil_affairs                carer    RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+womens_federation            carer    RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+community_worker             carer    RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+committee_member             district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+operator                     district RR  RR  RR  RR  RR  RR  RR  YY  YY  RR  YN
+auditor                      district RR  YN  YS  RR  YS  RR  RR  YY  RR  YY  RR
+city_analyst                 district RR  RR  RR  RR  YS  RR  RR  RR  RR  RR  RR
+auditor@school               school   RR  YN  YS  RR  SS  RR  RR  SS  RR  SS  RR
+bureau_officer@city          city     R-  Y-  Y-  R-  Y-  R-  Y-  R-  R-  R-  R-
+operator@city                city     R-  R-  R-  R-  R-  R-  R-  Y-  Y-  R-  Y-
+auditor@city                 city     R-  Y-  Y-  R-  Y-  R-  R-  Y-  R-  Y-  R-
+city_analyst@city            city     R-  R-  R-  R-  Y-  R-  R-  R-  R-  R-  R-
+""",
+)
+
+
+@dataclass(frozen=True)
+class Caller:
+    label: str
+    role: Role
+    level: str
+    cells: dict[str, str]  # column → two-letter code
+
+
+def parse_matrix(tables: tuple[str, ...]) -> list[Caller]:
+    """The tables side by side: one row per caller, the columns of every table in order."""
+    columns: list[str] = []
+    merged: dict[str, list[str]] = {}
+    for text in tables:
+        header, *rows = [line.split() for line in text.strip().splitlines()]
+        columns += header[2:]
+        assert [r[0] for r in rows] == list(merged or [r[0] for r in rows]), "rows differ"
+        for label, level, *codes in rows:
+            assert len(codes) == len(header) - 2, f"matrix row {label}: {len(codes)} cells"
+            merged.setdefault(label, [level]).extend(codes)
+    assert columns == [e.column for e in ENDPOINTS], "matrix columns ≠ ENDPOINTS"
+    callers = []
+    for label, (level, *codes) in merged.items():
+        assert len(codes) == len(columns), f"matrix row {label}: {len(codes)} cells"
+        assert level in LEVELS, f"matrix row {label}: unknown level {level}"
+        assert all(len(c) == 2 and set(c) <= set("YRSFNX-") for c in codes), f"{label}: {codes}"
+        callers.append(
+            Caller(label, Role(label.split("@")[0]), level, dict(zip(columns, codes, strict=True)))
+        )
+    return callers
+
+
+CALLERS = parse_matrix(MATRIX)
+
+
+def test_the_matrix_states_every_role_and_every_route_once() -> None:
+    assert {c.role for c in CALLERS} == set(Role), "a role is not in the matrix"
+    assert len({e.column for e in ENDPOINTS}) == len(ENDPOINTS)
+    carers = [c for c in CALLERS if c.level == "carer"]
+    assert {c.role for c in carers} == set(CARER_ROLES.values())
+
+
+# --- one safety service for the module ----------------------------------------------------
+
+
+@dataclass
+class World:
+    s: SafetySchool
+    seeded: Seeded
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        return self.s.http
+
+    def subject(self, caller: Caller, side: str) -> str:
+        """School staff act as the roster's person of their role (a head teacher as the head of
+        their class, also the school carer of the seeded files); carers as the carer of their
+        kind on their side; everyone else under a name of the matrix's own."""
+        where = where_of(caller, side)
+        roster = self.s.roster
+        if caller.level == "class":
+            try:
+                return roster.head_of(where[2] or "")
+            except StopIteration:
+                pass
+        elif caller.level == "school" and "@" not in caller.label:
+            try:
+                return roster.one(caller.role.value, where[1] or "")
+            except StopIteration:
+                pass
+        elif caller.level == "carer":
+            return carer_ref_of(KIND_OF[caller.role], side)
+        return f"matrix-{caller.label.replace('@', '-at-')}-{side}"
+
+    def token(self, caller: Caller, side: str) -> str:
+        d, s, c, org = where_of(caller, side)
+        p = Principal(self.subject(caller, side), caller.role, d, s, c, org=org)
+        return mint(self.s.private_key, p, ttl=3600)
+
+
+def where_of(caller: Caller, side: str) -> Where:
+    inside, outside = LEVELS[caller.level]
+    where = inside if side == "in" else outside
+    assert where is not None
+    if caller.level == "carer":
+        orgs = ORGS[KIND_OF[caller.role]]
+        return (where[0], None, None, orgs[0] if side == "in" else orgs[1])
+    return where
+
+
+@pytest.fixture(scope="module")
+async def world(
+    infra: Infra,
+    kafka: str,
+    jwt_keys: tuple[bytes, bytes],
+    verifier: TokenVerifier,
+    bearer: Bearer,
+) -> AsyncIterator[World]:
+    unique = uuid.uuid4().hex[:10]
+    topic = f"test-{unique}.events"
+    await ensure_topics(kafka, [TopicSpec(topic, 3, event_topic_config())])
+    registry_settings = settings_for(
+        REGISTRY, infra, database_name=f"t_{unique}", topics={"registry": topic}
+    )
+    assert isinstance(registry_settings, RegistrySettings)
+    settings = await safety_settings(infra, kafka, unique, f"t_{unique}", topic)
+    async with (
+        worker_of(REGISTRY, registry_settings),
+        safety_world(settings, registry_settings, verifier, bearer, jwt_keys[0], SPEC) as s,
+    ):
+        seeded = await seed_safety_term(s, school_id=SCHOOL, class_id=CLASS)
+        yield World(s, seeded)
+
+
+# --- the cells -----------------------------------------------------------------------------
+
+
+def request_for(column: str, caller: Caller, w: World) -> tuple[str, str, dict[str, Any]]:
+    sd = w.seeded
+    kind = KIND_OF.get(caller.role, "school")
+    a = f"/students/{sd.a}/care-file"
+
+    def pairing(student: str, of_kind: str) -> str:
+        return sd.pairings.get(student, {}).get(of_kind, "no-pairing")
+
+    inspector = {
+        Role.police: ("order_and_traffic", "police"),
+        Role.market_regulation: ("food_shops", "market_regulation"),
+    }.get(caller.role, ("fire", "fire_rescue"))
+
+    def inspection(kind_and_inspector: tuple[str, str]) -> dict[str, Any]:
+        return {
+            "kind": kind_and_inspector[0],
+            "inspector": kind_and_inspector[1],
+            "inspected_on": str(TODAY),
+            "hazards": [
+                {
+                    "severity": "general",
+                    "owner": "school",
+                    "rectify_by": str(TODAY + timedelta(days=14)),
+                    "detail": "楼梯扶手松动",
+                }
+            ],
+            "rectified": [],
+        }
+
+    period = {"params": {"from": str(TODAY - timedelta(days=30)), "to": str(TODAY)}}
+    year = {"params": {"school_year": YEAR}}
+    requests: dict[str, tuple[str, str, dict[str, Any]]] = {
+        "fOp": ("POST", f"/students/{sd.b}/care-file", {"json": {"care_groups": ["left_behind"]}}),
+        "fRd": ("GET", a, {}),
+        "cPr": (
+            "POST",
+            f"{a}/pairings",
+            {
+                "json": {
+                    "kind": "community",
+                    "carer_ref": "carer-community-extra",
+                    "org": ORGS["community"][0],
+                }
+            },
+        ),
+        "cAc": (
+            "POST",
+            f"/students/{sd.c}/care-file/pairings/{pairing(sd.c, kind)}/acceptance",
+            {"json": {}},
+        ),
+        "cDc": (
+            "POST",
+            f"/students/{sd.d}/care-file/pairings/{pairing(sd.d, kind)}/decline",
+            {"json": {"reason": "caseload_full"}},
+        ),
+        "cRl": (
+            "POST",
+            f"/students/{sd.e}/care-file/pairings/{pairing(sd.e, 'community')}/release",
+            {"json": {}},
+        ),
+        "rsk": ("POST", f"{a}/risk", {"json": {"level": "high", "reason": "父母均外出务工"}}),
+        "cnt": (
+            "POST",
+            f"{a}/contacts",
+            {
+                "json": {
+                    "pairing_id": pairing(sd.a, kind),
+                    "contact_on": str(TODAY),
+                    "mode": "phone",
+                }
+            },
+        ),
+        "ntc": (
+            "POST",
+            f"{a}/notice",
+            {
+                "json": {
+                    "relation": "grandparent",
+                    "notice_on": str(TODAY),
+                    "entrusted_name": "王奶奶",
+                    "entrusted_contact": "13800000000",
+                }
+            },
+        ),
+        "pct": (
+            "POST",
+            f"{a}/parent-contacts",
+            {"json": {"contact_on": str(TODAY), "mode": "video"}},
+        ),
+        "cRs": ("POST", f"{a}/concerns", {"json": {"detail": "放学后常独自在家"}}),
+        "cAs": (
+            "POST",
+            f"{a}/concerns/{sd.concern}/assessment",
+            {"json": {"outcome": "monitored"}},
+        ),
+        "cls": (
+            "POST",
+            f"/students/{sd.f}/care-file/closure",
+            {"json": {"reason": "no_longer_in_need"}},
+        ),
+        "ldg": ("GET", f"/schools/{SCHOOL}/care-ledger", {}),
+        "cfg": ("GET", f"/districts/{DISTRICT}/care-figures", {}),
+        "my": ("GET", "/carers/me/files", {}),
+        "gRf": (
+            "POST",
+            f"/students/{sd.a}/guidance-referrals",
+            {"json": {"misbehaviour": "theft_or_vandalism"}},
+        ),
+        "gpC": (
+            "POST",
+            f"/schools/{SCHOOL}/guard-posts",
+            {"json": {"place": "crossing", "established_on": str(TODAY)}},
+        ),
+        "gpR": ("GET", f"/schools/{SCHOOL}/guard-posts", {}),
+        "gsC": (
+            "POST",
+            f"/guard-posts/{sd.post}/shifts",
+            {
+                "json": {
+                    "on": str(TODAY + timedelta(days=1)),
+                    "period": "noon",
+                    "guards": [{"kind": "police", "ref": "police-officer-1"}],
+                }
+            },
+        ),
+        "gsD": (
+            "POST",
+            f"/guard-shifts/{(sd.shifts or ['no-shift'])[0]}/completion",
+            {"json": {"guards_present": ["staff"]}},
+        ),
+        "gsM": (
+            "POST",
+            f"/guard-shifts/{[*sd.shifts, 'no-shift', 'no-shift'][1]}/miss",
+            {"json": {"reason": "weather"}},
+        ),
+        "gsR": ("GET", f"/schools/{SCHOOL}/guard-shifts", period),
+        "gfD": ("GET", f"/districts/{DISTRICT}/guard-figures", period),
+        "vpA": (
+            "POST",
+            f"/schools/{SCHOOL}/vice-principals",
+            {
+                "json": {
+                    "post": "fire",
+                    "appointee_ref": "fire-officer-1",
+                    "from_org": "fire_rescue",
+                    "appointed_on": str(TODAY),
+                }
+            },
+        ),
+        "law": (
+            "POST",
+            f"/schools/{SCHOOL}/law-lessons",
+            {"json": {"school_year": YEAR, "given_on": str(TODAY), "hours": 1}},
+        ),
+        "fcN": (
+            "POST",
+            f"/schools/{SCHOOL}/fire-safety-contacts",
+            {"json": {"staff_ref": w.s.roster.one("health_vp", SCHOOL)}},
+        ),
+        "fcW": (
+            "POST",
+            f"/schools/{SCHOOL}/fire-safety-contacts/{sd.fire_contact}/withdrawal",
+            {"json": {}},
+        ),
+        "vpR": ("GET", f"/schools/{SCHOOL}/vice-principals", year),
+        "vpF": ("GET", f"/districts/{DISTRICT}/vice-principal-figures", year),
+        "inC": ("POST", f"/schools/{SCHOOL}/inspections", {"json": inspection(inspector)}),
+        "inK": (
+            "POST",
+            f"/schools/{SCHOOL}/inspections",
+            {"json": inspection(("fire", "fire_rescue"))},
+        ),
+        "inR": ("GET", f"/schools/{SCHOOL}/inspections", {}),
+        "hzS": ("GET", f"/schools/{SCHOOL}/hazards", {"params": {"status": "open"}}),
+        "hzO": ("GET", f"/districts/{DISTRICT}/hazards/overdue", {}),
+        "hzF": ("GET", f"/districts/{DISTRICT}/hazard-figures", {}),
+        "icC": (
+            "POST",
+            f"/schools/{SCHOOL}/incidents",
+            {
+                "json": {
+                    "category": "bullying",
+                    "student_refs": [sd.a],
+                    "occurred_at": NOW.isoformat(),
+                }
+            },
+        ),
+        "icR": ("GET", f"/incidents/{sd.incident}", {}),
+        "icS": ("GET", f"/schools/{SCHOOL}/incidents", {}),
+        "mrF": (
+            "POST",
+            f"/incidents/{sd.incident}/mandatory-report",
+            {"json": {"departments": ["police", "civil_affairs", "education"]}},
+        ),
+        "mrD": ("GET", f"/districts/{DISTRICT}/mandatory-report-figures", period),
+        "gDc": (
+            "POST",
+            f"/guidance-referrals/{sd.guidance}/decision",
+            {
+                "json": {
+                    "decision": "school_guidance",
+                    "members_present": [
+                        "political_legal",
+                        "education",
+                        "justice",
+                        "police",
+                        "psychologist",
+                    ],
+                }
+            },
+        ),
+        "gRd": ("GET", f"/districts/{DISTRICT}/guidance-referrals", {}),
+        "ntf": ("GET", "/notifications", {}),
+        "inb": ("GET", "/message-inbox", {}),
+        "log": ("GET", "/access-log", {}),
+        "rty": ("POST", f"/notifications/{sd.notification}/retry", {}),
+    }
+    return requests[column]
+
+
+def kinds_in(body: Any) -> set[str]:
+    """Every inspection kind a body names (``"kind"`` fields, at any depth)."""
+    found: set[str] = set()
+    if isinstance(body, dict):
+        for key, value in body.items():
+            if key == "kind" and isinstance(value, str):
+                found.add(value)
+            else:
+                found |= kinds_in(value)
+    elif isinstance(body, list):
+        for value in body:
+            found |= kinds_in(value)
+    return found
+
+
+def students_in(text: str, w: World) -> set[str]:
+    return {ref for ref in w.s.roster.students if ref in text}
+
+
+def check_ok(e: Endpoint, caller: Caller, side: str, r: httpx.Response, w: World) -> str | None:
+    """What is wrong with a 2xx's body (scope and privacy), or None."""
+    text = r.text
+    seen = students_in(text, w)
+    if e.aggregate and seen:
+        return f"an aggregate names children {sorted(seen)[:3]}"
+    if caller.role is Role.market_regulation and e.column in ("inR", "hzS", "hzO"):
+        other = kinds_in(r.json()) & {"fire", "buildings", "order_and_traffic"}
+        if other:
+            return f"market regulation sees inspections of kinds {sorted(other)}"
+    if caller.level == "carer":
+        sd = w.seeded
+        paired = {sd.a, sd.c, sd.d, sd.e} if side == "in" else set()
+        if seen - paired:
+            return (
+                f"a carer sees children not paired to their organisation: {sorted(seen - paired)}"
+            )
+        if e.column == "my" and side == "in" and sd.a not in seen:
+            return f"a carer's own list lacks the child they care for: {text[:300]}"
+        return None
+    if e.column in ("log", "ntf", "inb"):
+        d = where_of(caller, side)[0]
+        entries = r.json()
+        if d not in (None, DISTRICT) and entries:
+            return f"{len(entries)} entries of another district, e.g. {entries[0]}"
+        return None
+    _, s, c, _ = where_of(caller, side)
+    roster = w.s.roster
+    outside = {
+        ref
+        for ref in seen
+        if (s is not None and roster.school_of(ref) != s)
+        or (c is not None and roster.students[ref] != c)
+    }
+    if outside:
+        return f"names children outside the caller's scope: {sorted(outside)}"
+    return None
+
+
+def refused_by_the_rules(r: httpx.Response) -> bool:
+    """A domain refusal of an authorised caller: 404/409/422 problem+json naming its rule (a
+    request-validation 422 names none; a "like missing" 404 names none)."""
+    if r.status_code not in (404, 409, 422) or r.headers.get("content-type") != PROBLEM:
+        return False
+    return bool(r.json().get("rule"))
+
+
+def check_problem(r: httpx.Response, status: int) -> str | None:
+    if r.headers.get("content-type") != PROBLEM:
+        return f"content-type {r.headers.get('content-type')!r}, not {PROBLEM}"
+    body = r.json()
+    if body.get("status") != status or not body.get("title") or not body.get("detail"):
+        return f"not a problem body: {body}"
+    return None
+
+
+def check_refusal(e: Endpoint, caller: Caller, code: str, r: httpx.Response) -> str | None:
+    if wrong := check_problem(r, 403):
+        return wrong
+    body = r.json()
+    if code in "FX":
+        return None if body.get("rule") else f"no rule named: {body}"
+    if body.get("rule") != e.rule or e.rule not in body["detail"]:
+        return f"names rule {body.get('rule')!r} ({body['detail']!r}), expected {e.rule!r}"
+    if code == "R" and caller.role.value not in body["detail"]:
+        return f"a role refusal that does not name the role: {body['detail']!r}"
+    if code == "S" and "scope" not in body["detail"]:
+        return f"a scope refusal that does not say so: {body['detail']!r}"
+    return None
+
+
+async def check_like_missing(
+    e: Endpoint, caller: Caller, side: str, r: httpx.Response, w: World
+) -> str | None:
+    """What differs between ``r`` and the answer to the same request for records that do not
+    exist, or None."""
+    method, path, kwargs = request_for(e.column, caller, w)
+    sd = w.seeded
+    ids = [sd.a, sd.b, sd.c, sd.d, sd.e, sd.f, sd.concern, sd.incident, sd.guidance]
+    ids += [p for kinds in sd.pairings.values() for p in kinds.values()]
+    real = [x for x in ids if x in path]
+    missing_path = path
+    for x in real:
+        missing_path = missing_path.replace(x, f"zz{uuid.uuid4().hex[:16]}")
+    missing = await w.http.request(
+        method,
+        missing_path,
+        headers={"Authorization": f"Bearer {w.token(caller, side)}"},
+        **kwargs,
+    )
+    seen = (r.status_code, r.headers.get("content-type"), r.json())
+    same = (missing.status_code, missing.headers.get("content-type"), missing.json())
+    if seen != same:
+        return f"{seen} ≠ for a missing one {same}"
+    if any(x in r.text for x in real):
+        return f"echoes the id: {r.text}"
+    return None
+
+
+async def test_every_role_gets_the_answer_the_matrix_states_on_every_safety_route(
+    world: World,
+) -> None:
+    w = world
+    routes = {
+        (method.upper(), path)
+        for path, ops in w.s.app.openapi()["paths"].items()
+        for method in ops
+        if path not in PUBLIC
+    }
+    stated = {(e.method, e.route) for e in ENDPOINTS}
+    wrong: list[str] = list(w.seeded.failures)
+    if routes - stated:
+        wrong.append(f"routes served but not in the matrix: {sorted(routes - stated)}")
+    if stated - routes:
+        wrong.append(f"routes of the matrix not served: {sorted(stated - routes)}")
+
+    readers: set[str] = set()
+    refused_readers: set[str] = set()
+    checked = 0
+    for e in ENDPOINTS:
+        if (e.method, e.route) not in routes:
+            continue  # reported once above, not once per cell
+        cells = [
+            (caller, side, code)
+            for caller in CALLERS
+            for side, code in zip(("in", "out"), caller.cells[e.column], strict=True)
+            if code != "-"
+        ]
+        cells.sort(key=lambda cell: cell[2] == "Y")  # refusals first: they must change nothing
+        allowed_so_far = 0
+        for caller, side, code in cells:
+            method, path, kwargs = request_for(e.column, caller, w)
+            headers = {"Authorization": f"Bearer {w.token(caller, side)}"}
+            r = await w.http.request(method, path, headers=headers, **kwargs)
+            checked += 1
+            cell = f"{e.column} {e.method} {path} as {caller.label}/{side}:"
+            subject = w.subject(caller, side)
+            if e.logged:
+                (readers if code == "Y" else refused_readers).add(subject)
+            problem: str | None
+            if code == "Y":
+                later = (e.once and allowed_so_far > 0) or e.refusable
+                allowed_so_far += 1
+                if later and refused_by_the_rules(r):
+                    continue  # authorised, then refused by the rules: the record changed once
+                if not 200 <= r.status_code < 300:
+                    wrong.append(f"{cell} expected 2xx, got {r.status_code} {r.text[:300]}")
+                    continue
+                problem = check_ok(e, caller, side, r, w)
+            elif code == "X":
+                if r.status_code not in (403, 404):
+                    wrong.append(f"{cell} expected 403/404, got {r.status_code} {r.text[:300]}")
+                    continue
+                problem = check_problem(r, r.status_code)
+            else:
+                want = 404 if code == "N" else 403
+                if r.status_code != want:
+                    wrong.append(
+                        f"{cell} expected {want} ({code}), got {r.status_code} {r.text[:300]}"
+                    )
+                    continue
+                if want == 403:
+                    problem = check_refusal(e, caller, code, r)
+                else:
+                    problem = check_problem(r, 404) or await check_like_missing(
+                        e, caller, side, r, w
+                    )
+            if problem:
+                wrong.append(f"{cell} {r.status_code} but {problem}")
+
+    # Every allowed read of a child's record is in the access log — and no refused one.
+    logged = {r["actor"] for r in await w.s.pool.fetch("SELECT DISTINCT actor FROM access_log")}
+    missing = readers - logged
+    if missing:
+        wrong.append(f"allowed readers missing from the access log: {sorted(missing)}")
+    leaked = (logged - readers) & (refused_readers - w.seeded.actors)
+    if leaked:
+        wrong.append(f"refused readers in the access log: {sorted(leaked)}")
+
+    assert not wrong, f"{len(wrong)} wrong of {checked} cells run:\n" + "\n".join(wrong)
