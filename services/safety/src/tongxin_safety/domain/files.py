@@ -488,6 +488,10 @@ def _pair(
                 rule="school_carer_of_school",
             )
         org = state.school_id
+    elif not org:
+        raise SafetyError(
+            "an agency's carer is paired in their organisation", field="org", rule="org_required"
+        )
     return [
         CarerPaired(
             **common,
