@@ -173,7 +173,8 @@ def _with_pairing(state: FileState, pairing_id: str, **changes: object) -> FileS
 def evolve(state: FileState, e: IntegrationEvent) -> FileState:
     match e:
         case CareFileOpened():
-            # A new file (the first, or after a closing): concerns are the child's history.
+            # A new file (the first, or after a closing): the ended pairings and the concerns
+            # stay the child's history; nothing else carries over.
             return FileState(
                 status="open",
                 district=e.district,
@@ -181,6 +182,7 @@ def evolve(state: FileState, e: IntegrationEvent) -> FileState:
                 class_id=e.class_id,
                 opened_on=e.opened_on,
                 care_groups=tuple(sorted(set(e.care_groups))),
+                pairings=state.pairings,
                 concerns=state.concerns,
             )
         case CareGroupsChanged():
