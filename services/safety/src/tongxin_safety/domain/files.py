@@ -475,12 +475,6 @@ def _pairing(state: FileState, pairing_id: str) -> Pairing:
 def _pair(
     cmd: PairCarer, state: FileState, common: dict[str, str], today: date
 ) -> list[IntegrationEvent]:
-    if state.open_pairing(cmd.kind) is not None:
-        raise FileConflictError(
-            f"the file has an open {cmd.kind.value} pairing: release it first",
-            field="kind",
-            rule="one_pairing_per_kind",
-        )
     org = cmd.org
     if cmd.kind is CarerKind.school:
         if cmd.carer_school_id != state.school_id:
@@ -493,6 +487,12 @@ def _pair(
     elif not org:
         raise SafetyError(
             "an agency's carer is paired in their organisation", field="org", rule="org_required"
+        )
+    if state.open_pairing(cmd.kind) is not None:
+        raise FileConflictError(
+            f"the file has an open {cmd.kind.value} pairing: release it first",
+            field="kind",
+            rule="one_pairing_per_kind",
         )
     return [
         CarerPaired(
