@@ -91,16 +91,20 @@ async def open_files(
     student_refs: Sequence[str] | None = None,
 ) -> list[FileFacts]:
     """The open files of a school, a district or these children, with their pairings (open and
-    ended: the ledger judges) and their open concerns."""
+    ended: the ledger judges), their open concerns and the child's class as the roster has it
+    now (a move within the school does not hand the file over)."""
     files = await pool.fetch(
-        f"""SELECT f.*, (SELECT count(*) FROM {S}.care_concerns c
-                          WHERE c.student_ref = f.student_ref AND c.outcome IS NULL) AS concerns
+        f"""SELECT f.*, COALESCE(r.class_id, f.class_id) AS now_class,
+                   (SELECT count(*) FROM {S}.care_concerns c
+                     WHERE c.student_ref = f.student_ref AND c.outcome IS NULL) AS concerns
               FROM {S}.care_files f
+              LEFT JOIN {S}.students r
+                ON r.student_ref = f.student_ref AND r.school_id = f.school_id
              WHERE f.status = 'open'
                AND ($1::text IS NULL OR f.school_id = $1)
                AND ($2::text IS NULL OR f.district = $2)
                AND ($3::text[] IS NULL OR f.student_ref = ANY($3::text[]))
-             ORDER BY f.school_id, f.class_id NULLS LAST, f.student_ref""",
+             ORDER BY f.school_id, now_class NULLS LAST, f.student_ref""",
         school_id,
         district,
         list(student_refs) if student_refs is not None else None,
@@ -130,7 +134,7 @@ async def open_files(
             student_ref=f["student_ref"],
             district=f["district"],
             school_id=f["school_id"],
-            class_id=f["class_id"],
+            class_id=f["now_class"],  # the roster's class: a move within the school
             care_groups=tuple(CareGroup(g) for g in f["care_groups"]),
             risk_level=RiskLevel(f["risk_level"]) if f["risk_level"] else None,
             risk_set_on=f["risk_set_on"],

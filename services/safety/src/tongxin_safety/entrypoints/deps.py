@@ -73,7 +73,11 @@ def carer_org(who: Principal) -> str:
     none (403 naming the rule)."""
     if who.org is None:
         raise ProblemError(
-            403, "Forbidden", "a carer's token names its organisation (claim org)", rule="carer_org"
+            403,
+            "Forbidden",
+            "a carer's token names its organisation (claim org)",
+            field="org",
+            rule="carer_org",
         )
     return who.org
 

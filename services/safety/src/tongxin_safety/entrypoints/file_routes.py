@@ -32,7 +32,7 @@ from tongxin_contracts.events.safety import (
 from tongxin_platform import access
 from tongxin_platform.auth import Principal
 from tongxin_platform.edge import guard, service_router
-from tongxin_platform.http import Caller, not_found, require
+from tongxin_platform.http import Caller, ProblemError, not_found, require
 from tongxin_platform.policy import Scope
 from tongxin_safety.application import file_queries, queries
 from tongxin_safety.application.policy import LEADERS, POLICY, Action
@@ -155,6 +155,15 @@ async def open_file(
     idempotency_key: Key = None,
 ) -> Any:
     where = await student_scope_for(app, who, Action.file_open, student_ref)
+    roster = await queries.student(app.pool, student_ref)
+    if roster is None or not roster["enrolled"]:
+        raise ProblemError(
+            422,
+            "Refused",
+            "student_ref: the child is no longer enrolled",
+            field="student_ref",
+            rule="enrolled",
+        )
     child = Child(student_ref, where.district or "", where.school or "", where.class_id)
 
     async def act() -> dict[str, Any]:
