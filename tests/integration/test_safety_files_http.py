@@ -571,3 +571,83 @@ async def test_the_ledger_and_the_figures_agree_with_the_settings_on_a_day(stack
         a: (str(day + timedelta(days=medium)), True),
         b: (str(day + timedelta(days=low)), False),
     }
+
+
+async def test_a_file_handed_over_follows_the_child_and_a_closed_file_leaves_the_ledger(
+    stack: Stack,
+) -> None:
+    s = stack
+    lead = s.principal()
+    c1 = s.classes[0]
+    a, b = s.of_class(c1)[:2]
+    for ref in (a, b):
+        await call(s, "POST", f"/students/{ref}/care-file", lead, json={"care_groups": []})
+        await until_visible(s, f"/students/{ref}/care-file", lead)
+    carer = s.auth(Role.community_worker, "cw-1", org=VILLAGE_A)
+    for ref in (a, b):
+        for kind, carer_ref, who in (
+            ("school", s.heads[c1], s.head(c1)),
+            ("community", "cw-1", carer),
+        ):
+            body = {"kind": kind, "carer_ref": carer_ref, "org": VILLAGE_A}
+            made = await call(s, "POST", f"/students/{ref}/care-file/pairings", lead, json=body)
+            path = f"/students/{ref}/care-file"
+            await until_visible(s, path, who)
+            await call(s, "POST", f"{path}/pairings/{made['pairing_id']}/acceptance", who, json={})
+
+    # When the child moves to the district's other school (the reactions' hand-over) …
+    other = await s.pool.fetchval(
+        "SELECT school_id FROM safety.schools WHERE school_id <> $1 ORDER BY 1 LIMIT 1", s.school
+    )
+    other_principal = await s.pool.fetchval(
+        "SELECT staff_ref FROM safety.staff WHERE school_id = $1 AND 'principal' = ANY(roles)",
+        other,
+    )
+    safety = s.app.state.service
+    moved = await safety.service.files.hand_over(a, other, s.district, None, today())
+    assert [e.name for e in moved] == ["CarerReleased", "CareFileHandedOver"]
+    assert await safety.service.files.hand_over(a, other, s.district, None, today()) == []
+    receiving = s.auth(Role.principal, other_principal, other)
+
+    # … the receiving school sees the file, the school carer is missing again, the community
+    # carer keeps the child; the old school no longer sees it.
+    record = await until_visible(s, f"/students/{a}/care-file", receiving)
+    assert record["school_id"] == other
+    assert record["missing_kinds"] == ["school", "civil_affairs", "womens_federation"]
+    assert record["handed_over"][0]["from_school_id"] == s.school
+    await until(
+        s,
+        lambda: s.http.get(f"/students/{a}/care-file", headers=lead),
+        lambda r: r.status_code == 404,
+        "the old school loses the file",
+    )
+    assert (await s.http.get(f"/students/{a}/care-file", headers=carer)).status_code == 200
+
+    # When the school closes b's file, its carers are released and it leaves the ledger.
+    closed = await call(
+        s, "POST", f"/students/{b}/care-file/closure", lead, json={"reason": "no_longer_in_need"}
+    )
+    assert closed["events"] == ["CarerReleased", "CarerReleased", "CareFileClosed"]
+    again = await call(
+        s, "POST", f"/students/{b}/care-file/closure", lead, 404, json={"reason": "other"}
+    )
+    assert again["rule"] == "care_file_open"
+
+    async def ledger() -> Any:
+        r = await s.http.get(f"/schools/{s.school}/care-ledger", headers=lead)
+        return [row["student_ref"] for row in r.json()["files"]] if r.status_code == 200 else r
+
+    assert await until(s, ledger, lambda refs: refs == [], "b leaves the ledger") == []
+    await until(
+        s,
+        lambda: s.http.get(f"/students/{b}/care-file", headers=carer),
+        lambda r: r.status_code == 404,
+        "the released carer loses the closed file",
+    )
+    final = await call(s, "GET", f"/students/{b}/care-file", lead)
+    assert final["status"] == "closed"
+    assert final["closed"]["reason"] == "no_longer_in_need"
+    reopened = await call(
+        s, "POST", f"/students/{b}/care-file", lead, json={"care_groups": ["left_behind"]}
+    )
+    assert reopened["events"] == ["CareFileOpened"], "a closed file opens again as a new one"
