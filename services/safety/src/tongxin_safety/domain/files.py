@@ -173,7 +173,8 @@ def _with_pairing(state: FileState, pairing_id: str, **changes: object) -> FileS
 def evolve(state: FileState, e: IntegrationEvent) -> FileState:
     match e:
         case CareFileOpened():
-            # A new file (the first, or after a closing): concerns are the child's history.
+            # A new file (the first, or after a closing): the ended pairings and the concerns
+            # stay the child's history; nothing else carries over.
             return FileState(
                 status="open",
                 district=e.district,
@@ -181,6 +182,7 @@ def evolve(state: FileState, e: IntegrationEvent) -> FileState:
                 class_id=e.class_id,
                 opened_on=e.opened_on,
                 care_groups=tuple(sorted(set(e.care_groups))),
+                pairings=state.pairings,
                 concerns=state.concerns,
             )
         case CareGroupsChanged():
@@ -473,12 +475,6 @@ def _pairing(state: FileState, pairing_id: str) -> Pairing:
 def _pair(
     cmd: PairCarer, state: FileState, common: dict[str, str], today: date
 ) -> list[IntegrationEvent]:
-    if state.open_pairing(cmd.kind) is not None:
-        raise FileConflictError(
-            f"the file has an open {cmd.kind.value} pairing: release it first",
-            field="kind",
-            rule="one_pairing_per_kind",
-        )
     org = cmd.org
     if cmd.kind is CarerKind.school:
         if cmd.carer_school_id != state.school_id:
@@ -488,6 +484,16 @@ def _pair(
                 rule="school_carer_of_school",
             )
         org = state.school_id
+    elif not org:
+        raise SafetyError(
+            "an agency's carer is paired in their organisation", field="org", rule="org_required"
+        )
+    if state.open_pairing(cmd.kind) is not None:
+        raise FileConflictError(
+            f"the file has an open {cmd.kind.value} pairing: release it first",
+            field="kind",
+            rule="one_pairing_per_kind",
+        )
     return [
         CarerPaired(
             **common,
