@@ -295,6 +295,7 @@ async def seed_safety_term(s: SafetySchool, *, school_id: str, class_id: str) ->
     for ref in (a, c, d, e, f):
         groups = {"care_groups": ["left_behind"]}
         await step("file", "POST", f"/students/{ref}/care-file", principal, json=groups)
+    await files_readable(s, principal, [a, c, d, e, f], out)
     for ref, kinds in ((a, KINDS), (c, KINDS), (d, KINDS), (e, ("community",))):
         out.pairings[ref] = {}
         for kind in kinds:
@@ -321,6 +322,7 @@ async def seed_safety_term(s: SafetySchool, *, school_id: str, class_id: str) ->
         json={"place": "school_gate", "established_on": str(today)},
     )
     out.post = str(made.get("post_id", "no-post"))
+    await shown(s, out, "the guard post", f"/schools/{school_id}/guard-posts", principal, out.post)
     for period in ("morning", "afternoon"):
         shift: dict[str, Any] = {
             "on": str(today),
@@ -357,8 +359,52 @@ async def seed_safety_term(s: SafetySchool, *, school_id: str, class_id: str) ->
     path = f"/students/{a}/guidance-referrals"
     made = await step("guidance referral", "POST", path, principal, json=referral)
     out.guidance = str(made.get("referral_id", "no-referral"))
+    await shown(s, out, "the incident", f"/incidents/{out.incident}", principal, out.incident)
+    officer_ref = "setup-officer"
+    out.actors.add(officer_ref)
+    officer = s.token(Role.bureau_officer, officer_ref)
+    path = f"/districts/{roster.district}/guidance-referrals"
+    await shown(s, out, "the guidance referral", path, officer, out.guidance)
+    for shift in out.shifts:
+        path = f"/schools/{school_id}/guard-shifts"
+        await shown(s, out, "the guard shift", path, principal, shift)
     out.notification = await a_notice(s, school_id)
     return out
+
+
+async def shown(
+    s: SafetySchool, out: Seeded, what: str, path: str, who: dict[str, str], needle: str
+) -> None:
+    """Wait until ``path`` shows ``needle`` (a record just made, in safety's read model)."""
+
+    async def found() -> bool:
+        r = await s.http.get(path, headers=who)
+        return r.status_code == 200 and needle in r.text
+
+    try:
+        await eventually(found, lambda yes: yes, timeout=30, what=what)
+    except AssertionError as exc:
+        out.failures.append(f"setup {what}: {exc}")
+
+
+async def files_readable(
+    s: SafetySchool, who: dict[str, str], refs: list[str], out: Seeded
+) -> None:
+    """Wait until the files just opened are in safety's read model (the routes find a file
+    there): a pairing asked for before would be refused as for a child without a file."""
+
+    async def readable() -> list[str]:
+        missing = []
+        for ref in refs:
+            r = await s.http.get(f"/students/{ref}/care-file", headers=who)
+            if r.status_code != 200:
+                missing.append(f"{ref} → {r.status_code}")
+        return missing
+
+    try:
+        await eventually(readable, lambda missing: not missing, timeout=30, what="the files")
+    except AssertionError as exc:
+        out.failures.append(f"setup files: {exc}")
 
 
 SETUP_NOTICE = NoticeTemplate(
