@@ -365,9 +365,9 @@ async def seed_safety_term(s: SafetySchool, *, school_id: str, class_id: str) ->
     officer = s.token(Role.bureau_officer, officer_ref)
     path = f"/districts/{roster.district}/guidance-referrals"
     await shown(s, out, "the guidance referral", path, officer, out.guidance)
-    for shift in out.shifts:
+    for shift_id in out.shifts:
         path = f"/schools/{school_id}/guard-shifts"
-        await shown(s, out, "the guard shift", path, principal, shift)
+        await shown(s, out, "the guard shift", path, principal, shift_id)
     out.notification = await a_notice(s, school_id)
     return out
 
