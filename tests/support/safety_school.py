@@ -305,6 +305,10 @@ async def seed_safety_term(s: SafetySchool, *, school_id: str, class_id: str) ->
                 f"pair {kind}", "POST", f"/students/{ref}/care-file/pairings", principal, json=body
             )
             out.pairings[ref][kind] = str(made.get("pairing_id", "no-pairing"))
+    for ref, pairings in out.pairings.items():
+        for kind, pairing in pairings.items():
+            _, _, carer = carer_of(kind)  # a carer finds the file once their pairing is read
+            await shown(s, out, f"{kind} paired", f"/students/{ref}/care-file", carer, pairing)
     for kind, pairing in out.pairings[a].items():
         _, _, carer = carer_of(kind)
         path = f"/students/{a}/care-file/pairings/{pairing}/acceptance"
