@@ -24,7 +24,7 @@ transfer of the same child are decided in the order they happened.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from tongxin_contracts import IntegrationEvent
 from tongxin_contracts.events.registry import (
@@ -83,15 +83,16 @@ async def _run(ctx: Reacting, student_ref: str, *commands: FileCommand) -> None:
     await ctx.writer.run(care_file_stream(student_ref), decide)
 
 
-def _today(ctx: Reacting) -> datetime:
-    return ctx.writer.clock()
+def _today(ctx: Reacting) -> date:
+    """Today in China time, by the writer's clock (injected in tests)."""
+    return china_date(ctx.writer.clock())
 
 
 @CARE_FILES.on(StudentCategorised)
 async def on_categorised(e: StudentCategorised, ctx: Reacting) -> None:
     # An empty list opens nothing, and on an open file says the groups no longer apply.
     child = Child(e.student_ref, e.district, e.school_id)
-    on = china_date(_today(ctx))
+    on = _today(ctx)
     await _run(
         ctx, e.student_ref, OpenFile(child, FileSource.categorised, tuple(e.care_groups), on)
     )
@@ -127,11 +128,11 @@ async def on_visit(e: VisitCompleted, ctx: Reacting) -> None:
 
 @CARE_FILES.on(StudentTransferred)
 async def on_transfer(e: StudentTransferred, ctx: Reacting) -> None:
-    on = china_date(_today(ctx))
+    on = _today(ctx)
     await _run(ctx, e.student_ref, HandOver(e.school_id, e.district, e.class_id, on))
 
 
 @CARE_FILES.on(StudentLeft)
 async def on_left(e: StudentLeft, ctx: Reacting) -> None:
-    on = china_date(_today(ctx))
+    on = _today(ctx)
     await _run(ctx, e.student_ref, CloseFile(FileClosedReason.left_school, on))
