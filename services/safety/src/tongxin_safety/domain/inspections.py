@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from tongxin_contracts import IntegrationEvent, Sealed
 from tongxin_contracts.events.safety import (
@@ -387,7 +388,7 @@ def figures(
     hazards: Iterable[Hazard],
     as_of: date,
     kinds: Iterable[InspectionKind] = InspectionKind,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Per school (every one of ``schools``, none left out for having no hazard) and per kind
     of ``kinds``, and the district's totals per kind and in all."""
     order = list(InspectionKind)
@@ -395,7 +396,7 @@ def figures(
     listed = set(schools)
     shown = [h for h in hazards if h.kind in shown_kinds and h.school_id in listed]
 
-    def row(of: list[Hazard]) -> dict[str, object]:
+    def row(of: list[Hazard]) -> dict[str, Any]:
         per_kind = {k.value: counts((h for h in of if h.kind is k), as_of) for k in shown_kinds}
         return {**counts(of, as_of), "kinds": per_kind}
 
