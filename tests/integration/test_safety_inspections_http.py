@@ -423,6 +423,18 @@ async def test_market_regulation_reads_only_its_shop_kinds_and_the_police_every_
     assert set(figures["totals"]["kinds"]) == {"food_shops", "stationery_shops"}
     figures = await read(w, f"/districts/{w.district}/hazard-figures", police)
     assert figures["totals"]["overdue"] == 2
+    # nor does market regulation find the fire inspection to re-inspect
+    r = await w.http.post(
+        f"/schools/{school}/inspections",
+        json={
+            "kind": "food_shops",
+            "inspected_on": day(0),
+            "reinspection_of": fire["inspection_id"],
+            "rectified": fire["hazard_ids"],
+        },
+        headers=market,
+    )
+    refused(r, 404, "reinspection_of", "reinspection_of_known_inspection")
     # the city sees aggregates only; a school's token is too narrow for the district's lists
     city = w.bearer("city_analyst", subject="city-1")
     assert (await read(w, f"/districts/{w.district}/hazard-figures", city))["totals"][

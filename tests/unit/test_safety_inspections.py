@@ -341,6 +341,17 @@ def test_a_reinspection_of_an_unknown_or_another_schools_inspection_is_not_found
     )
 
 
+def test_an_inspection_of_a_kind_the_recorder_may_not_read_is_not_found_to_reinspect() -> None:
+    shops = reinspection(
+        kind=K.food_shops, inspector=A.market_regulation, readable=frozenset(SHOPS)
+    )
+    assert refusal(lambda: decide_inspection(shops, histories(*FIRST), NOW)) == (
+        404,
+        "reinspection_of",
+        "reinspection_of_known_inspection",
+    )
+
+
 def test_a_reinspection_is_of_the_same_kind_and_not_before_the_inspection() -> None:
     assert refusal(
         lambda: decide_inspection(reinspection(kind=K.buildings), histories(*FIRST), NOW)

@@ -28,6 +28,7 @@ from tongxin_safety.domain.inspections import (
     decide_inspection,
     fold,
     inspector_for,
+    readable_kinds,
 )
 
 MAX_CHAIN = 64  # re-inspections of re-inspections followed back at most this far
@@ -124,6 +125,7 @@ class Inspections:
                 ),
                 reinspection_of=i.reinspection_of,
                 rectified=i.rectified,
+                readable=readable_kinds(i.recorder),
             )
             return decide_inspection(cmd, histories, now)
 

@@ -128,6 +128,8 @@ class RecordInspection:
     hazards: tuple[NewHazard, ...] = ()
     reinspection_of: str | None = None
     rectified: tuple[str, ...] = ()  # hazard ids this re-inspection found rectified
+    # The kinds the recorder may read: an earlier inspection of another kind is not found.
+    readable: frozenset[InspectionKind] = ALL_KINDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,7 +268,7 @@ def _rectifications(
             )
         return []
     earlier = fold(histories.get(inspection_stream(cmd.reinspection_of), ())).completed
-    if earlier is None or earlier.school_id != cmd.school_id:
+    if earlier is None or earlier.school_id != cmd.school_id or earlier.kind not in cmd.readable:
         raise _unknown_inspection()
     if earlier.kind != cmd.kind:
         raise SafetyError(

@@ -10,6 +10,7 @@ figures filtered to them); the police, the school and the bureau read every kind
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 from typing import Annotated, Any
 
@@ -96,6 +97,11 @@ def _recorder(who: Principal) -> Recorder | None:
     return recorder_of(who.role)
 
 
+def _names(kinds: Collection[InspectionKind]) -> list[str]:
+    """The kinds a reader sees, in the contract's order (as the figures list them)."""
+    return [k.value for k in InspectionKind if k in kinds]
+
+
 def _today(app: App) -> date:
     return china_date(app.service.writer.clock())
 
@@ -159,9 +165,7 @@ async def school_inspections(school_id: SchoolId, app: App, who: Caller) -> Any:
     await school_scope_for(app, who, Action.inspection_read, school_id)
     kinds = readable_kinds(_recorder(who))
     rows = await inspection_queries.school_inspections(app.pool, school_id, kinds)
-    return jsonable_encoder(
-        {"school_id": school_id, "kinds": sorted(k.value for k in kinds), "inspections": rows}
-    )
+    return jsonable_encoder({"school_id": school_id, "kinds": _names(kinds), "inspections": rows})
 
 
 @router.get(
@@ -189,7 +193,7 @@ async def school_hazards(
             "school_id": school_id,
             "as_of": day,
             "status": status.value if status else None,
-            "kinds": sorted(k.value for k in kinds),
+            "kinds": _names(kinds),
             "hazards": rows,
         }
     )
@@ -209,7 +213,7 @@ async def district_overdue(district: DistrictId, app: App, who: Caller, as_of: A
         {
             "district": district,
             "as_of": day,
-            "kinds": sorted(k.value for k in kinds),
+            "kinds": _names(kinds),
             "hazards": rows,
         }
     )
