@@ -123,7 +123,10 @@ async def record_inspection(
     recorder = _recorder(who)
     if recorder is None:  # the policy and the recorders disagree: refuse, naming the rule
         raise ProblemError(
-            403, "Forbidden", f"role {who.role.value} records no inspection", rule="recorder"
+            403,
+            "Forbidden",
+            f"role {who.role.value} records no inspection",
+            rule="inspection_recorder_role",
         )
 
     async def act() -> dict[str, Any]:
