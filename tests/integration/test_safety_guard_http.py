@@ -472,6 +472,10 @@ async def test_callers_outside_the_school_or_district_are_refused_or_not_found(
         "from",
         "date_range",
     )
+    # year 1 has no term before it: refused, never a server error
+    for params in ({"to": "0001-01-15"}, {"from": "9999-01-01", "to": str(today)}):
+        r = await w.http.get(f"/schools/{a}/guard-shifts", params=params, headers=leader)
+        refused(r, 422, next(iter(params)))
 
 
 # --- vice-principals from outside ----------------------------------------------------------

@@ -46,6 +46,7 @@ from tongxin_safety.domain.guard import (
     decide_miss,
     decide_schedule,
     status_of,
+    term_start,
 )
 from tongxin_safety.domain.vice_principals import (
     Appoint,
@@ -584,3 +585,17 @@ async def test_the_read_model_keeps_shifts_outcomes_appointments_lessons_and_con
     assert vps[(SCHOOL, "legal")]["appointee_ref"] == "lvp-2", "the new appointment replaces"
     assert tables.rows(SAFETY.schema, "law_lessons")[("lesson-1",)]["hours"] == 2.0
     assert set(tables.rows(SAFETY.schema, "fire_safety_contacts")) == {(SCHOOL, "t02")}
+
+
+@pytest.mark.parametrize(
+    ("day", "start"),
+    [
+        (date(2026, 11, 20), date(2026, 9, 1)),
+        (date(2027, 1, 31), date(2026, 9, 1)),
+        (date(2027, 2, 1), date(2027, 2, 1)),
+        (date(2027, 8, 31), date(2027, 2, 1)),
+        (date(2027, 9, 1), date(2027, 9, 1)),
+    ],
+)
+def test_a_range_without_a_first_day_starts_with_the_term(day: date, start: date) -> None:
+    assert term_start(day) == start

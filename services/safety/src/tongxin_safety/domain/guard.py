@@ -282,6 +282,17 @@ def decide_miss(
 # --- the completion rate -------------------------------------------------------------------
 
 
+def term_start(day: date) -> date:
+    """The first day of the term ``day`` falls in (as ``calendar.term_of`` counts terms):
+    1 September for the autumn term (to January), 1 February for the spring term (to August).
+    Figures over a range without a first day start there."""
+    if day.month >= 9:
+        return date(day.year, 9, 1)
+    if day.month == 1:
+        return date(day.year - 1, 9, 1)
+    return date(day.year, 2, 1)
+
+
 class ShiftStatus(StrEnum):
     completed = "completed"
     missed = "missed"

@@ -31,7 +31,7 @@ from tongxin_platform.policy import Scope
 from tongxin_safety.application import guard_queries
 from tongxin_safety.application.policy import POLICY, Action
 from tongxin_safety.domain.calendar import china_date, school_year_of
-from tongxin_safety.domain.guard import MAX_GUARDS, Completion, combined
+from tongxin_safety.domain.guard import MAX_GUARDS, Completion, combined, term_start
 from tongxin_safety.domain.guard import Post as GuardPost
 from tongxin_safety.domain.vice_principals import SchoolVicePrincipals, district_totals
 from tongxin_safety.entrypoints.deps import (
@@ -144,24 +144,16 @@ def _today(app: App) -> date:
     return china_date(app.service.writer.clock())
 
 
-def term_start(day: date) -> date:
-    """The first day of the term ``day`` falls in: 1 September (autumn, to January) or
-    1 February (spring, to August)."""
-    if day.month >= 9:
-        return date(day.year, 9, 1)
-    if day.month == 1:
-        return date(day.year - 1, 9, 1)
-    return date(day.year, 2, 1)
-
-
 def _range(app: App, first: date | None, last: date | None) -> tuple[date, date]:
-    last = last or _today(app)
-    first = first or term_start(last)
-    for name, d in (("from", first), ("to", last)):
-        if not FIRST <= d <= LAST:
+    def checked(name: str, d: date) -> date:
+        if not FIRST <= d <= LAST:  # year 1 has no term before it: check before counting
             raise ProblemError(
                 422, "Invalid request", f"{name}: must be between {FIRST} and {LAST}", field=name
             )
+        return d
+
+    last = checked("to", last or _today(app))
+    first = checked("from", first or term_start(last))
     if first > last or last - first > MAX_RANGE:
         raise ProblemError(
             422,
