@@ -606,6 +606,15 @@ async def test_vice_principals_law_hours_and_fire_contacts_show_the_schools_gaps
     assert (t["schools"], t["with_legal_vp"], t["with_fire_vp"], t["law_hours_met"]) == (2, 1, 1, 1)
     assert (t["with_fire_safety_contact"], t["schools_with_gaps"]) == (1, 1)
 
+    # the school year before: nobody was in office yet (as of its last day), no hours
+    start = int(year[:4])
+    last_year = await ok(
+        w.http.get(vp_path, params={"school_year": f"{start - 1}-{start}"}, headers=leader)
+    )
+    assert last_year["legal"]["in_office"] is False
+    assert last_year["law_hours"] == 0
+    assert last_year["gaps"][:3] == ["no_legal_vp", "law_hours_short", "no_fire_vp"]
+
     # a successor replaces the legal vice-principal: the old one may no longer record
     court = {**legal, "appointee_ref": "lvp-3", "from_org": "court", "appointed_on": str(today)}
     await ok(w.http.post(vp_path, json=court, headers=leader))

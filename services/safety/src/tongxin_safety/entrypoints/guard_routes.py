@@ -482,6 +482,11 @@ def _year(app: App, school_year: str | None) -> str:
     return school_year or school_year_of(_today(app))
 
 
+def _as_of(app: App, school_year: str) -> date:
+    """Who was in office: today, or for a school year already over, on its last day."""
+    return min(_today(app), date(int(school_year[5:]), 8, 31))
+
+
 @router.get(
     "/schools/{school_id}/vice-principals",
     summary="The school's vice-principals, law hours against the target, fire-safety contacts",
@@ -491,11 +496,12 @@ async def school_vice_principals(
     school_id: SchoolId, app: App, who: Caller, school_year: SchoolYearQuery = None
 ) -> dict[str, Any]:
     where = await school_scope_for(app, who, Action.vp_read, school_id)
+    year = _year(app, school_year)
     found = await guard_queries.vice_principals(
         app.pool,
         where.district or "",
-        _year(app, school_year),
-        _today(app),
+        year,
+        _as_of(app, year),
         app.settings.law_hours_target,
         school_id,
     )
@@ -527,7 +533,7 @@ async def district_vice_principals(
     require(POLICY, who, Action.vp_figures, Scope(district))
     year = _year(app, school_year)
     target = app.settings.law_hours_target
-    rows = await guard_queries.vice_principals(app.pool, district, year, _today(app), target)
+    rows = await guard_queries.vice_principals(app.pool, district, year, _as_of(app, year), target)
     return {
         "district": district,
         "school_year": year,
