@@ -137,9 +137,9 @@ def test_a_shift_is_scheduled_at_an_existing_post_with_its_schools_people() -> N
     assert (e.district, e.school_id, e.post_id) == (DISTRICT, SCHOOL, POST)
     assert e.guards == list(ROTA)
     twice = (*ROTA, ROTA[1])
-    assert decide_schedule(schedule(guards=twice), [established()], [], NOW)[0].guards == list(
-        ROTA
-    ), "each person once"
+    [once] = decide_schedule(schedule(guards=twice), [established()], [], NOW)
+    assert isinstance(once, GuardShiftScheduled)
+    assert once.guards == list(ROTA), "each person once"
     refused(UnknownRecordError, "post_id", "post_exists", decide_schedule, schedule(), [], [], NOW)
 
 
@@ -377,7 +377,9 @@ def test_a_vice_principal_comes_from_the_organisations_of_the_post(
 ) -> None:
     cmd = appoint(post=post, from_org=org)
     if allowed:
-        assert decide_appoint(cmd, [], NOW)[0].from_org is org
+        [e] = decide_appoint(cmd, [], NOW)
+        assert isinstance(e, VicePrincipalAppointed)
+        assert e.from_org is org
     else:
         rule = {
             VicePost.legal: "legal_vp_from_judicial_org",
