@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncpg
 
 from tongxin_platform.commands import Writer
+from tongxin_safety.application.incidents import Incidents
 from tongxin_safety.config import SafetySettings
 
 
 class SafetyService:
     def __init__(self, writer: Writer, pool: asyncpg.Pool, settings: SafetySettings) -> None:
         self.writer, self.pool, self.settings = writer, pool, settings
+        self.incidents = Incidents(writer, settings)
