@@ -17,11 +17,13 @@ from typing import Any
 
 import asyncpg
 import httpx
+from aiokafka import AIOKafkaProducer
 
 from tests.conftest import Bearer
+from tests.support.kafka_reader import read_all
 from tests.support.servers import serving
 from tests.support.services import database_of, settings_for, worker_of
-from tests.support.waiting import eventually
+from tests.support.waiting import caught_up, eventually
 from tongxin_cli.demo import DemoSpec, demo_roster
 from tongxin_platform.auth import Principal, Role, TokenVerifier, mint
 from tongxin_platform.eventstore import now_utc
@@ -104,10 +106,47 @@ class Stack:
         self._worker = worker_of(SERVICE, self.settings, clock=self.clock)
         self.worker = await self._worker.__aenter__()
 
+    async def redeliver(self, event_name: str, marker: str) -> None:
+        """Send a record of safety's topic again, as Kafka redelivers: the first whose type is
+        ``event_name`` and whose payload holds ``marker``."""
+        bootstrap, topic = self.settings.kafka_bootstrap_servers, self.settings.topic
+        records = await read_all(bootstrap, topic)
+        trigger = next(
+            r
+            for r in records
+            if marker.encode() in r.value
+            and any(event_name.encode() in v for _, v in r.headers or ())
+        )
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+        await producer.start()
+        try:
+            await producer.send_and_wait(
+                topic,
+                trigger.value,
+                key=trigger.key,
+                headers=list(trigger.headers),
+                partition=trigger.partition,
+            )
+        finally:
+            await producer.stop()
+
+    async def caught_up(self, group: str) -> None:
+        """Wait until ``group`` stored offsets at the end of safety's topic."""
+        bootstrap, topic = self.settings.kafka_bootstrap_servers, self.settings.topic
+        await eventually(
+            lambda: caught_up(self.pool, group, topic, bootstrap), bool, what=f"{group} caught up"
+        )
+
     async def deadline_polls_after(self, n: int = 3) -> None:
         """Wait until the worker's deadline part polled ``n`` more times."""
-        assert self.worker is not None
-        runner = self.worker.state.deadlines
+        worker = self.worker
+        assert worker is not None
+
+        async def started() -> bool:  # a worker just started builds its parts first
+            return worker.state.deadlines is not None
+
+        await eventually(started, bool, what="the deadline part")
+        runner = worker.state.deadlines
         assert runner is not None
         start = runner.polls
 
