@@ -1,16 +1,17 @@
 """The mandatory report's escalation over real Kafka and PostgreSQL, with the worker stopped
 between the incident's recording and its due time: the deadline is a row, so the next worker
 — its clock injected past the due time — escalates the unreported incident to the district
-bureau exactly once; a further restart later finds the row fired and escalates nothing more. The
-district's robot (a WeCom receiver on 127.0.0.1) gets exactly one message: the school, the
-incident, its category code and a link — no child, no account, no name; the escalation
-delivered again by Kafka sends nothing new. The school's report after the escalation is still
-recorded, late."""
+bureau exactly once; a further restart later finds the row fired and escalates nothing more.
+The district's robots (a WeCom and a signed DingTalk receiver on 127.0.0.1) each get exactly
+one message: the school, the incident, its category code and a link — no child, no account, no
+name; the escalation delivered again by Kafka sends nothing new. The school's report after the
+escalation is still recorded, late."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -43,9 +44,18 @@ async def stack(
     verifier: TokenVerifier,
     bearer: Bearer,
     jwt_keys: tuple[bytes, bytes],
-) -> AsyncIterator[tuple[Stack, Receiver]]:
-    async with receiving() as robot:
-        hooks = {"330106": [{"kind": "wecom", "url": robot.url("/cgi-bin/webhook/send?key=K1")}]}
+) -> AsyncIterator[tuple[Stack, Receiver, Receiver]]:
+    async with receiving() as robot, receiving() as ding:
+        hooks = {
+            "330106": [
+                {"kind": "wecom", "url": robot.url("/cgi-bin/webhook/send?key=K1")},
+                {
+                    "kind": "dingtalk",
+                    "url": ding.url("/robot/send?access_token=T1"),
+                    "secret": "SEC-test-secret",
+                },
+            ]
+        }
         async with safety_stack(
             infra,
             kafka,
@@ -59,7 +69,7 @@ async def stack(
             webhooks=hooks,
             report_limit_seconds=LIMIT,
         ) as s:
-            yield s, robot
+            yield s, robot, ding
 
 
 async def _delivered(robot: Receiver) -> int:
@@ -76,9 +86,9 @@ async def _deadline(s: Stack, incident_id: str) -> dict[str, Any]:
 
 
 async def test_an_unreported_incident_is_escalated_once_across_worker_restarts(
-    stack: tuple[Stack, Receiver],
+    stack: tuple[Stack, Receiver, Receiver],
 ) -> None:
-    s, robot = stack
+    s, robot, ding = stack
     child = s.students[s.school_id][0]
     r = await s.http.post(
         f"/schools/{s.school_id}/incidents",
@@ -105,9 +115,13 @@ async def test_an_unreported_incident_is_escalated_once_across_worker_restarts(
 
     await s.start_worker()  # a new worker, its clock past the due time
     await eventually(lambda: s.escalations(iid), lambda n: n >= 1, what="the escalation")
-    await eventually(
-        lambda: _delivered(robot), lambda n: n >= 1, timeout=60, what="the alert at the robot"
-    )
+    for receiver in (robot, ding):
+        await eventually(
+            partial(_delivered, receiver),
+            lambda n: n >= 1,
+            timeout=60,
+            what="the alert at each robot",
+        )
     row = await _deadline(s, iid)
     assert row["due_at"] == due
     assert row["fired_at"] is not None
@@ -126,9 +140,16 @@ async def test_an_unreported_incident_is_escalated_once_across_worker_restarts(
     notices: int = await s.pool.fetchval(
         "SELECT count(*) FROM notifications WHERE kind = 'incident.report_escalated'"
     )
-    assert notices == 1
-    assert len(robot.received) == 1
-    assert len(robot.delivered()) == 1
+    assert notices == 2, "one row per robot of the district"
+    for receiver in (robot, ding):
+        assert len(receiver.received) == 1
+        assert len(receiver.delivered()) == 1
+    (signed,) = ding.delivered()
+    assert {"timestamp", "sign"} <= set(signed.query), "the DingTalk robot's messages are signed"
+    ding_text = signed.body["markdown"]["text"]
+    assert f"{PUBLIC_URL}/incidents/{iid}" in ding_text
+    assert child not in ding_text
+    assert ACCOUNT not in ding_text
 
     (message,) = robot.delivered()
     content = message.body["markdown"]["content"]
