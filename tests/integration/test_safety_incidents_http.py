@@ -417,3 +417,70 @@ async def test_the_guidance_committee_decides_a_referral_once_with_who_sat(stack
             f"/districts/{s.district}/guidance-referrals", headers=s.bearer("city_analyst")
         )
     ).status_code == 403
+
+
+async def test_malformed_requests_are_refused_as_problems_naming_the_field(stack: Stack) -> None:
+    s = stack
+    school, child = s.school_id, s.students[s.school_id][0]
+    now = now_utc().isoformat()
+    bad_incidents: list[dict[str, Any]] = [
+        {
+            "category": "physical_abuse",
+            "student_refs": [child],
+            "occurred_at": "9999-12-31T23:59:59-12:00",
+        },
+        {
+            "category": "physical_abuse",
+            "student_refs": [child],
+            "occurred_at": "2026-11-03T10:00:00",
+        },
+        {
+            "category": "physical_abuse",
+            "student_refs": [child],
+            "occurred_at": now,
+            "account": "a\x00b",
+        },
+        {"category": "physical_abuse", "student_refs": ["x"] * 51, "occurred_at": now},
+        {"category": "no_such_category", "student_refs": [], "occurred_at": now},
+        {"category": "accident", "student_refs": ["bad ref!"], "occurred_at": now},
+        {"category": "accident", "occurred_at": now, "extra": 1},
+    ]
+    for body in bad_incidents:
+        r = await s.http.post(f"/schools/{school}/incidents", json=body, headers=s.principal())
+        assert r.status_code == 422, (body, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+    future = {"category": "accident", "student_refs": [], "occurred_at": "2099-01-01T00:00:00Z"}
+    r = await s.http.post(f"/schools/{school}/incidents", json=future, headers=s.principal())
+    assert r.status_code == 422
+    assert (r.json()["field"], r.json()["rule"]) == ("occurred_at", "occurred_not_in_future")
+    made = await report(s, "unexplained_injury", [child], account=None)
+    for departments in ([], ["police", "police", "nope"]):
+        r = await s.http.post(
+            f"/incidents/{made['incident_id']}/mandatory-report",
+            json={"departments": departments},
+            headers=s.principal(),
+        )
+        assert r.status_code == 422, r.text
+    for params in ({"from": "0001-01-01"}, {"to": "9999-12-31"}, {"from": "2026-13-01"}):
+        r = await s.http.get(
+            f"/districts/{s.district}/mandatory-report-figures",
+            params=params,
+            headers=s.agency("police"),
+        )
+        assert r.status_code == 422, (params, r.text)
+    assert (
+        await s.http.get("/schools/no-such-school/incidents", headers=s.agency("police"))
+    ).status_code == 404
+    r = await s.http.post(
+        "/students/no-such-child/guidance-referrals",
+        json={"misbehaviour": "drugs"},
+        headers=s.agency("police"),
+    )
+    assert r.status_code == 404
+    r = await s.http.post(
+        "/guidance-referrals/no-such-referral/decision",
+        json={"decision": "no_measure", "members_present": ["education", "police"]},
+        headers=s.agency("guidance_committee"),
+    )
+    assert r.status_code == 404
+    assert r.json()["field"] == "referral_id"

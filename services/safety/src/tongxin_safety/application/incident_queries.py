@@ -87,17 +87,21 @@ async def district_figures(
     first: date,
     last: date,
     now: datetime,
+    *,
+    only_school: str | None = None,
 ) -> dict[str, Any]:
     """The mandatory-report figures of the district's incidents recorded (China days) from
-    ``first`` to ``last``, per school and in all."""
+    ``first`` to ``last``, per school and in all (``only_school``: that school's alone)."""
     rows = await pool.fetch(
         f"""SELECT school_id, category, report_required, report_due_at, filed_at IS NOT NULL
                    AS filed, delay_seconds, late, escalated_at IS NOT NULL AS escalated
               FROM {S}.incidents
-             WHERE district = $1 AND recorded_on BETWEEN $2 AND $3""",
+             WHERE district = $1 AND recorded_on BETWEEN $2 AND $3
+               AND ($4::text IS NULL OR school_id = $4)""",
         district,
         first,
         last,
+        only_school,
     )
     counted = [
         IncidentRow(

@@ -313,11 +313,9 @@ async def report_figures(
         schools = [who.school]
     else:
         schools = [s["school_id"] for s in await queries.district_schools(app.pool, district)]
-    figures = await incident_queries.district_figures(app.pool, district, schools, first, last, now)
-    if who.school is not None:
-        figures = {**figures, **next(s for s in figures["schools"] if s["school_id"] == who.school)}
-        figures["schools"] = [s for s in figures["schools"] if s["school_id"] == who.school]
-        figures.pop("school_id", None)
+    figures = await incident_queries.district_figures(
+        app.pool, district, schools, first, last, now, only_school=who.school
+    )
     return jsonable_encoder(
         {
             "district": district,
