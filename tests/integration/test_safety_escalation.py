@@ -9,6 +9,7 @@ escalation is still recorded, late."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from functools import partial
@@ -19,11 +20,13 @@ import pytest
 from tests.conftest import Bearer
 from tests.support.receiver import Receiver, receiving
 from tests.support.safety_incidents import PUBLIC_URL, Stack, safety_stack
+from tests.support.services import worker_of
 from tests.support.waiting import eventually
 from tongxin_platform.auth import TokenVerifier
 from tongxin_platform.eventstore import now_utc
 from tongxin_platform.testing import Infra
 from tongxin_registry.config import RegistrySettings
+from tongxin_safety.bootstrap import SERVICE
 from tongxin_safety.reactions.alerts import ALERTS
 
 pytestmark = pytest.mark.integration
@@ -177,3 +180,37 @@ async def test_an_unreported_incident_is_escalated_once_across_worker_restarts(
     assert record["escalated_at"] is not None
     assert record["report"]["late"] is True
     assert record["account"] == ACCOUNT
+
+
+async def test_two_workers_past_the_due_time_escalate_once(
+    stack: tuple[Stack, Receiver, Receiver],
+) -> None:
+    s, robot, _ = stack
+    incidents = []
+    for category in ("sexual_abuse", "trafficking_or_abduction", "serious_bullying"):
+        r = await s.http.post(
+            f"/schools/{s.school_id}/incidents",
+            json={
+                "category": category,
+                "student_refs": [],
+                "occurred_at": (now_utc() - timedelta(minutes=5)).isoformat(),
+            },
+            headers=s.principal(),
+        )
+        assert r.status_code == 200, r.text
+        incidents.append(r.json()["incident_id"])
+    s.clock.ahead = timedelta(seconds=LIMIT + 1)
+    async with worker_of(SERVICE, s.settings, clock=s.clock):  # a second worker beside the first
+        for iid in incidents:
+            await eventually(partial(s.escalations, iid), lambda n: n >= 1, what="escalation")
+        await s.deadline_polls_after(5)
+    for iid in incidents:
+        assert await s.escalations(iid) == 1
+    await eventually(
+        partial(_delivered, robot), lambda n: n >= 3, timeout=60, what="the alerts at the robot"
+    )
+    await s.deadline_polls_after(3)
+    assert len(robot.delivered()) == 3
+    bodies = [json.dumps(m.body, ensure_ascii=False) for m in robot.delivered()]
+    for iid in incidents:
+        assert sum(iid in b for b in bodies) == 1, "one alert per escalated incident"
