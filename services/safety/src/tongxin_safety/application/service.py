@@ -7,6 +7,7 @@ import asyncpg
 
 from tongxin_platform.commands import Writer
 from tongxin_safety.application.files import CareFiles
+from tongxin_safety.application.inspections import Inspections
 from tongxin_safety.config import SafetySettings
 
 
@@ -14,3 +15,4 @@ class SafetyService:
     def __init__(self, writer: Writer, pool: asyncpg.Pool, settings: SafetySettings) -> None:
         self.writer, self.pool, self.settings = writer, pool, settings
         self.files = CareFiles(writer, pool, settings)
+        self.inspections = Inspections(writer)
