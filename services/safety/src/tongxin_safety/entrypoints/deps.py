@@ -9,12 +9,13 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Path, Request
 from fastapi.responses import JSONResponse
 
+from tongxin_contracts.events.safety import CarerKind
 from tongxin_platform import idempotency
-from tongxin_platform.auth import Principal
-from tongxin_platform.http import locate, not_found, require
+from tongxin_platform.auth import Principal, Role
+from tongxin_platform.http import ProblemError, locate, not_found, require
 from tongxin_platform.policy import Scope
-from tongxin_safety.application import queries
-from tongxin_safety.application.policy import POLICY, Action
+from tongxin_safety.application import file_queries, queries
+from tongxin_safety.application.policy import POLICY, SCHOOL_CARERS, Action
 from tongxin_safety.bootstrap import Safety
 
 IDENT = r"^[A-Za-z0-9_\-]{1,64}$"
@@ -57,6 +58,65 @@ async def student_scope_for(app: Safety, who: Principal, action: Action, student
         return Scope(row["district"], row["school_id"], row["class_id"])
 
     return await locate(POLICY, who, action, find, _same, not_found("student_ref", "student"))
+
+
+# The carer kind each agency's role speaks for (school staff pair as the ``school`` kind).
+CARER_KIND = {
+    Role.community_worker: CarerKind.community,
+    Role.civil_affairs: CarerKind.civil_affairs,
+    Role.womens_federation: CarerKind.womens_federation,
+}
+
+
+def carer_org(who: Principal) -> str:
+    """An agency carer's organisation (claim ``org``): a carer's token without one speaks for
+    none (403 naming the rule)."""
+    if who.org is None:
+        raise ProblemError(
+            403,
+            "Forbidden",
+            "a carer's token names its organisation (claim org)",
+            field="org",
+            rule="carer_org",
+        )
+    return who.org
+
+
+async def file_scope_for(app: Safety, who: Principal, action: Action, student_ref: str) -> Scope:
+    """Where the child's care file lives, for a caller who may ``action`` on it; any other
+    child is answered like a missing one (404, the same body):
+
+    - school staff by the file's school and the child's class (leaders: the school; head
+      teachers: their class); a subject teacher only the files they are the paired school carer
+      of (proposed or accepted), as is a head teacher for a child of another class;
+    - carers (community, civil affairs, women's federation) only the files with an open
+      (proposed or accepted) pairing of their role's kind in their own organisation (the
+      token's ``org``), in their district: a declined or released pairing gives no access.
+    """
+    missing = not_found("student_ref", "care file")
+    require(POLICY, who, action, Scope(who.district, who.school, who.class_id))
+    kind = CARER_KIND.get(who.role)
+    org = carer_org(who) if kind is not None else None
+    f = await file_queries.file_row(app.pool, student_ref)
+    if f is None:
+        raise missing
+    roster = await queries.student(app.pool, student_ref)
+    class_id = roster["class_id"] if roster and roster["school_id"] == f["school_id"] else None
+    where = Scope(f["district"], f["school_id"], class_id or f["class_id"])
+    if kind is not None:
+        if not await file_queries.paired(app.pool, student_ref, kind, org=org):
+            raise missing
+        if not POLICY.authorize(who, action, Scope(where.district, where.school)).allowed:
+            raise missing
+        return where
+    school_carer = who.role in SCHOOL_CARERS and who.school == where.school
+    if POLICY.authorize(who, action, where).allowed and who.role is not Role.subject_teacher:
+        return where
+    if school_carer and await file_queries.paired(
+        app.pool, student_ref, CarerKind.school, carer_ref=who.subject
+    ):
+        return where
+    raise missing
 
 
 def _same(scope: Scope) -> Scope:
