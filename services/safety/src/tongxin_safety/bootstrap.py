@@ -11,10 +11,12 @@ import asyncpg
 from tongxin_platform import service as kit
 from tongxin_platform.service import Runtime, Service
 from tongxin_platform.uow import PgTransactions
+from tongxin_safety.application.incidents import REPORT_DEADLINE
 from tongxin_safety.application.policy import POLICY
 from tongxin_safety.application.service import SafetyService
 from tongxin_safety.config import SafetySettings
 from tongxin_safety.projections.read_model import SAFETY
+from tongxin_safety.reactions.alerts import ALERTS
 from tongxin_safety.reactions.care_files import CARE_FILES
 from tongxin_safety.reactions.shredding import SHREDDING
 
@@ -51,8 +53,8 @@ SERVICE = Service(
     policy=POLICY,
     migrations="tongxin_safety.migrations",
     projections=(SAFETY,),
-    reactions=(CARE_FILES, SHREDDING),
-    deadlines=(),
+    reactions=(CARE_FILES, SHREDDING, ALERTS),
+    deadlines=(REPORT_DEADLINE,),
     build=build,
 )
 

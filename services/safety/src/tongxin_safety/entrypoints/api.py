@@ -19,9 +19,14 @@ from tongxin_platform.auth import TokenVerifier
 from tongxin_platform.telemetry import configure_tracing
 from tongxin_safety.bootstrap import SERVICE
 from tongxin_safety.config import SafetySettings
-from tongxin_safety.entrypoints import file_routes
+from tongxin_safety.entrypoints import file_routes, guard_routes, incident_routes, inspection_routes
 
-ROUTERS: tuple[APIRouter, ...] = (file_routes.router,)
+ROUTERS: tuple[APIRouter, ...] = (
+    file_routes.router,
+    guard_routes.router,
+    inspection_routes.router,
+    incident_routes.router,
+)
 
 
 def create_app(settings: SafetySettings, verifier: TokenVerifier | None = None) -> FastAPI:

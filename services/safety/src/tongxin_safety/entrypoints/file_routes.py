@@ -243,10 +243,10 @@ async def _respond(
 async def accept(
     student_ref: StudentRef,
     pairing_id: PairingId,
-    body: Empty,
     request: Request,
     app: App,
     who: Caller,
+    body: Empty | None = None,
     idempotency_key: Key = None,
 ) -> Any:
     return await _respond(student_ref, pairing_id, True, None, request, app, who, idempotency_key)
@@ -279,10 +279,10 @@ async def decline(
 async def release(
     student_ref: StudentRef,
     pairing_id: PairingId,
-    body: Empty,
     request: Request,
     app: App,
     who: Caller,
+    body: Empty | None = None,
     idempotency_key: Key = None,
 ) -> Any:
     await file_scope_for(app, who, Action.carer_pair, student_ref)

@@ -4,9 +4,9 @@ tables and handlers each part of the service declares in its own module."""
 from __future__ import annotations
 
 from tongxin_platform.projection import Projection
-from tongxin_safety.projections import files, school
+from tongxin_safety.projections import files, guard, incidents, inspections, school
 
-PARTS = (school, files)
+PARTS = (school, files, guard, inspections, incidents)
 
 SAFETY = Projection(
     "safety",
