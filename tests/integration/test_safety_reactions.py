@@ -7,7 +7,8 @@ acknowledgement does):
   leaving → the file closed (``left_school``) once;
 - a home visit over the visits API with a safety finding and a family-hardship finding (a
   hardship follow-up case) → one file and one concern for the visit, however often the visit's
-  records arrive."""
+  records arrive; the principal finds the concern open on the child's file over the safety API
+  and assesses it."""
 
 from __future__ import annotations
 
@@ -19,12 +20,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 
 from tests.conftest import Bearer
 from tests.integration.test_visits_http import completion
 from tests.support.kafka_reader import read_all
+from tests.support.servers import serving
 from tests.support.services import database_of, settings_for, worker_of
 from tests.support.waiting import caught_up, eventually
 from tests.support.world import World, world
@@ -36,6 +39,7 @@ from tongxin_platform.testing import Infra
 from tongxin_registry.config import RegistrySettings
 from tongxin_safety.bootstrap import SERVICE
 from tongxin_safety.config import SafetySettings
+from tongxin_safety.entrypoints.api import create_app as safety_app
 from tongxin_safety.reactions.care_files import CARE_FILES
 from tongxin_visits.config import VisitsSettings
 
@@ -50,6 +54,7 @@ class Stack:
     pool: asyncpg.Pool  # safety's database
     settings: SafetySettings
     kafka: str
+    http: httpx.AsyncClient  # the safety API
 
     async def records(self, name: str, student_ref: str) -> list[ConsumerRecord]:
         """The safety topic's events ``name`` of the child."""
@@ -116,9 +121,11 @@ async def stack(
     async with (
         database_of(SERVICE, settings) as pool,
         worker_of(SERVICE, settings),
+        serving(safety_app(settings, verifier)) as url,
+        httpx.AsyncClient(base_url=url, timeout=30) as http,
         world(registry_settings, visits_settings, verifier, bearer) as w,
     ):
-        yield Stack(w, pool, settings, kafka)
+        yield Stack(w, pool, settings, kafka, http)
 
 
 async def import_second_school(s: Stack, school_id: str) -> None:
@@ -266,3 +273,21 @@ async def test_a_visits_safety_and_hardship_findings_make_one_file_and_one_conce
         await s.settled(visits_topic)
         assert len(await s.records("CareFileOpened", ref)) == 1, "one file for the child"
         assert len(await s.records("CareConcernRaised", ref)) == 1, "one concern per visit"
+
+        # The school finds the concern on the child's file, and assesses it.
+        async def the_file() -> dict[str, Any]:
+            r = await s.http.get(f"/students/{ref}/care-file", headers=principal(s))
+            return dict(r.json()) if r.status_code == 200 else {}
+
+        file = await eventually(
+            the_file, lambda f: len(f.get("concerns", [])) == 1, what="the file with its concern"
+        )
+        assert file["source"] in {"safety_concern", "hardship_followup"}  # whichever came first
+        [found] = file["concerns"]
+        assert (found["source"], found["visit_id"], found["status"]) == ("visit", visit_id, "open")
+        r = await s.http.post(
+            f"/students/{ref}/care-file/concerns/{found['concern_id']}/assessment",
+            json={"outcome": "monitored"},
+            headers=principal(s),
+        )
+        assert r.status_code == 200, r.text
