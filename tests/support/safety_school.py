@@ -175,8 +175,8 @@ async def safety_world(
     clock: Callable[[], datetime] = now_utc,
 ) -> AsyncIterator[SafetySchool]:
     """The roster of ``spec`` imported by the district's officer; safety caught up with it (its
-    worker running on ``clock``, unless ``worker=False``: then the test runs it, and the roster
-    is awaited once it does)."""
+    worker running on ``clock``), unless ``worker=False``: then the test runs the worker itself
+    and sets ``s.roster = await caught_up_roster(s.pool, spec)`` once it runs."""
     students, staff = demo_roster(spec)
     officer = bearer("bureau_officer", spec.district)
     app = safety_app(settings, verifier)
