@@ -8,6 +8,8 @@
 #                             created with its first key on first start
 #   WELLBEING_REFERRAL_ACK_SECONDS=120   the demo's unacknowledged crisis referral escalates
 #                             two minutes after it is made, not an hour (production: 3600)
+#   SAFETY_REPORT_LIMIT_SECONDS=120   the demo's unreported incident escalates two minutes
+#                             after it is recorded, not two hours (production: 7200)
 #   DATABASE_URL              the project's own PostgreSQL, with the password
 #                             infra/postgres/start.sh generated in <data root>/postgres-password
 #
@@ -19,6 +21,7 @@ case "$tx_data" in /*) ;; *) tx_data="$PWD/$tx_data" ;; esac
 export TONGXIN_ENV="${TONGXIN_ENV:-development}"
 export TONGXIN_KEYRING_DIR="${TONGXIN_KEYRING_DIR:-$tx_data/keyring}"
 export WELLBEING_REFERRAL_ACK_SECONDS="${WELLBEING_REFERRAL_ACK_SECONDS:-120}"
+export SAFETY_REPORT_LIMIT_SECONDS="${SAFETY_REPORT_LIMIT_SECONDS:-120}"
 if [[ -z "${DATABASE_URL:-}" ]]; then
   if [[ -s "$tx_data/postgres-password" ]]; then
     DATABASE_URL="postgresql://postgres:$(<"$tx_data/postgres-password")@127.0.0.1:${PG_PORT:-15432}/postgres"

@@ -11,12 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import sys
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -25,8 +20,9 @@ import pytest
 
 from tests.conftest import Bearer
 from tests.support.kafka_reader import read_all
+from tests.support.processes import WorkerProcess, environment_of, running
 from tests.support.receiver import Receiver, receiving
-from tests.support.servers import free_port, serving
+from tests.support.servers import serving
 from tests.support.services import settings_for
 from tests.support.waiting import eventually
 from tongxin_cli.demo import DemoSpec, demo_roster
@@ -53,65 +49,10 @@ MODERATE = [2, 1, 1, 2, 1, 1, 1, 1, 0]  # total 10: moderate → elevated
 LOW = [0, 1, 0, 0, 0, 1, 0, 0, 0]
 
 
-class WorkerProcess:
-    """The wellbeing worker as a real process of its own, so that it can be SIGKILLed."""
-
-    def __init__(self, settings: WellbeingSettings, webhooks: str) -> None:
-        self.env = {
-            **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-            "DATABASE_URL": settings.database_url,
-            "WELLBEING_DATABASE_NAME": settings.database_name,
-            "WELLBEING_TOPIC": settings.topic,
-            "WELLBEING_REGISTRY_TOPIC": settings.registry_topic,
-            "WELLBEING_VISITS_TOPIC": settings.visits_topic,
-            "WELLBEING_REFERRAL_ACK_SECONDS": str(ACK_SECONDS),
-            "WELLBEING_WORKER_HTTP_PORT": str(free_port()),
-            "TONGXIN_ALERT_WEBHOOKS": webhooks,
-        }
-        self.proc: asyncio.subprocess.Process | None = None
-        self.kills = 0
-
-    async def start(self) -> None:
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "tongxin_wellbeing.entrypoints.cli",
-            "worker",
-            env=self.env,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-
-    async def kill(self) -> None:
-        assert self.proc is not None, "the worker was never started"
-        assert self.proc.returncode is None, "the worker is not running"
-        self.proc.send_signal(signal.SIGKILL)
-        await self.proc.wait()
-        self.kills += 1
-
-    async def stop(self) -> None:
-        if self.proc is not None and self.proc.returncode is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(self.proc.wait(), 30)
-            except TimeoutError:
-                self.proc.kill()
-                await self.proc.wait()
-
-
-@asynccontextmanager
-async def running(worker: WorkerProcess) -> AsyncIterator[WorkerProcess]:
-    await worker.start()
-    try:
-        yield worker
-    finally:
-        await worker.stop()
-
-
-def robots(receiver: Receiver) -> str:
+def robots(receiver: Receiver) -> dict[str, str]:
     """``TONGXIN_ALERT_WEBHOOKS``: the district's WeCom robot is the local receiver."""
-    return json.dumps({D: [{"kind": "wecom", "url": receiver.url("/cgi-bin/webhook/send?key=K")}]})
+    robot = {"kind": "wecom", "url": receiver.url("/cgi-bin/webhook/send?key=K")}
+    return {"TONGXIN_ALERT_WEBHOOKS": json.dumps({D: [robot]})}
 
 
 async def about(receiver: Receiver, referral_id: str) -> int:
@@ -164,7 +105,9 @@ async def test_a_campaign_of_500_students_escalates_an_unacknowledged_referral_e
         httpx.AsyncClient(base_url=registry_url, timeout=60) as registry,
         serving(wellbeing_app(settings, verifier)) as url,
         httpx.AsyncClient(base_url=url, timeout=60) as http,
-        running(WorkerProcess(settings, robots(receiver))) as worker,
+        running(
+            WorkerProcess(SERVICE, environment_of(SERVICE, settings, **robots(receiver)))
+        ) as worker,
     ):
         for kind, body in (("students", students_csv), ("staff", staff_csv)):
             r = await registry.post(f"/imports/{kind}", content=body.encode(), headers=officer)

@@ -15,6 +15,7 @@ from rich.table import Table
 from tongxin_cli.auth_cmds import bearer_for
 from tongxin_cli.console import err, exit_with, fail, one_line, operator_errors, out
 from tongxin_cli.demo import DemoSpec, demo_roster
+from tongxin_cli.demo_safety import play_demo_term
 from tongxin_cli.demo_visits import play_demo_semester
 from tongxin_cli.demo_wellbeing import play_demo_campaign
 from tongxin_platform.auth import Role
@@ -116,16 +117,25 @@ def seed(
         bool,
         typer.Option("--wellbeing/--no-wellbeing", help="Play a demo screening campaign (心阳光)."),
     ] = True,
+    safety_url: Annotated[
+        str, typer.Option(help="The safety service's HTTP API (the demo term is played there).")
+    ] = "http://127.0.0.1:8005",
+    safety: Annotated[
+        bool,
+        typer.Option("--safety/--no-safety", help="Play a demo term of child safety (护平安)."),
+    ] = True,
 ) -> None:
     """Import a synthetic demo district into a running registry, then play a semester of visits.
 
     Students first, then staff; seeding the same district again appends nothing.
 
-    The semester of home visits (家访) and the screening campaign (心阳光) are played once: a
-    school with visits, or with a campaign, is left as it is.
+    The semester of home visits (家访), the screening campaign (心阳光) and the term of child
+    safety (护平安) are played once: a school with visits, a campaign or a guard post is left as
+    it is.
     """
-    urls = (("--registry-url", registry_url), ("--visits-url", visits_url))
-    for option, url in (*urls, ("--wellbeing-url", wellbeing_url)):
+    urls = [("--registry-url", registry_url), ("--visits-url", visits_url)]
+    urls += [("--wellbeing-url", wellbeing_url), ("--safety-url", safety_url)]
+    for option, url in urls:
         if not url.startswith(("http://", "https://")):
             exit_with(f"{option} must be an http:// or https:// URL, not {url!r}", 2)
     spec = DemoSpec(
@@ -162,3 +172,6 @@ def seed(
     if wellbeing:
         with operator_errors():
             play_demo_campaign(wellbeing_url, registry_url, district, spec=spec)
+    if safety:
+        with operator_errors():
+            play_demo_term(safety_url, registry_url, district, spec=spec)
