@@ -37,7 +37,9 @@ from tongxin_safety.entrypoints.api import create_app as safety_app
 
 pytestmark = pytest.mark.integration
 
-SPEC = DemoSpec(schools=2, classes_per_school=2, students_per_class=3, seed=11)
+# A roster (seed 12) with no child in a care group: the worker's reaction opens no file of its
+# own, so the files and figures here are exactly those the tests open by hand.
+SPEC = DemoSpec(schools=2, classes_per_school=2, students_per_class=3, seed=12)
 VILLAGE_A, VILLAGE_B = "village-dongshan", "village-xishan"
 CIVIL, WOMEN = "mz-330106", "fl-330106"
 

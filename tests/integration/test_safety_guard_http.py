@@ -451,8 +451,12 @@ async def test_callers_outside_the_school_or_district_are_refused_or_not_found(
         "head_teacher",
         "guard.manage",
     )
+    # A school's leader sees their own school's row of the district's figures, no other.
+    own = await ok(w.http.get(f"/districts/{w.district}/guard-figures", headers=w.leader(a)))
+    assert [s["school_id"] for s in own["schools"]] == [a]
+    assert own["totals"]["schools"] == 1
     refused(
-        await w.http.get(f"/districts/{w.district}/guard-figures", headers=w.leader(a)),
+        await w.http.get("/districts/330999/guard-figures", headers=w.leader(a)),
         403,
         "scope",
         "guard.figures",

@@ -435,14 +435,18 @@ async def test_market_regulation_reads_only_its_shop_kinds_and_the_police_every_
         headers=market,
     )
     refused(r, 404, "reinspection_of", "reinspection_of_known_inspection")
-    # the city sees aggregates only; a school's token is too narrow for the district's lists
+    # the city sees aggregates only
     city = w.bearer("city_analyst", subject="city-1")
     assert (await read(w, f"/districts/{w.district}/hazard-figures", city))["totals"][
         "reported"
     ] == 2
     r = await w.http.get(f"/schools/{school}/hazards", headers=city)
     refused(r, 403, None, "inspection.read")
+    # a school's token sees its own school's rows of the district's lists, no other school's
     r = await w.http.get(f"/districts/{w.district}/hazards/overdue", headers=principal)
+    assert r.status_code == 200, r.text
+    assert {h["school_id"] for h in r.json()["hazards"]} <= {school}
+    r = await w.http.get("/districts/330999/hazards/overdue", headers=principal)
     refused(r, 403, None, "inspection.read")
     r = await w.http.get(
         f"/districts/{w.district}/hazards/overdue", headers=w.agency("civil_affairs")

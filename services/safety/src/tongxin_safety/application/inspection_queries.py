@@ -135,20 +135,30 @@ async def school_hazards(
 
 
 async def district_overdue(
-    pool: asyncpg.Pool, district: str, as_of: date, kinds: Collection[InspectionKind]
+    pool: asyncpg.Pool,
+    district: str,
+    as_of: date,
+    kinds: Collection[InspectionKind],
+    school_id: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The district's hazards of ``kinds`` overdue on ``as_of``, the longest overdue first (no
-    detail: the school's list has it)."""
-    hazards = [_hazard(r) for r in await _hazards(pool, "district", district, as_of, kinds)]
+    """The district's (or one of its schools') hazards of ``kinds`` overdue on ``as_of``, the
+    longest overdue first (no detail: the school's list has it)."""
+    rows = await _hazards(pool, "district", district, as_of, kinds)
+    hazards = [_hazard(r) for r in rows if school_id in (None, r["school_id"])]
     overdue = [_shown(h, as_of) for h in hazards if (s := standing(h, as_of)) and s.overdue]
     return sorted(overdue, key=lambda h: (-h["days_overdue"], h["school_id"], h["hazard_id"]))
 
 
 async def district_figures(
-    pool: asyncpg.Pool, district: str, as_of: date, kinds: Collection[InspectionKind]
+    pool: asyncpg.Pool,
+    district: str,
+    as_of: date,
+    kinds: Collection[InspectionKind],
+    school_id: str | None = None,
 ) -> dict[str, Any]:
-    """Per school of the district (each one, hazards or not) and per kind: reported, open,
-    overdue, major open, rectified, rectified late; and the district's totals."""
+    """Per school of the district (each one, hazards or not; or the one asked) and per kind:
+    reported, open, overdue, major open, rectified, rectified late; and the totals."""
     schools = [s["school_id"] for s in await queries.district_schools(pool, district)]
+    schools = [s for s in schools if school_id in (None, s)]
     hazards = [_hazard(r) for r in await _hazards(pool, "district", district, as_of, kinds)]
     return {"district": district, **figures(schools, hazards, as_of, kinds)}

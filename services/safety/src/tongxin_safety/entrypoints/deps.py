@@ -119,6 +119,15 @@ async def file_scope_for(app: Safety, who: Principal, action: Action, student_re
     raise missing
 
 
+def district_view(who: Principal, action: Action, district: str) -> str | None:
+    """How much of a district a district route shows the caller: 403 naming the rule outside
+    their district; a school-level caller (a school's leaders) sees their own school's rows and
+    totals only (the school returned), a district- or city-level caller every school (None).
+    Every district route of every part asks this, so that no part answers differently."""
+    require(POLICY, who, action, Scope(district, who.school))
+    return who.school
+
+
 def _same(scope: Scope) -> Scope:
     return scope
 

@@ -48,6 +48,7 @@ from tongxin_safety.entrypoints.deps import (
     SchoolId,
     StudentRef,
     carer_org,
+    district_view,
     file_scope_for,
     run,
     school_scope_for,
@@ -492,12 +493,9 @@ async def care_ledger(school_id: SchoolId, app: App, who: Caller, as_of: AsOf = 
 )
 @guard(POLICY, Action.ledger_figures)
 async def care_figures(district: DistrictId, app: App, who: Caller, as_of: AsOf = None) -> Any:
-    if who.school is not None:
-        # A school's leaders see their own school's figures within the district's.
-        require(POLICY, who, Action.ledger_figures, Scope(district, who.school))
-        schools = [who.school]
+    if (own := district_view(who, Action.ledger_figures, district)) is not None:
+        schools = [own]
     else:
-        require(POLICY, who, Action.ledger_figures, Scope(district))
         schools = [s["school_id"] for s in await queries.district_schools(app.pool, district)]
     day = _today(app, as_of)
     figures = await file_queries.district_figures(

@@ -26,7 +26,7 @@ from tongxin_contracts.events.safety import (
 )
 from tongxin_platform.auth import Role
 from tongxin_platform.edge import guard, service_router
-from tongxin_platform.http import Caller, ProblemError, locate, not_found, require
+from tongxin_platform.http import Caller, ProblemError, locate, not_found
 from tongxin_platform.policy import Scope
 from tongxin_safety.application import guard_queries
 from tongxin_safety.application.policy import POLICY, Action
@@ -40,6 +40,7 @@ from tongxin_safety.entrypoints.deps import (
     DistrictId,
     Key,
     SchoolId,
+    district_view,
     run,
     school_scope_for,
 )
@@ -343,11 +344,11 @@ async def district_guard_figures(
     first: From = None,
     last: To = None,
 ) -> dict[str, Any]:
-    require(POLICY, who, Action.guard_figures, Scope(district))
+    own = district_view(who, Action.guard_figures, district)
     start, end = _range(app, first, last)
     today = _today(app)
     target = app.settings.guard_completion_target
-    found = await guard_queries.completions(app.pool, district, start, end, today, target)
+    found = await guard_queries.completions(app.pool, district, start, end, today, target, own)
     total = combined((c for _, c in found.values()), target)
     return {
         "district": district,
@@ -530,10 +531,11 @@ def _vp_row(s: SchoolVicePrincipals) -> dict[str, Any]:
 async def district_vice_principals(
     district: DistrictId, app: App, who: Caller, school_year: SchoolYearQuery = None
 ) -> dict[str, Any]:
-    require(POLICY, who, Action.vp_figures, Scope(district))
+    own = district_view(who, Action.vp_figures, district)
     year = _year(app, school_year)
     target = app.settings.law_hours_target
-    rows = await guard_queries.vice_principals(app.pool, district, year, _as_of(app, year), target)
+    as_of = _as_of(app, year)
+    rows = await guard_queries.vice_principals(app.pool, district, year, as_of, target, own)
     return {
         "district": district,
         "school_year": year,

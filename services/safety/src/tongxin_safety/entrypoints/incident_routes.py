@@ -54,6 +54,7 @@ from tongxin_safety.entrypoints.deps import (
     Key,
     SchoolId,
     StudentRef,
+    district_view,
     run,
     student_scope_for,
 )
@@ -300,8 +301,7 @@ async def report_figures(
         Day | None, Query(alias="to", description="Last day recorded (default: today).")
     ] = None,
 ) -> Any:
-    # A school's leader sees their own school's row; the district and the city every school.
-    require(POLICY, who, Action.incident_figures, Scope(district, who.school))
+    own = district_view(who, Action.incident_figures, district)
     now: datetime = app.service.writer.clock()
     last = last or china_date(now)
     first = first or _school_year_start(last)
@@ -309,12 +309,12 @@ async def report_figures(
         raise ProblemError(
             422, "Refused", "from: must not be after to", field="from", rule="range_ordered"
         )
-    if who.school is not None:
-        schools = [who.school]
+    if own is not None:
+        schools = [own]
     else:
         schools = [s["school_id"] for s in await queries.district_schools(app.pool, district)]
     figures = await incident_queries.district_figures(
-        app.pool, district, schools, first, last, now, only_school=who.school
+        app.pool, district, schools, first, last, now, only_school=own
     )
     return jsonable_encoder(
         {
@@ -404,9 +404,8 @@ async def decide(
 )
 @guard(POLICY, Action.guidance_read)
 async def referrals(district: DistrictId, app: App, who: Caller) -> Any:
-    # A school's leader sees the referrals of their own school only.
-    require(POLICY, who, Action.guidance_read, Scope(district, who.school))
-    rows = await incident_queries.district_referrals(app.pool, district, who.school)
+    own = district_view(who, Action.guidance_read, district)
+    rows = await incident_queries.district_referrals(app.pool, district, own)
     await access.log_reads(
         app.pool,
         who,

@@ -28,8 +28,7 @@ from tongxin_contracts.events.safety import (
 )
 from tongxin_platform.auth import Principal
 from tongxin_platform.edge import guard, service_router
-from tongxin_platform.http import Caller, ProblemError, require
-from tongxin_platform.policy import Scope
+from tongxin_platform.http import Caller, ProblemError
 from tongxin_safety.application import inspection_queries
 from tongxin_safety.application.inspections import HazardFound, Inspection, recorder_of
 from tongxin_safety.application.policy import POLICY, Action
@@ -41,6 +40,7 @@ from tongxin_safety.entrypoints.deps import (
     DistrictId,
     Key,
     SchoolId,
+    district_view,
     run,
     school_scope_for,
 )
@@ -208,10 +208,10 @@ async def school_hazards(
 )
 @guard(POLICY, Action.inspection_read)
 async def district_overdue(district: DistrictId, app: App, who: Caller, as_of: AsOf = None) -> Any:
-    require(POLICY, who, Action.inspection_read, Scope(district))
+    own = district_view(who, Action.inspection_read, district)
     kinds = readable_kinds(_recorder(who))
     day = as_of or _today(app)
-    rows = await inspection_queries.district_overdue(app.pool, district, day, kinds)
+    rows = await inspection_queries.district_overdue(app.pool, district, day, kinds, own)
     return jsonable_encoder(
         {
             "district": district,
@@ -228,9 +228,9 @@ async def district_overdue(district: DistrictId, app: App, who: Caller, as_of: A
 )
 @guard(POLICY, Action.hazard_figures)
 async def hazard_figures(district: DistrictId, app: App, who: Caller, as_of: AsOf = None) -> Any:
-    require(POLICY, who, Action.hazard_figures, Scope(district))
+    own = district_view(who, Action.hazard_figures, district)
     kinds = readable_kinds(_recorder(who))
     day = as_of or _today(app)
     return jsonable_encoder(
-        await inspection_queries.district_figures(app.pool, district, day, kinds)
+        await inspection_queries.district_figures(app.pool, district, day, kinds, own)
     )
