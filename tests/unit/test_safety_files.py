@@ -48,7 +48,7 @@ from tongxin_platform.commands import Writer
 from tongxin_platform.domain import ConflictError, NotAllowedError, NotFoundError
 from tongxin_platform.memory import MemoryDatabase, MemoryTables, MemoryTransactions
 from tongxin_safety.application.file_queries import facts_of
-from tongxin_safety.application.files import CareFiles, concern_id_for
+from tongxin_safety.application.files import CareFiles
 from tongxin_safety.config import SafetySettings
 from tongxin_safety.domain.errors import SafetyError
 from tongxin_safety.domain.files import (
@@ -67,6 +67,7 @@ from tongxin_safety.domain.files import (
     ReleasePairing,
     RespondToPairing,
     SetRisk,
+    concern_id_for,
     decide_file,
     fold,
 )

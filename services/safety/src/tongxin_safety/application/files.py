@@ -12,7 +12,6 @@ a redelivered trigger changes nothing.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
@@ -54,17 +53,10 @@ from tongxin_safety.domain.files import (
     ReleasePairing,
     RespondToPairing,
     SetRisk,
+    concern_id_for,
     decide_file,
     fold,
 )
-
-# Concern ids are derived from the concern's key (a visit's id, a request's id): the same key,
-# the same concern, however often the trigger is delivered.
-CONCERNS = uuid.UUID("6f1d0b7e-3c55-4f0e-9a43-5a1e0c2d7b11")
-
-
-def concern_id_for(student_ref: str, concern_key: str) -> str:
-    return uuid.uuid5(CONCERNS, f"{student_ref}/{concern_key}").hex
 
 
 class CareFiles:

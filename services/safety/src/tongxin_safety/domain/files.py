@@ -33,6 +33,7 @@ Pure: no I/O, no clock (``now`` is given), no ids (given by the caller).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -679,3 +680,13 @@ def _close(student_ref: str, cmd: CloseFile, state: FileState) -> list[Integrati
             closed_on=cmd.on,
         ),
     ]
+
+
+# Concern ids are derived, not made: from the child and the concern's key (a visit's id, a
+# request's id), so that the same visit is the same concern however often, and by whichever
+# path (the reaction, a command), its finding arrives. Deterministic, so the domain may own it.
+CONCERNS = uuid.UUID("6f1d0b7e-3c55-4f0e-9a43-5a1e0c2d7b11")
+
+
+def concern_id_for(student_ref: str, concern_key: str) -> str:
+    return uuid.uuid5(CONCERNS, f"{student_ref}/{concern_key}").hex

@@ -23,7 +23,6 @@ transfer of the same child are decided in the order they happened.
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, datetime
 
 from tongxin_contracts import IntegrationEvent
@@ -48,18 +47,10 @@ from tongxin_safety.domain.files import (
     HandOver,
     OpenFile,
     RaiseConcern,
+    concern_id_for,
     decide_file,
     fold,
 )
-
-# A visit's concern has the id derived from the child and the visit: the same visit, the same
-# concern, however often (and by whichever path) its finding arrives.
-VISIT_CONCERNS = uuid.UUID("0b6c52a4-9d3e-4f53-8f2a-4a8c1e6d9f27")
-
-
-def visit_concern_id(student_ref: str, visit_id: str) -> str:
-    return uuid.uuid5(VISIT_CONCERNS, f"{student_ref}/{visit_id}").hex
-
 
 CARE_FILES = Reaction(
     "care_files",
@@ -117,7 +108,7 @@ async def on_visit(e: VisitCompleted, ctx: Reacting) -> None:
         e.student_ref,
         OpenFile(child, FileSource.safety_concern, (), on),
         RaiseConcern(
-            visit_concern_id(e.student_ref, e.visit_id),
+            concern_id_for(e.student_ref, e.visit_id),
             ConcernSource.visit,
             visit_id=e.visit_id,
             raised_by=e.recorded_by,
