@@ -12,7 +12,8 @@ PACKAGES := tongxin_contracts tongxin_platform tongxin_cli $(addprefix tongxin_,
 
 help:
 	@echo "make run    – Kafka + PostgreSQL up, every service (API + worker) started, the demo"
-	@echo "             district seeded (roster, a semester of home visits 家访), URLs printed"
+	@echo "             district seeded (roster, a semester of home visits 家访, a screening"
+	@echo "             campaign 心阳光, a term of child safety 护平安), URLs printed"
 	@echo "make stop   – stop the services started by make run (Kafka/PostgreSQL stay up)"
 	@echo "make test   – lint, types, import contracts, schemas, AsyncAPI, all test tiers"
 	@echo "             (real Kafka + PostgreSQL)"

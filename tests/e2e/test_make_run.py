@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 URL = "http://127.0.0.1:8001"
 VISITS_URL = "http://127.0.0.1:8003"
 WELLBEING_URL = "http://127.0.0.1:8004"
-TOPICS = ("registry.events", "visits.events", "wellbeing.events")
+SAFETY_URL = "http://127.0.0.1:8005"
+TOPICS = ("registry.events", "visits.events", "wellbeing.events", "safety.events")
 CAUSAL_HEADERS = ("traceparent", "ce_correlationid", "ce_causationid")
 Offsets = dict[str, dict[int, int]]
 
@@ -107,6 +108,8 @@ async def test_make_run_brings_up_the_registry_with_the_demo_roster(
     await the_demo_semester_of_visits(token)
     assert f"{WELLBEING_URL}/docs" in system.stdout
     await the_demo_screening_campaign(token)
+    assert f"{SAFETY_URL}/docs" in system.stdout
+    await the_demo_safety_term(token)
     await every_new_record_carries_its_trace_and_causation(private, ends_before_run)
     again = make("run")
     assert again.returncode == 0, again.stderr[-3000:]
@@ -188,6 +191,38 @@ async def the_demo_screening_campaign(token: str) -> None:
         assert gaps["schools_with_gaps"] == [
             {"school_id": "330106002", "gaps": ["missing_school_doctor", "no_counselling_room"]}
         ]
+
+
+async def the_demo_safety_term(token: str) -> None:
+    """`make run` played a term of child safety (护平安) in both schools: every categorised
+    child has a care file, one per school misses a carer kind; guard shifts done; a hazard
+    overdue per school; at the first school three incidents, one reported in time."""
+    async with httpx.AsyncClient(
+        base_url=SAFETY_URL, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    ) as http:
+        assert (await http.get("/health")).json() == {"status": "ok"}
+
+        async def care() -> list[dict[str, Any]]:
+            r = await http.get("/districts/330106/care-figures")
+            assert r.status_code == 200, r.text
+            return list(r.json()["schools"])
+
+        schools = await eventually(
+            care,
+            lambda c: len(c) == 2 and all(s["files"] and s["missing_a_kind"] for s in c),
+            timeout=60,
+            what="the demo's care files in both schools",
+        )
+        assert all(s["missing_by_kind"]["womens_federation"] >= 1 for s in schools), schools
+        guard = (await http.get("/districts/330106/guard-figures")).json()
+        assert all(s["completed"] > 0 and s["missed"] > 0 for s in guard["schools"]), guard
+        hazards = (await http.get("/districts/330106/hazard-figures")).json()
+        assert all(s["overdue"] >= 1 for s in hazards["schools"]), hazards
+        reports = (await http.get("/districts/330106/mandatory-report-figures")).json()
+        first = next(s for s in reports["schools"] if s["school_id"] == "330106001")
+        assert (first["incidents"], first["report_required"], first["on_time"]) == (3, 2, 1)
+        for body in (guard, hazards, reports):
+            assert "student_ref" not in json.dumps(body)  # numbers only
 
 
 def is_planned(record: ConsumerRecord, visit_id: str) -> bool:
