@@ -77,6 +77,9 @@ class TermPlayer(DemoActor):
         files = r.json().get("files", []) if r.status_code == 200 else []
         return list(files) if len(files) >= at_least else None
 
+    def sees(self, ref: str, who: dict[str, str]) -> bool:
+        return self.service.get(f"/students/{ref}/care-file", headers=who).status_code == 200
+
     def played(self, school: str) -> bool:
         posts = self.get(f"/schools/{school}/guard-posts", self.who(Role.principal, school))
         return bool(posts["posts"])
@@ -100,21 +103,26 @@ class TermPlayer(DemoActor):
         community = f"community-{self.district}-{n % 3 + 1:02d}"
         carers = [("school", head, school), ("community", f"sq-{community}", community)]
         carers += [(k, f"carer-{o}", o) for k, o in self.orgs.items()]
+        made = {}
         for kind, carer, org in carers:
             body = {"kind": kind, "carer_ref": carer, "org": org}
-            made = self.post(f"/students/{ref}/care-file/pairings", me, body, f"pair-{ref}-{kind}")
-            path = f"/students/{ref}/care-file/pairings/{made['pairing_id']}"
+            path = f"/students/{ref}/care-file/pairings"
+            made[kind] = self.post(path, me, body, f"pair-{ref}-{kind}")["pairing_id"]
+        for kind, carer, org in carers:
+            path = f"/students/{ref}/care-file/pairings/{made[kind]}"
             who = (
                 self.who(Role.head_teacher, school, cid, sub=head)
                 if kind == "school"
                 else self.who(AGENCY_ROLE[kind], sub=carer, org=org)
             )
+            # A carer finds the file once safety's read model holds the pairing.
+            until(f"the file paired to {carer}", partial(self.sees, ref, who), 60)
             if n == 0 and kind == "womens_federation":
                 body = {"reason": "caseload_full"}
                 self.post(f"{path}/decline", who, body, f"decline-{ref}")
                 continue
             self.post(f"{path}/acceptance", who, {}, f"accept-{ref}-{kind}")
-            contact = {"pairing_id": made["pairing_id"], "contact_on": str(self.today)}
+            contact = {"pairing_id": made[kind], "contact_on": str(self.today)}
             contact |= {"mode": "home_visit" if kind != "civil_affairs" else "phone"}
             self.post(f"/students/{ref}/care-file/contacts", who, contact, f"contact-{ref}-{kind}")
         level = "high" if n % 4 == 0 else "medium" if n % 4 == 1 else "low"
@@ -244,6 +252,16 @@ class TermPlayer(DemoActor):
         path = f"/guidance-referrals/{referral['referral_id']}/decision"
         self.post(path, committee, body, f"decision-{school}")
 
+    def caught_up(self, schools: list[str]) -> bool:
+        """Whether safety's read model holds what was played at ``schools`` (its last steps:
+        the law lessons and the inspections)."""
+        officer, d = self.who(Role.bureau_officer), self.district
+        vps = self.get(f"/districts/{d}/vice-principal-figures", officer)["schools"]
+        hazards = self.get(f"/districts/{d}/hazard-figures", officer)["schools"]
+        hours = {s["school_id"]: s.get("law_hours") or 0 for s in vps}
+        reported = {s["school_id"]: s.get("reported", 0) for s in hazards}
+        return all(hours.get(s, 0) > 0 and reported.get(s, 0) >= 3 for s in schools)
+
     def summary(self, schools: list[str]) -> Table:
         officer = self.who(Role.bureau_officer)
         d, later = self.district, self.today + timedelta(days=AHEAD)
@@ -311,6 +329,7 @@ def play_demo_term(
         p = TermPlayer(safety, registry, district)
         schools = [f"{district}{n:03d}" for n in range(1, spec.schools + 1)]  # as demo.py
         expected = care_children(spec)
+        played = []
         with err().status("playing a term of child safety (护平安)…"):
             for n, school in enumerate(schools):
                 what = f"the care files of {school} (the roster's care groups)"
@@ -319,4 +338,6 @@ def play_demo_term(
                     console.print(f"{school}: has guard posts already (the demo was played)")
                     continue
                 p.play_school(school, files, first=n == 0)
+                played.append(school)
+            until("the term in safety's read model", partial(p.caught_up, played), wait)
         console.print(p.summary(schools))
