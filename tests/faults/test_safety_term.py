@@ -24,9 +24,9 @@ import httpx
 import pytest
 
 from tests.conftest import Bearer
-from tests.support.kafka_reader import read_all
+from tests.support.kafka_reader import payloads_of, read_all
 from tests.support.processes import WorkerProcess, environment_of, running
-from tests.support.receiver import Receiver, receiving
+from tests.support.receiver import receiving
 from tests.support.servers import serving
 from tests.support.services import settings_for
 from tests.support.waiting import eventually
@@ -69,20 +69,6 @@ def care_children(students_csv: str) -> tuple[int, int]:
     groups = [set(filter(None, r["special_groups"].split(";"))) for r in rows]
     in_care = [g for g in groups if g & CARE_GROUPS]
     return len(in_care), sum("left_behind" in g for g in in_care)
-
-
-def robots(receiver: Receiver) -> dict[str, str]:
-    robot = {"kind": "wecom", "url": receiver.url("/cgi-bin/webhook/send?key=K")}
-    return {"TONGXIN_ALERT_WEBHOOKS": json.dumps({D: [robot]})}
-
-
-def of_type(records: list[Any], name: str) -> list[dict[str, Any]]:
-    out = []
-    for r in records:
-        headers = {k: v.decode() for k, v in r.headers}
-        if headers.get("ce_type", "").startswith(f"cn.tongxin.safety.{name}.v"):
-            out.append(json.loads(r.value))
-    return out
 
 
 async def test_a_term_of_one_school_gives_the_figures_computed_here_and_escalates_once(
@@ -128,7 +114,7 @@ async def test_a_term_of_one_school_gives_the_figures_computed_here_and_escalate
         serving(safety_app(settings, verifier)) as url,
         httpx.AsyncClient(base_url=url, timeout=60) as http,
         running(
-            WorkerProcess(SERVICE, environment_of(SERVICE, settings, **robots(receiver)))
+            WorkerProcess(SERVICE, environment_of(SERVICE, settings, **receiver.as_robot_of(D)))
         ) as worker,
     ):
 
@@ -372,30 +358,24 @@ async def test_a_term_of_one_school_gives_the_figures_computed_here_and_escalate
         # The worker dies before the limit and comes back after it.
         await worker.kill()
         await asyncio.sleep(LIMIT + 5)
-        assert of_type(await read_all(kafka, own), "MandatoryReportEscalated") == []
+        assert payloads_of(await read_all(kafka, own), "safety", "MandatoryReportEscalated") == []
         await worker.start()
 
         async def escalations() -> list[dict[str, Any]]:
-            return of_type(await read_all(kafka, own), "MandatoryReportEscalated")
+            return payloads_of(await read_all(kafka, own), "safety", "MandatoryReportEscalated")
 
         await eventually(escalations, lambda e: len(e) >= 1, timeout=60, what="the escalation")
         await asyncio.sleep(3)
         await worker.kill()
         await worker.start()
 
-        def messages() -> int:
-            return sum(
-                incident["incident_id"] in json.dumps(m.body, ensure_ascii=False)
-                for m in receiver.delivered()
-            )
-
         async def delivered() -> int:
-            return messages()
+            return receiver.about(incident["incident_id"])
 
         await eventually(delivered, lambda n: n >= 1, timeout=60, what="the alert")
         await asyncio.sleep(8)  # several deadline polls and delivery rounds
         assert [e["incident_id"] for e in await escalations()] == [incident["incident_id"]]
-        assert messages() == 1
+        assert receiver.about(incident["incident_id"]) == 1
         assert worker.kills == 2
 
         # The school reports at last: recorded, late, its delay measured.

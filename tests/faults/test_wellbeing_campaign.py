@@ -19,9 +19,9 @@ import httpx
 import pytest
 
 from tests.conftest import Bearer
-from tests.support.kafka_reader import read_all
+from tests.support.kafka_reader import payloads_of, read_all
 from tests.support.processes import WorkerProcess, environment_of, running
-from tests.support.receiver import Receiver, receiving
+from tests.support.receiver import receiving
 from tests.support.servers import serving
 from tests.support.services import settings_for
 from tests.support.waiting import eventually
@@ -47,26 +47,6 @@ SPEC = DemoSpec(schools=1, classes_per_school=10, students_per_class=50, school_
 SELF_HARM = [0, 1, 0, 0, 1, 0, 0, 0, 1]  # total 3 (minimal) but item 9 above 0
 MODERATE = [2, 1, 1, 2, 1, 1, 1, 1, 0]  # total 10: moderate → elevated
 LOW = [0, 1, 0, 0, 0, 1, 0, 0, 0]
-
-
-def robots(receiver: Receiver) -> dict[str, str]:
-    """``TONGXIN_ALERT_WEBHOOKS``: the district's WeCom robot is the local receiver."""
-    robot = {"kind": "wecom", "url": receiver.url("/cgi-bin/webhook/send?key=K")}
-    return {"TONGXIN_ALERT_WEBHOOKS": json.dumps({D: [robot]})}
-
-
-async def about(receiver: Receiver, referral_id: str) -> int:
-    """Messages the robot took that are about this referral (its link names it)."""
-    return sum(referral_id in json.dumps(r.body, ensure_ascii=False) for r in receiver.delivered())
-
-
-def of_type(records: list[Any], name: str) -> list[dict[str, Any]]:
-    out = []
-    for r in records:
-        headers = {k: v.decode() for k, v in r.headers}
-        if headers.get("ce_type", "").startswith(f"cn.tongxin.wellbeing.{name}.v"):
-            out.append(json.loads(r.value))
-    return out
 
 
 async def test_a_campaign_of_500_students_escalates_an_unacknowledged_referral_exactly_once(
@@ -106,7 +86,7 @@ async def test_a_campaign_of_500_students_escalates_an_unacknowledged_referral_e
         serving(wellbeing_app(settings, verifier)) as url,
         httpx.AsyncClient(base_url=url, timeout=60) as http,
         running(
-            WorkerProcess(SERVICE, environment_of(SERVICE, settings, **robots(receiver)))
+            WorkerProcess(SERVICE, environment_of(SERVICE, settings, **receiver.as_robot_of(D)))
         ) as worker,
     ):
         for kind, body in (("students", students_csv), ("staff", staff_csv)):
@@ -245,19 +225,25 @@ async def test_a_campaign_of_500_students_escalates_an_unacknowledged_referral_e
         await worker.kill()
         await asyncio.sleep(ACK_SECONDS + 5)
         records = await read_all(kafka, own)
-        assert of_type(records, "ReferralEscalated") == [], "escalated while the worker was dead"
+        assert payloads_of(records, "wellbeing", "ReferralEscalated") == [], (
+            "escalated while the worker was dead"
+        )
         await worker.start()
 
         async def escalations() -> list[dict[str, Any]]:
-            return of_type(await read_all(kafka, own), "ReferralEscalated")
+            return payloads_of(await read_all(kafka, own), "wellbeing", "ReferralEscalated")
 
         await eventually(escalations, lambda e: len(e) >= 1, timeout=60, what="the escalation")
         # Killed and restarted once more: nothing fires again.
         await asyncio.sleep(3)
         await worker.kill()
         await worker.start()
+
+        async def messages() -> int:
+            return receiver.about(left)
+
         await eventually(
-            lambda: about(receiver, left),
+            messages,
             lambda n: n >= 1,
             timeout=60,
             what="the escalation's webhook message",
@@ -266,8 +252,8 @@ async def test_a_campaign_of_500_students_escalates_an_unacknowledged_referral_e
         escalated = await escalations()
         assert [e["referral_id"] for e in escalated] == [left]
         assert sorted(escalated[0]["escalated_to"]) == ["district_education", "district_health"]
-        assert await about(receiver, left) == 1
-        assert await about(receiver, in_time) == 0
+        assert receiver.about(left) == 1
+        assert receiver.about(in_time) == 0
         assert worker.kills == 2
 
         # --- what went over the wire and to the robots ---------------------------------------

@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+
+
+def payloads_of(records: list[ConsumerRecord], service: str, name: str) -> list[dict[str, Any]]:
+    """The payloads of the records whose ``ce_type`` is ``cn.tongxin.<service>.<name>.v*``."""
+    prefix = f"cn.tongxin.{service}.{name}.v"
+    return [
+        json.loads(r.value or b"{}")
+        for r in records
+        if dict(r.headers or ()).get("ce_type", b"").decode().startswith(prefix)
+    ]
 
 
 async def read_all(

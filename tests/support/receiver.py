@@ -12,6 +12,7 @@ for the first N requests (or all) an ``errcode`` ≠ 0, an HTTP 500, or no answe
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
@@ -57,6 +58,16 @@ class Receiver:
     def delivered(self) -> list[Received]:
         """The requests answered with success."""
         return [r for r in self.received if r.ok]
+
+    def about(self, text: str) -> int:
+        """How many delivered messages mention ``text`` (an id their link names)."""
+        return sum(text in json.dumps(r.body, ensure_ascii=False) for r in self.delivered())
+
+    def as_robot_of(self, district: str) -> dict[str, str]:
+        """The environment that makes this receiver the district's WeCom group robot
+        (``TONGXIN_ALERT_WEBHOOKS``), for a worker started as a process."""
+        robot = {"kind": "wecom", "url": self.url("/cgi-bin/webhook/send?key=K")}
+        return {"TONGXIN_ALERT_WEBHOOKS": json.dumps({district: [robot]})}
 
 
 def _app(receiver: Receiver) -> FastAPI:

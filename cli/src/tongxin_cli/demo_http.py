@@ -32,10 +32,19 @@ class DemoActor:
     """Acts on one service (``service``) and reads the registry, as the people of a district."""
 
     def __init__(
-        self, service: httpx.Client, registry: httpx.Client, district: str, today: date, name: str
+        self,
+        service: httpx.Client,
+        registry: httpx.Client,
+        district: str,
+        today: date,
+        name: str,
+        key_prefix: str | None = None,
     ) -> None:
         self.service, self.registry, self.district = service, registry, district
         self.today, self.name = today, name
+        # Keys of the demos played before this module existed are kept ("demo-", "demo-wb-"):
+        # a second `tongxin seed` the same day answers them as before.
+        self.key_prefix = f"demo-{name}-" if key_prefix is None else key_prefix
         self.tokens: dict[tuple[Any, ...], Headers] = {}
 
     def who(
@@ -54,7 +63,7 @@ class DemoActor:
 
     def post(self, path: str, who: Headers, body: Any = None, key: str = "") -> Any:
         """A command; its key makes a retry (or a second ``tongxin seed`` the same day) safe."""
-        who = who | {"Idempotency-Key": f"demo-{self.name}-{self.today}-{key}"}
+        who = who | {"Idempotency-Key": f"{self.key_prefix}{self.today}-{key}"}
         return self.send(self.service, "POST", path, json=body, headers=who)
 
     def send(self, client: httpx.Client, method: str, path: str, **kw: Any) -> Any:

@@ -12,9 +12,7 @@ from __future__ import annotations
 import os
 import random
 import re
-import time
 from collections import Counter
-from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from functools import partial
 from typing import Any
@@ -23,14 +21,13 @@ import httpx
 from rich.progress import Progress
 from rich.table import Table
 
-from tongxin_cli.auth_cmds import bearer_for
-from tongxin_cli.console import err, fail, one_line, out
+from tongxin_cli.console import err, fail, out
 from tongxin_cli.demo import DemoSpec
+from tongxin_cli.demo_http import DemoActor, Headers, until
 from tongxin_platform.auth import Role
 
 CHINA = timezone(timedelta(hours=8))
 TIMEOUT = httpx.Timeout(60.0, connect=5.0)
-Headers = dict[str, str]
 Team = list[tuple[str, str]]  # (staff_ref, role the visitor came in)
 MODES, MODE_WEIGHTS = ("in_home", "online", "phone"), (78, 12, 10)
 MINUTES = {"in_home": (40, 90), "online": (25, 45), "phone": (15, 30)}
@@ -62,54 +59,13 @@ def previous_month(today: date) -> str:
     return f"{today.replace(day=1) - timedelta(days=1):%Y-%m}"
 
 
-def until(what: str, probe: Callable[[], Any], timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := probe()):
-        if time.monotonic() > deadline:
-            fail(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.5)
-    return value
-
-
-class Player:
+class Player(DemoActor):
     def __init__(self, visits: httpx.Client, registry: httpx.Client, district: str, seed: int):
-        self.visits, self.registry, self.district, self.seed = visits, registry, district, seed
-        self.now = datetime.now(CHINA)
-        self.today, self.rng = self.now.date(), random.Random(seed)
-        self.tokens: dict[tuple[Role, tuple[str | None, ...], str], Headers] = {}
+        now = datetime.now(CHINA)
+        super().__init__(visits, registry, district, now.date(), "visits", "demo-")
+        self.visits, self.now, self.seed = visits, now, seed
+        self.rng = random.Random(seed)
         self.tally: dict[str, Counter[str]] = {}
-
-    def who(self, role: Role, *scope: str | None, sub: str = "demo") -> Headers:
-        """A bearer header; ``scope`` is a school and class, ``sub`` a staff_ref for staff."""
-        key = (role, scope, sub)
-        if key not in self.tokens:
-            token = bearer_for(role, self.district, *scope, subject=sub)
-            self.tokens[key] = {"Authorization": f"Bearer {token}"}
-        return self.tokens[key]
-
-    def get(self, path: str, who: Headers, registry: bool = False) -> Any:
-        return self.send(self.registry if registry else self.visits, "GET", path, headers=who)
-
-    def post(self, path: str, who: Headers, body: Any = None, key: str = "") -> Any:
-        who = who | {"Idempotency-Key": f"demo-{self.today}-{key}"}  # retries change nothing
-        return self.send(self.visits, "POST", path, json=body, headers=who)
-
-    def send(self, client: httpx.Client, method: str, path: str, **kw: Any) -> Any:
-        for attempt in (1, 2, 3):
-            try:
-                r = client.request(method, path, **kw)
-            except httpx.ConnectError:
-                fail(f"nothing answers at {client.base_url} (start it, or seed with --no-visits)")
-            except httpx.TransportError as exc:
-                if attempt == 3:
-                    fail(f"{method} {client.base_url}{path}: {one_line(str(exc)) or exc!r}")
-                continue
-            if r.is_error:
-                problem = "json" in r.headers.get("content-type", "")
-                why = r.json().get("detail") if problem else one_line(r.text)
-                fail(f"{method} {client.base_url}{path} refused ({r.status_code}): {why}")
-            return r.json()
-        raise AssertionError("unreachable")
 
     def ready(self, school: str, classes: int, students: int) -> Any:
         """(staff, classes) once the registry's read model and the visits board, which both

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import os
 import random
-import time
 from collections import Counter
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from functools import partial
 from typing import Any
@@ -25,14 +23,13 @@ from typing import Any
 import httpx
 from rich.table import Table
 
-from tongxin_cli.auth_cmds import bearer_for
-from tongxin_cli.console import err, fail, one_line, out
+from tongxin_cli.console import err, out
 from tongxin_cli.demo import DemoSpec
+from tongxin_cli.demo_http import DemoActor, Headers, until
 from tongxin_platform.auth import Role
 
 CHINA = timezone(timedelta(hours=8))
 TIMEOUT = httpx.Timeout(60.0, connect=5.0)
-Headers = dict[str, str]
 COLUMNS = ["school", "enrolled", "offered", "consented", "refused", "screened", "flagged"]
 COLUMNS += ["listed", "referrals (in time/escalated/awaiting)", "team gaps"]
 
@@ -42,65 +39,20 @@ def school_year_of(day: Any) -> str:
     return f"{start}-{start + 1}"
 
 
-def until(what: str, probe: Callable[[], Any], timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := probe()):
-        if time.monotonic() > deadline:
-            fail(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.5)
-    return value
-
-
 def answers(rng: random.Random, items: int, high: bool = False) -> list[int]:
     """Synthetic answers (0–3): most children answer 0 or 1; ``high`` ones more."""
     weights = (30, 40, 20, 10) if high else (70, 25, 4, 1)
     return rng.choices(range(4), weights, k=items)
 
 
-class CampaignPlayer:
+class CampaignPlayer(DemoActor):
     def __init__(self, wellbeing: httpx.Client, registry: httpx.Client, district: str, seed: int):
-        self.wellbeing, self.registry, self.district = wellbeing, registry, district
-        self.now = datetime.now(CHINA)
-        self.today, self.seed = self.now.date(), seed
+        now = datetime.now(CHINA)
+        super().__init__(wellbeing, registry, district, now.date(), "wellbeing", "demo-wb-")
+        self.wellbeing, self.now, self.seed = wellbeing, now, seed
         self.year = school_year_of(self.today)
         self.hospital = f"hosp-{district}-01"
         self.tally: dict[str, Counter[str]] = {}
-        self.tokens: dict[tuple[Any, ...], Headers] = {}
-
-    def who(
-        self, role: Role, *scope: str | None, sub: str = "demo", org: str | None = None
-    ) -> Headers:
-        key = (role, scope, sub, org)
-        if key not in self.tokens:
-            token = bearer_for(role, self.district, *scope, subject=sub, org=org)
-            self.tokens[key] = {"Authorization": f"Bearer {token}"}
-        return self.tokens[key]
-
-    def get(self, path: str, who: Headers, registry: bool = False) -> Any:
-        return self.send(self.registry if registry else self.wellbeing, "GET", path, headers=who)
-
-    def post(self, path: str, who: Headers, body: Any = None, key: str = "") -> Any:
-        who = who | {"Idempotency-Key": f"demo-wb-{self.today}-{key}"}
-        return self.send(self.wellbeing, "POST", path, json=body, headers=who)
-
-    def send(self, client: httpx.Client, method: str, path: str, **kw: Any) -> Any:
-        for attempt in (1, 2, 3):
-            try:
-                r = client.request(method, path, **kw)
-            except httpx.ConnectError:
-                fail(
-                    f"nothing answers at {client.base_url} (start it, or seed with --no-wellbeing)"
-                )
-            except httpx.TransportError as exc:
-                if attempt == 3:
-                    fail(f"{method} {client.base_url}{path}: {one_line(str(exc)) or exc!r}")
-                continue
-            if r.is_error:
-                problem = "json" in r.headers.get("content-type", "")
-                why = r.json().get("detail") if problem else one_line(r.text)
-                fail(f"{method} {client.base_url}{path} refused ({r.status_code}): {why}")
-            return r.json()
-        raise AssertionError("unreachable")
 
     def coverage(self, school: str) -> Any:
         r = self.wellbeing.get(
