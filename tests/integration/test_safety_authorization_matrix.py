@@ -35,16 +35,15 @@ from tests.support.matrix import (
     SCHOOL,
     Caller,
     Endpoint,
-    Outcome,
     Where,
     assert_every_role_and_route_once,
     parse_matrix,
     route_gaps,
-    run_cells,
     staff_subject,
     token_of,
 )
 from tests.support.matrix import where_of as where_in
+from tests.support.matrix_run import Outcome, access_log_wrong, other_district_entries, run_cells
 from tests.support.safety_school import (
     CARER_ROLES,
     ORGS,
@@ -671,11 +670,7 @@ def check_ok(e: Endpoint, caller: Caller, side: str, r: httpx.Response, w: World
             return f"a carer's own list lacks the child they care for: {text[:300]}"
         return None
     if e.column in ("log", "ntf", "inb"):
-        d = where_of(caller, side)[0]
-        entries = r.json()
-        if d not in (None, DISTRICT) and entries:
-            return f"{len(entries)} entries of another district, e.g. {entries[0]}"
-        return None
+        return other_district_entries(where_of(caller, side), r)
     _, s, c, _ = where_of(caller, side)
     roster = w.s.roster
     outside = {
@@ -713,17 +708,9 @@ async def test_every_role_gets_the_answer_the_matrix_states_on_every_safety_rout
         ids=ids,
         of_record="F",
     )
-    wrong, readers = outcome.wrong, outcome.readers
-
+    wrong = outcome.wrong
     # Every allowed read of a child's record is in the access log — and no refused one.
-    if not readers:
+    if not outcome.readers:
         wrong.append("no allowed read of a child's record ran")
-    logged = {r["actor"] for r in await w.s.pool.fetch("SELECT DISTINCT actor FROM access_log")}
-    missing = readers - logged
-    if missing:
-        wrong.append(f"allowed readers missing from the access log: {sorted(missing)}")
-    leaked = (logged - readers) & (outcome.refused_readers - sd.actors)
-    if leaked:
-        wrong.append(f"refused readers in the access log: {sorted(leaked)}")
-
+    wrong += await access_log_wrong(w.s.pool, outcome, sd.actors)
     assert not wrong, f"{len(wrong)} wrong of {outcome.checked} cells run:\n" + "\n".join(wrong)

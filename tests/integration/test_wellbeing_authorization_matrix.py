@@ -34,16 +34,15 @@ from tests.support.matrix import (
     SCHOOL,
     Caller,
     Endpoint,
-    Outcome,
     Where,
     assert_every_role_and_route_once,
     parse_matrix,
     route_gaps,
-    run_cells,
     staff_subject,
     token_of,
     where_of,
 )
+from tests.support.matrix_run import Outcome, access_log_wrong, other_district_entries, run_cells
 from tests.support.services import settings_for, worker_of
 from tests.support.wellbeing_school import (
     Seeded,
@@ -468,12 +467,7 @@ def check_ok(e: Endpoint, caller: Caller, side: str, r: httpx.Response, w: World
             return f"a hospital sees students not referred to it: {sorted(seen - referred)}"
         return None
     if e.column in ("log", "ntf", "inb"):
-        # the caller's own district's entries only: every record of the matrix is in DISTRICT
-        d = where_of(LEVELS, caller, side)[0]
-        entries = r.json()
-        if d not in (None, DISTRICT) and entries:
-            return f"{len(entries)} entries of another district, e.g. {entries[0]}"
-        return None
+        return other_district_entries(where_of(LEVELS, caller, side), r)
     outside = {
         ref
         for ref in seen
@@ -512,15 +506,7 @@ async def test_every_role_gets_the_answer_the_matrix_states_on_every_wellbeing_r
         ),
         of_record="O",
     )
-    wrong, readers = outcome.wrong, outcome.readers
-
+    wrong = outcome.wrong
     # Every allowed read of a student's record is in the access log — and no refused one.
-    logged = {r["actor"] for r in await w.wb.pool.fetch("SELECT DISTINCT actor FROM access_log")}
-    missing = readers - logged
-    if missing:
-        wrong.append(f"allowed readers missing from the access log: {sorted(missing)}")
-    leaked = (logged - readers) & (outcome.refused_readers - w.seeded.actors)
-    if leaked:
-        wrong.append(f"refused readers in the access log: {sorted(leaked)}")
-
+    wrong += await access_log_wrong(w.wb.pool, outcome, w.seeded.actors)
     assert not wrong, f"{len(wrong)} wrong of {outcome.checked} cells run:\n" + "\n".join(wrong)

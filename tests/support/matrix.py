@@ -5,15 +5,16 @@ per endpoint, a two-letter cell: the answer with the caller's token inside the r
 matrix touches, then with the neighbour's token outside). What does not depend on the service
 lives here: joining the tables side by side into callers, the tokens of each level, the checks
 of one cell (a problem+json body, a 403 naming its rule and why, a 404 that is exactly the
-answer for a record that does not exist) and the run over every cell. The tables, the endpoints,
-the requests and what a 2xx may show stay in each test: they are the independent expectations.
+answer for a record that does not exist); the run over every cell is tests/support/matrix_run.py.
+The tables, the endpoints, the requests and what a 2xx may show stay in each test: they are the
+independent expectations.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
@@ -226,75 +227,3 @@ async def check_like_missing(
     if any(x in r.text for x in real):
         return f"echoes the id: {r.text}"
     return None
-
-
-@dataclass
-class Outcome:
-    """What a run over the cells found: the wrong cells, and who read records of the access log."""
-
-    wrong: list[str]
-    readers: set[str] = field(default_factory=set)  # allowed, and read someone's record
-    refused_readers: set[str] = field(default_factory=set)  # refused a logged read
-    checked: int = 0
-
-
-async def run_cells(
-    app: FastAPI,
-    http: httpx.AsyncClient,
-    endpoints: Sequence[Endpoint],
-    callers: Sequence[Caller],
-    outcome: Outcome,
-    *,
-    token: Callable[[Caller, str], str],
-    subject: Callable[[Caller, str], str],
-    request_for: Callable[[str, Caller], Request],
-    check_ok: Callable[[Endpoint, Caller, str, httpx.Response], str | None],
-    reads: Callable[[httpx.Response], bool],
-    ids: Collection[str],
-    of_record: str,
-) -> None:
-    """Every cell of every served endpoint, in order: Y a 2xx that ``check_ok`` accepts (or,
-    for a ``once`` command after its first allowed cell or a ``refusable`` one, a refusal by
-    the rules); R, S and the ``of_record`` letters a 403 (``check_refusal``); N a 404 exactly
-    like the answer for the ``ids`` that do not exist. An endpoint not served is skipped (the
-    caller reports it once, ``route_gaps``)."""
-    routes = served_routes(app)
-    for e in endpoints:
-        if (e.method, e.route) not in routes:
-            continue
-        allowed_so_far = 0
-        for caller, side, code in cells_of(callers, e.column):
-            method, path, kwargs = request_for(e.column, caller)
-            headers = {"Authorization": f"Bearer {token(caller, side)}"}
-            r = await http.request(method, path, headers=headers, **kwargs)
-            outcome.checked += 1
-            cell = f"{e.column} {e.method} {path} as {caller.label}/{side}:"
-            if e.logged and code != "Y":
-                outcome.refused_readers.add(subject(caller, side))
-            elif e.logged and reads(r):
-                outcome.readers.add(subject(caller, side))
-            problem: str | None
-            if code == "Y":
-                later = (e.once and allowed_so_far > 0) or e.refusable
-                allowed_so_far += 1
-                if later and refused_by_the_rules(r):
-                    continue  # authorised, then refused by the rules: the record changed once
-                if not 200 <= r.status_code < 300:
-                    outcome.wrong.append(f"{cell} expected 2xx, got {r.status_code} {r.text[:300]}")
-                    continue
-                problem = check_ok(e, caller, side, r)
-            else:
-                want = 404 if code == "N" else 403
-                if r.status_code != want:
-                    outcome.wrong.append(
-                        f"{cell} expected {want} ({code}), got {r.status_code} {r.text[:300]}"
-                    )
-                    continue
-                if want == 403:
-                    problem = check_refusal(e.rule, caller, code, r, of_record=of_record)
-                else:
-                    problem = check_problem(r, 404) or await check_like_missing(
-                        http, r, request_for(e.column, caller), token(caller, side), ids
-                    )
-            if problem:
-                outcome.wrong.append(f"{cell} {r.status_code} but {problem}")
