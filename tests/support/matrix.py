@@ -51,7 +51,9 @@ class Endpoint:
     method: str
     route: str  # the OpenAPI path template
     rule: str  # the action a 403 must name
-    plain: str | None = None  # for an include_personal read: the column of the same plain read
+    # for an include_personal read: the column of the same plain read (the registry's matrix
+    # names it fifth, positionally; the flags below are named)
+    plain: str | None = None
     logged: bool = False  # a read of a person's record: in the access log
     once: bool = False  # a command that changes its record once: the later allowed cells are
     #                     authorised, then refused by a rule (a problem naming it) or repeat
