@@ -23,6 +23,26 @@ import jwt
 import pytest
 from fastapi import FastAPI
 
+from tests.support.matrix import (
+    CLASS,
+    DISTRICT,
+    OTHER_CLASS,
+    PLACES,
+    PUBLIC,
+    SCHOOL,
+    Caller,
+    Endpoint,
+    Where,
+    assert_every_role_and_route_once,
+    cells_of,
+    check_like_missing,
+    check_problem,
+    check_refusal,
+    parse_matrix,
+    served_routes,
+    token_of,
+    where_of,
+)
 from tests.support.servers import serving
 from tests.support.waiting import eventually
 from tongxin_cli.demo import DemoSpec, demo_roster
@@ -38,32 +58,12 @@ from tongxin_registry.entrypoints.worker import WorkerOptions, run_worker
 pytestmark = pytest.mark.integration
 
 SPEC = DemoSpec(schools=2, classes_per_school=2, students_per_class=3)
-PROBLEM = "application/problem+json"
+FAR_CLASS = "330106002-01"
 
-DISTRICT, OTHER_DISTRICT = "330106", "330108"
-SCHOOL, OTHER_SCHOOL = "330106001", "330106002"
-CLASS, OTHER_CLASS, FAR_CLASS = "330106001-01", "330106001-02", "330106002-01"
-
-Where = tuple[str | None, str | None, str | None]  # (district, school, class); None: not narrowed
-
-# The token a caller of each level holds: (inside, outside). "Inside" contains every resource
-# the matrix touches (they all lie in class 330106001-01, except trX's student, in -02);
-# "outside" is the neighbour at the same level: another class, school or district.
-LEVELS: dict[str, tuple[Where, Where | None]] = {
-    "class": ((DISTRICT, SCHOOL, CLASS), (DISTRICT, SCHOOL, OTHER_CLASS)),
-    "school": ((DISTRICT, SCHOOL, None), (DISTRICT, OTHER_SCHOOL, None)),
-    "district": ((DISTRICT, None, None), (OTHER_DISTRICT, None, None)),
-    "city": ((None, None, None), None),  # a city token contains everything: no outside
-}
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    column: str
-    method: str
-    route: str  # the OpenAPI path template
-    rule: str  # the action a 403 must name
-    plain: str | None = None  # for an include_personal read: the column of the same plain read
+# The token a caller of each level holds: the places' (tests.support.matrix). "Inside" contains
+# every resource the matrix touches (they all lie in class 330106001-01, except trX's student,
+# in -02); "outside" is the neighbour at the same level: another class, school or district.
+LEVELS = PLACES
 
 
 # Columns, in the order they run (reads before commands; the destructive commands last, each on
@@ -87,8 +87,6 @@ class Endpoint:
 #   nrt  POST /notifications/{id}/retry  a notification that does not exist: 404 once allowed
 #   inb  GET  /message-inbox             the kit's development inbox, the caller's own district
 # A, B, C are the students of 330106001-01; D is one of 330106001-02.
-# Probes, scrapes and the messaging document: no token, and nothing about anyone in them.
-PUBLIC = {"/health", "/ready", "/metrics", "/asyncapi"}
 
 ENDPOINTS = (
     Endpoint("imS", "POST", "/imports/students", "roster.import"),
@@ -183,42 +181,11 @@ city_analyst@city            city     R-  R-  R-
 """
 
 
-@dataclass(frozen=True)
-class Caller:
-    label: str
-    role: Role
-    level: str
-    cells: dict[str, str]  # column → two-letter code
-
-
-def parse_matrix(*texts: str) -> list[Caller]:
-    """The rows of each matrix, joined cell by cell (the same callers in the same order)."""
-    tables = [[line.split() for line in text.strip().splitlines()] for text in texts]
-    who = {tuple(tuple(row[:2]) for row in t) for t in tables}
-    assert len(who) == 1, "the matrices' callers differ"
-    header = [*tables[0][0][:2], *(c for t in tables for c in t[0][2:])]
-    rows = [
-        [*parts[0][:2], *(c for row in parts for c in row[2:])]
-        for parts in zip(*(t[1:] for t in tables), strict=True)
-    ]
-    columns = header[2:]
-    assert columns == [e.column for e in ENDPOINTS], "matrix columns ≠ ENDPOINTS"
-    callers = []
-    for label, level, *codes in rows:
-        assert len(codes) == len(columns), f"matrix row {label}: {len(codes)} cells"
-        assert level in LEVELS, f"matrix row {label}: unknown level {level}"
-        assert all(len(c) == 2 and set(c) <= set("YRSN-") for c in codes), f"row {label}: {codes}"
-        callers.append(
-            Caller(label, Role(label.split("@")[0]), level, dict(zip(columns, codes, strict=True)))
-        )
-    return callers
-
-
-CALLERS = parse_matrix(MATRIX, KIT_MATRIX)
+CALLERS = parse_matrix((MATRIX, KIT_MATRIX), ENDPOINTS, LEVELS, "YRSN")
 
 
 def contains(where: Where, district: str, school: str, class_id: str | None = None) -> bool:
-    d, s, c = where
+    d, s, c, _ = where
     return (
         (d is None or d == district) and (s is None or s == school) and (c is None or c == class_id)
     )
@@ -241,12 +208,9 @@ class World:
     d: str
     homes: dict[str, tuple[str, str, str]]  # student_ref → (district, school, class) at setup
 
-    def token(self, caller: Caller, side: str, *, ttl: int = 3600) -> str:
-        inside, outside = LEVELS[caller.level]
-        where = inside if side == "in" else outside
-        assert where is not None
-        p = Principal(f"matrix:{caller.label}:{side}", caller.role, *where)
-        return mint(self.private_key, p, ttl=ttl)
+    def token(self, caller: Caller, side: str) -> str:
+        where = where_of(LEVELS, caller, side)
+        return token_of(self.private_key, f"matrix:{caller.label}:{side}", caller, where)
 
 
 def rows_where(text: str, column: str, value: str) -> str:
@@ -343,16 +307,9 @@ def request_for(column: str, w: World) -> tuple[str, str, dict[str, Any]]:
     return requests[column]
 
 
-def where_of(caller: Caller, side: str) -> Where:
-    inside, outside = LEVELS[caller.level]
-    where = inside if side == "in" else outside
-    assert where is not None
-    return where
-
-
 def check_ok(e: Endpoint, caller: Caller, side: str, body: Any, w: World) -> str | None:
     """What is wrong with a 200's body (it must stay inside the caller's scope), or None."""
-    where = where_of(caller, side)
+    where = where_of(LEVELS, caller, side)
     class_refs = {w.a, w.b, w.c}
     if e.column in ("imS", "imT"):
         expected_rows = (w.students_csv if e.column == "imS" else w.staff_csv).count("\n") - 1
@@ -360,7 +317,7 @@ def check_ok(e: Endpoint, caller: Caller, side: str, body: Any, w: World) -> str
     if e.column in ("cat", "trn", "trX", "ers", "lea"):
         return None if isinstance(body.get("events"), list) else "no events list"
     if e.column == "sch":
-        school_scope = (where[0], where[1], None)  # a class token sees its own school
+        school_scope = (where[0], where[1], None, None)  # a class token sees its own school
         outside = [
             s["school_id"]
             for s in body
@@ -410,83 +367,29 @@ def check_ok(e: Endpoint, caller: Caller, side: str, body: Any, w: World) -> str
     raise AssertionError(f"no body check for {e.column}")
 
 
-def check_problem(r: httpx.Response, status: int) -> str | None:
-    if r.headers.get("content-type") != PROBLEM:
-        return f"content-type {r.headers.get('content-type')!r}, not {PROBLEM}"
-    body = r.json()
-    if body.get("status") != status or not body.get("title") or not body.get("detail"):
-        return f"not a problem body: {body}"
-    return None
-
-
-def check_refusal(
+def check_refusal_of(
     e: Endpoint, caller: Caller, side: str, code: str, r: httpx.Response
 ) -> str | None:
-    if wrong := check_problem(r, 403):
-        return wrong
-    body = r.json()
     rule = e.rule
     if e.plain is not None and (
         code == "S" or caller.cells[e.plain][0 if side == "in" else 1] == "R"
     ):
         rule = "roster.read"  # refused on the first rule, before the personal one is asked
-    if body.get("rule") != rule or rule not in body["detail"]:
-        return f"names rule {body.get('rule')!r} ({body['detail']!r}), expected {rule!r}"
-    if code == "R" and caller.role.value not in body["detail"]:
-        return f"a role refusal that does not name the role: {body['detail']!r}"
-    if code == "S" and "scope" not in body["detail"]:
-        return f"a scope refusal that does not say so: {body['detail']!r}"
-    return None
-
-
-async def check_like_missing(
-    e: Endpoint, caller: Caller, side: str, r: httpx.Response, w: World
-) -> str | None:
-    """What differs between ``r`` and the answer to the same request for a student that does
-    not exist, or None."""
-    method, path, kwargs = request_for(e.column, w)
-    if e.column == "nrt":
-        return None  # the notification it names does not exist: the 404 is the missing answer
-    ref = next(ref for ref in (w.a, w.b, w.c, w.d) if ref in path)
-    missing = await w.http.request(
-        method,
-        path.replace(ref, f"stu_{uuid.uuid4().hex[:16]}"),
-        headers={**kwargs.pop("headers", {}), "Authorization": f"Bearer {w.token(caller, side)}"},
-        **kwargs,
-    )
-    seen = (r.status_code, r.headers.get("content-type"), r.json())
-    same = (missing.status_code, missing.headers.get("content-type"), missing.json())
-    if seen != same:
-        return f"{seen} ≠ for a missing student {same}"
-    if ref in r.text:
-        return f"echoes the student_ref: {r.text}"
-    return None
+    return check_refusal(rule, caller, code, r)
 
 
 async def test_every_role_gets_the_answer_the_matrix_states_on_every_endpoint(
     world: World,
 ) -> None:
     w = world
-    routes = {
-        (method.upper(), path)
-        for path, ops in w.app.openapi()["paths"].items()
-        for method in ops
-        if path not in PUBLIC
-    }
+    routes = served_routes(w.app)
     assert routes == {(e.method, e.route) for e in ENDPOINTS}, "an endpoint is not in the matrix"
-    assert {c.role for c in CALLERS} == set(Role), "a role is not in the matrix"
+    assert_every_role_and_route_once(CALLERS, ENDPOINTS)
 
     wrong: list[str] = []
     for e in ENDPOINTS:
-        cells = [
-            (caller, side, code)
-            for caller in CALLERS
-            for side, code in zip(("in", "out"), caller.cells[e.column], strict=True)
-            if code != "-"
-        ]
-        cells.sort(key=lambda cell: cell[2] == "Y")  # refusals first: they must change nothing
         allowed_so_far = 0
-        for caller, side, code in cells:
+        for caller, side, code in cells_of(CALLERS, e.column):
             method, path, kwargs = request_for(e.column, w)
             headers = {
                 **kwargs.pop("headers", {}),
@@ -504,11 +407,14 @@ async def test_every_role_gets_the_answer_the_matrix_states_on_every_endpoint(
             if want == 200:
                 problem = check_ok(e, caller, side, r.json(), w)
             elif want == 403:
-                problem = check_refusal(e, caller, side, code, r)
+                problem = check_refusal_of(e, caller, side, code, r)
             else:
                 problem = check_problem(r, want)
-            if code == "N" and not problem:
-                problem = await check_like_missing(e, caller, side, r, w)
+            # nrt names a notification that does not exist: its 404 is the missing answer
+            if code == "N" and not problem and e.column != "nrt":
+                request, token = request_for(e.column, w), w.token(caller, side)
+                ids = (w.a, w.b, w.c, w.d)
+                problem = await check_like_missing(w.http, r, request, token, ids, prefix="stu_")
             if problem:
                 wrong.append(f"{cell} {want} but {problem}")
 

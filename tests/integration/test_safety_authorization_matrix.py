@@ -28,6 +28,22 @@ import httpx
 import pytest
 
 from tests.conftest import Bearer
+from tests.support.matrix import (
+    CLASS,
+    DISTRICT,
+    PLACES,
+    SCHOOL,
+    Caller,
+    Endpoint,
+    Where,
+    assert_every_role_and_route_once,
+    parse_matrix,
+    route_gaps,
+    staff_subject,
+    token_of,
+)
+from tests.support.matrix import where_of as where_in
+from tests.support.matrix_run import Outcome, access_log_wrong, other_district_entries, run_cells
 from tests.support.safety_school import (
     CARER_ROLES,
     ORGS,
@@ -40,7 +56,7 @@ from tests.support.safety_school import (
 )
 from tests.support.services import settings_for, worker_of
 from tongxin_cli.demo import DemoSpec
-from tongxin_platform.auth import Principal, Role, TokenVerifier, mint
+from tongxin_platform.auth import Role, TokenVerifier
 from tongxin_platform.eventstore import now_utc
 from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config
 from tongxin_platform.testing import Infra
@@ -51,48 +67,24 @@ from tongxin_safety.domain.calendar import china_date, school_year_of
 pytestmark = pytest.mark.integration
 
 SPEC = DemoSpec(schools=2, classes_per_school=2, students_per_class=6)
-PROBLEM = "application/problem+json"
 NOW = now_utc()
 TODAY = china_date(NOW)
 YEAR = school_year_of(TODAY)
 
-DISTRICT, OTHER_DISTRICT = "330106", "330108"
-SCHOOL, OTHER_SCHOOL = "330106001", "330106002"
-CLASS, OTHER_CLASS = "330106001-01", "330106001-02"
 SHOP_KINDS = {"food_shops", "stationery_shops"}
 
-Where = tuple[str | None, str | None, str | None, str | None]  # district, school, class, org
-
-# The token a caller of each level holds: (inside, outside). "Inside" contains every record the
-# matrix touches (children of class 330106001-01, their files paired to the carers' "a"
-# organisations); "outside" is the neighbour at the same level: another class, school, district
-# — or, for a carer, another organisation of the same kind in the same district (carers are
-# told apart by the organisation they serve in, not by place). A carer's org is their kind's.
+# The token a caller of each level holds: (inside, outside), the places' (tests.support.matrix:
+# children of class 330106001-01, their files paired to the carers' "a" organisations) and, for
+# a carer, another organisation of the same kind in the same district (carers are told apart by
+# the organisation they serve in, not by place). A carer's org is their kind's (``where_of``).
 LEVELS: dict[str, tuple[Where, Where | None]] = {
-    "class": ((DISTRICT, SCHOOL, CLASS, None), (DISTRICT, SCHOOL, OTHER_CLASS, None)),
-    "school": ((DISTRICT, SCHOOL, None, None), (DISTRICT, OTHER_SCHOOL, None, None)),
-    "district": ((DISTRICT, None, None, None), (OTHER_DISTRICT, None, None, None)),
+    **PLACES,
     "carer": ((DISTRICT, None, None, "in"), (DISTRICT, None, None, "out")),
-    "city": ((None, None, None, None), None),  # a city token contains everything: no outside
 }
 KIND_OF = {role: kind for kind, role in CARER_ROLES.items()}
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    column: str
-    method: str
-    route: str  # the OpenAPI path template
-    rule: str  # the action a 403 must name
-    logged: bool = False  # a read of a child's record: in the access log
-    once: bool = False  # a command that changes its record once: the later allowed cells are
-    #                     authorised, then refused by a rule (a problem naming it) or repeat
-    aggregate: bool = False  # counts only: no student_ref may appear in a 2xx
-    refusable: bool = False  # every allowed cell may be refused by a rule (a problem naming it)
-
-
 F = "/students/{student_ref}/care-file"
-PUBLIC = {"/health", "/ready", "/metrics", "/asyncapi"}
 
 ENDPOINTS = (
     # one child, one file (files)
@@ -342,43 +334,11 @@ city_analyst@city            city     R-  R-  R-  R-  Y-  R-  R-  R-  R-  R-  R-
 )
 
 
-@dataclass(frozen=True)
-class Caller:
-    label: str
-    role: Role
-    level: str
-    cells: dict[str, str]  # column → two-letter code
-
-
-def parse_matrix(tables: tuple[str, ...]) -> list[Caller]:
-    """The tables side by side: one row per caller, the columns of every table in order."""
-    columns: list[str] = []
-    merged: dict[str, list[str]] = {}
-    for text in tables:
-        header, *rows = [line.split() for line in text.strip().splitlines()]
-        columns += header[2:]
-        assert [r[0] for r in rows] == list(merged or [r[0] for r in rows]), "rows differ"
-        for label, level, *codes in rows:
-            assert len(codes) == len(header) - 2, f"matrix row {label}: {len(codes)} cells"
-            merged.setdefault(label, [level]).extend(codes)
-    assert columns == [e.column for e in ENDPOINTS], "matrix columns ≠ ENDPOINTS"
-    callers = []
-    for label, (level, *codes) in merged.items():
-        assert len(codes) == len(columns), f"matrix row {label}: {len(codes)} cells"
-        assert level in LEVELS, f"matrix row {label}: unknown level {level}"
-        assert all(len(c) == 2 and set(c) <= set("YRSFN-") for c in codes), f"{label}: {codes}"
-        callers.append(
-            Caller(label, Role(label.split("@")[0]), level, dict(zip(columns, codes, strict=True)))
-        )
-    return callers
-
-
-CALLERS = parse_matrix(MATRIX)
+CALLERS = parse_matrix(MATRIX, ENDPOINTS, LEVELS, "YRSFN")
 
 
 def test_the_matrix_states_every_role_and_every_route_once() -> None:
-    assert {c.role for c in CALLERS} == set(Role), "a role is not in the matrix"
-    assert len({e.column for e in ENDPOINTS}) == len(ENDPOINTS)
+    assert_every_role_and_route_once(CALLERS, ENDPOINTS)
     carers = [c for c in CALLERS if c.level == "carer"]
     assert {c.role for c in carers} == set(CARER_ROLES.values())
 
@@ -399,32 +359,18 @@ class World:
         """School staff act as the roster's person of their role (a head teacher as the head of
         their class, also the school carer of the seeded files); carers as the carer of their
         kind on their side; everyone else under a name of the matrix's own."""
-        where = where_of(caller, side)
-        roster = self.s.roster
-        if caller.level == "class":
-            try:
-                return roster.head_of(where[2] or "")
-            except StopIteration:
-                pass
-        elif caller.level == "school" and "@" not in caller.label:
-            try:
-                return roster.one(caller.role.value, where[1] or "")
-            except StopIteration:
-                pass
-        elif caller.level == "carer":
+        if caller.level == "carer":
             return carer_ref_of(KIND_OF[caller.role], side)
-        return f"matrix-{caller.label.replace('@', '-at-')}-{side}"
+        staff = staff_subject(self.s.roster, caller, where_of(caller, side))
+        return staff or f"matrix-{caller.label.replace('@', '-at-')}-{side}"
 
     def token(self, caller: Caller, side: str) -> str:
-        d, s, c, org = where_of(caller, side)
-        p = Principal(self.subject(caller, side), caller.role, d, s, c, org=org)
-        return mint(self.s.private_key, p, ttl=3600)
+        where = where_of(caller, side)
+        return token_of(self.s.private_key, self.subject(caller, side), caller, where)
 
 
 def where_of(caller: Caller, side: str) -> Where:
-    inside, outside = LEVELS[caller.level]
-    where = inside if side == "in" else outside
-    assert where is not None
+    where = where_in(LEVELS, caller, side)
     if caller.level == "carer":
         orgs = ORGS[KIND_OF[caller.role]]
         return (where[0], None, None, orgs[0] if side == "in" else orgs[1])
@@ -724,11 +670,7 @@ def check_ok(e: Endpoint, caller: Caller, side: str, r: httpx.Response, w: World
             return f"a carer's own list lacks the child they care for: {text[:300]}"
         return None
     if e.column in ("log", "ntf", "inb"):
-        d = where_of(caller, side)[0]
-        entries = r.json()
-        if d not in (None, DISTRICT) and entries:
-            return f"{len(entries)} entries of another district, e.g. {entries[0]}"
-        return None
+        return other_district_entries(where_of(caller, side), r)
     _, s, c, _ = where_of(caller, side)
     roster = w.s.roster
     outside = {
@@ -742,144 +684,33 @@ def check_ok(e: Endpoint, caller: Caller, side: str, r: httpx.Response, w: World
     return None
 
 
-def refused_by_the_rules(r: httpx.Response) -> bool:
-    """A domain refusal of an authorised caller: 404/409/422 problem+json naming its rule (a
-    request-validation 422 names none; a "like missing" 404 names none)."""
-    if r.status_code not in (404, 409, 422) or r.headers.get("content-type") != PROBLEM:
-        return False
-    return bool(r.json().get("rule"))
-
-
-def check_problem(r: httpx.Response, status: int) -> str | None:
-    if r.headers.get("content-type") != PROBLEM:
-        return f"content-type {r.headers.get('content-type')!r}, not {PROBLEM}"
-    body = r.json()
-    if body.get("status") != status or not body.get("title") or not body.get("detail"):
-        return f"not a problem body: {body}"
-    return None
-
-
-def check_refusal(e: Endpoint, caller: Caller, code: str, r: httpx.Response) -> str | None:
-    if wrong := check_problem(r, 403):
-        return wrong
-    body = r.json()
-    if code == "F":
-        return None if body.get("rule") else f"no rule named: {body}"
-    if body.get("rule") != e.rule or e.rule not in body["detail"]:
-        return f"names rule {body.get('rule')!r} ({body['detail']!r}), expected {e.rule!r}"
-    if code == "R" and caller.role.value not in body["detail"]:
-        return f"a role refusal that does not name the role: {body['detail']!r}"
-    if code == "S" and "scope" not in body["detail"]:
-        return f"a scope refusal that does not say so: {body['detail']!r}"
-    return None
-
-
-async def check_like_missing(
-    e: Endpoint, caller: Caller, side: str, r: httpx.Response, w: World
-) -> str | None:
-    """What differs between ``r`` and the answer to the same request for records that do not
-    exist, or None."""
-    method, path, kwargs = request_for(e.column, caller, w)
-    sd = w.seeded
-    ids = [sd.a, sd.b, sd.c, sd.d, sd.e, sd.f, sd.concern, sd.incident, sd.guidance, sd.post]
-    ids += sd.shifts
-    ids += [p for kinds in sd.pairings.values() for p in kinds.values()]
-    real = [x for x in ids if x in path]
-    missing_path = path
-    for x in real:
-        missing_path = missing_path.replace(x, f"zz{uuid.uuid4().hex[:16]}")
-    missing = await w.http.request(
-        method,
-        missing_path,
-        headers={"Authorization": f"Bearer {w.token(caller, side)}"},
-        **kwargs,
-    )
-    seen = (r.status_code, r.headers.get("content-type"), r.json())
-    same = (missing.status_code, missing.headers.get("content-type"), missing.json())
-    if seen != same:
-        return f"{seen} ≠ for a missing one {same}"
-    if any(x in r.text for x in real):
-        return f"echoes the id: {r.text}"
-    return None
-
-
 async def test_every_role_gets_the_answer_the_matrix_states_on_every_safety_route(
     world: World,
 ) -> None:
     w = world
-    routes = {
-        (method.upper(), path)
-        for path, ops in w.s.app.openapi()["paths"].items()
-        for method in ops
-        if path not in PUBLIC
-    }
-    stated = {(e.method, e.route) for e in ENDPOINTS}
-    wrong: list[str] = list(w.seeded.failures)
-    if routes - stated:
-        wrong.append(f"routes served but not in the matrix: {sorted(routes - stated)}")
-    if stated - routes:
-        wrong.append(f"routes of the matrix not served: {sorted(stated - routes)}")
-
-    readers: set[str] = set()
-    refused_readers: set[str] = set()
-    checked = 0
-    for e in ENDPOINTS:
-        if (e.method, e.route) not in routes:
-            continue  # reported once above, not once per cell
-        cells = [
-            (caller, side, code)
-            for caller in CALLERS
-            for side, code in zip(("in", "out"), caller.cells[e.column], strict=True)
-            if code != "-"
-        ]
-        cells.sort(key=lambda cell: cell[2] == "Y")  # refusals first: they must change nothing
-        allowed_so_far = 0
-        for caller, side, code in cells:
-            method, path, kwargs = request_for(e.column, caller, w)
-            headers = {"Authorization": f"Bearer {w.token(caller, side)}"}
-            r = await w.http.request(method, path, headers=headers, **kwargs)
-            checked += 1
-            cell = f"{e.column} {e.method} {path} as {caller.label}/{side}:"
-            subject = w.subject(caller, side)
-            if e.logged and code != "Y":
-                refused_readers.add(subject)
-            elif e.logged and 200 <= r.status_code < 300 and students_in(r.text, w):
-                readers.add(subject)  # read a child's record (an empty list reads none)
-            problem: str | None
-            if code == "Y":
-                later = (e.once and allowed_so_far > 0) or e.refusable
-                allowed_so_far += 1
-                if later and refused_by_the_rules(r):
-                    continue  # authorised, then refused by the rules: the record changed once
-                if not 200 <= r.status_code < 300:
-                    wrong.append(f"{cell} expected 2xx, got {r.status_code} {r.text[:300]}")
-                    continue
-                problem = check_ok(e, caller, side, r, w)
-            else:
-                want = 404 if code == "N" else 403
-                if r.status_code != want:
-                    wrong.append(
-                        f"{cell} expected {want} ({code}), got {r.status_code} {r.text[:300]}"
-                    )
-                    continue
-                if want == 403:
-                    problem = check_refusal(e, caller, code, r)
-                else:
-                    problem = check_problem(r, 404) or await check_like_missing(
-                        e, caller, side, r, w
-                    )
-            if problem:
-                wrong.append(f"{cell} {r.status_code} but {problem}")
-
+    sd = w.seeded
+    ids = [sd.a, sd.b, sd.c, sd.d, sd.e, sd.f, sd.concern, sd.incident, sd.guidance, sd.post]
+    ids += sd.shifts
+    ids += [p for kinds in sd.pairings.values() for p in kinds.values()]
+    outcome = Outcome([*sd.failures, *route_gaps(w.s.app, ENDPOINTS)])
+    await run_cells(
+        w.s.app,
+        w.http,
+        ENDPOINTS,
+        CALLERS,
+        outcome,
+        token=w.token,
+        subject=w.subject,
+        request_for=lambda column, caller: request_for(column, caller, w),
+        check_ok=lambda e, caller, side, r: check_ok(e, caller, side, r, w),
+        # read a child's record (an empty list reads none)
+        reads=lambda r: 200 <= r.status_code < 300 and bool(students_in(r.text, w)),
+        ids=ids,
+        of_record="F",
+    )
+    wrong = outcome.wrong
     # Every allowed read of a child's record is in the access log — and no refused one.
-    if not readers:
+    if not outcome.readers:
         wrong.append("no allowed read of a child's record ran")
-    logged = {r["actor"] for r in await w.s.pool.fetch("SELECT DISTINCT actor FROM access_log")}
-    missing = readers - logged
-    if missing:
-        wrong.append(f"allowed readers missing from the access log: {sorted(missing)}")
-    leaked = (logged - readers) & (refused_readers - w.seeded.actors)
-    if leaked:
-        wrong.append(f"refused readers in the access log: {sorted(leaked)}")
-
-    assert not wrong, f"{len(wrong)} wrong of {checked} cells run:\n" + "\n".join(wrong)
+    wrong += await access_log_wrong(w.s.pool, outcome, sd.actors)
+    assert not wrong, f"{len(wrong)} wrong of {outcome.checked} cells run:\n" + "\n".join(wrong)

@@ -27,6 +27,22 @@ import httpx
 import pytest
 
 from tests.conftest import Bearer
+from tests.support.matrix import (
+    CLASS,
+    DISTRICT,
+    PLACES,
+    SCHOOL,
+    Caller,
+    Endpoint,
+    Where,
+    assert_every_role_and_route_once,
+    parse_matrix,
+    route_gaps,
+    staff_subject,
+    token_of,
+    where_of,
+)
+from tests.support.matrix_run import Outcome, access_log_wrong, other_district_entries, run_cells
 from tests.support.services import settings_for, worker_of
 from tests.support.wellbeing_school import (
     Seeded,
@@ -37,7 +53,7 @@ from tests.support.wellbeing_school import (
     wellbeing_world,
 )
 from tongxin_cli.demo import DemoSpec
-from tongxin_platform.auth import Principal, Role, TokenVerifier, mint
+from tongxin_platform.auth import Role, TokenVerifier
 from tongxin_platform.eventstore import now_utc
 from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config
 from tongxin_platform.testing import Infra
@@ -48,49 +64,25 @@ from tongxin_wellbeing.domain.calendar import china_date, school_year_of
 pytestmark = pytest.mark.integration
 
 SPEC = DemoSpec(schools=2, classes_per_school=2, students_per_class=4)
-PROBLEM = "application/problem+json"
 TODAY = china_date(now_utc())
 YEAR = school_year_of(TODAY)
 MONTH = f"{TODAY:%Y-%m}"
 
-DISTRICT, OTHER_DISTRICT = "330106", "330108"
-SCHOOL, OTHER_SCHOOL = "330106001", "330106002"
-CLASS, OTHER_CLASS = "330106001-01", "330106001-02"
 HOSPITAL, OTHER_HOSPITAL = "hosp-330106-01", "hosp-330106-02"
 
-Where = tuple[str | None, str | None, str | None, str | None]  # district, school, class, org
-
-# The token a caller of each level holds: (inside, outside). "Inside" contains every record the
-# matrix touches (students of class 330106001-01 and their referrals to hospital H); "outside"
-# is the neighbour at the same level: another class, school, district — or, for a hospital,
+# The token a caller of each level holds: (inside, outside), the places' (tests.support.matrix:
+# students of class 330106001-01) and, for a hospital, hospital H (their referrals go to H) and
 # another hospital of the same district (hospitals are told apart by their org, not by place).
 LEVELS: dict[str, tuple[Where, Where | None]] = {
-    "class": ((DISTRICT, SCHOOL, CLASS, None), (DISTRICT, SCHOOL, OTHER_CLASS, None)),
-    "school": ((DISTRICT, SCHOOL, None, None), (DISTRICT, OTHER_SCHOOL, None, None)),
-    "district": ((DISTRICT, None, None, None), (OTHER_DISTRICT, None, None, None)),
+    **PLACES,
     "hospital": ((DISTRICT, None, None, HOSPITAL), (DISTRICT, None, None, OTHER_HOSPITAL)),
-    "city": ((None, None, None, None), None),  # a city token contains everything: no outside
 }
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    column: str
-    method: str
-    route: str  # the OpenAPI path template
-    rule: str  # the action a 403 must name
-    logged: bool = False  # a read of a student's record: in the access log
-    once: bool = False  # a command that changes its record once: the later allowed cells are
-    #                     authorised, then refused by a rule (a problem naming it) or repeat
-    aggregate: bool = False  # counts only: no student_ref may appear in a 2xx
-    refusable: bool = False  # every allowed cell may be refused by a rule (a problem naming it)
 
 
 # Columns, in the order they run (reads first, then commands, each on its own record):
 # A, B, C, E are the students of 330106001-01: A consented, screened, listed (plan reviewed),
 # referred (R1); C listed (for the removal), referred (R2, acknowledged and resolved by the
 # matrix); E proposed (the sign-offs of the matrix list E); B nothing (the matrix proposes B).
-PUBLIC = {"/health", "/ready", "/metrics", "/asyncapi"}
 
 ENDPOINTS = (
     Endpoint("tmS", "GET", "/schools/{school_id}/team", "team.read"),
@@ -293,38 +285,7 @@ city_analyst@city            city     R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-
 )
 
 
-@dataclass(frozen=True)
-class Caller:
-    label: str
-    role: Role
-    level: str
-    cells: dict[str, str]  # column → two-letter code
-
-
-def parse_matrix(tables: tuple[str, ...]) -> list[Caller]:
-    """The tables side by side: one row per caller, the columns of every table in order."""
-    columns: list[str] = []
-    merged: dict[str, list[str]] = {}
-    for text in tables:
-        header, *rows = [line.split() for line in text.strip().splitlines()]
-        columns += header[2:]
-        assert [r[0] for r in rows] == list(merged or [r[0] for r in rows]), "rows differ"
-        for label, level, *codes in rows:
-            assert len(codes) == len(header) - 2, f"matrix row {label}: {len(codes)} cells"
-            merged.setdefault(label, [level]).extend(codes)
-    assert columns == [e.column for e in ENDPOINTS], "matrix columns ≠ ENDPOINTS"
-    callers = []
-    for label, (level, *codes) in merged.items():
-        assert len(codes) == len(columns), f"matrix row {label}: {len(codes)} cells"
-        assert level in LEVELS, f"matrix row {label}: unknown level {level}"
-        assert all(len(c) == 2 and set(c) <= set("YRSON-") for c in codes), f"{label}: {codes}"
-        callers.append(
-            Caller(label, Role(label.split("@")[0]), level, dict(zip(columns, codes, strict=True)))
-        )
-    return callers
-
-
-CALLERS = parse_matrix(MATRIX)
+CALLERS = parse_matrix(MATRIX, ENDPOINTS, LEVELS, "YRSON")
 
 
 # --- one wellbeing service for the module -------------------------------------------------
@@ -343,31 +304,12 @@ class World:
     def subject(self, caller: Caller, side: str) -> str:
         """School staff act as the roster's person of their role (sign-offs and screenings are
         checked against the roster); everyone else under a name of the matrix's own."""
-        where = where_of(caller, side)
-        roster = self.wb.roster
-        if caller.level == "class":
-            try:
-                return roster.head_of(where[2] or "")
-            except StopIteration:
-                pass
-        elif caller.level == "school" and "@" not in caller.label:
-            try:
-                return roster.one(caller.role.value, where[1] or "")
-            except StopIteration:
-                pass
-        return f"matrix:{caller.label}:{side}"
+        where = where_of(LEVELS, caller, side)
+        return staff_subject(self.wb.roster, caller, where) or f"matrix:{caller.label}:{side}"
 
     def token(self, caller: Caller, side: str) -> str:
-        d, s, c, org = where_of(caller, side)
-        p = Principal(self.subject(caller, side), caller.role, d, s, c, org=org)
-        return mint(self.private_key, p, ttl=3600)
-
-
-def where_of(caller: Caller, side: str) -> Where:
-    inside, outside = LEVELS[caller.level]
-    where = inside if side == "in" else outside
-    assert where is not None
-    return where
+        where = where_of(LEVELS, caller, side)
+        return token_of(self.private_key, self.subject(caller, side), caller, where)
 
 
 @pytest.fixture(scope="module")
@@ -517,7 +459,7 @@ def check_ok(e: Endpoint, caller: Caller, side: str, r: httpx.Response, w: World
         return f"an aggregate names students {sorted(seen)[:3]}"
     if e.column == "atC" and SECRETS.search(text):
         return f"a head teacher's class view carries {SECRETS.search(text)}: {text[:200]}"
-    _, s, c, _ = where_of(caller, side)
+    _, s, c, _ = where_of(LEVELS, caller, side)
     roster = w.wb.roster
     if caller.role is Role.hospital:
         referred = {w.seeded.a, w.seeded.c}
@@ -525,12 +467,7 @@ def check_ok(e: Endpoint, caller: Caller, side: str, r: httpx.Response, w: World
             return f"a hospital sees students not referred to it: {sorted(seen - referred)}"
         return None
     if e.column in ("log", "ntf", "inb"):
-        # the caller's own district's entries only: every record of the matrix is in DISTRICT
-        d = where_of(caller, side)[0]
-        entries = r.json()
-        if d not in (None, DISTRICT) and entries:
-            return f"{len(entries)} entries of another district, e.g. {entries[0]}"
-        return None
+        return other_district_entries(where_of(LEVELS, caller, side), r)
     outside = {
         ref
         for ref in seen
@@ -542,151 +479,34 @@ def check_ok(e: Endpoint, caller: Caller, side: str, r: httpx.Response, w: World
     return None
 
 
-def refused_by_the_rules(r: httpx.Response) -> bool:
-    """A domain refusal of an authorised caller: 404/409/422 problem+json naming its rule (a
-    request-validation 422 names none; a "like missing" 404 names none)."""
-    if r.status_code not in (404, 409, 422) or r.headers.get("content-type") != PROBLEM:
-        return False
-    return bool(r.json().get("rule"))
-
-
-def check_problem(r: httpx.Response, status: int) -> str | None:
-    if r.headers.get("content-type") != PROBLEM:
-        return f"content-type {r.headers.get('content-type')!r}, not {PROBLEM}"
-    body = r.json()
-    if body.get("status") != status or not body.get("title") or not body.get("detail"):
-        return f"not a problem body: {body}"
-    return None
-
-
-def check_refusal(e: Endpoint, caller: Caller, code: str, r: httpx.Response) -> str | None:
-    if wrong := check_problem(r, 403):
-        return wrong
-    body = r.json()
-    if code == "O":
-        return None if body.get("rule") else f"no rule named: {body}"
-    if body.get("rule") != e.rule or e.rule not in body["detail"]:
-        return f"names rule {body.get('rule')!r} ({body['detail']!r}), expected {e.rule!r}"
-    if code == "R" and caller.role.value not in body["detail"]:
-        return f"a role refusal that does not name the role: {body['detail']!r}"
-    if code == "S" and "scope" not in body["detail"]:
-        return f"a scope refusal that does not say so: {body['detail']!r}"
-    return None
-
-
-MISSING = {"student_ref": "stu_{}", "referral_id": "ref-{}"}
-
-
-async def check_like_missing(
-    e: Endpoint, caller: Caller, side: str, r: httpx.Response, w: World
-) -> str | None:
-    """What differs between ``r`` and the answer to the same request for a student (or a
-    referral) that does not exist, or None."""
-    method, path, kwargs = request_for(e.column, caller, w)
-    real = [
-        x
-        for x in (
+async def test_every_role_gets_the_answer_the_matrix_states_on_every_wellbeing_route(
+    world: World,
+) -> None:
+    w = world
+    assert_every_role_and_route_once(CALLERS, ENDPOINTS)
+    outcome = Outcome([*w.seeded.failures, *route_gaps(w.wb.app, ENDPOINTS)])
+    await run_cells(
+        w.wb.app,
+        w.http,
+        ENDPOINTS,
+        CALLERS,
+        outcome,
+        token=w.token,
+        subject=w.subject,
+        request_for=lambda column, caller: request_for(column, caller, w),
+        check_ok=lambda e, caller, side, r: check_ok(e, caller, side, r, w),
+        reads=lambda r: True,  # every allowed read of a record is logged, even of none found
+        ids=(
             w.seeded.a,
             w.seeded.b,
             w.seeded.c,
             w.seeded.e,
             w.seeded.referral_1,
             w.seeded.referral_2,
-        )
-        if x in path
-    ]
-    missing_path = path
-    for x in real:
-        missing_path = missing_path.replace(x, f"zz{uuid.uuid4().hex[:16]}")
-    missing = await w.http.request(
-        method,
-        missing_path,
-        headers={"Authorization": f"Bearer {w.token(caller, side)}"},
-        **kwargs,
+        ),
+        of_record="O",
     )
-    seen = (r.status_code, r.headers.get("content-type"), r.json())
-    same = (missing.status_code, missing.headers.get("content-type"), missing.json())
-    if seen != same:
-        return f"{seen} ≠ for a missing one {same}"
-    if any(x in r.text for x in real):
-        return f"echoes the id: {r.text}"
-    return None
-
-
-async def test_every_role_gets_the_answer_the_matrix_states_on_every_wellbeing_route(
-    world: World,
-) -> None:
-    w = world
-    routes = {
-        (method.upper(), path)
-        for path, ops in w.wb.app.openapi()["paths"].items()
-        for method in ops
-        if path not in PUBLIC
-    }
-    stated = {(e.method, e.route) for e in ENDPOINTS}
-    wrong: list[str] = list(w.seeded.failures)
-    if routes - stated:
-        wrong.append(f"routes served but not in the matrix: {sorted(routes - stated)}")
-    if stated - routes:
-        wrong.append(f"routes of the matrix not served: {sorted(stated - routes)}")
-    assert {c.role for c in CALLERS} == set(Role), "a role is not in the matrix"
-
-    readers: set[str] = set()
-    refused_readers: set[str] = set()
-    checked = 0
-    for e in ENDPOINTS:
-        if (e.method, e.route) not in routes:
-            continue  # reported once above, not once per cell
-        cells = [
-            (caller, side, code)
-            for caller in CALLERS
-            for side, code in zip(("in", "out"), caller.cells[e.column], strict=True)
-            if code != "-"
-        ]
-        cells.sort(key=lambda cell: cell[2] == "Y")  # refusals first: they must change nothing
-        allowed_so_far = 0
-        for caller, side, code in cells:
-            method, path, kwargs = request_for(e.column, caller, w)
-            headers = {"Authorization": f"Bearer {w.token(caller, side)}"}
-            r = await w.http.request(method, path, headers=headers, **kwargs)
-            checked += 1
-            cell = f"{e.column} {e.method} {path} as {caller.label}/{side}:"
-            subject = w.subject(caller, side)
-            if e.logged:
-                (readers if code == "Y" else refused_readers).add(subject)
-            problem: str | None
-            if code == "Y":
-                later = (e.once and allowed_so_far > 0) or e.refusable
-                allowed_so_far += 1
-                if later and refused_by_the_rules(r):
-                    continue  # authorised, then refused by the rules: the record changed once
-                if not 200 <= r.status_code < 300:
-                    wrong.append(f"{cell} expected 2xx, got {r.status_code} {r.text[:300]}")
-                    continue
-                problem = check_ok(e, caller, side, r, w)
-            else:
-                want = 404 if code == "N" else 403
-                if r.status_code != want:
-                    wrong.append(
-                        f"{cell} expected {want} ({code}), got {r.status_code} {r.text[:300]}"
-                    )
-                    continue
-                if want == 403:
-                    problem = check_refusal(e, caller, code, r)
-                else:
-                    problem = check_problem(r, 404) or await check_like_missing(
-                        e, caller, side, r, w
-                    )
-            if problem:
-                wrong.append(f"{cell} {r.status_code} but {problem}")
-
+    wrong = outcome.wrong
     # Every allowed read of a student's record is in the access log — and no refused one.
-    logged = {r["actor"] for r in await w.wb.pool.fetch("SELECT DISTINCT actor FROM access_log")}
-    missing = readers - logged
-    if missing:
-        wrong.append(f"allowed readers missing from the access log: {sorted(missing)}")
-    leaked = (logged - readers) & (refused_readers - w.seeded.actors)
-    if leaked:
-        wrong.append(f"refused readers in the access log: {sorted(leaked)}")
-
-    assert not wrong, f"{len(wrong)} wrong of {checked} cells run:\n" + "\n".join(wrong)
+    wrong += await access_log_wrong(w.wb.pool, outcome, w.seeded.actors)
+    assert not wrong, f"{len(wrong)} wrong of {outcome.checked} cells run:\n" + "\n".join(wrong)
