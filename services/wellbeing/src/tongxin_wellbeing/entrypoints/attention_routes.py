@@ -24,6 +24,7 @@ from tongxin_contracts.events.wellbeing import MONTH, RemovalReason, SignOffRole
 from tongxin_platform import access
 from tongxin_platform.auth import Principal
 from tongxin_platform.edge import guard, service_router
+from tongxin_platform.fields import IDENT, Day
 from tongxin_platform.http import Caller, ProblemError, not_found, require
 from tongxin_platform.policy import Scope
 from tongxin_wellbeing.application import attention_queries as aq
@@ -43,11 +44,10 @@ from tongxin_wellbeing.entrypoints.deps import (
 
 router = service_router(tags=["attention list and plans"])
 
-IDENT = r"^[A-Za-z0-9_\-]{1,64}$"
 ProposalId = Annotated[str, Path(pattern=IDENT, description="From AttentionListProposed.")]
 ClassId = Annotated[str, Path(pattern=IDENT, description="A class's id.")]
 AsOf = Annotated[
-    date | None, Query(description="The day (China time) to evaluate overdue months on.")
+    Day | None, Query(description="The day (China time) to evaluate overdue months on.")
 ]
 
 

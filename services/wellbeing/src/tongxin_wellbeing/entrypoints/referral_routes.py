@@ -20,6 +20,7 @@ from tongxin_contracts.events.wellbeing import CrisisReferred, ReferralOutcome
 from tongxin_platform import access
 from tongxin_platform.auth import Principal, Role
 from tongxin_platform.edge import guard, service_router
+from tongxin_platform.fields import IDENT
 from tongxin_platform.http import Caller, ProblemError, not_found, require
 from tongxin_platform.policy import Scope
 from tongxin_wellbeing.application import queries, referral_queries
@@ -36,7 +37,6 @@ from tongxin_wellbeing.entrypoints.deps import (
 
 router = service_router(tags=["referrals"])
 
-IDENT = r"^[A-Za-z0-9_\-]{1,64}$"
 ReferralId = Annotated[str, Path(pattern=IDENT, description="A referral's id.")]
 HospitalId = Annotated[str, Path(pattern=IDENT, description="A specialist hospital's id.")]
 
