@@ -1,7 +1,8 @@
 """The request fields every service shares (``tongxin_platform.fields``): a day and a moment this
 century, a school year of two consecutive years in its body, query and path forms, an
-identifier, an ``as_of`` day, and an optional from/to range checked in order and bounded — each
-refused as a 422 problem+json naming the field, never a server error."""
+identifier, an ``as_of`` day, a district's code, a school's id, the ``Idempotency-Key``, and an
+optional from/to range checked in order and bounded — each refused as a 422 problem+json naming
+the field, never a server error."""
 
 from __future__ import annotations
 
@@ -16,8 +17,11 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from tongxin_platform.fields import (
     AsOf,
     Day,
+    DistrictId,
+    Key,
     Moment,
     Ref,
+    SchoolId,
     SchoolYear,
     SchoolYearPath,
     SchoolYearQuery,
@@ -103,7 +107,27 @@ def _app() -> FastAPI:
     async def by_query(school_year: SchoolYearQuery = None, as_of: AsOf = None) -> dict[str, Any]:
         return {"school_year": school_year, "as_of": as_of}
 
+    @app.post("/districts/{district}/schools/{school_id}")
+    async def command(
+        district: DistrictId, school_id: SchoolId, idempotency_key: Key = None
+    ) -> dict[str, Any]:
+        return {"district": district, "school_id": school_id, "key": idempotency_key}
+
     return app
+
+
+def test_a_district_is_six_digits_a_school_an_identifier_and_the_key_a_header() -> None:
+    http = TestClient(_app(), raise_server_exceptions=False)
+    r = http.post("/districts/330106/schools/sch_1", headers={"Idempotency-Key": "k1"})
+    assert r.json() == {"district": "330106", "school_id": "sch_1", "key": "k1"}
+    assert http.post("/districts/330106/schools/sch_1").json()["key"] is None
+    for path, field in (
+        ("/districts/33010/schools/sch_1", "path.district"),
+        ("/districts/330106/schools/a%20b", "path.school_id"),
+    ):
+        r = http.post(path)
+        assert r.status_code == 422, r.text
+        assert r.json()["detail"].startswith(f"{field}: ")
 
 
 def test_the_query_forms_are_optional_and_taken_when_well_formed() -> None:

@@ -1,6 +1,7 @@
 """The request fields every service's routes share, defined once: a day this century, a moment
 (an aware datetime) this century, an identifier, a school year (body, query and path forms), an
-``as_of`` day, and an optional from/to range of days checked in order and bounded.
+``as_of`` day, a school's id and a district's code in a path, the ``Idempotency-Key`` header,
+and an optional from/to range of days checked in order and bounded.
 
 Their refusals are the same in every service: a malformed value is a 422 problem+json naming
 the field (FastAPI's validation), a range out of order or too long a 422 naming the field
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
-from fastapi import Path, Query
+from fastapi import Header, Path, Query
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
 
 from tongxin_platform.http import ProblemError
@@ -68,6 +69,9 @@ SchoolYearPath = Annotated[
 AsOf = Annotated[
     Day | None, Query(description="The day (China time) to answer for (default: today).")
 ]
+Key = Annotated[str | None, Header(description="Repeat a command safely: same key, same answer.")]
+SchoolId = Annotated[str, Path(pattern=IDENT, description="A school's id.")]
+DistrictId = Annotated[str, Path(pattern=r"^[0-9]{6}$", description="A district code.")]
 
 
 def day_range(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Path, Request
+from fastapi import Depends, Path, Request
 from fastapi.responses import JSONResponse
 
 from tongxin_contracts.events.safety import CarerKind
@@ -19,9 +19,6 @@ from tongxin_safety.application import file_queries, queries
 from tongxin_safety.application.policy import POLICY, SCHOOL_CARERS, Action
 from tongxin_safety.bootstrap import Safety
 
-Key = Annotated[str | None, Header(description="Repeat a command safely: same key, same answer.")]
-SchoolId = Annotated[str, Path(pattern=IDENT, description="A school's id.")]
-DistrictId = Annotated[str, Path(pattern=r"^[0-9]{6}$", description="A district code.")]
 StudentRef = Annotated[str, Path(pattern=IDENT, description="A child's pseudonym.")]
 
 

@@ -32,7 +32,7 @@ from tongxin_contracts.events.safety import (
 from tongxin_platform import access
 from tongxin_platform.auth import Principal
 from tongxin_platform.edge import guard, service_router
-from tongxin_platform.fields import IDENT, Day
+from tongxin_platform.fields import IDENT, Day, DistrictId, Key, SchoolId
 from tongxin_platform.http import Caller, ProblemError, not_found, require
 from tongxin_platform.policy import Scope
 from tongxin_safety.application import file_queries, queries
@@ -43,9 +43,6 @@ from tongxin_safety.domain.files import Actor, Child
 from tongxin_safety.entrypoints.deps import (
     CARER_KIND,
     App,
-    DistrictId,
-    Key,
-    SchoolId,
     StudentRef,
     carer_org,
     district_view,

@@ -26,7 +26,17 @@ from tongxin_contracts.events.safety import (
 )
 from tongxin_platform.auth import Role
 from tongxin_platform.edge import guard, service_router
-from tongxin_platform.fields import IDENT, Day, Ref, SchoolYear, SchoolYearQuery, day_range
+from tongxin_platform.fields import (
+    IDENT,
+    Day,
+    DistrictId,
+    Key,
+    Ref,
+    SchoolId,
+    SchoolYear,
+    SchoolYearQuery,
+    day_range,
+)
 from tongxin_platform.http import Caller, locate, not_found
 from tongxin_platform.policy import Scope
 from tongxin_safety.application import guard_queries
@@ -35,15 +45,7 @@ from tongxin_safety.domain.calendar import china_date, school_year_of
 from tongxin_safety.domain.guard import MAX_GUARDS, Completion, combined, term_start
 from tongxin_safety.domain.guard import Post as GuardPost
 from tongxin_safety.domain.vice_principals import SchoolVicePrincipals, district_totals
-from tongxin_safety.entrypoints.deps import (
-    App,
-    DistrictId,
-    Key,
-    SchoolId,
-    district_view,
-    run,
-    school_scope_for,
-)
+from tongxin_safety.entrypoints.deps import App, district_view, run, school_scope_for
 
 router = service_router(tags=["guard posts and vice-principals"])
 

@@ -32,7 +32,7 @@ from tongxin_contracts.events.safety import (
 from tongxin_platform import access
 from tongxin_platform.auth import Principal
 from tongxin_platform.edge import guard, service_router
-from tongxin_platform.fields import IDENT, Day, Moment, Ref, day_range
+from tongxin_platform.fields import IDENT, Day, DistrictId, Key, Moment, Ref, SchoolId, day_range
 from tongxin_platform.http import Caller, ProblemError, not_found, require
 from tongxin_platform.policy import Scope
 from tongxin_safety.application import incident_queries, queries
@@ -41,16 +41,7 @@ from tongxin_safety.application.policy import POLICY, Action
 from tongxin_safety.domain import guidance
 from tongxin_safety.domain.calendar import CHINA, china_date
 from tongxin_safety.domain.incidents import IncidentState
-from tongxin_safety.entrypoints.deps import (
-    App,
-    DistrictId,
-    Key,
-    SchoolId,
-    StudentRef,
-    district_view,
-    run,
-    student_scope_for,
-)
+from tongxin_safety.entrypoints.deps import App, StudentRef, district_view, run, student_scope_for
 
 router = service_router(tags=["incidents"])
 

@@ -28,22 +28,14 @@ from tongxin_contracts.events.safety import (
 )
 from tongxin_platform.auth import Principal
 from tongxin_platform.edge import guard, service_router
-from tongxin_platform.fields import AsOf, Ref
+from tongxin_platform.fields import AsOf, DistrictId, Key, Ref, SchoolId
 from tongxin_platform.http import Caller, ProblemError
 from tongxin_safety.application import inspection_queries
 from tongxin_safety.application.inspections import HazardFound, Inspection, recorder_of
 from tongxin_safety.application.policy import POLICY, Action
 from tongxin_safety.domain.calendar import china_date
 from tongxin_safety.domain.inspections import HazardStatus, Recorder, readable_kinds
-from tongxin_safety.entrypoints.deps import (
-    App,
-    DistrictId,
-    Key,
-    SchoolId,
-    district_view,
-    run,
-    school_scope_for,
-)
+from tongxin_safety.entrypoints.deps import App, district_view, run, school_scope_for
 
 router = service_router(tags=["inspections"])
 

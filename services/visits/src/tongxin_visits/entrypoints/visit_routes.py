@@ -9,7 +9,7 @@ from fastapi.encoders import jsonable_encoder
 
 from tongxin_contracts.events.visits import Visitor
 from tongxin_platform.edge import guard, service_router
-from tongxin_platform.fields import IDENT
+from tongxin_platform.fields import IDENT, Key
 from tongxin_platform.http import Caller, ProblemError, require
 from tongxin_platform.policy import Scope
 from tongxin_visits.application import queries
@@ -29,7 +29,6 @@ from tongxin_visits.entrypoints.bodies import (
 )
 from tongxin_visits.entrypoints.deps import (
     App,
-    Key,
     OptionalClass,
     named,
     run,

@@ -24,7 +24,7 @@ from tongxin_contracts.events.wellbeing import MONTH, RemovalReason, SignOffRole
 from tongxin_platform import access
 from tongxin_platform.auth import Principal
 from tongxin_platform.edge import guard, service_router
-from tongxin_platform.fields import IDENT, Day
+from tongxin_platform.fields import IDENT, Day, DistrictId, Key, SchoolId
 from tongxin_platform.http import Caller, ProblemError, not_found, require
 from tongxin_platform.policy import Scope
 from tongxin_wellbeing.application import attention_queries as aq
@@ -33,9 +33,6 @@ from tongxin_wellbeing.application.policy import POLICY, Action
 from tongxin_wellbeing.domain.calendar import china_date
 from tongxin_wellbeing.entrypoints.deps import (
     App,
-    DistrictId,
-    Key,
-    SchoolId,
     StudentRef,
     run,
     school_scope_for,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Path, Request
+from fastapi import Depends, Path, Request
 from fastapi.responses import JSONResponse
 
 from tongxin_platform import idempotency
@@ -18,9 +18,6 @@ from tongxin_wellbeing.application import queries, referral_queries
 from tongxin_wellbeing.application.policy import POLICY, Action
 from tongxin_wellbeing.bootstrap import Wellbeing
 
-Key = Annotated[str | None, Header(description="Repeat a command safely: same key, same answer.")]
-SchoolId = Annotated[str, Path(pattern=IDENT, description="A school's id.")]
-DistrictId = Annotated[str, Path(pattern=r"^[0-9]{6}$", description="A district code.")]
 StudentRef = Annotated[str, Path(pattern=IDENT, description="A student's pseudonym.")]
 
 

@@ -22,7 +22,7 @@ from tongxin_contracts.events.wellbeing import Band, ConsentDecision, ConsentGiv
 from tongxin_platform import access
 from tongxin_platform.auth import Principal
 from tongxin_platform.edge import guard, service_router
-from tongxin_platform.fields import Day, Ref, SchoolYear
+from tongxin_platform.fields import Day, DistrictId, Key, Ref, SchoolId, SchoolYear
 from tongxin_platform.fields import SchoolYearPath as YearPath
 from tongxin_platform.fields import SchoolYearQuery as YearQuery
 from tongxin_platform.http import Caller, ProblemError, not_found, require
@@ -39,9 +39,6 @@ from tongxin_wellbeing.domain.instruments import DefineInstrument, Instrument
 from tongxin_wellbeing.domain.screening import RecordConsent, Student
 from tongxin_wellbeing.entrypoints.deps import (
     App,
-    DistrictId,
-    Key,
-    SchoolId,
     StudentRef,
     run,
     school_scope_for,

@@ -12,14 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tongxin_contracts.events.wellbeing import ClassSessionKind, TrainingTopic
 from tongxin_platform.edge import guard, service_router
-from tongxin_platform.fields import Day, Ref, SchoolYear, SchoolYearQuery
+from tongxin_platform.fields import Day, DistrictId, Key, Ref, SchoolId, SchoolYear, SchoolYearQuery
 from tongxin_platform.http import Caller, not_found, require
 from tongxin_platform.policy import Scope
 from tongxin_wellbeing.application import training_queries
 from tongxin_wellbeing.application.policy import POLICY, Action
 from tongxin_wellbeing.domain.calendar import china_date, school_year_of
 from tongxin_wellbeing.domain.training import MAX_PARENTS, district_totals
-from tongxin_wellbeing.entrypoints.deps import App, DistrictId, Key, SchoolId, run, school_scope_for
+from tongxin_wellbeing.entrypoints.deps import App, run, school_scope_for
 
 router = service_router(tags=["training"])
 
