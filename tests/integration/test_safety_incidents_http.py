@@ -331,7 +331,7 @@ async def test_the_districts_figures_equal_those_computed_from_the_answers(stack
         headers=s.agency("police"),
     )
     assert r.status_code == 422
-    assert r.json()["rule"] == "range_ordered"
+    assert r.json()["rule"] == "date_range"
 
 
 async def test_the_guidance_committee_decides_a_referral_once_with_who_sat(stack: Stack) -> None:

@@ -6,22 +6,19 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Path, Request
+from fastapi import Depends, Path, Request
 from fastapi.responses import JSONResponse
 
 from tongxin_contracts.events.safety import CarerKind
 from tongxin_platform import idempotency
 from tongxin_platform.auth import Principal, Role
+from tongxin_platform.fields import IDENT
 from tongxin_platform.http import ProblemError, locate, not_found, require
 from tongxin_platform.policy import Scope
 from tongxin_safety.application import file_queries, queries
 from tongxin_safety.application.policy import POLICY, SCHOOL_CARERS, Action
 from tongxin_safety.bootstrap import Safety
 
-IDENT = r"^[A-Za-z0-9_\-]{1,64}$"
-Key = Annotated[str | None, Header(description="Repeat a command safely: same key, same answer.")]
-SchoolId = Annotated[str, Path(pattern=IDENT, description="A school's id.")]
-DistrictId = Annotated[str, Path(pattern=r"^[0-9]{6}$", description="A district code.")]
 StudentRef = Annotated[str, Path(pattern=IDENT, description="A child's pseudonym.")]
 
 

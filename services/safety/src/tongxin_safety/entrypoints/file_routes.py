@@ -32,6 +32,7 @@ from tongxin_contracts.events.safety import (
 from tongxin_platform import access
 from tongxin_platform.auth import Principal
 from tongxin_platform.edge import guard, service_router
+from tongxin_platform.fields import IDENT, Day, DistrictId, Key, SchoolId
 from tongxin_platform.http import Caller, ProblemError, not_found, require
 from tongxin_platform.policy import Scope
 from tongxin_safety.application import file_queries, queries
@@ -41,11 +42,7 @@ from tongxin_safety.domain.errors import UnknownRecordError
 from tongxin_safety.domain.files import Actor, Child
 from tongxin_safety.entrypoints.deps import (
     CARER_KIND,
-    IDENT,
     App,
-    DistrictId,
-    Key,
-    SchoolId,
     StudentRef,
     carer_org,
     district_view,
@@ -59,7 +56,7 @@ router = service_router(tags=["care files"])
 
 PairingId = Annotated[str, Path(pattern=IDENT, description="From CarerPaired.")]
 ConcernId = Annotated[str, Path(pattern=IDENT, description="From CareConcernRaised.")]
-AsOf = Annotated[date | None, Query(description="The day (China time) to judge overdue on.")]
+AsOf = Annotated[Day | None, Query(description="The day (China time) to judge overdue on.")]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 

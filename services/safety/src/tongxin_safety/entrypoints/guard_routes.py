@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import Path, Query, Request
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from tongxin_contracts.events.safety import (
     AppointeeOrg,
@@ -26,7 +26,18 @@ from tongxin_contracts.events.safety import (
 )
 from tongxin_platform.auth import Role
 from tongxin_platform.edge import guard, service_router
-from tongxin_platform.http import Caller, ProblemError, locate, not_found
+from tongxin_platform.fields import (
+    IDENT,
+    Day,
+    DistrictId,
+    Key,
+    Ref,
+    SchoolId,
+    SchoolYear,
+    SchoolYearQuery,
+    day_range,
+)
+from tongxin_platform.http import Caller, locate, not_found
 from tongxin_platform.policy import Scope
 from tongxin_safety.application import guard_queries
 from tongxin_safety.application.policy import POLICY, Action
@@ -34,57 +45,20 @@ from tongxin_safety.domain.calendar import china_date, school_year_of
 from tongxin_safety.domain.guard import MAX_GUARDS, Completion, combined, term_start
 from tongxin_safety.domain.guard import Post as GuardPost
 from tongxin_safety.domain.vice_principals import SchoolVicePrincipals, district_totals
-from tongxin_safety.entrypoints.deps import (
-    IDENT,
-    App,
-    DistrictId,
-    Key,
-    SchoolId,
-    district_view,
-    run,
-    school_scope_for,
-)
+from tongxin_safety.entrypoints.deps import App, district_view, run, school_scope_for
 
 router = service_router(tags=["guard posts and vice-principals"])
 
-YEAR = r"^20\d{2}-20\d{2}$"
-# Days this century only: year 1 or 9999 would pass a plain date and break the China calendar.
-FIRST, LAST = date(2000, 1, 1), date(2099, 12, 31)
 MAX_RANGE = timedelta(days=400)  # a school year and a little: figures over one range at most
 
-
-def _this_century(d: date) -> date:
-    if not FIRST <= d <= LAST:
-        raise ValueError(f"must be between {FIRST} and {LAST}")
-    return d
-
-
-def _consecutive(text: str | None) -> str | None:
-    if text is not None and int(text[5:]) != int(text[:4]) + 1:
-        raise ValueError("a school year is two consecutive years, e.g. 2026-2027")
-    return text
-
-
-Day = Annotated[date, AfterValidator(_this_century)]
-SchoolYear = Annotated[
-    str,
-    Field(pattern=YEAR, description="School year, e.g. '2026-2027'."),
-    AfterValidator(_consecutive),
-]
-SchoolYearQuery = Annotated[
-    str | None,
-    Query(pattern=YEAR, description="School year, e.g. '2026-2027' (default: the current one)."),
-    AfterValidator(_consecutive),
-]
-Ref = Annotated[str, Field(pattern=IDENT)]
 PostId = Annotated[str, Path(pattern=IDENT, description="A guard post's id.")]
 ShiftId = Annotated[str, Path(pattern=IDENT, description="A guard shift's id.")]
 StaffRef = Annotated[str, Path(pattern=IDENT, description="A staff member's pseudonym.")]
 From = Annotated[
-    date | None,
+    Day | None,
     Query(alias="from", description="First day (default: the first day of the term of `to`)."),
 ]
-To = Annotated[date | None, Query(alias="to", description="Last day (default: today).")]
+To = Annotated[Day | None, Query(alias="to", description="Last day (default: today).")]
 
 
 class _Body(BaseModel):
@@ -146,24 +120,7 @@ def _today(app: App) -> date:
 
 
 def _range(app: App, first: date | None, last: date | None) -> tuple[date, date]:
-    def checked(name: str, d: date) -> date:
-        if not FIRST <= d <= LAST:  # year 1 has no term before it: check before counting
-            raise ProblemError(
-                422, "Invalid request", f"{name}: must be between {FIRST} and {LAST}", field=name
-            )
-        return d
-
-    last = checked("to", last or _today(app))
-    first = checked("from", first or term_start(last))
-    if first > last or last - first > MAX_RANGE:
-        raise ProblemError(
-            422,
-            "Refused",
-            f"from: a range of at most {MAX_RANGE.days} days, from before to",
-            field="from",
-            rule="date_range",
-        )
-    return first, last
+    return day_range(first, last, today=_today(app), start=term_start, longest=MAX_RANGE)
 
 
 async def _post_for(app: App, who: Caller, action: Action, post_id: str) -> GuardPost:

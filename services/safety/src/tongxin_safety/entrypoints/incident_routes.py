@@ -12,19 +12,12 @@ school).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import Path, Query, Request
 from fastapi.encoders import jsonable_encoder
-from pydantic import (
-    AfterValidator,
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-)
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from tongxin_contracts.events.safety import (
     CommitteeMember,
@@ -39,6 +32,7 @@ from tongxin_contracts.events.safety import (
 from tongxin_platform import access
 from tongxin_platform.auth import Principal
 from tongxin_platform.edge import guard, service_router
+from tongxin_platform.fields import IDENT, Day, DistrictId, Key, Moment, Ref, SchoolId, day_range
 from tongxin_platform.http import Caller, ProblemError, not_found, require
 from tongxin_platform.policy import Scope
 from tongxin_safety.application import incident_queries, queries
@@ -47,38 +41,10 @@ from tongxin_safety.application.policy import POLICY, Action
 from tongxin_safety.domain import guidance
 from tongxin_safety.domain.calendar import CHINA, china_date
 from tongxin_safety.domain.incidents import IncidentState
-from tongxin_safety.entrypoints.deps import (
-    IDENT,
-    App,
-    DistrictId,
-    Key,
-    SchoolId,
-    StudentRef,
-    district_view,
-    run,
-    student_scope_for,
-)
+from tongxin_safety.entrypoints.deps import App, StudentRef, district_view, run, student_scope_for
 
 router = service_router(tags=["incidents"])
 
-FIRST, LAST = date(2000, 1, 1), date(2099, 12, 31)
-
-
-def _this_century(d: date) -> date:
-    if not FIRST <= d <= LAST:
-        raise ValueError(f"must be between {FIRST} and {LAST}")
-    return d
-
-
-def _moment(t: datetime) -> datetime:
-    _this_century(t.date())  # the local date first: converting year 9999 to UTC overflows
-    _this_century(t.astimezone(UTC).date())
-    return t
-
-
-Day = Annotated[date, AfterValidator(_this_century)]
-Moment = Annotated[AwareDatetime, AfterValidator(_moment)]
-Ref = Annotated[str, StringConstraints(pattern=IDENT)]
 IncidentId = Annotated[str, Path(pattern=IDENT, description="An incident's id.")]
 ReferralId = Annotated[str, Path(pattern=IDENT, description="A guidance referral's id.")]
 
@@ -303,12 +269,7 @@ async def report_figures(
 ) -> Any:
     own = district_view(who, Action.incident_figures, district)
     now: datetime = app.service.writer.clock()
-    last = last or china_date(now)
-    first = first or _school_year_start(last)
-    if first > last:
-        raise ProblemError(
-            422, "Refused", "from: must not be after to", field="from", rule="range_ordered"
-        )
+    first, last = day_range(first, last, today=china_date(now), start=_school_year_start)
     if own is not None:
         schools = [own]
     else:

@@ -28,30 +28,16 @@ from tongxin_contracts.events.safety import (
 )
 from tongxin_platform.auth import Principal
 from tongxin_platform.edge import guard, service_router
+from tongxin_platform.fields import AsOf, DistrictId, Key, Ref, SchoolId
 from tongxin_platform.http import Caller, ProblemError
 from tongxin_safety.application import inspection_queries
 from tongxin_safety.application.inspections import HazardFound, Inspection, recorder_of
 from tongxin_safety.application.policy import POLICY, Action
 from tongxin_safety.domain.calendar import china_date
 from tongxin_safety.domain.inspections import HazardStatus, Recorder, readable_kinds
-from tongxin_safety.entrypoints.deps import (
-    IDENT,
-    App,
-    DistrictId,
-    Key,
-    SchoolId,
-    district_view,
-    run,
-    school_scope_for,
-)
+from tongxin_safety.entrypoints.deps import App, district_view, run, school_scope_for
 
 router = service_router(tags=["inspections"])
-
-Id = Annotated[str, StringConstraints(pattern=IDENT)]
-AsOf = Annotated[
-    date | None,
-    Query(description="The day (China time) to answer for; today when not given."),
-]
 
 
 class HazardBody(BaseModel):
@@ -78,14 +64,14 @@ class InspectionBody(BaseModel):
         "school; the bureau: education). The police and market regulation name only themselves.",
     )
     inspected_on: date = Field(description="The day of the inspection (China time).")
-    reinspection_of: Id | None = Field(
+    reinspection_of: Ref | None = Field(
         default=None,
         description="The earlier inspection of the same school and kind this one re-inspects.",
     )
     hazards: list[HazardBody] = Field(
         default_factory=list, max_length=200, description="The hazards found."
     )
-    rectified: list[Id] = Field(
+    rectified: list[Ref] = Field(
         default_factory=list,
         max_length=200,
         description="Hazards of the re-inspected inspection (or of those it re-inspected in "

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import Path, Query
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from tongxin_contracts.events.registry import StaffRole
 from tongxin_contracts.events.visits import (
@@ -18,34 +17,10 @@ from tongxin_contracts.events.visits import (
     VisitGoal,
     VisitMode,
 )
+from tongxin_platform.fields import IDENT, Day, Moment, Ref
 
-IDENT = r"^[A-Za-z0-9_\-]{1,64}$"
-# Dates this century only: a year 1 or 9999 would pass a plain date type, then break the China
-# calendar (UTC+8 overflows) or PostgreSQL, and poison every report of the school.
-FIRST, LAST = date(2000, 1, 1), date(2099, 12, 31)
 MONTH = r"^20\d{2}-(0[1-9]|1[0-2])$"
 
-
-def _this_century(d: date) -> date:
-    if not FIRST <= d <= LAST:
-        raise ValueError(f"must be between {FIRST} and {LAST}")
-    return d
-
-
-def _moment_this_century(t: datetime) -> datetime:
-    _this_century(t.date())  # the local date first: converting year 9999 to UTC overflows
-    _this_century(t.astimezone(UTC).date())
-    return t
-
-
-def _school_year(text: str | None) -> str | None:
-    if text is not None and int(text[5:]) != int(text[:4]) + 1:
-        raise ValueError("a school year is two consecutive years, e.g. 2026-2027")
-    return text
-
-
-Day = Annotated[date, AfterValidator(_this_century)]
-Moment = Annotated[AwareDatetime, AfterValidator(_moment_this_century)]
 VisitId = Annotated[str, Path(pattern=IDENT, description="Visit id.")]
 CaseId = Annotated[str, Path(pattern=IDENT, description="Follow-up case id.")]
 SchoolId = Annotated[str, Path(pattern=IDENT, description="School id.")]
@@ -53,16 +28,9 @@ ClassId = Annotated[str, Path(pattern=IDENT, description="Class id.")]
 StudentRef = Annotated[str, Path(pattern=IDENT, description="The student's pseudonym (stu_…).")]
 District = Annotated[str, Path(pattern=IDENT, description="District code.")]
 Month = Annotated[str, Path(pattern=MONTH, description="Month, e.g. 2026-10.")]
-SchoolYear = Annotated[
-    str | None,
-    Query(pattern=r"^20\d{2}-20\d{2}$", description="School year (default: current)."),
-    AfterValidator(_school_year),
-]
 Semester = Annotated[int | None, Query(ge=1, le=2, description="Semester (default: current).")]
-AsOf = Annotated[Day | None, Query(description="Evaluate as of this day (default: today).")]
 # Free text: bounded, no NUL (PostgreSQL refuses it; a 422 names the field instead).
 FreeText = Annotated[str, StringConstraints(min_length=1, max_length=4000, pattern=r"^[^\x00]*$")]
-Ref = Annotated[str, StringConstraints(pattern=IDENT)]
 
 
 class _Body(BaseModel):

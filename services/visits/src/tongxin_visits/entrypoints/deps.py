@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from tongxin_contracts import IntegrationEvent
@@ -22,7 +22,6 @@ from tongxin_visits.application.policy import POLICY, Action
 from tongxin_visits.bootstrap import Visits
 from tongxin_visits.domain.calendar import china_date
 
-Key = Annotated[str | None, Header(description="Repeat a command safely: same key, same answer.")]
 OptionalClass = Annotated[
     str | None,
     Query(pattern=r"^[A-Za-z0-9_\-]{1,64}$", description="A class (a head teacher: their own)."),

@@ -9,6 +9,7 @@ from fastapi import Query, Request
 from fastapi.encoders import jsonable_encoder
 
 from tongxin_platform.edge import guard, service_router
+from tongxin_platform.fields import Key
 from tongxin_platform.http import Caller, require
 from tongxin_visits.application import queries
 from tongxin_visits.application.policy import POLICY, Action
@@ -22,7 +23,6 @@ from tongxin_visits.entrypoints.bodies import (
 )
 from tongxin_visits.entrypoints.deps import (
     App,
-    Key,
     OptionalClass,
     case_scope_for,
     named,

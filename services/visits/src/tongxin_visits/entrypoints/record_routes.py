@@ -11,10 +11,11 @@ from fastapi.encoders import jsonable_encoder
 
 from tongxin_platform import access
 from tongxin_platform.edge import service_router
+from tongxin_platform.fields import IDENT
 from tongxin_platform.http import Caller, ProblemError
 from tongxin_visits.application import records
 from tongxin_visits.application.policy import Action
-from tongxin_visits.entrypoints.bodies import IDENT, CaseId, VisitId
+from tongxin_visits.entrypoints.bodies import CaseId, VisitId
 from tongxin_visits.entrypoints.deps import App, case_scope_for, visit_scope_for
 
 router = service_router(tags=["records (restricted, logged)"])

@@ -14,6 +14,8 @@ from fastapi.responses import Response
 from tongxin_contracts.events.visits import MonthlyFigures
 from tongxin_platform.auth import Principal
 from tongxin_platform.edge import guard, service_router
+from tongxin_platform.fields import AsOf, Key
+from tongxin_platform.fields import SchoolYearQuery as SchoolYear
 from tongxin_platform.http import Caller, require
 from tongxin_platform.policy import Scope
 from tongxin_visits.application import export, queries
@@ -23,15 +25,13 @@ from tongxin_visits.domain.calendar import report_due, semester_of
 from tongxin_visits.domain.coverage import SchoolCoverage
 from tongxin_visits.domain.model import VisitRules
 from tongxin_visits.entrypoints.bodies import (
-    AsOf,
     District,
     Month,
     RulesBody,
     SchoolId,
-    SchoolYear,
     Semester,
 )
-from tongxin_visits.entrypoints.deps import App, Key, OptionalClass, named, run, school_scope, today
+from tongxin_visits.entrypoints.deps import App, OptionalClass, named, run, school_scope, today
 
 router = service_router(tags=["coverage and reports"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

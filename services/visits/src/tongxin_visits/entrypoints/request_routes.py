@@ -9,11 +9,11 @@ from fastapi import Path
 from fastapi.encoders import jsonable_encoder
 
 from tongxin_platform.edge import guard, service_router
+from tongxin_platform.fields import IDENT
 from tongxin_platform.http import Caller, locate, not_found
 from tongxin_platform.policy import Scope
 from tongxin_visits.application import queries
 from tongxin_visits.application.policy import POLICY, Action
-from tongxin_visits.entrypoints.bodies import IDENT
 from tongxin_visits.entrypoints.deps import App
 
 router = service_router(tags=["targeted visits"])

@@ -9,6 +9,7 @@ from fastapi.encoders import jsonable_encoder
 
 from tongxin_contracts.events.visits import Visitor
 from tongxin_platform.edge import guard, service_router
+from tongxin_platform.fields import IDENT, Key
 from tongxin_platform.http import Caller, ProblemError, require
 from tongxin_platform.policy import Scope
 from tongxin_visits.application import queries
@@ -18,7 +19,6 @@ from tongxin_visits.application.visits import Completion, FindingNote
 from tongxin_visits.domain.family_code import CodeSendRefusedError
 from tongxin_visits.domain.model import VisitsError
 from tongxin_visits.entrypoints.bodies import (
-    IDENT,
     CancelBody,
     CompleteBody,
     FamilyConfirmBody,
@@ -29,7 +29,6 @@ from tongxin_visits.entrypoints.bodies import (
 )
 from tongxin_visits.entrypoints.deps import (
     App,
-    Key,
     OptionalClass,
     named,
     run,

@@ -24,6 +24,7 @@ from tongxin_contracts.events.wellbeing import MONTH, RemovalReason, SignOffRole
 from tongxin_platform import access
 from tongxin_platform.auth import Principal
 from tongxin_platform.edge import guard, service_router
+from tongxin_platform.fields import IDENT, Day, DistrictId, Key, SchoolId
 from tongxin_platform.http import Caller, ProblemError, not_found, require
 from tongxin_platform.policy import Scope
 from tongxin_wellbeing.application import attention_queries as aq
@@ -32,9 +33,6 @@ from tongxin_wellbeing.application.policy import POLICY, Action
 from tongxin_wellbeing.domain.calendar import china_date
 from tongxin_wellbeing.entrypoints.deps import (
     App,
-    DistrictId,
-    Key,
-    SchoolId,
     StudentRef,
     run,
     school_scope_for,
@@ -43,11 +41,10 @@ from tongxin_wellbeing.entrypoints.deps import (
 
 router = service_router(tags=["attention list and plans"])
 
-IDENT = r"^[A-Za-z0-9_\-]{1,64}$"
 ProposalId = Annotated[str, Path(pattern=IDENT, description="From AttentionListProposed.")]
 ClassId = Annotated[str, Path(pattern=IDENT, description="A class's id.")]
 AsOf = Annotated[
-    date | None, Query(description="The day (China time) to evaluate overdue months on.")
+    Day | None, Query(description="The day (China time) to evaluate overdue months on.")
 ]
 
 

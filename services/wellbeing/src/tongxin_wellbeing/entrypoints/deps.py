@@ -6,23 +6,19 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Path, Request
+from fastapi import Depends, Path, Request
 from fastapi.responses import JSONResponse
 
 from tongxin_platform import idempotency
 from tongxin_platform.auth import Principal, Role
+from tongxin_platform.fields import IDENT
 from tongxin_platform.http import locate, not_found, require
 from tongxin_platform.policy import Scope
 from tongxin_wellbeing.application import queries, referral_queries
 from tongxin_wellbeing.application.policy import POLICY, Action
 from tongxin_wellbeing.bootstrap import Wellbeing
 
-Key = Annotated[str | None, Header(description="Repeat a command safely: same key, same answer.")]
-SchoolId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_\-]{1,64}$", description="A school's id.")]
-DistrictId = Annotated[str, Path(pattern=r"^[0-9]{6}$", description="A district code.")]
-StudentRef = Annotated[
-    str, Path(pattern=r"^[A-Za-z0-9_\-]{1,64}$", description="A student's pseudonym.")
-]
+StudentRef = Annotated[str, Path(pattern=IDENT, description="A student's pseudonym.")]
 
 
 async def wellbeing_of(request: Request) -> Wellbeing:  # async: no thread pool hop

@@ -20,23 +20,16 @@ from tongxin_contracts.events.wellbeing import CrisisReferred, ReferralOutcome
 from tongxin_platform import access
 from tongxin_platform.auth import Principal, Role
 from tongxin_platform.edge import guard, service_router
+from tongxin_platform.fields import IDENT, DistrictId, Key
 from tongxin_platform.http import Caller, ProblemError, not_found, require
 from tongxin_platform.policy import Scope
 from tongxin_wellbeing.application import queries, referral_queries
 from tongxin_wellbeing.application.policy import POLICY, Action
 from tongxin_wellbeing.application.referrals import Referral
-from tongxin_wellbeing.entrypoints.deps import (
-    App,
-    DistrictId,
-    Key,
-    StudentRef,
-    run,
-    student_scope_for,
-)
+from tongxin_wellbeing.entrypoints.deps import App, StudentRef, run, student_scope_for
 
 router = service_router(tags=["referrals"])
 
-IDENT = r"^[A-Za-z0-9_\-]{1,64}$"
 ReferralId = Annotated[str, Path(pattern=IDENT, description="A referral's id.")]
 HospitalId = Annotated[str, Path(pattern=IDENT, description="A specialist hospital's id.")]
 

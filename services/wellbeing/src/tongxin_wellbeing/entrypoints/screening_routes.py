@@ -10,19 +10,21 @@ the access log), and the events on ``wellbeing.events`` carry none.
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Annotated, Any
 
-from fastapi import Path, Query, Request
+from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from tongxin_contracts import Sealed
 from tongxin_contracts.events.wellbeing import Band, ConsentDecision, ConsentGivenBy, RiskFlag
 from tongxin_platform import access
 from tongxin_platform.auth import Principal
 from tongxin_platform.edge import guard, service_router
+from tongxin_platform.fields import Day, DistrictId, Key, Ref, SchoolId, SchoolYear
+from tongxin_platform.fields import SchoolYearPath as YearPath
+from tongxin_platform.fields import SchoolYearQuery as YearQuery
 from tongxin_platform.http import Caller, ProblemError, not_found, require
 from tongxin_platform.policy import Scope
 from tongxin_wellbeing.application import queries, screening_queries
@@ -37,9 +39,6 @@ from tongxin_wellbeing.domain.instruments import DefineInstrument, Instrument
 from tongxin_wellbeing.domain.screening import RecordConsent, Student
 from tongxin_wellbeing.entrypoints.deps import (
     App,
-    DistrictId,
-    Key,
-    SchoolId,
     StudentRef,
     run,
     school_scope_for,
@@ -48,42 +47,8 @@ from tongxin_wellbeing.entrypoints.deps import (
 
 router = service_router(tags=["screening"])
 
-IDENT = r"^[A-Za-z0-9_\-]{1,64}$"
 INSTRUMENT_ID = r"^[a-z][a-z0-9_\-]{1,39}$"
-YEAR = r"^20\d{2}-20\d{2}$"
-FIRST, LAST = date(2000, 1, 1), date(2099, 12, 31)
-
-
-def _school_year(text: str) -> str:
-    if int(text[5:]) != int(text[:4]) + 1:
-        raise ValueError("a school year is two consecutive years, e.g. 2026-2027")
-    return text
-
-
-def _optional_year(text: str | None) -> str | None:
-    return None if text is None else _school_year(text)
-
-
-def _this_century(d: date) -> date:
-    if not FIRST <= d <= LAST:
-        raise ValueError(f"must be between {FIRST} and {LAST}")
-    return d
-
-
-SchoolYear = Annotated[str, StringConstraints(pattern=YEAR), AfterValidator(_school_year)]
-Day = Annotated[date, AfterValidator(_this_century)]
 InstrumentId = Annotated[str, StringConstraints(pattern=INSTRUMENT_ID)]
-Ref = Annotated[str, StringConstraints(pattern=IDENT)]
-YearPath = Annotated[
-    str,
-    Path(pattern=YEAR, description="School year, e.g. 2026-2027."),
-    AfterValidator(_school_year),
-]
-YearQuery = Annotated[
-    str | None,
-    Query(pattern=YEAR, description="School year, e.g. 2026-2027 (default: the current one)."),
-    AfterValidator(_optional_year),
-]
 
 
 class _Body(BaseModel):

@@ -9,11 +9,12 @@ from typing import Any
 from fastapi import Request
 
 from tongxin_platform.edge import guard, service_router
+from tongxin_platform.fields import DistrictId, SchoolId
 from tongxin_platform.http import Caller, not_found, require
 from tongxin_platform.policy import Scope
 from tongxin_wellbeing.application import queries
 from tongxin_wellbeing.application.policy import POLICY, Action
-from tongxin_wellbeing.entrypoints.deps import App, DistrictId, SchoolId, school_scope_for
+from tongxin_wellbeing.entrypoints.deps import App, school_scope_for
 
 router = service_router(tags=["team"])
 

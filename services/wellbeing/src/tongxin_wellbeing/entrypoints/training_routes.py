@@ -5,54 +5,23 @@ student appears in any of them; staff appear by pseudonym, parents as a count.""
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Query, Request
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from fastapi import Request
+from pydantic import BaseModel, ConfigDict, Field
 
 from tongxin_contracts.events.wellbeing import ClassSessionKind, TrainingTopic
 from tongxin_platform.edge import guard, service_router
+from tongxin_platform.fields import Day, DistrictId, Key, Ref, SchoolId, SchoolYear, SchoolYearQuery
 from tongxin_platform.http import Caller, not_found, require
 from tongxin_platform.policy import Scope
 from tongxin_wellbeing.application import training_queries
 from tongxin_wellbeing.application.policy import POLICY, Action
 from tongxin_wellbeing.domain.calendar import china_date, school_year_of
 from tongxin_wellbeing.domain.training import MAX_PARENTS, district_totals
-from tongxin_wellbeing.entrypoints.deps import App, DistrictId, Key, SchoolId, run, school_scope_for
+from tongxin_wellbeing.entrypoints.deps import App, run, school_scope_for
 
 router = service_router(tags=["training"])
-
-IDENT = r"^[A-Za-z0-9_\-]{1,64}$"
-YEAR = r"^20\d{2}-20\d{2}$"
-# Days this century only: year 1 or 9999 would pass a plain date and break the China calendar.
-FIRST, LAST = date(2000, 1, 1), date(2099, 12, 31)
-
-
-def _this_century(d: date) -> date:
-    if not FIRST <= d <= LAST:
-        raise ValueError(f"must be between {FIRST} and {LAST}")
-    return d
-
-
-def _consecutive(text: str | None) -> str | None:
-    if text is not None and int(text[5:]) != int(text[:4]) + 1:
-        raise ValueError("a school year is two consecutive years, e.g. 2026-2027")
-    return text
-
-
-Day = Annotated[date, AfterValidator(_this_century)]
-SchoolYear = Annotated[
-    str,
-    Field(pattern=YEAR, description="School year, e.g. '2026-2027'."),
-    AfterValidator(_consecutive),
-]
-SchoolYearQuery = Annotated[
-    str | None,
-    Query(pattern=YEAR, description="School year, e.g. '2026-2027' (default: the current one)."),
-    AfterValidator(_consecutive),
-]
-Ref = Annotated[str, Field(pattern=IDENT)]
 
 
 class _Body(BaseModel):
