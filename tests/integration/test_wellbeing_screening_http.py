@@ -524,7 +524,7 @@ async def test_a_campaign_from_offers_and_consent_to_scored_screenings_and_cover
     # Coverage: counts only; full coverage is every enrolled student offered.
     figures = await eventually(
         lambda: coverage(w),
-        lambda c: c["screened"] == 3 and c["refused"] == 1,
+        lambda c: c.get("screened") == 3 and c.get("refused") == 1,
         what="the screenings counted",
     )
     # The record shows the year's offer and consent too (the read model has caught up).
