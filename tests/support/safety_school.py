@@ -1,43 +1,75 @@
-"""A safety service for HTTP tests: its own topics and database, its worker in the test's loop
-(with the clock the test gives it), its API on a free port, and a district's roster imported
-through the registry and caught up on safety's read model; the district's people by role, and
-tokens for them and for the agencies (carers by ``org``).
+"""The safety service for HTTP tests, stood up one way: its own topics and database, its worker
+in the test's loop on a clock the test may move (the API's commands see the same clock,
+injected through ``create_app(..., clock=)``), its API on a free port, and a district's roster
+imported through the registry and caught up on safety's read model; the district's people by
+role, and tokens for them and for the agencies (carers by ``org``).
 
-    settings = await safety_settings(infra, kafka, unique, database_name, registry_topic)
-    async with safety_world(settings, registry_settings, verifier, bearer, SPEC) as s:
-        r = await s.http.get(f"/schools/{SCHOOL}/care-ledger", headers=s.staff("principal", SCHOOL))
+    async with safety_env.world(SPEC, report_limit_seconds=7200) as s:  # the fixture
+        r = await s.http.get(f"/schools/{s.school_id}/care-ledger", headers=s.principal())
 
-The registry's worker must be running (``worker_of(REGISTRY, registry_settings)`` or the
-fixture ``registry_worker``). ``worker=False`` leaves the safety worker to the test (a test of a
-restart runs ``worker_of`` itself, as often as it likes, with its own clock)."""
+or, from settings made by hand (``safety_settings``), ``safety_world(settings, …)``. The
+registry's worker must be running (the fixture ``registry_worker``: ``safety_env`` asks for
+it). ``worker=False`` leaves the safety worker to the test (``s.start_worker()``, then
+``await s.catch_up()``), which may stop and start it as often as it likes."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+import csv
+import io
+import json
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 
 from tests.conftest import Bearer
+from tests.support.kafka_reader import read_all
 from tests.support.servers import serving
 from tests.support.services import database_of, settings_for, worker_of
-from tests.support.waiting import eventually
+from tests.support.waiting import caught_up, eventually
 from tongxin_cli.demo import DemoSpec, demo_roster
 from tongxin_platform.auth import Principal, Role, TokenVerifier, mint
 from tongxin_platform.eventstore import now_utc
 from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config
 from tongxin_platform.notify import NoticeTemplate
 from tongxin_platform.testing import Infra
+from tongxin_platform.worker import Worker
 from tongxin_registry.config import RegistrySettings
 from tongxin_registry.entrypoints.api import create_app as registry_app
 from tongxin_safety.bootstrap import SERVICE
 from tongxin_safety.config import SafetySettings
 from tongxin_safety.entrypoints.api import create_app as safety_app
+
+PUBLIC_URL = "https://huapingan.example.cn/safety"  # the links in messages
+
+
+def prompt_worker(webhooks: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
+    """Settings of a worker that polls its deadlines and notifications every 0.2 s (a test of
+    an escalation waits for it) and sends alerts to ``webhooks`` only (none by default)."""
+    return {
+        "deadline_poll_interval": 0.2,
+        "notify_poll_interval": 0.2,
+        "notify_backoff_base": 0.2,
+        "TONGXIN_ALERT_WEBHOOKS": json.dumps(webhooks or {}),
+        "public_url": PUBLIC_URL,
+    }
+
+
+@dataclass
+class Clock:
+    """The stack's clock, shared by its API and its worker: the real one moved by ``ahead``."""
+
+    ahead: timedelta = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return now_utc() + self.ahead
 
 
 @dataclass
@@ -70,6 +102,16 @@ class Roster:
     def of_class(self, class_id: str) -> list[str]:
         return sorted(ref for ref, c in self.students.items() if c == class_id)
 
+    def of_school(self, school_id: str) -> list[str]:
+        return sorted(ref for ref, c in self.students.items() if self.classes[c] == school_id)
+
+    def classes_of(self, school_id: str) -> list[str]:
+        return sorted(c for c, s in self.classes.items() if s == school_id)
+
+    def guardians_of(self, school_id: str) -> list[str]:
+        """The guardians of ``school_id``'s pupils, pupil by pupil."""
+        return [g for ref in self.of_school(school_id) for g in self.guardians[ref]]
+
     def school_of(self, student_ref: str) -> str:
         return self.classes[self.students[student_ref]]
 
@@ -84,6 +126,24 @@ class SafetySchool:
     roster: Roster
     private_key: bytes
     officer: dict[str, str]  # the district's bureau officer (registry imports)
+    bearer: Bearer
+    clock: Clock = field(default_factory=Clock)
+    spec: DemoSpec = field(default_factory=DemoSpec)
+    names: list[str] = field(default_factory=list)  # every person's name in the roster
+    worker: Worker | None = None
+    _worker: AbstractAsyncContextManager[Worker] | None = None
+
+    @property
+    def district(self) -> str:
+        return self.roster.district
+
+    @property
+    def schools(self) -> list[str]:
+        return self.roster.schools
+
+    @property
+    def school_id(self) -> str:
+        return self.roster.schools[0]
 
     def token(
         self,
@@ -106,6 +166,10 @@ class SafetySchool:
         cls = classes[0] if role == "head_teacher" and classes else None
         return self.token(role, ref, school=school_id, class_id=cls)
 
+    def principal(self, school_id: str | None = None) -> dict[str, str]:
+        """The principal of ``school_id`` (default: the district's first school)."""
+        return self.staff("principal", school_id or self.school_id)
+
     def head_teacher(self, class_id: str) -> dict[str, str]:
         ref = self.roster.head_of(class_id)
         return self.token(
@@ -115,6 +179,98 @@ class SafetySchool:
     def carer(self, role: Role | str, carer_ref: str, org: str) -> dict[str, str]:
         """A community worker, civil-affairs officer or women's-federation carer of ``org``."""
         return self.token(role, carer_ref, org=org)
+
+    def agency(
+        self, role: str, district: str | None = None, org: str | None = None
+    ) -> dict[str, str]:
+        """One officer of an agency (``<role>-1``), of the roster's district by default."""
+        return self.token(role, f"{role}-1", district=district, org=org)
+
+    # --- the worker, the clock, the topic ------------------------------------------------------
+
+    async def start_worker(self, clock: Clock | None = None) -> None:
+        """Start a worker on ``clock`` (default: the stack's; the API keeps the stack's)."""
+        assert self._worker is None, "one worker at a time"
+        self.clock = clock or self.clock
+        self._worker = worker_of(SERVICE, self.settings, clock=self.clock)
+        self.worker = await self._worker.__aenter__()
+
+    async def stop_worker(self) -> None:
+        if self._worker is not None:
+            await self._worker.__aexit__(None, None, None)
+            self._worker, self.worker = None, None
+
+    async def catch_up(self) -> None:
+        """Wait for the roster in safety's read model, and for every part of the worker that
+        reads the registry to have read all of it (the worker must run): a reaction still
+        reading the import (the care files' follow the registry's care groups) would act on it
+        after the test's first commands, and undo them."""
+        self.roster = await caught_up_roster(self.pool, self.spec)
+        bootstrap, topic = self.settings.kafka_bootstrap_servers, self.settings.topic_of("registry")
+        parts = (*SERVICE.projections, *SERVICE.reactions)
+        for group in sorted({p.group for p in parts if "registry" in p.sources}):
+
+            async def done(group: str = group) -> bool:
+                return await caught_up(self.pool, group, topic, bootstrap)
+
+            await eventually(done, bool, timeout=90, what=f"{group} caught up with the roster")
+
+    async def escalations(self, incident_id: str) -> int:
+        n: int = await self.pool.fetchval(
+            "SELECT count(*) FROM events WHERE stream_id = $1 AND event_type LIKE $2",
+            f"incident-{incident_id}",
+            "%MandatoryReportEscalated%",
+        )
+        return n
+
+    async def redeliver(self, event_name: str, marker: str) -> None:
+        """Send a record of safety's topic again, as Kafka redelivers: the first whose type is
+        ``event_name`` and whose payload holds ``marker``."""
+        bootstrap, topic = self.settings.kafka_bootstrap_servers, self.settings.topic
+        records = await read_all(bootstrap, topic)
+        trigger = next(
+            r
+            for r in records
+            if marker.encode() in r.value
+            and any(event_name.encode() in v for _, v in r.headers or ())
+        )
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+        await producer.start()
+        try:
+            await producer.send_and_wait(
+                topic,
+                trigger.value,
+                key=trigger.key,
+                headers=list(trigger.headers),
+                partition=trigger.partition,
+            )
+        finally:
+            await producer.stop()
+
+    async def caught_up(self, group: str) -> None:
+        """Wait until ``group`` stored offsets at the end of safety's topic."""
+        bootstrap, topic = self.settings.kafka_bootstrap_servers, self.settings.topic
+        await eventually(
+            lambda: caught_up(self.pool, group, topic, bootstrap), bool, what=f"{group} caught up"
+        )
+
+    async def deadline_polls_after(self, n: int = 3) -> None:
+        """Wait until the worker's deadline part polled ``n`` more times."""
+        worker = self.worker
+        assert worker is not None
+
+        async def started() -> bool:  # a worker just started builds its parts first
+            return worker.state.deadlines is not None
+
+        await eventually(started, bool, what="the deadline part")
+        runner = worker.state.deadlines
+        assert runner is not None
+        start = runner.polls
+
+        async def polls() -> int:
+            return runner.polls
+
+        await eventually(polls, lambda p: p >= start + n, what="deadline polls")
 
 
 async def safety_settings(
@@ -128,7 +284,7 @@ async def safety_settings(
     """Its own topic, and test topics for every topic it reads (none is the real one);
     ``extra``: settings of the test (e.g. ``report_limit_seconds``)."""
     own = f"test-{unique}-safety.events"
-    visits = f"test-{unique}-visits.events"
+    visits = extra.pop("visits_topic", f"test-{unique}-visits.events")
     await ensure_topics(kafka, [TopicSpec(t, 3, event_topic_config()) for t in (own, visits)])
     settings = settings_for(
         SERVICE,
@@ -162,6 +318,15 @@ async def load_roster(pool: asyncpg.Pool, district: str) -> Roster:
     )
 
 
+def roster_names(students_csv: str, staff_csv: str) -> list[str]:
+    """Every person's name in the roster's files (what must never travel in clear)."""
+    out: list[str] = []
+    for text in (students_csv, staff_csv):
+        for row in csv.DictReader(io.StringIO(text)):
+            out += [v for k, v in row.items() if k and k.endswith("name") and v]
+    return out
+
+
 @asynccontextmanager
 async def safety_world(
     settings: SafetySettings,
@@ -169,21 +334,23 @@ async def safety_world(
     verifier: TokenVerifier,
     bearer: Bearer,
     private_key: bytes,
-    spec: DemoSpec,
+    spec: DemoSpec | None,
     *,
     worker: bool = True,
-    clock: Callable[[], datetime] = now_utc,
+    clock: Clock | None = None,
 ) -> AsyncIterator[SafetySchool]:
     """The roster of ``spec`` imported by the district's officer; safety caught up with it (its
-    worker running on ``clock``), unless ``worker=False``: then the test runs the worker itself
-    and sets ``s.roster = await caught_up_roster(s.pool, spec)`` once it runs."""
-    students, staff = demo_roster(spec)
-    officer = bearer("bureau_officer", spec.district)
-    app = safety_app(settings, verifier)
+    worker running on ``clock``), unless ``worker=False``: then the test starts the worker
+    itself (``s.start_worker()``) and waits for the roster (``await s.catch_up()``). With no
+    ``spec`` the test imports a roster of its own (e.g. through ``tests.support.world``)."""
+    roster_spec = spec or DemoSpec()
+    students, staff = demo_roster(spec) if spec else ("", "")
+    officer = bearer("bureau_officer", roster_spec.district)
+    clock = clock or Clock()
+    # One clock for the API's commands and the worker's deadlines: the test moves it.
+    app = safety_app(settings, verifier, clock=clock)
     async with AsyncExitStack() as stack:
         pool = await stack.enter_async_context(database_of(SERVICE, settings))
-        if worker:
-            await stack.enter_async_context(worker_of(SERVICE, settings, clock=clock))
         registry_url = await stack.enter_async_context(
             serving(registry_app(registry_settings, verifier))
         )
@@ -192,13 +359,80 @@ async def safety_world(
             httpx.AsyncClient(base_url=registry_url, timeout=30)
         )
         http = await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=30))
-        for path, body in (("/imports/students", students), ("/imports/staff", staff)):
-            r = await registry.post(path, content=body.encode(), headers=officer)
-            assert r.status_code == 200, r.text
-        roster = Roster(spec.district, [], {}, {}, {})
+        roster = Roster(roster_spec.district, [], {}, {}, {})
+        s = SafetySchool(settings, app, http, registry, pool, roster, private_key, officer, bearer)
+        s.clock, s.spec, s.names = clock, roster_spec, roster_names(students, staff)
+        stack.push_async_callback(s.stop_worker)
         if worker:
-            roster = await caught_up_roster(pool, spec)
-        yield SafetySchool(settings, app, http, registry, pool, roster, private_key, officer)
+            await s.start_worker()
+        if spec is not None:
+            for path, body in (("/imports/students", students), ("/imports/staff", staff)):
+                r = await registry.post(path, content=body.encode(), headers=officer)
+                assert r.status_code == 200, r.text
+            if worker:
+                await s.catch_up()
+        yield s
+
+
+@dataclass
+class SafetyEnv:
+    """The test's infrastructure and the registry it imports the roster through (the fixture
+    ``safety_env``): ``world`` stands the safety service up on it."""
+
+    infra: Infra
+    kafka: str
+    topic: str  # the registry's
+    unique: str
+    database_name: str
+    registry_settings: RegistrySettings
+    verifier: TokenVerifier
+    bearer: Bearer
+    keys: tuple[bytes, bytes]
+
+    @asynccontextmanager
+    async def world(
+        self,
+        spec: DemoSpec | None,
+        *,
+        worker: bool = True,
+        clock: Clock | None = None,
+        **extra: Any,
+    ) -> AsyncIterator[SafetySchool]:
+        """``extra``: safety settings of the test (``visits_topic``: the visits topic it reads)."""
+        settings = await safety_settings(
+            self.infra, self.kafka, self.unique, self.database_name, self.topic, **extra
+        )
+        async with safety_world(
+            settings,
+            self.registry_settings,
+            self.verifier,
+            self.bearer,
+            self.keys[0],
+            spec,
+            worker=worker,
+            clock=clock,
+        ) as s:
+            yield s
+
+
+@pytest.fixture(name="safety_env")
+def safety_env_fixture(
+    infra: Infra,
+    kafka: str,
+    topic: str,
+    unique: str,
+    database_name: str,
+    registry_settings: RegistrySettings,
+    registry_worker: None,
+    verifier: TokenVerifier,
+    bearer: Bearer,
+    jwt_keys: tuple[bytes, bytes],
+) -> SafetyEnv:
+    """A test module takes it by importing ``safety_env_fixture``: pytest finds the fixtures in
+    a module's namespace (under their ``name``), and the conftest stays the kit's."""
+    return SafetyEnv(
+        infra, kafka, topic, unique, database_name, registry_settings, verifier, bearer, jwt_keys
+    )
 
 
 async def caught_up_roster(pool: asyncpg.Pool, spec: DemoSpec) -> Roster:

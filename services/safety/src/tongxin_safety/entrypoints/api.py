@@ -12,10 +12,14 @@ by ``tongxin-safety serve`` or
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from fastapi import APIRouter, FastAPI
 
 from tongxin_platform.api import create_service_app
 from tongxin_platform.auth import TokenVerifier
+from tongxin_platform.eventstore import now_utc
 from tongxin_platform.telemetry import configure_tracing
 from tongxin_safety.bootstrap import SERVICE
 from tongxin_safety.config import SafetySettings
@@ -29,8 +33,12 @@ ROUTERS: tuple[APIRouter, ...] = (
 )
 
 
-def create_app(settings: SafetySettings, verifier: TokenVerifier | None = None) -> FastAPI:
-    return create_service_app(SERVICE, settings, verifier, routers=ROUTERS)
+def create_app(
+    settings: SafetySettings,
+    verifier: TokenVerifier | None = None,
+    clock: Callable[[], datetime] = now_utc,
+) -> FastAPI:
+    return create_service_app(SERVICE, settings, verifier, routers=ROUTERS, clock=clock)
 
 
 def create_app_from_env() -> FastAPI:

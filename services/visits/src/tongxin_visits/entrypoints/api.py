@@ -11,10 +11,14 @@ Built by ``create_app(settings)``; served by ``tongxin-visits serve`` or
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from fastapi import FastAPI
 
 from tongxin_platform.api import create_service_app
 from tongxin_platform.auth import TokenVerifier
+from tongxin_platform.eventstore import now_utc
 from tongxin_platform.telemetry import configure_tracing
 from tongxin_visits.bootstrap import SERVICE
 from tongxin_visits.config import VisitsSettings
@@ -35,8 +39,12 @@ ROUTERS = (
 )
 
 
-def create_app(settings: VisitsSettings, verifier: TokenVerifier | None = None) -> FastAPI:
-    return create_service_app(SERVICE, settings, verifier, routers=ROUTERS)
+def create_app(
+    settings: VisitsSettings,
+    verifier: TokenVerifier | None = None,
+    clock: Callable[[], datetime] = now_utc,
+) -> FastAPI:
+    return create_service_app(SERVICE, settings, verifier, routers=ROUTERS, clock=clock)
 
 
 def create_app_from_env() -> FastAPI:
