@@ -259,9 +259,13 @@ async def test_the_districts_figures_equal_those_computed_from_the_answers(
     assert late_filed["late"] is True
     assert late_filed["delay_seconds"] >= LIMIT + 60
     delays.append(late_filed["delay_seconds"])
-    # Reported after the clock moved: unreported, not yet due.
+    # Reported after the clock moved: unreported, not yet due — the API decides on the clock
+    # injected into it (``create_app(..., clock=)``), the one the worker's deadlines see.
+    moved = now_utc() + s.clock.ahead
     pending = await report(s, "neglect_or_abandonment", [kids1[0]])
     assert pending["mandatory_report_required"] is True
+    due = datetime.fromisoformat(pending["report_due_at"])
+    assert moved + timedelta(seconds=LIMIT) <= due <= s.clock() + timedelta(seconds=LIMIT)
     assert no_duty["mandatory_report_required"] is False
 
     expected_school_one = {

@@ -207,8 +207,9 @@ class SafetySchool:
         after the test's first commands, and undo them."""
         self.roster = await caught_up_roster(self.pool, self.spec)
         bootstrap, topic = self.settings.kafka_bootstrap_servers, self.settings.topic_of("registry")
-        parts = (*SERVICE.projections, *SERVICE.reactions)
-        for group in sorted({p.group for p in parts if "registry" in p.sources}):
+        readers = {p.group for p in SERVICE.projections if "registry" in p.sources}
+        readers |= {r.group for r in SERVICE.reactions if "registry" in r.sources}
+        for group in sorted(readers):
 
             async def done(group: str = group) -> bool:
                 return await caught_up(self.pool, group, topic, bootstrap)
