@@ -70,6 +70,7 @@ async def runtime_of(request: Request) -> Runtime:  # async: no thread pool hop 
 
 
 RuntimeDep = Annotated[Runtime, Depends(runtime_of)]
+Clock = Callable[[], datetime]  # the time commands are decided at (``now_utc`` unless injected)
 
 
 def create_service_app(
@@ -78,14 +79,14 @@ def create_service_app(
     verifier: TokenVerifier | None = None,
     *,
     routers: Sequence[APIRouter] = (),
-    clock: Callable[[], datetime] = now_utc,
+    clock: Clock | None = None,
 ) -> FastAPI:
     """``clock``: the time the API's commands are decided at (its ``Writer``'s), injected as a
     worker's is (``Worker(..., clock=…)``) so that a test or a benchmark moves both together."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = await open_runtime(service, settings, clock=clock)
+        runtime = await open_runtime(service, settings, clock=clock or now_utc)
         app.state.runtime = runtime
         app.state.service = service.build(runtime) if service.build else None
         app.state.watermarks = Watermarks(settings.kafka_bootstrap_servers)

@@ -8,14 +8,10 @@ decides each call. Built by ``create_app(settings)``; served by ``tongxin-regist
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-
 from fastapi import FastAPI
 
-from tongxin_platform.api import create_service_app
+from tongxin_platform.api import Clock, create_service_app
 from tongxin_platform.auth import TokenVerifier
-from tongxin_platform.eventstore import now_utc
 from tongxin_platform.telemetry import configure_tracing
 from tongxin_registry.bootstrap import SERVICE
 from tongxin_registry.config import RegistrySettings
@@ -25,9 +21,7 @@ ROUTERS = (import_routes.router, student_routes.router, roster_routes.router)
 
 
 def create_app(
-    settings: RegistrySettings,
-    verifier: TokenVerifier | None = None,
-    clock: Callable[[], datetime] = now_utc,
+    settings: RegistrySettings, verifier: TokenVerifier | None = None, clock: Clock | None = None
 ) -> FastAPI:
     return create_service_app(SERVICE, settings, verifier, routers=ROUTERS, clock=clock)
 

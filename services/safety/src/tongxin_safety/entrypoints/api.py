@@ -12,14 +12,10 @@ by ``tongxin-safety serve`` or
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-
 from fastapi import APIRouter, FastAPI
 
-from tongxin_platform.api import create_service_app
+from tongxin_platform.api import Clock, create_service_app
 from tongxin_platform.auth import TokenVerifier
-from tongxin_platform.eventstore import now_utc
 from tongxin_platform.telemetry import configure_tracing
 from tongxin_safety.bootstrap import SERVICE
 from tongxin_safety.config import SafetySettings
@@ -34,9 +30,7 @@ ROUTERS: tuple[APIRouter, ...] = (
 
 
 def create_app(
-    settings: SafetySettings,
-    verifier: TokenVerifier | None = None,
-    clock: Callable[[], datetime] = now_utc,
+    settings: SafetySettings, verifier: TokenVerifier | None = None, clock: Clock | None = None
 ) -> FastAPI:
     return create_service_app(SERVICE, settings, verifier, routers=ROUTERS, clock=clock)
 

@@ -11,14 +11,10 @@ Built by ``create_app(settings)``; served by ``tongxin-visits serve`` or
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-
 from fastapi import FastAPI
 
-from tongxin_platform.api import create_service_app
+from tongxin_platform.api import Clock, create_service_app
 from tongxin_platform.auth import TokenVerifier
-from tongxin_platform.eventstore import now_utc
 from tongxin_platform.telemetry import configure_tracing
 from tongxin_visits.bootstrap import SERVICE
 from tongxin_visits.config import VisitsSettings
@@ -40,9 +36,7 @@ ROUTERS = (
 
 
 def create_app(
-    settings: VisitsSettings,
-    verifier: TokenVerifier | None = None,
-    clock: Callable[[], datetime] = now_utc,
+    settings: VisitsSettings, verifier: TokenVerifier | None = None, clock: Clock | None = None
 ) -> FastAPI:
     return create_service_app(SERVICE, settings, verifier, routers=ROUTERS, clock=clock)
 
