@@ -17,15 +17,18 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Bearer
 from tests.support.receiver import Receiver, receiving
-from tests.support.safety_incidents import PUBLIC_URL, Stack, safety_stack
+from tests.support.safety_school import (
+    PUBLIC_URL,
+    SafetyEnv,
+    SafetySchool,
+    prompt_worker,
+    safety_env_fixture,  # noqa: F401 - the fixture safety_env, found here by pytest
+)
 from tests.support.services import worker_of
 from tests.support.waiting import eventually
-from tongxin_platform.auth import TokenVerifier
+from tongxin_cli.demo import DemoSpec
 from tongxin_platform.eventstore import now_utc
-from tongxin_platform.testing import Infra
-from tongxin_registry.config import RegistrySettings
 from tongxin_safety.bootstrap import SERVICE
 from tongxin_safety.reactions.alerts import ALERTS
 
@@ -33,21 +36,13 @@ pytestmark = pytest.mark.integration
 
 ACCOUNT = "放学后该生独自在校门口徘徊至深夜，称家中无人已三天"
 LIMIT = 7200
+SPEC = DemoSpec(schools=2, classes_per_school=2, students_per_class=3)
 
 
 @pytest.fixture
 async def stack(
-    infra: Infra,
-    kafka: str,
-    topic: str,
-    unique: str,
-    database_name: str,
-    registry_settings: RegistrySettings,
-    registry_worker: None,
-    verifier: TokenVerifier,
-    bearer: Bearer,
-    jwt_keys: tuple[bytes, bytes],
-) -> AsyncIterator[tuple[Stack, Receiver, Receiver]]:
+    safety_env: SafetyEnv,
+) -> AsyncIterator[tuple[SafetySchool, Receiver, Receiver]]:
     async with receiving() as robot, receiving() as ding:
         hooks = {
             "330106": [
@@ -59,19 +54,7 @@ async def stack(
                 },
             ]
         }
-        async with safety_stack(
-            infra,
-            kafka,
-            topic,
-            unique,
-            database_name,
-            registry_settings,
-            verifier,
-            bearer,
-            jwt_keys,
-            webhooks=hooks,
-            report_limit_seconds=LIMIT,
-        ) as s:
+        async with safety_env.world(SPEC, report_limit_seconds=LIMIT, **prompt_worker(hooks)) as s:
             yield s, robot, ding
 
 
@@ -79,7 +62,7 @@ async def _delivered(robot: Receiver) -> int:
     return len(robot.delivered())
 
 
-async def _deadline(s: Stack, incident_id: str) -> dict[str, Any]:
+async def _deadline(s: SafetySchool, incident_id: str) -> dict[str, Any]:
     row = await s.pool.fetchrow(
         "SELECT due_at, fired_at FROM deadlines WHERE kind = 'incident.report' AND key = $1",
         incident_id,
@@ -89,10 +72,10 @@ async def _deadline(s: Stack, incident_id: str) -> dict[str, Any]:
 
 
 async def test_an_unreported_incident_is_escalated_once_across_worker_restarts(
-    stack: tuple[Stack, Receiver, Receiver],
+    stack: tuple[SafetySchool, Receiver, Receiver],
 ) -> None:
     s, robot, ding = stack
-    child = s.students[s.school_id][0]
+    child = s.roster.of_school(s.school_id)[0]
     r = await s.http.post(
         f"/schools/{s.school_id}/incidents",
         json={
@@ -161,7 +144,7 @@ async def test_an_unreported_incident_is_escalated_once_across_worker_restarts(
     assert s.school_id in content
     assert "neglect_or_abandonment" in content
     assert "区教育局" in content
-    for student in (x for kids in s.students.values() for x in kids):
+    for student in sorted(s.roster.students):
         assert student not in content
     for secret in (ACCOUNT, *s.names):
         assert secret not in content
@@ -183,7 +166,7 @@ async def test_an_unreported_incident_is_escalated_once_across_worker_restarts(
 
 
 async def test_two_workers_past_the_due_time_escalate_once(
-    stack: tuple[Stack, Receiver, Receiver],
+    stack: tuple[SafetySchool, Receiver, Receiver],
 ) -> None:
     s, robot, _ = stack
     incidents = []

@@ -10,30 +10,22 @@ access log."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
-from fastapi import FastAPI
 
-from tests.conftest import Bearer
-from tests.support.servers import serving
-from tests.support.services import database_of, settings_for, worker_of
+from tests.support.safety_school import (
+    SafetyEnv,
+    SafetySchool,
+    safety_env_fixture,  # noqa: F401 - the fixture safety_env, found here by pytest
+)
 from tests.support.waiting import eventually
-from tongxin_cli.demo import DemoSpec, demo_roster
-from tongxin_platform.auth import Principal, Role, TokenVerifier, mint
+from tongxin_cli.demo import DemoSpec
+from tongxin_platform.auth import Role
 from tongxin_platform.eventstore import now_utc
-from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config
-from tongxin_platform.testing import Infra
-from tongxin_registry.config import RegistrySettings
-from tongxin_registry.entrypoints.api import create_app as registry_app
-from tongxin_safety.bootstrap import SERVICE
-from tongxin_safety.config import SafetySettings
 from tongxin_safety.domain.calendar import china_date
-from tongxin_safety.entrypoints.api import create_app as safety_app
 
 pytestmark = pytest.mark.integration
 
@@ -44,125 +36,21 @@ VILLAGE_A, VILLAGE_B = "village-dongshan", "village-xishan"
 CIVIL, WOMEN = "mz-330106", "fl-330106"
 
 
-@dataclass
-class Stack:
-    settings: SafetySettings
-    app: FastAPI
-    http: httpx.AsyncClient
-    pool: asyncpg.Pool
-    district: str
-    school: str
-    classes: list[str]
-    students: dict[str, str]  # student_ref → class_id (the first school)
-    heads: dict[str, str]  # class_id → head teacher's staff_ref
-    principal_ref: str
-    key: bytes
-
-    def auth(
-        self,
-        role: Role,
-        sub: str,
-        school: str | None = None,
-        cls: str | None = None,
-        org: str | None = None,
-    ) -> dict[str, str]:
-        p = Principal(sub, role, self.district, school, cls, org=org)
-        return {"Authorization": f"Bearer {mint(self.key, p, ttl=3600)}"}
-
-    def principal(self) -> dict[str, str]:
-        return self.auth(Role.principal, self.principal_ref, self.school)
-
-    def head(self, class_id: str) -> dict[str, str]:
-        return self.auth(Role.head_teacher, self.heads[class_id], self.school, class_id)
-
-    def of_class(self, class_id: str) -> list[str]:
-        return sorted(ref for ref, c in self.students.items() if c == class_id)
-
-
 @pytest.fixture
-async def stack(
-    infra: Infra,
-    kafka: str,
-    topic: str,
-    unique: str,
-    database_name: str,
-    registry_settings: RegistrySettings,
-    registry_worker: None,
-    verifier: TokenVerifier,
-    bearer: Bearer,
-    jwt_keys: tuple[bytes, bytes],
-) -> AsyncIterator[Stack]:
-    own, visits = f"test-{unique}-safety.events", f"test-{unique}-visits.events"
-    await ensure_topics(kafka, [TopicSpec(t, 3, event_topic_config()) for t in (own, visits)])
-    settings = settings_for(
-        SERVICE,
-        infra,
-        database_name=f"{database_name}_safety",
-        topics={"safety": own, "registry": topic, "visits": visits},
-    )
-    assert isinstance(settings, SafetySettings)
-    students, staff = demo_roster(SPEC)
-    officer = bearer("bureau_officer", SPEC.district)
-    app = safety_app(settings, verifier)
-    async with (
-        database_of(SERVICE, settings) as pool,
-        worker_of(SERVICE, settings),
-        serving(registry_app(registry_settings, verifier)) as registry_url,
-        serving(app) as url,
-        httpx.AsyncClient(base_url=registry_url, timeout=30) as registry,
-        httpx.AsyncClient(base_url=url, timeout=30) as http,
-    ):
-        for path, body in (("/imports/students", students), ("/imports/staff", staff)):
-            r = await registry.post(path, content=body.encode(), headers=officer)
-            assert r.status_code == 200, r.text
-        n_students = SPEC.schools * SPEC.classes_per_school * SPEC.students_per_class
-        n_staff = SPEC.schools * (4 + SPEC.classes_per_school)
-
-        async def counts() -> tuple[int, int]:
-            return (
-                await pool.fetchval("SELECT count(*) FROM safety.students"),
-                await pool.fetchval("SELECT count(*) FROM safety.staff"),
-            )
-
-        await eventually(
-            counts, lambda n: n == (n_students, n_staff), timeout=90, what="the roster in safety"
-        )
-        school = await pool.fetchval("SELECT min(school_id) FROM safety.schools")
-        classes = await pool.fetch(
-            "SELECT class_id, head_teacher_ref FROM safety.classes WHERE school_id = $1 ORDER BY 1",
-            school,
-        )
-        pupils = await pool.fetch(
-            "SELECT student_ref, class_id FROM safety.students WHERE school_id = $1", school
-        )
-        principal_ref = await pool.fetchval(
-            "SELECT staff_ref FROM safety.staff WHERE school_id = $1 AND 'principal' = ANY(roles)",
-            school,
-        )
-        yield Stack(
-            settings,
-            app,
-            http,
-            pool,
-            SPEC.district,
-            school,
-            [c["class_id"] for c in classes],
-            {p["student_ref"]: p["class_id"] for p in pupils},
-            {c["class_id"]: c["head_teacher_ref"] for c in classes},
-            principal_ref,
-            jwt_keys[0],
-        )
+async def stack(safety_env: SafetyEnv) -> AsyncIterator[SafetySchool]:
+    async with safety_env.world(SPEC) as s:
+        yield s
 
 
 async def call(
-    s: Stack, method: str, path: str, who: dict[str, str], status: int = 200, **kw: Any
+    s: SafetySchool, method: str, path: str, who: dict[str, str], status: int = 200, **kw: Any
 ) -> Any:
     r = await s.http.request(method, path, headers=who, **kw)
     assert r.status_code == status, f"{method} {path}: {r.status_code} {r.text}"
     return r.json()
 
 
-async def until_visible(s: Stack, path: str, who: dict[str, str]) -> Any:
+async def until_visible(s: SafetySchool, path: str, who: dict[str, str]) -> Any:
     """The read model catches up with a command (the scope of a file is read from it)."""
 
     async def probe() -> httpx.Response:
@@ -172,7 +60,9 @@ async def until_visible(s: Stack, path: str, who: dict[str, str]) -> Any:
     return r.json()
 
 
-async def until(s: Stack, probe: Callable[[], Any], done: Callable[[Any], bool], what: str) -> Any:
+async def until(
+    s: SafetySchool, probe: Callable[[], Any], done: Callable[[Any], bool], what: str
+) -> Any:
     return await eventually(probe, done, timeout=30, what=what)
 
 
@@ -181,12 +71,12 @@ def today() -> date:
 
 
 async def test_a_left_behind_child_s_file_with_its_four_carers_risk_contacts_and_notice(
-    stack: Stack,
+    stack: SafetySchool,
 ) -> None:
     s = stack
-    cls = s.classes[0]
-    a = s.of_class(cls)[0]
-    lead, head = s.principal(), s.head(cls)
+    cls = s.roster.classes_of(s.school_id)[0]
+    a = s.roster.of_class(cls)[0]
+    lead, head = s.principal(), s.head_teacher(cls)
     base = f"/students/{a}/care-file"
 
     # Given a left-behind child's file opened by hand, once.
@@ -200,12 +90,12 @@ async def test_a_left_behind_child_s_file_with_its_four_carers_risk_contacts_and
     assert record["missing_kinds"] == ["school", "community", "civil_affairs", "womens_federation"]
 
     # When the school pairs the four kinds.
-    teacher = s.heads[cls]
+    teacher = s.roster.head_of(cls)
     carers = {
-        "school": (teacher, None, s.auth(Role.head_teacher, teacher, s.school, cls)),
-        "community": ("cw-1", VILLAGE_A, s.auth(Role.community_worker, "cw-1", org=VILLAGE_A)),
-        "civil_affairs": ("mz-1", CIVIL, s.auth(Role.civil_affairs, "mz-1", org=CIVIL)),
-        "womens_federation": ("fl-1", WOMEN, s.auth(Role.womens_federation, "fl-1", org=WOMEN)),
+        "school": (teacher, None, s.head_teacher(cls)),
+        "community": ("cw-1", VILLAGE_A, s.token(Role.community_worker, "cw-1", org=VILLAGE_A)),
+        "civil_affairs": ("mz-1", CIVIL, s.token(Role.civil_affairs, "mz-1", org=CIVIL)),
+        "womens_federation": ("fl-1", WOMEN, s.token(Role.womens_federation, "fl-1", org=WOMEN)),
     }
     pairing = {}
     for kind, (ref, org, _) in carers.items():
@@ -228,7 +118,10 @@ async def test_a_left_behind_child_s_file_with_its_four_carers_risk_contacts_and
         f"{base}/pairings",
         lead,
         422,
-        json={"kind": "school", "carer_ref": s.heads[s.classes[1]] + "x"},
+        json={
+            "kind": "school",
+            "carer_ref": s.roster.head_of(s.roster.classes_of(s.school_id)[1]) + "x",
+        },
     )
     assert stranger["rule"] == "school_carer_of_school"
 
@@ -373,21 +266,21 @@ async def test_a_left_behind_child_s_file_with_its_four_carers_risk_contacts_and
         a,
     )
     assert {(r["actor"], r["role"]) for r in readers} >= {
-        (s.principal_ref, "principal"),
+        (s.roster.one("principal", s.school_id), "principal"),
         ("cw-1", "community_worker"),
         ("mz-1", "civil_affairs"),
     }
 
 
 async def test_carers_see_only_their_own_organisation_s_children_and_staff_only_their_scope(
-    stack: Stack,
+    stack: SafetySchool,
 ) -> None:
     s = stack
-    c1, c2 = s.classes[0], s.classes[1]
-    a, b = s.of_class(c1)[0], s.of_class(c2)[0]
+    c1, c2 = s.roster.classes_of(s.school_id)[:2]
+    a, b = s.roster.of_class(c1)[0], s.roster.of_class(c2)[0]
     lead = s.principal()
-    carer_a = s.auth(Role.community_worker, "cw-a", org=VILLAGE_A)
-    carer_b = s.auth(Role.community_worker, "cw-b", org=VILLAGE_B)
+    carer_a = s.token(Role.community_worker, "cw-a", org=VILLAGE_A)
+    carer_b = s.token(Role.community_worker, "cw-b", org=VILLAGE_B)
     for ref, (sub, org) in ((a, ("cw-a", VILLAGE_A)), (b, ("cw-b", VILLAGE_B))):
         await call(s, "POST", f"/students/{ref}/care-file", lead, json={"care_groups": []})
         await until_visible(s, f"/students/{ref}/care-file", lead)
@@ -407,11 +300,11 @@ async def test_carers_see_only_their_own_organisation_s_children_and_staff_only_
     assert (refused.status_code, missing.status_code) == (404, 404)
     assert refused.json() == missing.json()
     # The same person with a token of another organisation, or of another kind, sees nothing.
-    other_org = s.auth(Role.community_worker, "cw-a", org=VILLAGE_B)
+    other_org = s.token(Role.community_worker, "cw-a", org=VILLAGE_B)
     assert (await s.http.get(f"/students/{a}/care-file", headers=other_org)).status_code == 404
-    civil = s.auth(Role.civil_affairs, "cw-a", org=VILLAGE_A)
+    civil = s.token(Role.civil_affairs, "cw-a", org=VILLAGE_A)
     assert (await s.http.get(f"/students/{a}/care-file", headers=civil)).status_code == 404
-    no_org = s.auth(Role.community_worker, "cw-a")
+    no_org = s.token(Role.community_worker, "cw-a")
     assert (await s.http.get(f"/students/{a}/care-file", headers=no_org)).json()["rule"] == (
         "carer_org"
     )
@@ -423,10 +316,11 @@ async def test_carers_see_only_their_own_organisation_s_children_and_staff_only_
 
     # The head teacher sees their class's child only; a subject teacher only a child they are
     # the paired school carer of; the police never see a file.
-    assert (await s.http.get(f"/students/{a}/care-file", headers=s.head(c1))).status_code == 200
-    assert (await s.http.get(f"/students/{b}/care-file", headers=s.head(c1))).status_code == 404
-    teacher = s.heads[c2]
-    subject = s.auth(Role.subject_teacher, teacher, s.school)
+    head = s.head_teacher(c1)
+    assert (await s.http.get(f"/students/{a}/care-file", headers=head)).status_code == 200
+    assert (await s.http.get(f"/students/{b}/care-file", headers=head)).status_code == 404
+    teacher = s.roster.head_of(c2)
+    subject = s.token(Role.subject_teacher, teacher, school=s.school_id)
     assert (await s.http.get(f"/students/{a}/care-file", headers=subject)).status_code == 404
     await call(
         s,
@@ -436,7 +330,7 @@ async def test_carers_see_only_their_own_organisation_s_children_and_staff_only_
         json={"kind": "school", "carer_ref": teacher},
     )
     await until_visible(s, f"/students/{a}/care-file", subject)
-    police = s.auth(Role.police, "police-1")
+    police = s.token(Role.police, "police-1")
     forbidden = await s.http.get(f"/students/{a}/care-file", headers=police)
     assert forbidden.status_code == 403
     assert forbidden.json()["rule"] == "file.read"
@@ -447,11 +341,13 @@ async def test_carers_see_only_their_own_organisation_s_children_and_staff_only_
     assert mine["files"][0]["status"] == "proposed"
 
 
-async def test_the_ledger_and_the_figures_agree_with_the_settings_on_a_day(stack: Stack) -> None:
+async def test_the_ledger_and_the_figures_agree_with_the_settings_on_a_day(
+    stack: SafetySchool,
+) -> None:
     s = stack
     lead = s.principal()
-    c1 = s.classes[0]
-    a, b, c = s.of_class(c1)[:3]
+    c1 = s.roster.classes_of(s.school_id)[0]
+    a, b, c = s.roster.of_class(c1)[:3]
     day = today()
     groups = {a: ["left_behind"], b: ["left_behind"], c: ["orphan_or_unsupported"]}
     for ref, g in groups.items():
@@ -460,10 +356,10 @@ async def test_the_ledger_and_the_figures_agree_with_the_settings_on_a_day(stack
         await until_visible(s, f"/students/{ref}/care-file", lead)
     # a: all four accepted, medium, notice and parents' contact; b: community only; c: nothing.
     carers = {
-        "school": (s.heads[c1], None, s.head(c1)),
-        "community": ("cw-1", VILLAGE_A, s.auth(Role.community_worker, "cw-1", org=VILLAGE_A)),
-        "civil_affairs": ("mz-1", CIVIL, s.auth(Role.civil_affairs, "mz-1", org=CIVIL)),
-        "womens_federation": ("fl-1", WOMEN, s.auth(Role.womens_federation, "fl-1", org=WOMEN)),
+        "school": (s.roster.head_of(c1), None, s.head_teacher(c1)),
+        "community": ("cw-1", VILLAGE_A, s.token(Role.community_worker, "cw-1", org=VILLAGE_A)),
+        "civil_affairs": ("mz-1", CIVIL, s.token(Role.civil_affairs, "mz-1", org=CIVIL)),
+        "womens_federation": ("fl-1", WOMEN, s.token(Role.womens_federation, "fl-1", org=WOMEN)),
     }
     for ref, kinds in ((a, list(carers)), (b, ["community"])):
         for kind in kinds:
@@ -503,7 +399,7 @@ async def test_the_ledger_and_the_figures_agree_with_the_settings_on_a_day(stack
 
     async def ledger() -> Any:
         r = await s.http.get(
-            f"/schools/{s.school}/care-ledger", params={"as_of": str(as_of)}, headers=lead
+            f"/schools/{s.school_id}/care-ledger", params={"as_of": str(as_of)}, headers=lead
         )
         return r.json() if r.status_code == 200 else r.text
 
@@ -535,7 +431,7 @@ async def test_the_ledger_and_the_figures_agree_with_the_settings_on_a_day(stack
     )
     (mine,) = figures["schools"]
     expected = {
-        "school_id": s.school,
+        "school_id": s.school_id,
         "files": 3,
         "complete": 1,
         "missing_a_kind": 2,
@@ -553,15 +449,15 @@ async def test_the_ledger_and_the_figures_agree_with_the_settings_on_a_day(stack
         "open_concerns": 0,
     }
     assert mine == expected
-    officer = s.auth(Role.bureau_officer, "officer-1")
+    officer = s.token(Role.bureau_officer, "officer-1")
     district = await call(
         s, "GET", f"/districts/{s.district}/care-figures", officer, params={"as_of": str(as_of)}
     )
     assert len(district["schools"]) == SPEC.schools
     assert dict(district["totals"]) == {k: v for k, v in expected.items() if k != "school_id"}
-    analyst = s.auth(Role.city_analyst, "city-1")
+    analyst = s.token(Role.city_analyst, "city-1")
     assert (
-        await s.http.get(f"/schools/{s.school}/care-ledger", headers=analyst)
+        await s.http.get(f"/schools/{s.school_id}/care-ledger", headers=analyst)
     ).status_code == 403
 
     # The community carer's own list: two files, b's contact due at the low rhythm.
@@ -576,19 +472,19 @@ async def test_the_ledger_and_the_figures_agree_with_the_settings_on_a_day(stack
 
 
 async def test_a_file_handed_over_follows_the_child_and_a_closed_file_leaves_the_ledger(
-    stack: Stack,
+    stack: SafetySchool,
 ) -> None:
     s = stack
     lead = s.principal()
-    c1 = s.classes[0]
-    a, b = s.of_class(c1)[:2]
+    c1 = s.roster.classes_of(s.school_id)[0]
+    a, b = s.roster.of_class(c1)[:2]
     for ref in (a, b):
         await call(s, "POST", f"/students/{ref}/care-file", lead, json={"care_groups": []})
         await until_visible(s, f"/students/{ref}/care-file", lead)
-    carer = s.auth(Role.community_worker, "cw-1", org=VILLAGE_A)
+    carer = s.token(Role.community_worker, "cw-1", org=VILLAGE_A)
     for ref in (a, b):
         for kind, carer_ref, who in (
-            ("school", s.heads[c1], s.head(c1)),
+            ("school", s.roster.head_of(c1), s.head_teacher(c1)),
             ("community", "cw-1", carer),
         ):
             body = {"kind": kind, "carer_ref": carer_ref, "org": VILLAGE_A}
@@ -600,7 +496,7 @@ async def test_a_file_handed_over_follows_the_child_and_a_closed_file_leaves_the
 
     # When the child moves to the district's other school (the reactions' hand-over) …
     other = await s.pool.fetchval(
-        "SELECT school_id FROM safety.schools WHERE school_id <> $1 ORDER BY 1 LIMIT 1", s.school
+        "SELECT school_id FROM safety.schools WHERE school_id <> $1 ORDER BY 1 LIMIT 1", s.school_id
     )
     other_principal = await s.pool.fetchval(
         "SELECT staff_ref FROM safety.staff WHERE school_id = $1 AND 'principal' = ANY(roles)",
@@ -610,14 +506,14 @@ async def test_a_file_handed_over_follows_the_child_and_a_closed_file_leaves_the
     moved = await safety.service.files.hand_over(a, other, s.district, None, today())
     assert [e.name for e in moved] == ["CarerReleased", "CareFileHandedOver"]
     assert await safety.service.files.hand_over(a, other, s.district, None, today()) == []
-    receiving = s.auth(Role.principal, other_principal, other)
+    receiving = s.token(Role.principal, other_principal, school=other)
 
     # … the receiving school sees the file, the school carer is missing again, the community
     # carer keeps the child; the old school no longer sees it.
     record = await until_visible(s, f"/students/{a}/care-file", receiving)
     assert record["school_id"] == other
     assert record["missing_kinds"] == ["school", "civil_affairs", "womens_federation"]
-    assert record["handed_over"][0]["from_school_id"] == s.school
+    assert record["handed_over"][0]["from_school_id"] == s.school_id
     await until(
         s,
         lambda: s.http.get(f"/students/{a}/care-file", headers=lead),
@@ -637,7 +533,7 @@ async def test_a_file_handed_over_follows_the_child_and_a_closed_file_leaves_the
     assert again["rule"] == "care_file_open"
 
     async def ledger() -> Any:
-        r = await s.http.get(f"/schools/{s.school}/care-ledger", headers=lead)
+        r = await s.http.get(f"/schools/{s.school_id}/care-ledger", headers=lead)
         return [row["student_ref"] for row in r.json()["files"]] if r.status_code == 200 else r
 
     assert await until(s, ledger, lambda refs: refs == [], "b leaves the ledger") == []

@@ -10,30 +10,21 @@ problem+json naming the field and the rule; a post of another district is not fo
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import Bearer
-from tests.support.servers import serving
-from tests.support.services import database_of, settings_for, worker_of
+from tests.support.safety_school import (
+    SafetyEnv,
+    SafetySchool,
+    safety_env_fixture,  # noqa: F401 - the fixture safety_env, found here by pytest
+)
 from tests.support.waiting import eventually
-from tongxin_cli.demo import DemoSpec, demo_roster
-from tongxin_platform.auth import TokenVerifier
+from tongxin_cli.demo import DemoSpec
 from tongxin_platform.eventstore import now_utc
-from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config
-from tongxin_platform.testing import Infra
-from tongxin_registry.config import RegistrySettings
-from tongxin_registry.entrypoints.api import create_app as registry_app
-from tongxin_safety.bootstrap import SERVICE
-from tongxin_safety.config import SafetySettings
 from tongxin_safety.domain.calendar import china_date, school_year_of
-from tongxin_safety.entrypoints.api import create_app as safety_app
 
 pytestmark = pytest.mark.integration
 
@@ -41,103 +32,14 @@ SPEC = DemoSpec(schools=2, classes_per_school=2, students_per_class=2)
 PROBLEM = "application/problem+json"
 
 
-@dataclass
-class World:
-    http: httpx.AsyncClient
-    pool: asyncpg.Pool
-    bearer: Bearer
-    district: str
-    schools: list[str]
-    staff: dict[str, tuple[str, list[str]]]  # staff_ref → (school_id, roles)
-    guardians: dict[str, list[str]]  # school_id → guardian_refs of its pupils
-
-    def one(self, role: str, school_id: str) -> str:
-        return next(
-            ref
-            for ref, (s, roles) in sorted(self.staff.items())
-            if s == school_id and role in roles
-        )
-
-    def leader(self, school_id: str) -> dict[str, str]:
-        return self.bearer(
-            "principal", self.district, school_id, subject=self.one("principal", school_id)
-        )
-
-    def police(self, district: str | None = None) -> dict[str, str]:
-        return self.bearer("police", district or self.district, subject="officer-7")
-
-
-@asynccontextmanager
-async def safety_stack(
-    infra: Infra,
-    kafka: str,
-    unique: str,
-    database_name: str,
-    registry_topic: str,
-    registry_settings: RegistrySettings,
-    verifier: TokenVerifier,
-    bearer: Bearer,
-) -> AsyncIterator[World]:
-    own, visits = f"test-{unique}-safety.events", f"test-{unique}-visits.events"
-    await ensure_topics(kafka, [TopicSpec(t, 3, event_topic_config()) for t in (own, visits)])
-    settings = settings_for(
-        SERVICE,
-        infra,
-        database_name=f"{database_name}_safety",
-        topics={"safety": own, "registry": registry_topic, "visits": visits},
-    )
-    assert isinstance(settings, SafetySettings)
-    students, staff = demo_roster(SPEC)
-    officer = bearer("bureau_officer", SPEC.district)
-    async with (
-        database_of(SERVICE, settings) as pool,
-        worker_of(SERVICE, settings),
-        serving(registry_app(registry_settings, verifier)) as registry_url,
-        serving(safety_app(settings, verifier)) as url,
-        httpx.AsyncClient(base_url=registry_url, timeout=30) as registry,
-        httpx.AsyncClient(base_url=url, timeout=30) as http,
-    ):
-        for path, body in (("/imports/students", students), ("/imports/staff", staff)):
-            r = await registry.post(path, content=body.encode(), headers=officer)
-            assert r.status_code == 200, r.text
-        n_students = SPEC.schools * SPEC.classes_per_school * SPEC.students_per_class
-        n_staff = SPEC.schools * (4 + SPEC.classes_per_school)
-
-        async def counts() -> tuple[int, int]:
-            return (
-                await pool.fetchval("SELECT count(*) FROM safety.students"),
-                await pool.fetchval("SELECT count(*) FROM safety.staff"),
-            )
-
-        await eventually(
-            counts, lambda n: n == (n_students, n_staff), timeout=90, what="the roster in safety"
-        )
-        schools = [r["school_id"] for r in await pool.fetch("SELECT school_id FROM safety.schools")]
-        people = {
-            r["staff_ref"]: (r["school_id"], list(r["roles"]))
-            for r in await pool.fetch("SELECT staff_ref, school_id, roles FROM safety.staff")
-        }
-        guardians: dict[str, list[str]] = {}
-        for r in await pool.fetch("SELECT school_id, guardian_refs FROM safety.students"):
-            guardians.setdefault(r["school_id"], []).extend(r["guardian_refs"])
-        yield World(http, pool, bearer, SPEC.district, sorted(schools), people, guardians)
+def police_officer(w: SafetySchool, district: str | None = None) -> dict[str, str]:
+    """The police officer who records shifts here (``officer-7``, a guard of the posts)."""
+    return w.token("police", "officer-7", district=district)
 
 
 @pytest.fixture
-async def w(
-    infra: Infra,
-    kafka: str,
-    unique: str,
-    database_name: str,
-    topic: str,
-    registry_settings: RegistrySettings,
-    registry_worker: None,
-    verifier: TokenVerifier,
-    bearer: Bearer,
-) -> AsyncIterator[World]:
-    async with safety_stack(
-        infra, kafka, unique, database_name, topic, registry_settings, verifier, bearer
-    ) as world:
+async def w(safety_env: SafetyEnv) -> AsyncIterator[SafetySchool]:
+    async with safety_env.world(SPEC) as world:
         yield world
 
 
@@ -157,7 +59,9 @@ async def ok(r: Any) -> dict[str, Any]:
     return out
 
 
-async def when(w: World, path: str, me: dict[str, str], done: Any, what: str, **params: Any) -> Any:
+async def when(
+    w: SafetySchool, path: str, me: dict[str, str], done: Any, what: str, **params: Any
+) -> Any:
     async def read() -> Any:
         r = await w.http.get(path, params=params, headers=me)
         assert r.status_code == 200, r.text
@@ -170,14 +74,14 @@ async def when(w: World, path: str, me: dict[str, str], done: Any, what: str, **
 
 
 async def test_shifts_completed_missed_and_unrecorded_give_the_rates_per_school_and_district(
-    w: World,
+    w: SafetySchool,
 ) -> None:
     today = china_date(now_utc())
     yesterday, before = today - timedelta(days=1), today - timedelta(days=2)
     a, b = w.schools
-    leader, police = w.leader(a), w.police()
-    teacher = w.one("head_teacher", a)
-    parent = w.guardians[a][0]
+    leader, police = w.principal(a), police_officer(w)
+    teacher = w.roster.one("head_teacher", a)
+    parent = w.roster.guardians_of(a)[0]
     start = str(today - timedelta(days=30))
 
     made = await ok(
@@ -318,11 +222,11 @@ async def test_shifts_completed_missed_and_unrecorded_give_the_rates_per_school_
 
 
 async def test_shifts_refuse_people_of_another_school_a_day_to_come_and_a_second_record(
-    w: World,
+    w: SafetySchool,
 ) -> None:
     today = china_date(now_utc())
     a, b = w.schools
-    leader = w.leader(a)
+    leader = w.principal(a)
     start = str(today - timedelta(days=10))
     post = (
         await ok(
@@ -335,7 +239,7 @@ async def test_shifts_refuse_people_of_another_school_a_day_to_come_and_a_second
     )["post_id"]
     path = f"/guard-posts/{post}/shifts"
     day = str(today - timedelta(days=1))
-    stranger = w.one("head_teacher", b)
+    stranger = w.roster.one("head_teacher", b)
     body = {"on": day, "period": "noon", "guards": [{"kind": "staff", "ref": stranger}]}
     refused(
         await w.http.post(path, json=body, headers=leader),
@@ -343,7 +247,7 @@ async def test_shifts_refuse_people_of_another_school_a_day_to_come_and_a_second
         "guards.0.ref",
         "staff_guard_on_school_staff",
     )
-    other_parent = w.guardians[b][0]
+    other_parent = w.roster.guardians_of(b)[0]
     volunteer = {"kind": "parent_volunteer", "ref": other_parent}
     refused(
         await w.http.post(path, json={**body, "guards": [volunteer]}, headers=leader),
@@ -351,7 +255,7 @@ async def test_shifts_refuse_people_of_another_school_a_day_to_come_and_a_second
         "guards.0.ref",
         "volunteer_is_guardian_of_school",
     )
-    rota = [{"kind": "staff", "ref": w.one("middle_leader", a)}]
+    rota = [{"kind": "staff", "ref": w.roster.one("middle_leader", a)}]
     early = {**body, "guards": rota, "on": str(today - timedelta(days=11))}
     refused(
         await w.http.post(path, json=early, headers=leader),
@@ -409,11 +313,11 @@ async def test_shifts_refuse_people_of_another_school_a_day_to_come_and_a_second
 
 
 async def test_callers_outside_the_school_or_district_are_refused_or_not_found(
-    w: World,
+    w: SafetySchool,
 ) -> None:
     today = china_date(now_utc())
     a, b = w.schools
-    leader = w.leader(a)
+    leader = w.principal(a)
     body = {"place": "school_gate", "established_on": str(today)}
     key = {**leader, "Idempotency-Key": "gate-post-1"}
     first = await ok(w.http.post(f"/schools/{a}/guard-posts", json=body, headers=key))
@@ -425,7 +329,7 @@ async def test_callers_outside_the_school_or_district_are_refused_or_not_found(
         "shift_id"
     ]
 
-    neighbour = w.leader(b)
+    neighbour = w.principal(b)
     refused(
         await w.http.post(f"/schools/{a}/guard-posts", json=body, headers=neighbour),
         403,
@@ -439,12 +343,14 @@ async def test_callers_outside_the_school_or_district_are_refused_or_not_found(
     )
     refused(
         await w.http.post(
-            f"/guard-shifts/{sid}/miss", json={"reason": "other"}, headers=w.police("330107")
+            f"/guard-shifts/{sid}/miss",
+            json={"reason": "other"},
+            headers=police_officer(w, "330107"),
         ),
         404,
         "shift_id",
     )
-    head = w.bearer("head_teacher", w.district, a, subject=w.one("head_teacher", a))
+    head = w.bearer("head_teacher", w.district, a, subject=w.roster.one("head_teacher", a))
     refused(
         await w.http.post(f"/schools/{a}/guard-posts", json=body, headers=head),
         403,
@@ -452,11 +358,11 @@ async def test_callers_outside_the_school_or_district_are_refused_or_not_found(
         "guard.manage",
     )
     # A school's leader sees their own school's row of the district's figures, no other.
-    own = await ok(w.http.get(f"/districts/{w.district}/guard-figures", headers=w.leader(a)))
+    own = await ok(w.http.get(f"/districts/{w.district}/guard-figures", headers=w.principal(a)))
     assert [s["school_id"] for s in own["schools"]] == [a]
     assert own["totals"]["schools"] == 1
     refused(
-        await w.http.get("/districts/330999/guard-figures", headers=w.leader(a)),
+        await w.http.get("/districts/330999/guard-figures", headers=w.principal(a)),
         403,
         "scope",
         "guard.figures",
@@ -486,12 +392,12 @@ async def test_callers_outside_the_school_or_district_are_refused_or_not_found(
 
 
 async def test_vice_principals_law_hours_and_fire_contacts_show_the_schools_gaps(
-    w: World,
+    w: SafetySchool,
 ) -> None:
     today = china_date(now_utc())
     year = school_year_of(today)
     a, b = w.schools
-    leader = w.leader(a)
+    leader = w.principal(a)
     vp_path = f"/schools/{a}/vice-principals"
     first_day = str(date(int(year[:4]), 9, 1))
     legal = {
@@ -535,7 +441,7 @@ async def test_vice_principals_law_hours_and_fire_contacts_show_the_schools_gaps
         "lesson_by_appointed_legal_vp",
     )
     refused(
-        await w.http.post(f"/schools/{b}/law-lessons", json=lesson, headers=w.leader(b)),
+        await w.http.post(f"/schools/{b}/law-lessons", json=lesson, headers=w.principal(b)),
         422,
         "school_id",
         "legal_vp_appointed",
@@ -543,17 +449,19 @@ async def test_vice_principals_law_hours_and_fire_contacts_show_the_schools_gaps
 
     contacts = f"/schools/{a}/fire-safety-contacts"
     refused(
-        await w.http.post(contacts, json={"staff_ref": w.one("principal", b)}, headers=leader),
+        await w.http.post(
+            contacts, json={"staff_ref": w.roster.one("principal", b)}, headers=leader
+        ),
         422,
         "staff_ref",
         "contact_on_school_staff",
     )
-    named, kept = w.one("middle_leader", a), w.one("psych_teacher", a)
+    named, kept = w.roster.one("middle_leader", a), w.roster.one("psych_teacher", a)
     for ref in (named, kept):
         out = await ok(w.http.post(contacts, json={"staff_ref": ref}, headers=leader))
         assert out["events"] == ["FireSafetyContactNamed"]
 
-    police = w.police()
+    police = police_officer(w)
     got = await when(
         w,
         vp_path,

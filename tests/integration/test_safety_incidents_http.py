@@ -14,52 +14,33 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Bearer
 from tests.support.kafka_reader import read_all
-from tests.support.safety_incidents import Stack, safety_stack
+from tests.support.safety_school import (
+    SafetyEnv,
+    SafetySchool,
+    prompt_worker,
+    safety_env_fixture,  # noqa: F401 - the fixture safety_env, found here by pytest
+)
 from tests.support.waiting import eventually
-from tongxin_platform.auth import TokenVerifier
+from tongxin_cli.demo import DemoSpec
 from tongxin_platform.eventstore import now_utc
-from tongxin_platform.testing import Infra
-from tongxin_registry.config import RegistrySettings
 
 pytestmark = pytest.mark.integration
 
 ACCOUNT = "午休时发现该生背部有大片淤青，自述被家人用皮带抽打"
 THREE = ["police", "civil_affairs", "education"]
 LIMIT = 7200
+SPEC = DemoSpec(schools=2, classes_per_school=2, students_per_class=3)
 
 
 @pytest.fixture
-async def stack(
-    infra: Infra,
-    kafka: str,
-    topic: str,
-    unique: str,
-    database_name: str,
-    registry_settings: RegistrySettings,
-    registry_worker: None,
-    verifier: TokenVerifier,
-    bearer: Bearer,
-    jwt_keys: tuple[bytes, bytes],
-) -> AsyncIterator[Stack]:
-    async with safety_stack(
-        infra,
-        kafka,
-        topic,
-        unique,
-        database_name,
-        registry_settings,
-        verifier,
-        bearer,
-        jwt_keys,
-        report_limit_seconds=LIMIT,
-    ) as s:
+async def stack(safety_env: SafetyEnv) -> AsyncIterator[SafetySchool]:
+    async with safety_env.world(SPEC, report_limit_seconds=LIMIT, **prompt_worker()) as s:
         yield s
 
 
 async def report(
-    s: Stack,
+    s: SafetySchool,
     category: str,
     students: list[str],
     *,
@@ -84,7 +65,7 @@ async def report(
     return answer
 
 
-async def file(s: Stack, incident_id: str, school_id: str | None = None) -> dict[str, Any]:
+async def file(s: SafetySchool, incident_id: str, school_id: str | None = None) -> dict[str, Any]:
     r = await s.http.post(
         f"/incidents/{incident_id}/mandatory-report",
         json={"departments": THREE},
@@ -95,16 +76,18 @@ async def file(s: Stack, incident_id: str, school_id: str | None = None) -> dict
     return answer
 
 
-async def logged_reads(s: Stack, record: str, action: str) -> int:
+async def logged_reads(s: SafetySchool, record: str, action: str) -> int:
     n: int = await s.pool.fetchval(
         "SELECT count(*) FROM access_log WHERE record = $1 AND action = $2", record, action
     )
     return n
 
 
-async def test_a_mandatory_incident_reported_in_time_is_never_escalated(stack: Stack) -> None:
+async def test_a_mandatory_incident_reported_in_time_is_never_escalated(
+    stack: SafetySchool,
+) -> None:
     s = stack
-    a, b = s.students[s.school_id][:2]
+    a, b = s.roster.of_school(s.school_id)[:2]
     before = now_utc()
     key = {"Idempotency-Key": "incident-1"}
     at = before - timedelta(minutes=20)
@@ -170,11 +153,11 @@ async def test_a_mandatory_incident_reported_in_time_is_never_escalated(stack: S
 
 
 async def test_an_incident_names_only_children_of_the_school_and_stays_with_it(
-    stack: Stack,
+    stack: SafetySchool,
 ) -> None:
     s = stack
     mine, other = s.school_id, s.schools[1]
-    child, elsewhere = s.students[mine][0], s.students[other][0]
+    child, elsewhere = s.roster.of_school(mine)[0], s.roster.of_school(other)[0]
     r = await s.http.post(
         f"/schools/{mine}/incidents",
         json={
@@ -187,10 +170,11 @@ async def test_an_incident_names_only_children_of_the_school_and_stays_with_it(
     assert r.status_code == 422
     assert (r.json()["field"], r.json()["rule"]) == ("student_refs", "incident_children_of_school")
     # A head teacher records at their own school (a child of another class too), not another's.
-    made = await report(s, "serious_bullying", [child], headers=s.head_teacher())
+    head = s.staff("head_teacher", s.school_id)
+    made = await report(s, "serious_bullying", [child], headers=head)
     iid = made["incident_id"]
     body = {"category": "accident", "student_refs": [], "occurred_at": now_utc().isoformat()}
-    r = await s.http.post(f"/schools/{other}/incidents", json=body, headers=s.head_teacher())
+    r = await s.http.post(f"/schools/{other}/incidents", json=body, headers=head)
     assert r.status_code == 403
     assert r.headers["content-type"] == "application/problem+json"
     # Another school's principal finds no such incident: the same answer as a missing one.
@@ -216,7 +200,9 @@ async def test_an_incident_names_only_children_of_the_school_and_stays_with_it(
         assert r.json()["rule"] == "incident.read"
     # The head teacher who recorded it files the report.
     r = await s.http.post(
-        f"/incidents/{iid}/mandatory-report", json={"departments": THREE}, headers=s.head_teacher()
+        f"/incidents/{iid}/mandatory-report",
+        json={"departments": THREE},
+        headers=head,
     )
     assert r.status_code == 200, r.text
     # The school's list: logged per incident, no account.
@@ -236,17 +222,19 @@ async def test_an_incident_names_only_children_of_the_school_and_stays_with_it(
     ).status_code == 403
 
 
-async def _school_list(s: Stack, school_id: str) -> list[dict[str, Any]]:
+async def _school_list(s: SafetySchool, school_id: str) -> list[dict[str, Any]]:
     r = await s.http.get(f"/schools/{school_id}/incidents", headers=s.agency("police"))
     assert r.status_code == 200, r.text
     rows: list[dict[str, Any]] = r.json()["incidents"]
     return rows
 
 
-async def test_the_districts_figures_equal_those_computed_from_the_answers(stack: Stack) -> None:
+async def test_the_districts_figures_equal_those_computed_from_the_answers(
+    stack: SafetySchool,
+) -> None:
     s = stack
     one, two = s.school_id, s.schools[1]
-    kids1, kids2 = s.students[one], s.students[two]
+    kids1, kids2 = s.roster.of_school(one), s.roster.of_school(two)
     on_time = await report(s, "physical_abuse", [kids1[0]])
     late = await report(s, "sexual_abuse", [kids1[1]])
     no_duty = await report(s, "bullying", [kids1[2]], account=None)
@@ -271,9 +259,13 @@ async def test_the_districts_figures_equal_those_computed_from_the_answers(stack
     assert late_filed["late"] is True
     assert late_filed["delay_seconds"] >= LIMIT + 60
     delays.append(late_filed["delay_seconds"])
-    # Reported after the clock moved: unreported, not yet due.
+    # Reported after the clock moved: unreported, not yet due — the API decides on the clock
+    # injected into it (``create_app(..., clock=)``), the one the worker's deadlines see.
+    moved = now_utc() + s.clock.ahead
     pending = await report(s, "neglect_or_abandonment", [kids1[0]])
     assert pending["mandatory_report_required"] is True
+    due = datetime.fromisoformat(pending["report_due_at"])
+    assert moved + timedelta(seconds=LIMIT) <= due <= s.clock() + timedelta(seconds=LIMIT)
     assert no_duty["mandatory_report_required"] is False
 
     expected_school_one = {
@@ -334,9 +326,11 @@ async def test_the_districts_figures_equal_those_computed_from_the_answers(stack
     assert r.json()["rule"] == "date_range"
 
 
-async def test_the_guidance_committee_decides_a_referral_once_with_who_sat(stack: Stack) -> None:
+async def test_the_guidance_committee_decides_a_referral_once_with_who_sat(
+    stack: SafetySchool,
+) -> None:
     s = stack
-    child, other_child = s.students[s.school_id][:2]
+    child, other_child = s.roster.of_school(s.school_id)[:2]
     incident = await report(s, "serious_misbehaviour", [child], account=None)
     police = s.agency("police")
     # From an incident that does not name the child: refused.
@@ -419,9 +413,11 @@ async def test_the_guidance_committee_decides_a_referral_once_with_who_sat(stack
     ).status_code == 403
 
 
-async def test_malformed_requests_are_refused_as_problems_naming_the_field(stack: Stack) -> None:
+async def test_malformed_requests_are_refused_as_problems_naming_the_field(
+    stack: SafetySchool,
+) -> None:
     s = stack
-    school, child = s.school_id, s.students[s.school_id][0]
+    school, child = s.school_id, s.roster.of_school(s.school_id)[0]
     now = now_utc().isoformat()
     bad_incidents: list[dict[str, Any]] = [
         {

@@ -9,29 +9,21 @@ kinds; the hazard's detail never travels in clear."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import Bearer
-from tests.support.servers import serving
-from tests.support.services import database_of, settings_for, worker_of
+from tests.support.safety_school import (
+    SafetyEnv,
+    SafetySchool,
+    safety_env_fixture,  # noqa: F401 - the fixture safety_env, found here by pytest
+)
 from tests.support.waiting import eventually
-from tongxin_cli.demo import DemoSpec, demo_roster
-from tongxin_platform.auth import TokenVerifier
+from tongxin_cli.demo import DemoSpec
 from tongxin_platform.eventstore import now_utc
-from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config
-from tongxin_platform.testing import Infra
-from tongxin_registry.config import RegistrySettings
-from tongxin_registry.entrypoints.api import create_app as registry_app
-from tongxin_safety.bootstrap import SERVICE
-from tongxin_safety.config import SafetySettings
 from tongxin_safety.domain.calendar import china_date
-from tongxin_safety.entrypoints.api import create_app as safety_app
 
 pytestmark = pytest.mark.integration
 
@@ -45,64 +37,10 @@ def day(offset: int) -> str:
     return str(TODAY + timedelta(days=offset))
 
 
-@dataclass
-class World:
-    http: httpx.AsyncClient
-    pool: asyncpg.Pool
-    district: str
-    schools: list[str]
-    bearer: Bearer
-
-    def principal(self, school_id: str) -> dict[str, str]:
-        return self.bearer("principal", self.district, school_id, subject=f"p-{school_id}")
-
-    def agency(self, role: str) -> dict[str, str]:
-        return self.bearer(role, self.district, subject=f"{role}-1")
-
-
 @pytest.fixture
-async def w(
-    infra: Infra,
-    kafka: str,
-    unique: str,
-    database_name: str,
-    topic: str,
-    registry_settings: RegistrySettings,
-    registry_worker: None,
-    verifier: TokenVerifier,
-    bearer: Bearer,
-) -> AsyncIterator[World]:
-    own, visits = f"test-{unique}-safety.events", f"test-{unique}-visits.events"
-    await ensure_topics(kafka, [TopicSpec(t, 3, event_topic_config()) for t in (own, visits)])
-    settings = settings_for(
-        SERVICE,
-        infra,
-        database_name=f"{database_name}_safety",
-        topics={"safety": own, "registry": topic, "visits": visits},
-    )
-    assert isinstance(settings, SafetySettings)
-    students, staff = demo_roster(SPEC)
-    officer = bearer("bureau_officer", SPEC.district)
-    async with (
-        database_of(SERVICE, settings) as pool,
-        worker_of(SERVICE, settings),
-        serving(registry_app(registry_settings, verifier)) as registry_url,
-        serving(safety_app(settings, verifier)) as url,
-        httpx.AsyncClient(base_url=registry_url, timeout=30) as registry,
-        httpx.AsyncClient(base_url=url, timeout=30) as http,
-    ):
-        for path, body in (("/imports/students", students), ("/imports/staff", staff)):
-            r = await registry.post(path, content=body.encode(), headers=officer)
-            assert r.status_code == 200, r.text
-
-        async def schools() -> list[str]:
-            rows = await pool.fetch("SELECT school_id FROM safety.schools ORDER BY 1")
-            return [r["school_id"] for r in rows]
-
-        found = await eventually(
-            schools, lambda s: len(s) == SPEC.schools, timeout=90, what="the schools in safety"
-        )
-        yield World(http, pool, SPEC.district, found, bearer)
+async def w(safety_env: SafetyEnv) -> AsyncIterator[SafetySchool]:
+    async with safety_env.world(SPEC) as world:
+        yield world
 
 
 def refused(r: httpx.Response, status: int, field: str | None, rule: str) -> None:
@@ -115,7 +53,7 @@ def refused(r: httpx.Response, status: int, field: str | None, rule: str) -> Non
 
 
 async def record(
-    w: World, school_id: str, who: dict[str, str], body: dict[str, Any], **headers: str
+    w: SafetySchool, school_id: str, who: dict[str, str], body: dict[str, Any], **headers: str
 ) -> dict[str, Any]:
     r = await w.http.post(
         f"/schools/{school_id}/inspections", json=body, headers={**who, **headers}
@@ -125,7 +63,7 @@ async def record(
     return out
 
 
-async def read(w: World, path: str, who: dict[str, str], **params: str) -> dict[str, Any]:
+async def read(w: SafetySchool, path: str, who: dict[str, str], **params: str) -> dict[str, Any]:
     r = await w.http.get(path, params=params, headers=who)
     assert r.status_code == 200, r.text
     out: dict[str, Any] = r.json()
@@ -133,7 +71,7 @@ async def read(w: World, path: str, who: dict[str, str], **params: str) -> dict[
 
 
 async def read_when(
-    w: World, path: str, who: dict[str, str], done: Any, what: str, **params: str
+    w: SafetySchool, path: str, who: dict[str, str], done: Any, what: str, **params: str
 ) -> dict[str, Any]:
     found: dict[str, Any] = await eventually(
         lambda: read(w, path, who, **params), done, timeout=60, what=what
@@ -146,7 +84,7 @@ def hazard(severity: str, owner: str, rectify_by: str, detail: str | None = None
     return {**h, "detail": detail} if detail else h
 
 
-async def test_each_agency_records_the_kinds_the_law_gives_it_and_no_other(w: World) -> None:
+async def test_each_agency_records_the_kinds_the_law_gives_it_and_no_other(w: SafetySchool) -> None:
     school, other = w.schools
     police, market = w.agency("police"), w.agency("market_regulation")
     road = {"kind": "order_and_traffic", "inspected_on": day(0)}
@@ -201,7 +139,7 @@ async def test_each_agency_records_the_kinds_the_law_gives_it_and_no_other(w: Wo
 
 
 async def test_a_reinspection_closes_a_hazard_and_another_shows_overdue_on_the_day_asked(
-    w: World,
+    w: SafetySchool,
 ) -> None:
     school, other = w.schools
     principal = w.principal(school)
@@ -368,7 +306,7 @@ async def test_a_reinspection_closes_a_hazard_and_another_shows_overdue_on_the_d
 
 
 async def test_market_regulation_reads_only_its_shop_kinds_and_the_police_every_kind(
-    w: World,
+    w: SafetySchool,
 ) -> None:
     school, _ = w.schools
     principal = w.principal(school)
@@ -454,7 +392,7 @@ async def test_market_regulation_reads_only_its_shop_kinds_and_the_police_every_
     refused(r, 403, None, "inspection.read")
 
 
-async def test_one_idempotency_key_records_an_inspection_once(w: World) -> None:
+async def test_one_idempotency_key_records_an_inspection_once(w: SafetySchool) -> None:
     school, _ = w.schools
     principal = w.principal(school)
     body = {

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -36,6 +36,7 @@ from tongxin_platform.edge import (
     install_docs,
     service_router,
 )
+from tongxin_platform.eventstore import now_utc
 from tongxin_platform.http import Caller, install_auth, install_problem_handlers, problem, require
 from tongxin_platform.looplag import LoopLag
 from tongxin_platform.metrics import ServiceMetrics, Watermarks
@@ -69,6 +70,7 @@ async def runtime_of(request: Request) -> Runtime:  # async: no thread pool hop 
 
 
 RuntimeDep = Annotated[Runtime, Depends(runtime_of)]
+Clock = Callable[[], datetime]  # the time commands are decided at (``now_utc`` unless injected)
 
 
 def create_service_app(
@@ -77,10 +79,14 @@ def create_service_app(
     verifier: TokenVerifier | None = None,
     *,
     routers: Sequence[APIRouter] = (),
+    clock: Clock | None = None,
 ) -> FastAPI:
+    """``clock``: the time the API's commands are decided at (its ``Writer``'s), injected as a
+    worker's is (``Worker(..., clock=…)``) so that a test or a benchmark moves both together."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = await open_runtime(service, settings)
+        runtime = await open_runtime(service, settings, clock=clock or now_utc)
         app.state.runtime = runtime
         app.state.service = service.build(runtime) if service.build else None
         app.state.watermarks = Watermarks(settings.kafka_bootstrap_servers)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from tongxin_platform.api import create_service_app
+from tongxin_platform.api import Clock, create_service_app
 from tongxin_platform.auth import TokenVerifier
 from tongxin_platform.telemetry import configure_tracing
 from tongxin_registry.bootstrap import SERVICE
@@ -20,8 +20,10 @@ from tongxin_registry.entrypoints import import_routes, roster_routes, student_r
 ROUTERS = (import_routes.router, student_routes.router, roster_routes.router)
 
 
-def create_app(settings: RegistrySettings, verifier: TokenVerifier | None = None) -> FastAPI:
-    return create_service_app(SERVICE, settings, verifier, routers=ROUTERS)
+def create_app(
+    settings: RegistrySettings, verifier: TokenVerifier | None = None, clock: Clock | None = None
+) -> FastAPI:
+    return create_service_app(SERVICE, settings, verifier, routers=ROUTERS, clock=clock)
 
 
 def create_app_from_env() -> FastAPI:

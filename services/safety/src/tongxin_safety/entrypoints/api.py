@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from tongxin_platform.api import create_service_app
+from tongxin_platform.api import Clock, create_service_app
 from tongxin_platform.auth import TokenVerifier
 from tongxin_platform.telemetry import configure_tracing
 from tongxin_safety.bootstrap import SERVICE
@@ -29,8 +29,10 @@ ROUTERS: tuple[APIRouter, ...] = (
 )
 
 
-def create_app(settings: SafetySettings, verifier: TokenVerifier | None = None) -> FastAPI:
-    return create_service_app(SERVICE, settings, verifier, routers=ROUTERS)
+def create_app(
+    settings: SafetySettings, verifier: TokenVerifier | None = None, clock: Clock | None = None
+) -> FastAPI:
+    return create_service_app(SERVICE, settings, verifier, routers=ROUTERS, clock=clock)
 
 
 def create_app_from_env() -> FastAPI:
