@@ -7,13 +7,13 @@ project's scripts. When none works the integration tests fail; they are never sk
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 
+from tests.support.cleanup import UNIQUES, delete_topics, drop_databases, fresh_unique
 from tests.support.services import database_of, settings_for, worker_of
 from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config, read_topics_file
 from tongxin_platform.settings import service_database_url
@@ -41,14 +41,21 @@ def infra() -> Iterator[Infra]:
 
 
 @pytest.fixture(scope="session")
-async def kafka(infra: Infra) -> str:
+async def kafka(infra: Infra) -> AsyncIterator[str]:
     await ensure_topics(infra.kafka_bootstrap, read_topics_file(ROOT / "infra/kafka/topics.txt"))
-    return infra.kafka_bootstrap
+    yield infra.kafka_bootstrap
+    # What the session made goes with it (tests/support/cleanup.py says why). Best effort:
+    # the session's results stand whatever happens here; what is left is only clutter.
+    try:
+        await delete_topics(infra.kafka_bootstrap, UNIQUES)
+        await drop_databases(infra.database_url, UNIQUES)
+    except Exception as exc:  # noqa: BLE001 - reported, never a test failure
+        print(f"\ntest clean-up incomplete: {exc!r}")
 
 
 @pytest.fixture
 def unique() -> str:
-    return uuid.uuid4().hex[:10]
+    return fresh_unique()
 
 
 @pytest.fixture

@@ -5,6 +5,8 @@
 #   infra/kafka/start.sh            # PLAINTEXT on 127.0.0.1:19092
 #
 # Env: KAFKA_PORT (19092), KAFKA_CONTROLLER_PORT (19093),
+#      KAFKA_HEAP_MAX (1g: the broker's heap; its metadata grows with every
+#      partition, and a development cluster keeps what `make run` and test runs made),
 #      TONGXIN_DATA_DIR (data root, default <repo>/.data; Kafka uses <root>/kafka).
 # Idempotent: if the port already answers, it says so and exits 0.
 # Needs: java >= 17; mvn only on the first run (or after pom.xml changes).
@@ -124,7 +126,7 @@ else
   echo "kafka: starting broker on 127.0.0.1:$KAFKA_PORT (data: $KAFKA_HOME)"
   (
     cd "$KAFKA_HOME"
-    exec "${detach[@]}" java -Xms256m -Xmx512m -XX:+UseSerialGC "${JVM_OPTS[@]}" \
+    exec "${detach[@]}" java -Xms256m "-Xmx${KAFKA_HEAP_MAX:-1g}" -XX:+UseSerialGC "${JVM_OPTS[@]}" \
       kafka.Kafka "$KAFKA_PROPS" >"$KAFKA_LOGS/kafka.out" 2>&1 </dev/null
   ) &
   pid=$!

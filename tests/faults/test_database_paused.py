@@ -17,7 +17,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ import psutil
 import pytest
 
 from tests.conftest import Bearer
+from tests.support.cleanup import fresh_unique
 from tests.support.servers import free_port
 from tests.support.waiting import eventually
 from tongxin_platform.testing import local_database_url, repo_root, run_script
@@ -97,7 +97,7 @@ async def visits_api(
 ) -> AsyncIterator[str]:
     """The visits API as its own process, on the private cluster and the shared broker."""
     port = free_port()
-    unique = uuid.uuid4().hex[:10]
+    unique = fresh_unique()
     env = {
         **os.environ,
         "DATABASE_URL": private_postgres.url,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +22,7 @@ import jwt
 import pytest
 from fastapi import FastAPI
 
+from tests.support.cleanup import fresh_unique
 from tests.support.matrix import (
     CLASS,
     DISTRICT,
@@ -224,7 +224,7 @@ def rows_where(text: str, column: str, value: str) -> str:
 async def world(
     infra: Infra, kafka: str, jwt_keys: tuple[bytes, bytes], verifier: TokenVerifier
 ) -> AsyncIterator[World]:
-    unique = uuid.uuid4().hex[:10]
+    unique = fresh_unique()
     topic = f"test-{unique}.events"
     await ensure_topics(kafka, [TopicSpec(topic, 3, event_topic_config())])
     settings = RegistrySettings(

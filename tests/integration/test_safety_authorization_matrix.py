@@ -18,7 +18,6 @@ Every wrong cell is collected and reported at once.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,6 +27,7 @@ import httpx
 import pytest
 
 from tests.conftest import Bearer
+from tests.support.cleanup import fresh_unique
 from tests.support.matrix import (
     CLASS,
     DISTRICT,
@@ -385,7 +385,7 @@ async def world(
     verifier: TokenVerifier,
     bearer: Bearer,
 ) -> AsyncIterator[World]:
-    unique = uuid.uuid4().hex[:10]
+    unique = fresh_unique()
     topic = f"test-{unique}.events"
     await ensure_topics(kafka, [TopicSpec(topic, 3, event_topic_config())])
     registry_settings = settings_for(

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-import uuid
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from functools import partial
@@ -33,6 +32,7 @@ import schemathesis
 from hypothesis import strategies as st
 
 from tests.conftest import Bearer
+from tests.support.cleanup import fresh_unique
 from tests.support.fuzzing import (
     Caller,
     Fuzz,
@@ -341,7 +341,7 @@ async def world(
     verifier: TokenVerifier,
     bearer: Bearer,
 ) -> AsyncIterator[tuple[SafetySchool, Seeded]]:
-    unique = uuid.uuid4().hex[:10]
+    unique = fresh_unique()
     topic = f"test-{unique}.events"
     await ensure_topics(kafka, [TopicSpec(topic, 3, event_topic_config())])
     registry_settings = settings_for(
