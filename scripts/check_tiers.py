@@ -10,10 +10,10 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 
 REQUIRED = {
-    "tests.unit": 540,
-    "tests.contract": 50,
-    "tests.integration": 125,
-    "tests.faults": 5,
+    "tests.unit": 775,
+    "tests.contract": 80,
+    "tests.integration": 150,
+    "tests.faults": 6,
     "tests.e2e": 1,
 }
 
