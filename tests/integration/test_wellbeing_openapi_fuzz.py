@@ -23,11 +23,9 @@ import re
 import time
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
-from functools import partial
 from typing import Any
 
 import pytest
-import schemathesis
 from hypothesis import strategies as st
 
 from tests.conftest import Bearer
@@ -35,17 +33,11 @@ from tests.support.cleanup import fresh_unique
 from tests.support.fuzzing import (
     Caller,
     Fuzz,
-    call,
-    drive,
+    dead_letters,
+    fuzz_operations,
     operations,
-    real_ids,
-    with_body,
-    with_ids,
-    with_query,
 )
-from tests.support.kafka_reader import read_all
 from tests.support.services import settings_for, worker_of
-from tests.support.waiting import caught_up, eventually
 from tests.support.wellbeing_school import (
     Seeded,
     Wellbeing,
@@ -54,7 +46,6 @@ from tests.support.wellbeing_school import (
     wellbeing_world,
 )
 from tongxin_cli.demo import DemoSpec
-from tongxin_contracts import dlq_topic
 from tongxin_contracts.events.wellbeing import (
     ClassSessionKind,
     ConsentDecision,
@@ -218,64 +209,6 @@ def real_bodies(wb: Wellbeing, seeded: Seeded) -> dict[str, st.SearchStrategy[di
 # --- driving schemathesis ---------------------------------------------------------------
 
 
-def strategies_for(
-    op: Any, fuzz: Fuzz, bodies: dict[str, st.SearchStrategy[dict[str, Any]]]
-) -> st.SearchStrategy[Any]:
-    """Generated requests, and requests with the ids, bodies and calendar edges we have."""
-    ids = fuzz.ids
-    generated = [op.as_strategy(mode) for mode in schemathesis.GenerationMode]
-    ours = []
-    if "{" in op.path:  # real students, proposals, referrals…, so handlers get past the 404
-        ours.append(real_ids(ids, op.path).flatmap(partial(with_ids, fuzz, op)))
-    if op.path in bodies:  # …and real staff, classes and hospitals in the body
-        ours.append(st.tuples(real_ids(ids, op.path), bodies[op.path]).map(partial(with_body, op)))
-    edges = {p.name: EDGE_QUERY[p.name] for p in op.query if p.name in EDGE_QUERY}
-    if edges:  # …and the ends of the calendar in the query
-        ours.append(
-            st.tuples(real_ids(ids, op.path), st.fixed_dictionaries({}, optional=edges)).map(
-                partial(with_query, op)
-            )
-        )
-    # Half the draws are schemathesis' own; half, where there are any, are ours.
-    return st.one_of(st.one_of(*generated), *([st.one_of(*ours)] if ours else []))
-
-
-def fuzz_operations(
-    fuzz: Fuzz, ops: list[Any], bodies: dict[str, st.SearchStrategy[dict[str, Any]]]
-) -> None:
-    """Every operation under every caller."""
-    for op in ops:
-        for who, me in fuzz.callers.items():
-            drive(fuzz, me.share, strategies_for(op, fuzz, bodies), partial(call, fuzz, who))
-
-
-async def dead_letters(wb: Wellbeing, accepted: list[str]) -> list[str]:
-    """Once the outbox is relayed and the read model has read the topic: what it dead-lettered,
-    with the accepted commands that name the event's stream."""
-    settings = wb.settings
-    kafka = settings.kafka_bootstrap_servers
-    await eventually(
-        lambda: wb.pool.fetchval("SELECT count(*) FROM outbox"),
-        lambda n: n == 0,
-        what="the wellbeing outbox relayed",
-    )
-    await eventually(
-        lambda: caught_up(wb.pool, WELLBEING.group, settings.topic, kafka),
-        lambda done: done,
-        what="the read model caught up with the wellbeing topic",
-    )
-    out = []
-    for record in await read_all(kafka, dlq_topic(settings.topic, WELLBEING.group)):
-        h = dict(record.headers)
-        stream = (record.key or b"").decode()
-        out.append(
-            f"{h.get('ce_type', b'?').decode()} on {stream}: "
-            f"{h.get('dlq_error', b'?').decode()[:300]}"
-        )
-        out += [f"    after {command}" for command in accepted if stream[-12:] in command]
-    return out
-
-
 @pytest.fixture
 async def world(
     infra: Infra,
@@ -358,9 +291,11 @@ async def test_fuzzing_every_wellbeing_operation_never_gets_a_5xx_nor_an_error_n
     fuzz.failures += broken
     bodies = real_bodies(wb, seeded)
     started = time.monotonic()
-    await asyncio.to_thread(fuzz_operations, fuzz, ops, bodies)
+    await asyncio.to_thread(fuzz_operations, fuzz, ops, bodies, EDGE_QUERY)
     took = time.monotonic() - started
-    dead = await dead_letters(wb, fuzz.accepted)
+    settings = wb.settings
+    kafka_at = settings.kafka_bootstrap_servers
+    dead = await dead_letters(wb.pool, WELLBEING.group, settings.topic, kafka_at, fuzz.accepted)
 
     bad = [f"{len(fuzz.failures)} bad answers:", *fuzz.failures[:40]] if fuzz.failures else []
     bad += [f for f in seeded.failures if re.search(r"→ 5\d\d", f)]  # parts missing are fine

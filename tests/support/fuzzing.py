@@ -8,14 +8,20 @@ import contextlib
 import re
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
+import asyncpg
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+
+from tests.support.kafka_reader import read_all
+from tests.support.waiting import caught_up, eventually
+from tongxin_contracts import dlq_topic
 
 EXAMPLES = 60  # at most, per operation and caller
 PROBLEM = "application/problem+json"
@@ -190,3 +196,62 @@ def operations(base_url: str) -> tuple[list[Any], list[str]]:
         else:
             broken.append(f"an operation the schema cannot describe: {result.err()!r}")
     return found, broken
+
+
+Bodies = Mapping[str, st.SearchStrategy[dict[str, Any]]]
+EdgeQuery = Mapping[str, st.SearchStrategy[str]]
+
+
+def strategies_for(op: Any, fuzz: Fuzz, bodies: Bodies, edges: EdgeQuery) -> st.SearchStrategy[Any]:
+    """Generated requests, and requests with the ids, bodies and calendar edges we have."""
+    ids = fuzz.ids
+    generated = [op.as_strategy(mode) for mode in schemathesis.GenerationMode]
+    ours = []
+    if "{" in op.path:  # real ids (students, pairings, referrals…): handlers get past the 404
+        ours.append(real_ids(ids, op.path).flatmap(partial(with_ids, fuzz, op)))
+    if op.path in bodies:  # …and real staff, carers, classes in the body
+        ours.append(st.tuples(real_ids(ids, op.path), bodies[op.path]).map(partial(with_body, op)))
+    query = {p.name: edges[p.name] for p in op.query if p.name in edges}
+    if query:  # …and the ends of the calendar in the query
+        ours.append(
+            st.tuples(real_ids(ids, op.path), st.fixed_dictionaries({}, optional=query)).map(
+                partial(with_query, op)
+            )
+        )
+    # Half the draws are schemathesis' own; half, where there are any, are ours.
+    return st.one_of(st.one_of(*generated), *([st.one_of(*ours)] if ours else []))
+
+
+def fuzz_operations(fuzz: Fuzz, ops: list[Any], bodies: Bodies, edges: EdgeQuery) -> None:
+    """Every operation under every caller."""
+    for op in ops:
+        for who, me in fuzz.callers.items():
+            strategy = strategies_for(op, fuzz, bodies, edges)
+            drive(fuzz, me.share, strategy, partial(call, fuzz, who))
+
+
+async def dead_letters(
+    pool: asyncpg.Pool, group: str, topic: str, kafka: str, accepted: list[str]
+) -> list[str]:
+    """Once the outbox is relayed and the read model (consumer ``group``) has read ``topic``:
+    what it dead-lettered, with the accepted commands that name the event's stream."""
+    await eventually(
+        lambda: pool.fetchval("SELECT count(*) FROM outbox"),
+        lambda n: n == 0,
+        what=f"the outbox of {topic} relayed",
+    )
+    await eventually(
+        lambda: caught_up(pool, group, topic, kafka),
+        lambda done: done,
+        what=f"{group} caught up with {topic}",
+    )
+    out = []
+    for record in await read_all(kafka, dlq_topic(topic, group)):
+        h = dict(record.headers)
+        stream = (record.key or b"").decode()
+        out.append(
+            f"{h.get('ce_type', b'?').decode()} on {stream}: "
+            f"{h.get('dlq_error', b'?').decode()[:300]}"
+        )
+        out += [f"    after {command}" for command in accepted if stream[-12:] in command]
+    return out
