@@ -1,0 +1,1 @@
+"""Commands (load → decide → append) and queries of the committees service."""

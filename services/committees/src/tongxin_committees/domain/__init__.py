@@ -1,0 +1,1 @@
+"""Pure rules of the committees service: deciders, refusals, calendars (no I/O, no clock)."""

@@ -1,0 +1,1 @@
+"""HTTP API, worker and command of the committees service."""

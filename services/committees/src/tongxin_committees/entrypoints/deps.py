@@ -1,0 +1,68 @@
+"""What every committees route shares: the service from the app's state, where a school lives
+(for the policy), how much of a district a caller sees, and running a command once per
+``Idempotency-Key``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Path, Request
+from fastapi.responses import JSONResponse
+
+from tongxin_committees.application import queries
+from tongxin_committees.application.policy import POLICY, Action
+from tongxin_committees.bootstrap import Committees
+from tongxin_platform import idempotency
+from tongxin_platform.auth import Principal
+from tongxin_platform.fields import IDENT
+from tongxin_platform.http import not_found, require
+from tongxin_platform.policy import Scope
+
+GuardianRef = Annotated[str, Path(pattern=IDENT, description="A guardian's pseudonym.")]
+
+
+async def committees_of(request: Request) -> Committees:  # async: no thread pool hop
+    app: Committees = request.app.state.service
+    return app
+
+
+App = Annotated[Committees, Depends(committees_of)]
+
+
+async def school_scope_for(
+    app: Committees, who: Principal, action: Action, school_id: str
+) -> Scope:
+    """Where the school lives, for a caller who may ``action`` there: 403 naming the rule for a
+    role that may never, 404 for an unknown school, 403 for one outside the caller's scope
+    (school ids are public bureau codes: nothing to hide)."""
+    require(POLICY, who, action, Scope(who.district, who.school, who.class_id))
+    row = await queries.school(app.pool, school_id)
+    if row is None:
+        raise not_found("school_id", "school")
+    where = Scope(row["district"], school_id)
+    require(POLICY, who, action, where)
+    return where
+
+
+def district_view(who: Principal, action: Action, district: str) -> str | None:
+    """How much of a district a district route shows the caller: 403 naming the rule outside
+    their district; a school-level caller (a school's managers) sees their own school's rows and
+    totals only (the school returned), a district- or city-level caller every school (None).
+    Every district route of every part asks this, so that no part answers differently."""
+    require(POLICY, who, action, Scope(district, who.school))
+    return who.school
+
+
+async def run(
+    app: Committees,
+    request: Request,
+    who: Principal,
+    key: str | None,
+    act: Callable[[], Awaitable[dict[str, Any]]],
+) -> JSONResponse:
+    """Run a command once per ``Idempotency-Key``; the domain's refusals become problem+json
+    naming the field and rule."""
+    return await idempotency.command(
+        app.transactions, request, who, key, act, metrics=request.app.state.metrics
+    )

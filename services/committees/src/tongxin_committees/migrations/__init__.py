@@ -1,0 +1,1 @@
+"""SQL migrations of the committees service's own tables (beyond the kit's)."""

@@ -1,0 +1,1 @@
+"""The committees read model: one projection whose tables each part declares."""

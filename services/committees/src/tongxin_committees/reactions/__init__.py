@@ -1,0 +1,1 @@
+"""Reactions of the committees service to other services' events."""
