@@ -13,7 +13,8 @@ PACKAGES := tongxin_contracts tongxin_platform tongxin_cli $(addprefix tongxin_,
 help:
 	@echo "make run    – Kafka + PostgreSQL up, every service (API + worker) started, the demo"
 	@echo "             district seeded (roster, a semester of home visits 家访, a screening"
-	@echo "             campaign 心阳光, a term of child safety 护平安), URLs printed"
+	@echo "             campaign 心阳光, a term of child safety 护平安, a year of committee"
+	@echo "             work 家委会 · 家长学校), URLs printed"
 	@echo "make stop   – stop the services started by make run (Kafka/PostgreSQL stay up)"
 	@echo "make test   – lint, types, import contracts, schemas, AsyncAPI, all test tiers"
 	@echo "             (real Kafka + PostgreSQL)"
@@ -34,7 +35,7 @@ down:
 run: up
 	@source scripts/service-env.sh && echo "Development mode (TONGXIN_ENV=$$TONGXIN_ENV): published default secrets are accepted with a warning; master keys in $$TONGXIN_KEYRING_DIR. Never in production."
 	@UV="$(UV)" bash scripts/run-services.sh start $(SERVICES)
-	$(UV) run tongxin seed --registry-url http://127.0.0.1:8001 --visits-url http://127.0.0.1:8003 --wellbeing-url http://127.0.0.1:8004 --safety-url http://127.0.0.1:8005
+	$(UV) run tongxin seed --registry-url http://127.0.0.1:8001 --visits-url http://127.0.0.1:8003 --wellbeing-url http://127.0.0.1:8004 --safety-url http://127.0.0.1:8005 --committees-url http://127.0.0.1:8002
 	@echo
 	@echo "Tongxin is running:"
 	@UV="$(UV)" bash scripts/run-services.sh urls $(SERVICES)

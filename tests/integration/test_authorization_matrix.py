@@ -72,6 +72,7 @@ LEVELS = PLACES
 #   imT  POST /imports/staff         the school-330106001 staff rows again (no change)
 #   sch  GET  /schools               the caller's own scope: "outside" is a neighbour's own scope
 #   cls  GET  /schools/330106001/classes
+#   stf  GET  /schools/330106001/staff                pseudonyms and roles, no names
 #   cst  GET  /classes/330106001-01/students        cs+  … ?include_personal=true
 #   stu  GET  /students/{A}                          st+  … ?include_personal=true
 #   his  GET  /students/{A}/history
@@ -93,6 +94,7 @@ ENDPOINTS = (
     Endpoint("imT", "POST", "/imports/staff", "roster.import"),
     Endpoint("sch", "GET", "/schools", "roster.read"),
     Endpoint("cls", "GET", "/schools/{school_id}/classes", "roster.read"),
+    Endpoint("stf", "GET", "/schools/{school_id}/staff", "roster.read"),
     Endpoint("cst", "GET", "/classes/{class_id}/students", "roster.read"),
     Endpoint("cs+", "GET", "/classes/{class_id}/students", "roster.read_personal", "cst"),
     Endpoint("stu", "GET", "/students/{student_ref}", "roster.read"),
@@ -118,34 +120,34 @@ ENDPOINTS = (
 # An include_personal read by a caller who may read the roster but not personal data is R on
 # roster.read_personal inside, and N outside (scope is checked on the first rule, roster.read).
 MATRIX = """
-caller                       level    imS imT sch cls cst cs+ stu st+ his log cat trn trX ers lea
-principal                    school   YS  YS  YY  YS  YS  YS  YN  YN  YN  RR  YN  YN  SN  RR  YN
-middle_leader                school   RR  RR  YY  YS  YS  YS  YN  YN  RR  RR  YN  YN  SN  RR  YN
-head_teacher                 class    RR  RR  YY  SS  YS  YS  YN  YN  RR  RR  YN  RR  RR  RR  YN
-subject_teacher              class    RR  RR  YY  SS  YS  RS  YN  RN  RR  RR  RR  RR  RR  RR  RR
-psych_teacher                school   RR  RR  YY  YS  YS  YS  YN  YN  RR  RR  RR  RR  RR  RR  RR
-health_vp                    school   RR  RR  YY  YS  YS  YS  YN  YN  RR  RR  RR  RR  RR  RR  RR
-school_doctor                school   RR  RR  YY  YS  YS  YS  YN  YN  RR  RR  RR  RR  RR  RR  RR
-legal_vp                     school   RR  RR  YY  YS  YS  RS  YN  RN  RR  RR  RR  RR  RR  RR  RR
-fire_vp                      school   RR  RR  YY  YS  YS  RS  YN  RN  RR  RR  RR  RR  RR  RR  RR
-family_education_coordinator school   RR  RR  YY  YS  YS  YS  YN  YN  RR  RR  RR  RR  RR  RR  RR
-bureau_officer               district YS  YS  YY  YS  YS  RS  YN  RN  RR  RR  RR  YN  YN  RR  RR
-hospital                     district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
-police                       district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
-market_regulation            district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
-guidance_committee           district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
-civil_affairs                district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
-womens_federation            district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
-community_worker             district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
-committee_member             district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
-operator                     district YS  YS  YY  YS  YS  RS  YN  RN  YN  RR  RR  RR  RR  YN  RR
-auditor                      district RR  RR  YY  YS  YS  RS  YN  RN  YN  YY  RR  RR  RR  RR  RR
-city_analyst                 district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
-auditor@school               school   RR  RR  YY  YS  YS  RS  YN  RN  YN  SS  RR  RR  RR  RR  RR
-bureau_officer@city          city     Y-  Y-  Y-  Y-  Y-  R-  Y-  R-  R-  R-  R-  Y-  Y-  R-  R-
-operator@city                city     Y-  Y-  Y-  Y-  Y-  R-  Y-  R-  Y-  R-  R-  R-  R-  Y-  R-
-auditor@city                 city     R-  R-  Y-  Y-  Y-  R-  Y-  R-  Y-  Y-  R-  R-  R-  R-  R-
-city_analyst@city            city     R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-
+caller                       level    imS imT sch cls stf cst cs+ stu st+ his log cat trn trX ers lea
+principal                    school   YS  YS  YY  YS  YS  YS  YS  YN  YN  YN  RR  YN  YN  SN  RR  YN
+middle_leader                school   RR  RR  YY  YS  YS  YS  YS  YN  YN  RR  RR  YN  YN  SN  RR  YN
+head_teacher                 class    RR  RR  YY  SS  SS  YS  YS  YN  YN  RR  RR  YN  RR  RR  RR  YN
+subject_teacher              class    RR  RR  YY  SS  SS  YS  RS  YN  RN  RR  RR  RR  RR  RR  RR  RR
+psych_teacher                school   RR  RR  YY  YS  YS  YS  YS  YN  YN  RR  RR  RR  RR  RR  RR  RR
+health_vp                    school   RR  RR  YY  YS  YS  YS  YS  YN  YN  RR  RR  RR  RR  RR  RR  RR
+school_doctor                school   RR  RR  YY  YS  YS  YS  YS  YN  YN  RR  RR  RR  RR  RR  RR  RR
+legal_vp                     school   RR  RR  YY  YS  YS  YS  RS  YN  RN  RR  RR  RR  RR  RR  RR  RR
+fire_vp                      school   RR  RR  YY  YS  YS  YS  RS  YN  RN  RR  RR  RR  RR  RR  RR  RR
+family_education_coordinator school   RR  RR  YY  YS  YS  YS  YS  YN  YN  RR  RR  RR  RR  RR  RR  RR
+bureau_officer               district YS  YS  YY  YS  YS  YS  RS  YN  RN  RR  RR  RR  YN  YN  RR  RR
+hospital                     district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+police                       district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+market_regulation            district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+guidance_committee           district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+civil_affairs                district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+womens_federation            district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+community_worker             district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+committee_member             district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+operator                     district YS  YS  YY  YS  YS  YS  RS  YN  RN  YN  RR  RR  RR  RR  YN  RR
+auditor                      district RR  RR  YY  YS  YS  YS  RS  YN  RN  YN  YY  RR  RR  RR  RR  RR
+city_analyst                 district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+auditor@school               school   RR  RR  YY  YS  YS  YS  RS  YN  RN  YN  SS  RR  RR  RR  RR  RR
+bureau_officer@city          city     Y-  Y-  Y-  Y-  Y-  Y-  R-  Y-  R-  R-  R-  R-  Y-  Y-  R-  R-
+operator@city                city     Y-  Y-  Y-  Y-  Y-  Y-  R-  Y-  R-  Y-  R-  R-  R-  R-  Y-  R-
+auditor@city                 city     R-  R-  Y-  Y-  Y-  Y-  R-  Y-  R-  Y-  Y-  R-  R-  R-  R-  R-
+city_analyst@city            city     R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-
 """
 
 # The kit's routes on every service's API (tongxin_platform.notify_api), same callers and codes.
@@ -289,6 +291,7 @@ def request_for(column: str, w: World) -> tuple[str, str, dict[str, Any]]:
         "imT": ("POST", "/imports/staff", {"content": w.staff_csv, "headers": csv_type}),
         "sch": ("GET", "/schools", {}),
         "cls": ("GET", f"/schools/{SCHOOL}/classes", {}),
+        "stf": ("GET", f"/schools/{SCHOOL}/staff", {}),
         "cst": ("GET", f"/classes/{CLASS}/students", {}),
         "cs+": ("GET", f"/classes/{CLASS}/students", {"params": personal}),
         "stu": ("GET", f"/students/{w.a}", {}),
@@ -328,6 +331,11 @@ def check_ok(e: Endpoint, caller: Caller, side: str, body: Any, w: World) -> str
         if side == "in" and SCHOOL not in {s["school_id"] for s in body}:
             return f"{SCHOOL} missing"
         return None
+    if e.column == "stf":
+        heads = {c for s in body for c in s["class_ids"] if "head_teacher" in s["roles"]}
+        if any("personal" in s or "name" in s for s in body):
+            return "names or personal data in the staff list"
+        return None if heads == {CLASS, OTHER_CLASS} else f"head teachers' classes {heads}"
     if e.column == "cls":
         ids = sorted(c["class_id"] for c in body)
         return None if ids == [CLASS, OTHER_CLASS] else f"classes {ids}"

@@ -15,6 +15,7 @@ from rich.table import Table
 from tongxin_cli.auth_cmds import bearer_for
 from tongxin_cli.console import err, exit_with, fail, one_line, operator_errors, out
 from tongxin_cli.demo import DemoSpec, demo_roster
+from tongxin_cli.demo_committees import play_demo_year
 from tongxin_cli.demo_safety import play_demo_term
 from tongxin_cli.demo_visits import play_demo_semester
 from tongxin_cli.demo_wellbeing import play_demo_campaign
@@ -124,17 +125,29 @@ def seed(
         bool,
         typer.Option("--safety/--no-safety", help="Play a demo term of child safety (护平安)."),
     ] = True,
+    committees_url: Annotated[
+        str,
+        typer.Option(help="The committees service's HTTP API (the demo year is played there)."),
+    ] = "http://127.0.0.1:8002",
+    committees: Annotated[
+        bool,
+        typer.Option(
+            "--committees/--no-committees",
+            help="Play a demo year of committee work (家委会 · 家长学校).",
+        ),
+    ] = True,
 ) -> None:
     """Import a synthetic demo district into a running registry, then play a semester of visits.
 
     Students first, then staff; seeding the same district again appends nothing.
 
-    The semester of home visits (家访), the screening campaign (心阳光) and the term of child
-    safety (护平安) are played once: a school with visits, a campaign or a guard post is left as
-    it is.
+    The semester of home visits (家访), the screening campaign (心阳光), the term of child
+    safety (护平安) and the year of committee work (家委会 · 家长学校) are played once: a school
+    with visits, a campaign, a guard post or a school committee is left as it is.
     """
     urls = [("--registry-url", registry_url), ("--visits-url", visits_url)]
     urls += [("--wellbeing-url", wellbeing_url), ("--safety-url", safety_url)]
+    urls += [("--committees-url", committees_url)]
     for option, url in urls:
         if not url.startswith(("http://", "https://")):
             exit_with(f"{option} must be an http:// or https:// URL, not {url!r}", 2)
@@ -175,3 +188,7 @@ def seed(
     if safety:
         with operator_errors():
             play_demo_term(safety_url, registry_url, district, spec=spec)
+    if committees:
+        # After visits: the visits' parent suggestions are among the feedback it answers.
+        with operator_errors():
+            play_demo_year(committees_url, registry_url, district, spec=spec)

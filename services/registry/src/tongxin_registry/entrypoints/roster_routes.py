@@ -1,4 +1,6 @@
-"""The roster as the caller's scope allows: schools, classes, the students of a class."""
+"""The roster as the caller's scope allows: schools, classes, the students of a class, the staff
+of a school (by pseudonym and role: other services' forms pick a school's principal, a head
+teacher or a coordinator from it)."""
 
 from __future__ import annotations
 
@@ -40,6 +42,26 @@ async def classes(school_id: SchoolId, who: Caller, runtime: RuntimeDep) -> list
         "SELECT c.*, (SELECT count(*) FROM roster.students s WHERE s.class_id = c.class_id"
         " AND s.status = 'enrolled') AS enrolled FROM roster.classes c WHERE school_id = $1"
         " ORDER BY grade, class_id",
+        school_id,
+    )
+    return [dict(r) for r in rows]
+
+
+@router.get("/schools/{school_id}/staff", summary="Staff of a school: pseudonyms and roles")
+async def school_staff(
+    school_id: SchoolId, who: Caller, runtime: RuntimeDep
+) -> list[dict[str, Any]]:
+    """Each staff member's ``staff_ref``, roles and classes; never a name or a phone (those
+    stay sealed in the roster's personal data)."""
+    district = await runtime.pool.fetchval(
+        "SELECT district FROM roster.schools WHERE school_id = $1", school_id
+    )
+    if district is None:
+        raise ProblemError(404, "Not found", f"school_id: no school {school_id}")
+    require(POLICY, who, Action.roster_read, Scope(district, school_id))
+    rows = await runtime.pool.fetch(
+        "SELECT staff_ref, roles, class_ids FROM roster.staff WHERE school_id = $1"
+        " ORDER BY staff_ref",
         school_id,
     )
     return [dict(r) for r in rows]
