@@ -190,10 +190,16 @@ class CommitteeCommands:
         )
 
     async def by_election(
-        self, committee_id: str, *, members: tuple[Choice, ...], held_on: date, by: str
+        self,
+        committee_id: str,
+        *,
+        members: tuple[Choice, ...],
+        held_on: date,
+        by: str,
+        seats: int | None = None,
     ) -> list[IntegrationEvent]:
         classes = await self._classes_now(committee_id)
-        cmd = ByElection(members, held_on, by)
+        cmd = ByElection(members, held_on, by, seats)
         return await self.writer.run(
             committee_stream(committee_id),
             lambda history, _: decide_by_election(cmd, history, school_classes=classes),
