@@ -285,7 +285,8 @@ async def committee(committee_id: CommitteeId, app: App, who: Caller, as_of: AsO
     row = await committee_scope_for(app, who, Action.committee_read, committee_id, day)
     async with app.transactions.read() as uow:
         shown = await committee_queries.one(app.pool, uow, committee_id, day)
-    assert shown is not None
+    if shown is None:  # formed a moment ago: not in the read model yet
+        raise not_found("committee_id", "committee")
     if _sees_names(who, row):
         refs = sorted({m["guardian_ref"] for m in shown["members"] + shown["nominees"]})
         await access.log_reads(
