@@ -193,6 +193,13 @@ async def test_a_school_committee_is_elected_with_every_class_represented_and_ke
         assert (shown["seats"], shown["vacancies"], shown["charter_version"]) == (4, 0, 1)
         assert all(c["representatives"] for c in shown["representation"])
         assert "student_ref" not in str(shown)
+        logged = await s.pool.fetch(
+            "SELECT actor, record FROM access_log WHERE action = 'committee.read'"
+        )
+        principal_ref = r.one("principal", sid).ref
+        assert {x["record"] for x in logged if x["actor"] == principal_ref} == {
+            f"guardian-{g}" for g in reps.values()
+        }  # the members' names (after the election, the open round has no nominee yet)
 
         # a fellow member sees the names; a guardian without a seat gets the missing answer
         chair = s.member(reps[classes[0]], sid)
@@ -341,7 +348,13 @@ async def test_class_and_grade_committees_take_candidates_from_their_own_scope(
             )
             return str(made["committee_id"])
 
-        klass = await form(level="class", class_id=c1)
+        once = {**s.coordinator(), "Idempotency-Key": "form-class-1"}
+        body = {"level": "class", "class_id": c1, "seats": 3, **TERM}
+        made = await s.http.post(f"/schools/{sid}/committees", json=body, headers=once)
+        replayed = await s.http.post(f"/schools/{sid}/committees", json=body, headers=once)
+        klass = (await ok(made))["committee_id"]
+        assert (await ok(replayed))["committee_id"] == klass
+        assert replayed.headers.get("Idempotent-Replayed") == "true"
         grade = await form(level="grade", grade=1)
         refused(
             await s.http.post(
