@@ -265,6 +265,14 @@ async def test_a_school_committee_is_elected_with_every_class_represented_and_ke
         assert other["committees"] == {"class": 0, "grade": 0, "school": 0}
         assert other["school_committee_elected"] is False
         assert other["classes_unrepresented"] == 4
+        assert figures["totals"] == {
+            "schools": 2,
+            "committees": {"class": 0, "grade": 0, "school": 1},
+            "school_committees_elected": 1,
+            "classes_unrepresented": 2 + 4,
+            "vacancies": 1,
+            "without_charter": 0,
+        }
 
         replacement = r.guardian_of(classes[1], 2).ref
         await ok(await nominate(s, k, replacement))
