@@ -1,0 +1,250 @@
+"""Meeting routes: a school's joint meetings, parent meetings, open days and reception days (one
+POST whose ``kind`` picks the body: a discriminated union, each body forbidding fields it does
+not declare — a body with ``ranking``, ``rank`` or ``scores`` is a 422, nothing here can rank a
+student), the school's meetings of a school year, the meetings a committee sat in, and the
+district's figures per school.
+
+A committee's meetings: staff of the committee's school (and the district) by scope; a committee
+member only for a committee where they hold a current seat — any other committee is a 404, the
+same body as a missing one (``committee_scope``; to be replaced by the committees part's
+``committee_scope_for`` once merged)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import Request
+from fastapi.encoders import jsonable_encoder
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from tongxin_committees.application import school_queries
+from tongxin_committees.application.meetings import Meeting
+from tongxin_committees.application.policy import POLICY, Action
+from tongxin_committees.domain.calendar import china_date, school_year_of
+from tongxin_committees.domain.meetings import Joint, OpenDay, Parent, Reception, Recorder
+from tongxin_committees.entrypoints.deps import App, district_view, run, school_scope_for
+from tongxin_contracts import IntegrationEvent
+from tongxin_contracts.events.committees import (
+    ByElectionHeld,
+    CommitteeElected,
+    CommitteeFormed,
+    JointMeetingHeld,
+    MeetingScope,
+    MemberRemoved,
+    MemberResigned,
+    MembershipEnding,
+    OpenDayHeld,
+    ParentMeetingHeld,
+    ReceptionDayHeld,
+    committee_stream,
+)
+from tongxin_platform.auth import Principal, Role
+from tongxin_platform.edge import guard, service_router
+from tongxin_platform.fields import Day, DistrictId, Key, Ref, SchoolId, SchoolYearQuery
+from tongxin_platform.http import Caller, not_found, require
+from tongxin_platform.policy import Scope
+
+router = service_router(tags=["meetings"])
+
+Count = Annotated[int, Field(ge=0, le=100_000)]
+Minutes = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)]
+CommitteeIds = Annotated[list[Ref], Field(max_length=50)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    held_on: Day = Field(description="The (first) day (China time).")
+
+
+class JointBody(_Body):
+    kind: Literal["joint"]
+    committee_ids: CommitteeIds = Field(
+        min_length=1, description="The school's committees that sat (家校联席会议)."
+    )
+    parents_attending: Count = Field(description="Committee members present.")
+    staff_attending: Count = Field(description="Staff present.")
+    resolutions: Count = Field(description="Resolutions adopted.")
+    minutes: Minutes | None = Field(default=None, description="Sealed with the school's key.")
+
+
+class ParentBody(_Body):
+    kind: Literal["parent"]
+    scope: MeetingScope = Field(description="School, grade or class.")
+    grade: int | None = Field(default=None, ge=1, le=12, description="The grade (grade scope).")
+    class_id: Ref | None = Field(default=None, description="The class (class scope).")
+    families_invited: Count = Field(description="Families invited.")
+    parents_attending: Count = Field(description="Parents present (at most those invited).")
+    opinions_before: bool = Field(description="Parents' opinions collected beforehand.")
+    opinions_after: bool = Field(description="Parents' opinions collected afterwards.")
+    committee_ids: CommitteeIds = Field(default_factory=list, description="Committees taking part.")
+    minutes: Minutes | None = Field(default=None, description="Sealed with the school's key.")
+
+
+class OpenDayBody(_Body):
+    kind: Literal["open_day"]
+    days: int = Field(default=1, ge=1, le=7, description="1 for an open day, up to 7 for a week.")
+    parents_attending: Count = Field(description="Parents who came.")
+    opinions_collected: Count = Field(default=0, description="Written opinions collected.")
+
+
+class ReceptionBody(_Body):
+    kind: Literal["reception_day"]
+    families_received: Count = Field(description="Families received.")
+    received_by: list[Ref] = Field(
+        min_length=1,
+        max_length=20,
+        description="staff_refs of the school's leaders (principal or middle leader) receiving.",
+    )
+
+
+MeetingBody = Annotated[
+    JointBody | ParentBody | OpenDayBody | ReceptionBody, Field(discriminator="kind")
+]
+
+
+def _details(body: JointBody | ParentBody | OpenDayBody | ReceptionBody) -> Any:
+    match body:
+        case JointBody():
+            return Joint(
+                tuple(body.committee_ids),
+                body.parents_attending,
+                body.staff_attending,
+                body.resolutions,
+            )
+        case ParentBody():
+            return Parent(
+                body.scope,
+                body.families_invited,
+                body.parents_attending,
+                body.opinions_before,
+                body.opinions_after,
+                body.grade,
+                body.class_id,
+                tuple(body.committee_ids),
+            )
+        case OpenDayBody():
+            return OpenDay(body.days, body.parents_attending, body.opinions_collected)
+        case ReceptionBody():
+            return Reception(body.families_received, tuple(body.received_by))
+
+
+def meeting_id_of(e: IntegrationEvent) -> str:
+    assert isinstance(e, JointMeetingHeld | ParentMeetingHeld | OpenDayHeld | ReceptionDayHeld)
+    return e.meeting_id
+
+
+def _today(app: App) -> date:
+    return china_date(app.service.writer.clock())
+
+
+@router.post(
+    "/schools/{school_id}/meetings",
+    summary="Record a joint meeting, parent meeting, open day or reception day",
+)
+@guard(POLICY, Action.meeting_record)
+async def record_meeting(
+    school_id: SchoolId,
+    body: MeetingBody,
+    request: Request,
+    app: App,
+    who: Caller,
+    idempotency_key: Key = None,
+) -> Any:
+    where = await school_scope_for(app, who, Action.meeting_record, school_id)
+    head = who.role is Role.head_teacher
+    recorder = Recorder(who.subject, who.class_id if head else None, head)
+
+    async def act() -> dict[str, Any]:
+        minutes = getattr(body, "minutes", None)
+        events = await app.service.meetings.record(
+            Meeting(
+                where.district or "", school_id, body.held_on, recorder, _details(body), minutes
+            )
+        )
+        return {
+            "events": [e.name for e in events],
+            "meeting_id": meeting_id_of(events[0]),
+            "kind": body.kind,
+        }
+
+    return await run(app, request, who, idempotency_key, act)
+
+
+@router.get(
+    "/schools/{school_id}/meetings",
+    summary="The school's meetings of a school year (counts; minutes stay sealed)",
+)
+@guard(POLICY, Action.meeting_read)
+async def school_meetings(
+    school_id: SchoolId, app: App, who: Caller, school_year: SchoolYearQuery = None
+) -> Any:
+    await school_scope_for(app, who, Action.meeting_read, school_id)
+    year = school_year or school_year_of(_today(app))
+    rows = await school_queries.school_meetings(app.pool, school_id, year)
+    return jsonable_encoder({"school_id": school_id, "school_year": year, "meetings": rows})
+
+
+def _seated(history: list[IntegrationEvent], guardian_ref: str, today: date) -> bool:
+    """Whether ``guardian_ref`` holds a current seat on the committee whose history this is."""
+    seated = False
+    for e in history:
+        match e:
+            case CommitteeElected() | ByElectionHeld():
+                if isinstance(e, CommitteeElected):
+                    seated = False
+                seated = seated or any(s.guardian_ref == guardian_ref for s in e.members)
+            case MemberResigned() | MemberRemoved() if e.guardian_ref == guardian_ref:
+                seated = False
+            case MembershipEnding() if e.guardian_ref == guardian_ref and e.ends_on < today:
+                seated = False
+    return seated
+
+
+async def committee_scope(app: App, who: Principal, action: Action, committee_id: str) -> Scope:
+    """Where the committee lives, for a caller who may ``action`` there; a committee member
+    only where they hold a current seat; otherwise 404 (the same body as a missing one)."""
+    missing = not_found("committee_id", "committee")
+    require(POLICY, who, action, Scope(who.district, who.school, who.class_id))
+    history = await app.service.writer.history(committee_stream(committee_id))
+    formed = next((e for e in history if isinstance(e, CommitteeFormed)), None)
+    if formed is None:
+        raise missing
+    where = Scope(formed.district, formed.school_id)
+    if who.role is Role.committee_member:
+        if not _seated(history, who.subject, _today(app)):
+            raise missing
+        return where
+    if not POLICY.authorize(who, action, where).allowed:
+        raise missing
+    return where
+
+
+@router.get(
+    "/committees/{committee_id}/meetings",
+    summary="The meetings a committee sat in (a member: their own committee's only)",
+)
+@guard(POLICY, Action.meeting_read)
+async def committee_meetings(committee_id: Ref, app: App, who: Caller) -> Any:
+    await committee_scope(app, who, Action.meeting_read, committee_id)
+    rows = await school_queries.committee_meetings(app.pool, committee_id)
+    return jsonable_encoder({"committee_id": committee_id, "meetings": rows})
+
+
+@router.get(
+    "/districts/{district}/meeting-figures",
+    summary="Per school: joint and parent meetings (opinions before/after), open days, "
+    "reception days",
+)
+@guard(POLICY, Action.meeting_figures)
+async def meeting_figures(
+    district: DistrictId, app: App, who: Caller, school_year: SchoolYearQuery = None
+) -> Any:
+    own = district_view(who, Action.meeting_figures, district)
+    year = school_year or school_year_of(_today(app))
+    return jsonable_encoder(
+        await school_queries.meeting_figures(
+            app.pool, district, year, own, app.settings.open_days_per_year
+        )
+    )
