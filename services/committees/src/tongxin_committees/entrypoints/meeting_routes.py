@@ -18,7 +18,7 @@ from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from tongxin_committees.application import school_queries
+from tongxin_committees.application import queries, school_queries
 from tongxin_committees.application.meetings import Meeting
 from tongxin_committees.application.policy import POLICY, Action
 from tongxin_committees.domain.calendar import china_date, school_year_of
@@ -42,7 +42,7 @@ from tongxin_contracts.events.committees import (
 from tongxin_platform.auth import Principal, Role
 from tongxin_platform.edge import guard, service_router
 from tongxin_platform.fields import Day, DistrictId, Key, Ref, SchoolId, SchoolYearQuery
-from tongxin_platform.http import Caller, not_found, require
+from tongxin_platform.http import Caller, ProblemError, not_found, require
 from tongxin_platform.policy import Scope
 
 router = service_router(tags=["meetings"])
@@ -139,6 +139,35 @@ def _today(app: App) -> date:
     return china_date(app.service.writer.clock())
 
 
+async def _class_scope(
+    app: App,
+    who: Principal,
+    school_id: str,
+    body: JointBody | ParentBody | OpenDayBody | ReceptionBody,
+) -> Scope:
+    """A head teacher records their own class's parent meetings only: any other meeting is a
+    403 naming the rule ``head_teacher_own_class``."""
+    if (
+        not isinstance(body, ParentBody)
+        or body.scope is not MeetingScope.class_
+        or (body.class_id != who.class_id)
+    ):
+        raise ProblemError(
+            403,
+            "Forbidden",
+            "a head teacher records their own class's parent meetings",
+            field="class_id",
+            rule="head_teacher_own_class",
+        )
+    require(POLICY, who, Action.meeting_record, Scope(who.district, who.school, who.class_id))
+    row = await queries.school(app.pool, school_id)
+    if row is None:
+        raise not_found("school_id", "school")
+    where = Scope(row["district"], school_id, body.class_id)
+    require(POLICY, who, Action.meeting_record, where)
+    return where
+
+
 @router.post(
     "/schools/{school_id}/meetings",
     summary="Record a joint meeting, parent meeting, open day or reception day",
@@ -152,8 +181,12 @@ async def record_meeting(
     who: Caller,
     idempotency_key: Key = None,
 ) -> Any:
-    where = await school_scope_for(app, who, Action.meeting_record, school_id)
     head = who.role is Role.head_teacher
+    where = await (
+        _class_scope(app, who, school_id, body)
+        if head
+        else school_scope_for(app, who, Action.meeting_record, school_id)
+    )
     recorder = Recorder(who.subject, who.class_id if head else None, head)
 
     async def act() -> dict[str, Any]:
