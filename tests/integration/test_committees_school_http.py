@@ -52,7 +52,7 @@ async def form_committee(
     """A school committee formed (and ``member`` elected chair), as the committees part does."""
     writer = s.app.state.service.service.writer
     common = {"district": s.district, "committee_id": committee_id, "school_id": school_id}
-    y = date.today().year - 1
+    _, y = last_year()
 
     def decide(_: list[IntegrationEvent], now: Any) -> list[IntegrationEvent]:
         out: list[IntegrationEvent] = [
