@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from tests.support.committees_school import CommitteesEnv, CommitteesSchool, committees_env_fixture
+from tests.support.kafka_reader import read_all
 from tests.support.waiting import eventually
 from tongxin_committees.domain.calendar import china_date, school_year_of
 from tongxin_contracts import IntegrationEvent
@@ -191,6 +192,9 @@ async def test_a_school_year_of_meetings_and_the_parent_school_gives_the_figures
         assert "minutes" not in listed["meetings"][1]
         assert listed["meetings"][1]["has_minutes"]
         assert "决议" not in str(listed)
+        on_the_wire = await read_all(s.settings.kafka_bootstrap_servers, s.settings.topic)
+        assert on_the_wire
+        assert not any("决议".encode() in r.value for r in on_the_wire)
 
         # The figures, computed here from what was posted.
         expected: dict[str, dict[str, Any]] = {}
@@ -224,6 +228,11 @@ async def test_a_school_year_of_meetings_and_the_parent_school_gives_the_figures
         assert sat.status_code == 200, sat.text
         assert sorted(m["meeting_id"] for m in sat.json()["meetings"]) == sorted([ids[0], ids[2]])
         refused(await s.http.get("/committees/k-two/meetings", headers=s.member(member, one)), 404)
+        own = await s.http.get(
+            f"/schools/{one}/meetings?school_year={year}", headers=s.member(member, one)
+        )
+        assert own.status_code == 200, own.text
+        assert sorted(m["meeting_id"] for m in own.json()["meetings"]) == sorted([ids[0], ids[2]])
         refused(await s.http.get("/committees/k-one/meetings", headers=s.principal(two)), 404)
 
         # --- the parent school ----------------------------------------------------------------
@@ -316,6 +325,12 @@ async def test_a_school_year_of_meetings_and_the_parent_school_gives_the_figures
         assert view["parent_school"]["outside_lecturers"] == ["lecturer-police-1"]
         assert "亲子沟通" not in str(view)
         assert "家庭教育课程" not in str(view)
+
+        wire = b"".join(
+            r.value for r in await read_all(s.settings.kafka_bootstrap_servers, s.settings.topic)
+        )
+        assert "亲子沟通".encode() not in wire
+        assert "家庭教育课程".encode() not in wire
 
         await session("term_end_lecture", f"{y + 1}-06-25", 0.5)  # now 8 hours
         view = await shown(

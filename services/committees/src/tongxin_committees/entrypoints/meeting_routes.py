@@ -207,7 +207,8 @@ async def record_meeting(
 
 @router.get(
     "/schools/{school_id}/meetings",
-    summary="The school's meetings of a school year (counts; minutes stay sealed)",
+    summary="The school's meetings of a school year (counts; minutes stay sealed; a committee "
+    "member: those their committees sat in)",
 )
 @guard(POLICY, Action.meeting_read)
 async def school_meetings(
@@ -216,6 +217,11 @@ async def school_meetings(
     await school_scope_for(app, who, Action.meeting_read, school_id)
     year = school_year or school_year_of(_today(app))
     rows = await school_queries.school_meetings(app.pool, school_id, year)
+    if who.role is Role.committee_member:
+        # A member sees the meetings their own committees sat in, no other.
+        named = sorted({c for r in rows for c in r.get("committee_ids", [])})
+        mine = {c for c in named if await _member_of(app, who.subject, c)}
+        rows = [r for r in rows if mine & set(r.get("committee_ids", []))]
     return jsonable_encoder({"school_id": school_id, "school_year": year, "meetings": rows})
 
 
@@ -233,6 +239,11 @@ def _seated(history: list[IntegrationEvent], guardian_ref: str, today: date) -> 
             case MembershipEnding() if e.guardian_ref == guardian_ref and e.ends_on < today:
                 seated = False
     return seated
+
+
+async def _member_of(app: App, guardian_ref: str, committee_id: str) -> bool:
+    history = await app.service.writer.history(committee_stream(committee_id))
+    return _seated(history, guardian_ref, _today(app))
 
 
 async def committee_scope(app: App, who: Principal, action: Action, committee_id: str) -> Scope:
