@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncpg
 
+from tongxin_committees.application.committees import CommitteeCommands
 from tongxin_committees.application.meetings import Meetings
 from tongxin_committees.application.parent_school import ParentSchools
 from tongxin_committees.config import CommitteesSettings
@@ -16,3 +17,4 @@ class CommitteesService:
         self.writer, self.pool, self.settings = writer, pool, settings
         self.meetings = Meetings(writer, pool)
         self.parent_schools = ParentSchools(writer, pool)
+        self.committees = CommitteeCommands(writer, pool)
