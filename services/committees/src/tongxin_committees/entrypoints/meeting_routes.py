@@ -6,8 +6,8 @@ district's figures per school.
 
 A committee's meetings: staff of the committee's school (and the district) by scope; a committee
 member only for a committee where they hold a current seat — any other committee is a 404, the
-same body as a missing one (``committee_scope``; to be replaced by the committees part's
-``committee_scope_for`` once merged)."""
+same body as a missing one (the committees part's ``committee_scope_for``). On the school's
+list a committee member sees only the meetings their committees sat in."""
 
 from __future__ import annotations
 
@@ -18,26 +18,25 @@ from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from tongxin_committees.application import queries, school_queries
+from tongxin_committees.application import committee_queries, queries, school_queries
 from tongxin_committees.application.meetings import Meeting
 from tongxin_committees.application.policy import POLICY, Action
 from tongxin_committees.domain.calendar import china_date, school_year_of
 from tongxin_committees.domain.meetings import Joint, OpenDay, Parent, Reception, Recorder
-from tongxin_committees.entrypoints.deps import App, district_view, run, school_scope_for
+from tongxin_committees.entrypoints.deps import (
+    App,
+    committee_scope_for,
+    district_view,
+    run,
+    school_scope_for,
+)
 from tongxin_contracts import IntegrationEvent
 from tongxin_contracts.events.committees import (
-    ByElectionHeld,
-    CommitteeElected,
-    CommitteeFormed,
     JointMeetingHeld,
     MeetingScope,
-    MemberRemoved,
-    MemberResigned,
-    MembershipEnding,
     OpenDayHeld,
     ParentMeetingHeld,
     ReceptionDayHeld,
-    committee_stream,
 )
 from tongxin_platform.auth import Principal, Role
 from tongxin_platform.edge import guard, service_router
@@ -220,49 +219,12 @@ async def school_meetings(
     if who.role is Role.committee_member:
         # A member sees the meetings their own committees sat in, no other.
         named = sorted({c for r in rows for c in r.get("committee_ids", [])})
-        mine = {c for c in named if await _member_of(app, who.subject, c)}
+        today = _today(app)
+        mine = {
+            c for c in named if await committee_queries.holds_seat(app.pool, c, who.subject, today)
+        }
         rows = [r for r in rows if mine & set(r.get("committee_ids", []))]
     return jsonable_encoder({"school_id": school_id, "school_year": year, "meetings": rows})
-
-
-def _seated(history: list[IntegrationEvent], guardian_ref: str, today: date) -> bool:
-    """Whether ``guardian_ref`` holds a current seat on the committee whose history this is."""
-    seated = False
-    for e in history:
-        match e:
-            case CommitteeElected() | ByElectionHeld():
-                if isinstance(e, CommitteeElected):
-                    seated = False
-                seated = seated or any(s.guardian_ref == guardian_ref for s in e.members)
-            case MemberResigned() | MemberRemoved() if e.guardian_ref == guardian_ref:
-                seated = False
-            case MembershipEnding() if e.guardian_ref == guardian_ref and e.ends_on < today:
-                seated = False
-    return seated
-
-
-async def _member_of(app: App, guardian_ref: str, committee_id: str) -> bool:
-    history = await app.service.writer.history(committee_stream(committee_id))
-    return _seated(history, guardian_ref, _today(app))
-
-
-async def committee_scope(app: App, who: Principal, action: Action, committee_id: str) -> Scope:
-    """Where the committee lives, for a caller who may ``action`` there; a committee member
-    only where they hold a current seat; otherwise 404 (the same body as a missing one)."""
-    missing = not_found("committee_id", "committee")
-    require(POLICY, who, action, Scope(who.district, who.school, who.class_id))
-    history = await app.service.writer.history(committee_stream(committee_id))
-    formed = next((e for e in history if isinstance(e, CommitteeFormed)), None)
-    if formed is None:
-        raise missing
-    where = Scope(formed.district, formed.school_id)
-    if who.role is Role.committee_member:
-        if not _seated(history, who.subject, _today(app)):
-            raise missing
-        return where
-    if not POLICY.authorize(who, action, where).allowed:
-        raise missing
-    return where
 
 
 @router.get(
@@ -271,7 +233,7 @@ async def committee_scope(app: App, who: Principal, action: Action, committee_id
 )
 @guard(POLICY, Action.meeting_read)
 async def committee_meetings(committee_id: Ref, app: App, who: Caller) -> Any:
-    await committee_scope(app, who, Action.meeting_read, committee_id)
+    await committee_scope_for(app, who, Action.meeting_read, committee_id, _today(app))
     rows = await school_queries.committee_meetings(app.pool, committee_id)
     return jsonable_encoder({"committee_id": committee_id, "meetings": rows})
 
