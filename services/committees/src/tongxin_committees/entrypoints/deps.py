@@ -54,7 +54,7 @@ async def committee_scope_for(
     outside the caller's scope. Staff and the bureau by the committee's school (and a head
     teacher by its class); a committee member only where they hold a seat on ``on``."""
     require(POLICY, who, action, Scope(who.district, who.school, who.class_id))
-    row = await committee_queries.committee(app.pool, committee_id)
+    row = await app.service.committees.where(committee_id)
     missing = not_found("committee_id", "committee")
     if row is None:
         raise missing
