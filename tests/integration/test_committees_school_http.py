@@ -4,29 +4,23 @@ parent-school sessions, the figures equal to those computed here from what the t
 the refusals naming their rule; nothing that ranks a student gets in.
 
 The dates are those of the school year before the current one: every day is past, whatever day
-the test runs. Committees are formed (and a member seated) by the committees' own events,
-appended through the service's writer: the meetings part reads them from the event store."""
+the test runs. Committees are formed, and a member elected, through the committees API."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import httpx
 
-from tests.support.committees_school import CommitteesEnv, CommitteesSchool, committees_env_fixture
+from tests.support.committees_school import (
+    CommitteesEnv,
+    CommitteesSchool,
+    Guardian,
+    committees_env_fixture,
+)
 from tests.support.kafka_reader import read_all
 from tests.support.waiting import eventually
 from tongxin_committees.domain.calendar import china_date, school_year_of
-from tongxin_contracts import IntegrationEvent
-from tongxin_contracts.events.committees import (
-    CommitteeElected,
-    CommitteeFormed,
-    CommitteeLevel,
-    Seat,
-    SeatRole,
-    committee_stream,
-)
 from tongxin_platform.eventstore import now_utc
 
 __all__ = ["committees_env_fixture"]
@@ -47,43 +41,42 @@ def refused(r: httpx.Response, status: int, rule: str | None = None) -> dict[str
     return body
 
 
-async def form_committee(
-    s: CommitteesSchool, committee_id: str, school_id: str, member: str | None = None
-) -> None:
-    """A school committee formed (and ``member`` elected chair), as the committees part does."""
-    writer = s.app.state.service.service.writer
-    common = {"district": s.district, "committee_id": committee_id, "school_id": school_id}
+async def class_committee(
+    s: CommitteesSchool, school_id: str, class_id: str, member: Guardian | None = None
+) -> str:
+    """A class committee formed through the committees API (and ``member`` elected its chair)."""
     _, y = last_year()
-
-    def decide(_: list[IntegrationEvent], now: Any) -> list[IntegrationEvent]:
-        out: list[IntegrationEvent] = [
-            CommitteeFormed(
-                **common,
-                level=CommitteeLevel.school,
-                seats=5,
-                term_start=date(y, 9, 1),
-                term_end=date(y + 3, 8, 31),
-                formed_on=date(y, 9, 5),
-                formed_by="test",
-            )
-        ]
-        if member:
-            out.append(
-                CommitteeElected(
-                    **common,
-                    round_no=0,
-                    level=CommitteeLevel.school,
-                    elected_on=date(y, 9, 20),
-                    term_start=date(y, 9, 1),
-                    term_end=date(y + 3, 8, 31),
-                    seats=5,
-                    members=[Seat(guardian_ref=member, role=SeatRole.chair)],
-                    recorded_by="test",
-                )
-            )
-        return out
-
-    await writer.run(committee_stream(committee_id), decide)
+    headers = s.principal(school_id)
+    r = await s.http.post(
+        f"/schools/{school_id}/committees",
+        json={
+            "level": "class",
+            "class_id": class_id,
+            "seats": 3,
+            "term_start": f"{y}-09-01",
+            "term_end": f"{y + 3}-08-31",
+        },
+        headers=headers,
+    )
+    assert r.status_code == 200, r.text
+    committee_id: str = r.json()["committee_id"]
+    if member is not None:
+        r = await s.http.post(
+            f"/committees/{committee_id}/candidates",
+            json={"guardian_ref": member.ref, "name": member.name},
+            headers=headers,
+        )
+        assert r.status_code == 200, r.text
+        r = await s.http.post(
+            f"/committees/{committee_id}/election",
+            json={
+                "elected_on": f"{y}-09-20",
+                "members": [{"guardian_ref": member.ref, "role": "chair"}],
+            },
+            headers=headers,
+        )
+        assert r.status_code == 200, r.text
+    return committee_id
 
 
 async def shown(s: CommitteesSchool, path: str, headers: dict[str, str], probe: Any) -> Any:
@@ -111,9 +104,10 @@ async def test_a_school_year_of_meetings_and_the_parent_school_gives_the_figures
         )
         teacher = roster.one("subject_teacher", one)
         c1 = roster.class_ids(one)[0]
-        member = roster.guardian_of(c1).ref
-        await form_committee(s, "k-one", one, member)
-        await form_committee(s, "k-two", two)
+        mother = roster.guardian_of(c1)
+        member = mother.ref
+        k_one = await class_committee(s, one, c1, mother)
+        k_two = await class_committee(s, two, roster.class_ids(two)[0])
 
         # --- meetings ---------------------------------------------------------------------
         posted: list[tuple[dict[str, str], dict[str, Any]]] = [
@@ -122,7 +116,7 @@ async def test_a_school_year_of_meetings_and_the_parent_school_gives_the_figures
                 {
                     "kind": "joint",
                     "held_on": f"{y}-10-12",
-                    "committee_ids": ["k-one"],
+                    "committee_ids": [k_one],
                     "parents_attending": 5,
                     "staff_attending": 4,
                     "resolutions": 3,
@@ -153,7 +147,7 @@ async def test_a_school_year_of_meetings_and_the_parent_school_gives_the_figures
                     "parents_attending": 5,
                     "opinions_before": True,
                     "opinions_after": False,
-                    "committee_ids": ["k-one"],
+                    "committee_ids": [k_one],
                 },
             ),
             (
@@ -224,16 +218,21 @@ async def test_a_school_year_of_meetings_and_the_parent_school_gives_the_figures
         assert figures["schools_without_open_day"] == [one]
 
         # The meetings a committee sat in: its member sees their own committee's only.
-        sat = await s.http.get("/committees/k-one/meetings", headers=s.member(member, one))
-        assert sat.status_code == 200, sat.text
-        assert sorted(m["meeting_id"] for m in sat.json()["meetings"]) == sorted([ids[0], ids[2]])
-        refused(await s.http.get("/committees/k-two/meetings", headers=s.member(member, one)), 404)
+        sat = await shown(
+            s,
+            f"/committees/{k_one}/meetings",
+            s.member(member, one),
+            lambda b: len(b["meetings"]) == 2,
+        )
+        assert sorted(m["meeting_id"] for m in sat["meetings"]) == sorted([ids[0], ids[2]])
+        other = s.member(member, one)
+        refused(await s.http.get(f"/committees/{k_two}/meetings", headers=other), 404)
+        refused(await s.http.get(f"/committees/{k_one}/meetings", headers=s.principal(two)), 404)
         own = await s.http.get(
             f"/schools/{one}/meetings?school_year={year}", headers=s.member(member, one)
         )
         assert own.status_code == 200, own.text
         assert sorted(m["meeting_id"] for m in own.json()["meetings"]) == sorted([ids[0], ids[2]])
-        refused(await s.http.get("/committees/k-one/meetings", headers=s.principal(two)), 404)
 
         # --- the parent school ----------------------------------------------------------------
         refused(
@@ -405,7 +404,7 @@ async def test_meetings_are_refused_naming_their_rule_and_nothing_can_rank_a_stu
     async with committees_env.world() as s:
         one, two = s.school_id, s.other_school_id
         c1, c2 = s.roster.class_ids(one)[:2]
-        await form_committee(s, "k-elsewhere", two)
+        elsewhere = await class_committee(s, two, s.roster.class_ids(two)[0])
         base = {
             "kind": "parent",
             "held_on": f"{y}-10-10",
@@ -435,7 +434,7 @@ async def test_meetings_are_refused_naming_their_rule_and_nothing_can_rank_a_stu
         joint = {
             "kind": "joint",
             "held_on": f"{y}-10-10",
-            "committee_ids": ["k-elsewhere"],
+            "committee_ids": [elsewhere],
             "parents_attending": 3,
             "staff_attending": 2,
             "resolutions": 1,
