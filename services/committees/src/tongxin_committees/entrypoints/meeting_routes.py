@@ -7,7 +7,9 @@ district's figures per school.
 A committee's meetings: staff of the committee's school (and the district) by scope; a committee
 member only for a committee where they hold a current seat — any other committee is a 404, the
 same body as a missing one (the committees part's ``committee_scope_for``). On the school's
-list a committee member sees only the meetings their committees sat in."""
+lists (its meetings, its parent school) are its staff's and the district's: a head teacher reads
+them for their school, a committee member reads their committee's meetings instead (403 naming
+the rule ``member_reads_own_committee`` on the school's list)."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from tongxin_committees.application import committee_queries, queries, school_queries
+from tongxin_committees.application import queries, school_queries
 from tongxin_committees.application.meetings import Meeting
 from tongxin_committees.application.policy import POLICY, Action
 from tongxin_committees.domain.calendar import china_date, school_year_of
@@ -138,6 +140,30 @@ def _today(app: App) -> date:
     return china_date(app.service.writer.clock())
 
 
+async def school_reader(app: App, who: Principal, action: Action, school_id: str) -> Scope:
+    """Where a school-level list lives, for a caller who may read it: the school's staff and
+    the district by ``school_scope_for``; a head teacher for their own school (any class of it
+    reads the school's lists); a committee member never (their committee's routes instead)."""
+    if who.role is Role.committee_member:
+        raise ProblemError(
+            403,
+            "Forbidden",
+            "a committee member reads their own committee's meetings and feedback "
+            "(/committees/{committee_id}/...), not the school's lists",
+            field="school_id",
+            rule="member_reads_own_committee",
+        )
+    if who.role is not Role.head_teacher:
+        return await school_scope_for(app, who, action, school_id)
+    require(POLICY, who, action, Scope(who.district, who.school, who.class_id))
+    row = await queries.school(app.pool, school_id)
+    if row is None:
+        raise not_found("school_id", "school")
+    where = Scope(row["district"], school_id, who.class_id)
+    require(POLICY, who, action, where)
+    return Scope(row["district"], school_id)
+
+
 async def _class_scope(
     app: App,
     who: Principal,
@@ -206,24 +232,15 @@ async def record_meeting(
 
 @router.get(
     "/schools/{school_id}/meetings",
-    summary="The school's meetings of a school year (counts; minutes stay sealed; a committee "
-    "member: those their committees sat in)",
+    summary="The school's meetings of a school year (counts; minutes stay sealed)",
 )
 @guard(POLICY, Action.meeting_read)
 async def school_meetings(
     school_id: SchoolId, app: App, who: Caller, school_year: SchoolYearQuery = None
 ) -> Any:
-    await school_scope_for(app, who, Action.meeting_read, school_id)
+    await school_reader(app, who, Action.meeting_read, school_id)
     year = school_year or school_year_of(_today(app))
     rows = await school_queries.school_meetings(app.pool, school_id, year)
-    if who.role is Role.committee_member:
-        # A member sees the meetings their own committees sat in, no other.
-        named = sorted({c for r in rows for c in r.get("committee_ids", [])})
-        today = _today(app)
-        mine = {
-            c for c in named if await committee_queries.holds_seat(app.pool, c, who.subject, today)
-        }
-        rows = [r for r in rows if mine & set(r.get("committee_ids", []))]
     return jsonable_encoder({"school_id": school_id, "school_year": year, "meetings": rows})
 
 

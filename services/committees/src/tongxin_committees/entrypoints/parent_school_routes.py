@@ -24,6 +24,7 @@ from tongxin_committees.domain.parent_school import (
     TeachingRule,
 )
 from tongxin_committees.entrypoints.deps import App, district_view, run, school_scope_for
+from tongxin_committees.entrypoints.meeting_routes import school_reader
 from tongxin_contracts.events.committees import (
     AssessmentCriterion,
     ParentSchoolSessionHeld,
@@ -141,7 +142,7 @@ async def establish(
 async def parent_school(
     school_id: SchoolId, app: App, who: Caller, school_year: SchoolYearQuery = None
 ) -> Any:
-    await school_scope_for(app, who, Action.parent_school_read, school_id)
+    await school_reader(app, who, Action.parent_school_read, school_id)
     year = school_year or school_year_of(_today(app))
     return jsonable_encoder(
         await school_queries.parent_school(app.pool, school_id, year, _rule(app))
