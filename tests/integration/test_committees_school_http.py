@@ -476,3 +476,16 @@ async def test_meetings_are_refused_naming_their_rule_and_nothing_can_rank_a_stu
         refused(await s.http.post(url, json=base, headers=s.principal(two)), 403)
         r = await s.http.post(url, json=base, headers=s.head_teacher(c1))
         assert r.status_code == 200, r.text
+
+        # The same Idempotency-Key records the meeting once, with the same answer.
+        day = {"kind": "open_day", "held_on": f"{y}-10-11", "parents_attending": 12}
+        keyed = {**s.principal(), "Idempotency-Key": "open-day-1"}
+        first = await s.http.post(url, json=day, headers=keyed)
+        again = await s.http.post(url, json=day, headers=keyed)
+        assert first.status_code == again.status_code == 200, again.text
+        assert first.json() == again.json()
+        stored = await s.pool.fetchval(
+            "SELECT count(*) FROM events WHERE stream_id LIKE 'meeting-%'"
+            " AND event_type LIKE '%OpenDayHeld%'"
+        )
+        assert stored == 1

@@ -242,3 +242,42 @@ def test_withdrawing_needs_a_coordinator() -> None:
     refused(
         "coordinator_appointed", lambda: decide_withdrawal("110101", "s1", [*appointed, w], NOW)
     )
+
+
+async def test_commands_seal_titles_and_the_read_model_keeps_the_latest_state() -> None:
+    from tongxin_committees.application.parent_school import ParentSchools
+    from tongxin_committees.projections.read_model import COMMITTEES
+    from tongxin_contracts import default_registry
+    from tongxin_platform.commands import Writer
+    from tongxin_platform.memory import MemoryDatabase, MemoryTables, MemoryTransactions
+
+    db = MemoryDatabase(default_registry())
+    writer = Writer(MemoryTransactions(db), default_registry(), clock=lambda: NOW)
+    schools = ParentSchools(writer, pool=None)  # type: ignore[arg-type]  # no roster read here
+
+    def established_now(_: list[object], now: datetime) -> list[ParentSchoolEstablished]:
+        return decide_establish(establish(), [], FACTS, now)  # type: ignore[return-value]
+
+    await writer.run("parent-school-s1", established_now)  # type: ignore[arg-type]
+    [held] = await schools.record_session(session(K.salon, 1.5), "亲子沟通沙龙")
+    assert "亲子沟通" not in held.model_dump_json()
+    await schools.assess(Assess("110101", "s1", "2026-2027", False, (), "o1"))
+    await schools.assess(Assess("110101", "s1", "2026-2027", True, (), "o1"))
+
+    def appointed(history: list[object], now: datetime) -> list[CoordinatorAppointed]:
+        cmd = Appoint("110101", "s1", "t1", "m1")
+        return decide_appointment(cmd, history, FACTS, now)  # type: ignore[arg-type, return-value]
+
+    await writer.run("parent-school-s1", appointed)  # type: ignore[arg-type]
+
+    tables = MemoryTables(db, COMMITTEES.tables)
+    await COMMITTEES.write(tables, COMMITTEES.schema, COMMITTEES.fold(db.published()))
+    assessments = tables.rows("committees", "parent_school_assessments")
+    assert [r["standard"] for r in assessments.values()] == [True]
+    [row] = tables.rows("committees", "parent_school_sessions").values()
+    assert (row["kind"], row["class_hours"], row["school_year"]) == ("salon", 1.5, "2026-2027")
+    assert tables.rows("committees", "coordinators")[("s1",)]["staff_ref"] == "t1"
+
+    await schools.withdraw("110101", "s1")
+    await COMMITTEES.write(tables, COMMITTEES.schema, COMMITTEES.fold(db.published()[-1:]))
+    assert tables.rows("committees", "coordinators") == {}
