@@ -1,0 +1,562 @@
+"""The committees service for HTTP tests, stood up one way: its own topics and database, its
+worker in the test's loop on a clock the test may move (the API's commands see the same clock),
+its API on a free port, the registry's API beside it, and a small district's roster imported
+through the registry and caught up on committees' read model.
+
+The roster (``CommitteesRoster``, made here, every pseudonym computed with the registry's
+secret so the test knows who is who before the import) has two schools of four classes in three
+grades (1, 1, 2, 3), three pupils a class; every pupil has a mother, the first pupil of a class
+a father too; the mother of the first pupil of class 01 is also the mother of the first pupil
+of class 03 (a guardian with two children at the school). Staff of each school: a principal, a
+middle leader, a family-education coordinator, a subject teacher and a head teacher per class.
+
+    async with committees_env.world() as s:  # the fixture (``committees_env_fixture``)
+        r = await s.http.get(f"/schools/{s.school_id}/committees", headers=s.principal())
+        member = s.member(s.roster.guardian_of(s.roster.class_ids(s.school_id)[0]))
+
+The registry's worker must be running (the fixture ``registry_worker``: ``committees_env``
+asks for it). ``worker=False`` leaves the committees worker to the test (``s.start_worker()``,
+then ``await s.catch_up()``)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+from fastapi import FastAPI
+
+from tests.conftest import Bearer
+from tests.support.kafka_reader import read_all
+from tests.support.servers import serving
+from tests.support.services import database_of, settings_for, worker_of
+from tests.support.waiting import caught_up, eventually
+from tongxin_cli.demo import STAFF_COLUMNS, STUDENT_COLUMNS
+from tongxin_committees.bootstrap import SERVICE
+from tongxin_committees.config import CommitteesSettings
+from tongxin_committees.entrypoints.api import create_app as committees_app
+from tongxin_platform.auth import Principal, Role, TokenVerifier, mint
+from tongxin_platform.eventstore import now_utc
+from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config
+from tongxin_platform.testing import Infra
+from tongxin_platform.worker import Worker
+from tongxin_registry.application.pseudonyms import Pseudonymizer
+from tongxin_registry.config import RegistrySettings
+from tongxin_registry.entrypoints.api import create_app as registry_app
+
+DISTRICT = "330106"
+GRADES = (1, 1, 2, 3)  # the classes of each school, by grade (grade 1 has two classes)
+PUPILS_PER_CLASS = 3
+SCHOOL_YEAR = "2026-2027"
+STAFF_ROLES = ("principal", "middle_leader", "family_education_coordinator", "subject_teacher")
+
+
+@dataclass(frozen=True)
+class Guardian:
+    ref: str
+    name: str
+    phone: str
+
+
+@dataclass(frozen=True)
+class Pupil:
+    ref: str
+    student_id: str
+    school_id: str
+    class_id: str
+    grade: int
+    guardians: tuple[Guardian, ...]
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    ref: str
+    staff_id: str
+    school_id: str
+    roles: tuple[str, ...]
+    class_ids: tuple[str, ...]
+    name: str
+
+
+@dataclass
+class CommitteesRoster:
+    """The district the test imports, with every pseudonym the registry will give it."""
+
+    district: str
+    schools: list[str]
+    classes: dict[str, tuple[str, int]]  # class_id → (school_id, grade)
+    pupils: list[Pupil]
+    staff: list[StaffMember]
+    students_csv: str = ""
+    staff_csv: str = ""
+
+    # --- who is who ---------------------------------------------------------------------------
+
+    def class_ids(self, school_id: str, grade: int | None = None) -> list[str]:
+        return sorted(
+            c for c, (s, g) in self.classes.items() if s == school_id and grade in (None, g)
+        )
+
+    def pupils_of(self, class_id: str) -> list[Pupil]:
+        return [p for p in self.pupils if p.class_id == class_id]
+
+    def guardian_of(self, class_id: str, n: int = 0) -> Guardian:
+        """The mother of the ``n``-th pupil of ``class_id``."""
+        return self.pupils_of(class_id)[n].guardians[0]
+
+    def guardians_of_class(self, class_id: str) -> list[Guardian]:
+        seen: dict[str, Guardian] = {}
+        for p in self.pupils_of(class_id):
+            for g in p.guardians:
+                seen.setdefault(g.ref, g)
+        return list(seen.values())
+
+    def guardian(self, ref: str) -> Guardian:
+        return next(g for p in self.pupils for g in p.guardians if g.ref == ref)
+
+    def children_of(self, guardian_ref: str) -> list[Pupil]:
+        return [p for p in self.pupils if any(g.ref == guardian_ref for g in p.guardians)]
+
+    def sibling_guardian(self, school_id: str) -> Guardian:
+        """The guardian with two children at ``school_id`` (classes 01 and 03)."""
+        return self.guardian_of(self.class_ids(school_id)[0])
+
+    def one(self, role: str, school_id: str) -> StaffMember:
+        return next(m for m in self.staff if m.school_id == school_id and role in m.roles)
+
+    def head_of(self, class_id: str) -> StaffMember:
+        return next(m for m in self.staff if class_id in m.class_ids and "head_teacher" in m.roles)
+
+    def names(self) -> list[str]:
+        """Every person's name in the roster (what must never travel in clear)."""
+        out = [g.name for p in self.pupils for g in p.guardians] + [m.name for m in self.staff]
+        for row in csv.DictReader(io.StringIO(self.students_csv)):
+            out.append(row["student_name"])
+        return sorted(set(out))
+
+
+def _name(n: int, kind: str) -> str:
+    surnames = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"
+    given = "子涵浩然梓萱宇轩欣怡俊杰诗涵雨桐思远佳琪博文若曦明轩一诺可馨天佑语嫣"
+    first = {"student": 0, "guardian": 7, "staff": 13}[kind]
+    return (
+        surnames[(n + first) % len(surnames)]
+        + given[(3 * n + first) % len(given)]
+        + (given[(5 * n + 1) % len(given)])
+    )
+
+
+def make_roster(
+    pseudonyms: Pseudonymizer, *, district: str = DISTRICT, schools: int = 2
+) -> CommitteesRoster:
+    """The district of this module's docstring, as the registry's CSV files and as refs."""
+    students, staff = io.StringIO(), io.StringIO()
+    sw = csv.DictWriter(students, STUDENT_COLUMNS, lineterminator="\n")
+    tw = csv.DictWriter(staff, STAFF_COLUMNS, lineterminator="\n")
+    sw.writeheader()
+    tw.writeheader()
+    roster = CommitteesRoster(district, [], {}, [], [])
+    n = 0
+    for s in range(1, schools + 1):
+        school_id = f"{district}{s:03d}"
+        roster.schools.append(school_id)
+
+        def hire(
+            staff_id: str,
+            roles: tuple[str, ...],
+            classes: tuple[str, ...] = (),
+            school_id: str = school_id,
+        ) -> None:
+            nonlocal n
+            n += 1
+            name = _name(n, "staff")
+            tw.writerow(
+                {
+                    "district": district,
+                    "school_id": school_id,
+                    "staff_id": staff_id,
+                    "name": name,
+                    "phone": f"139{n:08d}",
+                    "roles": ";".join(roles),
+                    "class_ids": ";".join(classes),
+                }
+            )
+            ref = pseudonyms.staff(district, staff_id)
+            roster.staff.append(StaffMember(ref, staff_id, school_id, roles, classes, name))
+
+        for role in STAFF_ROLES:
+            hire(f"{school_id}-{role}", (role,))
+        sibling_mother: tuple[str, str] | None = None
+        for c, grade in enumerate(GRADES, start=1):
+            class_id = f"{school_id}-{c:02d}"
+            teacher_id = f"{school_id}-T{c:02d}"
+            roster.classes[class_id] = (school_id, grade)
+            hire(teacher_id, ("head_teacher", "subject_teacher"), (class_id,))
+            for k in range(1, PUPILS_PER_CLASS + 1):
+                n += 1
+                student_id = f"G{school_id}{c:02d}{k:04d}"
+                mother = (_name(n, "guardian"), f"138{n:08d}")
+                if k == 1 and c == 1:
+                    sibling_mother = mother
+                if k == 1 and c == 3 and sibling_mother is not None:
+                    mother = sibling_mother  # the same phone: the same guardian
+                father = (_name(n + 500, "guardian"), f"137{n:08d}") if k == 1 else ("", "")
+                sw.writerow(
+                    {
+                        "district": district,
+                        "school_id": school_id,
+                        "school_name": f"同心第{s}小学",
+                        "stage": "primary",
+                        "has_counselling_room": "yes",
+                        "class_id": class_id,
+                        "class_name": f"{grade}年级{c}班",
+                        "grade": grade,
+                        "school_year": SCHOOL_YEAR,
+                        "head_teacher_id": teacher_id,
+                        "student_id": student_id,
+                        "student_name": _name(n, "student"),
+                        "gender": "男女"[k % 2],
+                        "birth_date": f"{2019 - grade}-0{1 + k}-1{k}",
+                        "address": f"同心路{n}号",
+                        "special_groups": "",
+                        "guardian1_name": mother[0],
+                        "guardian1_relation": "mother",
+                        "guardian1_phone": mother[1],
+                        "guardian2_name": father[0],
+                        "guardian2_relation": "father" if father[1] else "",
+                        "guardian2_phone": father[1],
+                    }
+                )
+                guardians = tuple(
+                    Guardian(pseudonyms.guardian(district, phone), name, phone)
+                    for name, phone in (mother, father)
+                    if phone
+                )
+                roster.pupils.append(
+                    Pupil(
+                        pseudonyms.student(district, student_id),
+                        student_id,
+                        school_id,
+                        class_id,
+                        grade,
+                        guardians,
+                    )
+                )
+    roster.students_csv, roster.staff_csv = students.getvalue(), staff.getvalue()
+    return roster
+
+
+@dataclass
+class Clock:
+    """The stack's clock, shared by its API and its worker: the real one moved by ``ahead``."""
+
+    ahead: timedelta = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return now_utc() + self.ahead
+
+
+@dataclass
+class CommitteesSchool:
+    settings: CommitteesSettings
+    app: FastAPI
+    http: httpx.AsyncClient  # the committees API
+    registry: httpx.AsyncClient  # the registry API (leaving, transfers)
+    pool: asyncpg.Pool  # committees' database
+    roster: CommitteesRoster
+    private_key: bytes
+    officer: dict[str, str]  # the district's bureau officer (registry imports, leaving)
+    registry_topic: str
+    clock: Clock = field(default_factory=Clock)
+    worker: Worker | None = None
+    _worker: AbstractAsyncContextManager[Worker] | None = None
+
+    @property
+    def district(self) -> str:
+        return self.roster.district
+
+    @property
+    def school_id(self) -> str:
+        return self.roster.schools[0]
+
+    @property
+    def other_school_id(self) -> str:
+        return self.roster.schools[1]
+
+    # --- tokens ---------------------------------------------------------------------------------
+
+    def token(
+        self,
+        role: Role | str,
+        sub: str,
+        *,
+        district: str | None = None,
+        school: str | None = None,
+        class_id: str | None = None,
+        org: str | None = None,
+    ) -> dict[str, str]:
+        """Headers with a bearer token; the district defaults to the roster's."""
+        p = Principal(sub, Role(role), district or self.roster.district, school, class_id, org=org)
+        return {"Authorization": f"Bearer {mint(self.private_key, p, ttl=3600)}"}
+
+    def staff(self, role: str, school_id: str | None = None) -> dict[str, str]:
+        """The roster's ``role`` of ``school_id`` (default: the first school)."""
+        m = self.roster.one(role, school_id or self.school_id)
+        return self.token(role, m.ref, school=m.school_id)
+
+    def principal(self, school_id: str | None = None) -> dict[str, str]:
+        return self.staff("principal", school_id)
+
+    def middle_leader(self, school_id: str | None = None) -> dict[str, str]:
+        return self.staff("middle_leader", school_id)
+
+    def coordinator(self, school_id: str | None = None) -> dict[str, str]:
+        return self.staff("family_education_coordinator", school_id)
+
+    def head_teacher(self, class_id: str) -> dict[str, str]:
+        m = self.roster.head_of(class_id)
+        return self.token(Role.head_teacher, m.ref, school=m.school_id, class_id=class_id)
+
+    def member(self, guardian_ref: str, school_id: str | None = None) -> dict[str, str]:
+        """A committee member: ``sub`` = their guardian_ref; their school (none: a district
+        committee's member)."""
+        return self.token(Role.committee_member, guardian_ref, school=school_id)
+
+    def bureau(self, district: str | None = None) -> dict[str, str]:
+        return self.token(Role.bureau_officer, "bureau-1", district=district)
+
+    def agency(self, role: str, district: str | None = None) -> dict[str, str]:
+        """One officer of an agency or role without a school (``<role>-1``)."""
+        return self.token(role, f"{role}-1", district=district)
+
+    # --- the worker, the clock, the topics ------------------------------------------------------
+
+    async def start_worker(self, clock: Clock | None = None) -> None:
+        assert self._worker is None, "one worker at a time"
+        self.clock = clock or self.clock
+        self._worker = worker_of(SERVICE, self.settings, clock=self.clock)
+        self.worker = await self._worker.__aenter__()
+
+    async def stop_worker(self) -> None:
+        if self._worker is not None:
+            await self._worker.__aexit__(None, None, None)
+            self._worker, self.worker = None, None
+
+    async def catch_up(self) -> None:
+        """Wait for the roster in committees' read model, and for every part of the worker that
+        reads the registry to have read all of it (the worker must run)."""
+        n_pupils, n_staff = len(self.roster.pupils), len(self.roster.staff)
+
+        async def counts() -> tuple[int, int]:
+            return (
+                await self.pool.fetchval("SELECT count(*) FROM committees.students"),
+                await self.pool.fetchval("SELECT count(*) FROM committees.staff"),
+            )
+
+        await eventually(
+            counts, lambda n: n == (n_pupils, n_staff), timeout=90, what="the roster in committees"
+        )
+        await self.registry_read()
+
+    async def registry_read(self) -> None:
+        """Wait until every part of the worker reading the registry read all of its topic."""
+        readers = {p.group for p in SERVICE.projections if "registry" in p.sources}
+        readers |= {r.group for r in SERVICE.reactions if "registry" in r.sources}
+        for group in sorted(readers):
+            await self.caught_up(group, self.registry_topic)
+
+    async def caught_up(self, group: str, topic: str | None = None) -> None:
+        """Wait until ``group`` stored offsets at the end of ``topic`` (default: committees')."""
+        bootstrap = self.settings.kafka_bootstrap_servers
+        topic = topic or self.settings.topic
+        await eventually(
+            lambda: caught_up(self.pool, group, topic, bootstrap),
+            bool,
+            timeout=90,
+            what=f"{group} caught up with {topic}",
+        )
+
+    async def redeliver(self, topic: str, event_name: str, marker: str) -> None:
+        """Send a record of ``topic`` again, as Kafka redelivers: the first whose type is
+        ``event_name`` and whose payload holds ``marker``."""
+        bootstrap = self.settings.kafka_bootstrap_servers
+        records = await read_all(bootstrap, topic)
+        trigger = next(
+            r
+            for r in records
+            if marker.encode() in r.value
+            and any(event_name.encode() in v for _, v in r.headers or ())
+        )
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+        await producer.start()
+        try:
+            await producer.send_and_wait(
+                topic,
+                trigger.value,
+                key=trigger.key,
+                headers=list(trigger.headers),
+                partition=trigger.partition,
+            )
+        finally:
+            await producer.stop()
+
+    async def events(self, event_name: str, stream_prefix: str = "") -> list[dict[str, Any]]:
+        """Committees' stored events of type ``event_name`` (whose stream starts so)."""
+        rows = await self.pool.fetch(
+            "SELECT stream_id, event_type, payload FROM events"
+            " WHERE event_type LIKE $1 AND stream_id LIKE $2 ORDER BY global_position",
+            f"%{event_name}%",
+            f"{stream_prefix}%",
+        )
+        return [dict(r) for r in rows]
+
+
+async def committees_settings(
+    infra: Infra,
+    kafka: str,
+    unique: str,
+    database_name: str,
+    registry_topic: str,
+    **extra: Any,
+) -> CommitteesSettings:
+    """Its own topic, and test topics for every topic it reads (none is the real one);
+    ``extra``: settings of the test (e.g. ``district_committees``, ``visits_topic``)."""
+    own = f"test-{unique}-committees.events"
+    visits = extra.pop("visits_topic", f"test-{unique}-visits.events")
+    await ensure_topics(kafka, [TopicSpec(t, 3, event_topic_config()) for t in (own, visits)])
+    settings = settings_for(
+        SERVICE,
+        infra,
+        database_name=f"{database_name}_committees",
+        topics={"committees": own, "registry": registry_topic, "visits": visits},
+        **extra,
+    )
+    assert isinstance(settings, CommitteesSettings)
+    return settings
+
+
+@asynccontextmanager
+async def committees_world(
+    settings: CommitteesSettings,
+    registry_settings: RegistrySettings,
+    verifier: TokenVerifier,
+    bearer: Bearer,
+    private_key: bytes,
+    *,
+    roster: CommitteesRoster | None = None,
+    worker: bool = True,
+    clock: Clock | None = None,
+) -> AsyncIterator[CommitteesSchool]:
+    """The roster (default: ``make_roster``) imported by the district's officer; committees
+    caught up with it (its worker running on ``clock``), unless ``worker=False``: then the test
+    starts the worker itself (``s.start_worker()``) and waits (``await s.catch_up()``)."""
+    roster = roster or make_roster(Pseudonymizer(registry_settings.pseudonym_key()))
+    officer = bearer("bureau_officer", roster.district)
+    clock = clock or Clock()
+    app = committees_app(settings, verifier, clock=clock)
+    async with AsyncExitStack() as stack:
+        pool = await stack.enter_async_context(database_of(SERVICE, settings))
+        registry_url = await stack.enter_async_context(
+            serving(registry_app(registry_settings, verifier))
+        )
+        url = await stack.enter_async_context(serving(app))
+        registry = await stack.enter_async_context(
+            httpx.AsyncClient(base_url=registry_url, timeout=30)
+        )
+        http = await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=30))
+        s = CommitteesSchool(
+            settings,
+            app,
+            http,
+            registry,
+            pool,
+            roster,
+            private_key,
+            officer,
+            registry_settings.topic,
+            clock,
+        )
+        stack.push_async_callback(s.stop_worker)
+        if worker:
+            await s.start_worker()
+        for path, body in (
+            ("/imports/students", roster.students_csv),
+            ("/imports/staff", roster.staff_csv),
+        ):
+            r = await registry.post(path, content=body.encode(), headers=officer)
+            assert r.status_code == 200, r.text
+        if worker:
+            await s.catch_up()
+        yield s
+
+
+@dataclass
+class CommitteesEnv:
+    """The test's infrastructure and the registry it imports the roster through (the fixture
+    ``committees_env``): ``world`` stands the committees service up on it."""
+
+    infra: Infra
+    kafka: str
+    topic: str  # the registry's
+    unique: str
+    database_name: str
+    registry_settings: RegistrySettings
+    verifier: TokenVerifier
+    bearer: Bearer
+    keys: tuple[bytes, bytes]
+
+    async def settings(self, **extra: Any) -> CommitteesSettings:
+        return await committees_settings(
+            self.infra, self.kafka, self.unique, self.database_name, self.topic, **extra
+        )
+
+    @asynccontextmanager
+    async def world(
+        self,
+        *,
+        roster: CommitteesRoster | None = None,
+        worker: bool = True,
+        clock: Clock | None = None,
+        **extra: Any,
+    ) -> AsyncIterator[CommitteesSchool]:
+        """``extra``: committees settings of the test (``district_committees=frozenset({"*"})``,
+        ``visits_topic``: the visits topic it reads)."""
+        async with committees_world(
+            await self.settings(**extra),
+            self.registry_settings,
+            self.verifier,
+            self.bearer,
+            self.keys[0],
+            roster=roster,
+            worker=worker,
+            clock=clock,
+        ) as s:
+            yield s
+
+
+@pytest.fixture(name="committees_env")
+def committees_env_fixture(
+    infra: Infra,
+    kafka: str,
+    topic: str,
+    unique: str,
+    database_name: str,
+    registry_settings: RegistrySettings,
+    registry_worker: None,
+    verifier: TokenVerifier,
+    bearer: Bearer,
+    jwt_keys: tuple[bytes, bytes],
+) -> CommitteesEnv:
+    """A test module takes it by importing ``committees_env_fixture``: pytest finds the
+    fixtures in a module's namespace (under their ``name``), and the conftest stays the kit's."""
+    return CommitteesEnv(
+        infra, kafka, topic, unique, database_name, registry_settings, verifier, bearer, jwt_keys
+    )
