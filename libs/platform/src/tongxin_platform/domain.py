@@ -7,18 +7,22 @@ The HTTP edge turns them into problem+json naming ``field`` and ``rule``: a ``Do
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
     """A command the domain refuses. ``field`` names what to correct (a JSON path into the
     request, e.g. ``visitors.0.role``), ``rule`` the rule that refused it (e.g.
-    ``integrity_attestation``); either may be empty."""
+    ``integrity_attestation``); either may be empty. ``extra``: further members of the problem
+    (e.g. the ids a rule found missing), JSON values."""
 
     status = 422
 
-    def __init__(self, message: str, field: str = "", rule: str = "") -> None:
+    def __init__(self, message: str, field: str = "", rule: str = "", **extra: Any) -> None:
         super().__init__(message)
         self.field = field
         self.rule = rule
+        self.extra = extra
 
 
 class NotFoundError(DomainError):

@@ -203,7 +203,7 @@ def domain_problem(exc: DomainError) -> JSONResponse:
     """``field: message`` (``caller:`` when a person is refused without a field)."""
     where = exc.field or ("caller" if isinstance(exc, NotAllowedError) else "")
     detail = f"{where}: {exc}" if where else str(exc)
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = dict(getattr(exc, "extra", {}))
     if exc.field or not isinstance(exc, NotFoundError | NotAllowedError):
         extra["field"] = exc.field
     if exc.rule:

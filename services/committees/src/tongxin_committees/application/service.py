@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncpg
 
+from tongxin_committees.application.committees import CommitteeCommands
 from tongxin_committees.application.feedback import FeedbackDesk
 from tongxin_committees.config import CommitteesSettings
 from tongxin_platform.commands import Writer
@@ -13,4 +14,5 @@ from tongxin_platform.commands import Writer
 class CommitteesService:
     def __init__(self, writer: Writer, pool: asyncpg.Pool, settings: CommitteesSettings) -> None:
         self.writer, self.pool, self.settings = writer, pool, settings
+        self.committees = CommitteeCommands(writer, pool)
         self.feedback = FeedbackDesk(writer, settings)

@@ -3,10 +3,10 @@ whose tables and handlers each part of the service declares in its own module.""
 
 from __future__ import annotations
 
-from tongxin_committees.projections import feedback, school
+from tongxin_committees.projections import committees, feedback, school
 from tongxin_platform.projection import Projection
 
-PARTS = (school, feedback)
+PARTS = (school, committees, feedback)
 
 COMMITTEES = Projection(
     "committees",
