@@ -19,8 +19,9 @@ from tests.support.committees_school import (
     committees_env_fixture,
 )
 from tests.support.waiting import eventually
-from tongxin_committees.application.committees import Choice, NewCommittee
+from tongxin_committees.application.committees import NewCommittee
 from tongxin_committees.domain.calendar import china_date
+from tongxin_committees.domain.committees import Choice
 from tongxin_contracts.events.committees import CommitteeLevel, SeatRole
 
 __all__ = ["committees_env_fixture"]

@@ -14,10 +14,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from tongxin_committees.application.feedback import FeedbackDesk, Incoming, Suggestion
+from tongxin_committees.application.feedback import FeedbackDesk, Incoming
 from tongxin_committees.config import CommitteesSettings
 from tongxin_committees.domain import feedback as fb
 from tongxin_committees.domain.errors import CommitteesError, NotEntitledError, UnknownRecordError
+from tongxin_committees.reactions.visit_suggestions import Suggestion, receive_suggestion
 from tongxin_contracts import IntegrationEvent, Sealed, default_registry
 from tongxin_contracts.events.committees import (
     AnswerDecision,
@@ -401,17 +402,17 @@ NOW = datetime(2026, 10, 12, 2, 0, tzinfo=UTC)
 
 
 async def test_a_home_visit_suggestion_received_twice_is_one_item() -> None:
-    db = MemoryDatabase(default_registry())
-    desk = FeedbackDesk(
-        Writer(MemoryTransactions(db), default_registry(), clock=lambda: NOW),
-        CommitteesSettings(),
+    writer = Writer(
+        MemoryTransactions(MemoryDatabase(default_registry())),
+        default_registry(),
+        clock=lambda: NOW,
     )
     s = Suggestion(D, SCHOOL, "v_1", "sg_1", FeedbackTopic.teaching, date(2026, 10, 27), DAY)
-    first = await desk.receive_suggestion(s)
-    again = await desk.receive_suggestion(s)
+    first = await receive_suggestion(writer, s)
+    again = await receive_suggestion(writer, s)
     assert [e.name for e in first] == ["ParentFeedbackReceived"]
     assert again == []
-    history = await desk.writer.history(feedback_stream(fb.item_id_for_suggestion("sg_1")))
+    history = await writer.history(feedback_stream(fb.item_id_for_suggestion("sg_1")))
     assert len(history) == 1
 
 

@@ -1,7 +1,8 @@
 """Feedback commands (parents' voice): name a channel's handler, receive an item, assign it,
 answer it. Texts are sealed in the unit of work that appends them: with the school's key
 (``school-<school_id>``) for a school's channels, the district's (``district-<code>``) for the
-bureau director's mailbox. A home visit's suggestion carries no text here (it stays in visits).
+bureau director's mailbox. A home visit's suggestion is received by the reaction
+(``reactions/visit_suggestions``), with no text (it stays in visits).
 """
 
 from __future__ import annotations
@@ -51,19 +52,6 @@ class Incoming:
     received_by: str
     received_on: date | None = None
     committee_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Suggestion:
-    """A home visit's suggestion, as visits completed it."""
-
-    district: str
-    school_id: str
-    visit_id: str
-    suggestion_id: str
-    topic: FeedbackTopic
-    due_on: date
-    received_on: date
 
 
 class FeedbackDesk:
@@ -128,32 +116,6 @@ class FeedbackDesk:
             return fb.decide_receive(cmd, fb.fold(loaded[feedback_stream(item_id)]))
 
         return await self.writer.run_many([feedback_stream(item_id), desk], decide, before=seal)
-
-    async def receive_suggestion(self, s: Suggestion) -> list[IntegrationEvent]:
-        """A home visit's suggestion: its item id derived from the suggestion's (idempotent)."""
-        item_id = fb.item_id_for_suggestion(s.suggestion_id)
-        desk = feedback_desk_stream(s.school_id)
-
-        def decide(
-            loaded: dict[str, list[IntegrationEvent]], _: datetime
-        ) -> list[IntegrationEvent]:
-            cmd = fb.Receive(
-                item_id,
-                s.district,
-                s.school_id,
-                Channel.home_visit,
-                s.topic,
-                s.received_on,
-                fb.VISITS,
-                fb.fold_desk(loaded[desk]).handlers.get(Channel.home_visit),
-                due_on=s.due_on,
-                visit_id=s.visit_id,
-                suggestion_id=s.suggestion_id,
-                from_visits=True,
-            )
-            return fb.decide_receive(cmd, fb.fold(loaded[feedback_stream(item_id)]))
-
-        return await self.writer.run_many([feedback_stream(item_id), desk], decide)
 
     async def assign(
         self, item_id: str, assignee_ref: str, assigned_by: str, assignee_is_staff: bool

@@ -1,8 +1,9 @@
 """Parents' suggestions recorded at home visits become items of parents' voice: visits'
 ``VisitCompleted`` with ``parent_suggestions`` → one ``ParentFeedbackReceived`` per suggestion
 (channel ``home_visit``, its topic, due on the suggestion's ``answer_due``, received by
-``visits``, with the visit and the suggestion, no text: the text stays sealed in visits, which
-shows it at ``GET /visits/{visit_id}/suggestions/{suggestion_id}``).
+``visits``, with the visit and the suggestion and the channel's handler at the time, no text:
+the text stays sealed in visits, which shows it at
+``GET /visits/{visit_id}/suggestions/{suggestion_id}``).
 
 Idempotent under redelivery twice over: the kit's reaction claims each trigger once, and each
 item's id is derived from its suggestion's (``domain.feedback.item_id_for_suggestion``), so a
@@ -13,11 +14,20 @@ suggestion answered.
 
 from __future__ import annotations
 
-from tongxin_committees.application.feedback import FeedbackDesk, Suggestion
-from tongxin_committees.config import CommitteesSettings
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from tongxin_committees.domain import feedback as fb
 from tongxin_committees.domain.calendar import china_date
-from tongxin_contracts.events.committees import FeedbackTopic
+from tongxin_contracts import IntegrationEvent
+from tongxin_contracts.events.committees import (
+    Channel,
+    FeedbackTopic,
+    feedback_desk_stream,
+    feedback_stream,
+)
 from tongxin_contracts.events.visits import VisitCompleted
+from tongxin_platform.commands import Writer
 from tongxin_platform.reaction import Reacting, Reaction
 
 VISIT_SUGGESTIONS = Reaction(
@@ -30,15 +40,50 @@ VISIT_SUGGESTIONS = Reaction(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """A home visit's suggestion, as visits completed it."""
+
+    district: str
+    school_id: str
+    visit_id: str
+    suggestion_id: str
+    topic: FeedbackTopic
+    due_on: date
+    received_on: date
+
+
+async def receive_suggestion(writer: Writer, s: Suggestion) -> list[IntegrationEvent]:
+    """The suggestion's item, received once (its id derived from the suggestion's)."""
+    item_id = fb.item_id_for_suggestion(s.suggestion_id)
+    item, desk = feedback_stream(item_id), feedback_desk_stream(s.school_id)
+
+    def decide(loaded: dict[str, list[IntegrationEvent]], _: datetime) -> list[IntegrationEvent]:
+        cmd = fb.Receive(
+            item_id,
+            s.district,
+            s.school_id,
+            Channel.home_visit,
+            s.topic,
+            s.received_on,
+            fb.VISITS,
+            fb.fold_desk(loaded[desk]).handlers.get(Channel.home_visit),
+            due_on=s.due_on,
+            visit_id=s.visit_id,
+            suggestion_id=s.suggestion_id,
+            from_visits=True,
+        )
+        return fb.decide_receive(cmd, fb.fold(loaded[item]))
+
+    return await writer.run_many([item, desk], decide)
+
+
 @VISIT_SUGGESTIONS.on(VisitCompleted)
 async def on_visit(e: VisitCompleted, ctx: Reacting) -> None:
-    if not e.parent_suggestions:
-        return
-    settings = ctx.settings if isinstance(ctx.settings, CommitteesSettings) else None
-    desk = FeedbackDesk(ctx.writer, settings or CommitteesSettings())
     received_on = china_date(e.started_at)
     for s in e.parent_suggestions:
-        await desk.receive_suggestion(
+        await receive_suggestion(
+            ctx.writer,
             Suggestion(
                 district=e.district,
                 school_id=e.school_id,
@@ -47,5 +92,5 @@ async def on_visit(e: VisitCompleted, ctx: Reacting) -> None:
                 topic=FeedbackTopic(s.topic.value),
                 due_on=s.answer_due,
                 received_on=received_on,
-            )
+            ),
         )
