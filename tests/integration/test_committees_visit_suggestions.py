@@ -59,8 +59,10 @@ async def test_a_visits_suggestions_become_items_and_the_answer_shows_on_the_vis
     bearer: Bearer,
 ) -> None:
     async with committees_env.world() as s:
-        # visits reads committees' topic of this test (its answers to suggestions).
-        vs = visits_settings.model_copy(update={"committees_topic": s.settings.topic})
+        # Each reads the other's topic of this test: visits committees' answers, committees
+        # visits' completed visits.
+        vs = visits_settings
+        assert vs.committees_topic == s.settings.topic
         assert s.settings.topic_of("visits") == vs.topic
         async with (
             worker_of(VISITS, vs),
