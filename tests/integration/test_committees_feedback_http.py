@@ -280,6 +280,17 @@ async def test_who_may_receive_answer_and_read_parents_feedback(
             headers=principal,
         )
         assert mailbox_by_school.status_code == 403
+        tomorrow = str(today(s) + timedelta(days=1))
+        future = await s.http.post(
+            f"/schools/{school}/feedback",
+            json={"channel": "hotline", "received_on": tomorrow, **text},
+            headers=principal,
+        )
+        assert (future.status_code, future.json()["rule"]) == (422, "received_on_not_future")
+        keyed = {**principal, "Idempotency-Key": "hotline-1"}
+        once = await post(s, f"/schools/{school}/feedback", {"channel": "hotline", **text}, keyed)
+        twice = await post(s, f"/schools/{school}/feedback", {"channel": "hotline", **text}, keyed)
+        assert once["item_id"] == twice["item_id"]  # same key, same answer, one item
         not_staff = await s.http.post(
             f"/schools/{school}/feedback-handlers",
             json={

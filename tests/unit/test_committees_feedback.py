@@ -193,6 +193,13 @@ def test_visits_sends_only_home_visit_suggestions_with_their_visit() -> None:
         received(Channel.home_visit, from_visits=True, visit_id=None, suggestion_id="sg_1")
 
 
+def test_an_item_cannot_have_come_in_after_today() -> None:
+    with pytest.raises(CommitteesError) as refused:
+        received(received_on=DAY + timedelta(days=1), today=DAY)
+    assert (refused.value.field, refused.value.rule) == ("received_on", "received_on_not_future")
+    assert received(received_on=DAY, today=DAY)
+
+
 def test_an_item_received_again_adds_nothing() -> None:
     history = received()
     assert fb.decide_receive(receiving(), fb.fold(history)) == []

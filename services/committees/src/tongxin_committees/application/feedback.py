@@ -112,6 +112,7 @@ class FeedbackDesk:
                 answer_days=self.settings.answer_days,
                 committee_id=i.committee_id,
                 text=sealed["text"],
+                today=china_date(now),
             )
             return fb.decide_receive(cmd, fb.fold(loaded[feedback_stream(item_id)]))
 

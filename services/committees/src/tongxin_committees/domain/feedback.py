@@ -165,6 +165,7 @@ class Receive:
     visit_id: str | None = None
     suggestion_id: str | None = None
     from_visits: bool = False  # the reaction to VisitCompleted, never a person
+    today: date | None = None  # China time, by the writer's clock (a person's receipt)
 
 
 def decide_receive(cmd: Receive, state: ItemState) -> list[IntegrationEvent]:
@@ -178,6 +179,8 @@ def decide_receive(cmd: Receive, state: ItemState) -> list[IntegrationEvent]:
         cmd.channel is not Channel.home_visit or cmd.visit_id is None or cmd.suggestion_id is None
     ):
         raise _refuse("channel", "home_visit_from_visits", "visits sends home-visit suggestions")
+    if cmd.today is not None and cmd.received_on > cmd.today:
+        raise _refuse("received_on", "received_on_not_future", "the day has not come yet")
     if cmd.channel is Channel.committee and cmd.committee_id is None:
         raise _refuse("committee_id", "committee_required", "the committee channel names one")
     if state.received is not None:
