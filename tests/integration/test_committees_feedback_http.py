@@ -185,7 +185,7 @@ async def test_items_from_every_channel_are_answered_on_time_late_or_overdue_as_
         assert [i["item_id"] for i in mine.json()["items"]] == [via_committee["item_id"]]
         refused = await s.http.get(f"/schools/{school}/feedback", headers=member)
         assert refused.status_code == 403
-        assert refused.json()["rule"] == "own_committee"
+        assert refused.json()["rule"] == "member_reads_own_committee"
 
         # the figures, counted here: 5 received; 3 answered (2 on time, 1 late); 1 open;
         # 1 overdue; the committee channel has no handler. The other school: nothing.
@@ -300,6 +300,34 @@ async def test_who_may_receive_answer_and_read_parents_feedback(
             headers=principal,
         )
         assert (not_staff.status_code, not_staff.json()["rule"]) == (422, "handler_is_staff")
+
+        # the desks: a school names its channels' handlers, the bureau its mailbox's.
+        handler = {"channel": "hotline", "handler_ref": s.roster.one("middle_leader", school).ref}
+        by_bureau = await s.http.post(
+            f"/schools/{school}/feedback-handlers", json=handler, headers=s.bureau()
+        )
+        assert (by_bureau.status_code, by_bureau.json()["rule"]) == (403, "school_desk")
+        by_school = await s.http.post(
+            f"/districts/{s.district}/feedback-handlers",
+            json={"channel": "bureau_mailbox", "handler_ref": "bureau-1"},
+            headers=principal,
+        )
+        assert (by_school.status_code, by_school.json()["rule"]) == (403, "feedback.handler")
+        wrong_desk = await s.http.post(
+            f"/districts/{s.district}/feedback-handlers",
+            json={"channel": "hotline", "handler_ref": "bureau-1"},
+            headers=s.bureau(),
+        )
+        assert (wrong_desk.status_code, wrong_desk.json()["rule"]) == (422, "desk_channel")
+        # lists are the school's staff's: not a subject teacher's (their assigned items only).
+        subject = s.token(
+            "subject_teacher", s.roster.one("subject_teacher", school).ref, school=school
+        )
+        for path in (f"/schools/{school}/feedback", f"/schools/{school}/feedback-handlers"):
+            listed = await s.http.get(path, headers=subject)
+            assert (listed.status_code, listed.json()["rule"]) == (403, "assigned_items_only")
+        listed = await s.http.get(f"/schools/{school}/feedback-handlers", headers=member)
+        assert (listed.status_code, listed.json()["rule"]) == (403, "member_reads_own_committee")
 
         item = await post(
             s,

@@ -8,7 +8,10 @@ a committee member on the ``committee`` channel of a committee where they hold a
 school. A home visit's suggestion is never received by hand (visits sends it).
 
 Who reads an item in clear (logged): the school's managers, the channel's handler, the assignee,
-the district bureau, and a member of the committee it came through. Anything outside the
+the district bureau, and a member of the committee it came through. The school's lists (items,
+handlers; no text) are its managers', head teachers' and the bureau's: a committee member reads
+their committee's items, a subject teacher the items assigned to them. A school names its own
+channels' handlers, the bureau the handler of its mailbox. Anything outside the
 caller's scope — another school's item, a committee the member holds no seat on — is answered
 exactly like a missing one (404); a role that may never is a 403 naming the rule.
 """
@@ -122,6 +125,26 @@ async def _seated(app: App, who: Principal, committee_id: str, on: date) -> fb.C
     return c
 
 
+def _school_lists(who: Principal) -> None:
+    """A school's lists are its staff's and the bureau's: a committee member reads their
+    committee's items (``/committees/{id}/feedback``), a subject teacher the items assigned to
+    them (``/feedback/{id}``)."""
+    if who.role is MEMBER:
+        raise ProblemError(
+            403,
+            "Forbidden",
+            "a committee member reads their own committee's items (/committees/{id}/feedback)",
+            rule="member_reads_own_committee",
+        )
+    if who.role is Role.subject_teacher:
+        raise ProblemError(
+            403,
+            "Forbidden",
+            "a subject teacher reads the items assigned to them (/feedback/{id})",
+            rule="assigned_items_only",
+        )
+
+
 def _manages(who: Principal, r: ParentFeedbackReceived) -> bool:
     if who.role is Role.bureau_officer:
         return r.channel is Channel.bureau_mailbox
@@ -141,6 +164,13 @@ async def name_school_handler(
     who: Caller,
     idempotency_key: Key = None,
 ) -> Any:
+    if who.role is Role.bureau_officer:
+        raise ProblemError(
+            403,
+            "Forbidden",
+            "a school names its own channels' handlers; the bureau its mailbox's",
+            rule="school_desk",
+        )
     school = await _school(app, who, Action.handler_name, school_id)
     staff = await _is_staff(app, body.handler_ref, school_id)
 
@@ -166,14 +196,15 @@ async def name_district_handler(
     who: Caller,
     idempotency_key: Key = None,
 ) -> Any:
-    require(POLICY, who, Action.handler_name, Scope(district))
-    if who.role is not Role.bureau_officer:
+    if who.role is not Role.bureau_officer:  # the district's desk is the bureau's
+        action = Action.handler_name.value
         raise ProblemError(
             403,
             "Forbidden",
-            "the district bureau names its mailbox's handler",
-            rule="district_desk",
+            f"role {who.role.value} may not {action} at the district's desk",
+            rule=action,
         )
+    require(POLICY, who, Action.handler_name, Scope(district))
 
     async def act() -> dict[str, Any]:
         events = await app.service.feedback.name_handler(
@@ -187,6 +218,7 @@ async def name_district_handler(
 @router.get("/schools/{school_id}/feedback-handlers", summary="Every channel's named handler")
 @guard(POLICY, Action.feedback_read)
 async def school_handlers(school_id: SchoolId, app: App, who: Caller) -> Any:
+    _school_lists(who)
     school = await _school(app, who, Action.feedback_read, school_id)
     found = await feedback_queries.handlers(app.pool, school["district"], school_id)
     return jsonable_encoder({"school_id": school_id, "channels": found})
@@ -380,13 +412,7 @@ async def school_feedback(
     channel: Annotated[Channel | None, Query(description="Only this channel.")] = None,
     as_of: AsOf = None,
 ) -> Any:
-    if who.role is MEMBER:
-        raise ProblemError(
-            403,
-            "Forbidden",
-            "a committee member reads their committee's items (/committees/{id}/feedback)",
-            rule="own_committee",
-        )
+    _school_lists(who)
     await _school(app, who, Action.feedback_read, school_id)
     day = _today(app, as_of)
     items = await feedback_queries.school_items(
@@ -404,6 +430,8 @@ async def committee_feedback(
     committee_id: CommitteeId, app: App, who: Caller, as_of: AsOf = None
 ) -> Any:
     require(POLICY, who, Action.feedback_read, Scope(who.district, who.school, who.class_id))
+    if who.role is Role.subject_teacher:
+        _school_lists(who)
     day = _today(app, as_of)
     if who.role is MEMBER:
         c = await _seated(app, who, committee_id, day)
