@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -409,14 +410,15 @@ class CommitteesSchool:
             await producer.stop()
 
     async def events(self, event_name: str, stream_prefix: str = "") -> list[dict[str, Any]]:
-        """Committees' stored events of type ``event_name`` (whose stream starts so)."""
+        """The payloads of committees' stored events of type ``event_name`` (whose stream
+        starts with ``stream_prefix``), in the order they were appended."""
         rows = await self.pool.fetch(
-            "SELECT stream_id, event_type, payload FROM events"
-            " WHERE event_type LIKE $1 AND stream_id LIKE $2 ORDER BY global_position",
+            "SELECT payload FROM events"
+            " WHERE event_type LIKE $1 AND stream_id LIKE $2 ORDER BY position",
             f"%{event_name}%",
             f"{stream_prefix}%",
         )
-        return [dict(r) for r in rows]
+        return [json.loads(bytes(r["payload"])) for r in rows]
 
 
 async def committees_settings(

@@ -34,28 +34,6 @@ async def committee(pool: asyncpg.Pool, committee_id: str) -> dict[str, Any] | N
     return dict(r) if r is not None else None
 
 
-async def same_scope_terms(
-    pool: asyncpg.Pool,
-    district: str,
-    school_id: str | None,
-    level: str,
-    grade: int | None,
-    class_id: str | None,
-) -> list[tuple[date, date]]:
-    """The terms of the committees formed for one scope (school, level, grade or class)."""
-    rows = await pool.fetch(
-        f"""SELECT term_start, term_end FROM {S}.committees
-             WHERE district = $1 AND school_id IS NOT DISTINCT FROM $2 AND level = $3
-               AND grade IS NOT DISTINCT FROM $4 AND class_id IS NOT DISTINCT FROM $5""",
-        district,
-        school_id,
-        level,
-        grade,
-        class_id,
-    )
-    return [(r["term_start"], r["term_end"]) for r in rows]
-
-
 async def guardian_places(
     pool: asyncpg.Pool, guardian_ref: str, *, except_student: str | None = None
 ) -> list[ChildPlace]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import asyncpg
 
@@ -36,6 +37,7 @@ from tongxin_committees.domain.committees import (
 from tongxin_committees.domain.errors import UnknownRecordError
 from tongxin_contracts import IntegrationEvent, Sealed
 from tongxin_contracts.events.committees import (
+    CommitteeFormed,
     CommitteeLevel,
     RemovalReason,
     ResignReason,
@@ -43,6 +45,19 @@ from tongxin_contracts.events.committees import (
 )
 from tongxin_platform.commands import Writer
 from tongxin_platform.uow import UnitOfWork
+
+
+def scope_tag(
+    district: str,
+    school_id: str | None,
+    level: CommitteeLevel,
+    grade: int | None,
+    class_id: str | None,
+) -> str:
+    """The tag of the committee streams of one scope (one committee per scope and term)."""
+    return (
+        f"committee-scope:{district}:{school_id or ''}:{level.value}:{grade or ''}:{class_id or ''}"
+    )
 
 
 def guardian_subject(guardian_ref: str) -> str:
@@ -75,13 +90,28 @@ class CommitteeCommands:
     async def _school_classes(self, school_id: str | None) -> list[dict[str, object]]:
         return await queries.school_classes(self.pool, school_id) if school_id else []
 
-    async def _scope_of(self, committee_id: str) -> tuple[str, str | None]:
+    async def where(self, committee_id: str) -> dict[str, Any] | None:
+        """Where the committee lives (district, school, level, grade, class): the read model's
+        row, or — just formed, not read yet — its stream's ``CommitteeFormed``."""
         c = await committee_queries.committee(self.pool, committee_id)
+        if c is not None:
+            return c
+        found = fold(await self.writer.history(committee_stream(committee_id))).formed
+        if found is None:
+            return None
+        return {
+            "committee_id": committee_id,
+            "district": found.district,
+            "school_id": found.school_id,
+            "level": found.level.value,
+            "grade": found.grade,
+            "class_id": found.class_id,
+        }
+
+    async def _scope_of(self, committee_id: str) -> tuple[str, str | None]:
+        c = await self.where(committee_id)
         if c is None:
-            found = fold(await self.writer.history(committee_stream(committee_id))).formed
-            if found is None:
-                raise UnknownRecordError("no such committee", "committee_id", "committee")
-            return found.district, found.school_id
+            raise UnknownRecordError("no such committee", "committee_id", "committee")
         return c["district"], c["school_id"]
 
     async def form(self, n: NewCommittee, *, district_runs_one: bool) -> list[IntegrationEvent]:
@@ -90,17 +120,25 @@ class CommitteeCommands:
         classes = {
             str(c["class_id"]): int(str(c["grade"])) for c in await self._school_classes(school_id)
         }
-        terms = [
-            Term(a, b)
-            for a, b in await committee_queries.same_scope_terms(
-                self.pool,
-                n.district,
-                school_id,
-                n.level.value,
-                n.grade if n.level is CommitteeLevel.grade else None,
-                n.class_id if n.level is CommitteeLevel.class_ else None,
-            )
-        ]
+        tag = scope_tag(
+            n.district,
+            school_id,
+            n.level,
+            n.grade if n.level is CommitteeLevel.grade else None,
+            n.class_id if n.level is CommitteeLevel.class_ else None,
+        )
+        terms: list[Term] = []
+
+        async def same_scope(uow: UnitOfWork, _: datetime) -> None:
+            terms[:] = [
+                Term(e.term_start, e.term_end)
+                for e, _ in await uow.events.tagged(tag)
+                if isinstance(e, CommitteeFormed)
+            ]
+
+        async def tag_it(uow: UnitOfWork, streams: list[str]) -> None:
+            await uow.events.tag(tag, streams)
+
         cmd = FormCommittee(
             committee_id=committee_id,
             district=n.district,
@@ -122,6 +160,8 @@ class CommitteeCommands:
                 same_scope=terms,
                 district_runs_one=district_runs_one,
             ),
+            before=same_scope,
+            after=tag_it,
         )
 
     async def adopt_charter(
@@ -190,10 +230,16 @@ class CommitteeCommands:
         )
 
     async def by_election(
-        self, committee_id: str, *, members: tuple[Choice, ...], held_on: date, by: str
+        self,
+        committee_id: str,
+        *,
+        members: tuple[Choice, ...],
+        held_on: date,
+        by: str,
+        seats: int | None = None,
     ) -> list[IntegrationEvent]:
         classes = await self._classes_now(committee_id)
-        cmd = ByElection(members, held_on, by)
+        cmd = ByElection(members, held_on, by, seats)
         return await self.writer.run(
             committee_stream(committee_id),
             lambda history, _: decide_by_election(cmd, history, school_classes=classes),

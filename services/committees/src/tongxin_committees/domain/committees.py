@@ -445,6 +445,7 @@ class ByElection:
     members: tuple[Choice, ...]
     held_on: date
     by: str
+    seats: int | None = None  # the seats the recorder expects after it (checked when given)
 
 
 def decide_by_election(
@@ -477,6 +478,11 @@ def decide_by_election(
             "members",
             "seats",
         )
+    after = s.seats + max(0, len(seats) - vacancies)
+    if cmd.seats is not None and cmd.seats != after:
+        raise CommitteesError(
+            f"the by-election leaves {after} seats, not {cmd.seats}", "seats", "seats"
+        )
     chairs = [m.seat for m in current.values() if m.seat.role is SeatRole.chair]
     if len(chairs) + sum(1 for x in seats if x.role is SeatRole.chair) > 1:
         raise CommitteesError("a committee has exactly one chair", "members", "one_chair")
@@ -486,7 +492,7 @@ def decide_by_election(
             round_no=round_no,
             held_on=cmd.held_on,
             members=seats,
-            seats=s.seats + max(0, len(seats) - vacancies),
+            seats=after,
             recorded_by=cmd.by,
         )
     ]

@@ -5,16 +5,17 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
 from fastapi.responses import JSONResponse
 
-from tongxin_committees.application import queries
+from tongxin_committees.application import committee_queries, queries
 from tongxin_committees.application.policy import POLICY, Action
 from tongxin_committees.bootstrap import Committees
 from tongxin_platform import idempotency
-from tongxin_platform.auth import Principal
+from tongxin_platform.auth import Principal, Role
 from tongxin_platform.fields import IDENT
 from tongxin_platform.http import not_found, require
 from tongxin_platform.policy import Scope
@@ -43,6 +44,30 @@ async def school_scope_for(
     where = Scope(row["district"], school_id)
     require(POLICY, who, action, where)
     return where
+
+
+async def committee_scope_for(
+    app: Committees, who: Principal, action: Action, committee_id: str, on: date
+) -> dict[str, Any]:
+    """The committee (its read-model row), for a caller who may ``action`` on it: 403 naming the
+    rule for a role that may never; 404 — the same body — for a missing committee and for one
+    outside the caller's scope. Staff and the bureau by the committee's school (and a head
+    teacher by its class); a committee member only where they hold a seat on ``on``."""
+    require(POLICY, who, action, Scope(who.district, who.school, who.class_id))
+    row = await app.service.committees.where(committee_id)
+    missing = not_found("committee_id", "committee")
+    if row is None:
+        raise missing
+    if who.role is Role.committee_member:
+        if row["district"] != who.district or not await committee_queries.holds_seat(
+            app.pool, committee_id, who.subject, on
+        ):
+            raise missing
+        return row
+    where = Scope(row["district"], row["school_id"], row["class_id"])
+    if not POLICY.authorize(who, action, where).allowed:
+        raise missing
+    return row
 
 
 def district_view(who: Principal, action: Action, district: str) -> str | None:
