@@ -8,9 +8,10 @@ a committee member on the ``committee`` channel of a committee where they hold a
 school. A home visit's suggestion is never received by hand (visits sends it).
 
 Who reads an item in clear (logged): the school's managers, the channel's handler, the assignee,
-the district bureau, and a member of the committee it came through. The school's lists (items,
-handlers; no text) are its managers', head teachers' and the bureau's: a committee member reads
-their committee's items, a subject teacher the items assigned to them. A school names its own
+the district bureau and auditors, and a member of the committee it came through. The school's
+list of items (no text) is its managers', head teachers', the bureau's and auditors': a committee
+member reads their committee's items, a subject teacher the items assigned to them. Who handles
+which channel is known to all who may read the school's feedback. A school names its own
 channels' handlers, the bureau the handler of its mailbox. Anything outside the
 caller's scope — another school's item, a committee the member holds no seat on — is answered
 exactly like a missing one (404); a role that may never is a 403 naming the rule.
@@ -196,6 +197,7 @@ async def name_district_handler(
     who: Caller,
     idempotency_key: Key = None,
 ) -> Any:
+    require(POLICY, who, Action.handler_name, Scope(district))  # a school's: outside its scope
     if who.role is not Role.bureau_officer:  # the district's desk is the bureau's
         action = Action.handler_name.value
         raise ProblemError(
@@ -204,7 +206,6 @@ async def name_district_handler(
             f"role {who.role.value} may not {action} at the district's desk",
             rule=action,
         )
-    require(POLICY, who, Action.handler_name, Scope(district))
 
     async def act() -> dict[str, Any]:
         events = await app.service.feedback.name_handler(
@@ -218,7 +219,7 @@ async def name_district_handler(
 @router.get("/schools/{school_id}/feedback-handlers", summary="Every channel's named handler")
 @guard(POLICY, Action.feedback_read)
 async def school_handlers(school_id: SchoolId, app: App, who: Caller) -> Any:
-    _school_lists(who)
+    # Who handles what is known to everyone who may read the school's feedback (no item).
     school = await _school(app, who, Action.feedback_read, school_id)
     found = await feedback_queries.handlers(app.pool, school["district"], school_id)
     return jsonable_encoder({"school_id": school_id, "channels": found})
@@ -379,14 +380,14 @@ async def item(item_id: ItemId, app: App, who: Caller, as_of: AsOf = None) -> An
     assert r is not None
     if who.role is not MEMBER and not (
         who.role in MANAGERS
-        or who.role is Role.bureau_officer
+        or who.role in {Role.bureau_officer, Role.auditor}
         or who.subject in {r.handler_ref, s.assignee_ref}
         or who.subject == await app.service.feedback.handler(r.district, r.channel, r.school_id)
     ):
         raise ProblemError(
             403,
             "Forbidden",
-            "the item's text: managers, its handler, its assignee, the bureau",
+            "the item's text: managers, its handler, its assignee, the bureau, auditors",
             rule="reader",
         )
     async with app.transactions.begin() as uow:
