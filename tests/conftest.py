@@ -109,14 +109,18 @@ async def visits_settings(
     infra: Infra, kafka: str, topic: str, unique: str, database_name: str
 ) -> VisitsSettings:
     """The visits service of the test: its own topic; the registry's is the test's ``topic``;
-    wellbeing's (targeted visits) is ``test-<unique>-wellbeing.events``."""
+    wellbeing's (targeted visits) is ``test-<unique>-wellbeing.events``; committees' (answers
+    to parents' suggestions) ``test-<unique>-committees.events``."""
     own, wellbeing = f"test-{unique}-visits.events", f"test-{unique}-wellbeing.events"
-    await ensure_topics(kafka, [TopicSpec(t, 3, event_topic_config()) for t in (own, wellbeing)])
+    committees = f"test-{unique}-committees.events"
+    await ensure_topics(
+        kafka, [TopicSpec(t, 3, event_topic_config()) for t in (own, wellbeing, committees)]
+    )
     settings = settings_for(
         VISITS,
         infra,
         database_name=f"{database_name}_visits",
-        topics={"visits": own, "registry": topic, "wellbeing": wellbeing},
+        topics={"visits": own, "registry": topic, "wellbeing": wellbeing, "committees": committees},
     )
     assert isinstance(settings, VisitsSettings)
     return settings

@@ -56,6 +56,7 @@ def script_env(
         "VISITS_TOPIC": visits_settings.topic,
         "VISITS_REGISTRY_TOPIC": visits_settings.registry_topic,
         "VISITS_WELLBEING_TOPIC": visits_settings.wellbeing_topic,
+        "VISITS_COMMITTEES_TOPIC": visits_settings.committees_topic,
         "VISITS_HTTP_PORT": str(free_port()),
         "VISITS_WORKER_HTTP_PORT": str(free_port()),
         "VISITS_WORKER_HEARTBEAT_INTERVAL": "1",

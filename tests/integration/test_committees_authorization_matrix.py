@@ -203,8 +203,17 @@ ENDPOINTS = (
 #   class committee; a parent meeting of the class), receives feedback and answers what is
 #   assigned to them, and reads the school's committees, feedback, meetings and parent school;
 # - a committee member (role committee_member, sub = guardian_ref) sees the committees they sit
-#   on (``/committees/mine``), their committee, its feedback and meetings, passes feedback on
-#   through their committee and resigns their own seat; nothing of the school beyond that;
+#   on (``/committees/mine``, and the school's and district's lists show them only those), their
+#   committee, its feedback and meetings and, as a member of the school committee, the school's
+#   representation; passes feedback on through their committee and resigns their own seat; may
+#   know who handles each channel (专人管理: the handlers name no parent and no item); never
+#   another committee (no answer names one) nor the school's other feedback;
+# - the district committee is the district's: a school's managers may see it (no child, no
+#   other school in it) but not form it (a 403 naming a rule); the district's desk is the
+#   bureau's (a school's token is outside its scope);
+# - a feedback item's text is for the school's managers, its handler and assignee, the bureau
+#   and the auditors — not every head teacher; a subject teacher only answers and reads what is
+#   assigned to them, and sees no list of the school's items;
 # - the district (bureau officer) runs the bureau's mailbox and the district committee, assesses
 #   parent schools, reads every school and every figure; the auditor reads; the city analyst
 #   sees the figures only; a school's token sees its own school in the district's figures;
@@ -214,8 +223,8 @@ ENDPOINTS = (
 MATRIX = (
     """
 caller                       level    cFs cFd cLs cLd cRd chA cNm elR byE rep mine cFg
-principal                    school   YS  RR  YS  FF  YN  YN  YN  YN  YN  YS  RR   YY
-middle_leader                school   YS  RR  YS  FF  YN  YN  YN  YN  YN  YS  RR   YY
+principal                    school   YS  FF  YS  YY  YN  YN  YN  YN  YN  YS  RR   YY
+middle_leader                school   YS  FF  YS  YY  YN  YN  YN  YN  YN  YS  RR   YY
 head_teacher                 class    RR  RR  YY  FF  YY  YN  YN  YN  FF  YY  RR   RR
 subject_teacher              class    RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR   RR
 psych_teacher                school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR   RR
@@ -223,8 +232,8 @@ health_vp                    school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
 school_doctor                school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR   RR
 legal_vp                     school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR   RR
 fire_vp                      school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR   RR
-family_education_coordinator school   YS  RR  YS  FF  YN  YN  YN  YN  YN  YS  RR   YY
-bureau_officer               district FF  YS  YS  YS  YN  FF  FF  FF  FF  YS  RR   YS
+family_education_coordinator school   YS  FF  YS  YY  YN  YN  YN  YN  YN  YS  RR   YY
+bureau_officer               district FF  YS  YS  YS  YN  FN  FN  FN  FN  YS  RR   YS
 hospital                     district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR   RR
 police                       district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR   RR
 market_regulation            district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR   RR
@@ -232,11 +241,11 @@ guidance_committee           district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
 civil_affairs                district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR   RR
 womens_federation            district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR   RR
 community_worker             district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR   RR
-committee_member             member   RR  RR  FF  FF  YN  RR  RR  RR  RR  FF  YY   RR
+committee_member             member   RR  RR  YY  YY  YN  RR  RR  RR  RR  YF  YY   RR
 operator                     district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR   RR
 auditor                      district RR  RR  YS  YS  YN  RR  RR  RR  RR  YS  RR   YS
 city_analyst                 district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR   YS
-auditor@school               school   RR  RR  YS  FF  YN  RR  RR  RR  RR  YS  RR   YY
+auditor@school               school   RR  RR  YS  YY  YN  RR  RR  RR  RR  YS  RR   YY
 bureau_officer@city          city     F-  Y-  Y-  Y-  Y-  F-  F-  F-  F-  Y-  R-   Y-
 operator@city                city     R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-   R-
 auditor@city                 city     R-  R-  Y-  Y-  Y-  R-  R-  R-  R-  Y-  R-   Y-
@@ -244,16 +253,16 @@ city_analyst@city            city     R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-
 """,
     """
 caller                       level    fhS fhD fhR fbR fAs fAn fGt fLs fCm fFg
-principal                    school   YS  RR  YS  YS  YN  YN  YN  YS  YN  YY
-middle_leader                school   YS  RR  YS  YS  YN  YN  YN  YS  YN  YY
-head_teacher                 class    RR  RR  YY  YY  RR  YF  YY  YY  YY  RR
-subject_teacher              class    RR  RR  FF  RR  RR  FF  FF  FF  FF  RR
+principal                    school   YS  SS  YS  YS  YN  YN  YN  YS  YN  YY
+middle_leader                school   YS  SS  YS  YS  YN  YN  YN  YS  YN  YY
+head_teacher                 class    RR  RR  YY  YY  RR  YF  FF  YY  YY  RR
+subject_teacher              class    RR  RR  YY  RR  RR  FF  FF  FF  FF  RR
 psych_teacher                school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
 health_vp                    school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
 school_doctor                school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
 legal_vp                     school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
 fire_vp                      school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
-family_education_coordinator school   YS  RR  YS  YS  YN  YN  YN  YS  YN  YY
+family_education_coordinator school   YS  SS  YS  YS  YN  YN  YN  YS  YN  YY
 bureau_officer               district FF  YS  YS  YS  YN  YN  YN  YS  YN  YS
 hospital                     district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
 police                       district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
@@ -262,7 +271,7 @@ guidance_committee           district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
 civil_affairs                district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
 womens_federation            district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
 community_worker             district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
-committee_member             member   RR  RR  FF  YN  RR  RR  YN  FF  YN  RR
+committee_member             member   RR  RR  YY  YN  RR  RR  YN  FF  YN  RR
 operator                     district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
 auditor                      district RR  RR  YS  RR  RR  RR  YN  YS  YN  YS
 city_analyst                 district RR  RR  RR  RR  RR  RR  RR  RR  RR  YS
@@ -314,7 +323,7 @@ school_doctor                school   RR  RR  RR  RR  RR  RR
 legal_vp                     school   RR  RR  RR  RR  RR  RR
 fire_vp                      school   RR  RR  RR  RR  RR  RR
 family_education_coordinator school   RR  RR  RR  RR  YN  YN
-bureau_officer               district RR  RR  RR  RR  FF  FF
+bureau_officer               district RR  RR  RR  RR  FN  FN
 hospital                     district RR  RR  RR  RR  RR  RR
 police                       district RR  RR  RR  RR  RR  RR
 market_regulation            district RR  RR  RR  RR  RR  RR

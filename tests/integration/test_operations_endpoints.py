@@ -116,6 +116,7 @@ async def test_both_services_are_alive_ready_and_describe_their_messaging_withou
             ("visits.shredding", registry_topic),
             ("visits.board", visits_topic),
             ("visits.board", visits_settings.wellbeing_topic),  # targeted-visit requests
+            ("visits.board", visits_settings.committees_topic),  # suggestions answered
         }
 
 

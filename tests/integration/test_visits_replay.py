@@ -41,6 +41,7 @@ def env_of(settings: VisitsSettings) -> dict[str, str]:
         "VISITS_REGISTRY_TOPIC": settings.registry_topic,
         # the test's own: the real wellbeing.events may hold another run's visit requests
         "VISITS_WELLBEING_TOPIC": settings.wellbeing_topic,
+        "VISITS_COMMITTEES_TOPIC": settings.committees_topic,
         "COLUMNS": "200",
     }
 

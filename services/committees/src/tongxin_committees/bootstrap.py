@@ -13,6 +13,7 @@ from tongxin_committees.application.service import CommitteesService
 from tongxin_committees.config import CommitteesSettings
 from tongxin_committees.projections.read_model import COMMITTEES
 from tongxin_committees.reactions.memberships import MEMBERSHIPS
+from tongxin_committees.reactions.visit_suggestions import VISIT_SUGGESTIONS
 from tongxin_platform import service as kit
 from tongxin_platform.service import Runtime, Service
 from tongxin_platform.uow import PgTransactions
@@ -52,7 +53,7 @@ SERVICE = Service(
     policy=POLICY,
     migrations="tongxin_committees.migrations",
     projections=(COMMITTEES,),
-    reactions=(MEMBERSHIPS,),
+    reactions=(MEMBERSHIPS, VISIT_SUGGESTIONS),
     deadlines=(),
     build=build,
 )

@@ -23,6 +23,9 @@ class VisitsSettings(ServiceSettings):
     registry_topic: str = "registry.events"
     # Targeted home visits (重点家访) asked by the wellbeing service (TargetedVisitRequested).
     wellbeing_topic: str = "wellbeing.events"
+    # The committees service's answers to parents' suggestions (ParentFeedbackAnswered with the
+    # visit): the visit shows each suggestion answered.
+    committees_topic: str = "committees.events"
     http_port: int = 8003
     worker_http_port: int = 9003
     # Family confirmation codes: how long one is valid, how many wrong tries (per visit, over

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncpg
 
 from tongxin_committees.application.committees import CommitteeCommands
+from tongxin_committees.application.feedback import FeedbackDesk
 from tongxin_committees.application.meetings import Meetings
 from tongxin_committees.application.parent_school import ParentSchools
 from tongxin_committees.config import CommitteesSettings
@@ -18,3 +19,4 @@ class CommitteesService:
         self.meetings = Meetings(writer, pool)
         self.parent_schools = ParentSchools(writer, pool)
         self.committees = CommitteeCommands(writer, pool)
+        self.feedback = FeedbackDesk(writer, settings)

@@ -15,13 +15,19 @@ from fastapi import APIRouter, FastAPI
 
 from tongxin_committees.bootstrap import SERVICE
 from tongxin_committees.config import CommitteesSettings
-from tongxin_committees.entrypoints import committee_routes, meeting_routes, parent_school_routes
+from tongxin_committees.entrypoints import (
+    committee_routes,
+    feedback_routes,
+    meeting_routes,
+    parent_school_routes,
+)
 from tongxin_platform.api import Clock, create_service_app
 from tongxin_platform.auth import TokenVerifier
 from tongxin_platform.telemetry import configure_tracing
 
 ROUTERS: tuple[APIRouter, ...] = (
     committee_routes.router,
+    feedback_routes.router,
     meeting_routes.router,
     parent_school_routes.router,
 )

@@ -3,10 +3,10 @@ whose tables and handlers each part of the service declares in its own module.""
 
 from __future__ import annotations
 
-from tongxin_committees.projections import committees, meetings, parent_school, school
+from tongxin_committees.projections import committees, feedback, meetings, parent_school, school
 from tongxin_platform.projection import Projection
 
-PARTS = (school, committees, meetings, parent_school)
+PARTS = (school, committees, feedback, meetings, parent_school)
 
 COMMITTEES = Projection(
     "committees",

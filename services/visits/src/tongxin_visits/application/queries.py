@@ -59,6 +59,17 @@ async def visit(pool: asyncpg.Pool, visit_id: str) -> dict[str, Any] | None:
     return await row(pool, f"SELECT * FROM {B}.visits WHERE visit_id = $1", visit_id)
 
 
+async def suggestions_answered(pool: asyncpg.Pool, visit_id: str) -> dict[str, dict[str, Any]]:
+    """The school's answers to the visit's parent suggestions (committees), by suggestion: the
+    decision, the day and whether it was on time (the answer's text stays in committees)."""
+    rows = await pool.fetch(
+        f"SELECT suggestion_id, decision, answered_on, on_time FROM {B}.suggestions_answered"
+        f" WHERE visit_id = $1 ORDER BY suggestion_id",
+        visit_id,
+    )
+    return {r["suggestion_id"]: dict(r) for r in rows}
+
+
 async def visits(
     pool: asyncpg.Pool,
     *,

@@ -13,7 +13,7 @@ from tongxin_platform import access
 from tongxin_platform.edge import service_router
 from tongxin_platform.fields import IDENT
 from tongxin_platform.http import Caller, ProblemError
-from tongxin_visits.application import records
+from tongxin_visits.application import queries, records
 from tongxin_visits.application.policy import Action
 from tongxin_visits.entrypoints.bodies import CaseId, VisitId
 from tongxin_visits.entrypoints.deps import App, case_scope_for, visit_scope_for
@@ -31,6 +31,16 @@ async def visit_record(visit_id: VisitId, who: Caller, app: App) -> Any:
         await access.log_reads(
             uow.conn, who, Action.visit_read_notes.value, [visit_id], district=where.district or ""
         )
+    # Each suggestion answered by the school (committees' ParentFeedbackAnswered): the
+    # decision, the day, on time or not; null while unanswered.
+    answered = await queries.suggestions_answered(app.pool, visit_id)
+    for s in record["parent_suggestions"]:
+        s["answered"] = answered.get(s["suggestion_id"])
+    record["suggestions_answered"] = [
+        {"suggestion_id": s["suggestion_id"], "answered": s["answered"] is not None}
+        | (s["answered"] or {})
+        for s in record["parent_suggestions"]
+    ]
     return jsonable_encoder(record)
 
 

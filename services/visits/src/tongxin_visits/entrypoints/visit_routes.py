@@ -233,7 +233,9 @@ async def get_visit(visit_id: VisitId, who: Caller, app: App) -> Any:
     row = await queries.visit(app.pool, visit_id)
     if row is None:  # recorded, not yet projected
         raise ProblemError(404, "Not found", "visit_id: the visit is not on the board yet")
-    return jsonable_encoder(row)
+    # The school's answers to the visit's parent suggestions (committees): no text.
+    answered = await queries.suggestions_answered(app.pool, visit_id)
+    return jsonable_encoder({**row, "suggestions_answered": list(answered.values())})
 
 
 @router.get("/schools/{school_id}/visits", summary="Visits of a school or one of its classes")

@@ -1,7 +1,9 @@
 """The visits board: what schools and the district read — the roster as the visits service
 knows it (from ``registry.events``), visits, the follow-up ledger, reports and rules (from
 ``visits.events``), and the targeted home visits the wellbeing service asks for (from
-``wellbeing.events``: ``TargetedVisitRequested``, which carries no reason).
+``wellbeing.events``: ``TargetedVisitRequested``, which carries no reason), and the school's
+answers to parents' suggestions made at visits (from ``committees.events``:
+``ParentFeedbackAnswered`` carrying the visit: decision, day, on time — never the answer's text).
 
 Built only from these topics, so it can be rebuilt from offset 0 into a fresh schema. Handlers
 only say what changes (no write outside the board: the shredding on erasure is a reaction).
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
+from tongxin_contracts.events.committees import ParentFeedbackAnswered
 from tongxin_contracts.events.registry import (
     ClassOpened,
     SchoolRegistered,
@@ -43,7 +46,7 @@ T, NN = "text", "text NOT NULL"
 BOARD = Projection(
     "board",
     group="visits.board",
-    sources=("registry", "visits", "wellbeing"),
+    sources=("registry", "visits", "wellbeing", "committees"),
     description="The visits board: roster, visits, ledger, reports and rules of every school.",
     tables=[
         Table("schools", ("school_id",), {"school_id": T, "district": NN, "school_name": NN}),
@@ -168,6 +171,20 @@ BOARD = Projection(
                 "class_id": T,
                 "requested_on": "date NOT NULL",
             },
+        ),
+        # The committees service's answers to the visits' parent suggestions (no text).
+        Table(
+            "suggestions_answered",
+            ("suggestion_id",),
+            {
+                "suggestion_id": T,
+                "visit_id": NN,
+                "item_id": NN,
+                "decision": NN,
+                "answered_on": "date NOT NULL",
+                "on_time": "boolean NOT NULL",
+            },
+            indexes={"suggestions_answered_by_visit": "(visit_id)"},
         ),
     ],
 )
@@ -366,4 +383,21 @@ def _visit_requested(e: TargetedVisitRequested, rows: Changes) -> None:
         school_id=e.school_id,
         class_id=e.class_id,
         requested_on=e.requested_on,
+    )
+
+
+# --- the school's answers to parents' suggestions, from committees.events ----------------------
+
+
+@BOARD.on(ParentFeedbackAnswered)
+def _suggestion_answered(e: ParentFeedbackAnswered, rows: Changes) -> None:
+    if e.visit_id is None or e.suggestion_id is None:
+        return  # an item of another channel: not a visit's
+    rows["suggestions_answered"].upsert(
+        e.suggestion_id,
+        visit_id=e.visit_id,
+        item_id=e.item_id,
+        decision=e.decision.value,
+        answered_on=e.answered_on,
+        on_time=e.on_time,
     )
