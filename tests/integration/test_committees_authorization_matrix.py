@@ -39,6 +39,7 @@ from tests.support.committees_school import (
     committees_world,
 )
 from tests.support.committees_seed import TERM, Seeded, coordinator, parent_school, seed
+from tests.support.kafka_reader import read_all
 from tests.support.matrix import (
     CLASS,
     DISTRICT,
@@ -584,6 +585,10 @@ def check_ok(e: Endpoint, caller: Caller, side: str, r: httpx.Response, w: World
     pupils = [p.ref for p in w.s.roster.pupils if p.ref in text]
     if pupils or "student_ref" in text:
         return f"an answer names a student: {pupils[:3] or 'student_ref'}"
+    # a guardian's name is opened for one committee's view only (its managers and members)
+    names = [n for n in w.s.roster.names() if n in text]
+    if names and e.column != "cRd":
+        return f"an answer names people {names[:3]}: {text[:200]}"
     if caller.role is Role.committee_member:
         # a member never learns of a committee they do not sit on
         others = {sd.b, sd.c, sd.district} if side == "in" else {sd.a, sd.c, sd.district}
@@ -630,4 +635,11 @@ async def test_every_role_gets_the_answer_the_matrix_states_on_every_committees_
     if not outcome.readers:
         wrong.append("no allowed read of a feedback item ran")
     wrong += await access_log_wrong(w.s.pool, outcome, sd.actors)
+    # and on the wire, every name stays sealed
+    records = await read_all(w.s.settings.kafka_bootstrap_servers, w.s.settings.topic)
+    clear = {n for r in records for n in w.s.roster.names() if n.encode() in r.value}
+    if clear:
+        wrong.append(f"names in clear on committees' topic: {sorted(clear)[:5]}")
+    if not records:
+        wrong.append("nothing on committees' topic")
     assert not wrong, f"{len(wrong)} wrong of {outcome.checked} cells run:\n" + "\n".join(wrong)
