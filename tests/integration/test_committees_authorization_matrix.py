@@ -202,7 +202,10 @@ ENDPOINTS = (
 #   school and its sessions; only the principal appoints or withdraws the coordinator;
 # - a head teacher does their class's committee work (charter, nominations, election of the
 #   class committee; a parent meeting of the class), receives feedback and answers what is
-#   assigned to them, and reads the school's committees, feedback, meetings and parent school;
+#   assigned to them, and reads the school's feedback, meetings and parent school; a committee
+#   is theirs by its class (the policy's "a head teacher records their class's committee
+#   work"): the school committee is outside a class token — not found, and its representation
+#   a 403 of scope;
 # - a committee member (role committee_member, sub = guardian_ref) sees the committees they sit
 #   on (``/committees/mine``, and the school's and district's lists show them only those), their
 #   committee, its feedback and meetings and, as a member of the school committee, the school's
@@ -226,7 +229,7 @@ MATRIX = (
 caller                       level    cFs cFd cLs cLd cRd chA cNm elR byE rep mine cFg
 principal                    school   YS  FF  YS  YY  YN  YN  YN  YN  YN  YS  RR   YY
 middle_leader                school   YS  FF  YS  YY  YN  YN  YN  YN  YN  YS  RR   YY
-head_teacher                 class    RR  RR  YY  FF  YY  YN  YN  YN  FF  YY  RR   RR
+head_teacher                 class    RR  RR  YY  FF  NN  YN  YN  YN  NN  SS  RR   RR
 subject_teacher              class    RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR   RR
 psych_teacher                school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR   RR
 health_vp                    school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR   RR
@@ -286,7 +289,7 @@ city_analyst@city            city     R-  R-  R-  R-  R-  R-  R-  R-  R-  Y-
 caller                       level    mtR mtL mtC mtF psM psR psS psA coA coW psF
 principal                    school   YS  YS  YN  YY  YS  YS  YS  RR  YS  YS  YY
 middle_leader                school   YS  YS  YN  YY  YS  YS  YS  RR  RR  RR  YY
-head_teacher                 class    YF  YY  YY  RR  RR  YY  RR  RR  RR  RR  RR
+head_teacher                 class    YF  YY  NN  RR  RR  YY  RR  RR  RR  RR  RR
 subject_teacher              class    RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
 psych_teacher                school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
 health_vp                    school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
@@ -316,7 +319,7 @@ city_analyst@city            city     R-  R-  R-  Y-  R-  R-  R-  R-  R-  R-  Y-
 caller                       level    ntf inb log rty mRm mRs
 principal                    school   RR  RR  RR  RR  YN  YN
 middle_leader                school   RR  RR  RR  RR  YN  YN
-head_teacher                 class    RR  RR  RR  RR  RR  FF
+head_teacher                 class    RR  RR  RR  RR  RR  NN
 subject_teacher              class    RR  RR  RR  RR  RR  RR
 psych_teacher                school   RR  RR  RR  RR  RR  RR
 health_vp                    school   RR  RR  RR  RR  RR  RR
