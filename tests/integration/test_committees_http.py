@@ -38,7 +38,7 @@ def refused(r: Any, status: int, rule: str) -> dict[str, Any]:
 
 
 async def nominate(s: CommitteesSchool, committee_id: str, guardian_ref: str, **extra: Any) -> Any:
-    name = s.roster.guardian(guardian_ref).name
+    name = extra.pop("name", None) or s.roster.guardian(guardian_ref).name
     return await s.http.post(
         f"/committees/{committee_id}/candidates",
         json={"guardian_ref": guardian_ref, "name": name, **extra},
@@ -193,6 +193,13 @@ async def test_a_school_committee_is_elected_with_every_class_represented_and_ke
         assert (shown["seats"], shown["vacancies"], shown["charter_version"]) == (4, 0, 1)
         assert all(c["representatives"] for c in shown["representation"])
         assert "student_ref" not in str(shown)
+        logged = await s.pool.fetch(
+            "SELECT actor, record FROM access_log WHERE action = 'committee.read'"
+        )
+        principal_ref = r.one("principal", sid).ref
+        assert {x["record"] for x in logged if x["actor"] == principal_ref} == {
+            f"guardian-{g}" for g in reps.values()
+        }  # the members' names (after the election, the open round has no nominee yet)
 
         # a fellow member sees the names; a guardian without a seat gets the missing answer
         chair = s.member(reps[classes[0]], sid)
@@ -258,10 +265,18 @@ async def test_a_school_committee_is_elected_with_every_class_represented_and_ke
         assert other["committees"] == {"class": 0, "grade": 0, "school": 0}
         assert other["school_committee_elected"] is False
         assert other["classes_unrepresented"] == 4
+        assert figures["totals"] == {
+            "schools": 2,
+            "committees": {"class": 0, "grade": 0, "school": 1},
+            "school_committees_elected": 1,
+            "classes_unrepresented": 2 + 4,
+            "vacancies": 1,
+            "without_charter": 0,
+        }
 
         replacement = r.guardian_of(classes[1], 2).ref
         await ok(await nominate(s, k, replacement))
-        await ok(await nominate(s, k, newcomer))
+        await ok(await nominate(s, k, newcomer, name="新家长"))
         held = await ok(
             await s.http.post(
                 f"/committees/{k}/by-election",
@@ -292,7 +307,7 @@ async def test_a_school_committee_is_elected_with_every_class_represented_and_ke
         leaver = r.guardian_of(classes[3], 1)
         [child] = r.children_of(leaver.ref)
         left = await s.registry.post(
-            f"/students/{child.ref}/leave", json={"reason": "moved_away"}, headers=s.officer
+            f"/students/{child.ref}/leave", json={"reason": "moved_away"}, headers=s.principal()
         )
         assert left.status_code == 200, left.text
         committees: Committees = s.app.state.service
@@ -322,3 +337,179 @@ async def test_a_school_committee_is_elected_with_every_class_represented_and_ke
         assert leaver.ref in {m["guardian_ref"] for m in before["members"]}
         assert leaver.ref not in {m["guardian_ref"] for m in after["members"]}
         assert after["vacancies"] == before["vacancies"] + 1
+
+
+async def test_class_and_grade_committees_take_candidates_from_their_own_scope(
+    committees_env: CommitteesEnv,
+) -> None:
+    async with committees_env.world() as s:
+        r, sid = s.roster, s.school_id
+        c1, c2, c3, _ = r.class_ids(sid)
+
+        async def form(**body: Any) -> str:
+            made = await ok(
+                await s.http.post(
+                    f"/schools/{sid}/committees",
+                    json={"seats": 3, **TERM, **body},
+                    headers=s.coordinator(),
+                )
+            )
+            return str(made["committee_id"])
+
+        once = {**s.coordinator(), "Idempotency-Key": "form-class-1"}
+        body = {"level": "class", "class_id": c1, "seats": 3, **TERM}
+        made = await s.http.post(f"/schools/{sid}/committees", json=body, headers=once)
+        replayed = await s.http.post(f"/schools/{sid}/committees", json=body, headers=once)
+        klass = (await ok(made))["committee_id"]
+        assert (await ok(replayed))["committee_id"] == klass
+        assert replayed.headers.get("Idempotent-Replayed") == "true"
+        grade = await form(level="grade", grade=1)
+        refused(
+            await s.http.post(
+                f"/schools/{sid}/committees",
+                json={"level": "class", "class_id": f"{s.other_school_id}-01", "seats": 3, **TERM},
+                headers=s.principal(),
+            ),
+            422,
+            "class_of_school",
+        )
+        refused(
+            await s.http.post(
+                f"/schools/{sid}/committees",
+                json={"level": "grade", "grade": 6, "seats": 3, **TERM},
+                headers=s.principal(),
+            ),
+            422,
+            "grade_of_school",
+        )
+        # the class committee: parents of class 1 only; the grade committee: of grade 1's classes
+        refused(await nominate(s, klass, r.guardian_of(c2).ref), 422, "guardian_in_scope")
+        refused(await nominate(s, grade, r.guardian_of(c3, 1).ref), 422, "guardian_in_scope")
+        await ok(await nominate(s, klass, r.guardian_of(c1, 1).ref))
+        await ok(await nominate(s, grade, r.guardian_of(c2, 1).ref))
+        # the sibling's children are in classes 1 (grade 1) and 3 (grade 2): one class in grade 1
+        sibling = await ok(await nominate(s, grade, r.sibling_guardian(sid).ref))
+        assert sibling["round_no"] == 0
+        await ok(
+            await s.http.post(
+                f"/committees/{klass}/election",
+                json={
+                    "elected_on": "2026-09-15",
+                    "members": [{"guardian_ref": r.guardian_of(c1, 1).ref, "role": "chair"}],
+                },
+                headers=s.head_teacher(c1),
+            )
+        )
+        # the head teacher of class 1 sees the class committee, not the grade one
+        await eventually(
+            lambda: s.pool.fetchval(
+                "SELECT count(*) FROM committees.committees WHERE school_id = $1", sid
+            ),
+            lambda n: n == 2,
+            timeout=60,
+            what="both committees in the read model",
+        )
+        head = s.head_teacher(c1)
+        listed = await ok(await s.http.get(f"/schools/{sid}/committees", headers=head))
+        assert [c["committee_id"] for c in listed["committees"]] == [klass]
+        assert (await s.http.get(f"/committees/{grade}", headers=head)).status_code == 404
+        everything = await ok(await s.http.get(f"/schools/{sid}/committees", headers=s.principal()))
+        assert [(c["level"], c["committee_id"]) for c in everything["committees"]] == [
+            ("grade", grade),
+            ("class", klass),
+        ]
+        figures = await ok(
+            await s.http.get(f"/districts/{s.district}/committee-figures", headers=s.principal())
+        )
+        # a school's manager sees their own school's row only; no school committee: every
+        # class unrepresented; two committees without a charter
+        [mine] = figures["schools"]
+        assert mine["school_id"] == sid
+        assert mine["committees"] == {"class": 1, "grade": 1, "school": 0}
+        assert (mine["classes_unrepresented"], mine["without_charter"]) == (4, 2)
+
+
+async def test_a_district_committee_with_its_standing_members_where_the_district_runs_one(
+    committees_env: CommitteesEnv,
+) -> None:
+    async with committees_env.world(district_committees=frozenset({"330106"})) as s:
+        r, d = s.roster, s.district
+        refused(
+            await s.http.post(
+                f"/districts/{d}/committees", json={"seats": 5, **TERM}, headers=s.principal()
+            ),
+            403,
+            "district_committee_by_bureau",
+        )
+        refused(
+            await s.http.post(
+                "/districts/330107/committees",
+                json={"seats": 5, **TERM},
+                headers=s.bureau("330107"),
+            ),
+            422,
+            "district_committee",
+        )
+        k = (
+            await ok(
+                await s.http.post(
+                    f"/districts/{d}/committees", json={"seats": 5, **TERM}, headers=s.bureau()
+                )
+            )
+        )["committee_id"]
+        first = r.guardian_of(r.class_ids(s.school_id)[1])
+        second = r.guardian_of(r.class_ids(s.other_school_id)[1])
+        for g in (first, second):
+            made = await ok(
+                await s.http.post(
+                    f"/committees/{k}/candidates",
+                    json={"guardian_ref": g.ref, "name": g.name},
+                    headers=s.bureau(),
+                )
+            )
+            assert made["events"] == ["CandidateNominated"]
+        await ok(
+            await s.http.post(
+                f"/committees/{k}/election",
+                json={
+                    "elected_on": "2026-10-01",
+                    "members": [
+                        {"guardian_ref": first.ref, "role": "chair", "standing": True},
+                        {"guardian_ref": second.ref, "standing": False},
+                    ],
+                },
+                headers=s.bureau(),
+            )
+        )
+        elected = await s.pool.fetchval(
+            "SELECT count(*) FROM events WHERE stream_id = $1 AND event_type LIKE $2",
+            f"committee-{k}",
+            "%CommitteeElected%",
+        )
+        assert elected == 1
+        await eventually(
+            lambda: s.pool.fetchval(
+                "SELECT count(*) FROM committees.committee_members WHERE committee_id = $1", k
+            ),
+            lambda n: n == 2,
+            timeout=60,
+            what="the district committee's seats in the read model",
+        )
+        member = s.member(second.ref)  # a district committee's member: no school
+        listed = await ok(await s.http.get(f"/districts/{d}/committees", headers=member))
+        [committee] = listed["committees"]
+        assert {
+            (m["guardian_ref"], m["represents_school_id"], m["standing"])
+            for m in committee["members"]
+        } == {
+            (first.ref, s.school_id, True),
+            (second.ref, s.other_school_id, False),
+        }
+        shown = await ok(await s.http.get(f"/committees/{k}", headers=member))
+        assert {m["name"] for m in shown["members"]} == {first.name, second.name}
+        # a guardian without a seat there lists nothing and sees the committee as missing
+        outsider = s.member(r.guardian_of(r.class_ids(s.school_id)[2]).ref)
+        assert (await ok(await s.http.get(f"/districts/{d}/committees", headers=outsider)))[
+            "committees"
+        ] == []
+        assert (await s.http.get(f"/committees/{k}", headers=outsider)).status_code == 404

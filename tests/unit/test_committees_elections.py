@@ -5,6 +5,7 @@ the decider's fold for any sequence of by-elections and departures (a hypothesis
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
@@ -49,6 +50,7 @@ from tongxin_contracts.events.committees import (
     SeatRole,
 )
 from tongxin_platform.domain import DomainError, NotFoundError
+from tongxin_platform.http import domain_problem
 
 DISTRICT, SCHOOL = "330106", "330106001"
 CLASSES = {"c1": 1, "c2": 1, "c3": 2}  # class id → grade
@@ -246,6 +248,20 @@ def test_school_committee_without_a_parent_from_class_3_is_rejected() -> None:
     assert e.field == "members"
     assert e.extra == {"classes": ["c3"]}
     assert "c3" in str(e)
+
+
+def test_the_refusal_names_the_classes_in_its_problem() -> None:
+    h = school_with_nominees()
+    e = refused(lambda: elect(h, Choice("g1", R.chair), Choice("g2")), "every_class_represented")
+    assert isinstance(e, DomainError)
+    body = json.loads(domain_problem(e).body)
+    assert (body["status"], body["field"], body["rule"], body["classes"]) == (
+        422,
+        "members",
+        "every_class_represented",
+        ["c3"],
+    )
+    assert "c3" in body["detail"]
 
 
 def test_a_class_committee_need_not_seat_other_classes() -> None:

@@ -18,7 +18,7 @@ from fastapi import Path, Request
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from tongxin_committees.application import committee_queries
+from tongxin_committees.application import committee_queries, queries
 from tongxin_committees.application.committees import NewCommittee
 from tongxin_committees.application.policy import MANAGERS, POLICY, Action
 from tongxin_committees.domain.calendar import china_date
@@ -43,7 +43,8 @@ from tongxin_platform import access
 from tongxin_platform.auth import Principal, Role
 from tongxin_platform.edge import guard, service_router
 from tongxin_platform.fields import IDENT, AsOf, Day, DistrictId, Key, Ref, SchoolId
-from tongxin_platform.http import Caller, ProblemError
+from tongxin_platform.http import Caller, ProblemError, not_found, require
+from tongxin_platform.policy import Scope
 
 router = service_router(tags=["committees"])
 
@@ -231,12 +232,19 @@ async def _mine_only(app: App, who: Principal, on: date) -> list[str] | None:
 )
 @guard(POLICY, Action.committee_read)
 async def school_committees(school_id: SchoolId, app: App, who: Caller, as_of: AsOf = None) -> Any:
-    await school_scope_for(app, who, Action.committee_read, school_id)
     day = as_of or _today(app)
-    only = await _mine_only(app, who, day)
     if who.role is Role.head_teacher and who.class_id is not None:
+        # a head teacher sees their own class's committee(s) of their school
+        cls = await queries.class_(app.pool, who.class_id)
+        where = Scope(who.district, cls["school_id"] if cls else None, who.class_id)
+        require(POLICY, who, Action.committee_read, where)
+        if where.school != school_id:
+            raise not_found("school_id", "school")
         rows = await committee_queries.listed(app.pool, "school", school_id, day)
-        only = [r["committee_id"] for r in rows if r["class_id"] == who.class_id]
+        only: list[str] | None = [r["committee_id"] for r in rows if r["class_id"] == who.class_id]
+    else:
+        await school_scope_for(app, who, Action.committee_read, school_id)
+        only = await _mine_only(app, who, day)
     rows = await committee_queries.listed(app.pool, "school", school_id, day, only)
     return jsonable_encoder({"school_id": school_id, "as_of": day, "committees": rows})
 
@@ -277,7 +285,8 @@ async def committee(committee_id: CommitteeId, app: App, who: Caller, as_of: AsO
     row = await committee_scope_for(app, who, Action.committee_read, committee_id, day)
     async with app.transactions.read() as uow:
         shown = await committee_queries.one(app.pool, uow, committee_id, day)
-    assert shown is not None
+    if shown is None:  # formed a moment ago: not in the read model yet
+        raise not_found("committee_id", "committee")
     if _sees_names(who, row):
         refs = sorted({m["guardian_ref"] for m in shown["members"] + shown["nominees"]})
         await access.log_reads(
