@@ -39,6 +39,7 @@ from tests.support.committees_school import (
     committees_world,
 )
 from tests.support.committees_seed import TERM, Seeded, coordinator, parent_school, seed
+from tests.support.kafka_reader import read_all
 from tests.support.matrix import (
     CLASS,
     DISTRICT,
@@ -201,7 +202,10 @@ ENDPOINTS = (
 #   school and its sessions; only the principal appoints or withdraws the coordinator;
 # - a head teacher does their class's committee work (charter, nominations, election of the
 #   class committee; a parent meeting of the class), receives feedback and answers what is
-#   assigned to them, and reads the school's committees, feedback, meetings and parent school;
+#   assigned to them, and reads the school's feedback, meetings and parent school; a committee
+#   is theirs by its class (the policy's "a head teacher records their class's committee
+#   work"): the school committee is outside a class token — not found, and its representation
+#   a 403 of scope;
 # - a committee member (role committee_member, sub = guardian_ref) sees the committees they sit
 #   on (``/committees/mine``, and the school's and district's lists show them only those), their
 #   committee, its feedback and meetings and, as a member of the school committee, the school's
@@ -225,7 +229,7 @@ MATRIX = (
 caller                       level    cFs cFd cLs cLd cRd chA cNm elR byE rep mine cFg
 principal                    school   YS  FF  YS  YY  YN  YN  YN  YN  YN  YS  RR   YY
 middle_leader                school   YS  FF  YS  YY  YN  YN  YN  YN  YN  YS  RR   YY
-head_teacher                 class    RR  RR  YY  FF  YY  YN  YN  YN  FF  YY  RR   RR
+head_teacher                 class    RR  RR  YY  FF  NN  YN  YN  YN  NN  SS  RR   RR
 subject_teacher              class    RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR   RR
 psych_teacher                school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR   RR
 health_vp                    school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR   RR
@@ -285,7 +289,7 @@ city_analyst@city            city     R-  R-  R-  R-  R-  R-  R-  R-  R-  Y-
 caller                       level    mtR mtL mtC mtF psM psR psS psA coA coW psF
 principal                    school   YS  YS  YN  YY  YS  YS  YS  RR  YS  YS  YY
 middle_leader                school   YS  YS  YN  YY  YS  YS  YS  RR  RR  RR  YY
-head_teacher                 class    YF  YY  YY  RR  RR  YY  RR  RR  RR  RR  RR
+head_teacher                 class    YF  YY  NN  RR  RR  YY  RR  RR  RR  RR  RR
 subject_teacher              class    RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
 psych_teacher                school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
 health_vp                    school   RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
@@ -315,7 +319,7 @@ city_analyst@city            city     R-  R-  R-  Y-  R-  R-  R-  R-  R-  R-  Y-
 caller                       level    ntf inb log rty mRm mRs
 principal                    school   RR  RR  RR  RR  YN  YN
 middle_leader                school   RR  RR  RR  RR  YN  YN
-head_teacher                 class    RR  RR  RR  RR  RR  FF
+head_teacher                 class    RR  RR  RR  RR  RR  NN
 subject_teacher              class    RR  RR  RR  RR  RR  RR
 psych_teacher                school   RR  RR  RR  RR  RR  RR
 health_vp                    school   RR  RR  RR  RR  RR  RR
@@ -584,6 +588,10 @@ def check_ok(e: Endpoint, caller: Caller, side: str, r: httpx.Response, w: World
     pupils = [p.ref for p in w.s.roster.pupils if p.ref in text]
     if pupils or "student_ref" in text:
         return f"an answer names a student: {pupils[:3] or 'student_ref'}"
+    # a guardian's name is opened for one committee's view only (its managers and members)
+    names = [n for n in w.s.roster.names() if n in text]
+    if names and e.column != "cRd":
+        return f"an answer names people {names[:3]}: {text[:200]}"
     if caller.role is Role.committee_member:
         # a member never learns of a committee they do not sit on
         others = {sd.b, sd.c, sd.district} if side == "in" else {sd.a, sd.c, sd.district}
@@ -630,4 +638,11 @@ async def test_every_role_gets_the_answer_the_matrix_states_on_every_committees_
     if not outcome.readers:
         wrong.append("no allowed read of a feedback item ran")
     wrong += await access_log_wrong(w.s.pool, outcome, sd.actors)
+    # and on the wire, every name stays sealed
+    records = await read_all(w.s.settings.kafka_bootstrap_servers, w.s.settings.topic)
+    clear = {n for r in records for n in w.s.roster.names() if n.encode() in r.value}
+    if clear:
+        wrong.append(f"names in clear on committees' topic: {sorted(clear)[:5]}")
+    if not records:
+        wrong.append("nothing on committees' topic")
     assert not wrong, f"{len(wrong)} wrong of {outcome.checked} cells run:\n" + "\n".join(wrong)

@@ -163,3 +163,63 @@ async def test_a_child_moving_to_another_school_ends_the_guardians_seat_and_a_ch
         await s.registry_read()
         await s.caught_up(MEMBERSHIPS.group, s.registry_topic)
         assert guardians_ending(await endings(s, committee_id)) == [members[1].ref]
+
+
+async def test_a_district_committee_keeps_a_guardian_whose_child_moves_within_the_district_until_the_child_leaves(  # noqa: E501
+    committees_env: CommitteesEnv,
+) -> None:
+    async with committees_env.world(district_committees=frozenset({"*"})) as s:
+        roster = s.roster
+        today = china_date(s.clock())
+        bureau = s.bureau()
+        member = roster.guardian_of(roster.class_ids(s.school_id)[1], 1)
+        child = roster.children_of(member.ref)[0]
+        made = await ok(
+            s,
+            "POST",
+            f"/districts/{s.district}/committees",
+            bureau,
+            json={
+                "seats": 3,
+                "term_start": str(today - timedelta(days=10)),
+                "term_end": str(today + timedelta(days=700)),
+            },
+        )
+        committee_id = str(made["committee_id"])
+        nominee = {"guardian_ref": member.ref, "name": member.name, "school_id": s.school_id}
+        await ok(s, "POST", f"/committees/{committee_id}/candidates", bureau, json=nominee)
+        election = {
+            "elected_on": str(today),
+            "members": [{"guardian_ref": member.ref, "role": "chair", "standing": True}],
+        }
+        await ok(s, "POST", f"/committees/{committee_id}/election", bureau, json=election)
+
+        async def seated() -> int:
+            n: int = await s.pool.fetchval(
+                "SELECT count(*) FROM committees.committee_members WHERE committee_id = $1",
+                committee_id,
+            )
+            return n
+
+        await eventually(seated, lambda n: n == 1, what="the district seat in the read model")
+        # given: the child moves to the district's other school — the seat stays
+        to = roster.class_ids(s.other_school_id)[0]
+        r = await s.registry.post(
+            f"/students/{child.ref}/transfer", json={"class_id": to}, headers=s.officer
+        )
+        assert r.status_code == 200, r.text
+        await s.registry_read()
+        await s.caught_up(MEMBERSHIPS.group, s.registry_topic)
+        assert await endings(s, committee_id) == []
+        # when: the child leaves the district's schools — the seat ends at the end of the term
+        r = await s.registry.post(
+            f"/students/{child.ref}/leave",
+            json={"reason": "moved_away"},
+            headers=s.principal(s.other_school_id),
+        )
+        assert r.status_code == 200, r.text
+
+        async def ended() -> list[str]:
+            return guardians_ending(await endings(s, committee_id))
+
+        await eventually(ended, lambda g: g == [member.ref], what="the district seat ending")
