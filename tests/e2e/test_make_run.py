@@ -27,7 +27,9 @@ URL = "http://127.0.0.1:8001"
 VISITS_URL = "http://127.0.0.1:8003"
 WELLBEING_URL = "http://127.0.0.1:8004"
 SAFETY_URL = "http://127.0.0.1:8005"
+COMMITTEES_URL = "http://127.0.0.1:8002"
 TOPICS = ("registry.events", "visits.events", "wellbeing.events", "safety.events")
+TOPICS += ("committees.events",)
 CAUSAL_HEADERS = ("traceparent", "ce_correlationid", "ce_causationid")
 Offsets = dict[str, dict[int, int]]
 
@@ -110,6 +112,8 @@ async def test_make_run_brings_up_the_registry_with_the_demo_roster(
     await the_demo_screening_campaign(token)
     assert f"{SAFETY_URL}/docs" in system.stdout
     await the_demo_safety_term(token)
+    assert f"{COMMITTEES_URL}/docs" in system.stdout
+    await the_demo_committee_year(token, private)
     await every_new_record_carries_its_trace_and_causation(private, ends_before_run)
     again = make("run")
     assert again.returncode == 0, again.stderr[-3000:]
@@ -223,6 +227,54 @@ async def the_demo_safety_term(token: str) -> None:
         assert (first["incidents"], first["report_required"], first["on_time"]) == (3, 2, 1)
         for body in (guard, hazards, reports):
             assert "student_ref" not in json.dumps(body)  # numbers only
+
+
+async def the_demo_committee_year(token: str, private: bytes) -> None:
+    """`make run` played a year of committee work (家委会 · 家长学校) in both schools: the school
+    committee elected with every class represented (after a refused first election), feedback
+    answered and overdue, the first school meeting the parent school's teaching rule and the
+    second not; a home visit's suggestion answered shows answered in the visits API."""
+    async with httpx.AsyncClient(
+        base_url=COMMITTEES_URL, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    ) as http:
+        assert (await http.get("/health")).json() == {"status": "ok"}
+
+        async def committees() -> list[dict[str, Any]]:
+            r = await http.get("/districts/330106/committee-figures")
+            assert r.status_code == 200, r.text
+            return list(r.json()["schools"])
+
+        rows = await eventually(
+            committees,
+            lambda c: len(c) == 2 and all(s["school_committee_elected"] for s in c),
+            timeout=60,
+            what="the demo's school committees",
+        )
+        assert all(s["classes_unrepresented"] == 0 and s["vacancies"] == 0 for s in rows), rows
+        feedback = (await http.get("/districts/330106/feedback-figures")).json()["schools"]
+        assert all(s["answered"] >= 1 and s["overdue"] >= 1 for s in feedback), feedback
+        school = (await http.get("/districts/330106/parent-school-figures")).json()["schools"]
+        rule = {s["school_id"]: s["rule_met"] for s in school}
+        assert rule == {"330106001": True, "330106002": False}, school
+        meetings = (await http.get("/districts/330106/meeting-figures")).json()["schools"]
+        assert all(s["open_days_met"] for s in meetings), meetings
+        for body in (rows, feedback, school, meetings):
+            assert "student_ref" not in json.dumps(body)  # numbers only
+        answered = (
+            await http.get("/schools/330106001/feedback?channel=home_visit&status=answered")
+        ).json()["items"]
+    assert answered, "no home visit's suggestion was answered in the demo"
+    principal = mint(private, Principal("e2e", Role.principal, "330106", "330106001"))
+    async with httpx.AsyncClient(
+        base_url=VISITS_URL, headers={"Authorization": f"Bearer {principal}"}, timeout=30
+    ) as visits:
+
+        async def shown() -> list[dict[str, Any]]:
+            r = await visits.get(f"/visits/{answered[0]['visit_id']}")
+            assert r.status_code == 200, r.text
+            return list(r.json()["suggestions_answered"])
+
+        await eventually(shown, bool, timeout=60, what="the answer shown on the visit")
 
 
 def is_planned(record: ConsumerRecord, visit_id: str) -> bool:

@@ -103,7 +103,11 @@ class YearPlayer(DemoActor):
     ) -> None:
         """Nominate ``nominees`` (guardian, class) and elect them, the first as chair."""
         for n, (guardian, class_id) in enumerate(nominees):
-            body: dict[str, Any] = {"guardian_ref": guardian, "class_id": class_id, "name": f"（演示）家长{n + 1}"}
+            body: dict[str, Any] = {
+                "guardian_ref": guardian,
+                "class_id": class_id,
+                "name": f"（演示）家长{n + 1}",
+            }
             self.post(f"/committees/{committee}/candidates", who, body, f"nom-{key}-{guardian}")
         members = [
             {"guardian_ref": g, "role": "chair" if n == 0 else "member"}
@@ -190,27 +194,27 @@ class YearPlayer(DemoActor):
         committee, chair = chosen[0], chosen[1]
         member = self.who(Role.committee_member, school, sub=chair)
         officer = self.who(Role.bureau_officer, sub=f"jyj-{self.district}")
-        came: list[tuple[str, int]] = []  # (item, day answered: -1 never)
-        for n, (channel, who, received, answered) in enumerate(
+        came: list[tuple[str, bool]] = []  # (item, answered today)
+        for n, (channel, who, days_ago, answered) in enumerate(
             [
-                ("principal_mailbox", me, 30, 40),  # on time
-                ("principal_mailbox", me, 40, -1),  # left open: overdue
-                ("hotline", me, 50, 70),  # late
-                ("hotline", me, 80, 85),
-                ("committee", member, 60, 66),
-                ("bureau_mailbox", officer, 70, -1),  # overdue
+                ("principal_mailbox", me, 3, True),  # on time
+                ("principal_mailbox", me, 40, False),  # left open: overdue
+                ("hotline", me, 30, True),  # late
+                ("hotline", me, 5, True),
+                ("committee", member, 6, True),
+                ("bureau_mailbox", officer, 20, False),  # overdue
             ]
         ):
             body: dict[str, Any] = {"channel": channel, "topic": "school_management"}
             body |= {"text": "（演示）家长建议：放学时段校门口交通拥堵，建议错峰放学。"}
-            body |= {"received_on": self.day(received)}
+            body |= {"received_on": str(max(self.start, self.today - timedelta(days=days_ago)))}
             if channel == "committee":
                 body["committee_id"] = committee
             made = self.post(f"/schools/{school}/feedback", who, body, f"fb-{school}-{n}")
             came.append((made["item_id"], answered))
         answer = {"decision": "adopted", "answer": "（演示）学校已调整放学时间并安排护导。"}
         for item, answered in came:
-            if answered >= 0:
+            if answered:
                 self.post(f"/feedback/{item}/answer", me, answer, f"ans-{item}")
         # The home visits' suggestions: every other one answered (the visit shows it).
         r = self.get(f"/schools/{school}/feedback?channel=home_visit&status=open", me)
@@ -230,20 +234,33 @@ class YearPlayer(DemoActor):
         chosen: list[str],
     ) -> None:
         path = f"/schools/{school}/meetings"
-        joint: dict[str, Any] = {"kind": "joint", "held_on": self.day(35), "committee_ids": [chosen[0]]}
+        joint: dict[str, Any] = {
+            "kind": "joint",
+            "held_on": self.day(35),
+            "committee_ids": [chosen[0]],
+        }
         joint |= {"parents_attending": 7, "staff_attending": 5, "resolutions": 3}
         self.post(path, me, joint, f"joint-{school}")
         for c in classes:
             cid = c["class_id"]
             head = self.who(Role.head_teacher, school, cid, sub=heads[cid])
-            body: dict[str, Any] = {"kind": "parent", "held_on": self.day(60), "scope": "class", "class_id": cid}
+            body: dict[str, Any] = {
+                "kind": "parent",
+                "held_on": self.day(60),
+                "scope": "class",
+                "class_id": cid,
+            }
             body |= {"families_invited": 40, "parents_attending": 36}
             body |= {"opinions_before": True, "opinions_after": cid != classes[-1]["class_id"]}
             self.post(path, head, body, f"pm-{cid}")
         week: dict[str, Any] = {"kind": "open_day", "held_on": self.day(75), "days": 5}
         week |= {"parents_attending": 180, "opinions_collected": 41}
         self.post(path, me, week, f"open-{school}")
-        reception: dict[str, Any] = {"kind": "reception_day", "held_on": self.day(45), "families_received": 6}
+        reception: dict[str, Any] = {
+            "kind": "reception_day",
+            "held_on": self.day(45),
+            "families_received": 6,
+        }
         reception |= {"received_by": [principal]}
         self.post(path, me, reception, f"reception-{school}")
 
@@ -257,7 +274,11 @@ class YearPlayer(DemoActor):
         first: bool,
     ) -> None:
         teachers = [c["head_teacher_ref"] for c in classes[:2]]
-        body: dict[str, Any] = {"head_ref": principal, "management": [principal, leader], "teachers": teachers}
+        body: dict[str, Any] = {
+            "head_ref": principal,
+            "management": [principal, leader],
+            "teachers": teachers,
+        }
         body |= {"has_venue": True, "curriculum_units": 10, "curriculum": "（演示）家长课程十讲"}
         self.post(f"/schools/{school}/parent-school", me, body, f"ps-{school}")
         sessions = [
@@ -302,17 +323,18 @@ class YearPlayer(DemoActor):
         grid = Table(*COLUMNS, title=f"committee work {self.year} (家委会 · 家长学校)")
         for s in schools:
             c, f, p, m = cf.get(s, {}), fb.get(s, {}), ps.get(s, {}), mt.get(s, {})
+            levels = c.get("committees") or {}
             grid.add_row(
                 s,
-                str(c.get("committees", "?")),
+                " / ".join(f"{k} {v}" for k, v in levels.items() if v) or "?",
                 str(c.get("classes_unrepresented", "?")),
                 str(c.get("vacancies", "?")),
                 f"{f.get('on_time', '?')}/{f.get('late', '?')}/{f.get('open', '?')}/"
                 f"{f.get('overdue', '?')}",
                 f"{p.get('taught_sessions', '?')}/{p.get('taught_hours', '?')}/"
                 f"{p.get('activities', '?')}",
-                "met" if p.get("teaching_rule_met") else "not met",
-                "yes" if p.get("standard") else "no",
+                "met" if p.get("rule_met") else "not met",
+                "yes" if p.get("assessed_standard") else "no",
                 str(m.get("open_days", "?")),
                 "yes" if p.get("coordinator") else "missing",
             )
