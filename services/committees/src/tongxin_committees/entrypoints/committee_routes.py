@@ -30,6 +30,7 @@ from tongxin_committees.entrypoints.deps import (
     district_view,
     run,
     school_scope_for,
+    schools_own_work,
 )
 from tongxin_contracts import IntegrationEvent
 from tongxin_contracts.events.committees import (
@@ -154,6 +155,7 @@ async def form_committee(
     idempotency_key: Key = None,
 ) -> Any:
     where = await school_scope_for(app, who, Action.committee_form, school_id)
+    schools_own_work(who, Action.committee_form)
 
     async def act() -> dict[str, Any]:
         events = await app.service.committees.form(
@@ -485,7 +487,20 @@ async def remove(
 async def representation(school_id: SchoolId, app: App, who: Caller, as_of: AsOf = None) -> Any:
     await school_scope_for(app, who, Action.committee_read, school_id)
     day = as_of or _today(app)
-    return jsonable_encoder(await committee_queries.representation(app.pool, school_id, day))
+    found = await committee_queries.representation(app.pool, school_id, day)
+    # A member sees the school committee's seats only if they sit on it (a school-level list:
+    # a 403 naming the rule, as for the school's other lists).
+    if who.role is Role.committee_member and not (
+        found["committee_id"] is not None
+        and await committee_queries.holds_seat(app.pool, found["committee_id"], who.subject, day)
+    ):
+        raise ProblemError(
+            403,
+            "Forbidden",
+            "caller: a member reads the representation of the school committee they sit on",
+            rule="member_reads_own_committee",
+        )
+    return jsonable_encoder(found)
 
 
 @router.get(

@@ -17,7 +17,7 @@ from tongxin_committees.bootstrap import Committees
 from tongxin_platform import idempotency
 from tongxin_platform.auth import Principal, Role
 from tongxin_platform.fields import IDENT
-from tongxin_platform.http import not_found, require
+from tongxin_platform.http import ProblemError, not_found, require
 from tongxin_platform.policy import Scope
 
 GuardianRef = Annotated[str, Path(pattern=IDENT, description="A guardian's pseudonym.")]
@@ -46,6 +46,33 @@ async def school_scope_for(
     return where
 
 
+# A school's own committee work: the bureau forms and runs the district committee only (the
+# issue gives a school's committees to its principal and coordinator; the bureau sees figures).
+SCHOOLS_OWN = frozenset(
+    {
+        Action.committee_form,
+        Action.charter_adopt,
+        Action.candidate_nominate,
+        Action.election_record,
+        Action.member_resign,
+        Action.member_remove,
+    }
+)
+
+
+def schools_own_work(who: Principal, action: Action) -> None:
+    """403 naming the rule for the bureau doing a school's own committee work."""
+    if who.role is Role.bureau_officer and action in SCHOOLS_OWN:
+        raise ProblemError(
+            403,
+            "Forbidden",
+            "caller: a school's committees are the school's own work; the bureau runs the "
+            "district committee",
+            field="committee_id",
+            rule="school_committee_by_school",
+        )
+
+
 async def committee_scope_for(
     app: Committees, who: Principal, action: Action, committee_id: str, on: date
 ) -> dict[str, Any]:
@@ -67,6 +94,8 @@ async def committee_scope_for(
     where = Scope(row["district"], row["school_id"], row["class_id"])
     if not POLICY.authorize(who, action, where).allowed:
         raise missing
+    if row["school_id"] is not None:
+        schools_own_work(who, action)
     return row
 
 
