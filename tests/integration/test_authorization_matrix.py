@@ -120,66 +120,67 @@ ENDPOINTS = (
 # An include_personal read by a caller who may read the roster but not personal data is R on
 # roster.read_personal inside, and N outside (scope is checked on the first rule, roster.read).
 MATRIX = """
-caller                       level    imS imT sch cls stf cst cs+ stu st+ his log cat trn trX ers lea
-principal                    school   YS  YS  YY  YS  YS  YS  YS  YN  YN  YN  RR  YN  YN  SN  RR  YN
-middle_leader                school   RR  RR  YY  YS  YS  YS  YS  YN  YN  RR  RR  YN  YN  SN  RR  YN
-head_teacher                 class    RR  RR  YY  SS  SS  YS  YS  YN  YN  RR  RR  YN  RR  RR  RR  YN
-subject_teacher              class    RR  RR  YY  SS  SS  YS  RS  YN  RN  RR  RR  RR  RR  RR  RR  RR
-psych_teacher                school   RR  RR  YY  YS  YS  YS  YS  YN  YN  RR  RR  RR  RR  RR  RR  RR
-health_vp                    school   RR  RR  YY  YS  YS  YS  YS  YN  YN  RR  RR  RR  RR  RR  RR  RR
-school_doctor                school   RR  RR  YY  YS  YS  YS  YS  YN  YN  RR  RR  RR  RR  RR  RR  RR
-legal_vp                     school   RR  RR  YY  YS  YS  YS  RS  YN  RN  RR  RR  RR  RR  RR  RR  RR
-fire_vp                      school   RR  RR  YY  YS  YS  YS  RS  YN  RN  RR  RR  RR  RR  RR  RR  RR
-family_education_coordinator school   RR  RR  YY  YS  YS  YS  YS  YN  YN  RR  RR  RR  RR  RR  RR  RR
-bureau_officer               district YS  YS  YY  YS  YS  YS  RS  YN  RN  RR  RR  RR  YN  YN  RR  RR
-hospital                     district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
-police                       district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
-market_regulation            district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
-guidance_committee           district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
-civil_affairs                district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
-womens_federation            district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
-community_worker             district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
-committee_member             district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
-operator                     district YS  YS  YY  YS  YS  YS  RS  YN  RN  YN  RR  RR  RR  RR  YN  RR
-auditor                      district RR  RR  YY  YS  YS  YS  RS  YN  RN  YN  YY  RR  RR  RR  RR  RR
-city_analyst                 district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
-auditor@school               school   RR  RR  YY  YS  YS  YS  RS  YN  RN  YN  SS  RR  RR  RR  RR  RR
-bureau_officer@city          city     Y-  Y-  Y-  Y-  Y-  Y-  R-  Y-  R-  R-  R-  R-  Y-  Y-  R-  R-
-operator@city                city     Y-  Y-  Y-  Y-  Y-  Y-  R-  Y-  R-  Y-  R-  R-  R-  R-  Y-  R-
-auditor@city                 city     R-  R-  Y-  Y-  Y-  Y-  R-  Y-  R-  Y-  Y-  R-  R-  R-  R-  R-
-city_analyst@city            city     R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-
+caller                       level    imS imT sch cls stf cst cs+ stu st+ his log cat trn trX ers
+principal                    school   YS  YS  YY  YS  YS  YS  YS  YN  YN  YN  RR  YN  YN  SN  RR
+middle_leader                school   RR  RR  YY  YS  YS  YS  YS  YN  YN  RR  RR  YN  YN  SN  RR
+head_teacher                 class    RR  RR  YY  SS  SS  YS  YS  YN  YN  RR  RR  YN  RR  RR  RR
+subject_teacher              class    RR  RR  YY  SS  SS  YS  RS  YN  RN  RR  RR  RR  RR  RR  RR
+psych_teacher                school   RR  RR  YY  YS  YS  YS  YS  YN  YN  RR  RR  RR  RR  RR  RR
+health_vp                    school   RR  RR  YY  YS  YS  YS  YS  YN  YN  RR  RR  RR  RR  RR  RR
+school_doctor                school   RR  RR  YY  YS  YS  YS  YS  YN  YN  RR  RR  RR  RR  RR  RR
+legal_vp                     school   RR  RR  YY  YS  YS  YS  RS  YN  RN  RR  RR  RR  RR  RR  RR
+fire_vp                      school   RR  RR  YY  YS  YS  YS  RS  YN  RN  RR  RR  RR  RR  RR  RR
+family_education_coordinator school   RR  RR  YY  YS  YS  YS  YS  YN  YN  RR  RR  RR  RR  RR  RR
+bureau_officer               district YS  YS  YY  YS  YS  YS  RS  YN  RN  RR  RR  RR  YN  YN  RR
+hospital                     district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+police                       district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+market_regulation            district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+guidance_committee           district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+civil_affairs                district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+womens_federation            district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+community_worker             district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+committee_member             district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+operator                     district YS  YS  YY  YS  YS  YS  RS  YN  RN  YN  RR  RR  RR  RR  YN
+auditor                      district RR  RR  YY  YS  YS  YS  RS  YN  RN  YN  YY  RR  RR  RR  RR
+city_analyst                 district RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR  RR
+auditor@school               school   RR  RR  YY  YS  YS  YS  RS  YN  RN  YN  SS  RR  RR  RR  RR
+bureau_officer@city          city     Y-  Y-  Y-  Y-  Y-  Y-  R-  Y-  R-  R-  R-  R-  Y-  Y-  R-
+operator@city                city     Y-  Y-  Y-  Y-  Y-  Y-  R-  Y-  R-  Y-  R-  R-  R-  R-  Y-
+auditor@city                 city     R-  R-  Y-  Y-  Y-  Y-  R-  Y-  R-  Y-  Y-  R-  R-  R-  R-
+city_analyst@city            city     R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-  R-
 """
 
-# The kit's routes on every service's API (tongxin_platform.notify_api), same callers and codes.
+# Leaving (lea, the last roster column: the table is split to keep lines short), then the
+# kit's routes on every service's API (tongxin_platform.notify_api), same callers and codes.
 KIT_MATRIX = """
-caller                       level    ntf nrt inb
-principal                    school   RR  RR  RR
-middle_leader                school   RR  RR  RR
-head_teacher                 class    RR  RR  RR
-subject_teacher              class    RR  RR  RR
-psych_teacher                school   RR  RR  RR
-health_vp                    school   RR  RR  RR
-school_doctor                school   RR  RR  RR
-legal_vp                     school   RR  RR  RR
-fire_vp                      school   RR  RR  RR
-family_education_coordinator school   RR  RR  RR
-bureau_officer               district RR  RR  RR
-hospital                     district RR  RR  RR
-police                       district RR  RR  RR
-market_regulation            district RR  RR  RR
-guidance_committee           district RR  RR  RR
-civil_affairs                district RR  RR  RR
-womens_federation            district RR  RR  RR
-community_worker             district RR  RR  RR
-committee_member             district RR  RR  RR
-operator                     district YY  NN  YY
-auditor                      district YY  RR  RR
-city_analyst                 district RR  RR  RR
-auditor@school               school   SS  RR  RR
-bureau_officer@city          city     R-  R-  R-
-operator@city                city     Y-  N-  Y-
-auditor@city                 city     Y-  R-  R-
-city_analyst@city            city     R-  R-  R-
+caller                       level    lea ntf nrt inb
+principal                    school   YN  RR  RR  RR
+middle_leader                school   YN  RR  RR  RR
+head_teacher                 class    YN  RR  RR  RR
+subject_teacher              class    RR  RR  RR  RR
+psych_teacher                school   RR  RR  RR  RR
+health_vp                    school   RR  RR  RR  RR
+school_doctor                school   RR  RR  RR  RR
+legal_vp                     school   RR  RR  RR  RR
+fire_vp                      school   RR  RR  RR  RR
+family_education_coordinator school   RR  RR  RR  RR
+bureau_officer               district RR  RR  RR  RR
+hospital                     district RR  RR  RR  RR
+police                       district RR  RR  RR  RR
+market_regulation            district RR  RR  RR  RR
+guidance_committee           district RR  RR  RR  RR
+civil_affairs                district RR  RR  RR  RR
+womens_federation            district RR  RR  RR  RR
+community_worker             district RR  RR  RR  RR
+committee_member             district RR  RR  RR  RR
+operator                     district RR  YY  NN  YY
+auditor                      district RR  YY  RR  RR
+city_analyst                 district RR  RR  RR  RR
+auditor@school               school   RR  SS  RR  RR
+bureau_officer@city          city     R-  R-  R-  R-
+operator@city                city     R-  Y-  N-  Y-
+auditor@city                 city     R-  Y-  R-  R-
+city_analyst@city            city     R-  R-  R-  R-
 """
 
 
