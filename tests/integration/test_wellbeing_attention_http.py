@@ -249,7 +249,12 @@ async def test_three_sign_offs_list_a_student_whose_plan_is_reviewed_monthly_and
             assert r.status_code == 200, r.text
             return dict(r.json())
 
-        view = await eventually(team_view, lambda v: bool(v["proposals"]), what="the proposal")
+        # The proposal and its sign-off are separate events: wait for both in the read model.
+        view = await eventually(
+            team_view,
+            lambda v: bool(v["proposals"]) and bool(v["proposals"][0]["sign_offs"]),
+            what="the proposal with its sign-off",
+        )
         assert view["proposals"][0]["sign_offs"] == {"head_teacher": s.staff("head_teacher")}
         assert view["proposals"][0]["missing_roles"] == ["psych_teacher", "health_vp"]
         assert REASON not in str(view)
