@@ -11,10 +11,11 @@ answer names a student.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import Path, Request
+from fastapi import Path
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -25,10 +26,10 @@ from tongxin_committees.domain.calendar import china_date
 from tongxin_committees.domain.committees import Choice
 from tongxin_committees.entrypoints.deps import (
     App,
+    Command,
     GuardianRef,
     committee_scope_for,
     district_view,
-    run,
     school_scope_for,
     schools_own_work,
 )
@@ -43,7 +44,7 @@ from tongxin_contracts.events.committees import (
 from tongxin_platform import access
 from tongxin_platform.auth import Principal, Role
 from tongxin_platform.edge import guard, service_router
-from tongxin_platform.fields import IDENT, AsOf, Day, DistrictId, Key, Ref, SchoolId
+from tongxin_platform.fields import IDENT, AsOf, Day, DistrictId, Ref, SchoolId
 from tongxin_platform.http import Caller, ProblemError, not_found, require
 from tongxin_platform.policy import Scope
 
@@ -126,8 +127,8 @@ def _today(app: App) -> date:
     return china_date(app.service.writer.clock())
 
 
-def _names(events: list[IntegrationEvent]) -> list[str]:
-    return [e.name for e in events]
+def _formed(events: Sequence[IntegrationEvent]) -> dict[str, Any]:
+    return {"committee_id": next(e.committee_id for e in events if isinstance(e, CommitteeFormed))}
 
 
 def _choices(members: list[SeatBody]) -> tuple[Choice, ...]:
@@ -146,19 +147,12 @@ def _sees_names(who: Principal, row: dict[str, Any]) -> bool:
 
 @router.post("/schools/{school_id}/committees", summary="Form a class, grade or school committee")
 @guard(POLICY, Action.committee_form)
-async def form_committee(
-    school_id: SchoolId,
-    body: FormBody,
-    request: Request,
-    app: App,
-    who: Caller,
-    idempotency_key: Key = None,
-) -> Any:
+async def form_committee(school_id: SchoolId, body: FormBody, cmd: Command) -> Any:
+    app, who = cmd.app, cmd.who
     where = await school_scope_for(app, who, Action.committee_form, school_id)
     schools_own_work(who, Action.committee_form)
-
-    async def act() -> dict[str, Any]:
-        events = await app.service.committees.form(
+    return await cmd(
+        lambda: app.service.committees.form(
             NewCommittee(
                 district=where.district or "",
                 school_id=school_id,
@@ -172,11 +166,9 @@ async def form_committee(
                 class_id=body.class_id,
             ),
             district_runs_one=False,
-        )
-        formed = next(e for e in events if isinstance(e, CommitteeFormed))
-        return {"events": _names(events), "committee_id": formed.committee_id}
-
-    return await run(app, request, who, idempotency_key, act)
+        ),
+        tell=_formed,
+    )
 
 
 @router.post(
@@ -184,14 +176,8 @@ async def form_committee(
     summary="Form the district committee (where the district runs one), by a bureau officer",
 )
 @guard(POLICY, Action.committee_form)
-async def form_district_committee(
-    district: DistrictId,
-    body: TermBody,
-    request: Request,
-    app: App,
-    who: Caller,
-    idempotency_key: Key = None,
-) -> Any:
+async def form_district_committee(district: DistrictId, body: TermBody, cmd: Command) -> Any:
+    app, who = cmd.app, cmd.who
     district_view(who, Action.committee_form, district)
     if who.role is not Role.bureau_officer:
         raise ProblemError(
@@ -200,9 +186,8 @@ async def form_district_committee(
             "caller: a district committee is formed by the district bureau",
             rule="district_committee_by_bureau",
         )
-
-    async def act() -> dict[str, Any]:
-        events = await app.service.committees.form(
+    return await cmd(
+        lambda: app.service.committees.form(
             NewCommittee(
                 district=district,
                 school_id=None,
@@ -214,11 +199,9 @@ async def form_district_committee(
                 formed_by=who.subject,
             ),
             district_runs_one=app.settings.runs_district_committee(district),
-        )
-        formed = next(e for e in events if isinstance(e, CommitteeFormed))
-        return {"events": _names(events), "committee_id": formed.committee_id}
-
-    return await run(app, request, who, idempotency_key, act)
+        ),
+        tell=_formed,
+    )
 
 
 async def _mine_only(app: App, who: Principal, on: date) -> list[str] | None:
@@ -307,24 +290,16 @@ async def committee(committee_id: CommitteeId, app: App, who: Caller, as_of: AsO
 
 @router.post("/committees/{committee_id}/charter", summary="Adopt the charter (or a new version)")
 @guard(POLICY, Action.charter_adopt)
-async def adopt_charter(
-    committee_id: CommitteeId,
-    body: CharterBody,
-    request: Request,
-    app: App,
-    who: Caller,
-    idempotency_key: Key = None,
-) -> Any:
+async def adopt_charter(committee_id: CommitteeId, body: CharterBody, cmd: Command) -> Any:
+    app, who = cmd.app, cmd.who
     await committee_scope_for(app, who, Action.charter_adopt, committee_id, _today(app))
-
-    async def act() -> dict[str, Any]:
-        events = await app.service.committees.adopt_charter(
+    return await cmd(
+        lambda: app.service.committees.adopt_charter(
             committee_id, articles=body.articles, text=body.text, on=_today(app), by=who.subject
-        )
-        versions = [getattr(e, "version_no", None) for e in events]
-        return {"events": _names(events), "committee_id": committee_id, "version_no": versions[0]}
-
-    return await run(app, request, who, idempotency_key, act)
+        ),
+        tell=lambda events: {"version_no": getattr(events[0], "version_no", None)},
+        committee_id=committee_id,
+    )
 
 
 @router.post(
@@ -332,18 +307,11 @@ async def adopt_charter(
     summary="Nominate a guardian of a child enrolled in the committee's scope (idempotent)",
 )
 @guard(POLICY, Action.candidate_nominate)
-async def nominate(
-    committee_id: CommitteeId,
-    body: CandidateBody,
-    request: Request,
-    app: App,
-    who: Caller,
-    idempotency_key: Key = None,
-) -> Any:
+async def nominate(committee_id: CommitteeId, body: CandidateBody, cmd: Command) -> Any:
+    app, who = cmd.app, cmd.who
     await committee_scope_for(app, who, Action.candidate_nominate, committee_id, _today(app))
-
-    async def act() -> dict[str, Any]:
-        events = await app.service.committees.nominate(
+    return await cmd(
+        lambda: app.service.committees.nominate(
             committee_id,
             guardian_ref=body.guardian_ref,
             name=body.name,
@@ -351,70 +319,49 @@ async def nominate(
             by=who.subject,
             class_id=body.class_id,
             school_id=body.school_id,
-        )
-        return {
-            "events": _names(events),
-            "committee_id": committee_id,
-            "guardian_ref": body.guardian_ref,
+        ),
+        tell=lambda events: {
             "round_no": getattr(events[0], "round_no", None) if events else None,
             "nominated_already": not events,
-        }
-
-    return await run(app, request, who, idempotency_key, act)
+        },
+        committee_id=committee_id,
+        guardian_ref=body.guardian_ref,
+    )
 
 
 @router.post("/committees/{committee_id}/election", summary="Record the election's result")
 @guard(POLICY, Action.election_record)
-async def election(
-    committee_id: CommitteeId,
-    body: ElectionBody,
-    request: Request,
-    app: App,
-    who: Caller,
-    idempotency_key: Key = None,
-) -> Any:
+async def election(committee_id: CommitteeId, body: ElectionBody, cmd: Command) -> Any:
+    app, who = cmd.app, cmd.who
     await committee_scope_for(app, who, Action.election_record, committee_id, _today(app))
-
-    async def act() -> dict[str, Any]:
-        events = await app.service.committees.elect(
+    return await cmd(
+        lambda: app.service.committees.elect(
             committee_id,
             members=_choices(body.members),
             elected_on=body.elected_on,
             by=who.subject,
             voters=body.voters,
-        )
-        return {"events": _names(events), "committee_id": committee_id}
-
-    return await run(app, request, who, idempotency_key, act)
+        ),
+        committee_id=committee_id,
+    )
 
 
 @router.post("/committees/{committee_id}/by-election", summary="Record a by-election (补选)")
 @guard(POLICY, Action.election_record)
-async def by_election(
-    committee_id: CommitteeId,
-    body: ByElectionBody,
-    request: Request,
-    app: App,
-    who: Caller,
-    idempotency_key: Key = None,
-) -> Any:
+async def by_election(committee_id: CommitteeId, body: ByElectionBody, cmd: Command) -> Any:
+    app, who = cmd.app, cmd.who
     await committee_scope_for(app, who, Action.election_record, committee_id, _today(app))
-
-    async def act() -> dict[str, Any]:
-        events = await app.service.committees.by_election(
+    return await cmd(
+        lambda: app.service.committees.by_election(
             committee_id,
             members=_choices(body.members),
             held_on=body.held_on,
             by=who.subject,
             seats=body.seats,
-        )
-        return {
-            "events": _names(events),
-            "committee_id": committee_id,
-            "seats": getattr(events[0], "seats", None) if events else None,
-        }
-
-    return await run(app, request, who, idempotency_key, act)
+        ),
+        tell=lambda events: {"seats": getattr(events[0], "seats", None) if events else None},
+        committee_id=committee_id,
+    )
 
 
 @router.post(
@@ -423,14 +370,9 @@ async def by_election(
 )
 @guard(POLICY, Action.member_resign)
 async def resign(
-    committee_id: CommitteeId,
-    guardian_ref: GuardianRef,
-    body: ResignBody,
-    request: Request,
-    app: App,
-    who: Caller,
-    idempotency_key: Key = None,
+    committee_id: CommitteeId, guardian_ref: GuardianRef, body: ResignBody, cmd: Command
 ) -> Any:
+    app, who = cmd.app, cmd.who
     await committee_scope_for(app, who, Action.member_resign, committee_id, _today(app))
     if who.role is Role.committee_member and who.subject != guardian_ref:
         raise ProblemError(
@@ -439,14 +381,12 @@ async def resign(
             "caller: a member resigns their own seat only",
             rule="member_resigns_own_seat",
         )
-
-    async def act() -> dict[str, Any]:
-        events = await app.service.committees.resign(
+    return await cmd(
+        lambda: app.service.committees.resign(
             committee_id, guardian_ref, reason=body.reason, on=_today(app), by=who.subject
-        )
-        return {"events": _names(events), "committee_id": committee_id}
-
-    return await run(app, request, who, idempotency_key, act)
+        ),
+        committee_id=committee_id,
+    )
 
 
 @router.post(
@@ -455,28 +395,22 @@ async def resign(
 )
 @guard(POLICY, Action.member_remove)
 async def remove(
-    committee_id: CommitteeId,
-    guardian_ref: GuardianRef,
-    body: RemovalBody,
-    request: Request,
-    app: App,
-    who: Caller,
-    idempotency_key: Key = None,
+    committee_id: CommitteeId, guardian_ref: GuardianRef, body: RemovalBody, cmd: Command
 ) -> Any:
+    app, who = cmd.app, cmd.who
     await committee_scope_for(app, who, Action.member_remove, committee_id, _today(app))
-
-    async def act() -> dict[str, Any]:
-        events = await app.service.committees.remove(
+    return await cmd(
+        lambda: app.service.committees.remove(
             committee_id,
             guardian_ref,
             reason=body.reason,
             on=_today(app),
             by=who.subject,
             note=body.note or None,
-        )
-        return {"events": _names(events), "committee_id": committee_id, "decided_by": who.subject}
-
-    return await run(app, request, who, idempotency_key, act)
+        ),
+        committee_id=committee_id,
+        decided_by=who.subject,
+    )
 
 
 @router.get(

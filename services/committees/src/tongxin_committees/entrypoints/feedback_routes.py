@@ -19,10 +19,11 @@ exactly like a missing one (404); a role that may never is a 403 naming the rule
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import Path, Query, Request
+from fastapi import Path, Query
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -31,7 +32,8 @@ from tongxin_committees.application.feedback import Incoming
 from tongxin_committees.application.policy import MANAGERS, MEMBER, POLICY, Action
 from tongxin_committees.domain import feedback as fb
 from tongxin_committees.domain.calendar import china_date
-from tongxin_committees.entrypoints.deps import App, district_view, run
+from tongxin_committees.entrypoints.deps import App, Command, district_view
+from tongxin_contracts import IntegrationEvent
 from tongxin_contracts.events.committees import (
     AnswerDecision,
     Channel,
@@ -42,7 +44,7 @@ from tongxin_contracts.events.committees import (
 from tongxin_platform import access
 from tongxin_platform.auth import Principal, Role
 from tongxin_platform.edge import guard, service_router
-from tongxin_platform.fields import IDENT, AsOf, Day, DistrictId, Key, Ref, SchoolId
+from tongxin_platform.fields import IDENT, AsOf, Day, DistrictId, Ref, SchoolId
 from tongxin_platform.http import Caller, ProblemError, not_found, require
 from tongxin_platform.policy import Scope
 
@@ -157,14 +159,8 @@ def _manages(who: Principal, r: ParentFeedbackReceived) -> bool:
     summary="Name the handler of one of the school's channels (专人管理; a later one replaces)",
 )
 @guard(POLICY, Action.handler_name)
-async def name_school_handler(
-    school_id: SchoolId,
-    body: HandlerBody,
-    request: Request,
-    app: App,
-    who: Caller,
-    idempotency_key: Key = None,
-) -> Any:
+async def name_school_handler(school_id: SchoolId, body: HandlerBody, cmd: Command) -> Any:
+    app, who = cmd.app, cmd.who
     if who.role is Role.bureau_officer:
         raise ProblemError(
             403,
@@ -174,14 +170,12 @@ async def name_school_handler(
         )
     school = await _school(app, who, Action.handler_name, school_id)
     staff = await _is_staff(app, body.handler_ref, school_id)
-
-    async def act() -> dict[str, Any]:
-        events = await app.service.feedback.name_handler(
+    return await cmd(
+        lambda: app.service.feedback.name_handler(
             school["district"], school_id, body.channel, body.handler_ref, who.subject, staff
-        )
-        return {"events": [e.name for e in events], "desk_id": school_id}
-
-    return await run(app, request, who, idempotency_key, act)
+        ),
+        desk_id=school_id,
+    )
 
 
 @router.post(
@@ -189,14 +183,8 @@ async def name_school_handler(
     summary="Name the handler of the bureau director's mailbox (a bureau officer)",
 )
 @guard(POLICY, Action.handler_name)
-async def name_district_handler(
-    district: DistrictId,
-    body: HandlerBody,
-    request: Request,
-    app: App,
-    who: Caller,
-    idempotency_key: Key = None,
-) -> Any:
+async def name_district_handler(district: DistrictId, body: HandlerBody, cmd: Command) -> Any:
+    app, who = cmd.app, cmd.who
     require(POLICY, who, Action.handler_name, Scope(district))  # a school's: outside its scope
     if who.role is not Role.bureau_officer:  # the district's desk is the bureau's
         action = Action.handler_name.value
@@ -206,14 +194,12 @@ async def name_district_handler(
             f"role {who.role.value} may not {action} at the district's desk",
             rule=action,
         )
-
-    async def act() -> dict[str, Any]:
-        events = await app.service.feedback.name_handler(
+    return await cmd(
+        lambda: app.service.feedback.name_handler(
             district, None, body.channel, body.handler_ref, who.subject, True
-        )
-        return {"events": [e.name for e in events], "desk_id": district_desk(district)}
-
-    return await run(app, request, who, idempotency_key, act)
+        ),
+        desk_id=district_desk(district),
+    )
 
 
 @router.get("/schools/{school_id}/feedback-handlers", summary="Every channel's named handler")
@@ -230,14 +216,8 @@ async def school_handlers(school_id: SchoolId, app: App, who: Caller) -> Any:
     summary="Receive an item of parents' voice (its text sealed); due in answer_days",
 )
 @guard(POLICY, Action.feedback_receive)
-async def receive(
-    school_id: SchoolId,
-    body: FeedbackBody,
-    request: Request,
-    app: App,
-    who: Caller,
-    idempotency_key: Key = None,
-) -> Any:
+async def receive(school_id: SchoolId, body: FeedbackBody, cmd: Command) -> Any:
+    app, who = cmd.app, cmd.who
     school = await _school(app, who, Action.feedback_receive, school_id)
     if body.channel is Channel.home_visit:
         raise ProblemError(
@@ -270,34 +250,27 @@ async def receive(
             c = await app.service.feedback.committee(body.committee_id)
         if c.committee_id is None or c.school_id != school_id:
             raise not_found("committee_id", "committee")
-    committee_id = body.committee_id if body.channel is Channel.committee else None
+    incoming = Incoming(
+        district=school["district"],
+        school_id=school_id,
+        channel=body.channel,
+        topic=body.topic,
+        text=body.text,
+        received_by=who.subject,
+        received_on=body.received_on,
+        committee_id=body.committee_id if body.channel is Channel.committee else None,
+    )
+    return await cmd(lambda: app.service.feedback.receive(incoming), tell=_received)
 
-    async def act() -> dict[str, Any]:
-        events = await app.service.feedback.receive(
-            Incoming(
-                district=school["district"],
-                school_id=school_id,
-                channel=body.channel,
-                topic=body.topic,
-                text=body.text,
-                received_by=who.subject,
-                received_on=body.received_on,
-                committee_id=committee_id,
-            )
-        )
-        received = events[0]
-        assert isinstance(received, ParentFeedbackReceived)
-        answer: dict[str, Any] = jsonable_encoder(
-            {
-                "events": [e.name for e in events],
-                "item_id": received.item_id,
-                "due_on": received.due_on,
-                "handler_ref": received.handler_ref,
-            }
-        )
-        return answer
 
-    return await run(app, request, who, idempotency_key, act)
+def _received(events: Sequence[IntegrationEvent]) -> dict[str, Any]:
+    received = events[0]
+    assert isinstance(received, ParentFeedbackReceived)
+    return {
+        "item_id": received.item_id,
+        "due_on": received.due_on,
+        "handler_ref": received.handler_ref,
+    }
 
 
 async def _item_for(app: App, who: Principal, action: Action, item_id: str) -> fb.ItemState:
@@ -319,23 +292,15 @@ async def _item_for(app: App, who: Principal, action: Action, item_id: str) -> f
 
 @router.post("/feedback/{item_id}/assignment", summary="Assign the item to a staff member")
 @guard(POLICY, Action.feedback_assign)
-async def assign(
-    item_id: ItemId,
-    body: AssignBody,
-    request: Request,
-    app: App,
-    who: Caller,
-    idempotency_key: Key = None,
-) -> Any:
+async def assign(item_id: ItemId, body: AssignBody, cmd: Command) -> Any:
+    app, who = cmd.app, cmd.who
     s = await _item_for(app, who, Action.feedback_assign, item_id)
     assert s.received is not None
     staff = await _is_staff(app, body.assignee_ref, s.received.school_id)
-
-    async def act() -> dict[str, Any]:
-        events = await app.service.feedback.assign(item_id, body.assignee_ref, who.subject, staff)
-        return {"events": [e.name for e in events], "item_id": item_id}
-
-    return await run(app, request, who, idempotency_key, act)
+    return await cmd(
+        lambda: app.service.feedback.assign(item_id, body.assignee_ref, who.subject, staff),
+        item_id=item_id,
+    )
 
 
 @router.post(
@@ -343,33 +308,18 @@ async def assign(
     summary="Answer with the school's decision (the assignee, the handler or a manager; once)",
 )
 @guard(POLICY, Action.feedback_answer)
-async def answer(
-    item_id: ItemId,
-    body: AnswerBody,
-    request: Request,
-    app: App,
-    who: Caller,
-    idempotency_key: Key = None,
-) -> Any:
+async def answer(item_id: ItemId, body: AnswerBody, cmd: Command) -> Any:
+    app, who = cmd.app, cmd.who
     s = await _item_for(app, who, Action.feedback_answer, item_id)
     assert s.received is not None
     manages = _manages(who, s.received)
-
-    async def act() -> dict[str, Any]:
-        events = await app.service.feedback.answer(
+    return await cmd(
+        lambda: app.service.feedback.answer(
             item_id, body.decision, body.answer, who.subject, manages
-        )
-        done = events[0]
-        out: dict[str, Any] = jsonable_encoder(
-            {
-                "events": [e.name for e in events],
-                "item_id": item_id,
-                "on_time": getattr(done, "on_time", None),
-            }
-        )
-        return out
-
-    return await run(app, request, who, idempotency_key, act)
+        ),
+        tell=lambda events: {"on_time": getattr(events[0], "on_time", None)},
+        item_id=item_id,
+    )
 
 
 @router.get("/feedback/{item_id}", summary="One item with its text and answer in clear (logged)")

@@ -16,7 +16,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -27,9 +26,9 @@ from tongxin_committees.domain.calendar import china_date, school_year_of
 from tongxin_committees.domain.meetings import Joint, OpenDay, Parent, Reception, Recorder
 from tongxin_committees.entrypoints.deps import (
     App,
+    Command,
     committee_scope_for,
     district_view,
-    run,
     school_scope_for,
 )
 from tongxin_contracts import IntegrationEvent
@@ -42,7 +41,7 @@ from tongxin_contracts.events.committees import (
 )
 from tongxin_platform.auth import Principal, Role
 from tongxin_platform.edge import guard, service_router
-from tongxin_platform.fields import Day, DistrictId, Key, Ref, SchoolId, SchoolYearQuery
+from tongxin_platform.fields import Day, DistrictId, Ref, SchoolId, SchoolYearQuery
 from tongxin_platform.http import Caller, ProblemError, not_found, require
 from tongxin_platform.policy import Scope
 
@@ -198,14 +197,8 @@ async def _class_scope(
     summary="Record a joint meeting, parent meeting, open day or reception day",
 )
 @guard(POLICY, Action.meeting_record)
-async def record_meeting(
-    school_id: SchoolId,
-    body: MeetingBody,
-    request: Request,
-    app: App,
-    who: Caller,
-    idempotency_key: Key = None,
-) -> Any:
+async def record_meeting(school_id: SchoolId, body: MeetingBody, cmd: Command) -> Any:
+    app, who = cmd.app, cmd.who
     head = who.role is Role.head_teacher
     where = await (
         _class_scope(app, who, school_id, body)
@@ -213,21 +206,14 @@ async def record_meeting(
         else school_scope_for(app, who, Action.meeting_record, school_id)
     )
     recorder = Recorder(who.subject, who.class_id if head else None, head)
-
-    async def act() -> dict[str, Any]:
-        minutes = getattr(body, "minutes", None)
-        events = await app.service.meetings.record(
-            Meeting(
-                where.district or "", school_id, body.held_on, recorder, _details(body), minutes
-            )
-        )
-        return {
-            "events": [e.name for e in events],
-            "meeting_id": meeting_id_of(events[0]),
-            "kind": body.kind,
-        }
-
-    return await run(app, request, who, idempotency_key, act)
+    minutes = getattr(body, "minutes", None)
+    meeting = Meeting(
+        where.district or "", school_id, body.held_on, recorder, _details(body), minutes
+    )
+    return await cmd(
+        lambda: app.service.meetings.record(meeting),
+        tell=lambda events: {"meeting_id": meeting_id_of(events[0]), "kind": body.kind},
+    )
 
 
 @router.get(
