@@ -10,10 +10,12 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 
 from tongxin_committees.application import committee_queries, queries
 from tongxin_committees.application.policy import POLICY, Action
 from tongxin_committees.bootstrap import Committees
+from tongxin_committees.domain.calendar import china_date
 from tongxin_platform import idempotency
 from tongxin_platform.auth import Principal, Role
 from tongxin_platform.fields import IDENT, Key
@@ -21,6 +23,13 @@ from tongxin_platform.http import Caller, ProblemError, not_found, require
 from tongxin_platform.policy import Scope
 
 GuardianRef = Annotated[str, Path(pattern=IDENT, description="A guardian's pseudonym.")]
+CommitteeId = Annotated[str, Path(pattern=IDENT, description="A committee's id.")]
+
+
+class Body(BaseModel):
+    """A command's body: a field it does not declare is refused."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 async def committees_of(request: Request) -> Committees:  # async: no thread pool hop
@@ -29,6 +38,11 @@ async def committees_of(request: Request) -> Committees:  # async: no thread poo
 
 
 App = Annotated[Committees, Depends(committees_of)]
+
+
+def today(app: Committees, as_of: date | None = None) -> date:
+    """``as_of``, or today in China by the service's clock."""
+    return as_of or china_date(app.service.writer.clock())
 
 
 async def school_scope_for(

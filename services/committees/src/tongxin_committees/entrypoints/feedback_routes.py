@@ -25,14 +25,20 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Path, Query
 from fastapi.encoders import jsonable_encoder
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
 from tongxin_committees.application import feedback_queries, queries
 from tongxin_committees.application.feedback import Incoming
 from tongxin_committees.application.policy import MANAGERS, MEMBER, POLICY, Action
 from tongxin_committees.domain import feedback as fb
-from tongxin_committees.domain.calendar import china_date
-from tongxin_committees.entrypoints.deps import App, Command, district_view
+from tongxin_committees.entrypoints.deps import (
+    App,
+    Body,
+    Command,
+    CommitteeId,
+    district_view,
+    today,
+)
 from tongxin_contracts import IntegrationEvent
 from tongxin_contracts.events.committees import (
     AnswerDecision,
@@ -51,7 +57,6 @@ from tongxin_platform.policy import Scope
 router = service_router(tags=["feedback"])
 
 ItemId = Annotated[str, Path(pattern=IDENT, description="A feedback item's id.")]
-CommitteeId = Annotated[str, Path(pattern=IDENT, description="A committee's id.")]
 Text = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=4000, pattern=r"^[^\x00]*$"),
@@ -64,16 +69,12 @@ RECEIVERS: dict[Channel, frozenset[Role]] = {
 }
 
 
-class HandlerBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class HandlerBody(Body):
     channel: Channel = Field(description="The channel (a school's own, or bureau_mailbox).")
     handler_ref: Ref = Field(description="Pseudonym of the handler (staff or bureau officer).")
 
 
-class FeedbackBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class FeedbackBody(Body):
     channel: Channel = Field(description="Where it came in (home_visit: from visits only).")
     topic: FeedbackTopic = Field(description="What it is about.")
     text: Text = Field(description="The feedback: sealed with the school's (or district's) key.")
@@ -83,21 +84,13 @@ class FeedbackBody(BaseModel):
     )
 
 
-class AssignBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AssignBody(Body):
     assignee_ref: Ref = Field(description="staff_ref of who prepares the answer.")
 
 
-class AnswerBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AnswerBody(Body):
     decision: AnswerDecision = Field(description="The school's decision.")
     answer: Text = Field(description="The answer to the family: sealed with the school's key.")
-
-
-def _today(app: App, as_of: date | None = None) -> date:
-    return as_of or china_date(app.service.writer.clock())
 
 
 async def _school(app: App, who: Principal, action: Action, school_id: str) -> dict[str, Any]:
@@ -245,7 +238,7 @@ async def receive(school_id: SchoolId, body: FeedbackBody, cmd: Command) -> Any:
                 rule="committee_required",
             )
         if who.role is MEMBER:
-            c = await _seated(app, who, body.committee_id, _today(app))
+            c = await _seated(app, who, body.committee_id, today(app))
         else:
             c = await app.service.feedback.committee(body.committee_id)
         if c.committee_id is None or c.school_id != school_id:
@@ -283,7 +276,7 @@ async def _item_for(app: App, who: Principal, action: Action, item_id: str) -> f
     if who.role is MEMBER:
         if r.committee_id is None or not (
             await app.service.feedback.committee(r.committee_id)
-        ).seated(who.subject, _today(app)):
+        ).seated(who.subject, today(app)):
             raise not_found("item_id", "feedback item")
     elif not _in_scope(who, action, r.district, r.school_id):
         raise not_found("item_id", "feedback item")
@@ -341,7 +334,7 @@ async def item(item_id: ItemId, app: App, who: Caller, as_of: AsOf = None) -> An
             rule="reader",
         )
     async with app.transactions.begin() as uow:
-        found = await feedback_queries.record(uow, s, _today(app, as_of))
+        found = await feedback_queries.record(uow, s, today(app, as_of))
         await access.log_reads(
             uow.conn, who, Action.feedback_read.value, [item_id], district=r.district
         )
@@ -365,7 +358,7 @@ async def school_feedback(
 ) -> Any:
     _school_lists(who)
     await _school(app, who, Action.feedback_read, school_id)
-    day = _today(app, as_of)
+    day = today(app, as_of)
     items = await feedback_queries.school_items(
         app.pool, school_id, day, status, channel.value if channel else None
     )
@@ -383,7 +376,7 @@ async def committee_feedback(
     require(POLICY, who, Action.feedback_read, Scope(who.district, who.school, who.class_id))
     if who.role is Role.subject_teacher:
         _school_lists(who)
-    day = _today(app, as_of)
+    day = today(app, as_of)
     if who.role is MEMBER:
         c = await _seated(app, who, committee_id, day)
     else:
@@ -407,5 +400,5 @@ async def committee_feedback(
 @guard(POLICY, Action.feedback_figures)
 async def figures(district: DistrictId, app: App, who: Caller, as_of: AsOf = None) -> Any:
     school = district_view(who, Action.feedback_figures, district)
-    found = await feedback_queries.figures(app.pool, district, school, _today(app, as_of))
+    found = await feedback_queries.figures(app.pool, district, school, today(app, as_of))
     return jsonable_encoder(found)

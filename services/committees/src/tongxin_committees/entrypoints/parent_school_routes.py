@@ -7,15 +7,14 @@ district's figures per school with its share of standard parent schools against 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi.encoders import jsonable_encoder
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
 from tongxin_committees.application import school_queries
 from tongxin_committees.application.policy import POLICY, Action
-from tongxin_committees.domain.calendar import china_date, school_year_of
+from tongxin_committees.domain.calendar import school_year_of
 from tongxin_committees.domain.parent_school import (
     Appoint,
     Assess,
@@ -23,7 +22,14 @@ from tongxin_committees.domain.parent_school import (
     RecordSession,
     TeachingRule,
 )
-from tongxin_committees.entrypoints.deps import App, Command, district_view, school_scope_for
+from tongxin_committees.entrypoints.deps import (
+    App,
+    Body,
+    Command,
+    district_view,
+    school_scope_for,
+    today,
+)
 from tongxin_committees.entrypoints.meeting_routes import school_reader
 from tongxin_contracts import IntegrationEvent
 from tongxin_contracts.events.committees import (
@@ -42,9 +48,7 @@ router = service_router(tags=["parent school"])
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)]
 
 
-class ParentSchoolBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ParentSchoolBody(Body):
     head_ref: Ref = Field(description="staff_ref of its head: the school's principal.")
     management: list[Ref] = Field(
         max_length=50, description="staff_refs of its management committee (staff of the school)."
@@ -58,9 +62,7 @@ class ParentSchoolBody(BaseModel):
     curriculum: Text | None = Field(default=None, description="Sealed with the school's key.")
 
 
-class SessionBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SessionBody(Body):
     kind: SessionKind = Field(
         description="Lecture kinds are taught; practice, consultation, salon are activities."
     )
@@ -72,17 +74,13 @@ class SessionBody(BaseModel):
     title: Text | None = Field(default=None, description="Sealed with the school's key.")
 
 
-class AssessmentBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AssessmentBody(Body):
     school_year: SchoolYear
     standard: bool = Field(description="Assessed a standard parent school (规范化家长学校).")
     criteria_met: list[AssessmentCriterion] = Field(max_length=20, description="Criteria met.")
 
 
-class CoordinatorBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CoordinatorBody(Body):
     staff_ref: Ref = Field(description="The coordinator: a staff member of the school.")
     led_by: Ref = Field(
         description="The school leader who leads the work (principal or middle leader: the "
@@ -90,12 +88,8 @@ class CoordinatorBody(BaseModel):
     )
 
 
-class WithdrawalBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-def _today(app: App) -> date:
-    return china_date(app.service.writer.clock())
+class WithdrawalBody(Body):  # an empty body
+    pass
 
 
 def _held(events: Sequence[IntegrationEvent]) -> dict[str, Any]:
@@ -141,7 +135,7 @@ async def parent_school(
     school_id: SchoolId, app: App, who: Caller, school_year: SchoolYearQuery = None
 ) -> Any:
     await school_reader(app, who, Action.parent_school_read, school_id)
-    year = school_year or school_year_of(_today(app))
+    year = school_year or school_year_of(today(app))
     return jsonable_encoder(
         await school_queries.parent_school(app.pool, school_id, year, _rule(app))
     )
@@ -231,7 +225,7 @@ async def parent_school_figures(
     district: DistrictId, app: App, who: Caller, school_year: SchoolYearQuery = None
 ) -> Any:
     own = district_view(who, Action.parent_school_figures, district)
-    year = school_year or school_year_of(_today(app))
+    year = school_year or school_year_of(today(app))
     return jsonable_encoder(
         await school_queries.parent_school_figures(
             app.pool, district, year, own, _rule(app), app.settings.standard_school_target
