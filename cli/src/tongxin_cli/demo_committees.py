@@ -19,22 +19,19 @@ synthetic.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
-from functools import partial
 from typing import Any
 
 import httpx
 from rich.table import Table
 
-from tongxin_cli.console import err, out
+from tongxin_cli.console import out
 from tongxin_cli.demo import DemoSpec
-from tongxin_cli.demo_http import DemoActor, Headers, until
+from tongxin_cli.demo_http import Demo, DemoActor, Headers, play_demo
 from tongxin_platform.auth import Role
 
 CHINA = timezone(timedelta(hours=8))
-TIMEOUT = httpx.Timeout(60.0, connect=5.0)
 COLUMNS = ["school", "committees", "classes unrepresented", "vacancies"]
 COLUMNS += ["feedback (on time/late/open/overdue)", "parent school (sessions/hours/activities)"]
 COLUMNS += ["teaching rule", "standard", "open days", "coordinator"]
@@ -360,30 +357,18 @@ def play_demo_year(
 ) -> None:
     """Play the demo year of committee work at every school of ``spec``; print the figures."""
     spec = spec or DemoSpec(district=district)
-    console = out()
-    if os.environ.get("TONGXIN_TOKEN"):
-        console.print("committees demo skipped: it acts as many people (TONGXIN_TOKEN is set)")
-        return
-    with (
-        httpx.Client(base_url=committees_url, timeout=TIMEOUT) as committees,
-        httpx.Client(base_url=registry_url, timeout=TIMEOUT) as registry,
-    ):
-        try:
-            committees.get("/health")
-        except httpx.ConnectError:
-            err().print(f"[yellow]no committees service at {committees_url}: no year played[/]")
-            return
-        p = YearPlayer(committees, registry, district)
-        schools = [f"{district}{n:03d}" for n in range(1, spec.schools + 1)]  # as demo.py
-        played = []
-        with err().status("playing a year of committee work (家委会 · 家长学校)…"):
-            for n, school in enumerate(schools):
-                what = f"the roster of {school} in committees"
-                until(what, partial(p.ready, school, spec.classes_per_school), wait)
-                if p.played(school):
-                    console.print(f"{school}: has a school committee already (the demo was played)")
-                    continue
-                p.play_school(school, first=n == 0)
-                played.append(school)
-            until("the year in committees' read model", partial(p.caught_up, played), wait)
-        console.print(p.summary(schools))
+    classes = spec.classes_per_school
+    year: Demo[YearPlayer] = Demo(
+        service="committees",
+        span="year",
+        playing="playing a year of committee work (家委会 · 家长学校)…",
+        player=lambda committees, registry: YearPlayer(committees, registry, district),
+        waiting_for="the roster of {school} in committees",
+        ready=lambda p, school: p.ready(school, classes),
+        played=YearPlayer.played,
+        already="a school committee",
+        play=lambda p, school, _, first: p.play_school(school, first=first),
+        caught_up=("the year in committees' read model", YearPlayer.caught_up),
+        summary=YearPlayer.summary,
+    )
+    play_demo(year, committees_url, registry_url, district, spec, wait)

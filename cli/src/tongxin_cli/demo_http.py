@@ -1,21 +1,28 @@
 """What every demo player shares: acting as many people (a development token per role, scope
 and subject), sending with retries and an ``Idempotency-Key`` per step, refusals as a clear
-failure, and waiting for a read model to catch up."""
+failure, waiting for a read model to catch up, and playing a service's demo school by school
+(``play_demo``)."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from functools import partial
+from typing import Any, Generic, TypeVar
 
 import httpx
+from rich.console import RenderableType
 
 from tongxin_cli.auth_cmds import bearer_for
-from tongxin_cli.console import fail, one_line
+from tongxin_cli.console import err, fail, one_line, out
+from tongxin_cli.demo import DemoSpec
 from tongxin_platform.auth import Role
 
 Headers = dict[str, str]
+TIMEOUT = httpx.Timeout(60.0, connect=5.0)
 
 
 def until(what: str, probe: Callable[[], Any], timeout: float) -> Any:
@@ -85,3 +92,69 @@ class DemoActor:
                 fail(f"{method} {client.base_url}{path} refused ({r.status_code}): {why}")
             return r.json()
         raise AssertionError("unreachable")
+
+
+P = TypeVar("P", bound=DemoActor)
+
+
+@dataclass(frozen=True)
+class Demo(Generic[P]):
+    """One service's demo, played at every school of the demo roster by ``play_demo``."""
+
+    service: str  # its name in the messages: "committees"
+    span: str  # what a run plays: "year" (no year played)
+    playing: str  # the status line while it plays
+    player: Callable[[httpx.Client, httpx.Client], P]  # (the service, the registry)
+    waiting_for: str  # what ``ready`` waits for, with ``{school}``
+    ready: Callable[[P, str], Any]  # falsy until the school can be played; then given to ``play``
+    played: Callable[[P, str], Any]  # the school was played (by an earlier run)
+    already: str  # what a played school has: "a school committee"
+    play: Callable[[P, str, Any, bool], None]  # (player, school, what ``ready`` gave, first)
+    summary: Callable[[P, list[str]], RenderableType]
+    caught_up: tuple[str, Callable[[P, list[str]], Any]] | None = None  # what, probe
+    acts_as: str = "many people"  # why it is skipped with one token
+
+
+def play_demo(
+    demo: Demo[P],
+    url: str,
+    registry_url: str,
+    district: str,
+    spec: DemoSpec,
+    wait: float,
+) -> None:
+    """Play ``demo`` at every school of ``district`` in ``spec`` (as ``tongxin seed`` imports
+    it): skipped with ``TONGXIN_TOKEN`` set (it acts as many people) or with nothing answering
+    at ``url``; a school played already is said and left; then wait for the read model and
+    print the summary."""
+    console = out()
+    if os.environ.get("TONGXIN_TOKEN"):
+        console.print(
+            f"{demo.service} demo skipped: it acts as {demo.acts_as} (TONGXIN_TOKEN is set)"
+        )
+        return
+    with (
+        httpx.Client(base_url=url, timeout=TIMEOUT) as service,
+        httpx.Client(base_url=registry_url, timeout=TIMEOUT) as registry,
+    ):
+        try:
+            service.get("/health")
+        except httpx.ConnectError:
+            err().print(f"[yellow]no {demo.service} service at {url}: no {demo.span} played[/]")
+            return
+        p = demo.player(service, registry)
+        schools = [f"{district}{n:03d}" for n in range(1, spec.schools + 1)]  # as demo.py
+        played = []
+        with err().status(demo.playing):
+            for n, school in enumerate(schools):
+                what = demo.waiting_for.format(school=school)
+                ready = until(what, partial(demo.ready, p, school), wait)
+                if demo.played(p, school):
+                    console.print(f"{school}: has {demo.already} already (the demo was played)")
+                    continue
+                demo.play(p, school, ready, n == 0)
+                played.append(school)
+            if demo.caught_up is not None:
+                what, probe = demo.caught_up
+                until(what, partial(probe, p, played), wait)
+        console.print(demo.summary(p, schools))

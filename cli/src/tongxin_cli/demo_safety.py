@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from datetime import date, datetime, timedelta, timezone
 from functools import partial
 from typing import Any
@@ -26,13 +25,12 @@ from typing import Any
 import httpx
 from rich.table import Table
 
-from tongxin_cli.console import err, out
+from tongxin_cli.console import err
 from tongxin_cli.demo import DemoSpec, demo_roster
-from tongxin_cli.demo_http import DemoActor, until
+from tongxin_cli.demo_http import Demo, DemoActor, play_demo, until
 from tongxin_platform.auth import Role
 
 CHINA = timezone(timedelta(hours=8))
-TIMEOUT = httpx.Timeout(60.0, connect=5.0)
 CARE_GROUPS = {"left_behind", "orphan_or_unsupported"}
 AGENCY_ROLE = {
     "community": Role.community_worker,
@@ -313,31 +311,18 @@ def play_demo_term(
 ) -> None:
     """Play the demo term of safety work at every school of ``spec``; print what was played."""
     spec = spec or DemoSpec(district=district)
-    console = out()
-    if os.environ.get("TONGXIN_TOKEN"):
-        console.print("safety demo skipped: it acts as many people (TONGXIN_TOKEN is set)")
-        return
-    with (
-        httpx.Client(base_url=safety_url, timeout=TIMEOUT) as safety,
-        httpx.Client(base_url=registry_url, timeout=TIMEOUT) as registry,
-    ):
-        try:
-            safety.get("/health")
-        except httpx.ConnectError:
-            err().print(f"[yellow]no safety service at {safety_url}: no term played[/]")
-            return
-        p = TermPlayer(safety, registry, district)
-        schools = [f"{district}{n:03d}" for n in range(1, spec.schools + 1)]  # as demo.py
-        expected = care_children(spec)
-        played = []
-        with err().status("playing a term of child safety (护平安)…"):
-            for n, school in enumerate(schools):
-                what = f"the care files of {school} (the roster's care groups)"
-                files = until(what, partial(p.ledger, school, expected.get(school, 0)), wait)
-                if p.played(school):
-                    console.print(f"{school}: has guard posts already (the demo was played)")
-                    continue
-                p.play_school(school, files, first=n == 0)
-                played.append(school)
-            until("the term in safety's read model", partial(p.caught_up, played), wait)
-        console.print(p.summary(schools))
+    expected = care_children(spec)
+    term: Demo[TermPlayer] = Demo(
+        service="safety",
+        span="term",
+        playing="playing a term of child safety (护平安)…",
+        player=lambda safety, registry: TermPlayer(safety, registry, district),
+        waiting_for="the care files of {school} (the roster's care groups)",
+        ready=lambda p, school: p.ledger(school, expected.get(school, 0)),
+        played=TermPlayer.played,
+        already="guard posts",
+        play=lambda p, school, files, first: p.play_school(school, files, first=first),
+        caught_up=("the term in safety's read model", TermPlayer.caught_up),
+        summary=TermPlayer.summary,
+    )
+    play_demo(term, safety_url, registry_url, district, spec, wait)

@@ -13,23 +13,20 @@ A school with a campaign already is left as it is. Answers are synthetic.
 
 from __future__ import annotations
 
-import os
 import random
 from collections import Counter
 from datetime import datetime, timedelta, timezone
-from functools import partial
 from typing import Any
 
 import httpx
 from rich.table import Table
 
-from tongxin_cli.console import err, out
+from tongxin_cli.console import err
 from tongxin_cli.demo import DemoSpec
-from tongxin_cli.demo_http import DemoActor, Headers, until
+from tongxin_cli.demo_http import Demo, DemoActor, Headers, play_demo, until
 from tongxin_platform.auth import Role
 
 CHINA = timezone(timedelta(hours=8))
-TIMEOUT = httpx.Timeout(60.0, connect=5.0)
 COLUMNS = ["school", "enrolled", "offered", "consented", "refused", "screened", "flagged"]
 COLUMNS += ["listed", "referrals (in time/escalated/awaiting)", "team gaps"]
 
@@ -75,6 +72,26 @@ class CampaignPlayer(DemoActor):
             (r for r in cov.json()["schools"] if r["school_id"] == school), {}
         )
         return team.json() if row.get("enrolled", 0) >= students else None
+
+    def summary(self, schools: list[str]) -> Table:
+        """Each school's coverage, the listed count, referrals in time and the team's gaps."""
+        officer = self.who(Role.bureau_officer)
+        title = f"screening campaign {self.year} (心阳光)"
+        grid = Table(*COLUMNS, title=title, title_justify="left")
+        gaps = self.get(f"/districts/{self.district}/team-gaps", officer)
+        gap_of = {g["school_id"]: ", ".join(g["gaps"]) for g in gaps["schools_with_gaps"]}
+        sla = self.get(f"/districts/{self.district}/referral-sla", officer)
+        sla_of = {s["school_id"]: s for s in sla["schools"]}
+        for school in schools:
+            cov = self.coverage(school) or {}
+            count = self.get(f"/schools/{school}/attention/count", self.who(Role.principal, school))
+            cells = [str(cov.get(k, "?")) for k in COLUMNS[1:6]]
+            cells += [str(cov.get("flagged", "–")), str(count.get("listed", "?"))]
+            r = sla_of.get(school, {})
+            keys = ("referred", "acknowledged_in_time", "escalated", "awaiting")
+            cells.append("{} ({}/{}/{})".format(*(r.get(k, 0) for k in keys)))
+            grid.add_row(school, *cells, gap_of.get(school, "none"))
+        return grid
 
     def play_school(self, school: str, team: dict[str, Any]) -> None:
         rng = random.Random(f"{self.seed}-{school}")
@@ -205,45 +222,18 @@ def play_demo_campaign(
 ) -> None:
     """Play the demo screening campaign at every school of ``spec``; print what was played."""
     spec = spec or DemoSpec(district=district)
-    console = out()
-    if os.environ.get("TONGXIN_TOKEN"):
-        console.print(
-            "wellbeing demo skipped: it acts as many staff members (TONGXIN_TOKEN is set)"
-        )
-        return
-    with (
-        httpx.Client(base_url=wellbeing_url, timeout=TIMEOUT) as wellbeing,
-        httpx.Client(base_url=registry_url, timeout=TIMEOUT) as registry,
-    ):
-        try:
-            wellbeing.get("/health")
-        except httpx.ConnectError:
-            err().print(f"[yellow]no wellbeing service at {wellbeing_url}: no campaign played[/]")
-            return
-        p = CampaignPlayer(wellbeing, registry, district, seed)
-        schools = [f"{district}{n:03d}" for n in range(1, spec.schools + 1)]  # as demo.py
-        students = spec.classes_per_school * spec.students_per_class
-        with err().status("playing the screening campaign (心阳光)…"):
-            for school in schools:
-                what = f"the roster of {school} in wellbeing"
-                team = until(what, partial(p.ready, school, students), wait)
-                if (p.coverage(school) or {}).get("offered"):
-                    console.print(f"{school}: has a campaign already (the demo was played)")
-                    continue
-                p.play_school(school, team)
-        officer = p.who(Role.bureau_officer)
-        grid = Table(*COLUMNS, title=f"screening campaign {p.year} (心阳光)", title_justify="left")
-        gaps = p.get(f"/districts/{district}/team-gaps", officer)
-        gap_of = {g["school_id"]: ", ".join(g["gaps"]) for g in gaps["schools_with_gaps"]}
-        sla = p.get(f"/districts/{district}/referral-sla", officer)
-        sla_of = {s["school_id"]: s for s in sla["schools"]}
-        for school in schools:
-            cov = p.coverage(school) or {}
-            count = p.get(f"/schools/{school}/attention/count", p.who(Role.principal, school))
-            cells = [str(cov.get(k, "?")) for k in COLUMNS[1:6]]
-            cells += [str(cov.get("flagged", "–")), str(count.get("listed", "?"))]
-            r = sla_of.get(school, {})
-            keys = ("referred", "acknowledged_in_time", "escalated", "awaiting")
-            cells.append("{} ({}/{}/{})".format(*(r.get(k, 0) for k in keys)))
-            grid.add_row(school, *cells, gap_of.get(school, "none"))
-        console.print(grid)
+    students = spec.classes_per_school * spec.students_per_class
+    campaign: Demo[CampaignPlayer] = Demo(
+        service="wellbeing",
+        span="campaign",
+        playing="playing the screening campaign (心阳光)…",
+        player=lambda wellbeing, registry: CampaignPlayer(wellbeing, registry, district, seed),
+        waiting_for="the roster of {school} in wellbeing",
+        ready=lambda p, school: p.ready(school, students),
+        played=lambda p, school: (p.coverage(school) or {}).get("offered"),
+        already="a campaign",
+        play=lambda p, school, team, _: p.play_school(school, team),
+        summary=CampaignPlayer.summary,
+        acts_as="many staff members",
+    )
+    play_demo(campaign, wellbeing_url, registry_url, district, spec, wait)

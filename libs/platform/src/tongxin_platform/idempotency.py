@@ -20,13 +20,14 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
+from tongxin_contracts import IntegrationEvent
 from tongxin_platform.auth import Principal
 from tongxin_platform.commands import caused_by
 from tongxin_platform.domain import DomainError
@@ -37,6 +38,8 @@ MAX_KEY = 200
 _CORRELATION = re.compile(r"^[A-Za-z0-9._:\-]{1,100}$")
 
 Act = Callable[[], Awaitable[dict[str, Any]]]
+Decide = Callable[[], Awaitable[Sequence[IntegrationEvent]]]
+Tell = Callable[[Sequence[IntegrationEvent]], dict[str, Any]]
 
 
 def fingerprint(method: str, path: str, body: bytes) -> str:
@@ -85,6 +88,31 @@ async def command(
     finally:
         if metrics is not None:
             metrics.command_done(label, outcome, time.perf_counter() - started)
+
+
+async def decided(
+    transactions: Transactions,
+    request: Request,
+    who: Principal,
+    key: str | None,
+    decide: Decide,
+    /,
+    *,
+    tell: Tell | None = None,
+    **fields: Any,
+) -> JSONResponse:
+    """Run ``decide`` (which appends events and returns them) as one command, with the app's
+    metrics; the answer names the events, then ``fields``, then what ``tell`` reads from the
+    events: ``{"events": [name, ...], **fields, **tell(events)}``. The shape of almost every
+    command route: the caller's scope checked before, the decision and its answer here."""
+
+    async def act() -> dict[str, Any]:
+        events = await decide()
+        told = tell(events) if tell is not None else {}
+        return {"events": [e.name for e in events], **fields, **told}
+
+    metrics = getattr(request.app.state, "metrics", None)
+    return await command(transactions, request, who, key, act, metrics=metrics)
 
 
 async def _command(

@@ -20,7 +20,7 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
@@ -110,6 +110,16 @@ class Answer:
     fingerprint: str
     status: int
     body: dict[str, Any]
+
+
+async def open_text(keys: Keys, sealed: Sealed | None) -> str | None:
+    """A sealed ``{"text": ...}`` in clear; ``None`` when nothing was sealed or its subject's
+    key was erased (the text is gone, the record stays)."""
+    if sealed is None:
+        return None
+    with suppress(SubjectErasedError):
+        return str((await keys.open(sealed))["text"])
+    return None
 
 
 class Answers(Protocol):

@@ -32,7 +32,6 @@ from tongxin_committees.domain.committees import (
     decide_remove,
     decide_resign,
     fold,
-    in_scope,
 )
 from tongxin_committees.domain.errors import UnknownRecordError
 from tongxin_contracts import IntegrationEvent, Sealed
@@ -307,10 +306,7 @@ class CommitteeCommands:
         for committee_id in committee_ids:
 
             def decide(history: list[IntegrationEvent], _: datetime) -> list[IntegrationEvent]:
-                formed = fold(history).formed
-                if formed is None or any(in_scope(formed, p) for p in places):
-                    return []
-                return decide_ending(history, guardian_ref=guardian_ref, on=on)
+                return decide_ending(history, guardian_ref=guardian_ref, on=on, places=places)
 
             out += await self.writer.run(committee_stream(committee_id), decide)
         return out

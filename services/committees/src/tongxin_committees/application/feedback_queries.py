@@ -4,7 +4,6 @@ a school's and a committee's items (read model, no text), and the district's fig
 
 from __future__ import annotations
 
-import contextlib
 from datetime import date
 from typing import Any
 
@@ -12,10 +11,8 @@ import asyncpg
 
 from tongxin_committees.application.queries import S
 from tongxin_committees.domain import feedback as fb
-from tongxin_contracts import Sealed
 from tongxin_contracts.events.committees import Channel, district_desk, feedback_stream
-from tongxin_platform.crypto import SubjectErasedError
-from tongxin_platform.uow import UnitOfWork
+from tongxin_platform.uow import UnitOfWork, open_text
 
 ITEM_COLUMNS = (
     "item_id, school_id, channel, topic, received_on, due_on, handler_ref, received_by,"
@@ -27,14 +24,6 @@ ITEM_COLUMNS = (
 async def state(uow: UnitOfWork, item_id: str) -> fb.ItemState:
     stream = feedback_stream(item_id)
     return fb.fold((await uow.events.load([stream])).of(stream))
-
-
-async def _open(uow: UnitOfWork, sealed: Sealed | None) -> str | None:
-    if sealed is None:
-        return None
-    with contextlib.suppress(SubjectErasedError):
-        return str((await uow.keys.open(sealed))["text"])
-    return None
 
 
 def suggestion_link(visit_id: str, suggestion_id: str) -> str:
@@ -67,7 +56,7 @@ async def record(uow: UnitOfWork, s: fb.ItemState, as_of: date) -> dict[str, Any
         "suggestion_id": r.suggestion_id,
         "assignee_ref": s.assignee_ref,
         "status": fb.status_of(r.due_on, a.answered_on if a else None, as_of),
-        "text": await _open(uow, r.text),
+        "text": await open_text(uow.keys, r.text),
         "suggestion": link,
         "answer": (
             {
@@ -75,7 +64,7 @@ async def record(uow: UnitOfWork, s: fb.ItemState, as_of: date) -> dict[str, Any
                 "answered_on": a.answered_on,
                 "answered_by": a.answered_by,
                 "on_time": a.on_time,
-                "text": await _open(uow, a.answer),
+                "text": await open_text(uow.keys, a.answer),
             }
             if a
             else None

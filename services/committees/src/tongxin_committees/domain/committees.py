@@ -565,13 +565,18 @@ def term_end_after(day: date) -> date:
 
 
 def decide_ending(
-    history: Sequence[IntegrationEvent], *, guardian_ref: str, on: date
+    history: Sequence[IntegrationEvent],
+    *,
+    guardian_ref: str,
+    on: date,
+    places: Iterable[ChildPlace] = (),
 ) -> list[IntegrationEvent]:
     """The member's last child left the committee's scope on ``on``: the seat ends at the end of
-    the term (or of the committee's term if sooner). Nothing when the guardian holds no current
-    seat or the seat is ending already (idempotent)."""
+    the term (or of the committee's term if sooner). Nothing when one of the guardian's children
+    (``places``: where they are enrolled now) is still in the committee's scope, when the
+    guardian holds no current seat or the seat is ending already (idempotent)."""
     s = fold(history)
-    if s.formed is None:
+    if s.formed is None or any(in_scope(s.formed, p) for p in places):
         return []
     m = s.members.get(guardian_ref)
     if m is None or m.ends_on is not None:

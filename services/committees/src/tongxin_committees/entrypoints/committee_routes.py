@@ -11,26 +11,28 @@ answer names a student.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import Path, Request
 from fastapi.encoders import jsonable_encoder
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
 from tongxin_committees.application import committee_queries, queries
 from tongxin_committees.application.committees import NewCommittee
 from tongxin_committees.application.policy import MANAGERS, POLICY, Action
-from tongxin_committees.domain.calendar import china_date
 from tongxin_committees.domain.committees import Choice
 from tongxin_committees.entrypoints.deps import (
     App,
+    Body,
+    Command,
+    CommitteeId,
     GuardianRef,
     committee_scope_for,
     district_view,
-    run,
     school_scope_for,
     schools_own_work,
+    today,
 )
 from tongxin_contracts import IntegrationEvent
 from tongxin_contracts.events.committees import (
@@ -43,23 +45,18 @@ from tongxin_contracts.events.committees import (
 from tongxin_platform import access
 from tongxin_platform.auth import Principal, Role
 from tongxin_platform.edge import guard, service_router
-from tongxin_platform.fields import IDENT, AsOf, Day, DistrictId, Key, Ref, SchoolId
+from tongxin_platform.fields import AsOf, Day, DistrictId, Ref, SchoolId
 from tongxin_platform.http import Caller, ProblemError, not_found, require
 from tongxin_platform.policy import Scope
 
 router = service_router(tags=["committees"])
 
-CommitteeId = Annotated[str, Path(pattern=IDENT, description="A committee's id.")]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class TermBody(_Body):
+class TermBody(Body):
     seats: int = Field(ge=1, le=99, description="Seats on the committee.")
     term_start: Day = Field(description="First day of the term (China time).")
     term_end: Day = Field(description="Last day of the term (after term_start).")
@@ -71,12 +68,12 @@ class FormBody(TermBody):
     class_id: Ref | None = Field(default=None, description="The class (class level).")
 
 
-class CharterBody(_Body):
+class CharterBody(Body):
     articles: int = Field(ge=1, le=999, description="Number of articles.")
     text: Text = Field(description="The charter: sealed with the school's (district's) key.")
 
 
-class CandidateBody(_Body):
+class CandidateBody(Body):
     guardian_ref: Ref = Field(description="The guardian (the roster's pseudonym).")
     name: Name = Field(description="The guardian's name: sealed with the guardian's key.")
     class_id: Ref | None = Field(
@@ -89,19 +86,19 @@ class CandidateBody(_Body):
     )
 
 
-class SeatBody(_Body):
+class SeatBody(Body):
     guardian_ref: Ref = Field(description="A nominee of the round.")
     role: SeatRole = Field(default=SeatRole.member, description="The seat's role.")
     standing: bool = Field(default=False, description="District committee: a standing member.")
 
 
-class ElectionBody(_Body):
+class ElectionBody(Body):
     elected_on: Day = Field(description="The day of the election (China time).")
     voters: int | None = Field(default=None, ge=0, le=1_000_000, description="Guardians voting.")
     members: list[SeatBody] = Field(min_length=1, max_length=99, description="The seats filled.")
 
 
-class ByElectionBody(_Body):
+class ByElectionBody(Body):
     held_on: Day = Field(description="The day of the by-election (China time).")
     seats: int | None = Field(
         default=None,
@@ -113,21 +110,17 @@ class ByElectionBody(_Body):
     members: list[SeatBody] = Field(min_length=1, max_length=99, description="The seats filled.")
 
 
-class ResignBody(_Body):
+class ResignBody(Body):
     reason: ResignReason = Field(description="Why.")
 
 
-class RemovalBody(_Body):
+class RemovalBody(Body):
     reason: RemovalReason = Field(description="Why.")
     note: Note | None = Field(default=None, description="Sealed with the school's key.")
 
 
-def _today(app: App) -> date:
-    return china_date(app.service.writer.clock())
-
-
-def _names(events: list[IntegrationEvent]) -> list[str]:
-    return [e.name for e in events]
+def _formed(events: Sequence[IntegrationEvent]) -> dict[str, Any]:
+    return {"committee_id": next(e.committee_id for e in events if isinstance(e, CommitteeFormed))}
 
 
 def _choices(members: list[SeatBody]) -> tuple[Choice, ...]:
@@ -146,19 +139,12 @@ def _sees_names(who: Principal, row: dict[str, Any]) -> bool:
 
 @router.post("/schools/{school_id}/committees", summary="Form a class, grade or school committee")
 @guard(POLICY, Action.committee_form)
-async def form_committee(
-    school_id: SchoolId,
-    body: FormBody,
-    request: Request,
-    app: App,
-    who: Caller,
-    idempotency_key: Key = None,
-) -> Any:
+async def form_committee(school_id: SchoolId, body: FormBody, cmd: Command) -> Any:
+    app, who = cmd.app, cmd.who
     where = await school_scope_for(app, who, Action.committee_form, school_id)
     schools_own_work(who, Action.committee_form)
-
-    async def act() -> dict[str, Any]:
-        events = await app.service.committees.form(
+    return await cmd(
+        lambda: app.service.committees.form(
             NewCommittee(
                 district=where.district or "",
                 school_id=school_id,
@@ -166,17 +152,15 @@ async def form_committee(
                 seats=body.seats,
                 term_start=body.term_start,
                 term_end=body.term_end,
-                formed_on=_today(app),
+                formed_on=today(app),
                 formed_by=who.subject,
                 grade=body.grade,
                 class_id=body.class_id,
             ),
             district_runs_one=False,
-        )
-        formed = next(e for e in events if isinstance(e, CommitteeFormed))
-        return {"events": _names(events), "committee_id": formed.committee_id}
-
-    return await run(app, request, who, idempotency_key, act)
+        ),
+        tell=_formed,
+    )
 
 
 @router.post(
@@ -184,14 +168,8 @@ async def form_committee(
     summary="Form the district committee (where the district runs one), by a bureau officer",
 )
 @guard(POLICY, Action.committee_form)
-async def form_district_committee(
-    district: DistrictId,
-    body: TermBody,
-    request: Request,
-    app: App,
-    who: Caller,
-    idempotency_key: Key = None,
-) -> Any:
+async def form_district_committee(district: DistrictId, body: TermBody, cmd: Command) -> Any:
+    app, who = cmd.app, cmd.who
     district_view(who, Action.committee_form, district)
     if who.role is not Role.bureau_officer:
         raise ProblemError(
@@ -200,9 +178,8 @@ async def form_district_committee(
             "caller: a district committee is formed by the district bureau",
             rule="district_committee_by_bureau",
         )
-
-    async def act() -> dict[str, Any]:
-        events = await app.service.committees.form(
+    return await cmd(
+        lambda: app.service.committees.form(
             NewCommittee(
                 district=district,
                 school_id=None,
@@ -210,15 +187,13 @@ async def form_district_committee(
                 seats=body.seats,
                 term_start=body.term_start,
                 term_end=body.term_end,
-                formed_on=_today(app),
+                formed_on=today(app),
                 formed_by=who.subject,
             ),
             district_runs_one=app.settings.runs_district_committee(district),
-        )
-        formed = next(e for e in events if isinstance(e, CommitteeFormed))
-        return {"events": _names(events), "committee_id": formed.committee_id}
-
-    return await run(app, request, who, idempotency_key, act)
+        ),
+        tell=_formed,
+    )
 
 
 async def _mine_only(app: App, who: Principal, on: date) -> list[str] | None:
@@ -234,7 +209,7 @@ async def _mine_only(app: App, who: Principal, on: date) -> list[str] | None:
 )
 @guard(POLICY, Action.committee_read)
 async def school_committees(school_id: SchoolId, app: App, who: Caller, as_of: AsOf = None) -> Any:
-    day = as_of or _today(app)
+    day = as_of or today(app)
     if who.role is Role.head_teacher and who.class_id is not None:
         # a head teacher sees their own class's committee(s) of their school
         cls = await queries.class_(app.pool, who.class_id)
@@ -262,7 +237,7 @@ async def district_committees(
         raise ProblemError(
             403, "Forbidden", "committee.read outside the caller's scope", rule="committee.read"
         )
-    day = as_of or _today(app)
+    day = as_of or today(app)
     only = await _mine_only(app, who, day)
     rows = await committee_queries.listed(app.pool, "district", district, day, only)
     return jsonable_encoder({"district": district, "as_of": day, "committees": rows})
@@ -271,7 +246,7 @@ async def district_committees(
 @router.get("/committees/mine", summary="The caller's (a member's) committees and seats")
 @guard(POLICY, Action.committee_mine)
 async def my_committees(app: App, who: Caller, as_of: AsOf = None) -> Any:
-    day = as_of or _today(app)
+    day = as_of or today(app)
     rows = await committee_queries.mine(app.pool, who.subject, day)
     return jsonable_encoder({"guardian_ref": who.subject, "as_of": day, "committees": rows})
 
@@ -283,7 +258,7 @@ async def my_committees(app: App, who: Caller, as_of: AsOf = None) -> Any:
 )
 @guard(POLICY, Action.committee_read)
 async def committee(committee_id: CommitteeId, app: App, who: Caller, as_of: AsOf = None) -> Any:
-    day = as_of or _today(app)
+    day = as_of or today(app)
     row = await committee_scope_for(app, who, Action.committee_read, committee_id, day)
     async with app.transactions.read() as uow:
         shown = await committee_queries.one(app.pool, uow, committee_id, day)
@@ -307,24 +282,16 @@ async def committee(committee_id: CommitteeId, app: App, who: Caller, as_of: AsO
 
 @router.post("/committees/{committee_id}/charter", summary="Adopt the charter (or a new version)")
 @guard(POLICY, Action.charter_adopt)
-async def adopt_charter(
-    committee_id: CommitteeId,
-    body: CharterBody,
-    request: Request,
-    app: App,
-    who: Caller,
-    idempotency_key: Key = None,
-) -> Any:
-    await committee_scope_for(app, who, Action.charter_adopt, committee_id, _today(app))
-
-    async def act() -> dict[str, Any]:
-        events = await app.service.committees.adopt_charter(
-            committee_id, articles=body.articles, text=body.text, on=_today(app), by=who.subject
-        )
-        versions = [getattr(e, "version_no", None) for e in events]
-        return {"events": _names(events), "committee_id": committee_id, "version_no": versions[0]}
-
-    return await run(app, request, who, idempotency_key, act)
+async def adopt_charter(committee_id: CommitteeId, body: CharterBody, cmd: Command) -> Any:
+    app, who = cmd.app, cmd.who
+    await committee_scope_for(app, who, Action.charter_adopt, committee_id, today(app))
+    return await cmd(
+        lambda: app.service.committees.adopt_charter(
+            committee_id, articles=body.articles, text=body.text, on=today(app), by=who.subject
+        ),
+        tell=lambda events: {"version_no": getattr(events[0], "version_no", None)},
+        committee_id=committee_id,
+    )
 
 
 @router.post(
@@ -332,89 +299,61 @@ async def adopt_charter(
     summary="Nominate a guardian of a child enrolled in the committee's scope (idempotent)",
 )
 @guard(POLICY, Action.candidate_nominate)
-async def nominate(
-    committee_id: CommitteeId,
-    body: CandidateBody,
-    request: Request,
-    app: App,
-    who: Caller,
-    idempotency_key: Key = None,
-) -> Any:
-    await committee_scope_for(app, who, Action.candidate_nominate, committee_id, _today(app))
-
-    async def act() -> dict[str, Any]:
-        events = await app.service.committees.nominate(
+async def nominate(committee_id: CommitteeId, body: CandidateBody, cmd: Command) -> Any:
+    app, who = cmd.app, cmd.who
+    await committee_scope_for(app, who, Action.candidate_nominate, committee_id, today(app))
+    return await cmd(
+        lambda: app.service.committees.nominate(
             committee_id,
             guardian_ref=body.guardian_ref,
             name=body.name,
-            on=_today(app),
+            on=today(app),
             by=who.subject,
             class_id=body.class_id,
             school_id=body.school_id,
-        )
-        return {
-            "events": _names(events),
-            "committee_id": committee_id,
-            "guardian_ref": body.guardian_ref,
+        ),
+        tell=lambda events: {
             "round_no": getattr(events[0], "round_no", None) if events else None,
             "nominated_already": not events,
-        }
-
-    return await run(app, request, who, idempotency_key, act)
+        },
+        committee_id=committee_id,
+        guardian_ref=body.guardian_ref,
+    )
 
 
 @router.post("/committees/{committee_id}/election", summary="Record the election's result")
 @guard(POLICY, Action.election_record)
-async def election(
-    committee_id: CommitteeId,
-    body: ElectionBody,
-    request: Request,
-    app: App,
-    who: Caller,
-    idempotency_key: Key = None,
-) -> Any:
-    await committee_scope_for(app, who, Action.election_record, committee_id, _today(app))
-
-    async def act() -> dict[str, Any]:
-        events = await app.service.committees.elect(
+async def election(committee_id: CommitteeId, body: ElectionBody, cmd: Command) -> Any:
+    app, who = cmd.app, cmd.who
+    await committee_scope_for(app, who, Action.election_record, committee_id, today(app))
+    return await cmd(
+        lambda: app.service.committees.elect(
             committee_id,
             members=_choices(body.members),
             elected_on=body.elected_on,
             by=who.subject,
             voters=body.voters,
-        )
-        return {"events": _names(events), "committee_id": committee_id}
-
-    return await run(app, request, who, idempotency_key, act)
+        ),
+        committee_id=committee_id,
+    )
 
 
 @router.post("/committees/{committee_id}/by-election", summary="Record a by-election (补选)")
 @guard(POLICY, Action.election_record)
-async def by_election(
-    committee_id: CommitteeId,
-    body: ByElectionBody,
-    request: Request,
-    app: App,
-    who: Caller,
-    idempotency_key: Key = None,
-) -> Any:
-    await committee_scope_for(app, who, Action.election_record, committee_id, _today(app))
-
-    async def act() -> dict[str, Any]:
-        events = await app.service.committees.by_election(
+async def by_election(committee_id: CommitteeId, body: ByElectionBody, cmd: Command) -> Any:
+    app, who = cmd.app, cmd.who
+    await committee_scope_for(app, who, Action.election_record, committee_id, today(app))
+    return await cmd(
+        lambda: app.service.committees.by_election(
             committee_id,
             members=_choices(body.members),
             held_on=body.held_on,
             by=who.subject,
             seats=body.seats,
-        )
-        return {
-            "events": _names(events),
-            "committee_id": committee_id,
-            "seats": getattr(events[0], "seats", None) if events else None,
-        }
-
-    return await run(app, request, who, idempotency_key, act)
+        ),
+        tell=lambda events: {"seats": getattr(events[0], "seats", None) if events else None},
+        committee_id=committee_id,
+    )
 
 
 @router.post(
@@ -423,15 +362,10 @@ async def by_election(
 )
 @guard(POLICY, Action.member_resign)
 async def resign(
-    committee_id: CommitteeId,
-    guardian_ref: GuardianRef,
-    body: ResignBody,
-    request: Request,
-    app: App,
-    who: Caller,
-    idempotency_key: Key = None,
+    committee_id: CommitteeId, guardian_ref: GuardianRef, body: ResignBody, cmd: Command
 ) -> Any:
-    await committee_scope_for(app, who, Action.member_resign, committee_id, _today(app))
+    app, who = cmd.app, cmd.who
+    await committee_scope_for(app, who, Action.member_resign, committee_id, today(app))
     if who.role is Role.committee_member and who.subject != guardian_ref:
         raise ProblemError(
             403,
@@ -439,14 +373,12 @@ async def resign(
             "caller: a member resigns their own seat only",
             rule="member_resigns_own_seat",
         )
-
-    async def act() -> dict[str, Any]:
-        events = await app.service.committees.resign(
-            committee_id, guardian_ref, reason=body.reason, on=_today(app), by=who.subject
-        )
-        return {"events": _names(events), "committee_id": committee_id}
-
-    return await run(app, request, who, idempotency_key, act)
+    return await cmd(
+        lambda: app.service.committees.resign(
+            committee_id, guardian_ref, reason=body.reason, on=today(app), by=who.subject
+        ),
+        committee_id=committee_id,
+    )
 
 
 @router.post(
@@ -455,28 +387,22 @@ async def resign(
 )
 @guard(POLICY, Action.member_remove)
 async def remove(
-    committee_id: CommitteeId,
-    guardian_ref: GuardianRef,
-    body: RemovalBody,
-    request: Request,
-    app: App,
-    who: Caller,
-    idempotency_key: Key = None,
+    committee_id: CommitteeId, guardian_ref: GuardianRef, body: RemovalBody, cmd: Command
 ) -> Any:
-    await committee_scope_for(app, who, Action.member_remove, committee_id, _today(app))
-
-    async def act() -> dict[str, Any]:
-        events = await app.service.committees.remove(
+    app, who = cmd.app, cmd.who
+    await committee_scope_for(app, who, Action.member_remove, committee_id, today(app))
+    return await cmd(
+        lambda: app.service.committees.remove(
             committee_id,
             guardian_ref,
             reason=body.reason,
-            on=_today(app),
+            on=today(app),
             by=who.subject,
             note=body.note or None,
-        )
-        return {"events": _names(events), "committee_id": committee_id, "decided_by": who.subject}
-
-    return await run(app, request, who, idempotency_key, act)
+        ),
+        committee_id=committee_id,
+        decided_by=who.subject,
+    )
 
 
 @router.get(
@@ -486,7 +412,7 @@ async def remove(
 @guard(POLICY, Action.committee_read)
 async def representation(school_id: SchoolId, app: App, who: Caller, as_of: AsOf = None) -> Any:
     await school_scope_for(app, who, Action.committee_read, school_id)
-    day = as_of or _today(app)
+    day = as_of or today(app)
     found = await committee_queries.representation(app.pool, school_id, day)
     # A member sees the school committee's seats only if they sit on it (a school-level list:
     # a 403 naming the rule, as for the school's other lists).
@@ -511,5 +437,5 @@ async def representation(school_id: SchoolId, app: App, who: Caller, as_of: AsOf
 @guard(POLICY, Action.committee_figures)
 async def committee_figures(district: DistrictId, app: App, who: Caller, as_of: AsOf = None) -> Any:
     own = district_view(who, Action.committee_figures, district)
-    day = as_of or _today(app)
+    day = as_of or today(app)
     return jsonable_encoder(await committee_queries.district_figures(app.pool, district, day, own))

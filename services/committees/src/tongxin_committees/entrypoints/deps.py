@@ -1,26 +1,35 @@
 """What every committees route shares: the service from the app's state, where a school lives
 (for the policy), how much of a district a caller sees, and running a command once per
-``Idempotency-Key``."""
+``Idempotency-Key`` with the answer naming its events."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 
 from tongxin_committees.application import committee_queries, queries
 from tongxin_committees.application.policy import POLICY, Action
 from tongxin_committees.bootstrap import Committees
+from tongxin_committees.domain.calendar import china_date
 from tongxin_platform import idempotency
 from tongxin_platform.auth import Principal, Role
-from tongxin_platform.fields import IDENT
-from tongxin_platform.http import ProblemError, not_found, require
+from tongxin_platform.fields import IDENT, Key
+from tongxin_platform.http import Caller, ProblemError, not_found, require
 from tongxin_platform.policy import Scope
 
 GuardianRef = Annotated[str, Path(pattern=IDENT, description="A guardian's pseudonym.")]
+CommitteeId = Annotated[str, Path(pattern=IDENT, description="A committee's id.")]
+
+
+class Body(BaseModel):
+    """A command's body: a field it does not declare is refused."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 async def committees_of(request: Request) -> Committees:  # async: no thread pool hop
@@ -29,6 +38,11 @@ async def committees_of(request: Request) -> Committees:  # async: no thread poo
 
 
 App = Annotated[Committees, Depends(committees_of)]
+
+
+def today(app: Committees, as_of: date | None = None) -> date:
+    """``as_of``, or today in China by the service's clock."""
+    return as_of or china_date(app.service.writer.clock())
 
 
 async def school_scope_for(
@@ -108,15 +122,30 @@ def district_view(who: Principal, action: Action, district: str) -> str | None:
     return who.school
 
 
-async def run(
-    app: Committees,
-    request: Request,
-    who: Principal,
-    key: str | None,
-    act: Callable[[], Awaitable[dict[str, Any]]],
-) -> JSONResponse:
-    """Run a command once per ``Idempotency-Key``; the domain's refusals become problem+json
-    naming the field and rule."""
-    return await idempotency.command(
-        app.transactions, request, who, key, act, metrics=request.app.state.metrics
-    )
+@dataclass(frozen=True, slots=True)
+class Commander:
+    """What a command route needs besides its path and body: the service, the request, the
+    caller and the ``Idempotency-Key``. Calling it runs the command once per key: its answer
+    names the events ``decide`` appended, then ``fields``, then what ``tell`` reads from the
+    events; the domain's refusals become problem+json naming the field and rule."""
+
+    app: Committees
+    request: Request
+    who: Principal
+    key: str | None
+
+    async def __call__(
+        self, decide: idempotency.Decide, /, *, tell: idempotency.Tell | None = None, **fields: Any
+    ) -> JSONResponse:
+        return await idempotency.decided(
+            self.app.transactions, self.request, self.who, self.key, decide, tell=tell, **fields
+        )
+
+
+async def commander(
+    request: Request, app: App, who: Caller, idempotency_key: Key = None
+) -> Commander:
+    return Commander(app, request, who, idempotency_key)
+
+
+Command = Annotated[Commander, Depends(commander)]

@@ -19,19 +19,27 @@ exactly like a missing one (404); a role that may never is a 403 naming the rule
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import Path, Query, Request
+from fastapi import Path, Query
 from fastapi.encoders import jsonable_encoder
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
 from tongxin_committees.application import feedback_queries, queries
 from tongxin_committees.application.feedback import Incoming
 from tongxin_committees.application.policy import MANAGERS, MEMBER, POLICY, Action
 from tongxin_committees.domain import feedback as fb
-from tongxin_committees.domain.calendar import china_date
-from tongxin_committees.entrypoints.deps import App, district_view, run
+from tongxin_committees.entrypoints.deps import (
+    App,
+    Body,
+    Command,
+    CommitteeId,
+    district_view,
+    today,
+)
+from tongxin_contracts import IntegrationEvent
 from tongxin_contracts.events.committees import (
     AnswerDecision,
     Channel,
@@ -42,14 +50,13 @@ from tongxin_contracts.events.committees import (
 from tongxin_platform import access
 from tongxin_platform.auth import Principal, Role
 from tongxin_platform.edge import guard, service_router
-from tongxin_platform.fields import IDENT, AsOf, Day, DistrictId, Key, Ref, SchoolId
+from tongxin_platform.fields import IDENT, AsOf, Day, DistrictId, Ref, SchoolId
 from tongxin_platform.http import Caller, ProblemError, not_found, require
 from tongxin_platform.policy import Scope
 
 router = service_router(tags=["feedback"])
 
 ItemId = Annotated[str, Path(pattern=IDENT, description="A feedback item's id.")]
-CommitteeId = Annotated[str, Path(pattern=IDENT, description="A committee's id.")]
 Text = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=4000, pattern=r"^[^\x00]*$"),
@@ -62,16 +69,12 @@ RECEIVERS: dict[Channel, frozenset[Role]] = {
 }
 
 
-class HandlerBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class HandlerBody(Body):
     channel: Channel = Field(description="The channel (a school's own, or bureau_mailbox).")
     handler_ref: Ref = Field(description="Pseudonym of the handler (staff or bureau officer).")
 
 
-class FeedbackBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class FeedbackBody(Body):
     channel: Channel = Field(description="Where it came in (home_visit: from visits only).")
     topic: FeedbackTopic = Field(description="What it is about.")
     text: Text = Field(description="The feedback: sealed with the school's (or district's) key.")
@@ -81,21 +84,13 @@ class FeedbackBody(BaseModel):
     )
 
 
-class AssignBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AssignBody(Body):
     assignee_ref: Ref = Field(description="staff_ref of who prepares the answer.")
 
 
-class AnswerBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AnswerBody(Body):
     decision: AnswerDecision = Field(description="The school's decision.")
     answer: Text = Field(description="The answer to the family: sealed with the school's key.")
-
-
-def _today(app: App, as_of: date | None = None) -> date:
-    return as_of or china_date(app.service.writer.clock())
 
 
 async def _school(app: App, who: Principal, action: Action, school_id: str) -> dict[str, Any]:
@@ -157,14 +152,8 @@ def _manages(who: Principal, r: ParentFeedbackReceived) -> bool:
     summary="Name the handler of one of the school's channels (专人管理; a later one replaces)",
 )
 @guard(POLICY, Action.handler_name)
-async def name_school_handler(
-    school_id: SchoolId,
-    body: HandlerBody,
-    request: Request,
-    app: App,
-    who: Caller,
-    idempotency_key: Key = None,
-) -> Any:
+async def name_school_handler(school_id: SchoolId, body: HandlerBody, cmd: Command) -> Any:
+    app, who = cmd.app, cmd.who
     if who.role is Role.bureau_officer:
         raise ProblemError(
             403,
@@ -174,14 +163,12 @@ async def name_school_handler(
         )
     school = await _school(app, who, Action.handler_name, school_id)
     staff = await _is_staff(app, body.handler_ref, school_id)
-
-    async def act() -> dict[str, Any]:
-        events = await app.service.feedback.name_handler(
+    return await cmd(
+        lambda: app.service.feedback.name_handler(
             school["district"], school_id, body.channel, body.handler_ref, who.subject, staff
-        )
-        return {"events": [e.name for e in events], "desk_id": school_id}
-
-    return await run(app, request, who, idempotency_key, act)
+        ),
+        desk_id=school_id,
+    )
 
 
 @router.post(
@@ -189,14 +176,8 @@ async def name_school_handler(
     summary="Name the handler of the bureau director's mailbox (a bureau officer)",
 )
 @guard(POLICY, Action.handler_name)
-async def name_district_handler(
-    district: DistrictId,
-    body: HandlerBody,
-    request: Request,
-    app: App,
-    who: Caller,
-    idempotency_key: Key = None,
-) -> Any:
+async def name_district_handler(district: DistrictId, body: HandlerBody, cmd: Command) -> Any:
+    app, who = cmd.app, cmd.who
     require(POLICY, who, Action.handler_name, Scope(district))  # a school's: outside its scope
     if who.role is not Role.bureau_officer:  # the district's desk is the bureau's
         action = Action.handler_name.value
@@ -206,14 +187,12 @@ async def name_district_handler(
             f"role {who.role.value} may not {action} at the district's desk",
             rule=action,
         )
-
-    async def act() -> dict[str, Any]:
-        events = await app.service.feedback.name_handler(
+    return await cmd(
+        lambda: app.service.feedback.name_handler(
             district, None, body.channel, body.handler_ref, who.subject, True
-        )
-        return {"events": [e.name for e in events], "desk_id": district_desk(district)}
-
-    return await run(app, request, who, idempotency_key, act)
+        ),
+        desk_id=district_desk(district),
+    )
 
 
 @router.get("/schools/{school_id}/feedback-handlers", summary="Every channel's named handler")
@@ -230,14 +209,8 @@ async def school_handlers(school_id: SchoolId, app: App, who: Caller) -> Any:
     summary="Receive an item of parents' voice (its text sealed); due in answer_days",
 )
 @guard(POLICY, Action.feedback_receive)
-async def receive(
-    school_id: SchoolId,
-    body: FeedbackBody,
-    request: Request,
-    app: App,
-    who: Caller,
-    idempotency_key: Key = None,
-) -> Any:
+async def receive(school_id: SchoolId, body: FeedbackBody, cmd: Command) -> Any:
+    app, who = cmd.app, cmd.who
     school = await _school(app, who, Action.feedback_receive, school_id)
     if body.channel is Channel.home_visit:
         raise ProblemError(
@@ -265,39 +238,32 @@ async def receive(
                 rule="committee_required",
             )
         if who.role is MEMBER:
-            c = await _seated(app, who, body.committee_id, _today(app))
+            c = await _seated(app, who, body.committee_id, today(app))
         else:
             c = await app.service.feedback.committee(body.committee_id)
         if c.committee_id is None or c.school_id != school_id:
             raise not_found("committee_id", "committee")
-    committee_id = body.committee_id if body.channel is Channel.committee else None
+    incoming = Incoming(
+        district=school["district"],
+        school_id=school_id,
+        channel=body.channel,
+        topic=body.topic,
+        text=body.text,
+        received_by=who.subject,
+        received_on=body.received_on,
+        committee_id=body.committee_id if body.channel is Channel.committee else None,
+    )
+    return await cmd(lambda: app.service.feedback.receive(incoming), tell=_received)
 
-    async def act() -> dict[str, Any]:
-        events = await app.service.feedback.receive(
-            Incoming(
-                district=school["district"],
-                school_id=school_id,
-                channel=body.channel,
-                topic=body.topic,
-                text=body.text,
-                received_by=who.subject,
-                received_on=body.received_on,
-                committee_id=committee_id,
-            )
-        )
-        received = events[0]
-        assert isinstance(received, ParentFeedbackReceived)
-        answer: dict[str, Any] = jsonable_encoder(
-            {
-                "events": [e.name for e in events],
-                "item_id": received.item_id,
-                "due_on": received.due_on,
-                "handler_ref": received.handler_ref,
-            }
-        )
-        return answer
 
-    return await run(app, request, who, idempotency_key, act)
+def _received(events: Sequence[IntegrationEvent]) -> dict[str, Any]:
+    received = events[0]
+    assert isinstance(received, ParentFeedbackReceived)
+    return {
+        "item_id": received.item_id,
+        "due_on": received.due_on,
+        "handler_ref": received.handler_ref,
+    }
 
 
 async def _item_for(app: App, who: Principal, action: Action, item_id: str) -> fb.ItemState:
@@ -310,7 +276,7 @@ async def _item_for(app: App, who: Principal, action: Action, item_id: str) -> f
     if who.role is MEMBER:
         if r.committee_id is None or not (
             await app.service.feedback.committee(r.committee_id)
-        ).seated(who.subject, _today(app)):
+        ).seated(who.subject, today(app)):
             raise not_found("item_id", "feedback item")
     elif not _in_scope(who, action, r.district, r.school_id):
         raise not_found("item_id", "feedback item")
@@ -319,23 +285,15 @@ async def _item_for(app: App, who: Principal, action: Action, item_id: str) -> f
 
 @router.post("/feedback/{item_id}/assignment", summary="Assign the item to a staff member")
 @guard(POLICY, Action.feedback_assign)
-async def assign(
-    item_id: ItemId,
-    body: AssignBody,
-    request: Request,
-    app: App,
-    who: Caller,
-    idempotency_key: Key = None,
-) -> Any:
+async def assign(item_id: ItemId, body: AssignBody, cmd: Command) -> Any:
+    app, who = cmd.app, cmd.who
     s = await _item_for(app, who, Action.feedback_assign, item_id)
     assert s.received is not None
     staff = await _is_staff(app, body.assignee_ref, s.received.school_id)
-
-    async def act() -> dict[str, Any]:
-        events = await app.service.feedback.assign(item_id, body.assignee_ref, who.subject, staff)
-        return {"events": [e.name for e in events], "item_id": item_id}
-
-    return await run(app, request, who, idempotency_key, act)
+    return await cmd(
+        lambda: app.service.feedback.assign(item_id, body.assignee_ref, who.subject, staff),
+        item_id=item_id,
+    )
 
 
 @router.post(
@@ -343,33 +301,18 @@ async def assign(
     summary="Answer with the school's decision (the assignee, the handler or a manager; once)",
 )
 @guard(POLICY, Action.feedback_answer)
-async def answer(
-    item_id: ItemId,
-    body: AnswerBody,
-    request: Request,
-    app: App,
-    who: Caller,
-    idempotency_key: Key = None,
-) -> Any:
+async def answer(item_id: ItemId, body: AnswerBody, cmd: Command) -> Any:
+    app, who = cmd.app, cmd.who
     s = await _item_for(app, who, Action.feedback_answer, item_id)
     assert s.received is not None
     manages = _manages(who, s.received)
-
-    async def act() -> dict[str, Any]:
-        events = await app.service.feedback.answer(
+    return await cmd(
+        lambda: app.service.feedback.answer(
             item_id, body.decision, body.answer, who.subject, manages
-        )
-        done = events[0]
-        out: dict[str, Any] = jsonable_encoder(
-            {
-                "events": [e.name for e in events],
-                "item_id": item_id,
-                "on_time": getattr(done, "on_time", None),
-            }
-        )
-        return out
-
-    return await run(app, request, who, idempotency_key, act)
+        ),
+        tell=lambda events: {"on_time": getattr(events[0], "on_time", None)},
+        item_id=item_id,
+    )
 
 
 @router.get("/feedback/{item_id}", summary="One item with its text and answer in clear (logged)")
@@ -391,7 +334,7 @@ async def item(item_id: ItemId, app: App, who: Caller, as_of: AsOf = None) -> An
             rule="reader",
         )
     async with app.transactions.begin() as uow:
-        found = await feedback_queries.record(uow, s, _today(app, as_of))
+        found = await feedback_queries.record(uow, s, today(app, as_of))
         await access.log_reads(
             uow.conn, who, Action.feedback_read.value, [item_id], district=r.district
         )
@@ -415,7 +358,7 @@ async def school_feedback(
 ) -> Any:
     _school_lists(who)
     await _school(app, who, Action.feedback_read, school_id)
-    day = _today(app, as_of)
+    day = today(app, as_of)
     items = await feedback_queries.school_items(
         app.pool, school_id, day, status, channel.value if channel else None
     )
@@ -433,7 +376,7 @@ async def committee_feedback(
     require(POLICY, who, Action.feedback_read, Scope(who.district, who.school, who.class_id))
     if who.role is Role.subject_teacher:
         _school_lists(who)
-    day = _today(app, as_of)
+    day = today(app, as_of)
     if who.role is MEMBER:
         c = await _seated(app, who, committee_id, day)
     else:
@@ -457,5 +400,5 @@ async def committee_feedback(
 @guard(POLICY, Action.feedback_figures)
 async def figures(district: DistrictId, app: App, who: Caller, as_of: AsOf = None) -> Any:
     school = district_view(who, Action.feedback_figures, district)
-    found = await feedback_queries.figures(app.pool, district, school, _today(app, as_of))
+    found = await feedback_queries.figures(app.pool, district, school, today(app, as_of))
     return jsonable_encoder(found)

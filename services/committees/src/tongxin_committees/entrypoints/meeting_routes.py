@@ -13,24 +13,24 @@ the rule ``member_reads_own_committee`` on the school's list)."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import Request
 from fastapi.encoders import jsonable_encoder
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
 from tongxin_committees.application import queries, school_queries
 from tongxin_committees.application.meetings import Meeting
 from tongxin_committees.application.policy import POLICY, Action
-from tongxin_committees.domain.calendar import china_date, school_year_of
+from tongxin_committees.domain.calendar import school_year_of
 from tongxin_committees.domain.meetings import Joint, OpenDay, Parent, Reception, Recorder
 from tongxin_committees.entrypoints.deps import (
     App,
+    Body,
+    Command,
     committee_scope_for,
     district_view,
-    run,
     school_scope_for,
+    today,
 )
 from tongxin_contracts import IntegrationEvent
 from tongxin_contracts.events.committees import (
@@ -42,7 +42,7 @@ from tongxin_contracts.events.committees import (
 )
 from tongxin_platform.auth import Principal, Role
 from tongxin_platform.edge import guard, service_router
-from tongxin_platform.fields import Day, DistrictId, Key, Ref, SchoolId, SchoolYearQuery
+from tongxin_platform.fields import Day, DistrictId, Ref, SchoolId, SchoolYearQuery
 from tongxin_platform.http import Caller, ProblemError, not_found, require
 from tongxin_platform.policy import Scope
 
@@ -53,13 +53,11 @@ Minutes = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_
 CommitteeIds = Annotated[list[Ref], Field(max_length=50)]
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class _Meeting(Body):
     held_on: Day = Field(description="The (first) day (China time).")
 
 
-class JointBody(_Body):
+class JointBody(_Meeting):
     kind: Literal["joint"]
     committee_ids: CommitteeIds = Field(
         min_length=1, description="The school's committees that sat (家校联席会议)."
@@ -70,7 +68,7 @@ class JointBody(_Body):
     minutes: Minutes | None = Field(default=None, description="Sealed with the school's key.")
 
 
-class ParentBody(_Body):
+class ParentBody(_Meeting):
     kind: Literal["parent"]
     scope: MeetingScope = Field(description="School, grade or class.")
     grade: int | None = Field(default=None, ge=1, le=12, description="The grade (grade scope).")
@@ -83,14 +81,14 @@ class ParentBody(_Body):
     minutes: Minutes | None = Field(default=None, description="Sealed with the school's key.")
 
 
-class OpenDayBody(_Body):
+class OpenDayBody(_Meeting):
     kind: Literal["open_day"]
     days: int = Field(default=1, ge=1, le=7, description="1 for an open day, up to 7 for a week.")
     parents_attending: Count = Field(description="Parents who came.")
     opinions_collected: Count = Field(default=0, description="Written opinions collected.")
 
 
-class ReceptionBody(_Body):
+class ReceptionBody(_Meeting):
     kind: Literal["reception_day"]
     families_received: Count = Field(description="Families received.")
     received_by: list[Ref] = Field(
@@ -134,10 +132,6 @@ def _details(body: JointBody | ParentBody | OpenDayBody | ReceptionBody) -> Any:
 def meeting_id_of(e: IntegrationEvent) -> str:
     assert isinstance(e, JointMeetingHeld | ParentMeetingHeld | OpenDayHeld | ReceptionDayHeld)
     return e.meeting_id
-
-
-def _today(app: App) -> date:
-    return china_date(app.service.writer.clock())
 
 
 async def school_reader(app: App, who: Principal, action: Action, school_id: str) -> Scope:
@@ -198,14 +192,8 @@ async def _class_scope(
     summary="Record a joint meeting, parent meeting, open day or reception day",
 )
 @guard(POLICY, Action.meeting_record)
-async def record_meeting(
-    school_id: SchoolId,
-    body: MeetingBody,
-    request: Request,
-    app: App,
-    who: Caller,
-    idempotency_key: Key = None,
-) -> Any:
+async def record_meeting(school_id: SchoolId, body: MeetingBody, cmd: Command) -> Any:
+    app, who = cmd.app, cmd.who
     head = who.role is Role.head_teacher
     where = await (
         _class_scope(app, who, school_id, body)
@@ -213,21 +201,14 @@ async def record_meeting(
         else school_scope_for(app, who, Action.meeting_record, school_id)
     )
     recorder = Recorder(who.subject, who.class_id if head else None, head)
-
-    async def act() -> dict[str, Any]:
-        minutes = getattr(body, "minutes", None)
-        events = await app.service.meetings.record(
-            Meeting(
-                where.district or "", school_id, body.held_on, recorder, _details(body), minutes
-            )
-        )
-        return {
-            "events": [e.name for e in events],
-            "meeting_id": meeting_id_of(events[0]),
-            "kind": body.kind,
-        }
-
-    return await run(app, request, who, idempotency_key, act)
+    minutes = getattr(body, "minutes", None)
+    meeting = Meeting(
+        where.district or "", school_id, body.held_on, recorder, _details(body), minutes
+    )
+    return await cmd(
+        lambda: app.service.meetings.record(meeting),
+        tell=lambda events: {"meeting_id": meeting_id_of(events[0]), "kind": body.kind},
+    )
 
 
 @router.get(
@@ -239,7 +220,7 @@ async def school_meetings(
     school_id: SchoolId, app: App, who: Caller, school_year: SchoolYearQuery = None
 ) -> Any:
     await school_reader(app, who, Action.meeting_read, school_id)
-    year = school_year or school_year_of(_today(app))
+    year = school_year or school_year_of(today(app))
     rows = await school_queries.school_meetings(app.pool, school_id, year)
     return jsonable_encoder({"school_id": school_id, "school_year": year, "meetings": rows})
 
@@ -250,7 +231,7 @@ async def school_meetings(
 )
 @guard(POLICY, Action.meeting_read)
 async def committee_meetings(committee_id: Ref, app: App, who: Caller) -> Any:
-    await committee_scope_for(app, who, Action.meeting_read, committee_id, _today(app))
+    await committee_scope_for(app, who, Action.meeting_read, committee_id, today(app))
     rows = await school_queries.committee_meetings(app.pool, committee_id)
     return jsonable_encoder({"committee_id": committee_id, "meetings": rows})
 
@@ -265,7 +246,7 @@ async def meeting_figures(
     district: DistrictId, app: App, who: Caller, school_year: SchoolYearQuery = None
 ) -> Any:
     own = district_view(who, Action.meeting_figures, district)
-    year = school_year or school_year_of(_today(app))
+    year = school_year or school_year_of(today(app))
     return jsonable_encoder(
         await school_queries.meeting_figures(
             app.pool, district, year, own, app.settings.open_days_per_year

@@ -6,16 +6,15 @@ district's figures per school with its share of standard parent schools against 
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import Request
 from fastapi.encoders import jsonable_encoder
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
 from tongxin_committees.application import school_queries
 from tongxin_committees.application.policy import POLICY, Action
-from tongxin_committees.domain.calendar import china_date, school_year_of
+from tongxin_committees.domain.calendar import school_year_of
 from tongxin_committees.domain.parent_school import (
     Appoint,
     Assess,
@@ -23,8 +22,16 @@ from tongxin_committees.domain.parent_school import (
     RecordSession,
     TeachingRule,
 )
-from tongxin_committees.entrypoints.deps import App, district_view, run, school_scope_for
+from tongxin_committees.entrypoints.deps import (
+    App,
+    Body,
+    Command,
+    district_view,
+    school_scope_for,
+    today,
+)
 from tongxin_committees.entrypoints.meeting_routes import school_reader
+from tongxin_contracts import IntegrationEvent
 from tongxin_contracts.events.committees import (
     AssessmentCriterion,
     ParentSchoolSessionHeld,
@@ -33,7 +40,7 @@ from tongxin_contracts.events.committees import (
     SessionTopic,
 )
 from tongxin_platform.edge import guard, service_router
-from tongxin_platform.fields import Day, DistrictId, Key, Ref, SchoolId, SchoolYear, SchoolYearQuery
+from tongxin_platform.fields import Day, DistrictId, Ref, SchoolId, SchoolYear, SchoolYearQuery
 from tongxin_platform.http import Caller
 
 router = service_router(tags=["parent school"])
@@ -41,9 +48,7 @@ router = service_router(tags=["parent school"])
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)]
 
 
-class ParentSchoolBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ParentSchoolBody(Body):
     head_ref: Ref = Field(description="staff_ref of its head: the school's principal.")
     management: list[Ref] = Field(
         max_length=50, description="staff_refs of its management committee (staff of the school)."
@@ -57,9 +62,7 @@ class ParentSchoolBody(BaseModel):
     curriculum: Text | None = Field(default=None, description="Sealed with the school's key.")
 
 
-class SessionBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SessionBody(Body):
     kind: SessionKind = Field(
         description="Lecture kinds are taught; practice, consultation, salon are activities."
     )
@@ -71,17 +74,13 @@ class SessionBody(BaseModel):
     title: Text | None = Field(default=None, description="Sealed with the school's key.")
 
 
-class AssessmentBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AssessmentBody(Body):
     school_year: SchoolYear
     standard: bool = Field(description="Assessed a standard parent school (规范化家长学校).")
     criteria_met: list[AssessmentCriterion] = Field(max_length=20, description="Criteria met.")
 
 
-class CoordinatorBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CoordinatorBody(Body):
     staff_ref: Ref = Field(description="The coordinator: a staff member of the school.")
     led_by: Ref = Field(
         description="The school leader who leads the work (principal or middle leader: the "
@@ -89,12 +88,13 @@ class CoordinatorBody(BaseModel):
     )
 
 
-class WithdrawalBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class WithdrawalBody(Body):  # an empty body
+    pass
 
 
-def _today(app: App) -> date:
-    return china_date(app.service.writer.clock())
+def _held(events: Sequence[IntegrationEvent]) -> dict[str, Any]:
+    held = next(e for e in events if isinstance(e, ParentSchoolSessionHeld))
+    return {"session_id": held.session_id, "school_year": held.school_year}
 
 
 def _rule(app: App) -> TeachingRule:
@@ -107,30 +107,22 @@ def _rule(app: App) -> TeachingRule:
     summary="Establish (or update) the school's parent school, headed by its principal",
 )
 @guard(POLICY, Action.parent_school_manage)
-async def establish(
-    school_id: SchoolId,
-    body: ParentSchoolBody,
-    request: Request,
-    app: App,
-    who: Caller,
-    idempotency_key: Key = None,
-) -> Any:
+async def establish(school_id: SchoolId, body: ParentSchoolBody, cmd: Command) -> Any:
+    app, who = cmd.app, cmd.who
     where = await school_scope_for(app, who, Action.parent_school_manage, school_id)
-
-    async def act() -> dict[str, Any]:
-        cmd = Establish(
-            where.district or "",
-            school_id,
-            body.head_ref,
-            tuple(body.management),
-            tuple(body.teachers),
-            body.has_venue,
-            body.curriculum_units,
-        )
-        events = await app.service.parent_schools.establish(cmd, body.curriculum or None)
-        return {"events": [e.name for e in events], "school_id": school_id}
-
-    return await run(app, request, who, idempotency_key, act)
+    established = Establish(
+        where.district or "",
+        school_id,
+        body.head_ref,
+        tuple(body.management),
+        tuple(body.teachers),
+        body.has_venue,
+        body.curriculum_units,
+    )
+    return await cmd(
+        lambda: app.service.parent_schools.establish(established, body.curriculum or None),
+        school_id=school_id,
+    )
 
 
 @router.get(
@@ -143,7 +135,7 @@ async def parent_school(
     school_id: SchoolId, app: App, who: Caller, school_year: SchoolYearQuery = None
 ) -> Any:
     await school_reader(app, who, Action.parent_school_read, school_id)
-    year = school_year or school_year_of(_today(app))
+    year = school_year or school_year_of(today(app))
     return jsonable_encoder(
         await school_queries.parent_school(app.pool, school_id, year, _rule(app))
     )
@@ -154,18 +146,12 @@ async def parent_school(
     summary="Record a parent-school session (lecture, practice, consultation, salon, …)",
 )
 @guard(POLICY, Action.session_record)
-async def record_session(
-    school_id: SchoolId,
-    body: SessionBody,
-    request: Request,
-    app: App,
-    who: Caller,
-    idempotency_key: Key = None,
-) -> Any:
+async def record_session(school_id: SchoolId, body: SessionBody, cmd: Command) -> Any:
+    app, who = cmd.app, cmd.who
     where = await school_scope_for(app, who, Action.session_record, school_id)
 
-    async def act() -> dict[str, Any]:
-        cmd = RecordSession(
+    def session() -> RecordSession:  # a new id per run (not per request)
+        return RecordSession(
             where.district or "",
             school_id,
             str(app.service.writer.new_id()),
@@ -177,15 +163,11 @@ async def record_session(
             body.attendance,
             who.subject,
         )
-        events = await app.service.parent_schools.record_session(cmd, body.title or None)
-        held = next(e for e in events if isinstance(e, ParentSchoolSessionHeld))
-        return {
-            "events": [e.name for e in events],
-            "session_id": held.session_id,
-            "school_year": held.school_year,
-        }
 
-    return await run(app, request, who, idempotency_key, act)
+    return await cmd(
+        lambda: app.service.parent_schools.record_session(session(), body.title or None),
+        tell=_held,
+    )
 
 
 @router.post(
@@ -193,29 +175,18 @@ async def record_session(
     summary="The district's standard-parent-school assessment of a school year",
 )
 @guard(POLICY, Action.parent_school_assess)
-async def assess(
-    school_id: SchoolId,
-    body: AssessmentBody,
-    request: Request,
-    app: App,
-    who: Caller,
-    idempotency_key: Key = None,
-) -> Any:
+async def assess(school_id: SchoolId, body: AssessmentBody, cmd: Command) -> Any:
+    app, who = cmd.app, cmd.who
     where = await school_scope_for(app, who, Action.parent_school_assess, school_id)
-
-    async def act() -> dict[str, Any]:
-        cmd = Assess(
-            where.district or "",
-            school_id,
-            body.school_year,
-            body.standard,
-            tuple(body.criteria_met),
-            who.subject,
-        )
-        events = await app.service.parent_schools.assess(cmd)
-        return {"events": [e.name for e in events], "school_id": school_id}
-
-    return await run(app, request, who, idempotency_key, act)
+    assessed = Assess(
+        where.district or "",
+        school_id,
+        body.school_year,
+        body.standard,
+        tuple(body.criteria_met),
+        who.subject,
+    )
+    return await cmd(lambda: app.service.parent_schools.assess(assessed), school_id=school_id)
 
 
 @router.post(
@@ -223,22 +194,11 @@ async def assess(
     summary="Appoint the school's family-education coordinator (the principal appoints)",
 )
 @guard(POLICY, Action.coordinator_appoint)
-async def appoint(
-    school_id: SchoolId,
-    body: CoordinatorBody,
-    request: Request,
-    app: App,
-    who: Caller,
-    idempotency_key: Key = None,
-) -> Any:
+async def appoint(school_id: SchoolId, body: CoordinatorBody, cmd: Command) -> Any:
+    app, who = cmd.app, cmd.who
     where = await school_scope_for(app, who, Action.coordinator_appoint, school_id)
-
-    async def act() -> dict[str, Any]:
-        cmd = Appoint(where.district or "", school_id, body.staff_ref, body.led_by)
-        events = await app.service.parent_schools.appoint(cmd)
-        return {"events": [e.name for e in events], "school_id": school_id}
-
-    return await run(app, request, who, idempotency_key, act)
+    appointed = Appoint(where.district or "", school_id, body.staff_ref, body.led_by)
+    return await cmd(lambda: app.service.parent_schools.appoint(appointed), school_id=school_id)
 
 
 @router.post(
@@ -246,21 +206,13 @@ async def appoint(
     summary="Withdraw the school's family-education coordinator",
 )
 @guard(POLICY, Action.coordinator_appoint)
-async def withdraw(
-    school_id: SchoolId,
-    body: WithdrawalBody,
-    request: Request,
-    app: App,
-    who: Caller,
-    idempotency_key: Key = None,
-) -> Any:
+async def withdraw(school_id: SchoolId, body: WithdrawalBody, cmd: Command) -> Any:
+    app, who = cmd.app, cmd.who
     where = await school_scope_for(app, who, Action.coordinator_appoint, school_id)
-
-    async def act() -> dict[str, Any]:
-        events = await app.service.parent_schools.withdraw(where.district or "", school_id)
-        return {"events": [e.name for e in events], "school_id": school_id}
-
-    return await run(app, request, who, idempotency_key, act)
+    return await cmd(
+        lambda: app.service.parent_schools.withdraw(where.district or "", school_id),
+        school_id=school_id,
+    )
 
 
 @router.get(
@@ -273,7 +225,7 @@ async def parent_school_figures(
     district: DistrictId, app: App, who: Caller, school_year: SchoolYearQuery = None
 ) -> Any:
     own = district_view(who, Action.parent_school_figures, district)
-    year = school_year or school_year_of(_today(app))
+    year = school_year or school_year_of(today(app))
     return jsonable_encoder(
         await school_queries.parent_school_figures(
             app.pool, district, year, own, _rule(app), app.settings.standard_school_target

@@ -19,7 +19,7 @@ Each trigger is handled once (the kit claims its id); ``end_memberships`` is its
 (a seat already ending appends nothing), so a redelivered or replayed trigger changes nothing.
 
 The decision is ``CommitteeCommands.end_memberships``'s (application/committees.py), made here
-through the domain it uses (``fold``, ``in_scope``, ``decide_ending``) with the same two reads of
+through the domain's ``decide_ending`` with the same two reads of
 the read model: the import-linter's layers keep reactions apart from the application and the
 projections (``application | (projections) | (reactions)``), as every service's reactions are.
 """
@@ -34,7 +34,7 @@ from typing import cast
 import asyncpg
 
 from tongxin_committees.domain.calendar import china_date
-from tongxin_committees.domain.committees import ChildPlace, decide_ending, fold, in_scope
+from tongxin_committees.domain.committees import ChildPlace, decide_ending
 from tongxin_contracts import IntegrationEvent
 from tongxin_contracts.events.committees import committee_stream
 from tongxin_contracts.events.registry import StudentLeft, StudentTransferred
@@ -145,10 +145,7 @@ async def _end(
                 guardian_ref: str = guardian_ref,
                 places: list[ChildPlace] = places,
             ) -> list[IntegrationEvent]:
-                formed = fold(history).formed
-                if formed is None or any(in_scope(formed, p) for p in places):
-                    return []
-                return decide_ending(history, guardian_ref=guardian_ref, on=on)
+                return decide_ending(history, guardian_ref=guardian_ref, on=on, places=places)
 
             await ctx.writer.run(committee_stream(committee_id), decide)
 
