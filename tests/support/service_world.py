@@ -1,0 +1,259 @@
+"""A service of the kit stood up for HTTP tests, the part every service shares: its settings on
+the test's own topics, its database, its worker in the test's loop on a clock the test may move
+(the API's commands see the same clock), its API and the registry's on free ports, a roster
+imported through the registry; then waiting for a consumer group, sending a record again as
+Kafka redelivers, and reading the service's stored events.
+
+A service's own module (``safety_school``, ``committees_school``) keeps its roster, its tokens by
+role and how it knows the roster arrived (``catch_up``):
+
+    @dataclass(kw_only=True)
+    class SafetySchool(ServiceWorld):
+        service: ClassVar[Service] = SERVICE
+        roster: Roster
+
+        async def catch_up(self) -> None: ...
+
+    async with stood_up(SafetySchool, settings, app, registry_settings, verifier, ...) as s:
+        ...
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, TypeVar
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaProducer
+from fastapi import FastAPI
+
+from tests.support.kafka_reader import read_all
+from tests.support.servers import serving
+from tests.support.services import database_of, settings_for, worker_of
+from tests.support.waiting import caught_up, eventually
+from tongxin_platform.auth import Principal, Role, TokenVerifier, mint
+from tongxin_platform.eventstore import now_utc
+from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config
+from tongxin_platform.service import Service
+from tongxin_platform.settings import ServiceSettings
+from tongxin_platform.testing import Infra
+from tongxin_platform.worker import Worker
+from tongxin_registry.config import RegistrySettings
+from tongxin_registry.entrypoints.api import create_app as registry_app
+
+
+@dataclass
+class Clock:
+    """The stack's clock, shared by its API and its worker: the real one moved by ``ahead``."""
+
+    ahead: timedelta = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return now_utc() + self.ahead
+
+
+async def service_settings(
+    service: Service,
+    infra: Infra,
+    kafka: str,
+    unique: str,
+    database_name: str,
+    registry_topic: str,
+    **extra: Any,
+) -> ServiceSettings:
+    """Its own topic, and test topics for every topic it reads (none is the real one);
+    ``extra``: settings of the test (``visits_topic``: the visits topic it reads)."""
+    own = f"test-{unique}-{service.name}.events"
+    visits = extra.pop("visits_topic", f"test-{unique}-visits.events")
+    await ensure_topics(kafka, [TopicSpec(t, 3, event_topic_config()) for t in (own, visits)])
+    return settings_for(
+        service,
+        infra,
+        database_name=f"{database_name}_{service.name}",
+        topics={service.name: own, "registry": registry_topic, "visits": visits},
+        **extra,
+    )
+
+
+async def wait_caught_up(
+    pool: asyncpg.Pool, group: str, topic: str, bootstrap: str, *, what: str = ""
+) -> None:
+    """Wait until ``group`` stored offsets at the end of ``topic``."""
+    await eventually(
+        lambda: caught_up(pool, group, topic, bootstrap),
+        bool,
+        timeout=90,
+        what=what or f"{group} caught up with {topic}",
+    )
+
+
+async def redeliver(bootstrap: str, topic: str, event_name: str, marker: str) -> None:
+    """Send a record of ``topic`` again, as Kafka redelivers: the first whose type is
+    ``event_name`` and whose payload holds ``marker``."""
+    records = await read_all(bootstrap, topic)
+    trigger = next(
+        r
+        for r in records
+        if marker.encode() in r.value and any(event_name.encode() in v for _, v in r.headers or ())
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            topic,
+            trigger.value,
+            key=trigger.key,
+            headers=list(trigger.headers),
+            partition=trigger.partition,
+        )
+    finally:
+        await producer.stop()
+
+
+@dataclass(kw_only=True)
+class ServiceWorld:
+    """One service stood up (``stood_up``); a subclass names its ``service`` and its roster."""
+
+    service: ClassVar[Service]
+
+    settings: ServiceSettings
+    app: FastAPI
+    http: httpx.AsyncClient  # the service's API
+    registry: httpx.AsyncClient  # the registry's API (imports, transfers, leaving)
+    pool: asyncpg.Pool  # the service's database
+    private_key: bytes
+    officer: dict[str, str]  # the district's bureau officer (registry imports, leaving)
+    clock: Clock = field(default_factory=Clock)
+    worker: Worker | None = None
+    _worker: AbstractAsyncContextManager[Worker] | None = None
+
+    @property
+    def district(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def registry_topic(self) -> str:
+        return self.settings.topic_of("registry")
+
+    # --- tokens ---------------------------------------------------------------------------------
+
+    def token(
+        self,
+        role: Role | str,
+        sub: str,
+        *,
+        district: str | None = None,
+        school: str | None = None,
+        class_id: str | None = None,
+        org: str | None = None,
+    ) -> dict[str, str]:
+        """Headers with a bearer token; the district defaults to the roster's."""
+        p = Principal(sub, Role(role), district or self.district, school, class_id, org=org)
+        return {"Authorization": f"Bearer {mint(self.private_key, p, ttl=3600)}"}
+
+    # --- the worker, the clock, the topics ------------------------------------------------------
+
+    async def start_worker(self, clock: Clock | None = None) -> None:
+        """Start a worker on ``clock`` (default: the stack's; the API keeps the stack's)."""
+        assert self._worker is None, "one worker at a time"
+        self.clock = clock or self.clock
+        self._worker = worker_of(self.service, self.settings, clock=self.clock)
+        self.worker = await self._worker.__aenter__()
+
+    async def stop_worker(self) -> None:
+        if self._worker is not None:
+            await self._worker.__aexit__(None, None, None)
+            self._worker, self.worker = None, None
+
+    async def catch_up(self) -> None:
+        """Wait for the roster in the service's read model (the worker must run)."""
+        raise NotImplementedError
+
+    async def registry_read(self, what: str = "") -> None:
+        """Wait until every part of the worker reading the registry read all of its topic."""
+        readers = {p.group for p in self.service.projections if "registry" in p.sources}
+        readers |= {r.group for r in self.service.reactions if "registry" in r.sources}
+        for group in sorted(readers):
+            await self.caught_up(group, self.registry_topic, what=what and f"{group} {what}")
+
+    async def caught_up(self, group: str, topic: str | None = None, *, what: str = "") -> None:
+        """Wait until ``group`` stored offsets at the end of ``topic`` (default: the service's)."""
+        bootstrap = self.settings.kafka_bootstrap_servers
+        await wait_caught_up(self.pool, group, topic or self.settings.topic, bootstrap, what=what)
+
+    async def redeliver(self, event_name: str, marker: str, topic: str | None = None) -> None:
+        """Send a record of ``topic`` (default: the service's) again, as Kafka redelivers: the
+        first whose type is ``event_name`` and whose payload holds ``marker``."""
+        bootstrap = self.settings.kafka_bootstrap_servers
+        await redeliver(bootstrap, topic or self.settings.topic, event_name, marker)
+
+    async def events(self, event_name: str, stream_prefix: str = "") -> list[dict[str, Any]]:
+        """The payloads of the service's stored events of type ``event_name`` (whose stream
+        starts with ``stream_prefix``), in the order they were appended."""
+        rows = await self.pool.fetch(
+            "SELECT payload FROM events"
+            " WHERE event_type LIKE $1 AND stream_id LIKE $2 ORDER BY position",
+            f"%{event_name}%",
+            f"{stream_prefix}%",
+        )
+        return [json.loads(bytes(r["payload"])) for r in rows]
+
+
+W = TypeVar("W", bound=ServiceWorld)
+
+
+@dataclass(frozen=True)
+class Served:
+    """What ``stood_up`` opened, for the service's module to make its world of."""
+
+    app: FastAPI
+    http: httpx.AsyncClient
+    registry: httpx.AsyncClient
+    pool: asyncpg.Pool
+
+
+@asynccontextmanager
+async def stood_up(
+    make: Callable[[Served], W],
+    service: Service,
+    settings: ServiceSettings,
+    app: FastAPI,
+    registry_settings: RegistrySettings,
+    verifier: TokenVerifier,
+    officer: dict[str, str],
+    roster_csv: tuple[str, str] | None,
+    *,
+    worker: bool = True,
+) -> AsyncIterator[W]:
+    """The service's database, the registry's API and ``app`` served, the world ``make`` makes
+    of them; its worker started and the roster (students' and staff CSV) imported by ``officer``
+    and caught up on, unless ``worker=False``: then the test starts the worker itself
+    (``s.start_worker()``) and waits (``await s.catch_up()``). With no ``roster_csv`` the test
+    imports a roster of its own."""
+    async with AsyncExitStack() as stack:
+        pool = await stack.enter_async_context(database_of(service, settings))
+        registry_url = await stack.enter_async_context(
+            serving(registry_app(registry_settings, verifier))
+        )
+        url = await stack.enter_async_context(serving(app))
+        registry = await stack.enter_async_context(
+            httpx.AsyncClient(base_url=registry_url, timeout=30)
+        )
+        http = await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=30))
+        s = make(Served(app, http, registry, pool))
+        stack.push_async_callback(s.stop_worker)
+        if worker:
+            await s.start_worker()
+        if roster_csv is not None:
+            students, staff = roster_csv
+            for path, body in (("/imports/students", students), ("/imports/staff", staff)):
+                r = await registry.post(path, content=body.encode(), headers=officer)
+                assert r.status_code == 200, r.text
+            if worker:
+                await s.catch_up()
+        yield s
