@@ -17,12 +17,12 @@ from fastapi import FastAPI
 
 from tests.conftest import Bearer
 from tests.support.servers import serving
-from tests.support.services import database_of, settings_for, worker_of
+from tests.support.service_world import service_settings
+from tests.support.services import database_of, worker_of
 from tests.support.waiting import eventually
 from tongxin_cli.demo import DemoSpec, demo_roster
 from tongxin_platform.auth import Principal, Role, TokenVerifier, mint
 from tongxin_platform.eventstore import now_utc
-from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config
 from tongxin_platform.testing import Infra
 from tongxin_registry.config import RegistrySettings
 from tongxin_registry.entrypoints.api import create_app as registry_app
@@ -75,15 +75,7 @@ async def wellbeing_settings(
     infra: Infra, kafka: str, unique: str, database_name: str, registry_topic: str
 ) -> WellbeingSettings:
     """Its own topic, and test topics for every topic it reads (none is the real one)."""
-    own = f"test-{unique}-wellbeing.events"
-    visits = f"test-{unique}-visits.events"
-    await ensure_topics(kafka, [TopicSpec(t, 3, event_topic_config()) for t in (own, visits)])
-    settings = settings_for(
-        SERVICE,
-        infra,
-        database_name=f"{database_name}_wellbeing",
-        topics={"wellbeing": own, "registry": registry_topic, "visits": visits},
-    )
+    settings = await service_settings(SERVICE, infra, kafka, unique, database_name, registry_topic)
     assert isinstance(settings, WellbeingSettings)
     return settings
 
