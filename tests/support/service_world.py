@@ -32,6 +32,7 @@ import httpx
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 
+from tests.support.cleanup import fresh_unique
 from tests.support.kafka_reader import read_all
 from tests.support.servers import serving
 from tests.support.services import database_of, settings_for, worker_of
@@ -43,6 +44,7 @@ from tongxin_platform.service import Service
 from tongxin_platform.settings import ServiceSettings
 from tongxin_platform.testing import Infra
 from tongxin_platform.worker import Worker
+from tongxin_registry.bootstrap import SERVICE as REGISTRY
 from tongxin_registry.config import RegistrySettings
 from tongxin_registry.entrypoints.api import create_app as registry_app
 
@@ -257,3 +259,27 @@ async def stood_up(
             if worker:
                 await s.catch_up()
         yield s
+
+
+@dataclass(frozen=True)
+class RegistryRun:
+    """The registry of a module's own stack: its topic, settings and the test's unique name."""
+
+    unique: str
+    topic: str
+    settings: RegistrySettings
+
+
+@asynccontextmanager
+async def registry_running(infra: Infra, kafka: str) -> AsyncIterator[RegistryRun]:
+    """A registry on its own topic and database, its worker running (for a stack made outside
+    the function-scoped fixtures: a module's matrix, a fuzz test)."""
+    unique = fresh_unique()
+    topic = f"test-{unique}.events"
+    await ensure_topics(kafka, [TopicSpec(topic, 3, event_topic_config())])
+    settings = settings_for(
+        REGISTRY, infra, database_name=f"t_{unique}", topics={"registry": topic}
+    )
+    assert isinstance(settings, RegistrySettings)
+    async with worker_of(REGISTRY, settings):
+        yield RegistryRun(unique, topic, settings)
