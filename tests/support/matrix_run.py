@@ -25,6 +25,7 @@ from tests.support.matrix import (
     check_problem,
     check_refusal,
     refused_by_the_rules,
+    route_gaps,
     served_routes,
 )
 
@@ -122,3 +123,51 @@ def other_district_entries(where: Where, r: httpx.Response) -> str | None:
     if where[0] not in (None, DISTRICT) and entries:
         return f"{len(entries)} entries of another district, e.g. {entries[0]}"
     return None
+
+
+async def run_matrix(
+    app: FastAPI,
+    http: httpx.AsyncClient,
+    pool: asyncpg.Pool,
+    endpoints: Sequence[Endpoint],
+    callers: Sequence[Caller],
+    *,
+    setup_failures: Sequence[str],
+    setup_actors: set[str],
+    token: Callable[[Caller, str], str],
+    subject: Callable[[Caller, str], str],
+    request_for: Callable[[str, Caller], Request],
+    check_ok: Callable[[Endpoint, Caller, str, httpx.Response], str | None],
+    reads: Callable[[httpx.Response], bool],
+    ids: Collection[str],
+    of_record: str,
+    a_read_of: str | None = None,
+) -> Outcome:
+    """Every cell (``run_cells``) and the access log (``access_log_wrong``), with what went
+    wrong in the setup and the routes the matrix and the app do not share; ``a_read_of``: what
+    an allowed read reads, when at least one must have run. The outcome, for more checks."""
+    outcome = Outcome([*setup_failures, *route_gaps(app, endpoints)])
+    await run_cells(
+        app,
+        http,
+        endpoints,
+        callers,
+        outcome,
+        token=token,
+        subject=subject,
+        request_for=request_for,
+        check_ok=check_ok,
+        reads=reads,
+        ids=ids,
+        of_record=of_record,
+    )
+    if a_read_of is not None and not outcome.readers:
+        outcome.wrong.append(f"no allowed read of {a_read_of} ran")
+    # Every allowed read of a record is in the access log — and no refused one.
+    outcome.wrong += await access_log_wrong(pool, outcome, setup_actors)
+    return outcome
+
+
+def assert_no_wrong(outcome: Outcome) -> None:
+    wrong = outcome.wrong
+    assert not wrong, f"{len(wrong)} wrong of {outcome.checked} cells run:\n" + "\n".join(wrong)
