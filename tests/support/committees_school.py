@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 import pytest
 
 from tests.conftest import Bearer
-from tests.support.service_world import Clock, Served, ServiceWorld, service_settings, stood_up
+from tests.support.service_world import Clock, ServiceWorld, service_settings, stood_up
 from tests.support.waiting import eventually
 from tongxin_cli.demo import STAFF_COLUMNS, STUDENT_COLUMNS
 from tongxin_committees.bootstrap import SERVICE
@@ -346,27 +346,19 @@ async def committees_world(
     """The roster (default: ``make_roster``) imported by the district's officer; committees
     caught up with it (its worker running on ``clock``), unless ``worker=False``: then the test
     starts the worker itself (``s.start_worker()``) and waits (``await s.catch_up()``)."""
-    known = roster or make_roster(Pseudonymizer(registry_settings.pseudonym_key()))
-    officer = bearer("bureau_officer", known.district)
-    stack_clock = clock or Clock()
-
-    def make(served: Served) -> CommitteesSchool:
-        return CommitteesSchool(
-            settings=settings,
-            app=served.app,
-            http=served.http,
-            registry=served.registry,
-            pool=served.pool,
-            roster=known,
-            private_key=private_key,
-            officer=officer,
-            clock=stack_clock,
-        )
-
-    app = committees_app(settings, verifier, clock=stack_clock)
-    csv_files = (known.students_csv, known.staff_csv)
+    roster = roster or make_roster(Pseudonymizer(registry_settings.pseudonym_key()))
     async with stood_up(
-        make, SERVICE, settings, app, registry_settings, verifier, officer, csv_files, worker=worker
+        CommitteesSchool,
+        committees_app,
+        settings,
+        registry_settings,
+        verifier,
+        private_key=private_key,
+        officer=bearer("bureau_officer", roster.district),
+        roster_csv=(roster.students_csv, roster.staff_csv),
+        clock=clock,
+        worker=worker,
+        roster=roster,
     ) as s:
         yield s
 

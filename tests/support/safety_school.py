@@ -32,7 +32,7 @@ from tests.support.safety_seed import (
     carer_ref_of,
     seed_safety_term,
 )
-from tests.support.service_world import Clock, Served, ServiceWorld, service_settings, stood_up
+from tests.support.service_world import Clock, ServiceWorld, service_settings, stood_up
 from tests.support.waiting import eventually
 from tongxin_cli.demo import DemoSpec, demo_roster
 from tongxin_platform.auth import Role, TokenVerifier
@@ -198,30 +198,21 @@ async def safety_world(
     ``spec`` the test imports a roster of its own (e.g. through ``tests.support.world``)."""
     roster_spec = spec or DemoSpec()
     students, staff = demo_roster(spec) if spec else ("", "")
-    officer = bearer("bureau_officer", roster_spec.district)
-    stack_clock = clock or Clock()
-
-    def make(served: Served) -> SafetySchool:
-        return SafetySchool(
-            settings=settings,
-            app=served.app,
-            http=served.http,
-            registry=served.registry,
-            pool=served.pool,
-            roster=Roster(roster_spec.district, [], {}, {}, {}),
-            private_key=private_key,
-            officer=officer,
-            bearer=bearer,
-            clock=stack_clock,
-            spec=roster_spec,
-            names=roster_names(students, staff),
-        )
-
-    # One clock for the API's commands and the worker's deadlines: the test moves it.
-    app = safety_app(settings, verifier, clock=stack_clock)
-    csv_files = (students, staff) if spec is not None else None
     async with stood_up(
-        make, SERVICE, settings, app, registry_settings, verifier, officer, csv_files, worker=worker
+        SafetySchool,
+        safety_app,
+        settings,
+        registry_settings,
+        verifier,
+        private_key=private_key,
+        officer=bearer("bureau_officer", roster_spec.district),
+        roster_csv=(students, staff) if spec is not None else None,
+        clock=clock,
+        worker=worker,
+        roster=Roster(roster_spec.district, [], {}, {}, {}),
+        bearer=bearer,
+        spec=roster_spec,
+        names=roster_names(students, staff),
     ) as s:
         yield s
 

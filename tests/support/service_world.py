@@ -209,36 +209,31 @@ class ServiceWorld:
 W = TypeVar("W", bound=ServiceWorld)
 
 
-@dataclass(frozen=True)
-class Served:
-    """What ``stood_up`` opened, for the service's module to make its world of."""
-
-    app: FastAPI
-    http: httpx.AsyncClient
-    registry: httpx.AsyncClient
-    pool: asyncpg.Pool
-
-
 @asynccontextmanager
 async def stood_up(
-    make: Callable[[Served], W],
-    service: Service,
+    world: type[W],
+    create_app: Callable[..., FastAPI],
     settings: ServiceSettings,
-    app: FastAPI,
     registry_settings: RegistrySettings,
     verifier: TokenVerifier,
+    *,
+    private_key: bytes,
     officer: dict[str, str],
     roster_csv: tuple[str, str] | None,
-    *,
+    clock: Clock | None = None,
     worker: bool = True,
+    **own: Any,
 ) -> AsyncIterator[W]:
-    """The service's database, the registry's API and ``app`` served, the world ``make`` makes
-    of them; its worker started and the roster (students' and staff CSV) imported by ``officer``
-    and caught up on, unless ``worker=False``: then the test starts the worker itself
-    (``s.start_worker()``) and waits (``await s.catch_up()``). With no ``roster_csv`` the test
-    imports a roster of its own."""
+    """The service's database, the registry's API and the service's (``create_app``) served on
+    one clock for the API's commands and the worker's deadlines (the test moves it); the
+    ``world`` of them (``own``: its own fields); its worker started and the roster (students'
+    and staff CSV) imported by ``officer`` and caught up on, unless ``worker=False``: then the
+    test starts the worker itself (``s.start_worker()``) and waits (``await s.catch_up()``).
+    With no ``roster_csv`` the test imports a roster of its own."""
+    clock = clock or Clock()
+    app = create_app(settings, verifier, clock=clock)
     async with AsyncExitStack() as stack:
-        pool = await stack.enter_async_context(database_of(service, settings))
+        pool = await stack.enter_async_context(database_of(world.service, settings))
         registry_url = await stack.enter_async_context(
             serving(registry_app(registry_settings, verifier))
         )
@@ -247,7 +242,17 @@ async def stood_up(
             httpx.AsyncClient(base_url=registry_url, timeout=30)
         )
         http = await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=30))
-        s = make(Served(app, http, registry, pool))
+        s = world(
+            settings=settings,
+            app=app,
+            http=http,
+            registry=registry,
+            pool=pool,
+            private_key=private_key,
+            officer=officer,
+            clock=clock,
+            **own,
+        )
         stack.push_async_callback(s.stop_worker)
         if worker:
             await s.start_worker()
