@@ -31,11 +31,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Bearer
 from tests.support.committees_school import (
     CommitteesSchool,
-    committees_settings,
-    committees_world,
+    committees_stack,
 )
 from tests.support.committees_seed import TERM, Seeded, coordinator, parent_school, seed
 from tests.support.kafka_reader import read_all
@@ -54,11 +52,12 @@ from tests.support.matrix import (
 )
 from tests.support.matrix import where_of as where_in
 from tests.support.matrix_run import assert_no_wrong, other_district_entries, run_matrix
-from tests.support.service_world import registry_running
+from tests.support.service_world import StackKit, stack_kit_fixture
 from tongxin_committees.domain.calendar import china_date, school_year_of
-from tongxin_platform.auth import Role, TokenVerifier
+from tongxin_platform.auth import Role
 from tongxin_platform.eventstore import now_utc
-from tongxin_platform.testing import Infra
+
+__all__ = ["stack_kit_fixture"]  # the fixture ``stack_kit``
 
 pytestmark = pytest.mark.integration
 
@@ -392,24 +391,9 @@ def where_of(caller: Caller, side: str) -> Where:
 
 
 @pytest.fixture(scope="module")
-async def world(
-    infra: Infra,
-    kafka: str,
-    jwt_keys: tuple[bytes, bytes],
-    verifier: TokenVerifier,
-    bearer: Bearer,
-) -> AsyncIterator[World]:
-    async with registry_running(infra, kafka) as reg:
-        settings = await committees_settings(
-            infra,
-            kafka,
-            reg.unique,
-            f"t_{reg.unique}",
-            reg.topic,
-            district_committees=frozenset({DISTRICT}),
-        )
-        async with committees_world(settings, reg.settings, verifier, bearer, jwt_keys[0]) as s:
-            yield World(s, await seed(s))
+async def world(stack_kit: StackKit) -> AsyncIterator[World]:
+    async with committees_stack(stack_kit, district_committees=frozenset({DISTRICT})) as s:
+        yield World(s, await seed(s))
 
 
 # --- the cells -------------------------------------------------------------------------------

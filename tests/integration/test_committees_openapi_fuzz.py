@@ -24,11 +24,9 @@ from typing import Any
 import pytest
 from hypothesis import strategies as st
 
-from tests.conftest import Bearer
 from tests.support.committees_school import (
     CommitteesSchool,
-    committees_settings,
-    committees_world,
+    committees_stack,
 )
 from tests.support.committees_seed import Seeded, seed
 from tests.support.fuzzing import (
@@ -42,7 +40,7 @@ from tests.support.fuzzing import (
     values,
 )
 from tests.support.matrix import CLASS, SCHOOL
-from tests.support.service_world import registry_running
+from tests.support.service_world import StackKit, stack_kit_fixture
 from tongxin_committees.domain.calendar import china_date, school_year_of
 from tongxin_committees.projections.read_model import COMMITTEES
 from tongxin_contracts.events.committees import (
@@ -58,9 +56,10 @@ from tongxin_contracts.events.committees import (
     SessionMode,
     SessionTopic,
 )
-from tongxin_platform.auth import Role, TokenVerifier
+from tongxin_platform.auth import Role
 from tongxin_platform.eventstore import now_utc
-from tongxin_platform.testing import Infra
+
+__all__ = ["stack_kit_fixture"]  # the fixture ``stack_kit``
 
 pytestmark = [
     pytest.mark.integration,
@@ -228,24 +227,9 @@ def real_bodies(s: CommitteesSchool, sd: Seeded) -> dict[str, st.SearchStrategy[
 
 
 @pytest.fixture
-async def world(
-    infra: Infra,
-    kafka: str,
-    jwt_keys: tuple[bytes, bytes],
-    verifier: TokenVerifier,
-    bearer: Bearer,
-) -> AsyncIterator[tuple[CommitteesSchool, Seeded]]:
-    async with registry_running(infra, kafka) as reg:
-        settings = await committees_settings(
-            infra,
-            kafka,
-            reg.unique,
-            f"t_{reg.unique}",
-            reg.topic,
-            district_committees=frozenset({"*"}),
-        )
-        async with committees_world(settings, reg.settings, verifier, bearer, jwt_keys[0]) as s:
-            yield s, await seed(s)
+async def world(stack_kit: StackKit) -> AsyncIterator[tuple[CommitteesSchool, Seeded]]:
+    async with committees_stack(stack_kit, district_committees=frozenset({"*"})) as s:
+        yield s, await seed(s)
 
 
 async def test_fuzzing_every_committees_operation_never_gets_a_5xx_nor_an_error_not_a_problem(

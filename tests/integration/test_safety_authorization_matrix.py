@@ -26,7 +26,6 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Bearer
 from tests.support.matrix import (
     CLASS,
     DISTRICT,
@@ -49,16 +48,16 @@ from tests.support.safety_school import (
     SafetySchool,
     Seeded,
     carer_ref_of,
-    safety_settings,
-    safety_world,
+    safety_stack,
     seed_safety_term,
 )
-from tests.support.service_world import registry_running
+from tests.support.service_world import StackKit, stack_kit_fixture
 from tongxin_cli.demo import DemoSpec
-from tongxin_platform.auth import Role, TokenVerifier
+from tongxin_platform.auth import Role
 from tongxin_platform.eventstore import now_utc
-from tongxin_platform.testing import Infra
 from tongxin_safety.domain.calendar import china_date, school_year_of
+
+__all__ = ["stack_kit_fixture"]  # the fixture ``stack_kit``
 
 pytestmark = pytest.mark.integration
 
@@ -374,18 +373,9 @@ def where_of(caller: Caller, side: str) -> Where:
 
 
 @pytest.fixture(scope="module")
-async def world(
-    infra: Infra,
-    kafka: str,
-    jwt_keys: tuple[bytes, bytes],
-    verifier: TokenVerifier,
-    bearer: Bearer,
-) -> AsyncIterator[World]:
-    async with registry_running(infra, kafka) as reg:
-        settings = await safety_settings(infra, kafka, reg.unique, f"t_{reg.unique}", reg.topic)
-        async with safety_world(settings, reg.settings, verifier, bearer, jwt_keys[0], SPEC) as s:
-            seeded = await seed_safety_term(s, school_id=SCHOOL, class_id=CLASS)
-            yield World(s, seeded)
+async def world(stack_kit: StackKit) -> AsyncIterator[World]:
+    async with safety_stack(stack_kit, SPEC) as s:
+        yield World(s, await seed_safety_term(s, school_id=SCHOOL, class_id=CLASS))
 
 
 # --- the cells -----------------------------------------------------------------------------

@@ -25,7 +25,6 @@ from typing import Any
 import pytest
 from hypothesis import strategies as st
 
-from tests.conftest import Bearer
 from tests.support.fuzzing import (
     TEXT,
     Caller,
@@ -42,11 +41,10 @@ from tests.support.safety_school import (
     SafetySchool,
     Seeded,
     carer_ref_of,
-    safety_settings,
-    safety_world,
+    safety_stack,
     seed_safety_term,
 )
-from tests.support.service_world import registry_running
+from tests.support.service_world import StackKit, stack_kit_fixture
 from tongxin_cli.demo import DemoSpec
 from tongxin_contracts.events.registry import CareGroup
 from tongxin_contracts.events.safety import (
@@ -73,11 +71,12 @@ from tongxin_contracts.events.safety import (
     ShiftPeriod,
     VicePost,
 )
-from tongxin_platform.auth import Role, TokenVerifier
+from tongxin_platform.auth import Role
 from tongxin_platform.eventstore import now_utc
-from tongxin_platform.testing import Infra
 from tongxin_safety.domain.calendar import china_date, school_year_of
 from tongxin_safety.projections.read_model import SAFETY
+
+__all__ = ["stack_kit_fixture"]  # the fixture ``stack_kit``
 
 pytestmark = [
     pytest.mark.integration,
@@ -241,18 +240,9 @@ def real_bodies(s: SafetySchool, seeded: Seeded) -> dict[str, st.SearchStrategy[
 
 
 @pytest.fixture
-async def world(
-    infra: Infra,
-    kafka: str,
-    jwt_keys: tuple[bytes, bytes],
-    verifier: TokenVerifier,
-    bearer: Bearer,
-) -> AsyncIterator[tuple[SafetySchool, Seeded]]:
-    async with registry_running(infra, kafka) as reg:
-        settings = await safety_settings(infra, kafka, reg.unique, f"t_{reg.unique}", reg.topic)
-        async with safety_world(settings, reg.settings, verifier, bearer, jwt_keys[0], SPEC) as s:
-            seeded = await seed_safety_term(s, school_id=SCHOOL, class_id=CLASS)
-            yield s, seeded
+async def world(stack_kit: StackKit) -> AsyncIterator[tuple[SafetySchool, Seeded]]:
+    async with safety_stack(stack_kit, SPEC) as s:
+        yield s, await seed_safety_term(s, school_id=SCHOOL, class_id=CLASS)
 
 
 async def test_fuzzing_every_safety_operation_never_gets_a_5xx_nor_an_error_not_a_problem(

@@ -25,7 +25,6 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Bearer
 from tests.support.matrix import (
     CLASS,
     DISTRICT,
@@ -41,20 +40,20 @@ from tests.support.matrix import (
     where_of,
 )
 from tests.support.matrix_run import assert_no_wrong, other_district_entries, run_matrix
-from tests.support.service_world import registry_running
+from tests.support.service_world import StackKit, stack_kit_fixture
 from tests.support.wellbeing_school import (
     Seeded,
     Wellbeing,
     consent_of,
     seed_school_year,
-    wellbeing_settings,
-    wellbeing_world,
+    wellbeing_stack,
 )
 from tongxin_cli.demo import DemoSpec
-from tongxin_platform.auth import Role, TokenVerifier
+from tongxin_platform.auth import Role
 from tongxin_platform.eventstore import now_utc
-from tongxin_platform.testing import Infra
 from tongxin_wellbeing.domain.calendar import china_date, school_year_of
+
+__all__ = ["stack_kit_fixture"]  # the fixture ``stack_kit``
 
 pytestmark = pytest.mark.integration
 
@@ -308,25 +307,17 @@ class World:
 
 
 @pytest.fixture(scope="module")
-async def world(
-    infra: Infra,
-    kafka: str,
-    jwt_keys: tuple[bytes, bytes],
-    verifier: TokenVerifier,
-    bearer: Bearer,
-) -> AsyncIterator[World]:
-    async with registry_running(infra, kafka) as reg:
-        settings = await wellbeing_settings(infra, kafka, reg.unique, f"t_{reg.unique}", reg.topic)
-        async with wellbeing_world(settings, reg.settings, verifier, bearer, SPEC) as wb:
-            seeded = await seed_school_year(
-                wb.http,
-                wb.roster,
-                jwt_keys[0],
-                school_id=SCHOOL,
-                class_id=CLASS,
-                hospital_id=HOSPITAL,
-            )
-            yield World(wb, jwt_keys[0], seeded)
+async def world(stack_kit: StackKit) -> AsyncIterator[World]:
+    async with wellbeing_stack(stack_kit, SPEC) as wb:
+        seeded = await seed_school_year(
+            wb.http,
+            wb.roster,
+            stack_kit.private_key,
+            school_id=SCHOOL,
+            class_id=CLASS,
+            hospital_id=HOSPITAL,
+        )
+        yield World(wb, stack_kit.private_key, seeded)
 
 
 # --- the cells -----------------------------------------------------------------------------

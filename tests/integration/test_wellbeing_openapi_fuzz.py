@@ -24,7 +24,6 @@ from typing import Any
 import pytest
 from hypothesis import strategies as st
 
-from tests.conftest import Bearer
 from tests.support.fuzzing import (
     TEXT,
     YEARS,
@@ -35,13 +34,12 @@ from tests.support.fuzzing import (
     iso,
     school_years,
 )
-from tests.support.service_world import registry_running
+from tests.support.service_world import StackKit, stack_kit_fixture
 from tests.support.wellbeing_school import (
     Seeded,
     Wellbeing,
     seed_school_year,
-    wellbeing_settings,
-    wellbeing_world,
+    wellbeing_stack,
 )
 from tongxin_cli.demo import DemoSpec
 from tongxin_contracts.events.wellbeing import (
@@ -53,11 +51,12 @@ from tongxin_contracts.events.wellbeing import (
     SignOffRole,
     TrainingTopic,
 )
-from tongxin_platform.auth import Principal, Role, TokenVerifier, mint
+from tongxin_platform.auth import Principal, Role, mint
 from tongxin_platform.eventstore import now_utc
-from tongxin_platform.testing import Infra
 from tongxin_wellbeing.domain.calendar import china_date, school_year_of
 from tongxin_wellbeing.projections.read_model import WELLBEING
+
+__all__ = ["stack_kit_fixture"]  # the fixture ``stack_kit``
 
 pytestmark = [
     pytest.mark.integration,
@@ -189,25 +188,17 @@ def real_bodies(wb: Wellbeing, seeded: Seeded) -> dict[str, st.SearchStrategy[di
 
 
 @pytest.fixture
-async def world(
-    infra: Infra,
-    kafka: str,
-    jwt_keys: tuple[bytes, bytes],
-    verifier: TokenVerifier,
-    bearer: Bearer,
-) -> AsyncIterator[tuple[Wellbeing, Seeded]]:
-    async with registry_running(infra, kafka) as reg:
-        settings = await wellbeing_settings(infra, kafka, reg.unique, f"t_{reg.unique}", reg.topic)
-        async with wellbeing_world(settings, reg.settings, verifier, bearer, SPEC) as wb:
-            seeded = await seed_school_year(
-                wb.http,
-                wb.roster,
-                jwt_keys[0],
-                school_id=SCHOOL,
-                class_id=CLASS,
-                hospital_id=HOSPITAL,
-            )
-            yield wb, seeded
+async def world(stack_kit: StackKit) -> AsyncIterator[tuple[Wellbeing, Seeded]]:
+    async with wellbeing_stack(stack_kit, SPEC) as wb:
+        seeded = await seed_school_year(
+            wb.http,
+            wb.roster,
+            stack_kit.private_key,
+            school_id=SCHOOL,
+            class_id=CLASS,
+            hospital_id=HOSPITAL,
+        )
+        yield wb, seeded
 
 
 async def test_fuzzing_every_wellbeing_operation_never_gets_a_5xx_nor_an_error_not_a_problem(

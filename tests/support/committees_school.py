@@ -23,14 +23,21 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, ClassVar
 
 import pytest
 
 from tests.conftest import Bearer
-from tests.support.service_world import Clock, ServiceWorld, service_settings, stood_up
+from tests.support.service_world import (
+    Clock,
+    ServiceWorld,
+    StackKit,
+    service_settings,
+    stood_up,
+)
 from tests.support.waiting import eventually
 from tongxin_cli.demo import STAFF_COLUMNS, STUDENT_COLUMNS
 from tongxin_committees.bootstrap import SERVICE
@@ -361,6 +368,15 @@ async def committees_world(
         roster=roster,
     ) as s:
         yield s
+
+
+def committees_stack(kit: StackKit, **extra: Any) -> AbstractAsyncContextManager[CommitteesSchool]:
+    """Committees (``extra``: its settings of the test) and a registry of their own, for a
+    module's matrix or a fuzz test."""
+    world_of = partial(
+        committees_world, verifier=kit.verifier, bearer=kit.bearer, private_key=kit.private_key
+    )
+    return kit.stack(committees_settings, world_of, **extra)
 
 
 @dataclass

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, ClassVar
 
 import pytest
@@ -32,7 +33,13 @@ from tests.support.safety_seed import (
     carer_ref_of,
     seed_safety_term,
 )
-from tests.support.service_world import Clock, ServiceWorld, service_settings, stood_up
+from tests.support.service_world import (
+    Clock,
+    ServiceWorld,
+    StackKit,
+    service_settings,
+    stood_up,
+)
 from tests.support.waiting import eventually
 from tongxin_cli.demo import DemoSpec, demo_roster
 from tongxin_platform.auth import Role, TokenVerifier
@@ -215,6 +222,19 @@ async def safety_world(
         names=roster_names(students, staff),
     ) as s:
         yield s
+
+
+def safety_stack(kit: StackKit, spec: DemoSpec) -> AbstractAsyncContextManager[SafetySchool]:
+    """Safety with the roster of ``spec`` and a registry of their own, for a module's matrix
+    or a fuzz test."""
+    world_of = partial(
+        safety_world,
+        verifier=kit.verifier,
+        bearer=kit.bearer,
+        private_key=kit.private_key,
+        spec=spec,
+    )
+    return kit.stack(safety_settings, world_of)
 
 
 @dataclass

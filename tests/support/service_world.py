@@ -21,7 +21,7 @@ role and how it knows the roster arrived (``catch_up``):
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -29,9 +29,11 @@ from typing import Any, ClassVar, TypeVar
 
 import asyncpg
 import httpx
+import pytest
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 
+from tests.conftest import Bearer
 from tests.support.cleanup import fresh_unique
 from tests.support.kafka_reader import read_all
 from tests.support.servers import serving
@@ -288,3 +290,43 @@ async def registry_running(infra: Infra, kafka: str) -> AsyncIterator[RegistryRu
     assert isinstance(settings, RegistrySettings)
     async with worker_of(REGISTRY, settings):
         yield RegistryRun(unique, topic, settings)
+
+
+S = TypeVar("S", bound=ServiceSettings)
+T = TypeVar("T")
+SettingsOf = Callable[..., Awaitable[S]]  # (infra, kafka, unique, database_name, registry_topic)
+
+
+@dataclass(frozen=True)
+class StackKit:
+    """What a stack of a module's own is made with (the fixture ``stack_kit``)."""
+
+    infra: Infra
+    kafka: str
+    verifier: TokenVerifier
+    bearer: Bearer
+    private_key: bytes
+
+    @asynccontextmanager
+    async def stack(
+        self,
+        settings_of: SettingsOf[S],
+        world_of: Callable[[S, RegistrySettings], AbstractAsyncContextManager[T]],
+        **extra: Any,
+    ) -> AsyncIterator[T]:
+        """A registry of its own (``registry_running``) and the service's world on it: its
+        settings (``settings_of``, with ``extra``) and ``world_of`` them and the registry's."""
+        async with registry_running(self.infra, self.kafka) as reg:
+            settings = await settings_of(
+                self.infra, self.kafka, reg.unique, f"t_{reg.unique}", reg.topic, **extra
+            )
+            async with world_of(settings, reg.settings) as world:
+                yield world
+
+
+@pytest.fixture(name="stack_kit", scope="session")
+def stack_kit_fixture(
+    infra: Infra, kafka: str, verifier: TokenVerifier, bearer: Bearer, jwt_keys: tuple[bytes, bytes]
+) -> StackKit:
+    """A test module takes it by importing ``stack_kit_fixture`` (the conftest stays the kit's)."""
+    return StackKit(infra, kafka, verifier, bearer, jwt_keys[0])

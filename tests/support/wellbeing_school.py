@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -17,7 +18,7 @@ from fastapi import FastAPI
 
 from tests.conftest import Bearer
 from tests.support.servers import serving
-from tests.support.service_world import service_settings
+from tests.support.service_world import StackKit, service_settings
 from tests.support.services import database_of, worker_of
 from tests.support.waiting import eventually
 from tongxin_cli.demo import DemoSpec, demo_roster
@@ -142,6 +143,13 @@ async def wellbeing_world(
             pool,
             Roster(spec.district, schools, classes, pupils, guardians, people),
         )
+
+
+def wellbeing_stack(kit: StackKit, spec: DemoSpec) -> AbstractAsyncContextManager[Wellbeing]:
+    """Wellbeing with the roster of ``spec`` and a registry of their own, for a module's matrix
+    or a fuzz test."""
+    world_of = partial(wellbeing_world, verifier=kit.verifier, bearer=kit.bearer, spec=spec)
+    return kit.stack(wellbeing_settings, world_of)
 
 
 @dataclass
