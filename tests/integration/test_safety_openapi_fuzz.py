@@ -11,10 +11,8 @@ head teacher, a community carer, the police, market regulation, a bureau officer
 committee, an operator, and without a token. Days are drawn near the ends of the calendar too
 (year 1 and year 9999), since the service counts in China time.
 
-No answer may be a 5xx, every 4xx must be problem+json, and every command the service accepted
-must reach its read model: the projection dead-letters nothing. The fuzzing is bounded in time
-(a budget shared among operations and callers); the test counts, per operation, the answers that
-got past request validation, so it cannot pass without having reached the handlers.
+The verdict is ``tests.support.fuzzing.assert_fuzzed_well``: no 5xx, no error that is not
+problem+json, nothing dead-lettered, every operation past validation within the time budget.
 """
 
 from __future__ import annotations

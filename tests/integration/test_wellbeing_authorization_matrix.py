@@ -45,7 +45,7 @@ from tests.support.wellbeing_school import (
     Seeded,
     Wellbeing,
     consent_of,
-    seed_school_year,
+    seed_class,
     wellbeing_stack,
 )
 from tongxin_cli.demo import DemoSpec
@@ -309,14 +309,7 @@ class World:
 @pytest.fixture(scope="module")
 async def world(stack_kit: StackKit) -> AsyncIterator[World]:
     async with wellbeing_stack(stack_kit, SPEC) as wb:
-        seeded = await seed_school_year(
-            wb.http,
-            wb.roster,
-            stack_kit.private_key,
-            school_id=SCHOOL,
-            class_id=CLASS,
-            hospital_id=HOSPITAL,
-        )
+        seeded = await seed_class(wb, stack_kit.private_key, CLASS, HOSPITAL)
         yield World(wb, stack_kit.private_key, seeded)
 
 

@@ -10,10 +10,8 @@ the wellbeing team, a head teacher, the principal, the receiving hospital, a bur
 operator, and without a token. Days, months and school years are drawn near the ends of the
 calendar too (year 1 and year 9999), since the service counts in China time.
 
-No answer may be a 5xx, every 4xx must be problem+json, and every command the service accepted
-must reach its read model: the projection dead-letters nothing. The fuzzing is bounded in time
-(a budget shared among operations and callers); the test counts, per operation, the answers that
-got past request validation, so it cannot pass without having reached the handlers.
+The verdict is ``tests.support.fuzzing.assert_fuzzed_well``: no 5xx, no error that is not
+problem+json, nothing dead-lettered, every operation past validation within the time budget.
 """
 
 from __future__ import annotations
@@ -38,7 +36,7 @@ from tests.support.service_world import StackKit, stack_kit_fixture
 from tests.support.wellbeing_school import (
     Seeded,
     Wellbeing,
-    seed_school_year,
+    seed_class,
     wellbeing_stack,
 )
 from tongxin_cli.demo import DemoSpec
@@ -190,14 +188,7 @@ def real_bodies(wb: Wellbeing, seeded: Seeded) -> dict[str, st.SearchStrategy[di
 @pytest.fixture
 async def world(stack_kit: StackKit) -> AsyncIterator[tuple[Wellbeing, Seeded]]:
     async with wellbeing_stack(stack_kit, SPEC) as wb:
-        seeded = await seed_school_year(
-            wb.http,
-            wb.roster,
-            stack_kit.private_key,
-            school_id=SCHOOL,
-            class_id=CLASS,
-            hospital_id=HOSPITAL,
-        )
+        seeded = await seed_class(wb, stack_kit.private_key, CLASS, HOSPITAL)
         yield wb, seeded
 
 

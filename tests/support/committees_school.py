@@ -28,13 +28,13 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, ClassVar
 
-import pytest
-
 from tests.conftest import Bearer
 from tests.support.service_world import (
     Clock,
+    ServiceEnv,
     ServiceWorld,
     StackKit,
+    env_fixture,
     service_settings,
     stood_up,
 )
@@ -380,19 +380,9 @@ def committees_stack(kit: StackKit, **extra: Any) -> AbstractAsyncContextManager
 
 
 @dataclass
-class CommitteesEnv:
+class CommitteesEnv(ServiceEnv):
     """The test's infrastructure and the registry it imports the roster through (the fixture
     ``committees_env``): ``world`` stands the committees service up on it."""
-
-    infra: Infra
-    kafka: str
-    topic: str  # the registry's
-    unique: str
-    database_name: str
-    registry_settings: RegistrySettings
-    verifier: TokenVerifier
-    bearer: Bearer
-    keys: tuple[bytes, bytes]
 
     async def settings(self, **extra: Any) -> CommitteesSettings:
         return await committees_settings(
@@ -423,21 +413,4 @@ class CommitteesEnv:
             yield s
 
 
-@pytest.fixture(name="committees_env")
-def committees_env_fixture(
-    infra: Infra,
-    kafka: str,
-    topic: str,
-    unique: str,
-    database_name: str,
-    registry_settings: RegistrySettings,
-    registry_worker: None,
-    verifier: TokenVerifier,
-    bearer: Bearer,
-    jwt_keys: tuple[bytes, bytes],
-) -> CommitteesEnv:
-    """A test module takes it by importing ``committees_env_fixture``: pytest finds the
-    fixtures in a module's namespace (under their ``name``), and the conftest stays the kit's."""
-    return CommitteesEnv(
-        infra, kafka, topic, unique, database_name, registry_settings, verifier, bearer, jwt_keys
-    )
+committees_env_fixture = env_fixture(CommitteesEnv, "committees_env")

@@ -334,9 +334,12 @@ async def assert_fuzzed_well(
     min_operations: int,
     budget: float,
 ) -> None:
-    """No 5xx, every error problem+json, nothing the read model (``group``) dead-lettered, no
-    5xx in the setup (parts missing are fine); at least ``min_operations`` operations, each
-    called by every caller and answered past request validation, within the budget."""
+    """No answer may be a 5xx, every 4xx must be problem+json (nor may the setup have met a
+    5xx; parts missing are fine), and every command the service accepted must reach its read
+    model: the projection (``group``) dead-letters nothing. The fuzzing is bounded in time (a
+    budget shared among operations and callers); at least ``min_operations`` operations, each
+    called by every caller, and each answered past request validation at least once, so that
+    the test cannot pass without having reached the handlers."""
     fuzz, labels, took = run.fuzz, run.labels, run.took
     dead = await dead_letters(pool, group, topic, kafka, fuzz.accepted)
     bad = [f"{len(fuzz.failures)} bad answers:", *fuzz.failures[:40]] if fuzz.failures else []

@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, ClassVar
 
-import pytest
-
 from tests.conftest import Bearer
 from tests.support.safety_roster import Roster, caught_up_roster, roster_names
 from tests.support.safety_seed import (
@@ -35,8 +33,10 @@ from tests.support.safety_seed import (
 )
 from tests.support.service_world import (
     Clock,
+    ServiceEnv,
     ServiceWorld,
     StackKit,
+    env_fixture,
     service_settings,
     stood_up,
 )
@@ -238,19 +238,9 @@ def safety_stack(kit: StackKit, spec: DemoSpec) -> AbstractAsyncContextManager[S
 
 
 @dataclass
-class SafetyEnv:
+class SafetyEnv(ServiceEnv):
     """The test's infrastructure and the registry it imports the roster through (the fixture
     ``safety_env``): ``world`` stands the safety service up on it."""
-
-    infra: Infra
-    kafka: str
-    topic: str  # the registry's
-    unique: str
-    database_name: str
-    registry_settings: RegistrySettings
-    verifier: TokenVerifier
-    bearer: Bearer
-    keys: tuple[bytes, bytes]
 
     @asynccontextmanager
     async def world(
@@ -278,21 +268,4 @@ class SafetyEnv:
             yield s
 
 
-@pytest.fixture(name="safety_env")
-def safety_env_fixture(
-    infra: Infra,
-    kafka: str,
-    topic: str,
-    unique: str,
-    database_name: str,
-    registry_settings: RegistrySettings,
-    registry_worker: None,
-    verifier: TokenVerifier,
-    bearer: Bearer,
-    jwt_keys: tuple[bytes, bytes],
-) -> SafetyEnv:
-    """A test module takes it by importing ``safety_env_fixture``: pytest finds the fixtures in
-    a module's namespace (under their ``name``), and the conftest stays the kit's."""
-    return SafetyEnv(
-        infra, kafka, topic, unique, database_name, registry_settings, verifier, bearer, jwt_keys
-    )
+safety_env_fixture = env_fixture(SafetyEnv, "safety_env")

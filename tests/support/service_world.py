@@ -292,6 +292,59 @@ async def registry_running(infra: Infra, kafka: str) -> AsyncIterator[RegistryRu
         yield RegistryRun(unique, topic, settings)
 
 
+@dataclass
+class ServiceEnv:
+    """The test's infrastructure and the registry it imports the roster through (the function-
+    scoped fixtures): a service's env (``committees_env``, ``safety_env``) stands its world up
+    on it."""
+
+    infra: Infra
+    kafka: str
+    topic: str  # the registry's
+    unique: str
+    database_name: str
+    registry_settings: RegistrySettings
+    verifier: TokenVerifier
+    bearer: Bearer
+    keys: tuple[bytes, bytes]
+
+
+E = TypeVar("E", bound=ServiceEnv)
+
+
+def env_fixture(env: type[E], name: str) -> Any:
+    """The fixture ``name`` giving an ``env`` (it asks for the registry's worker: the world
+    imports its roster through it). A test module takes it by importing it: pytest finds the
+    fixtures in a module's namespace (under their ``name``), and the conftest stays the kit's."""
+
+    @pytest.fixture(name=name)
+    def fixture(
+        infra: Infra,
+        kafka: str,
+        topic: str,
+        unique: str,
+        database_name: str,
+        registry_settings: RegistrySettings,
+        registry_worker: None,
+        verifier: TokenVerifier,
+        bearer: Bearer,
+        jwt_keys: tuple[bytes, bytes],
+    ) -> E:
+        return env(
+            infra,
+            kafka,
+            topic,
+            unique,
+            database_name,
+            registry_settings,
+            verifier,
+            bearer,
+            jwt_keys,
+        )
+
+    return fixture
+
+
 S = TypeVar("S", bound=ServiceSettings)
 T = TypeVar("T")
 SettingsOf = Callable[..., Awaitable[S]]  # (infra, kafka, unique, database_name, registry_topic)

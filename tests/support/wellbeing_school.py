@@ -280,3 +280,16 @@ async def seed_school_year(
     if isinstance(found, list) and found:
         s.notification = str(found[-1]["id"])
     return s
+
+
+async def seed_class(wb: Wellbeing, private_key: bytes, class_id: str, hospital_id: str) -> Seeded:
+    """``seed_school_year`` at ``class_id`` (of its school), through ``wb``'s API."""
+    school_id = wb.roster.classes[class_id]
+    return await seed_school_year(
+        wb.http,
+        wb.roster,
+        private_key,
+        school_id=school_id,
+        class_id=class_id,
+        hospital_id=hospital_id,
+    )
