@@ -45,7 +45,6 @@ from tongxin_committees.config import CommitteesSettings
 from tongxin_committees.entrypoints.api import create_app as committees_app
 from tongxin_platform.auth import Role, TokenVerifier
 from tongxin_platform.service import Service
-from tongxin_platform.testing import Infra
 from tongxin_registry.application.pseudonyms import Pseudonymizer
 from tongxin_registry.config import RegistrySettings
 
@@ -321,21 +320,9 @@ class CommitteesSchool(ServiceWorld):
         await self.registry_read()
 
 
-async def committees_settings(
-    infra: Infra,
-    kafka: str,
-    unique: str,
-    database_name: str,
-    registry_topic: str,
-    **extra: Any,
-) -> CommitteesSettings:
-    """Its own topic, and test topics for every topic it reads (none is the real one);
-    ``extra``: settings of the test (e.g. ``district_committees``, ``visits_topic``)."""
-    settings = await service_settings(
-        SERVICE, infra, kafka, unique, database_name, registry_topic, **extra
-    )
-    assert isinstance(settings, CommitteesSettings)
-    return settings
+# Its own topic, and test topics for every topic it reads; keywords: settings of the test (e.g.
+# ``district_committees``, ``visits_topic``).
+committees_settings = partial(service_settings, SERVICE, CommitteesSettings)
 
 
 @asynccontextmanager

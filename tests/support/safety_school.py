@@ -44,7 +44,6 @@ from tests.support.waiting import eventually
 from tongxin_cli.demo import DemoSpec, demo_roster
 from tongxin_platform.auth import Role, TokenVerifier
 from tongxin_platform.service import Service
-from tongxin_platform.testing import Infra
 from tongxin_registry.config import RegistrySettings
 from tongxin_safety.bootstrap import SERVICE
 from tongxin_safety.config import SafetySettings
@@ -170,21 +169,9 @@ class SafetySchool(ServiceWorld):
         await eventually(polls, lambda p: p >= start + n, what="deadline polls")
 
 
-async def safety_settings(
-    infra: Infra,
-    kafka: str,
-    unique: str,
-    database_name: str,
-    registry_topic: str,
-    **extra: Any,
-) -> SafetySettings:
-    """Its own topic, and test topics for every topic it reads (none is the real one);
-    ``extra``: settings of the test (e.g. ``report_limit_seconds``)."""
-    settings = await service_settings(
-        SERVICE, infra, kafka, unique, database_name, registry_topic, **extra
-    )
-    assert isinstance(settings, SafetySettings)
-    return settings
+# Its own topic, and test topics for every topic it reads; keywords: settings of the test (e.g.
+# ``report_limit_seconds``).
+safety_settings = partial(service_settings, SERVICE, SafetySettings)
 
 
 @asynccontextmanager

@@ -50,6 +50,8 @@ from tongxin_registry.bootstrap import SERVICE as REGISTRY
 from tongxin_registry.config import RegistrySettings
 from tongxin_registry.entrypoints.api import create_app as registry_app
 
+S = TypeVar("S", bound=ServiceSettings)
+
 
 @dataclass
 class Clock:
@@ -63,25 +65,29 @@ class Clock:
 
 async def service_settings(
     service: Service,
+    settings_class: type[S],
     infra: Infra,
     kafka: str,
     unique: str,
     database_name: str,
     registry_topic: str,
     **extra: Any,
-) -> ServiceSettings:
+) -> S:
     """Its own topic, and test topics for every topic it reads (none is the real one);
-    ``extra``: settings of the test (``visits_topic``: the visits topic it reads)."""
+    ``extra``: settings of the test (``visits_topic``: the visits topic it reads). A service's
+    module binds the first two: ``partial(service_settings, SERVICE, CommitteesSettings)``."""
     own = f"test-{unique}-{service.name}.events"
     visits = extra.pop("visits_topic", f"test-{unique}-visits.events")
     await ensure_topics(kafka, [TopicSpec(t, 3, event_topic_config()) for t in (own, visits)])
-    return settings_for(
+    settings = settings_for(
         service,
         infra,
         database_name=f"{database_name}_{service.name}",
         topics={service.name: own, "registry": registry_topic, "visits": visits},
         **extra,
     )
+    assert isinstance(settings, settings_class)
+    return settings
 
 
 async def wait_caught_up(
@@ -345,7 +351,6 @@ def env_fixture(env: type[E], name: str) -> Any:
     return fixture
 
 
-S = TypeVar("S", bound=ServiceSettings)
 T = TypeVar("T")
 SettingsOf = Callable[..., Awaitable[S]]  # (infra, kafka, unique, database_name, registry_topic)
 

@@ -24,7 +24,6 @@ from tests.support.waiting import eventually
 from tongxin_cli.demo import DemoSpec, demo_roster
 from tongxin_platform.auth import Principal, Role, TokenVerifier, mint
 from tongxin_platform.eventstore import now_utc
-from tongxin_platform.testing import Infra
 from tongxin_registry.config import RegistrySettings
 from tongxin_registry.entrypoints.api import create_app as registry_app
 from tongxin_wellbeing.bootstrap import SERVICE
@@ -72,13 +71,8 @@ class Wellbeing:
     roster: Roster
 
 
-async def wellbeing_settings(
-    infra: Infra, kafka: str, unique: str, database_name: str, registry_topic: str
-) -> WellbeingSettings:
-    """Its own topic, and test topics for every topic it reads (none is the real one)."""
-    settings = await service_settings(SERVICE, infra, kafka, unique, database_name, registry_topic)
-    assert isinstance(settings, WellbeingSettings)
-    return settings
+# Its own topic, and test topics for every topic it reads (none is the real one).
+wellbeing_settings = partial(service_settings, SERVICE, WellbeingSettings)
 
 
 @asynccontextmanager
