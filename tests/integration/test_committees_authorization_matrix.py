@@ -31,12 +31,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Bearer
-from tests.support.cleanup import fresh_unique
 from tests.support.committees_school import (
     CommitteesSchool,
-    committees_settings,
-    committees_world,
+    committees_stack,
 )
 from tests.support.committees_seed import TERM, Seeded, coordinator, parent_school, seed
 from tests.support.kafka_reader import read_all
@@ -49,20 +46,18 @@ from tests.support.matrix import (
     Endpoint,
     Where,
     assert_every_role_and_route_once,
+    other_schools_seen,
     parse_matrix,
-    route_gaps,
     token_of,
 )
 from tests.support.matrix import where_of as where_in
-from tests.support.matrix_run import Outcome, access_log_wrong, other_district_entries, run_cells
-from tests.support.services import settings_for, worker_of
+from tests.support.matrix_run import assert_no_wrong, other_district_entries, run_matrix
+from tests.support.service_world import StackKit, stack_kit_fixture
 from tongxin_committees.domain.calendar import china_date, school_year_of
-from tongxin_platform.auth import Role, TokenVerifier
+from tongxin_platform.auth import Role
 from tongxin_platform.eventstore import now_utc
-from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config
-from tongxin_platform.testing import Infra
-from tongxin_registry.bootstrap import SERVICE as REGISTRY
-from tongxin_registry.config import RegistrySettings
+
+__all__ = ["stack_kit_fixture"]  # the fixture ``stack_kit``
 
 pytestmark = pytest.mark.integration
 
@@ -396,27 +391,8 @@ def where_of(caller: Caller, side: str) -> Where:
 
 
 @pytest.fixture(scope="module")
-async def world(
-    infra: Infra,
-    kafka: str,
-    jwt_keys: tuple[bytes, bytes],
-    verifier: TokenVerifier,
-    bearer: Bearer,
-) -> AsyncIterator[World]:
-    unique = fresh_unique()
-    topic = f"test-{unique}.events"
-    await ensure_topics(kafka, [TopicSpec(topic, 3, event_topic_config())])
-    registry_settings = settings_for(
-        REGISTRY, infra, database_name=f"t_{unique}", topics={"registry": topic}
-    )
-    assert isinstance(registry_settings, RegistrySettings)
-    settings = await committees_settings(
-        infra, kafka, unique, f"t_{unique}", topic, district_committees=frozenset({DISTRICT})
-    )
-    async with (
-        worker_of(REGISTRY, registry_settings),
-        committees_world(settings, registry_settings, verifier, bearer, jwt_keys[0]) as s,
-    ):
+async def world(stack_kit: StackKit) -> AsyncIterator[World]:
+    async with committees_stack(stack_kit, district_committees=frozenset({DISTRICT})) as s:
         yield World(s, await seed(s))
 
 
@@ -601,11 +577,9 @@ def check_ok(e: Endpoint, caller: Caller, side: str, r: httpx.Response, w: World
             own = sd.a if side == "in" else sd.b
             if own not in text:
                 return f"a member's own committees lack their committee {own}: {text[:200]}"
-    _, school, _, _ = where_of(caller, side)
     path = request_for(e.column, caller, w)[1]
-    others = {x for x in w.s.roster.schools if x != school and x in text}
-    if path.startswith("/districts/") and school is not None and others:
-        return f"a school's token sees other schools {sorted(others)}: {text[:200]}"
+    if wrong := other_schools_seen(path, where_of(caller, side), w.s.roster.schools, text):
+        return wrong
     if e.column in ("log", "ntf", "inb"):
         return other_district_entries(where_of(caller, side), r)
     return None
@@ -618,13 +592,14 @@ async def test_every_role_gets_the_answer_the_matrix_states_on_every_committees_
     sd = w.seeded
     ids = [sd.a, sd.b, sd.c, sd.district, sd.hotline, sd.bureau, sd.committee]
     ids += [sd.member_in, sd.member_out, sd.resigns, sd.removed]
-    outcome = Outcome([*sd.failures, *route_gaps(w.s.app, ENDPOINTS)])
-    await run_cells(
+    outcome = await run_matrix(
         w.s.app,
         w.http,
+        w.s.pool,
         ENDPOINTS,
         CALLERS,
-        outcome,
+        setup_failures=sd.failures,
+        setup_actors=sd.actors,
         token=w.token,
         subject=w.subject,
         request_for=lambda column, caller: request_for(column, caller, w),
@@ -633,11 +608,10 @@ async def test_every_role_gets_the_answer_the_matrix_states_on_every_committees_
         reads=lambda r: 200 <= r.status_code < 300 and sd.committee in r.text,
         ids=[x for x in ids if x],
         of_record="F",
+        a_read_of="a feedback item",
     )
     wrong = outcome.wrong
-    if not outcome.readers:
-        wrong.append("no allowed read of a feedback item ran")
-    wrong += await access_log_wrong(w.s.pool, outcome, sd.actors)
+
     # and on the wire, every name stays sealed
     records = await read_all(w.s.settings.kafka_bootstrap_servers, w.s.settings.topic)
     clear = {n for r in records for n in w.s.roster.names() if n.encode() in r.value}
@@ -645,4 +619,4 @@ async def test_every_role_gets_the_answer_the_matrix_states_on_every_committees_
         wrong.append(f"names in clear on committees' topic: {sorted(clear)[:5]}")
     if not records:
         wrong.append("nothing on committees' topic")
-    assert not wrong, f"{len(wrong)} wrong of {outcome.checked} cells run:\n" + "\n".join(wrong)
+    assert_no_wrong(outcome)

@@ -121,7 +121,7 @@ async def test_a_guardian_whose_only_child_leaves_gets_one_ending_at_term_end_ho
         # then: one ending, for the guardian who has no child left at the school
         await eventually(ended, lambda g: g == [single[0].ref], what="the member's seat ending")
         # when: Kafka delivers the leaving again
-        await s.redeliver(s.registry_topic, "StudentLeft", leaver[0].ref)
+        await s.redeliver("StudentLeft", leaver[0].ref, s.registry_topic)
         await s.registry_read()
         await s.caught_up(MEMBERSHIPS.group, s.registry_topic)
         # then: still one ending, and the sibling's guardian keeps the seat

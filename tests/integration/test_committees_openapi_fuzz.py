@@ -10,35 +10,35 @@ principal, a head teacher, the family-education coordinator, a committee member 
 committee A), a bureau officer, an operator, and without a token. Days are drawn near the ends
 of the calendar too (year 1 and year 9999), since the service counts in China time.
 
-No answer may be a 5xx, every 4xx must be problem+json, and every command the service accepted
-must reach its read model: the projection dead-letters nothing. The fuzzing is bounded in time
-(a budget shared among operations and callers); the test counts, per operation, the answers that
-got past request validation, so it cannot pass without having reached the handlers.
+The verdict is ``tests.support.fuzzing.assert_fuzzed_well``: no 5xx, no error that is not
+problem+json, nothing dead-lettered, every operation past validation within the time budget.
 """
 
 from __future__ import annotations
 
-import asyncio
-import re
-import time
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from hypothesis import strategies as st
 
-from tests.conftest import Bearer
-from tests.support.cleanup import fresh_unique
 from tests.support.committees_school import (
     CommitteesSchool,
-    committees_settings,
-    committees_world,
+    committees_stack,
 )
 from tests.support.committees_seed import Seeded, seed
-from tests.support.fuzzing import Caller, Fuzz, dead_letters, fuzz_operations, operations
+from tests.support.fuzzing import (
+    TEXT,
+    Caller,
+    assert_fuzzed_well,
+    days,
+    fuzz_service,
+    iso,
+    school_years,
+    values,
+)
 from tests.support.matrix import CLASS, SCHOOL
-from tests.support.services import settings_for, worker_of
+from tests.support.service_world import StackKit, stack_kit_fixture
 from tongxin_committees.domain.calendar import china_date, school_year_of
 from tongxin_committees.projections.read_model import COMMITTEES
 from tongxin_contracts.events.committees import (
@@ -54,12 +54,10 @@ from tongxin_contracts.events.committees import (
     SessionMode,
     SessionTopic,
 )
-from tongxin_platform.auth import Role, TokenVerifier
+from tongxin_platform.auth import Role
 from tongxin_platform.eventstore import now_utc
-from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config
-from tongxin_platform.testing import Infra
-from tongxin_registry.bootstrap import SERVICE as REGISTRY
-from tongxin_registry.config import RegistrySettings
+
+__all__ = ["stack_kit_fixture"]  # the fixture ``stack_kit``
 
 pytestmark = [
     pytest.mark.integration,
@@ -71,30 +69,9 @@ BUDGET = 45.0  # seconds of fuzzing, shared among operations and callers
 TODAY = china_date(now_utc())
 YEAR = school_year_of(TODAY)
 
-DAYS = st.one_of(
-    st.just(TODAY),
-    st.dates(min_value=TODAY - timedelta(days=400), max_value=TODAY + timedelta(days=800)),
-    st.dates(),
-    st.dates(max_value=date(1, 1, 31)),
-    st.dates(min_value=date(9999, 12, 1)),
-)
-YEARS = st.one_of(st.integers(0, 9999), st.sampled_from([0, 1, 2000, 2099, 9998, 9999]))
-SCHOOL_YEARS = st.one_of(
-    st.just(YEAR),
-    YEARS.filter(lambda y: y < 9999).map(lambda y: f"{y:04d}-{y + 1:04d}"),
-    st.tuples(YEARS, YEARS).map(lambda ys: f"{ys[0]:04d}-{ys[1]:04d}"),
-)
-TEXT = st.text(min_size=1, max_size=40).filter(lambda s: "\x00" not in s)
+DAYS = days(TODAY, ahead=800)
+SCHOOL_YEARS = school_years(YEAR)
 COUNT = st.one_of(st.integers(0, 60), st.integers(-2, 10**7))
-
-
-def iso(values: st.SearchStrategy[date]) -> st.SearchStrategy[str]:
-    return values.map(date.isoformat)
-
-
-def values(enum: Any) -> st.SearchStrategy[str]:
-    return st.sampled_from([v.value for v in enum])
-
 
 EDGE_QUERY: dict[str, st.SearchStrategy[str]] = {
     "as_of": iso(DAYS),
@@ -248,27 +225,8 @@ def real_bodies(s: CommitteesSchool, sd: Seeded) -> dict[str, st.SearchStrategy[
 
 
 @pytest.fixture
-async def world(
-    infra: Infra,
-    kafka: str,
-    jwt_keys: tuple[bytes, bytes],
-    verifier: TokenVerifier,
-    bearer: Bearer,
-) -> AsyncIterator[tuple[CommitteesSchool, Seeded]]:
-    unique = fresh_unique()
-    topic = f"test-{unique}.events"
-    await ensure_topics(kafka, [TopicSpec(topic, 3, event_topic_config())])
-    registry_settings = settings_for(
-        REGISTRY, infra, database_name=f"t_{unique}", topics={"registry": topic}
-    )
-    assert isinstance(registry_settings, RegistrySettings)
-    settings = await committees_settings(
-        infra, kafka, unique, f"t_{unique}", topic, district_committees=frozenset({"*"})
-    )
-    async with (
-        worker_of(REGISTRY, registry_settings),
-        committees_world(settings, registry_settings, verifier, bearer, jwt_keys[0]) as s,
-    ):
+async def world(stack_kit: StackKit) -> AsyncIterator[tuple[CommitteesSchool, Seeded]]:
+    async with committees_stack(stack_kit, district_committees=frozenset({"*"})) as s:
         yield s, await seed(s)
 
 
@@ -296,40 +254,22 @@ async def test_fuzzing_every_committees_operation_never_gets_a_5xx_nor_an_error_
         "item_id": [i for i in (sd.hotline, sd.bureau, sd.committee) if i != "no-item"],
         "notification_id": ["1"],
     }
-    base = str(s.http.base_url).rstrip("/")
-    ops, broken = await asyncio.to_thread(operations, base)
-    shares = len(ops) * sum(c.share for c in callers.values())
-    fuzz = Fuzz(
-        base,
+    run = await fuzz_service(
+        str(s.http.base_url).rstrip("/"),
         callers,
         ids,
-        shares,
         budget=BUDGET,
         harvests={"committee_id": "committee_id", "item_id": "item_id"},
+        bodies=real_bodies(s, sd),
+        edges=EDGE_QUERY,
     )
-    fuzz.failures += broken
-    started = time.monotonic()
-    await asyncio.to_thread(fuzz_operations, fuzz, ops, real_bodies(s, sd), EDGE_QUERY)
-    took = time.monotonic() - started
-    settings = s.settings
-    dead = await dead_letters(
-        s.pool, COMMITTEES.group, settings.topic, settings.kafka_bootstrap_servers, fuzz.accepted
+    await assert_fuzzed_well(
+        run,
+        pool=s.pool,
+        group=COMMITTEES.group,
+        topic=s.settings.topic,
+        kafka=s.settings.kafka_bootstrap_servers,
+        setup_failures=sd.failures,
+        min_operations=3,
+        budget=BUDGET,
     )
-
-    bad = [f"{len(fuzz.failures)} bad answers:", *fuzz.failures[:40]] if fuzz.failures else []
-    bad += [f for f in sd.failures if re.search(r"→ 5\d\d", f)]  # parts missing are fine
-    if dead:
-        bad += ["accepted commands the read model could not project (dead-lettered):", *dead[:40]]
-    assert not bad, "\n".join(bad)
-    labels = sorted(op.label for op in ops)
-    calls = sum(fuzz.calls.values())
-    print(f"fuzzed {len(labels)} operations with {calls} calls in {took:.1f}s")
-    for op in labels:
-        seen = sorted((status, n) for (label, status), n in fuzz.statuses.items() if label == op)
-        print(f"  {op}: {seen}")
-    assert len(labels) >= 3, f"the schema lists only {labels}"
-    assert took < BUDGET + 30, f"fuzzing took {took:.1f}s"
-    unexercised = [(op, who) for op in labels for who in callers if not fuzz.calls[(op, who)]]
-    assert not unexercised, f"never called: {unexercised}"
-    never_past = [op for op in labels if not fuzz.past_validation[op]]
-    assert not never_past, f"never past validation: {never_past}; {sorted(fuzz.statuses.items())}"

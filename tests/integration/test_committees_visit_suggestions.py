@@ -113,7 +113,7 @@ async def test_a_visits_suggestions_become_items_and_the_answer_shows_on_the_vis
                 assert row["school_id"] == school.school_id
 
             # The same VisitCompleted delivered again: still one item per suggestion.
-            await s.redeliver(vs.topic, "VisitCompleted", visit_id)
+            await s.redeliver("VisitCompleted", visit_id, vs.topic)
             await s.caught_up("committees.visit_suggestions", vs.topic)
             received = await s.pool.fetchval(
                 "SELECT count(*) FROM events WHERE event_type LIKE '%ParentFeedbackReceived%'"

@@ -26,8 +26,6 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Bearer
-from tests.support.cleanup import fresh_unique
 from tests.support.matrix import (
     CLASS,
     DISTRICT,
@@ -37,32 +35,29 @@ from tests.support.matrix import (
     Endpoint,
     Where,
     assert_every_role_and_route_once,
+    other_schools_seen,
     parse_matrix,
-    route_gaps,
     staff_subject,
     token_of,
 )
 from tests.support.matrix import where_of as where_in
-from tests.support.matrix_run import Outcome, access_log_wrong, other_district_entries, run_cells
+from tests.support.matrix_run import assert_no_wrong, other_district_entries, run_matrix
 from tests.support.safety_school import (
     CARER_ROLES,
     ORGS,
     SafetySchool,
     Seeded,
     carer_ref_of,
-    safety_settings,
-    safety_world,
+    safety_stack,
     seed_safety_term,
 )
-from tests.support.services import settings_for, worker_of
+from tests.support.service_world import StackKit, stack_kit_fixture
 from tongxin_cli.demo import DemoSpec
-from tongxin_platform.auth import Role, TokenVerifier
+from tongxin_platform.auth import Role
 from tongxin_platform.eventstore import now_utc
-from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config
-from tongxin_platform.testing import Infra
-from tongxin_registry.bootstrap import SERVICE as REGISTRY
-from tongxin_registry.config import RegistrySettings
 from tongxin_safety.domain.calendar import china_date, school_year_of
+
+__all__ = ["stack_kit_fixture"]  # the fixture ``stack_kit``
 
 pytestmark = pytest.mark.integration
 
@@ -378,27 +373,9 @@ def where_of(caller: Caller, side: str) -> Where:
 
 
 @pytest.fixture(scope="module")
-async def world(
-    infra: Infra,
-    kafka: str,
-    jwt_keys: tuple[bytes, bytes],
-    verifier: TokenVerifier,
-    bearer: Bearer,
-) -> AsyncIterator[World]:
-    unique = fresh_unique()
-    topic = f"test-{unique}.events"
-    await ensure_topics(kafka, [TopicSpec(topic, 3, event_topic_config())])
-    registry_settings = settings_for(
-        REGISTRY, infra, database_name=f"t_{unique}", topics={"registry": topic}
-    )
-    assert isinstance(registry_settings, RegistrySettings)
-    settings = await safety_settings(infra, kafka, unique, f"t_{unique}", topic)
-    async with (
-        worker_of(REGISTRY, registry_settings),
-        safety_world(settings, registry_settings, verifier, bearer, jwt_keys[0], SPEC) as s,
-    ):
-        seeded = await seed_safety_term(s, school_id=SCHOOL, class_id=CLASS)
-        yield World(s, seeded)
+async def world(stack_kit: StackKit) -> AsyncIterator[World]:
+    async with safety_stack(stack_kit, SPEC) as s:
+        yield World(s, await seed_safety_term(s, school_id=SCHOOL, class_id=CLASS))
 
 
 # --- the cells -----------------------------------------------------------------------------
@@ -654,11 +631,8 @@ def check_ok(e: Endpoint, caller: Caller, side: str, r: httpx.Response, w: World
         if other:
             return f"market regulation sees inspections of kinds {sorted(other)}"
     path = request_for(e.column, caller, w)[1]
-    _, school, _, _ = where_of(caller, side)
-    if path.startswith("/districts/") and school is not None:
-        others = {x for x in w.s.roster.schools if x != school and x in text}
-        if others:
-            return f"a school's token sees other schools {sorted(others)}: {text[:200]}"
+    if wrong := other_schools_seen(path, where_of(caller, side), w.s.roster.schools, text):
+        return wrong
     if caller.level == "carer":
         sd = w.seeded
         paired = {sd.a, sd.c, sd.d, sd.e} if side == "in" else set()
@@ -692,13 +666,14 @@ async def test_every_role_gets_the_answer_the_matrix_states_on_every_safety_rout
     ids = [sd.a, sd.b, sd.c, sd.d, sd.e, sd.f, sd.concern, sd.incident, sd.guidance, sd.post]
     ids += sd.shifts
     ids += [p for kinds in sd.pairings.values() for p in kinds.values()]
-    outcome = Outcome([*sd.failures, *route_gaps(w.s.app, ENDPOINTS)])
-    await run_cells(
+    outcome = await run_matrix(
         w.s.app,
         w.http,
+        w.s.pool,
         ENDPOINTS,
         CALLERS,
-        outcome,
+        setup_failures=sd.failures,
+        setup_actors=sd.actors,
         token=w.token,
         subject=w.subject,
         request_for=lambda column, caller: request_for(column, caller, w),
@@ -707,10 +682,6 @@ async def test_every_role_gets_the_answer_the_matrix_states_on_every_safety_rout
         reads=lambda r: 200 <= r.status_code < 300 and bool(students_in(r.text, w)),
         ids=ids,
         of_record="F",
+        a_read_of="a child's record",
     )
-    wrong = outcome.wrong
-    # Every allowed read of a child's record is in the access log — and no refused one.
-    if not outcome.readers:
-        wrong.append("no allowed read of a child's record ran")
-    wrong += await access_log_wrong(w.s.pool, outcome, sd.actors)
-    assert not wrong, f"{len(wrong)} wrong of {outcome.checked} cells run:\n" + "\n".join(wrong)
+    assert_no_wrong(outcome)

@@ -11,32 +11,27 @@ head teacher, a community carer, the police, market regulation, a bureau officer
 committee, an operator, and without a token. Days are drawn near the ends of the calendar too
 (year 1 and year 9999), since the service counts in China time.
 
-No answer may be a 5xx, every 4xx must be problem+json, and every command the service accepted
-must reach its read model: the projection dead-letters nothing. The fuzzing is bounded in time
-(a budget shared among operations and callers); the test counts, per operation, the answers that
-got past request validation, so it cannot pass without having reached the handlers.
+The verdict is ``tests.support.fuzzing.assert_fuzzed_well``: no 5xx, no error that is not
+problem+json, nothing dead-lettered, every operation past validation within the time budget.
 """
 
 from __future__ import annotations
 
-import asyncio
-import re
-import time
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from hypothesis import strategies as st
 
-from tests.conftest import Bearer
-from tests.support.cleanup import fresh_unique
 from tests.support.fuzzing import (
+    TEXT,
     Caller,
-    Fuzz,
-    dead_letters,
-    fuzz_operations,
-    operations,
+    assert_fuzzed_well,
+    days,
+    fuzz_service,
+    iso,
+    school_years,
+    values,
 )
 from tests.support.safety_school import (
     KINDS,
@@ -44,11 +39,10 @@ from tests.support.safety_school import (
     SafetySchool,
     Seeded,
     carer_ref_of,
-    safety_settings,
-    safety_world,
+    safety_stack,
     seed_safety_term,
 )
-from tests.support.services import settings_for, worker_of
+from tests.support.service_world import StackKit, stack_kit_fixture
 from tongxin_cli.demo import DemoSpec
 from tongxin_contracts.events.registry import CareGroup
 from tongxin_contracts.events.safety import (
@@ -75,14 +69,12 @@ from tongxin_contracts.events.safety import (
     ShiftPeriod,
     VicePost,
 )
-from tongxin_platform.auth import Role, TokenVerifier
+from tongxin_platform.auth import Role
 from tongxin_platform.eventstore import now_utc
-from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config
-from tongxin_platform.testing import Infra
-from tongxin_registry.bootstrap import SERVICE as REGISTRY
-from tongxin_registry.config import RegistrySettings
 from tongxin_safety.domain.calendar import china_date, school_year_of
 from tongxin_safety.projections.read_model import SAFETY
+
+__all__ = ["stack_kit_fixture"]  # the fixture ``stack_kit``
 
 pytestmark = [
     pytest.mark.integration,
@@ -96,29 +88,8 @@ BUDGET = 40.0  # seconds of fuzzing, shared among operations and callers
 TODAY = china_date(now_utc())
 YEAR = school_year_of(TODAY)
 
-DAYS = st.one_of(
-    st.just(TODAY),
-    st.dates(min_value=TODAY - timedelta(days=400), max_value=TODAY + timedelta(days=60)),
-    st.dates(),
-    st.dates(max_value=date(1, 1, 31)),
-    st.dates(min_value=date(9999, 12, 1)),
-)
-YEARS = st.one_of(st.integers(0, 9999), st.sampled_from([0, 1, 2000, 2099, 9998, 9999]))
-SCHOOL_YEARS = st.one_of(
-    st.just(YEAR),
-    YEARS.filter(lambda y: y < 9999).map(lambda y: f"{y:04d}-{y + 1:04d}"),
-    st.tuples(YEARS, YEARS).map(lambda ys: f"{ys[0]:04d}-{ys[1]:04d}"),
-)
-TEXT = st.text(min_size=1, max_size=40).filter(lambda s: "\x00" not in s)
-
-
-def iso(values: st.SearchStrategy[date]) -> st.SearchStrategy[str]:
-    return values.map(date.isoformat)
-
-
-def values(enum: Any) -> st.SearchStrategy[str]:
-    return st.sampled_from([v.value for v in enum])
-
+DAYS = days(TODAY, ahead=60)
+SCHOOL_YEARS = school_years(YEAR)
 
 # Query parameters drawn near the ends of the calendar, where an operation has them.
 EDGE_QUERY: dict[str, st.SearchStrategy[str]] = {
@@ -267,27 +238,9 @@ def real_bodies(s: SafetySchool, seeded: Seeded) -> dict[str, st.SearchStrategy[
 
 
 @pytest.fixture
-async def world(
-    infra: Infra,
-    kafka: str,
-    jwt_keys: tuple[bytes, bytes],
-    verifier: TokenVerifier,
-    bearer: Bearer,
-) -> AsyncIterator[tuple[SafetySchool, Seeded]]:
-    unique = fresh_unique()
-    topic = f"test-{unique}.events"
-    await ensure_topics(kafka, [TopicSpec(topic, 3, event_topic_config())])
-    registry_settings = settings_for(
-        REGISTRY, infra, database_name=f"t_{unique}", topics={"registry": topic}
-    )
-    assert isinstance(registry_settings, RegistrySettings)
-    settings = await safety_settings(infra, kafka, unique, f"t_{unique}", topic)
-    async with (
-        worker_of(REGISTRY, registry_settings),
-        safety_world(settings, registry_settings, verifier, bearer, jwt_keys[0], SPEC) as s,
-    ):
-        seeded = await seed_safety_term(s, school_id=SCHOOL, class_id=CLASS)
-        yield s, seeded
+async def world(stack_kit: StackKit) -> AsyncIterator[tuple[SafetySchool, Seeded]]:
+    async with safety_stack(stack_kit, SPEC) as s:
+        yield s, await seed_safety_term(s, school_id=SCHOOL, class_id=CLASS)
 
 
 async def test_fuzzing_every_safety_operation_never_gets_a_5xx_nor_an_error_not_a_problem(
@@ -327,14 +280,10 @@ async def test_fuzzing_every_safety_operation_never_gets_a_5xx_nor_an_error_not_
         "referral_id": [r for r in (seeded.guidance,) if r != "no-referral"],
         "notification_id": [seeded.notification],
     }
-    base = str(s.http.base_url).rstrip("/")
-    ops, broken = await asyncio.to_thread(operations, base)
-    shares = len(ops) * sum(c.share for c in callers.values())
-    fuzz = Fuzz(
-        base,
+    run = await fuzz_service(
+        str(s.http.base_url).rstrip("/"),
         callers,
         ids,
-        shares,
         budget=BUDGET,
         harvests={
             "pairing_id": "pairing_id",
@@ -344,31 +293,17 @@ async def test_fuzzing_every_safety_operation_never_gets_a_5xx_nor_an_error_not_
             "incident_id": "incident_id",
             "referral_id": "referral_id",
         },
+        bodies=real_bodies(s, seeded),
+        edges=EDGE_QUERY,
     )
-    fuzz.failures += broken
-    bodies = real_bodies(s, seeded)
-    started = time.monotonic()
-    await asyncio.to_thread(fuzz_operations, fuzz, ops, bodies, EDGE_QUERY)
-    took = time.monotonic() - started
-    settings = s.settings
-    kafka_at = settings.kafka_bootstrap_servers
-    dead = await dead_letters(s.pool, SAFETY.group, settings.topic, kafka_at, fuzz.accepted)
-
-    bad = [f"{len(fuzz.failures)} bad answers:", *fuzz.failures[:40]] if fuzz.failures else []
-    bad += [f for f in seeded.failures if re.search(r"→ 5\d\d", f)]  # parts missing are fine
-    if dead:
-        bad += ["accepted commands the read model could not project (dead-lettered):", *dead[:40]]
-    assert not bad, "\n".join(bad)
-    labels = sorted(op.label for op in ops)
-    calls = sum(fuzz.calls.values())
-    print(f"fuzzed {len(labels)} operations with {calls} calls in {took:.1f}s")
-    for op in labels:
-        seen = sorted((status, n) for (label, status), n in fuzz.statuses.items() if label == op)
-        print(f"  {op}: {seen}")
     # the kit's notifications and inbox at least; every part adds its own operations
-    assert len(labels) >= 3, f"the schema lists only {labels}"
-    assert took < BUDGET + 30, f"fuzzing took {took:.1f}s"
-    unexercised = [(op, who) for op in labels for who in callers if not fuzz.calls[(op, who)]]
-    assert not unexercised, f"never called: {unexercised}"
-    never_past = [op for op in labels if not fuzz.past_validation[op]]
-    assert not never_past, f"never past validation: {never_past}; {sorted(fuzz.statuses.items())}"
+    await assert_fuzzed_well(
+        run,
+        pool=s.pool,
+        group=SAFETY.group,
+        topic=s.settings.topic,
+        kafka=s.settings.kafka_bootstrap_servers,
+        setup_failures=seeded.failures,
+        min_operations=3,
+        budget=BUDGET,
+    )

@@ -25,8 +25,6 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Bearer
-from tests.support.cleanup import fresh_unique
 from tests.support.matrix import (
     CLASS,
     DISTRICT,
@@ -37,29 +35,25 @@ from tests.support.matrix import (
     Where,
     assert_every_role_and_route_once,
     parse_matrix,
-    route_gaps,
     staff_subject,
     token_of,
     where_of,
 )
-from tests.support.matrix_run import Outcome, access_log_wrong, other_district_entries, run_cells
-from tests.support.services import settings_for, worker_of
+from tests.support.matrix_run import assert_no_wrong, other_district_entries, run_matrix
+from tests.support.service_world import StackKit, stack_kit_fixture
 from tests.support.wellbeing_school import (
     Seeded,
     Wellbeing,
     consent_of,
-    seed_school_year,
-    wellbeing_settings,
-    wellbeing_world,
+    seed_class,
+    wellbeing_stack,
 )
 from tongxin_cli.demo import DemoSpec
-from tongxin_platform.auth import Role, TokenVerifier
+from tongxin_platform.auth import Role
 from tongxin_platform.eventstore import now_utc
-from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config
-from tongxin_platform.testing import Infra
-from tongxin_registry.bootstrap import SERVICE as REGISTRY
-from tongxin_registry.config import RegistrySettings
 from tongxin_wellbeing.domain.calendar import china_date, school_year_of
+
+__all__ = ["stack_kit_fixture"]  # the fixture ``stack_kit``
 
 pytestmark = pytest.mark.integration
 
@@ -313,29 +307,10 @@ class World:
 
 
 @pytest.fixture(scope="module")
-async def world(
-    infra: Infra,
-    kafka: str,
-    jwt_keys: tuple[bytes, bytes],
-    verifier: TokenVerifier,
-    bearer: Bearer,
-) -> AsyncIterator[World]:
-    unique = fresh_unique()
-    topic = f"test-{unique}.events"
-    await ensure_topics(kafka, [TopicSpec(topic, 3, event_topic_config())])
-    registry_settings = settings_for(
-        REGISTRY, infra, database_name=f"t_{unique}", topics={"registry": topic}
-    )
-    assert isinstance(registry_settings, RegistrySettings)
-    settings = await wellbeing_settings(infra, kafka, unique, f"t_{unique}", topic)
-    async with (
-        worker_of(REGISTRY, registry_settings),
-        wellbeing_world(settings, registry_settings, verifier, bearer, SPEC) as wb,
-    ):
-        seeded = await seed_school_year(
-            wb.http, wb.roster, jwt_keys[0], school_id=SCHOOL, class_id=CLASS, hospital_id=HOSPITAL
-        )
-        yield World(wb, jwt_keys[0], seeded)
+async def world(stack_kit: StackKit) -> AsyncIterator[World]:
+    async with wellbeing_stack(stack_kit, SPEC) as wb:
+        seeded = await seed_class(wb, stack_kit.private_key, CLASS, HOSPITAL)
+        yield World(wb, stack_kit.private_key, seeded)
 
 
 # --- the cells -----------------------------------------------------------------------------
@@ -484,13 +459,14 @@ async def test_every_role_gets_the_answer_the_matrix_states_on_every_wellbeing_r
 ) -> None:
     w = world
     assert_every_role_and_route_once(CALLERS, ENDPOINTS)
-    outcome = Outcome([*w.seeded.failures, *route_gaps(w.wb.app, ENDPOINTS)])
-    await run_cells(
+    outcome = await run_matrix(
         w.wb.app,
         w.http,
+        w.wb.pool,
         ENDPOINTS,
         CALLERS,
-        outcome,
+        setup_failures=w.seeded.failures,
+        setup_actors=w.seeded.actors,
         token=w.token,
         subject=w.subject,
         request_for=lambda column, caller: request_for(column, caller, w),
@@ -506,7 +482,4 @@ async def test_every_role_gets_the_answer_the_matrix_states_on_every_wellbeing_r
         ),
         of_record="O",
     )
-    wrong = outcome.wrong
-    # Every allowed read of a student's record is in the access log — and no refused one.
-    wrong += await access_log_wrong(w.wb.pool, outcome, w.seeded.actors)
-    assert not wrong, f"{len(wrong)} wrong of {outcome.checked} cells run:\n" + "\n".join(wrong)
+    assert_no_wrong(outcome)

@@ -10,40 +10,34 @@ the wellbeing team, a head teacher, the principal, the receiving hospital, a bur
 operator, and without a token. Days, months and school years are drawn near the ends of the
 calendar too (year 1 and year 9999), since the service counts in China time.
 
-No answer may be a 5xx, every 4xx must be problem+json, and every command the service accepted
-must reach its read model: the projection dead-letters nothing. The fuzzing is bounded in time
-(a budget shared among operations and callers); the test counts, per operation, the answers that
-got past request validation, so it cannot pass without having reached the handlers.
+The verdict is ``tests.support.fuzzing.assert_fuzzed_well``: no 5xx, no error that is not
+problem+json, nothing dead-lettered, every operation past validation within the time budget.
 """
 
 from __future__ import annotations
 
-import asyncio
-import re
-import time
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from hypothesis import strategies as st
 
-from tests.conftest import Bearer
-from tests.support.cleanup import fresh_unique
 from tests.support.fuzzing import (
+    TEXT,
+    YEARS,
     Caller,
-    Fuzz,
-    dead_letters,
-    fuzz_operations,
-    operations,
+    assert_fuzzed_well,
+    days,
+    fuzz_service,
+    iso,
+    school_years,
 )
-from tests.support.services import settings_for, worker_of
+from tests.support.service_world import StackKit, stack_kit_fixture
 from tests.support.wellbeing_school import (
     Seeded,
     Wellbeing,
-    seed_school_year,
-    wellbeing_settings,
-    wellbeing_world,
+    seed_class,
+    wellbeing_stack,
 )
 from tongxin_cli.demo import DemoSpec
 from tongxin_contracts.events.wellbeing import (
@@ -55,14 +49,12 @@ from tongxin_contracts.events.wellbeing import (
     SignOffRole,
     TrainingTopic,
 )
-from tongxin_platform.auth import Principal, Role, TokenVerifier, mint
+from tongxin_platform.auth import Principal, Role, mint
 from tongxin_platform.eventstore import now_utc
-from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config
-from tongxin_platform.testing import Infra
-from tongxin_registry.bootstrap import SERVICE as REGISTRY
-from tongxin_registry.config import RegistrySettings
 from tongxin_wellbeing.domain.calendar import china_date, school_year_of
 from tongxin_wellbeing.projections.read_model import WELLBEING
+
+__all__ = ["stack_kit_fixture"]  # the fixture ``stack_kit``
 
 pytestmark = [
     pytest.mark.integration,
@@ -77,33 +69,17 @@ BUDGET = 30.0  # seconds of fuzzing, shared among operations and callers
 TODAY = china_date(now_utc())
 YEAR = school_year_of(TODAY)
 
-DAYS = st.one_of(
-    st.just(TODAY),
-    st.dates(min_value=TODAY - timedelta(days=400), max_value=TODAY),
-    st.dates(),
-    st.dates(max_value=date(1, 1, 31)),
-    st.dates(min_value=date(9999, 12, 1)),
-)
-YEARS = st.one_of(st.integers(0, 9999), st.sampled_from([0, 1, 2000, 2099, 9998, 9999]))
-SCHOOL_YEARS = st.one_of(
-    st.just(YEAR),
-    YEARS.filter(lambda y: y < 9999).map(lambda y: f"{y:04d}-{y + 1:04d}"),
-    st.tuples(YEARS, YEARS).map(lambda ys: f"{ys[0]:04d}-{ys[1]:04d}"),
-)
+DAYS = days(TODAY, ahead=0)
+SCHOOL_YEARS = school_years(YEAR)
 MONTHS = st.one_of(
     st.just(f"{TODAY:%Y-%m}"),
     st.tuples(YEARS, st.integers(1, 12)).map(lambda ym: f"{ym[0]:04d}-{ym[1]:02d}"),
 )
 # Query parameters drawn near the ends of the calendar, where an operation has them.
 EDGE_QUERY: dict[str, st.SearchStrategy[str]] = {"school_year": SCHOOL_YEARS}
-TEXT = st.text(min_size=1, max_size=40).filter(lambda s: "\x00" not in s)
 
 
 # --- what the school really has ---------------------------------------------------------
-
-
-def iso(values: st.SearchStrategy[date]) -> st.SearchStrategy[str]:
-    return values.map(date.isoformat)
 
 
 def real_bodies(wb: Wellbeing, seeded: Seeded) -> dict[str, st.SearchStrategy[dict[str, Any]]]:
@@ -210,28 +186,9 @@ def real_bodies(wb: Wellbeing, seeded: Seeded) -> dict[str, st.SearchStrategy[di
 
 
 @pytest.fixture
-async def world(
-    infra: Infra,
-    kafka: str,
-    jwt_keys: tuple[bytes, bytes],
-    verifier: TokenVerifier,
-    bearer: Bearer,
-) -> AsyncIterator[tuple[Wellbeing, Seeded]]:
-    unique = fresh_unique()
-    topic = f"test-{unique}.events"
-    await ensure_topics(kafka, [TopicSpec(topic, 3, event_topic_config())])
-    registry_settings = settings_for(
-        REGISTRY, infra, database_name=f"t_{unique}", topics={"registry": topic}
-    )
-    assert isinstance(registry_settings, RegistrySettings)
-    settings = await wellbeing_settings(infra, kafka, unique, f"t_{unique}", topic)
-    async with (
-        worker_of(REGISTRY, registry_settings),
-        wellbeing_world(settings, registry_settings, verifier, bearer, SPEC) as wb,
-    ):
-        seeded = await seed_school_year(
-            wb.http, wb.roster, jwt_keys[0], school_id=SCHOOL, class_id=CLASS, hospital_id=HOSPITAL
-        )
+async def world(stack_kit: StackKit) -> AsyncIterator[tuple[Wellbeing, Seeded]]:
+    async with wellbeing_stack(stack_kit, SPEC) as wb:
+        seeded = await seed_class(wb, stack_kit.private_key, CLASS, HOSPITAL)
         yield wb, seeded
 
 
@@ -278,40 +235,23 @@ async def test_fuzzing_every_wellbeing_operation_never_gets_a_5xx_nor_an_error_n
         "school_year": [YEAR, "2000-2001", "0001-0002", "9998-9999"],
         "notification_id": [seeded.notification],
     }
-    ops, broken = await asyncio.to_thread(operations, str(wb.http.base_url).rstrip("/"))
-    shares = len(ops) * sum(c.share for c in callers.values())
-    fuzz = Fuzz(
+    run = await fuzz_service(
         str(wb.http.base_url).rstrip("/"),
         callers,
         ids,
-        shares,
         budget=BUDGET,
         harvests={"proposal_id": "proposal_id", "referral_id": "referral_id"},
+        bodies=real_bodies(wb, seeded),
+        edges=EDGE_QUERY,
     )
-    fuzz.failures += broken
-    bodies = real_bodies(wb, seeded)
-    started = time.monotonic()
-    await asyncio.to_thread(fuzz_operations, fuzz, ops, bodies, EDGE_QUERY)
-    took = time.monotonic() - started
-    settings = wb.settings
-    kafka_at = settings.kafka_bootstrap_servers
-    dead = await dead_letters(wb.pool, WELLBEING.group, settings.topic, kafka_at, fuzz.accepted)
-
-    bad = [f"{len(fuzz.failures)} bad answers:", *fuzz.failures[:40]] if fuzz.failures else []
-    bad += [f for f in seeded.failures if re.search(r"→ 5\d\d", f)]  # parts missing are fine
-    if dead:
-        bad += ["accepted commands the read model could not project (dead-lettered):", *dead[:40]]
-    assert not bad, "\n".join(bad)
-    labels = sorted(op.label for op in ops)
-    calls = sum(fuzz.calls.values())
-    print(f"fuzzed {len(labels)} operations with {calls} calls in {took:.1f}s")
-    for op in labels:
-        seen = sorted((status, n) for (label, status), n in fuzz.statuses.items() if label == op)
-        print(f"  {op}: {seen}")
     # team (2) and training (4) at least; every other part adds its own operations
-    assert len(labels) >= 6, f"the schema lists only {labels}"
-    assert took < BUDGET + 30, f"fuzzing took {took:.1f}s"
-    unexercised = [(op, who) for op in labels for who in callers if not fuzz.calls[(op, who)]]
-    assert not unexercised, f"never called: {unexercised}"
-    never_past = [op for op in labels if not fuzz.past_validation[op]]
-    assert not never_past, f"never past validation: {never_past}; {sorted(fuzz.statuses.items())}"
+    await assert_fuzzed_well(
+        run,
+        pool=wb.pool,
+        group=WELLBEING.group,
+        topic=wb.settings.topic,
+        kafka=wb.settings.kafka_bootstrap_servers,
+        setup_failures=seeded.failures,
+        min_operations=6,
+        budget=BUDGET,
+    )

@@ -17,7 +17,8 @@ import pytest
 from tests.conftest import Bearer
 from tests.support.kafka_reader import read_all
 from tests.support.receiver import Receiver, receiving
-from tests.support.referrals import PUBLIC_URL, Clock, Stack, referral_stack
+from tests.support.referrals import PUBLIC_URL, Stack, referral_stack
+from tests.support.service_world import Clock
 from tests.support.waiting import eventually
 from tongxin_platform.auth import Principal, Role, TokenVerifier
 from tongxin_platform.eventstore import now_utc

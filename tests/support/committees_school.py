@@ -22,36 +22,31 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
-
-import asyncpg
-import httpx
-import pytest
-from aiokafka import AIOKafkaProducer
-from fastapi import FastAPI
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, ClassVar
 
 from tests.conftest import Bearer
-from tests.support.kafka_reader import read_all
-from tests.support.servers import serving
-from tests.support.services import database_of, settings_for, worker_of
-from tests.support.waiting import caught_up, eventually
+from tests.support.service_world import (
+    Clock,
+    ServiceEnv,
+    ServiceWorld,
+    StackKit,
+    env_fixture,
+    service_settings,
+    stood_up,
+)
+from tests.support.waiting import eventually
 from tongxin_cli.demo import STAFF_COLUMNS, STUDENT_COLUMNS
 from tongxin_committees.bootstrap import SERVICE
 from tongxin_committees.config import CommitteesSettings
 from tongxin_committees.entrypoints.api import create_app as committees_app
-from tongxin_platform.auth import Principal, Role, TokenVerifier, mint
-from tongxin_platform.eventstore import now_utc
-from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config
-from tongxin_platform.testing import Infra
-from tongxin_platform.worker import Worker
+from tongxin_platform.auth import Role, TokenVerifier
+from tongxin_platform.service import Service
 from tongxin_registry.application.pseudonyms import Pseudonymizer
 from tongxin_registry.config import RegistrySettings
-from tongxin_registry.entrypoints.api import create_app as registry_app
 
 DISTRICT = "330106"
 GRADES = (1, 1, 2, 3)  # the classes of each school, by grade (grade 1 has two classes)
@@ -255,30 +250,12 @@ def make_roster(
     return roster
 
 
-@dataclass
-class Clock:
-    """The stack's clock, shared by its API and its worker: the real one moved by ``ahead``."""
+@dataclass(kw_only=True)
+class CommitteesSchool(ServiceWorld):
+    service: ClassVar[Service] = SERVICE
 
-    ahead: timedelta = timedelta(0)
-
-    def __call__(self) -> datetime:
-        return now_utc() + self.ahead
-
-
-@dataclass
-class CommitteesSchool:
     settings: CommitteesSettings
-    app: FastAPI
-    http: httpx.AsyncClient  # the committees API
-    registry: httpx.AsyncClient  # the registry API (leaving, transfers)
-    pool: asyncpg.Pool  # committees' database
     roster: CommitteesRoster
-    private_key: bytes
-    officer: dict[str, str]  # the district's bureau officer (registry imports, leaving)
-    registry_topic: str
-    clock: Clock = field(default_factory=Clock)
-    worker: Worker | None = None
-    _worker: AbstractAsyncContextManager[Worker] | None = None
 
     @property
     def district(self) -> str:
@@ -293,20 +270,6 @@ class CommitteesSchool:
         return self.roster.schools[1]
 
     # --- tokens ---------------------------------------------------------------------------------
-
-    def token(
-        self,
-        role: Role | str,
-        sub: str,
-        *,
-        district: str | None = None,
-        school: str | None = None,
-        class_id: str | None = None,
-        org: str | None = None,
-    ) -> dict[str, str]:
-        """Headers with a bearer token; the district defaults to the roster's."""
-        p = Principal(sub, Role(role), district or self.roster.district, school, class_id, org=org)
-        return {"Authorization": f"Bearer {mint(self.private_key, p, ttl=3600)}"}
 
     def staff(self, role: str, school_id: str | None = None) -> dict[str, str]:
         """The roster's ``role`` of ``school_id`` (default: the first school)."""
@@ -338,18 +301,7 @@ class CommitteesSchool:
         """One officer of an agency or role without a school (``<role>-1``)."""
         return self.token(role, f"{role}-1", district=district)
 
-    # --- the worker, the clock, the topics ------------------------------------------------------
-
-    async def start_worker(self, clock: Clock | None = None) -> None:
-        assert self._worker is None, "one worker at a time"
-        self.clock = clock or self.clock
-        self._worker = worker_of(SERVICE, self.settings, clock=self.clock)
-        self.worker = await self._worker.__aenter__()
-
-    async def stop_worker(self) -> None:
-        if self._worker is not None:
-            await self._worker.__aexit__(None, None, None)
-            self._worker, self.worker = None, None
+    # --- the roster arrived ---------------------------------------------------------------------
 
     async def catch_up(self) -> None:
         """Wait for the roster in committees' read model, and for every part of the worker that
@@ -367,82 +319,10 @@ class CommitteesSchool:
         )
         await self.registry_read()
 
-    async def registry_read(self) -> None:
-        """Wait until every part of the worker reading the registry read all of its topic."""
-        readers = {p.group for p in SERVICE.projections if "registry" in p.sources}
-        readers |= {r.group for r in SERVICE.reactions if "registry" in r.sources}
-        for group in sorted(readers):
-            await self.caught_up(group, self.registry_topic)
 
-    async def caught_up(self, group: str, topic: str | None = None) -> None:
-        """Wait until ``group`` stored offsets at the end of ``topic`` (default: committees')."""
-        bootstrap = self.settings.kafka_bootstrap_servers
-        topic = topic or self.settings.topic
-        await eventually(
-            lambda: caught_up(self.pool, group, topic, bootstrap),
-            bool,
-            timeout=90,
-            what=f"{group} caught up with {topic}",
-        )
-
-    async def redeliver(self, topic: str, event_name: str, marker: str) -> None:
-        """Send a record of ``topic`` again, as Kafka redelivers: the first whose type is
-        ``event_name`` and whose payload holds ``marker``."""
-        bootstrap = self.settings.kafka_bootstrap_servers
-        records = await read_all(bootstrap, topic)
-        trigger = next(
-            r
-            for r in records
-            if marker.encode() in r.value
-            and any(event_name.encode() in v for _, v in r.headers or ())
-        )
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
-        await producer.start()
-        try:
-            await producer.send_and_wait(
-                topic,
-                trigger.value,
-                key=trigger.key,
-                headers=list(trigger.headers),
-                partition=trigger.partition,
-            )
-        finally:
-            await producer.stop()
-
-    async def events(self, event_name: str, stream_prefix: str = "") -> list[dict[str, Any]]:
-        """The payloads of committees' stored events of type ``event_name`` (whose stream
-        starts with ``stream_prefix``), in the order they were appended."""
-        rows = await self.pool.fetch(
-            "SELECT payload FROM events"
-            " WHERE event_type LIKE $1 AND stream_id LIKE $2 ORDER BY position",
-            f"%{event_name}%",
-            f"{stream_prefix}%",
-        )
-        return [json.loads(bytes(r["payload"])) for r in rows]
-
-
-async def committees_settings(
-    infra: Infra,
-    kafka: str,
-    unique: str,
-    database_name: str,
-    registry_topic: str,
-    **extra: Any,
-) -> CommitteesSettings:
-    """Its own topic, and test topics for every topic it reads (none is the real one);
-    ``extra``: settings of the test (e.g. ``district_committees``, ``visits_topic``)."""
-    own = f"test-{unique}-committees.events"
-    visits = extra.pop("visits_topic", f"test-{unique}-visits.events")
-    await ensure_topics(kafka, [TopicSpec(t, 3, event_topic_config()) for t in (own, visits)])
-    settings = settings_for(
-        SERVICE,
-        infra,
-        database_name=f"{database_name}_committees",
-        topics={"committees": own, "registry": registry_topic, "visits": visits},
-        **extra,
-    )
-    assert isinstance(settings, CommitteesSettings)
-    return settings
+# Its own topic, and test topics for every topic it reads; keywords: settings of the test (e.g.
+# ``district_committees``, ``visits_topic``).
+committees_settings = partial(service_settings, SERVICE, CommitteesSettings)
 
 
 @asynccontextmanager
@@ -461,59 +341,35 @@ async def committees_world(
     caught up with it (its worker running on ``clock``), unless ``worker=False``: then the test
     starts the worker itself (``s.start_worker()``) and waits (``await s.catch_up()``)."""
     roster = roster or make_roster(Pseudonymizer(registry_settings.pseudonym_key()))
-    officer = bearer("bureau_officer", roster.district)
-    clock = clock or Clock()
-    app = committees_app(settings, verifier, clock=clock)
-    async with AsyncExitStack() as stack:
-        pool = await stack.enter_async_context(database_of(SERVICE, settings))
-        registry_url = await stack.enter_async_context(
-            serving(registry_app(registry_settings, verifier))
-        )
-        url = await stack.enter_async_context(serving(app))
-        registry = await stack.enter_async_context(
-            httpx.AsyncClient(base_url=registry_url, timeout=30)
-        )
-        http = await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=30))
-        s = CommitteesSchool(
-            settings,
-            app,
-            http,
-            registry,
-            pool,
-            roster,
-            private_key,
-            officer,
-            registry_settings.topic,
-            clock,
-        )
-        stack.push_async_callback(s.stop_worker)
-        if worker:
-            await s.start_worker()
-        for path, body in (
-            ("/imports/students", roster.students_csv),
-            ("/imports/staff", roster.staff_csv),
-        ):
-            r = await registry.post(path, content=body.encode(), headers=officer)
-            assert r.status_code == 200, r.text
-        if worker:
-            await s.catch_up()
+    async with stood_up(
+        CommitteesSchool,
+        committees_app,
+        settings,
+        registry_settings,
+        verifier,
+        private_key=private_key,
+        officer=bearer("bureau_officer", roster.district),
+        roster_csv=(roster.students_csv, roster.staff_csv),
+        clock=clock,
+        worker=worker,
+        roster=roster,
+    ) as s:
         yield s
 
 
+def committees_stack(kit: StackKit, **extra: Any) -> AbstractAsyncContextManager[CommitteesSchool]:
+    """Committees (``extra``: its settings of the test) and a registry of their own, for a
+    module's matrix or a fuzz test."""
+    world_of = partial(
+        committees_world, verifier=kit.verifier, bearer=kit.bearer, private_key=kit.private_key
+    )
+    return kit.stack(committees_settings, world_of, **extra)
+
+
 @dataclass
-class CommitteesEnv:
+class CommitteesEnv(ServiceEnv):
     """The test's infrastructure and the registry it imports the roster through (the fixture
     ``committees_env``): ``world`` stands the committees service up on it."""
-
-    infra: Infra
-    kafka: str
-    topic: str  # the registry's
-    unique: str
-    database_name: str
-    registry_settings: RegistrySettings
-    verifier: TokenVerifier
-    bearer: Bearer
-    keys: tuple[bytes, bytes]
 
     async def settings(self, **extra: Any) -> CommitteesSettings:
         return await committees_settings(
@@ -544,21 +400,4 @@ class CommitteesEnv:
             yield s
 
 
-@pytest.fixture(name="committees_env")
-def committees_env_fixture(
-    infra: Infra,
-    kafka: str,
-    topic: str,
-    unique: str,
-    database_name: str,
-    registry_settings: RegistrySettings,
-    registry_worker: None,
-    verifier: TokenVerifier,
-    bearer: Bearer,
-    jwt_keys: tuple[bytes, bytes],
-) -> CommitteesEnv:
-    """A test module takes it by importing ``committees_env_fixture``: pytest finds the
-    fixtures in a module's namespace (under their ``name``), and the conftest stays the kit's."""
-    return CommitteesEnv(
-        infra, kafka, topic, unique, database_name, registry_settings, verifier, bearer, jwt_keys
-    )
+committees_env_fixture = env_fixture(CommitteesEnv, "committees_env")

@@ -4,12 +4,14 @@ Each service's fuzz test says what its service really has (ids, bodies) and what
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date, timedelta
 from functools import partial
 from typing import Any
 
@@ -255,3 +257,104 @@ async def dead_letters(
         )
         out += [f"    after {command}" for command in accepted if stream[-12:] in command]
     return out
+
+
+# --- strategies every service's fuzz draws from ----------------------------------------------
+
+YEARS = st.one_of(st.integers(0, 9999), st.sampled_from([0, 1, 2000, 2099, 9998, 9999]))
+TEXT = st.text(min_size=1, max_size=40).filter(lambda s: "\x00" not in s)
+
+
+def days(today: date, *, ahead: int) -> st.SearchStrategy[date]:
+    """Days near ``today`` (400 back, ``ahead`` on), any day, and the ends of the calendar."""
+    return st.one_of(
+        st.just(today),
+        st.dates(min_value=today - timedelta(days=400), max_value=today + timedelta(days=ahead)),
+        st.dates(),
+        st.dates(max_value=date(1, 1, 31)),
+        st.dates(min_value=date(9999, 12, 1)),
+    )
+
+
+def school_years(year: str) -> st.SearchStrategy[str]:
+    """``year``, school years of any year, and pairs of years that are none."""
+    return st.one_of(
+        st.just(year),
+        YEARS.filter(lambda y: y < 9999).map(lambda y: f"{y:04d}-{y + 1:04d}"),
+        st.tuples(YEARS, YEARS).map(lambda ys: f"{ys[0]:04d}-{ys[1]:04d}"),
+    )
+
+
+def iso(values: st.SearchStrategy[date]) -> st.SearchStrategy[str]:
+    return values.map(date.isoformat)
+
+
+def values(enum: Any) -> st.SearchStrategy[str]:
+    return st.sampled_from([v.value for v in enum])
+
+
+# --- a fuzz run and its verdict -----------------------------------------------------------------
+
+
+@dataclass
+class Fuzzed:
+    fuzz: Fuzz
+    labels: list[str]  # the operations the schema lists
+    took: float  # seconds of fuzzing
+
+
+async def fuzz_service(
+    base_url: str,
+    callers: dict[str, Caller],
+    ids: dict[str, list[str]],
+    *,
+    budget: float,
+    harvests: dict[str, str],
+    bodies: Bodies,
+    edges: EdgeQuery,
+) -> Fuzzed:
+    """Every operation of the served OpenAPI under every caller, within ``budget`` seconds."""
+    ops, broken = await asyncio.to_thread(operations, base_url)
+    shares = len(ops) * sum(c.share for c in callers.values())
+    fuzz = Fuzz(base_url, callers, ids, shares, budget=budget, harvests=harvests)
+    fuzz.failures += broken
+    started = time.monotonic()
+    await asyncio.to_thread(fuzz_operations, fuzz, ops, bodies, edges)
+    return Fuzzed(fuzz, sorted(op.label for op in ops), time.monotonic() - started)
+
+
+async def assert_fuzzed_well(
+    run: Fuzzed,
+    *,
+    pool: asyncpg.Pool,
+    group: str,
+    topic: str,
+    kafka: str,
+    setup_failures: list[str],
+    min_operations: int,
+    budget: float,
+) -> None:
+    """No answer may be a 5xx, every 4xx must be problem+json (nor may the setup have met a
+    5xx; parts missing are fine), and every command the service accepted must reach its read
+    model: the projection (``group``) dead-letters nothing. The fuzzing is bounded in time (a
+    budget shared among operations and callers); at least ``min_operations`` operations, each
+    called by every caller, and each answered past request validation at least once, so that
+    the test cannot pass without having reached the handlers."""
+    fuzz, labels, took = run.fuzz, run.labels, run.took
+    dead = await dead_letters(pool, group, topic, kafka, fuzz.accepted)
+    bad = [f"{len(fuzz.failures)} bad answers:", *fuzz.failures[:40]] if fuzz.failures else []
+    bad += [f for f in setup_failures if re.search(r"→ 5\d\d", f)]
+    if dead:
+        bad += ["accepted commands the read model could not project (dead-lettered):", *dead[:40]]
+    assert not bad, "\n".join(bad)
+    calls = sum(fuzz.calls.values())
+    print(f"fuzzed {len(labels)} operations with {calls} calls in {took:.1f}s")
+    for op in labels:
+        seen = sorted((status, n) for (label, status), n in fuzz.statuses.items() if label == op)
+        print(f"  {op}: {seen}")
+    assert len(labels) >= min_operations, f"the schema lists only {labels}"
+    assert took < budget + 30, f"fuzzing took {took:.1f}s"
+    unexercised = [(op, who) for op in labels for who in fuzz.callers if not fuzz.calls[(op, who)]]
+    assert not unexercised, f"never called: {unexercised}"
+    never_past = [op for op in labels if not fuzz.past_validation[op]]
+    assert not never_past, f"never past validation: {never_past}; {sorted(fuzz.statuses.items())}"

@@ -154,6 +154,15 @@ def route_gaps(app: FastAPI, endpoints: Sequence[Endpoint]) -> list[str]:
     return wrong
 
 
+def other_schools_seen(path: str, where: Where, schools: Collection[str], text: str) -> str | None:
+    """What is wrong with a school token's answer on a district's route: other schools in it."""
+    school = where[1]
+    if not path.startswith("/districts/") or school is None:
+        return None
+    others = {x for x in schools if x != school and x in text}
+    return f"a school's token sees other schools {sorted(others)}: {text[:200]}" if others else None
+
+
 def cells_of(callers: Sequence[Caller], column: str) -> list[tuple[Caller, str, str]]:
     """(caller, side, letter) of a column's cells that have a token, refusals first: they must
     change nothing, so the allowed commands after them meet the records as they were set up."""

@@ -25,6 +25,7 @@ from tests.support.matrix import (
     check_problem,
     check_refusal,
     refused_by_the_rules,
+    route_gaps,
     served_routes,
 )
 
@@ -39,13 +40,15 @@ class Outcome:
     checked: int = 0
 
 
-async def run_cells(
+async def run_matrix(
     app: FastAPI,
     http: httpx.AsyncClient,
+    pool: asyncpg.Pool,
     endpoints: Sequence[Endpoint],
     callers: Sequence[Caller],
-    outcome: Outcome,
     *,
+    setup_failures: Sequence[str],
+    setup_actors: set[str],
     token: Callable[[Caller, str], str],
     subject: Callable[[Caller, str], str],
     request_for: Callable[[str, Caller], Request],
@@ -53,12 +56,17 @@ async def run_cells(
     reads: Callable[[httpx.Response], bool],
     ids: Collection[str],
     of_record: str,
-) -> None:
+    a_read_of: str | None = None,
+) -> Outcome:
     """Every cell of every served endpoint, in order: Y a 2xx that ``check_ok`` accepts (or,
     for a ``once`` command after its first allowed cell or a ``refusable`` one, a refusal by
     the rules); R, S and the ``of_record`` letters a 403 (``check_refusal``); N a 404 exactly
     like the answer for the ``ids`` that do not exist. An endpoint not served is skipped (the
-    caller reports it once, ``route_gaps``)."""
+    routes the matrix and the app do not share are reported, ``route_gaps``, with what went
+    wrong in the setup). Then the access log (``access_log_wrong``); ``a_read_of``: what an
+    allowed read reads, when at least one must have run. The outcome, for more checks
+    (``assert_no_wrong``)."""
+    outcome = Outcome([*setup_failures, *route_gaps(app, endpoints)])
     routes = served_routes(app)
     for e in endpoints:
         if (e.method, e.route) not in routes:
@@ -99,6 +107,11 @@ async def run_cells(
                     )
             if problem:
                 outcome.wrong.append(f"{cell} {r.status_code} but {problem}")
+    if a_read_of is not None and not outcome.readers:
+        outcome.wrong.append(f"no allowed read of {a_read_of} ran")
+    # Every allowed read of a record is in the access log — and no refused one.
+    outcome.wrong += await access_log_wrong(pool, outcome, setup_actors)
+    return outcome
 
 
 async def access_log_wrong(
@@ -122,3 +135,8 @@ def other_district_entries(where: Where, r: httpx.Response) -> str | None:
     if where[0] not in (None, DISTRICT) and entries:
         return f"{len(entries)} entries of another district, e.g. {entries[0]}"
     return None
+
+
+def assert_no_wrong(outcome: Outcome) -> None:
+    wrong = outcome.wrong
+    assert not wrong, f"{len(wrong)} wrong of {outcome.checked} cells run:\n" + "\n".join(wrong)

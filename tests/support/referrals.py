@@ -11,21 +11,18 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaProducer
 
 from tests.conftest import Bearer
-from tests.support.kafka_reader import read_all
 from tests.support.servers import serving
+from tests.support.service_world import Clock, redeliver, wait_caught_up
 from tests.support.services import database_of, settings_for, worker_of
-from tests.support.waiting import caught_up, eventually
+from tests.support.waiting import eventually
 from tongxin_cli.demo import DemoSpec, demo_roster
 from tongxin_platform.auth import Principal, Role, TokenVerifier, mint
-from tongxin_platform.eventstore import now_utc
 from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config
 from tongxin_platform.testing import Infra
 from tongxin_platform.worker import Worker
@@ -37,16 +34,6 @@ from tongxin_wellbeing.entrypoints.api import create_app as wellbeing_app
 
 SPEC = DemoSpec(schools=1, classes_per_school=2, students_per_class=4)
 PUBLIC_URL = "https://xinyangguang.example.cn/wellbeing"  # the links in messages
-
-
-@dataclass
-class Clock:
-    """The worker's clock: the real one moved by ``ahead``."""
-
-    ahead: timedelta = timedelta(0)
-
-    def __call__(self) -> datetime:
-        return now_utc() + self.ahead
 
 
 @dataclass
@@ -105,33 +92,14 @@ class Stack:
     async def redeliver(self, event_name: str, marker: str) -> None:
         """Send a record of wellbeing's topic again, as Kafka redelivers: the first whose type
         is ``event_name`` and whose payload holds ``marker``."""
-        bootstrap = self.settings.kafka_bootstrap_servers
-        records = await read_all(bootstrap, self.settings.topic)
-        trigger = next(
-            r
-            for r in records
-            if marker.encode() in r.value
-            and any(event_name.encode() in v for _, v in r.headers or ())
+        await redeliver(
+            self.settings.kafka_bootstrap_servers, self.settings.topic, event_name, marker
         )
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
-        await producer.start()
-        try:
-            await producer.send_and_wait(
-                self.settings.topic,
-                trigger.value,
-                key=trigger.key,
-                headers=list(trigger.headers),
-                partition=trigger.partition,
-            )
-        finally:
-            await producer.stop()
 
     async def caught_up(self, group: str) -> None:
         """Wait until ``group`` stored offsets at the end of wellbeing's topic."""
         bootstrap, topic = self.settings.kafka_bootstrap_servers, self.settings.topic
-        await eventually(
-            lambda: caught_up(self.pool, group, topic, bootstrap), bool, what=f"{group} caught up"
-        )
+        await wait_caught_up(self.pool, group, topic, bootstrap, what=f"{group} caught up")
 
     async def delivery_polls_after(self, n: int = 3) -> None:
         """Wait until the worker's notification delivery polled ``n`` more times."""

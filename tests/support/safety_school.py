@@ -16,19 +16,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
-
-import asyncpg
-import httpx
-import pytest
-from aiokafka import AIOKafkaProducer
-from fastapi import FastAPI
+from functools import partial
+from typing import Any, ClassVar
 
 from tests.conftest import Bearer
-from tests.support.kafka_reader import read_all
 from tests.support.safety_roster import Roster, caught_up_roster, roster_names
 from tests.support.safety_seed import (
     CARER_ROLES,
@@ -38,17 +31,20 @@ from tests.support.safety_seed import (
     carer_ref_of,
     seed_safety_term,
 )
-from tests.support.servers import serving
-from tests.support.services import database_of, settings_for, worker_of
-from tests.support.waiting import caught_up, eventually
+from tests.support.service_world import (
+    Clock,
+    ServiceEnv,
+    ServiceWorld,
+    StackKit,
+    env_fixture,
+    service_settings,
+    stood_up,
+)
+from tests.support.waiting import eventually
 from tongxin_cli.demo import DemoSpec, demo_roster
-from tongxin_platform.auth import Principal, Role, TokenVerifier, mint
-from tongxin_platform.eventstore import now_utc
-from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config
-from tongxin_platform.testing import Infra
-from tongxin_platform.worker import Worker
+from tongxin_platform.auth import Role, TokenVerifier
+from tongxin_platform.service import Service
 from tongxin_registry.config import RegistrySettings
-from tongxin_registry.entrypoints.api import create_app as registry_app
 from tongxin_safety.bootstrap import SERVICE
 from tongxin_safety.config import SafetySettings
 from tongxin_safety.entrypoints.api import create_app as safety_app
@@ -87,32 +83,15 @@ def prompt_worker(webhooks: dict[str, list[dict[str, Any]]] | None = None) -> di
     }
 
 
-@dataclass
-class Clock:
-    """The stack's clock, shared by its API and its worker: the real one moved by ``ahead``."""
+@dataclass(kw_only=True)
+class SafetySchool(ServiceWorld):
+    service: ClassVar[Service] = SERVICE
 
-    ahead: timedelta = timedelta(0)
-
-    def __call__(self) -> datetime:
-        return now_utc() + self.ahead
-
-
-@dataclass
-class SafetySchool:
     settings: SafetySettings
-    app: FastAPI
-    http: httpx.AsyncClient  # the safety API
-    registry: httpx.AsyncClient  # the registry API (transfers, categorising, leaving)
-    pool: asyncpg.Pool  # safety's database
     roster: Roster
-    private_key: bytes
-    officer: dict[str, str]  # the district's bureau officer (registry imports)
     bearer: Bearer
-    clock: Clock = field(default_factory=Clock)
     spec: DemoSpec = field(default_factory=DemoSpec)
     names: list[str] = field(default_factory=list)  # every person's name in the roster
-    worker: Worker | None = None
-    _worker: AbstractAsyncContextManager[Worker] | None = None
 
     @property
     def district(self) -> str:
@@ -125,20 +104,6 @@ class SafetySchool:
     @property
     def school_id(self) -> str:
         return self.roster.schools[0]
-
-    def token(
-        self,
-        role: Role | str,
-        sub: str,
-        *,
-        district: str | None = None,
-        school: str | None = None,
-        class_id: str | None = None,
-        org: str | None = None,
-    ) -> dict[str, str]:
-        """Headers with a bearer token; the district defaults to the roster's."""
-        p = Principal(sub, Role(role), district or self.roster.district, school, class_id, org=org)
-        return {"Authorization": f"Bearer {mint(self.private_key, p, ttl=3600)}"}
 
     def staff(self, role: str, school_id: str) -> dict[str, str]:
         """The roster's first ``role`` of ``school_id`` (a head teacher: of their class)."""
@@ -167,19 +132,7 @@ class SafetySchool:
         """One officer of an agency (``<role>-1``), of the roster's district by default."""
         return self.token(role, f"{role}-1", district=district, org=org)
 
-    # --- the worker, the clock, the topic ------------------------------------------------------
-
-    async def start_worker(self, clock: Clock | None = None) -> None:
-        """Start a worker on ``clock`` (default: the stack's; the API keeps the stack's)."""
-        assert self._worker is None, "one worker at a time"
-        self.clock = clock or self.clock
-        self._worker = worker_of(SERVICE, self.settings, clock=self.clock)
-        self.worker = await self._worker.__aenter__()
-
-    async def stop_worker(self) -> None:
-        if self._worker is not None:
-            await self._worker.__aexit__(None, None, None)
-            self._worker, self.worker = None, None
+    # --- the roster arrived ---------------------------------------------------------------------
 
     async def catch_up(self) -> None:
         """Wait for the roster in safety's read model, and for every part of the worker that
@@ -187,15 +140,7 @@ class SafetySchool:
         reading the import (the care files' follow the registry's care groups) would act on it
         after the test's first commands, and undo them."""
         self.roster = await caught_up_roster(self.pool, self.spec)
-        bootstrap, topic = self.settings.kafka_bootstrap_servers, self.settings.topic_of("registry")
-        readers = {p.group for p in SERVICE.projections if "registry" in p.sources}
-        readers |= {r.group for r in SERVICE.reactions if "registry" in r.sources}
-        for group in sorted(readers):
-
-            async def done(group: str = group) -> bool:
-                return await caught_up(self.pool, group, topic, bootstrap)
-
-            await eventually(done, bool, timeout=90, what=f"{group} caught up with the roster")
+        await self.registry_read("caught up with the roster")
 
     async def escalations(self, incident_id: str) -> int:
         n: int = await self.pool.fetchval(
@@ -204,37 +149,6 @@ class SafetySchool:
             "%MandatoryReportEscalated%",
         )
         return n
-
-    async def redeliver(self, event_name: str, marker: str) -> None:
-        """Send a record of safety's topic again, as Kafka redelivers: the first whose type is
-        ``event_name`` and whose payload holds ``marker``."""
-        bootstrap, topic = self.settings.kafka_bootstrap_servers, self.settings.topic
-        records = await read_all(bootstrap, topic)
-        trigger = next(
-            r
-            for r in records
-            if marker.encode() in r.value
-            and any(event_name.encode() in v for _, v in r.headers or ())
-        )
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
-        await producer.start()
-        try:
-            await producer.send_and_wait(
-                topic,
-                trigger.value,
-                key=trigger.key,
-                headers=list(trigger.headers),
-                partition=trigger.partition,
-            )
-        finally:
-            await producer.stop()
-
-    async def caught_up(self, group: str) -> None:
-        """Wait until ``group`` stored offsets at the end of safety's topic."""
-        bootstrap, topic = self.settings.kafka_bootstrap_servers, self.settings.topic
-        await eventually(
-            lambda: caught_up(self.pool, group, topic, bootstrap), bool, what=f"{group} caught up"
-        )
 
     async def deadline_polls_after(self, n: int = 3) -> None:
         """Wait until the worker's deadline part polled ``n`` more times."""
@@ -255,28 +169,9 @@ class SafetySchool:
         await eventually(polls, lambda p: p >= start + n, what="deadline polls")
 
 
-async def safety_settings(
-    infra: Infra,
-    kafka: str,
-    unique: str,
-    database_name: str,
-    registry_topic: str,
-    **extra: Any,
-) -> SafetySettings:
-    """Its own topic, and test topics for every topic it reads (none is the real one);
-    ``extra``: settings of the test (e.g. ``report_limit_seconds``)."""
-    own = f"test-{unique}-safety.events"
-    visits = extra.pop("visits_topic", f"test-{unique}-visits.events")
-    await ensure_topics(kafka, [TopicSpec(t, 3, event_topic_config()) for t in (own, visits)])
-    settings = settings_for(
-        SERVICE,
-        infra,
-        database_name=f"{database_name}_safety",
-        topics={"safety": own, "registry": registry_topic, "visits": visits},
-        **extra,
-    )
-    assert isinstance(settings, SafetySettings)
-    return settings
+# Its own topic, and test topics for every topic it reads; keywords: settings of the test (e.g.
+# ``report_limit_seconds``).
+safety_settings = partial(service_settings, SERVICE, SafetySettings)
 
 
 @asynccontextmanager
@@ -297,49 +192,42 @@ async def safety_world(
     ``spec`` the test imports a roster of its own (e.g. through ``tests.support.world``)."""
     roster_spec = spec or DemoSpec()
     students, staff = demo_roster(spec) if spec else ("", "")
-    officer = bearer("bureau_officer", roster_spec.district)
-    clock = clock or Clock()
-    # One clock for the API's commands and the worker's deadlines: the test moves it.
-    app = safety_app(settings, verifier, clock=clock)
-    async with AsyncExitStack() as stack:
-        pool = await stack.enter_async_context(database_of(SERVICE, settings))
-        registry_url = await stack.enter_async_context(
-            serving(registry_app(registry_settings, verifier))
-        )
-        url = await stack.enter_async_context(serving(app))
-        registry = await stack.enter_async_context(
-            httpx.AsyncClient(base_url=registry_url, timeout=30)
-        )
-        http = await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=30))
-        roster = Roster(roster_spec.district, [], {}, {}, {})
-        s = SafetySchool(settings, app, http, registry, pool, roster, private_key, officer, bearer)
-        s.clock, s.spec, s.names = clock, roster_spec, roster_names(students, staff)
-        stack.push_async_callback(s.stop_worker)
-        if worker:
-            await s.start_worker()
-        if spec is not None:
-            for path, body in (("/imports/students", students), ("/imports/staff", staff)):
-                r = await registry.post(path, content=body.encode(), headers=officer)
-                assert r.status_code == 200, r.text
-            if worker:
-                await s.catch_up()
+    async with stood_up(
+        SafetySchool,
+        safety_app,
+        settings,
+        registry_settings,
+        verifier,
+        private_key=private_key,
+        officer=bearer("bureau_officer", roster_spec.district),
+        roster_csv=(students, staff) if spec is not None else None,
+        clock=clock,
+        worker=worker,
+        roster=Roster(roster_spec.district, [], {}, {}, {}),
+        bearer=bearer,
+        spec=roster_spec,
+        names=roster_names(students, staff),
+    ) as s:
         yield s
 
 
+def safety_stack(kit: StackKit, spec: DemoSpec) -> AbstractAsyncContextManager[SafetySchool]:
+    """Safety with the roster of ``spec`` and a registry of their own, for a module's matrix
+    or a fuzz test."""
+    world_of = partial(
+        safety_world,
+        verifier=kit.verifier,
+        bearer=kit.bearer,
+        private_key=kit.private_key,
+        spec=spec,
+    )
+    return kit.stack(safety_settings, world_of)
+
+
 @dataclass
-class SafetyEnv:
+class SafetyEnv(ServiceEnv):
     """The test's infrastructure and the registry it imports the roster through (the fixture
     ``safety_env``): ``world`` stands the safety service up on it."""
-
-    infra: Infra
-    kafka: str
-    topic: str  # the registry's
-    unique: str
-    database_name: str
-    registry_settings: RegistrySettings
-    verifier: TokenVerifier
-    bearer: Bearer
-    keys: tuple[bytes, bytes]
 
     @asynccontextmanager
     async def world(
@@ -367,21 +255,4 @@ class SafetyEnv:
             yield s
 
 
-@pytest.fixture(name="safety_env")
-def safety_env_fixture(
-    infra: Infra,
-    kafka: str,
-    topic: str,
-    unique: str,
-    database_name: str,
-    registry_settings: RegistrySettings,
-    registry_worker: None,
-    verifier: TokenVerifier,
-    bearer: Bearer,
-    jwt_keys: tuple[bytes, bytes],
-) -> SafetyEnv:
-    """A test module takes it by importing ``safety_env_fixture``: pytest finds the fixtures in
-    a module's namespace (under their ``name``), and the conftest stays the kit's."""
-    return SafetyEnv(
-        infra, kafka, topic, unique, database_name, registry_settings, verifier, bearer, jwt_keys
-    )
+safety_env_fixture = env_fixture(SafetyEnv, "safety_env")

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -17,13 +18,12 @@ from fastapi import FastAPI
 
 from tests.conftest import Bearer
 from tests.support.servers import serving
-from tests.support.services import database_of, settings_for, worker_of
+from tests.support.service_world import StackKit, service_settings
+from tests.support.services import database_of, worker_of
 from tests.support.waiting import eventually
 from tongxin_cli.demo import DemoSpec, demo_roster
 from tongxin_platform.auth import Principal, Role, TokenVerifier, mint
 from tongxin_platform.eventstore import now_utc
-from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config
-from tongxin_platform.testing import Infra
 from tongxin_registry.config import RegistrySettings
 from tongxin_registry.entrypoints.api import create_app as registry_app
 from tongxin_wellbeing.bootstrap import SERVICE
@@ -71,21 +71,8 @@ class Wellbeing:
     roster: Roster
 
 
-async def wellbeing_settings(
-    infra: Infra, kafka: str, unique: str, database_name: str, registry_topic: str
-) -> WellbeingSettings:
-    """Its own topic, and test topics for every topic it reads (none is the real one)."""
-    own = f"test-{unique}-wellbeing.events"
-    visits = f"test-{unique}-visits.events"
-    await ensure_topics(kafka, [TopicSpec(t, 3, event_topic_config()) for t in (own, visits)])
-    settings = settings_for(
-        SERVICE,
-        infra,
-        database_name=f"{database_name}_wellbeing",
-        topics={"wellbeing": own, "registry": registry_topic, "visits": visits},
-    )
-    assert isinstance(settings, WellbeingSettings)
-    return settings
+# Its own topic, and test topics for every topic it reads (none is the real one).
+wellbeing_settings = partial(service_settings, SERVICE, WellbeingSettings)
 
 
 @asynccontextmanager
@@ -150,6 +137,13 @@ async def wellbeing_world(
             pool,
             Roster(spec.district, schools, classes, pupils, guardians, people),
         )
+
+
+def wellbeing_stack(kit: StackKit, spec: DemoSpec) -> AbstractAsyncContextManager[Wellbeing]:
+    """Wellbeing with the roster of ``spec`` and a registry of their own, for a module's matrix
+    or a fuzz test."""
+    world_of = partial(wellbeing_world, verifier=kit.verifier, bearer=kit.bearer, spec=spec)
+    return kit.stack(wellbeing_settings, world_of)
 
 
 @dataclass
@@ -280,3 +274,16 @@ async def seed_school_year(
     if isinstance(found, list) and found:
         s.notification = str(found[-1]["id"])
     return s
+
+
+async def seed_class(wb: Wellbeing, private_key: bytes, class_id: str, hospital_id: str) -> Seeded:
+    """``seed_school_year`` at ``class_id`` (of its school), through ``wb``'s API."""
+    school_id = wb.roster.classes[class_id]
+    return await seed_school_year(
+        wb.http,
+        wb.roster,
+        private_key,
+        school_id=school_id,
+        class_id=class_id,
+        hospital_id=hospital_id,
+    )
