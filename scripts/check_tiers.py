@@ -10,10 +10,10 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 
 REQUIRED = {
-    "tests.unit": 775,
-    "tests.contract": 80,
-    "tests.integration": 150,
-    "tests.faults": 6,
+    "tests.unit": 880,
+    "tests.contract": 100,
+    "tests.integration": 165,
+    "tests.faults": 7,
     "tests.e2e": 1,
 }
 
