@@ -7,46 +7,19 @@ from typing import Any
 
 import asyncpg
 
+from tongxin_platform.roster_part import RosterReads
+
 S = "committees"  # the read model's schema (the projection's name)
 
 
-async def row(pool: asyncpg.Pool, sql: str, *args: Any) -> dict[str, Any] | None:
-    r = await pool.fetchrow(sql, *args)
-    return dict(r) if r is not None else None
-
-
-async def school(pool: asyncpg.Pool, school_id: str) -> dict[str, Any] | None:
-    return await row(pool, f"SELECT * FROM {S}.schools WHERE school_id = $1", school_id)
-
-
-async def district_schools(pool: asyncpg.Pool, district: str) -> list[dict[str, Any]]:
-    rows = await pool.fetch(
-        f"SELECT * FROM {S}.schools WHERE district = $1 ORDER BY school_id", district
-    )
-    return [dict(r) for r in rows]
-
-
-async def class_(pool: asyncpg.Pool, class_id: str) -> dict[str, Any] | None:
-    return await row(pool, f"SELECT * FROM {S}.classes WHERE class_id = $1", class_id)
-
-
-async def student(pool: asyncpg.Pool, student_ref: str) -> dict[str, Any] | None:
-    return await row(pool, f"SELECT * FROM {S}.students WHERE student_ref = $1", student_ref)
-
-
-async def staff_member(pool: asyncpg.Pool, staff_ref: str) -> dict[str, Any] | None:
-    return await row(pool, f"SELECT * FROM {S}.staff WHERE staff_ref = $1", staff_ref)
-
-
-async def holds_role(pool: asyncpg.Pool, staff_ref: str, school_id: str, role: str) -> bool:
-    """Whether the roster says this staff member holds ``role`` at ``school_id``."""
-    found = await pool.fetchval(
-        f"SELECT 1 FROM {S}.staff WHERE staff_ref = $1 AND school_id = $2 AND $3 = ANY(roles)",
-        staff_ref,
-        school_id,
-        role,
-    )
-    return found is not None
+_ROSTER = RosterReads(S)
+row = _ROSTER.row
+school = _ROSTER.school
+district_schools = _ROSTER.district_schools
+class_ = _ROSTER.class_
+student = _ROSTER.student
+staff_member = _ROSTER.staff_member
+holds_role = _ROSTER.holds_role
 
 
 async def school_classes(pool: asyncpg.Pool, school_id: str) -> list[dict[str, Any]]:

@@ -1,0 +1,162 @@
+"""The roster as a service's read model keeps it (from ``registry.events``): schools, classes
+with their head teacher, students (school, class, enrolled, guardians' pseudonyms) and staff
+with their roles — one part of a service's one projection, declared once here so that every
+service reading the roster keeps the same tables with the same handlers, and reads them the
+same way (``RosterReads``, in the service's own schema)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import asyncpg
+
+from tongxin_contracts.events.registry import (
+    ClassOpened,
+    SchoolRegistered,
+    StaffAssigned,
+    StudentEnrolled,
+    StudentLeft,
+    StudentTransferred,
+)
+from tongxin_platform.projection import Changes, Projection, Table
+
+T, NN = "text", "text NOT NULL"
+
+
+def roster_tables(student_indexes: Mapping[str, str] | None = None) -> list[Table]:
+    """The four tables; ``student_indexes``: the service's own extra indexes on ``students``
+    (e.g. committees finds guardians: ``USING gin (guardian_refs)``)."""
+    return [
+        Table("schools", ("school_id",), {"school_id": T, "district": NN, "school_name": NN}),
+        Table(
+            "classes",
+            ("class_id",),
+            {
+                "class_id": T,
+                "school_id": NN,
+                "district": NN,
+                "grade": "integer NOT NULL",
+                "head_teacher_ref": T,
+            },
+        ),
+        Table(
+            "students",
+            ("student_ref",),
+            {
+                "student_ref": T,
+                "district": NN,
+                "school_id": NN,
+                "class_id": NN,
+                "enrolled": "boolean NOT NULL",
+                "guardian_refs": "text[] NOT NULL DEFAULT '{}'",
+            },
+            indexes={"students_by_school": "(school_id, class_id)", **(student_indexes or {})},
+        ),
+        Table(
+            "staff",
+            ("staff_ref",),
+            {
+                "staff_ref": T,
+                "district": NN,
+                "school_id": NN,
+                "roles": "text[] NOT NULL",
+                "class_ids": "text[] NOT NULL",
+            },
+            indexes={"staff_by_school": "(school_id)"},
+        ),
+    ]
+
+
+def register_roster(p: Projection) -> None:
+    """The handlers of the roster's events, on the service's one read model."""
+
+    @p.on(SchoolRegistered)
+    def _(e: SchoolRegistered, rows: Changes) -> None:
+        rows["schools"].upsert(e.school_id, district=e.district, school_name=e.school_name)
+
+    @p.on(ClassOpened)
+    def _(e: ClassOpened, rows: Changes) -> None:
+        rows["classes"].upsert(
+            e.class_id,
+            school_id=e.school_id,
+            district=e.district,
+            grade=e.grade,
+            head_teacher_ref=e.head_teacher_ref,
+        )
+
+    @p.on(StudentEnrolled)
+    def _(e: StudentEnrolled, rows: Changes) -> None:
+        rows["students"].upsert(
+            e.student_ref,
+            district=e.district,
+            school_id=e.school_id,
+            class_id=e.class_id,
+            enrolled=True,
+            guardian_refs=[g.guardian_ref for g in e.guardians],
+        )
+
+    @p.on(StudentTransferred)
+    def _(e: StudentTransferred, rows: Changes) -> None:
+        rows["students"].update(
+            e.student_ref, district=e.district, school_id=e.school_id, class_id=e.class_id
+        )
+
+    @p.on(StudentLeft)
+    def _(e: StudentLeft, rows: Changes) -> None:
+        rows["students"].update(e.student_ref, enrolled=False)
+
+    @p.on(StaffAssigned)
+    def _(e: StaffAssigned, rows: Changes) -> None:
+        rows["staff"].upsert(
+            e.staff_ref,
+            district=e.district,
+            school_id=e.school_id,
+            roles=sorted(r.value for r in e.roles),
+            class_ids=sorted(e.class_ids),
+        )
+
+
+class RosterReads:
+    """Reads of the roster part in ``schema`` (the service's projection's name)."""
+
+    def __init__(self, schema: str) -> None:
+        self.s = schema
+
+    async def row(self, pool: asyncpg.Pool, sql: str, *args: Any) -> dict[str, Any] | None:
+        r = await pool.fetchrow(sql, *args)
+        return dict(r) if r is not None else None
+
+    async def school(self, pool: asyncpg.Pool, school_id: str) -> dict[str, Any] | None:
+        return await self.row(
+            pool, f"SELECT * FROM {self.s}.schools WHERE school_id = $1", school_id
+        )
+
+    async def district_schools(self, pool: asyncpg.Pool, district: str) -> list[dict[str, Any]]:
+        rows = await pool.fetch(
+            f"SELECT * FROM {self.s}.schools WHERE district = $1 ORDER BY school_id", district
+        )
+        return [dict(r) for r in rows]
+
+    async def class_(self, pool: asyncpg.Pool, class_id: str) -> dict[str, Any] | None:
+        return await self.row(pool, f"SELECT * FROM {self.s}.classes WHERE class_id = $1", class_id)
+
+    async def student(self, pool: asyncpg.Pool, student_ref: str) -> dict[str, Any] | None:
+        sql = f"SELECT * FROM {self.s}.students WHERE student_ref = $1"
+        return await self.row(pool, sql, student_ref)
+
+    async def staff_member(self, pool: asyncpg.Pool, staff_ref: str) -> dict[str, Any] | None:
+        return await self.row(pool, f"SELECT * FROM {self.s}.staff WHERE staff_ref = $1", staff_ref)
+
+    async def holds_role(
+        self, pool: asyncpg.Pool, staff_ref: str, school_id: str, role: str
+    ) -> bool:
+        """Whether the roster says this staff member holds ``role`` at ``school_id``."""
+        found = await pool.fetchval(
+            f"SELECT 1 FROM {self.s}.staff"
+            f" WHERE staff_ref = $1 AND school_id = $2 AND $3 = ANY(roles)",
+            staff_ref,
+            school_id,
+            role,
+        )
+        return found is not None
