@@ -24,6 +24,7 @@ help:
 
 sync:
 	$(UV) sync --frozen --all-packages
+	@bash infra/web/fetch.sh
 
 up: sync
 	$(UV) run tongxin up

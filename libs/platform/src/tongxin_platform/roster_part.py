@@ -24,11 +24,22 @@ from tongxin_platform.projection import Changes, Projection, Table
 T, NN = "text", "text NOT NULL"
 
 
+SCHOOLS = Table("schools", ("school_id",), {"school_id": T, "district": NN, "school_name": NN})
+
+
+def register_schools(p: Projection) -> None:
+    """Only the schools (a model that needs their names and districts, not the roster)."""
+
+    @p.on(SchoolRegistered)
+    def _(e: SchoolRegistered, rows: Changes) -> None:
+        rows["schools"].upsert(e.school_id, district=e.district, school_name=e.school_name)
+
+
 def roster_tables(student_indexes: Mapping[str, str] | None = None) -> list[Table]:
     """The four tables; ``student_indexes``: the service's own extra indexes on ``students``
     (e.g. committees finds guardians: ``USING gin (guardian_refs)``)."""
     return [
-        Table("schools", ("school_id",), {"school_id": T, "district": NN, "school_name": NN}),
+        SCHOOLS,
         Table(
             "classes",
             ("class_id",),
@@ -71,9 +82,7 @@ def roster_tables(student_indexes: Mapping[str, str] | None = None) -> list[Tabl
 def register_roster(p: Projection) -> None:
     """The handlers of the roster's events, on the service's one read model."""
 
-    @p.on(SchoolRegistered)
-    def _(e: SchoolRegistered, rows: Changes) -> None:
-        rows["schools"].upsert(e.school_id, district=e.district, school_name=e.school_name)
+    register_schools(p)
 
     @p.on(ClassOpened)
     def _(e: ClassOpened, rows: Changes) -> None:

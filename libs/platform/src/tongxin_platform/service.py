@@ -67,7 +67,11 @@ class Service:
         raise LookupError(f"{self.name} has no projection {name!r} (it has: {names})")
 
     def publishes(self) -> tuple[type[IntegrationEvent], ...]:
-        return events_of(self.name)
+        """Its events; none for a service that only reads (the agencies' read models)."""
+        try:
+            return events_of(self.name)
+        except LookupError:
+            return ()
 
     def deadline(self, kind: str) -> Deadline:
         for d in self.deadlines:

@@ -1,0 +1,68 @@
+"""The district's KPIs per school: each part of the education model computes its own figures for
+a set of schools on a day (``KpiPart``); this module knows their definitions (label, unit,
+target, which way is good, the list behind them) and judges them against the city's targets.
+The district page and the school page both show them."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+import asyncpg
+
+from tongxin_agencies.application.views import Label, Unit
+from tongxin_agencies.config import AgenciesSettings, Targets
+
+Value = float | int | bool | None
+# A part's figures: school_id → KPI key → value (None: nothing to measure, e.g. no referral).
+Figures = dict[str, dict[str, Value]]
+KpiPart = Callable[[asyncpg.Pool, AgenciesSettings, Sequence[str], date], Awaitable[Figures]]
+
+
+@dataclass(frozen=True)
+class KpiDef:
+    key: str
+    label: Label
+    unit: Unit
+    # ``at_least``: value ≥ target; ``at_most``: value ≤ target; ``true``: the value must be
+    # true; ``none``: shown, not judged (e.g. the attention list's size).
+    rule: Literal["at_least", "at_most", "true", "none"]
+    target: str | None = None  # the attribute of ``Targets`` (None with rule "true"/"none")
+    list_key: str | None = None  # the list behind the figure (``views.LISTS``)
+    trend: bool = False  # shown by month on the district page
+
+    def target_of(self, targets: Targets) -> float | int | None:
+        return getattr(targets, self.target) if self.target else None
+
+    def meets(self, value: Value, targets: Targets) -> bool | None:
+        """Whether ``value`` meets the city's target; None when nothing is judged."""
+        if value is None or self.rule == "none":
+            return None
+        if self.rule == "true":
+            return bool(value)
+        target = self.target_of(targets)
+        if target is None:
+            return None
+        if self.rule == "at_least":
+            return float(value) >= float(target) - 1e-9
+        return float(value) <= float(target) + 1e-9
+
+
+def merge(parts: Sequence[Figures]) -> Figures:
+    out: Figures = {}
+    for figures in parts:
+        for school, values in figures.items():
+            out.setdefault(school, {}).update(values)
+    return out
+
+
+def definitions(defs: Sequence[Sequence[KpiDef]]) -> Mapping[str, KpiDef]:
+    out: dict[str, KpiDef] = {}
+    for group in defs:
+        for d in group:
+            if d.key in out:
+                raise ValueError(f"KPI {d.key!r} is defined twice")
+            out[d.key] = d
+    return out

@@ -1,0 +1,49 @@
+"""The JSON query API: every dashboard and every list behind a figure, by key
+(``tongxin_agencies.application.views``). The pages render the very same answers.
+
+``GET /dashboards/{page}?school_id=…&as_of=…`` and ``GET /lists/{key}?…``: the provider checks
+the caller's role and scope (403 naming the rule for a role that may never, 404 for anything
+outside the caller's scope, as for a missing one); an unknown page or list is a 404.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Path, Request
+
+from tongxin_agencies.application import providers  # noqa: F401 - registers every view
+from tongxin_agencies.application.views import DASHBOARDS, LISTS, Dashboard, ItemList, ViewContext
+from tongxin_agencies.entrypoints.deps import App, now, today
+from tongxin_platform.edge import service_router
+from tongxin_platform.fields import IDENT, AsOf
+from tongxin_platform.http import Caller, not_found
+
+router = service_router(tags=["views"])
+PageKey = Annotated[str, Path(pattern=IDENT, description="A dashboard's key, e.g. `district`.")]
+ListKey = Annotated[str, Path(pattern=IDENT, description="A list's key, e.g. `followups_overdue`.")]
+
+
+def context(request: Request, app: App, who: Caller, as_of: AsOf) -> ViewContext:
+    params = {k: v for k, v in request.query_params.items() if k != "as_of"}
+    return ViewContext(app.pool, app.settings, who, params, today(app, as_of), now(app))
+
+
+@router.get("/dashboards/{page}", response_model=Dashboard)
+async def get_dashboard(
+    request: Request, app: App, who: Caller, page: PageKey, as_of: AsOf = None
+) -> Dashboard:
+    provider = DASHBOARDS.get(page)
+    if provider is None:
+        raise not_found("page", "dashboard")
+    return await provider(context(request, app, who, as_of))
+
+
+@router.get("/lists/{key}", response_model=ItemList)
+async def get_list(
+    request: Request, app: App, who: Caller, key: ListKey, as_of: AsOf = None
+) -> ItemList:
+    provider = LISTS.get(key)
+    if provider is None:
+        raise not_found("key", "list")
+    return await provider(context(request, app, who, as_of))
