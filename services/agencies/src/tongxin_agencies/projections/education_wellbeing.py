@@ -183,9 +183,7 @@ def register(p: Projection) -> None:
 
     @p.on(ReferralResolved)
     def _(e: ReferralResolved, rows: Changes) -> None:
-        rows["referrals"].update(
-            e.referral_id, resolved_on=e.resolved_on, outcome=e.outcome.value
-        )
+        rows["referrals"].update(e.referral_id, resolved_on=e.resolved_on, outcome=e.outcome.value)
 
     @p.on(TrainingRecorded)
     def _(e: TrainingRecorded, rows: Changes) -> None:
