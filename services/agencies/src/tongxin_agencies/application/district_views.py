@@ -95,9 +95,7 @@ def guard(ctx: ViewContext, action: Action, where: Scope, field: str, what: str)
 
 def pooled(d: KpiDef, values: Sequence[Value], targets: Targets) -> tuple[Value, Any]:
     """The district's figure of one KPI over its schools, and its target."""
-    present = [
-        v for v in values if (v is not None and plain(v) is not None) or isinstance(v, Ratio)
-    ]
+    present = [v for v in values if plain(v) is not None]
     if d.unit == "flag":
         flags = [bool(plain(v)) for v in values if plain(v) is not None]
         target = getattr(targets, FLAG_TARGETS.get(d.key, ""), 1.0)
@@ -495,12 +493,13 @@ async def schools_list(ctx: ViewContext) -> ItemList:
     )
 
 
-@item_list("district.referrals")
-async def referrals(ctx: ViewContext) -> ItemList:
-    district, school_id = await _scope(ctx)
+async def referral_rows(
+    pool: asyncpg.Pool, district: str, school_id: str | None, day: date
+) -> tuple[Any, list[Column], list[list[Cell]]]:
+    """Crisis referrals made up to the end of ``day`` (no student, no note)."""
     from tongxin_agencies.application.kpis_wellbeing import end_of
 
-    records = await ctx.pool.fetch(
+    records = await pool.fetch(
         f"""SELECT r.referral_id, sc.school_name AS school, r.referred_at, r.acknowledge_by,
                 r.acknowledged_at, r.within_deadline, r.escalated_at IS NOT NULL AS escalated
             FROM {S}.referrals r JOIN {S}.schools sc ON sc.school_id = r.school_id
@@ -509,7 +508,7 @@ async def referrals(ctx: ViewContext) -> ItemList:
             ORDER BY r.school_id, r.referred_at, r.referral_id""",
         district,
         school_id,
-        end_of(ctx.today),
+        end_of(day),
     )
     rows = [
         [
@@ -526,12 +525,9 @@ async def referrals(ctx: ViewContext) -> ItemList:
         ]
         for r in records
     ]
-    return _list(
-        ctx,
-        "district.referrals",
-        L("危机转介", "Crisis referrals"),
-        school_id or district,
-        [
+    cols = [
+        Column(key=k, label=lab, unit=u)
+        for k, lab, u in [
             ("referral_id", L("转介编号", "Referral"), "text"),
             SCHOOL_COL,
             ("referred_at", L("转介时间", "Referred at"), "date"),
@@ -539,8 +535,22 @@ async def referrals(ctx: ViewContext) -> ItemList:
             ("acknowledged_at", L("响应时间", "Acknowledged at"), "date"),
             ("within_deadline", L("按时响应", "In time"), "flag"),
             ("escalated", L("已升级", "Escalated"), "flag"),
-        ],
-        rows,
+        ]
+    ]
+    return L("危机转介", "Crisis referrals"), cols, rows
+
+
+@item_list("district.referrals")
+async def referrals(ctx: ViewContext) -> ItemList:
+    district, school_id = await _scope(ctx)
+    title, cols, rows = await referral_rows(ctx.pool, district, school_id, ctx.today)
+    return ItemList(
+        key="district.referrals",
+        title=title,
+        scope=school_id or district,
+        as_of=ctx.today,
+        columns=cols,
+        rows=rows,
     )
 
 
