@@ -396,7 +396,7 @@ async def school_reports(ctx: ViewContext, school_id: str) -> ItemList:
 async def screening_counts(pool: asyncpg.Pool, school_id: str, p: Periods) -> Table:
     r = await pool.fetchrow(
         f"""SELECT count(*) FILTER (WHERE offered) AS offered,
-                count(*) FILTER (WHERE consent = 'granted' AND consent_on <= $3) AS consented,
+                count(*) FILTER (WHERE consent = 'consented' AND consent_on <= $3) AS consented,
                 count(*) FILTER (WHERE consent = 'refused' AND consent_on <= $3) AS refused,
                 (SELECT count(DISTINCT x.student_ref) FROM {S}.screenings x
                  WHERE x.school_id = $1 AND x.school_year = $2 AND x.completed_on <= $3)
