@@ -22,7 +22,9 @@ def test_a_month_s_report_is_due_only_after_its_30th() -> None:
 
 def test_february_s_report_is_due_after_its_last_day() -> None:
     months = Periods.of(date(2027, 3, 1)).months_due(30)
-    assert months[-1] == "2027-02" and months[0] == "2026-09" and len(months) == 6
+    assert months[-1] == "2027-02"
+    assert months[0] == "2026-09"
+    assert len(months) == 6
     assert "2027-02" not in Periods.of(date(2027, 2, 28)).months_due(30)
 
 
@@ -59,7 +61,9 @@ def test_overdue_follow_ups_meet_only_at_zero() -> None:
 
 def test_principal_visits_are_judged_against_five() -> None:
     d = kpi_defs()["principal_visits"]
-    assert d.meets(4, T) is False and d.meets(5, T) is True and d.meets(None, T) is None
+    assert d.meets(4, T) is False
+    assert d.meets(5, T) is True
+    assert d.meets(None, T) is None
 
 
 def test_the_attention_list_s_size_is_never_judged() -> None:
@@ -76,7 +80,8 @@ def test_the_district_pools_shares_instead_of_averaging_schools() -> None:
 def test_the_district_figure_of_a_flag_is_the_share_of_schools_where_it_holds() -> None:
     d = kpi_defs()["counselling_room"]
     value, target = pooled(d, [True, False, True, True], T)
-    assert plain(value) == 0.75 and target == T.counselling_rooms
+    assert plain(value) == 0.75
+    assert target == T.counselling_rooms
     assert total_meets(d, value, [], T) is False
     value, _ = pooled(d, [True, True], T)
     assert total_meets(d, value, [], T) is True
