@@ -16,7 +16,8 @@ import pytest
 
 from tests.support import agencies_education as ev
 from tongxin_agencies.application import providers  # noqa: F401 - registers every view
-from tongxin_agencies.application.district_views import kpi_figures
+from tongxin_agencies.application.district_views import kpi_defs, kpi_figures, kpi_trend
+from tongxin_agencies.application.education_queries import Periods
 from tongxin_agencies.application.kpis import plain
 from tongxin_agencies.application.views import DASHBOARDS, LISTS, ViewContext
 from tongxin_agencies.config import AgenciesSettings
@@ -388,4 +389,31 @@ async def test_the_model_in_postgresql_equals_its_fold_in_memory(pool: asyncpg.P
             for r in await pool.fetch(f"SELECT * FROM education.{name}")
         }
         want = memory.rows("education", name)
-        assert got == {k: {c: v for c, v in row.items()} for k, row in want.items()}, name
+        assert got == want, name
+
+
+async def test_the_month_trend_equals_each_month_end_s_own_figures(pool: asyncpg.Pool) -> None:
+    day = date(2027, 3, 10)  # the trend crosses into the second semester
+    events = [
+        *WORLD,
+        ev.visit("w1", "s2", date(2026, 11, 3), ("h1", "head_teacher")),
+        ev.visit("w2", "s3", date(2027, 2, 1), ("h2", "head_teacher"), class_id="c2"),
+        ev.visit("w3", "s4", date(2027, 1, 31), ("h2", "head_teacher"), class_id="c2"),
+        ev.visit("w4", "s1", date(2027, 3, 11), ("h1", "head_teacher")),  # after the day
+        ev.followup("f9", date(2026, 12, 1), date(2027, 1, 5)),
+        ev.closed("f9", date(2027, 2, 2)),
+        ev.screened("x1", "s1", date(2026, 12, 31)),
+        ev.screened("x2", "z1", date(2027, 3, 10), school_id="sch2"),
+    ]
+    await ev.write_model(pool, events)
+    now = datetime.combine(day, time(12), CHINA)
+    trend = await kpi_trend(pool, SETTINGS, ["sch1", "sch2"], day, now)
+    keys = [d.key for d in kpi_defs().values() if d.trend]
+    ends = Periods.of(day).month_ends()
+    assert list(trend) == [m for m, _ in ends]
+    for month, end in ends:
+        own = await kpi_figures(pool, SETTINGS, ["sch1", "sch2"], end, now)
+        for school in ("sch1", "sch2"):
+            got = {k: plain(trend[month][school].get(k)) for k in keys}
+            want = {k: plain(own[school].get(k)) for k in keys}
+            assert got == want, (month, school)

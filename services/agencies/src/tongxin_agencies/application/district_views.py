@@ -7,7 +7,7 @@ student_ref, guardian_ref or staff_ref. Also the KPI parts of the education mode
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from datetime import date, datetime
 from functools import cache
 from typing import Any
@@ -84,6 +84,48 @@ async def kpi_figures(
     return merge(parts)
 
 
+async def kpi_trend(
+    pool: asyncpg.Pool,
+    settings: AgenciesSettings,
+    schools: Sequence[str],
+    day: date,
+    now: datetime,
+) -> dict[str, Figures]:
+    """The trend KPIs of ``schools`` as of each month end of the school year up to ``day``
+    (month → figures): a part's own ``TREND`` when it has one, else its ``PART`` per month."""
+    if not schools:
+        return {}
+    ends = Periods.of(day).month_ends()
+    jobs: list[Awaitable[dict[str, Figures]]] = []
+    for m in KPI_MODULES:
+        if not any(d.trend for d in m.DEFS):
+            continue
+        own = getattr(m, "TREND", None)
+        if own is not None:
+            jobs.append(own(pool, settings, schools, day))
+        else:
+            jobs.append(_per_month(pool, settings, schools, ends, now, m))
+    out: dict[str, Figures] = {}
+    with measured_at(now):
+        for by_month in await asyncio.gather(*jobs):
+            for month, figs in by_month.items():
+                out[month] = merge([out.get(month, {}), figs])
+    return out
+
+
+async def _per_month(
+    pool: asyncpg.Pool,
+    settings: AgenciesSettings,
+    schools: Sequence[str],
+    ends: Sequence[tuple[str, date]],
+    now: datetime,
+    module: Any,
+) -> dict[str, Figures]:
+    with measured_at(now):
+        got = await asyncio.gather(*(module.PART(pool, settings, schools, e) for _, e in ends))
+    return {m: figs for (m, _), figs in zip(ends, got, strict=True)}
+
+
 def guard(ctx: ViewContext, action: Action, where: Scope, field: str, what: str) -> None:
     """403 naming the rule for a role that may never; 404 outside the caller's scope."""
     decision = POLICY.admits(ctx.who, action)
@@ -137,15 +179,10 @@ async def district_page(ctx: ViewContext) -> Dashboard:
     ids = [s["school_id"] for s in schools]
     names = {s["school_id"]: s["school_name"] for s in schools}
     targets, defs = ctx.settings.targets, kpi_defs()
-    p = Periods.of(ctx.today)
-    trend_modules = [m for m in KPI_MODULES if any(d.trend for d in m.DEFS)]
-    month_ends = p.month_ends()
-    now_figs, *trend_figs = await asyncio.gather(
+    month_ends = Periods.of(ctx.today).month_ends()
+    now_figs, trend_figs = await asyncio.gather(
         kpi_figures(ctx.pool, ctx.settings, ids, ctx.today, ctx.now),
-        *(
-            kpi_figures(ctx.pool, ctx.settings, ids, end, ctx.now, trend_modules)
-            for _, end in month_ends
-        ),
+        kpi_trend(ctx.pool, ctx.settings, ids, ctx.today, ctx.now),
     )
 
     def link(d: KpiDef, school_id: str | None) -> str | None:
@@ -183,7 +220,10 @@ async def district_page(ctx: ViewContext) -> Dashboard:
             unit=d.unit,
             months=[m for m, _ in month_ends],
             lines={
-                names[s]: [_number(figs.get(s, {}).get(d.key)) for figs in trend_figs] for s in ids
+                names[s]: [
+                    _number(trend_figs.get(m, {}).get(s, {}).get(d.key)) for m, _ in month_ends
+                ]
+                for s in ids
             },
             target=d.target_of(targets),
         )
