@@ -142,15 +142,15 @@ class School:
 
     @property
     def principal(self) -> str:
-        return f"{self.school_id}-p"
+        return f"stf-{self.school_id}-p"
 
     @property
     def middle_leader(self) -> str:
-        return f"{self.school_id}-ml"
+        return f"stf-{self.school_id}-ml"
 
     @property
     def psych_teacher(self) -> str:
-        return f"{self.school_id}-psy"
+        return f"stf-{self.school_id}-psy"
 
 
 @dataclass
@@ -275,7 +275,7 @@ class _Gen:
         for k in range(1, classes + 1):
             cid = f"{sid}-c{k}"
             # The last class of a missing school has no head teacher.
-            head = None if (not s.good and k == classes and classes > 1) else f"{sid}-ht{k}"
+            head = None if (not s.good and k == classes and classes > 1) else f"stf-{sid}-ht{k}"
             self.classes.append(Klass(cid, district, sid, k, head))
             s.class_ids.append(cid)
             self.add(
