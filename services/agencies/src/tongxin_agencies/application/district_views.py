@@ -188,13 +188,13 @@ async def district_page(ctx: ViewContext) -> Dashboard:
     def link(d: KpiDef, school_id: str | None) -> str | None:
         if d.list_key is None:
             return None
-        return list_link(d.list_key, district=district, school_id=school_id)
+        return list_link(d.list_key, school_id=school_id, district=district)
 
     columns = [Column(key="school", label=L("学校", "School"))] + [
         Column(key=d.key, label=d.label, unit=d.unit) for d in defs.values()
     ]
     rows = [
-        [Cell(value=names[s], link=f"/dashboards/school?school_id={s}")]
+        [Cell(value=names[s], link=f"/dashboards/school?school_id={s}&district={district}")]
         + [cell_of(d, now_figs.get(s, {}).get(d.key), targets, link(d, s)) for d in defs.values()]
         for s in ids
     ]
