@@ -12,9 +12,11 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 
 from tests.support import agencies_education as ev
+from tests.support.agencies_env import AgenciesEnv
 from tongxin_agencies.application import providers  # noqa: F401 - registers every view
 from tongxin_agencies.application.district_views import kpi_defs, kpi_figures, kpi_trend
 from tongxin_agencies.application.education_queries import Periods
@@ -417,3 +419,117 @@ async def test_the_month_trend_equals_each_month_end_s_own_figures(pool: asyncpg
             got = {k: plain(trend[month][school].get(k)) for k in keys}
             want = {k: plain(own[school].get(k)) for k in keys}
             assert got == want, (month, school)
+
+
+# --- through the real stack (events on Kafka → the agencies worker → its HTTP API) -----------
+
+
+def problem(r: httpx.Response, status: int, rule: str | None = None) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = r.json()
+    if rule is not None:
+        assert body.get("rule") == rule, body
+    return body
+
+
+async def test_the_bureau_reads_its_district_over_http_and_no_other(
+    agencies_env: AgenciesEnv,
+) -> None:
+    env = agencies_env
+    district = env.district
+    r = await env.http.get(
+        "/dashboards/district",
+        params={"district": district},
+        headers=env.token("bureau_officer", district=district),
+    )
+    assert r.status_code == 200, r.text
+    page = r.json()
+    assert {p["key"] for p in page["panels"]} >= {"totals", "schools", "trends"}
+    table = next(t for p in page["panels"] for t in p["tables"] if t["key"] == "kpis")
+    assert len(table["rows"]) == len(env.world.schools_of(district))
+    # a list behind a figure, by its link (a key with a dot)
+    link = next(
+        f["link"] for p in page["panels"] for f in p["figures"] if f["key"] == "reports_on_time"
+    )
+    listed = await env.http.get(link, headers=env.token("bureau_officer", district=district))
+    assert listed.status_code == 200, listed.text
+    other = next(d for d in env.world.districts if d != district)
+    problem(
+        await env.http.get(
+            "/dashboards/district",
+            params={"district": other},
+            headers=env.token("bureau_officer", district=district),
+        ),
+        404,
+    )
+    school = env.world.schools_of(district)[0].school_id
+    problem(
+        await env.http.get(
+            "/dashboards/district",
+            params={"district": district},
+            headers=env.token("principal", district=district, school=school),
+        ),
+        403,
+        "district.read",
+    )
+
+
+async def test_a_new_visit_reaches_the_school_page_and_leaves_the_not_visited_list(
+    agencies_env: AgenciesEnv,
+) -> None:
+    env = agencies_env
+    district = env.district
+    later = (env.world.day + timedelta(days=3)).isoformat()  # the world's day stays as it was
+    # a head teacher of a class with a student not visited in home yet
+    found = None
+    for head in env.world.staff_with("head_teacher"):
+        if head.district != district or not head.class_ids:
+            continue
+        class_id = head.class_ids[0]
+        headers = env.token(
+            "head_teacher",
+            head.staff_ref,
+            district=district,
+            school=head.school_id,
+            class_id=class_id,
+        )
+        params = {"school_id": head.school_id, "as_of": later}
+        before = await env.http.get(
+            "/lists/school.students_not_visited", params=params, headers=headers
+        )
+        assert before.status_code == 200, before.text
+        refs = [row[1]["value"] for row in before.json()["rows"]]
+        if refs:
+            found = (head, class_id, headers, params, refs)
+            break
+    assert found is not None, "the generated district has a student not visited in home"
+    head, class_id, headers, params, refs = found
+    school_id = head.school_id
+    target = refs[0]
+    await env.publish(
+        [
+            ev.visit(
+                f"a2-visit-{target}",
+                target,
+                env.world.day + timedelta(days=1),
+                (head.staff_ref, "head_teacher"),
+                class_id=class_id,
+                school_id=school_id,
+            ).model_copy(update={"district": district})
+        ]
+    )
+    after = await env.http.get("/lists/school.students_not_visited", params=params, headers=headers)
+    assert [row[1]["value"] for row in after.json()["rows"]] == refs[1:]
+    page = (await env.http.get("/dashboards/school", params=params, headers=headers)).json()
+    figures = {f["key"]: f for p in page["panels"] for f in p["figures"]}
+    enrolled = sum(1 for s in env.world.students if s.class_id == class_id and not s.left)
+    assert figures["visit_coverage"]["value"] == pytest.approx(
+        (enrolled - len(refs) + 1) / enrolled
+    )
+    # the attention list is the wellbeing team's: a head teacher is refused, naming the rule
+    problem(
+        await env.http.get("/lists/school.attention_list", params=params, headers=headers),
+        403,
+        "school.attention",
+    )
