@@ -301,6 +301,12 @@ async def test_the_district_lists_behind_the_figures_hold_no_person(pool: asyncp
     )
     assert [r[0].value for r in overdue.rows] == ["f1", "f2"]
     assert [r[-1].value for r in overdue.rows] == [1, 3]
+    leaders = await LISTS["district.leaders"](ctx(pool, OFFICER, {"district": "d1"}))
+    # one row per leader, without who they are: sch1's principal and middle leader
+    assert [(r[0].value, r[1].value, r[2].value, r[2].meets) for r in leaders.rows] == [
+        ("学校 sch1", "middle_leader", 0, False),
+        ("学校 sch1", "principal", 0, False),
+    ]
     coverage = await LISTS["district.classes_coverage"](ctx(pool, OFFICER, {"district": "d1"}))
     assert [(r[1].value, r[2].value, r[3].value) for r in coverage.rows] == [
         ("c1", 2, 1),
@@ -375,6 +381,11 @@ async def test_the_bureau_reads_a_school_page_without_any_pseudonym(pool: asyncp
     await ev.write_model(pool, WORLD)
     page = await DASHBOARDS["school"](ctx(pool, OFFICER, {"school_id": "sch1"}))
     holds_no_person(page)
+    links = {f.key: f.link for p in page.panels for f in p.figures}
+    assert links["principal_visits"] == "/lists/district.leaders?school_id=sch1&district=d1"
+    assert links["counselling_room"] == "/lists/school.profile?school_id=sch1"
+    profile = await LISTS["school.profile"](ctx(pool, OFFICER, {"school_id": "sch1"}))
+    assert [c.value for c in profile.rows[0]] == ["学校 sch1", "primary", True]
     for key in ("school.students_not_visited", "school.followups_overdue", "school.training"):
         holds_no_person(await LISTS[key](ctx(pool, OFFICER, {"school_id": "sch1"})))
     with pytest.raises(ProblemError) as e:

@@ -636,3 +636,49 @@ async def training(ctx: ViewContext) -> ItemList:
         ],
         rows,
     )
+
+
+@item_list("district.leaders")
+async def leaders(ctx: ViewContext) -> ItemList:
+    """Each principal's and middle leader's distinct students visited this school year, one
+    row per leader (never who they are: the bureau sees no staff pseudonym)."""
+    district, school_id = await _scope(ctx)
+    p = Periods.of(ctx.today)
+    records = await ctx.pool.fetch(
+        f"""SELECT sc.school_name AS school, r.role, count(DISTINCT vv.student_ref) AS students
+            FROM {S}.staff sf
+            JOIN {S}.schools sc ON sc.school_id = sf.school_id
+            CROSS JOIN unnest(ARRAY['principal', 'middle_leader']) AS r(role)
+            LEFT JOIN {S}.visit_visitors vv
+                ON vv.staff_ref = sf.staff_ref AND vv.visited_on BETWEEN $3 AND $4
+            WHERE sc.district = $1 AND ($2::text IS NULL OR sf.school_id = $2)
+              AND r.role = ANY(sf.roles)
+            GROUP BY sf.school_id, sc.school_name, r.role, sf.staff_ref
+            ORDER BY sf.school_id, r.role, students""",
+        district,
+        school_id,
+        p.sy_start,
+        ctx.today,
+    )
+    t = ctx.settings.targets
+    floor = {"principal": t.principal_visits, "middle_leader": t.middle_leader_visits}
+    rows = [
+        [
+            Cell(value=r["school"]),
+            Cell(value=r["role"]),
+            Cell(value=r["students"], meets=r["students"] >= floor[r["role"]]),
+        ]
+        for r in records
+    ]
+    return _list(
+        ctx,
+        "district.leaders",
+        L("校领导家访", "Leaders' home visits"),
+        school_id or district,
+        [
+            SCHOOL_COL,
+            ("role", L("职务", "Role"), "text"),
+            ("students", L("家访学生数", "Students visited"), "count"),
+        ],
+        rows,
+    )

@@ -225,6 +225,7 @@ DEFS: list[KpiDef] = [
         "count",
         "at_least",
         "principal_visits",
+        "district.leaders",
     ),
     KpiDef(
         "middle_leader_visits",
@@ -232,6 +233,7 @@ DEFS: list[KpiDef] = [
         "count",
         "at_least",
         "middle_leader_visits",
+        "district.leaders",
     ),
     KpiDef(
         "reports_on_time",

@@ -96,11 +96,18 @@ async def school_page(ctx: ViewContext) -> Dashboard:
             "reports_on_time": "school.reports",
             "followups_overdue": "school.followups_overdue",
         }
+        visit_figures = [fig(k, v) for k, v in visit_keys.items()]
+        if not sees_people(ctx):  # the bureau: the leaders' list without their pseudonyms
+            for f in visit_figures:
+                if f.key in ("principal_visits", "middle_leader_visits"):
+                    f.link = list_link(
+                        "district.leaders", school_id=school_id, district=sc["district"]
+                    )
         panels.append(
             Panel(
                 key="visits",
                 label=L("家访", "Home visits"),
-                figures=[fig(k, v) for k, v in visit_keys.items()],
+                figures=visit_figures,
                 tables=[coverage],
             )
         )
@@ -108,7 +115,7 @@ async def school_page(ctx: ViewContext) -> Dashboard:
             panels[-1].tables.append(await by_teacher(ctx.pool, school_id, p))
         well = [
             fig("screening_coverage", "school.screening"),
-            fig("counselling_room", None),
+            fig("counselling_room", "school.profile"),
             fig(
                 "attention_list",
                 "school.attention_list"
@@ -632,5 +639,29 @@ async def training_list(ctx: ViewContext) -> ItemList:
         rows=[
             [Cell(value=r[k], meets=r[k] if k == "trained" else None) for k in keys]
             for r in records
+        ],
+    )
+
+
+@item_list("school.profile")
+async def profile(ctx: ViewContext) -> ItemList:
+    """The school as registered: its stage and whether it has a counselling room."""
+    sc, _ = await school_in_scope(ctx)
+    return ItemList(
+        key="school.profile",
+        title=L("学校概况", "The school"),
+        scope=sc["school_id"],
+        as_of=ctx.today,
+        columns=_cols(
+            ("school", L("学校", "School"), "text"),
+            ("stage", L("学段", "Stage"), "text"),
+            ("has_counselling_room", L("心理辅导室", "Counselling room"), "flag"),
+        ),
+        rows=[
+            [
+                Cell(value=sc["school_name"]),
+                Cell(value=sc["stage"]),
+                Cell(value=sc["has_counselling_room"], meets=sc["has_counselling_room"]),
+            ]
         ],
     )
