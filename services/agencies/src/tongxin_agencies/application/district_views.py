@@ -20,7 +20,7 @@ from tongxin_agencies.application import (
     kpis_visits,
     kpis_wellbeing,
 )
-from tongxin_agencies.application.education_queries import Periods, S, district_schools
+from tongxin_agencies.application.education_queries import Periods, S, district_schools, fetch
 from tongxin_agencies.application.kpis import (
     Figures,
     KpiDef,
@@ -308,7 +308,8 @@ CLASS_COL = ("class_id", L("班级", "Class"), "text")
 async def classes_coverage(ctx: ViewContext) -> ItemList:
     district, school_id = await _scope(ctx)
     p = Periods.of(ctx.today)
-    records = await ctx.pool.fetch(
+    records = await fetch(
+        ctx.pool,
         f"""SELECT sc.school_name AS school, st.class_id, count(*) AS enrolled,
                 count(*) FILTER (WHERE EXISTS (
                     SELECT 1 FROM {S}.visits v WHERE v.student_ref = st.student_ref
@@ -371,7 +372,8 @@ async def reports(ctx: ViewContext) -> ItemList:
     district, school_id = await _scope(ctx)
     p = Periods.of(ctx.today)
     months = p.months_due(ctx.settings.targets.report_due_day)
-    records = await ctx.pool.fetch(
+    records = await fetch(
+        ctx.pool,
         f"""SELECT sc.school_id, sc.school_name AS school, m.month, f.submitted_on, f.late
             FROM {S}.schools sc CROSS JOIN unnest($3::text[]) AS m(month)
             LEFT JOIN LATERAL (
@@ -418,7 +420,8 @@ async def overdue_followups(
     pool: asyncpg.Pool, day: date, district: str, school_id: str | None, class_id: str | None
 ) -> list[asyncpg.Record]:
     return list(
-        await pool.fetch(
+        await fetch(
+            pool,
             f"""SELECT f.case_id, sc.school_name AS school, f.class_id, f.student_ref, f.measure,
                     f.opened_on, f.due_date, ($2::date - f.due_date) AS days_overdue
                 FROM {S}.followups f JOIN {S}.schools sc ON sc.school_id = f.school_id
@@ -464,7 +467,8 @@ async def district_followups_overdue(ctx: ViewContext) -> ItemList:
 async def screening(ctx: ViewContext) -> ItemList:
     district, school_id = await _scope(ctx)
     p = Periods.of(ctx.today)
-    records = await ctx.pool.fetch(
+    records = await fetch(
+        ctx.pool,
         f"""SELECT sc.school_name AS school, count(st.*) AS enrolled,
                 count(st.*) FILTER (WHERE EXISTS (
                     SELECT 1 FROM {S}.screenings x WHERE x.student_ref = st.student_ref
@@ -505,7 +509,8 @@ async def screening(ctx: ViewContext) -> ItemList:
 @item_list("district.schools")
 async def schools_list(ctx: ViewContext) -> ItemList:
     district, school_id = await _scope(ctx)
-    records = await ctx.pool.fetch(
+    records = await fetch(
+        ctx.pool,
         f"""SELECT school_name, stage, has_counselling_room FROM {S}.schools
             WHERE district = $1 AND ($2::text IS NULL OR school_id = $2) ORDER BY school_id""",
         district,
@@ -539,7 +544,8 @@ async def referral_rows(
     """Crisis referrals made up to the end of ``day`` (no student, no note)."""
     from tongxin_agencies.application.kpis_wellbeing import end_of
 
-    records = await pool.fetch(
+    records = await fetch(
+        pool,
         f"""SELECT r.referral_id, sc.school_name AS school, r.referred_at, r.acknowledge_by,
                 r.acknowledged_at, r.within_deadline, r.escalated_at IS NOT NULL AS escalated
             FROM {S}.referrals r JOIN {S}.schools sc ON sc.school_id = r.school_id
@@ -598,7 +604,8 @@ async def referrals(ctx: ViewContext) -> ItemList:
 async def training(ctx: ViewContext) -> ItemList:
     district, school_id = await _scope(ctx)
     p = Periods.of(ctx.today)
-    records = await ctx.pool.fetch(
+    records = await fetch(
+        ctx.pool,
         f"""SELECT sc.school_name AS school, count(sf.*) AS staff,
                 count(sf.*) FILTER (WHERE EXISTS (
                     SELECT 1 FROM {S}.training_attendance ta WHERE ta.staff_ref = sf.staff_ref
@@ -644,7 +651,8 @@ async def leaders(ctx: ViewContext) -> ItemList:
     row per leader (never who they are: the bureau sees no staff pseudonym)."""
     district, school_id = await _scope(ctx)
     p = Periods.of(ctx.today)
-    records = await ctx.pool.fetch(
+    records = await fetch(
+        ctx.pool,
         f"""SELECT sc.school_name AS school, r.role, count(DISTINCT vv.student_ref) AS students
             FROM {S}.staff sf
             JOIN {S}.schools sc ON sc.school_id = sf.school_id

@@ -12,7 +12,7 @@ import asyncpg
 
 from tongxin_agencies.application import district_views as dv
 from tongxin_agencies.application import kpis_visits, kpis_wellbeing
-from tongxin_agencies.application.education_queries import Periods, S, school
+from tongxin_agencies.application.education_queries import Periods, S, fetch, school
 from tongxin_agencies.application.kpis import plain
 from tongxin_agencies.application.policy import BUREAU, POLICY, Action
 from tongxin_agencies.application.views import (
@@ -226,7 +226,8 @@ def _cols(*cols: tuple[str, Label, str]) -> list[Column]:
 async def class_coverage(
     pool: asyncpg.Pool, school_id: str, class_id: str | None, p: Periods
 ) -> Table:
-    records = await pool.fetch(
+    records = await fetch(
+        pool,
         f"""SELECT st.class_id, count(*) AS enrolled,
                 count(*) FILTER (WHERE EXISTS (
                     SELECT 1 FROM {S}.visits v WHERE v.student_ref = st.student_ref
@@ -275,7 +276,8 @@ async def class_coverage(
 
 
 async def by_teacher(pool: asyncpg.Pool, school_id: str, p: Periods) -> Table:
-    records = await pool.fetch(
+    records = await fetch(
+        pool,
         f"""SELECT vv.staff_ref, string_agg(DISTINCT vv.role, ',') AS roles,
                 count(DISTINCT vv.visit_id) AS visits,
                 count(DISTINCT vv.student_ref) AS students
@@ -308,7 +310,8 @@ async def by_teacher(pool: asyncpg.Pool, school_id: str, p: Periods) -> Table:
 
 
 async def ledger(pool: asyncpg.Pool, school_id: str, class_id: str | None, day: Any) -> Table:
-    records = await pool.fetch(
+    records = await fetch(
+        pool,
         f"""SELECT measure,
                 count(*) FILTER (WHERE closed_on IS NULL OR closed_on > $3) AS open,
                 count(*) FILTER (WHERE due_date < $3 AND (closed_on IS NULL OR closed_on > $3))
@@ -359,7 +362,8 @@ async def reports_table(ctx: ViewContext, school_id: str) -> Table:
 async def school_reports(ctx: ViewContext, school_id: str) -> ItemList:
     p = Periods.of(ctx.today)
     months = p.months_due(ctx.settings.targets.report_due_day)
-    records = await ctx.pool.fetch(
+    records = await fetch(
+        ctx.pool,
         f"""SELECT m.month, f.submitted_on, f.late, f.revisions
             FROM unnest($2::text[]) AS m(month)
             LEFT JOIN LATERAL (
@@ -443,7 +447,8 @@ async def students_not_visited(ctx: ViewContext) -> ItemList:
     sc, own = await school_in_scope(ctx)
     class_id = _only(ctx, own)
     p = Periods.of(ctx.today)
-    records = await ctx.pool.fetch(
+    records = await fetch(
+        ctx.pool,
         f"""SELECT st.class_id, st.student_ref, st.in_special_group FROM {S}.students st
             WHERE st.enrolled AND st.school_id = $1 AND ($2::text IS NULL OR st.class_id = $2)
               AND NOT EXISTS (
@@ -569,7 +574,8 @@ async def screening_list(ctx: ViewContext) -> ItemList:
 async def attention_list(ctx: ViewContext) -> ItemList:
     sc, _ = await school_in_scope(ctx)
     ctx.require(Action.attention_read, Scope(sc["district"], sc["school_id"], ctx.who.class_id))
-    records = await ctx.pool.fetch(
+    records = await fetch(
+        ctx.pool,
         f"""SELECT coalesce(a.class_id, st.class_id) AS class_id, a.student_ref
             FROM {S}.attention a LEFT JOIN {S}.students st ON st.student_ref = a.student_ref
             WHERE a.listed AND a.school_id = $1
@@ -612,7 +618,8 @@ async def training_list(ctx: ViewContext) -> ItemList:
         raise not_found("school_id", "school")
     p = Periods.of(ctx.today)
     people = sees_people(ctx)
-    records = await ctx.pool.fetch(
+    records = await fetch(
+        ctx.pool,
         f"""SELECT sf.staff_ref, array_to_string(sf.roles, ',') AS roles,
                 EXISTS (SELECT 1 FROM {S}.training_attendance ta
                         WHERE ta.staff_ref = sf.staff_ref AND ta.topic = 'crisis_identification'
