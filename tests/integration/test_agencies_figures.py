@@ -9,6 +9,7 @@ is the world's ``D`` (the stack's clock). Every wrong figure is collected and re
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import pytest
@@ -67,7 +68,7 @@ def school_rows(page: dict[str, Any]) -> tuple[list[str], dict[str, list[dict[st
     rows: dict[str, list[dict[str, Any]]] = {}
     for row in table["rows"]:
         links = " ".join(c.get("link") or "" for c in row)
-        for school in {p.split("&")[0] for p in links.split("school_id=")[1:]}:
+        for school in set(re.findall(r"school_id=([A-Za-z0-9_\-]+)", links)):
             rows[school] = row
     return columns, rows
 
