@@ -13,7 +13,9 @@ from ``tongxin_agencies.application.policy``.
 Columns are families of views: every list of a family (``school.*``: every ``school.`` list but
 the attention list) is called with the family's expected answers. Letters, (inside, outside):
 Y 200; R 403 problem+json naming the rule (and the role); N 404 exactly like the answer for
-something that does not exist; ``-`` no token on that side (a city token has no outside).
+something that does not exist; P 422 problem+json naming the parameter the caller must give
+(an auditor names the carer whose page they audit); ``-`` no token on that side (a city token
+has no outside).
 
 Places: inside is district 330106, school 330106001, class 330106001-c1, hospital
 hosp-330106-1, committee cmt-330106001, the community carer 1's pairing; outside is district
@@ -49,12 +51,8 @@ FAMILIES: dict[str, list[str]] = {
         for k in (
             "students_not_visited",
             "followups_overdue",
-            "reports",
             "classes",
-            "visitors",
             "screening",
-            "referrals",
-            "training",
             "care_files",
             "care_contacts_overdue",
             "guard_shifts",
@@ -66,6 +64,10 @@ FAMILIES: dict[str, list[str]] = {
             "coordinators",
         )
     ],
+    # school-wide lists: not a head teacher's (their token is their class's)
+    "whole": ["/lists/school.reports", "/lists/school.referrals", "/lists/school.training"],
+    # who visited: staff pseudonyms, never the bureau's
+    "visitors": ["/lists/school.visitors"],
     "attention": ["/lists/school.attention_list"],
     "district": ["/dashboards/district"],
     "district.*": [
@@ -112,6 +114,8 @@ FAMILIES: dict[str, list[str]] = {
 RULES: dict[str, tuple[str, ...]] = {
     "school": ("school.read",),
     "school.*": ("school.read",),
+    "whole": ("school.read",),
+    "visitors": ("school.read", "school.visitors"),
     "attention": ("school.read", "school.attention"),
     "district": ("district.read",),
     "district.*": ("district.read",),
@@ -126,54 +130,79 @@ RULES: dict[str, tuple[str, ...]] = {
 
 MATRICES = (
     """
-role                         level    school school.* attention district district.* hospital
-principal                    school   YN     YN       RR        RR       RR         RR
-middle_leader                school   YN     YN       RR        RR       RR         RR
-head_teacher                 class    YN     YN       RR        RR       RR         RR
-subject_teacher              school   RR     RR       RR        RR       RR         RR
-psych_teacher                school   YN     YN       YN        RR       RR         RR
-health_vp                    school   YN     YN       YN        RR       RR         RR
-school_doctor                school   YN     YN       YN        RR       RR         RR
-legal_vp                     school   RR     RR       RR        RR       RR         RR
-fire_vp                      school   RR     RR       RR        RR       RR         RR
-family_education_coordinator school   YN     YN       RR        RR       RR         RR
-bureau_officer               district YN     YN       RR        YN       YN         RR
-hospital                     hospital RR     RR       RR        RR       RR         YN
-police                       district RR     RR       RR        RR       RR         RR
-civil_affairs                district RR     RR       RR        RR       RR         RR
-womens_federation            district RR     RR       RR        RR       RR         RR
-community_worker             carer    RR     RR       RR        RR       RR         RR
-market_regulation            district RR     RR       RR        RR       RR         RR
-guidance_committee           district RR     RR       RR        RR       RR         RR
-committee_member             member   RR     RR       RR        RR       RR         RR
-operator                     city     R-     R-       R-        R-       R-         R-
-auditor                      district YN     YN       RR        YN       YN         YN
-city_analyst                 city     R-     R-       R-        R-       R-         R-
+role                         level    school school.* whole visitors attention
+principal                    school   YN     YN       YN    YN       RR
+middle_leader                school   YN     YN       YN    YN       RR
+head_teacher                 class    YN     YN       NN    NN       RR
+subject_teacher              school   RR     RR       RR    RR       RR
+psych_teacher                school   YN     YN       YN    YN       YN
+health_vp                    school   YN     YN       YN    YN       YN
+school_doctor                school   YN     YN       YN    YN       YN
+legal_vp                     school   RR     RR       RR    RR       RR
+fire_vp                      school   RR     RR       RR    RR       RR
+family_education_coordinator school   YN     YN       YN    YN       RR
+bureau_officer               district YN     YN       YN    RR       RR
+hospital                     hospital RR     RR       RR    RR       RR
+police                       district RR     RR       RR    RR       RR
+civil_affairs                district RR     RR       RR    RR       RR
+womens_federation            district RR     RR       RR    RR       RR
+community_worker             carer    RR     RR       RR    RR       RR
+market_regulation            district RR     RR       RR    RR       RR
+guidance_committee           district RR     RR       RR    RR       RR
+committee_member             member   RR     RR       RR    RR       RR
+operator                     city     R-     R-       R-    R-       R-
+auditor                      district YN     YN       YN    RR       RR
+city_analyst                 city     R-     R-       R-    R-       R-
 """,
     """
-role                         level    screening police carers contacts market committee
-principal                    school   RR        RR     YY     NN       RR     YN
-middle_leader                school   RR        RR     RR     RR       RR     RR
-head_teacher                 class    RR        RR     YY     NN       RR     RR
-subject_teacher              school   RR        RR     RR     RR       RR     RR
-psych_teacher                school   RR        RR     RR     RR       RR     RR
-health_vp                    school   RR        RR     RR     RR       RR     RR
-school_doctor                school   RR        RR     RR     RR       RR     RR
-legal_vp                     school   RR        RR     RR     RR       RR     RR
-fire_vp                      school   RR        RR     RR     RR       RR     RR
-family_education_coordinator school   RR        RR     RR     RR       RR     YN
-bureau_officer               district YN        RR     RR     RR       RR     RR
-hospital                     hospital YY        RR     RR     RR       RR     RR
-police                       district RR        YN     RR     RR       RR     RR
-civil_affairs                district RR        RR     YY     NN       RR     RR
-womens_federation            district RR        RR     YY     NN       RR     RR
-community_worker             carer    RR        RR     YY     YN       RR     RR
-market_regulation            district RR        RR     RR     RR       YN     RR
-guidance_committee           district RR        RR     RR     RR       RR     RR
-committee_member             member   RR        RR     RR     RR       RR     YN
-operator                     city     R-        R-     R-     R-       R-     R-
-auditor                      district YN        YN     YY     NN       YN     RR
-city_analyst                 city     R-        R-     R-     R-       R-     R-
+role                         level    district district.* hospital screening police
+principal                    school   RR       RR         RR       RR        RR
+middle_leader                school   RR       RR         RR       RR        RR
+head_teacher                 class    RR       RR         RR       RR        RR
+subject_teacher              school   RR       RR         RR       RR        RR
+psych_teacher                school   RR       RR         RR       RR        RR
+health_vp                    school   RR       RR         RR       RR        RR
+school_doctor                school   RR       RR         RR       RR        RR
+legal_vp                     school   RR       RR         RR       RR        RR
+fire_vp                      school   RR       RR         RR       RR        RR
+family_education_coordinator school   RR       RR         RR       RR        RR
+bureau_officer               district YN       YN         RR       YN        RR
+hospital                     hospital RR       RR         YN       YY        RR
+police                       district RR       RR         RR       RR        YN
+civil_affairs                district RR       RR         RR       RR        RR
+womens_federation            district RR       RR         RR       RR        RR
+community_worker             carer    RR       RR         RR       RR        RR
+market_regulation            district RR       RR         RR       RR        RR
+guidance_committee           district RR       RR         RR       RR        RR
+committee_member             member   RR       RR         RR       RR        RR
+operator                     city     R-       R-         R-       R-        R-
+auditor                      district YN       YN         YN       YN        YN
+city_analyst                 city     R-       R-         R-       R-        R-
+""",
+    """
+role                         level    carers contacts market committee
+principal                    school   YY     NN       RR     YN
+middle_leader                school   RR     RR       RR     RR
+head_teacher                 class    YY     NN       RR     RR
+subject_teacher              school   RR     RR       RR     RR
+psych_teacher                school   RR     RR       RR     RR
+health_vp                    school   RR     RR       RR     RR
+school_doctor                school   RR     RR       RR     RR
+legal_vp                     school   RR     RR       RR     RR
+fire_vp                      school   RR     RR       RR     RR
+family_education_coordinator school   RR     RR       RR     YN
+bureau_officer               district RR     RR       RR     RR
+hospital                     hospital RR     RR       RR     RR
+police                       district RR     RR       RR     RR
+civil_affairs                district YY     NN       RR     RR
+womens_federation            district YY     NN       RR     RR
+community_worker             carer    YY     YN       RR     RR
+market_regulation            district RR     RR       YN     RR
+guidance_committee           district RR     RR       RR     RR
+committee_member             member   RR     RR       RR     YN
+operator                     city     R-     R-       R-     R-
+auditor                      district PP     PP       YN     RR
+city_analyst                 city     R-     R-       R-     R-
 """,
 )
 
@@ -202,7 +231,7 @@ def parse() -> list[Cell]:
         role, level = Role(row[0]), row[1]
         for family, codes in zip(header, row[2:], strict=True):
             assert len(codes) == 2, (role, family, codes)
-            assert set(codes) <= set("YRN-"), (role, family, codes)
+            assert set(codes) <= set("YRNP-"), (role, family, codes)
             for side, code in zip(("in", "out"), codes, strict=True):
                 if code != "-":
                     cells.append(Cell(role, level, family, side, code))
@@ -243,7 +272,7 @@ def headers_of(env: AgenciesEnv, cell: Cell) -> dict[str, str]:
 
 def params_of(env: AgenciesEnv, family: str) -> dict[str, str]:
     """The inside record each family's views are asked for."""
-    if family in ("school", "school.*", "attention"):
+    if family in ("school", "school.*", "whole", "visitors", "attention"):
         return {"school_id": SCHOOL}
     if family == "hospital":
         return {"hospital_id": HOSPITAL}
@@ -285,6 +314,12 @@ async def check(env: AgenciesEnv, cell: Cell, path: str) -> str | None:
         if body.get("rule") not in RULES[cell.family]:
             return f"names rule {body.get('rule')!r}, expected one of {RULES[cell.family]}"
         return None
+    if cell.code == "P":
+        if r.status_code != 422:
+            return f"{r.status_code}, expected 422: {r.text[:160]}"
+        if wrong := check_problem(r, 422):
+            return wrong
+        return None if r.json().get("field") else f"names no field: {r.json()}"
     # N: a 404, exactly as for records that do not exist
     if r.status_code != 404:
         return f"{r.status_code}, expected 404: {r.text[:160]}"
