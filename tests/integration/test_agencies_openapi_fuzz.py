@@ -86,7 +86,7 @@ async def test_fuzzing_the_agencies_openapi_never_gets_a_5xx_nor_an_error_not_a_
     run = await fuzz_service(
         env.base_url,
         {name: Caller(h, share=shares.get(name, 1.0)) for name, h in who.items()},
-        {"page": [*DASHBOARDS, "none"], "key": [*lists, "none.x"]},
+        {"page": [*DASHBOARDS, "none"], "key": [*lists, "none.x"], "notification_id": ["1"]},
         budget=BUDGET,
         harvests={},
         bodies={},
