@@ -9,6 +9,7 @@ from tongxin_agencies.projections.models import MODELS
 
 async def test_every_model_reads_the_whole_generated_world(agencies_env: AgenciesEnv) -> None:
     # given the world published and the worker running; when every group caught up
+    await agencies_env.caught_up()
     rows = await agencies_env.pool.fetch(
         "SELECT group_id, sum(next_offset) AS n FROM consumer_offsets GROUP BY group_id"
     )
