@@ -16,7 +16,9 @@ import pytest
 
 from tests.support.agencies_env import AgenciesEnv
 from tests.support.agencies_expected import (
+    FLAG_TARGETS,
     KPIS,
+    TARGETS,
     TREND,
     Expected,
     expected,
@@ -116,7 +118,27 @@ async def test_every_kpi_of_every_school_on_the_district_page_equals_the_indepen
         pooled = value_of(truth.district[district][kpi])
         if not same(got, pooled):
             wrong.append(f"district {district} {kpi}: {got!r}, expected {pooled!r}")
+        # judged: a pooled share against its target, a flag's share of schools against the
+        # city's share (counselling rooms, standard parent schools, coordinators)
+        judged = district_meets(kpi, pooled)
+        if judged is not None and totals.get(kpi, {}).get("meets") != judged:
+            wrong.append(
+                f"district {district} {kpi} = {got!r}: meets {totals[kpi].get('meets')}, "
+                f"expected {judged}"
+            )
     assert not wrong, "\n".join(wrong)
+
+
+def district_meets(kpi: str, value: Any) -> bool | None:
+    """The district figure's verdict where the layout says it: shares and flags."""
+    if value is None:
+        return None
+    if kpi in FLAG_TARGETS:
+        return bool(float(value) >= FLAG_TARGETS[kpi] - 1e-9)
+    rule, target = TARGETS[kpi]
+    if rule == "at_least" and isinstance(target, float):
+        return bool(float(value) >= target - 1e-9)
+    return None
 
 
 async def test_the_month_trend_is_each_figure_as_of_each_month_end(
