@@ -9,13 +9,16 @@ is the world's ``D`` (the stack's clock). Every wrong figure is collected and re
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import pytest
 
 from tests.support.agencies_env import AgenciesEnv
 from tests.support.agencies_expected import (
+    FLAG_TARGETS,
     KPIS,
+    TARGETS,
     TREND,
     Expected,
     expected,
@@ -39,7 +42,7 @@ COUNTED = (
 
 
 def same(got: Any, want: Any) -> bool:
-    if want is None or isinstance(want, bool) or got is None or isinstance(got, bool):
+    if any(x is None or isinstance(x, bool | str) for x in (got, want)):
         return bool(got == want)
     return math.isclose(float(got), float(want), abs_tol=1e-6)
 
@@ -67,7 +70,7 @@ def school_rows(page: dict[str, Any]) -> tuple[list[str], dict[str, list[dict[st
     rows: dict[str, list[dict[str, Any]]] = {}
     for row in table["rows"]:
         links = " ".join(c.get("link") or "" for c in row)
-        for school in {p.split("&")[0] for p in links.split("school_id=")[1:]}:
+        for school in set(re.findall(r"school_id=([A-Za-z0-9_\-]+)", links)):
             rows[school] = row
     return columns, rows
 
@@ -115,7 +118,27 @@ async def test_every_kpi_of_every_school_on_the_district_page_equals_the_indepen
         pooled = value_of(truth.district[district][kpi])
         if not same(got, pooled):
             wrong.append(f"district {district} {kpi}: {got!r}, expected {pooled!r}")
+        # judged: a pooled share against its target, a flag's share of schools against the
+        # city's share (counselling rooms, standard parent schools, coordinators)
+        judged = district_meets(kpi, pooled)
+        if judged is not None and totals.get(kpi, {}).get("meets") != judged:
+            wrong.append(
+                f"district {district} {kpi} = {got!r}: meets {totals[kpi].get('meets')}, "
+                f"expected {judged}"
+            )
     assert not wrong, "\n".join(wrong)
+
+
+def district_meets(kpi: str, value: Any) -> bool | None:
+    """The district figure's verdict where the layout says it: shares and flags."""
+    if value is None:
+        return None
+    if kpi in FLAG_TARGETS:
+        return bool(float(value) >= FLAG_TARGETS[kpi] - 1e-9)
+    rule, target = TARGETS[kpi]
+    if rule == "at_least" and isinstance(target, float):
+        return bool(float(value) >= target - 1e-9)
+    return None
 
 
 async def test_the_month_trend_is_each_figure_as_of_each_month_end(
