@@ -353,6 +353,10 @@ async def test_the_school_page_shows_coverage_by_class_and_teacher_and_the_ledge
     with pytest.raises(ProblemError) as e:
         await LISTS["school.attention_list"](ctx(pool, principal, {"school_id": "sch1"}))
     assert e.value.status == 403
+    # a role that may never see who is listed is refused before any school is looked up
+    with pytest.raises(ProblemError) as e:
+        await LISTS["school.attention_list"](ctx(pool, principal, {"school_id": "sch2"}))
+    assert e.value.status == 403
     psych = Principal("h2", Role.psych_teacher, district="d1", school="sch1")
     listed = await LISTS["school.attention_list"](ctx(pool, psych, {"school_id": "sch1"}))
     assert [(r[0].value, r[1].value) for r in listed.rows] == [("c2", "s3")]

@@ -538,11 +538,12 @@ async def classes_list(ctx: ViewContext) -> ItemList:
 
 @item_list("school.visitors")
 async def visitors_list(ctx: ViewContext) -> ItemList:
-    sc, own = await school_in_scope(ctx)
-    if not sees_people(ctx):
+    # the bureau sees no staff pseudonym: refused before any school is looked up
+    if POLICY.admits(ctx.who, Action.school_read).allowed and not sees_people(ctx):
         raise ProblemError(
             403, "Forbidden", "the bureau sees no staff pseudonyms", rule="school.visitors"
         )
+    sc, own = await school_in_scope(ctx)
     if own is not None:
         raise not_found("school_id", "school")
     t = await by_teacher(ctx.pool, sc["school_id"], Periods.of(ctx.today))
@@ -572,6 +573,10 @@ async def screening_list(ctx: ViewContext) -> ItemList:
 
 @item_list("school.attention_list")
 async def attention_list(ctx: ViewContext) -> ItemList:
+    # a role that may never see who is listed is refused before any school is looked up
+    decision = POLICY.admits(ctx.who, Action.attention_read)
+    if not decision.allowed:
+        raise ProblemError(403, "Forbidden", decision.reason, rule=str(Action.attention_read))
     sc, _ = await school_in_scope(ctx)
     ctx.require(Action.attention_read, Scope(sc["district"], sc["school_id"], ctx.who.class_id))
     records = await fetch(
