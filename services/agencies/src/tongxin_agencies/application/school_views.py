@@ -16,6 +16,7 @@ from tongxin_agencies.application.education_queries import Periods, S, fetch, sc
 from tongxin_agencies.application.kpis import plain
 from tongxin_agencies.application.policy import BUREAU, POLICY, Action
 from tongxin_agencies.application.views import (
+    LISTS,
     Cell,
     Column,
     Dashboard,
@@ -59,6 +60,22 @@ def sees_people(ctx: ViewContext) -> bool:
 
 def link_for(ctx: ViewContext, key: str, school_id: str, **params: str | None) -> str:
     return list_link(key, school_id=school_id, **params)
+
+
+def school_link(
+    ctx: ViewContext, list_key: str | None, school_id: str, district: str
+) -> str | None:
+    """The list behind a KPI on a school's page: the school's own list (``school.<name>`` for a
+    KPI whose district list is ``district.<name>``), else — for the bureau only — the
+    district's list narrowed to the school."""
+    if list_key is None:
+        return None
+    name = list_key.split(".", 1)[-1]
+    if f"school.{name}" in LISTS:
+        return list_link(f"school.{name}", school_id=school_id)
+    if not sees_people(ctx) and list_key in LISTS:
+        return list_link(list_key, school_id=school_id, district=district)
+    return None
 
 
 @dashboard("school")
@@ -141,9 +158,7 @@ async def school_page(ctx: ViewContext) -> Dashboard:
                 unit=d.unit,
                 target=d.target_of(targets),
                 meets=d.meets(figs.get(d.key), targets),
-                link=list_link(d.list_key, district=sc["district"], school_id=school_id)
-                if d.list_key and not d.list_key.startswith("school.")
-                else (link_for(ctx, d.list_key, school_id) if d.list_key else None),
+                link=school_link(ctx, d.list_key, school_id, sc["district"]),
             )
             for d in defs.values()
             if d.key not in EDUCATION_KPIS
