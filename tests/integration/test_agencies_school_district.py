@@ -555,12 +555,12 @@ async def test_a_kpi_on_the_school_page_links_to_the_school_s_own_list(pool: asy
 
     principal = Principal("p1", Role.principal, district="d1", school="sch1")
     staff, bureau = ctx(pool, principal, {}), ctx(pool, OFFICER, {})
-    # a district list with a school counterpart: the school's own, for everyone
+    # the school's staff: the school's own list, when there is one
     assert school_link(staff, "district.screening", "sch1", "d1") == (
         "/lists/school.screening?school_id=sch1"
     )
-    # without one: the district's list for the bureau, nothing the staff could not open
-    assert school_link(bureau, "district.leaders", "sch1", "d1") == (
-        "/lists/district.leaders?school_id=sch1&district=d1"
-    )
     assert school_link(staff, "district.leaders", "sch1", "d1") is None
+    # the bureau: the district's list narrowed to the school (it names no person)
+    assert school_link(bureau, "district.screening", "sch1", "d1") == (
+        "/lists/district.screening?school_id=sch1&district=d1"
+    )

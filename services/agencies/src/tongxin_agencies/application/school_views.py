@@ -65,16 +65,16 @@ def link_for(ctx: ViewContext, key: str, school_id: str, **params: str | None) -
 def school_link(
     ctx: ViewContext, list_key: str | None, school_id: str, district: str
 ) -> str | None:
-    """The list behind a KPI on a school's page: the school's own list (``school.<name>`` for a
-    KPI whose district list is ``district.<name>``), else — for the bureau only — the
-    district's list narrowed to the school."""
+    """The list behind a KPI on a school's page: for the bureau, the district's list narrowed
+    to the school (the bureau's lists name no person); for the school's staff, the school's own
+    list (``school.<name>`` for a KPI whose district list is ``district.<name>``), if any."""
     if list_key is None:
         return None
+    if not sees_people(ctx):
+        return list_link(list_key, school_id=school_id, district=district)
     name = list_key.split(".", 1)[-1]
     if f"school.{name}" in LISTS:
         return list_link(f"school.{name}", school_id=school_id)
-    if not sees_people(ctx) and list_key in LISTS:
-        return list_link(list_key, school_id=school_id, district=district)
     return None
 
 
