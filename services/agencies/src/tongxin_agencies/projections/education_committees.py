@@ -216,6 +216,16 @@ def register(p: Projection) -> None:
             seats=e.seats,
             formed_on=e.formed_on,
         )
+        # The term it was formed for is its first (round 0), until an election's.
+        rows["committee_terms"].upsert(
+            (e.committee_id, 0),
+            district=e.district,
+            school_id=e.school_id,
+            elected_on=e.formed_on,
+            term_start=e.term_start,
+            term_end=e.term_end,
+            seats=e.seats,
+        )
 
     @p.on(CommitteeElected)
     def _(e: CommitteeElected, rows: Changes) -> None:
