@@ -365,9 +365,7 @@ async def test_a_care_file_keeps_its_dates_its_pairings_and_their_contacts() -> 
     ]
 
 
-async def test_guard_shifts_keep_their_day_and_outcome_and_a_shift_recorded_unscheduled_counts() -> (
-    None
-):
+async def test_guard_shifts_keep_their_day_and_outcome_even_recorded_unscheduled() -> None:
     t = await fold(
         EDUCATION,
         [
@@ -413,7 +411,8 @@ async def test_an_incident_keeps_the_number_of_students_involved_never_who() -> 
     assert i["filed_on"] == date(2026, 11, 2)
     assert i["departments"] == ["education", "police"]
     assert i["escalated_at"] == at(date(2026, 11, 3), 11)
-    assert "stu_a" not in repr(t) and "student_refs" not in i
+    assert "stu_a" not in repr(t)
+    assert "student_refs" not in i
 
 
 # --- 18 care_files_complete ---------------------------------------------------------------------
@@ -423,9 +422,7 @@ async def test_a_file_with_an_accepted_carer_of_every_kind_is_complete() -> None
     assert (await kpis(fully_paired(date(2026, 9, 10))))["care_files_complete"] == 1.0
 
 
-async def test_a_file_with_a_declined_carer_is_not_complete_and_a_school_without_files_has_none() -> (
-    None
-):
+async def test_a_declined_carer_leaves_a_file_incomplete_and_no_file_gives_none() -> None:
     events = [
         *fully_paired(date(2026, 9, 10)),
         CarerDeclined(
@@ -618,7 +615,8 @@ def test_every_safety_kpi_has_labels_a_rule_a_target_of_the_city_and_a_list() ->
         "mandatory_reports_late",
     }
     for d in kpis_safety.DEFS:
-        assert d.label.zh and d.label.en
+        assert d.label.zh
+        assert d.label.en
         assert d.list_key
         if d.rule != "none":
             assert d.target_of(SETTINGS.targets) is not None
@@ -627,6 +625,8 @@ def test_every_safety_kpi_has_labels_a_rule_a_target_of_the_city_and_a_list() ->
 
 def test_the_rules_read_dates_inclusively_on_d() -> None:
     f = {"opened_on": D, "closed_on": None, "handed_over_on": None}
-    assert rules.file_open(f, D) and not rules.file_open(f, D - timedelta(1))
+    assert rules.file_open(f, D)
+    assert not rules.file_open(f, D - timedelta(1))
     p = {"accepted_on": D, "declined_on": None, "released_on": D + timedelta(1)}
-    assert rules.pairing_accepted(p, D) and not rules.pairing_accepted(p, D + timedelta(1))
+    assert rules.pairing_accepted(p, D)
+    assert not rules.pairing_accepted(p, D + timedelta(1))
