@@ -49,18 +49,31 @@ SQL = {
     "open_days": f"""SELECT school_id, meeting_id, held_on, days, parents_attending,
             opinions_collected
         FROM {S}.open_days WHERE school_id = ANY($1::text[]) AND held_on <= $2
-          AND held_on >= $4""",
+          AND held_on >= $3""",
     "coordinators": f"""SELECT school_id, staff_ref, changed_on, change FROM {S}.coordinators
         WHERE school_id = ANY($1::text[]) AND changed_on <= $2""",
 }
-# The parameters each statement uses beyond ($1 schools, $2 D).
-_EXTRA = {"sessions": 1, "assessments": 1, "open_days": 2}
+# The parameters of each statement: $1 the schools, then D, then the school year or its start.
+_ARGS = {
+    "classes": 1,
+    "committees": 1,
+    "sessions": "year",
+    "assessments": "year",
+    "open_days": "start",
+}
 
 
 async def fetch(pool: asyncpg.Pool, key: str, schools: Sequence[str], d: date) -> Rows:
     sy = school_year_of(d)
-    extra: list[Any] = [sy, year_period(sy).start][: _EXTRA.get(key, 0)]
-    return [dict(r) for r in await pool.fetch(SQL[key], list(schools), d, *extra)]
+    how = _ARGS.get(key, 2)
+    args: list[Any] = [list(schools)]
+    if how != 1:
+        args.append(d)
+    if how == "year":
+        args.append(sy)
+    elif how == "start":
+        args.append(year_period(sy).start)
+    return [dict(r) for r in await pool.fetch(SQL[key], *args)]
 
 
 def representation_of(school: str, rows: dict[str, Rows], d: date) -> rules.Representation:
