@@ -15,6 +15,7 @@ from tongxin_contracts.events.registry import (
     ClassOpened,
     SchoolRegistered,
     StaffAssigned,
+    StudentCategorised,
     StudentEnrolled,
     StudentLeft,
     StudentTransferred,
@@ -25,21 +26,59 @@ T, NN = "text", "text NOT NULL"
 
 
 SCHOOLS = Table("schools", ("school_id",), {"school_id": T, "district": NN, "school_name": NN})
+# With ``extended``: what an education authority's model also keeps of a school and a student.
+SCHOOLS_EXTENDED = Table(
+    "schools",
+    ("school_id",),
+    {
+        "school_id": T,
+        "district": NN,
+        "school_name": NN,
+        "stage": T,
+        "has_counselling_room": "boolean NOT NULL DEFAULT false",
+    },
+    indexes={"schools_by_district": "(district, school_id)"},
+)
+STUDENT_EXTENDED = {"in_special_group": "boolean NOT NULL DEFAULT false"}
 
 
-def register_schools(p: Projection) -> None:
-    """Only the schools (a model that needs their names and districts, not the roster)."""
+def register_schools(p: Projection, *, extended: bool = False) -> None:
+    """Only the schools (a model that needs their names and districts, not the roster);
+    ``extended``: their stage and counselling room too (``SCHOOLS_EXTENDED``)."""
 
     @p.on(SchoolRegistered)
     def _(e: SchoolRegistered, rows: Changes) -> None:
-        rows["schools"].upsert(e.school_id, district=e.district, school_name=e.school_name)
+        if extended:
+            rows["schools"].upsert(
+                e.school_id,
+                district=e.district,
+                school_name=e.school_name,
+                stage=e.stage.value,
+                has_counselling_room=e.has_counselling_room,
+            )
+        else:
+            rows["schools"].upsert(e.school_id, district=e.district, school_name=e.school_name)
 
 
-def roster_tables(student_indexes: Mapping[str, str] | None = None) -> list[Table]:
+def roster_tables(
+    student_indexes: Mapping[str, str] | None = None, *, extended: bool = False
+) -> list[Table]:
     """The four tables; ``student_indexes``: the service's own extra indexes on ``students``
-    (e.g. committees finds guardians: ``USING gin (guardian_refs)``)."""
+    (e.g. committees finds guardians: ``USING gin (guardian_refs)``). ``extended`` (an education
+    authority's model): schools with their stage and counselling room, students with
+    ``in_special_group`` (the tables of the other services stay exactly as they are)."""
+    student_columns = {
+        "student_ref": T,
+        "district": NN,
+        "school_id": NN,
+        "class_id": NN,
+        "enrolled": "boolean NOT NULL",
+        "guardian_refs": "text[] NOT NULL DEFAULT '{}'",
+    }
+    if extended:
+        student_columns |= STUDENT_EXTENDED
     return [
-        SCHOOLS,
+        SCHOOLS_EXTENDED if extended else SCHOOLS,
         Table(
             "classes",
             ("class_id",),
@@ -54,14 +93,7 @@ def roster_tables(student_indexes: Mapping[str, str] | None = None) -> list[Tabl
         Table(
             "students",
             ("student_ref",),
-            {
-                "student_ref": T,
-                "district": NN,
-                "school_id": NN,
-                "class_id": NN,
-                "enrolled": "boolean NOT NULL",
-                "guardian_refs": "text[] NOT NULL DEFAULT '{}'",
-            },
+            student_columns,
             indexes={"students_by_school": "(school_id, class_id)", **(student_indexes or {})},
         ),
         Table(
@@ -79,10 +111,17 @@ def roster_tables(student_indexes: Mapping[str, str] | None = None) -> list[Tabl
     ]
 
 
-def register_roster(p: Projection) -> None:
-    """The handlers of the roster's events, on the service's one read model."""
+def register_roster(p: Projection, *, extended: bool = False) -> None:
+    """The handlers of the roster's events, on the service's one read model; ``extended``: the
+    tables of ``roster_tables(extended=True)`` (and StudentCategorised's special group)."""
 
-    register_schools(p)
+    register_schools(p, extended=extended)
+
+    if extended:
+
+        @p.on(StudentCategorised)
+        def _(e: StudentCategorised, rows: Changes) -> None:
+            rows["students"].update(e.student_ref, in_special_group=e.in_special_group)
 
     @p.on(ClassOpened)
     def _(e: ClassOpened, rows: Changes) -> None:

@@ -5,17 +5,34 @@ The district page and the school page both show them."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Literal
 
 import asyncpg
 
 from tongxin_agencies.application.views import Label, Unit
 from tongxin_agencies.config import AgenciesSettings, Targets
+from tongxin_contracts.calendar import CHINA
 
-Value = float | int | bool | None
+
+@dataclass(frozen=True)
+class Ratio:
+    """A share with its parts, so that the district pools them (sum of numerators ÷ sum of
+    denominators) instead of averaging schools; ``value`` is None with nothing to count."""
+
+    num: int
+    den: int
+
+    @property
+    def value(self) -> float | None:
+        return self.num / self.den if self.den else None
+
+
+Value = Ratio | float | int | bool | None
 # A part's figures: school_id → KPI key → value (None: nothing to measure, e.g. no referral).
 Figures = dict[str, dict[str, Value]]
 KpiPart = Callable[[asyncpg.Pool, AgenciesSettings, Sequence[str], date], Awaitable[Figures]]
@@ -38,6 +55,7 @@ class KpiDef:
 
     def meets(self, value: Value, targets: Targets) -> bool | None:
         """Whether ``value`` meets the city's target; None when nothing is judged."""
+        value = plain(value)
         if value is None or self.rule == "none":
             return None
         if self.rule == "true":
@@ -66,3 +84,30 @@ def definitions(defs: Sequence[Sequence[KpiDef]]) -> Mapping[str, KpiDef]:
                 raise ValueError(f"KPI {d.key!r} is defined twice")
             out[d.key] = d
     return out
+
+
+def plain(value: Value) -> float | int | bool | None:
+    """A figure's value as shown (a ``Ratio`` as its share)."""
+    return value.value if isinstance(value, Ratio) else value
+
+
+_NOW: ContextVar[datetime | None] = ContextVar("kpi_now", default=None)
+
+
+@contextmanager
+def measured_at(now: datetime) -> Iterator[None]:
+    """The instant the views measure at (a part's figures that depend on the time of day —
+    an unacknowledged referral past its deadline — read it through ``now_for``)."""
+    token = _NOW.set(now)
+    try:
+        yield
+    finally:
+        _NOW.reset(token)
+
+
+def now_for(day: date) -> datetime:
+    """The instant a KPI of ``day`` is measured at: the views' clock, but never after the end
+    of ``day`` in China (a figure as of a past month end does not see later deadlines pass)."""
+    end = datetime.combine(day + timedelta(days=1), time(), CHINA)
+    now = _NOW.get()
+    return end if now is None or now > end else now
