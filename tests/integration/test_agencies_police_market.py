@@ -15,6 +15,7 @@ import pytest
 from tests.support.agencies_env import AgenciesEnv
 from tests.support.agencies_expected import end_of, expected, value_of
 from tongxin_agencies.application import kpis_committees, kpis_safety
+from tongxin_agencies.application.kpis import measured_at, plain
 from tongxin_contracts.calendar import china_date, school_year_of, year_period
 from tongxin_contracts.events import safety as sf
 
@@ -234,7 +235,8 @@ async def test_the_education_models_safety_and_committee_kpis_equal_the_independ
     d = env.world.day
     want = expected(env.world)
     schools = [s.school_id for s in env.world.schools]
-    safety = await kpis_safety.safety_part(env.pool, env.settings, schools, d)
+    with measured_at(env.world.now):  # the views' clock, as the district page sets it
+        safety = await kpis_safety.safety_part(env.pool, env.settings, schools, d)
     # The classes are the roster part's (A2's table): here as that table holds them.
     rows = {
         key: await kpis_committees.fetch(env.pool, key, schools, d)
@@ -248,7 +250,9 @@ async def test_the_education_models_safety_and_committee_kpis_equal_the_independ
     committees = kpis_committees.figures(env.settings, schools, d, rows)
     for school in schools:
         for key in SAFETY_KPIS:
-            assert safety[school][key] == pytest.approx(value_of(want.schools[school][key])), (
+            assert plain(safety[school][key]) == pytest.approx(
+                value_of(want.schools[school][key])
+            ), (
                 school,
                 key,
             )
@@ -256,14 +260,17 @@ async def test_the_education_models_safety_and_committee_kpis_equal_the_independ
             safety[school]["mandatory_report_longest_delay"] == (want.longest_delay_minutes[school])
         )
         for key in COMMITTEE_KPIS:
-            assert committees[school][key] == pytest.approx(value_of(want.schools[school][key])), (
+            assert plain(committees[school][key]) == pytest.approx(
+                value_of(want.schools[school][key])
+            ), (
                 school,
                 key,
             )
     # a month end of the trend (the figures of any day, from the dated facts)
     oct_end = date(2026, 10, 31)
     then = expected(env.world, oct_end)
-    earlier = await kpis_safety.safety_part(env.pool, env.settings, schools, oct_end)
+    with measured_at(env.world.now):
+        earlier = await kpis_safety.safety_part(env.pool, env.settings, schools, oct_end)
     for school in schools:
         for key in ("guard_completion", "hazards_overdue"):
-            assert earlier[school][key] == pytest.approx(value_of(then.schools[school][key]))
+            assert plain(earlier[school][key]) == pytest.approx(value_of(then.schools[school][key]))

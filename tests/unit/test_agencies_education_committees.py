@@ -11,6 +11,7 @@ from typing import Any
 
 from tests.unit.test_agencies_education_safety import fold
 from tongxin_agencies.application import kpis_committees
+from tongxin_agencies.application.kpis import Ratio, plain
 from tongxin_agencies.config import AgenciesSettings
 from tongxin_agencies.projections.education import EDUCATION
 from tongxin_contracts import IntegrationEvent
@@ -177,7 +178,8 @@ async def kpis(events: Sequence[IntegrationEvent], d: date = D) -> dict[str, Any
             for e in events
             if isinstance(e, ClassOpened)
         ]
-    return kpis_committees.figures(SETTINGS, [SCHOOL], d, rows)[SCHOOL]
+    figures = kpis_committees.figures(SETTINGS, [SCHOOL], d, rows)[SCHOOL]
+    return {key: plain(value) for key, value in figures.items()}
 
 
 CLASSES = [class_opened("cls_1"), class_opened("cls_2")]
@@ -254,6 +256,15 @@ async def test_meetings_open_days_sessions_assessments_and_coordinators_are_kept
 async def test_every_class_with_a_current_seat_on_the_school_committee_is_represented() -> None:
     events = [*CLASSES, formed(), elected([seat("g1", "cls_1"), seat("g2", "cls_2")])]
     assert (await kpis(events))["representation"] == 1.0
+    t = await fold(EDUCATION, events)
+    rows = {k: [] for k in kpis_committees.SQL} | {
+        "classes": [{"school_id": SCHOOL, "class_id": c, "grade": 1} for c in ("cls_1", "cls_2")],
+        "committees": [{"school_id": SCHOOL, "committee_id": COMMITTEE}],
+        "seats": t["committee_seats"],
+        "terms": t["committee_terms"],
+    }
+    figures = kpis_committees.figures(SETTINGS, [SCHOOL], D, rows)[SCHOOL]
+    assert figures["representation"] == Ratio(2, 2)  # the district pools numerators
     # before the election no seat is current
     assert (await kpis(events, d=date(2026, 9, 9)))["representation"] == 0.0
 

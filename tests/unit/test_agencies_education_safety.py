@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tongxin_agencies.application import kpis_safety
+from tongxin_agencies.application.kpis import plain
 from tongxin_agencies.config import AgenciesSettings
 from tongxin_agencies.domain import safety_kpis as rules
 from tongxin_agencies.projections.education import EDUCATION
@@ -309,7 +310,8 @@ async def kpis(
         "incidents": t["incidents"],
     }
     clock = now or at(d + timedelta(days=1), 23)
-    return kpis_safety.figures(settings, [SCHOOL], d, clock, rows)[SCHOOL]
+    figures = kpis_safety.figures(settings, [SCHOOL], d, clock, rows)[SCHOOL]
+    return {key: plain(value) for key, value in figures.items()}
 
 
 # --- the handlers -------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 
-from tongxin_agencies.application.kpis import Figures, KpiDef, KpiPart
+from tongxin_agencies.application.kpis import Figures, KpiDef, KpiPart, Ratio
 from tongxin_agencies.application.policy import Action
 from tongxin_agencies.application.scoped import Where, schools_in
 from tongxin_agencies.application.views import Cell, Column, ItemList, L, ViewContext, item_list
@@ -104,8 +104,9 @@ def figures(
             settings.parent_school_hours,
             settings.parent_school_activities,
         )
+        rep = representation_of(s, rows, d)
         out[s] = {
-            "representation": representation_of(s, rows, d).share,
+            "representation": Ratio(rep.count, len(rep.classes)) if rep.classes else None,
             "parent_school_rule": rule.met,
             "standard_parent_school": rules.standard_parent_school(
                 grouped["assessments"].get(s, []), d
@@ -132,7 +133,7 @@ DEFS: list[KpiDef] = [
         "share",
         "at_least",
         "representation",
-        "representation",
+        "district.representation",
     ),
     KpiDef(
         "parent_school_rule",
@@ -140,7 +141,7 @@ DEFS: list[KpiDef] = [
         "flag",
         "true",
         "parent_school_rule",
-        "parent_school_sessions",
+        "district.parent_school_sessions",
     ),
     KpiDef(
         "standard_parent_school",
@@ -148,7 +149,7 @@ DEFS: list[KpiDef] = [
         "flag",
         "true",
         "standard_parent_schools",
-        "parent_school_sessions",
+        "district.parent_school_sessions",
     ),
     KpiDef(
         "open_days",
@@ -156,7 +157,7 @@ DEFS: list[KpiDef] = [
         "count",
         "at_least",
         "open_days_per_year",
-        "open_days",
+        "district.open_days",
     ),
     KpiDef(
         "coordinator",
@@ -164,7 +165,7 @@ DEFS: list[KpiDef] = [
         "flag",
         "true",
         "coordinators",
-        "coordinators",
+        "district.coordinators",
     ),
 ]
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from tongxin_agencies.application.kpis import Figures, KpiDef, KpiPart
+from tongxin_agencies.application.kpis import Figures, KpiDef, KpiPart, Ratio, now_for
 from tongxin_agencies.application.policy import Action
 from tongxin_agencies.application.scoped import Where, schools_in
 from tongxin_agencies.application.views import (
@@ -97,10 +97,12 @@ def figures(
         mine = incidents.get(s, [])
         out[s] = {
             "care_files_complete": (
-                sum(1 for f in open_files if f.complete) / len(open_files) if open_files else None
+                Ratio(sum(1 for f in open_files if f.complete), len(open_files))
+                if open_files
+                else None
             ),
             "care_contacts_overdue": len(overdue.get(s, [])),
-            "guard_completion": guard[0] / guard[1] if guard else None,
+            "guard_completion": Ratio(*guard) if guard else None,
             "hazards_overdue": sum(1 for h in hazards.get(s, []) if rules.hazard_overdue(h, d)),
             "mandatory_reports_late": sum(1 for i in mine if rules.report_late(i, d, at)),
             "mandatory_report_longest_delay": rules.longest_delay_minutes(mine, d),
@@ -112,7 +114,7 @@ async def safety_part(
     pool: asyncpg.Pool, settings: AgenciesSettings, schools: Sequence[str], d: date
 ) -> Figures:
     rows = {key: await fetch(pool, key, schools, d) for key in SQL}
-    return figures(settings, schools, d, datetime.now(CHINA), rows)
+    return figures(settings, schools, d, now_for(d), rows)
 
 
 PART: KpiPart = safety_part
@@ -124,7 +126,7 @@ DEFS: list[KpiDef] = [
         "share",
         "at_least",
         "care_files_complete",
-        "care_files",
+        "district.care_files",
     ),
     KpiDef(
         "care_contacts_overdue",
@@ -132,7 +134,7 @@ DEFS: list[KpiDef] = [
         "count",
         "at_most",
         "care_contacts_overdue",
-        "care_contacts_overdue",
+        "district.care_contacts_overdue",
     ),
     KpiDef(
         "guard_completion",
@@ -140,7 +142,7 @@ DEFS: list[KpiDef] = [
         "share",
         "at_least",
         "guard_completion",
-        "guard_shifts",
+        "district.guard_shifts",
         trend=True,
     ),
     KpiDef(
@@ -149,7 +151,7 @@ DEFS: list[KpiDef] = [
         "count",
         "at_most",
         "hazards_overdue",
-        "hazards_overdue",
+        "district.hazards_overdue",
         trend=True,
     ),
     KpiDef(
@@ -158,7 +160,7 @@ DEFS: list[KpiDef] = [
         "count",
         "at_most",
         "mandatory_reports_late",
-        "mandatory_reports",
+        "district.mandatory_reports",
     ),
     KpiDef(
         "mandatory_report_longest_delay",
@@ -166,7 +168,7 @@ DEFS: list[KpiDef] = [
         "count",
         "none",
         None,
-        "mandatory_reports",
+        "district.mandatory_reports",
     ),
 ]
 

@@ -80,10 +80,13 @@ class Representation:
     represented: dict[str, list[Row]]  # class → its current seats on the school committee
 
     @property
+    def count(self) -> int:
+        """How many of the classes are represented."""
+        return sum(1 for c in self.classes if self.represented.get(c))
+
+    @property
     def share(self) -> float | None:
-        if not self.classes:
-            return None
-        return sum(1 for c in self.classes if self.represented.get(c)) / len(self.classes)
+        return self.count / len(self.classes) if self.classes else None
 
 
 def representation(
