@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.support.agencies_env import AgenciesEnv
-from tests.support.agencies_expected import end_of, expected, value_of
+from tests.support.agencies_expected import end_of, expected, refs_in, value_of
 from tongxin_agencies.application import kpis_committees, kpis_safety
 from tongxin_agencies.application.kpis import measured_at, plain
 from tongxin_contracts.calendar import china_date, school_year_of, year_period
@@ -274,3 +274,74 @@ async def test_the_education_models_safety_and_committee_kpis_equal_the_independ
     for school in schools:
         for key in ("guard_completion", "hazards_overdue"):
             assert plain(earlier[school][key]) == pytest.approx(value_of(then.schools[school][key]))
+
+
+def district_table(page: dict[str, Any]) -> tuple[list[str], list[list[dict[str, Any]]]]:
+    """The district page's table of KPIs per school: its column keys and its rows."""
+    for panel in page["panels"]:
+        for table in panel["tables"]:
+            keys = [c["key"] for c in table["columns"]]
+            if "hazards_overdue" in keys:
+                return keys, table["rows"]
+    raise AssertionError("the district page has no table of KPIs per school")
+
+
+async def test_the_district_pages_safety_and_committee_cells_open_lists_of_what_they_count(
+    agencies_env: AgenciesEnv,
+) -> None:
+    env = agencies_env
+    page = await get(env, f"/dashboards/district?district={env.district}", "bureau_officer")
+    keys, rows = district_table(page)
+    people = {s.student_ref for s in env.world.students}
+    people |= {m.guardian_ref for m in env.world.members} | {s.staff_ref for s in env.world.staff}
+    schools = {s.school_id for s in env.world.schools_of(env.district)}
+    checked = 0
+    for row in rows:
+        cells = dict(zip(keys, row, strict=True))
+        for key in (*SAFETY_KPIS, *COMMITTEE_KPIS):
+            link = cells[key]["link"]
+            assert link, key
+            r = await env.http.get(link, headers=env.token("bureau_officer"))
+            assert r.status_code == 200, (link, r.text)
+            assert not refs_in(r.text, people), link
+            listed = r.json()["rows"]
+            value = cells[key]["value"]
+            if key in ("hazards_overdue", "care_contacts_overdue"):
+                assert len(listed) == value, key
+            elif key == "mandatory_reports_late":
+                late = [c["key"] for c in r.json()["columns"]].index("late")
+                assert sum(1 for x in listed if x[late]["value"]) == value
+            elif key == "representation" and value is not None:
+                assert sum(1 for x in listed if x[3]["value"]) / len(listed) == pytest.approx(value)
+            checked += 1
+    assert checked == len(schools) * (len(SAFETY_KPIS) + len(COMMITTEE_KPIS))
+
+
+async def test_a_principal_opens_the_schools_lists_with_pseudonyms_and_not_another_school(
+    agencies_env: AgenciesEnv,
+) -> None:
+    env = agencies_env
+    first, second = env.world.schools_of(env.district)[:2]
+    token = env.token("principal", school=first.school_id)
+    for key in (
+        "care_files",
+        "care_contacts_overdue",
+        "guard_shifts",
+        "hazards_overdue",
+        "mandatory_reports",
+        "representation",
+        "parent_school_sessions",
+        "open_days",
+        "coordinators",
+    ):
+        r = await env.http.get(f"/lists/school.{key}?school_id={first.school_id}", headers=token)
+        assert r.status_code == 200, r.text
+        r = await env.http.get(f"/lists/school.{key}?school_id={second.school_id}", headers=token)
+        assert r.status_code == 404, r.text
+    r = await env.http.get(
+        f"/lists/school.representation?school_id={first.school_id}", headers=token
+    )
+    members = [c["key"] for c in r.json()["columns"]].index("members")
+    shown = {m for row in r.json()["rows"] for m in (row[members]["value"] or "").split(", ") if m}
+    assert shown  # the school's staff see who sits for each class
+    assert shown <= {m.guardian_ref for m in env.world.members}
