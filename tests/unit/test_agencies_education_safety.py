@@ -632,3 +632,22 @@ def test_the_rules_read_dates_inclusively_on_d() -> None:
     p = {"accepted_on": D, "declined_on": None, "released_on": D + timedelta(1)}
     assert rules.pairing_accepted(p, D)
     assert not rules.pairing_accepted(p, D + timedelta(1))
+
+
+async def test_a_pairing_keeps_its_latest_contact_and_the_query_may_bring_it_on_the_row() -> None:
+    low = SETTINGS.contact_days_low
+    events = [*fully_paired(date(2026, 9, 1))]
+    for kind in CarerKind:
+        events.append(contact(f"p_{kind.value}", kind, D - timedelta(days=low)))
+    events.append(contact("p_school", CarerKind.school, date(2026, 10, 1)))  # logged late
+    t = await fold(EDUCATION, events)
+    latest = {p["pairing_id"]: p["last_contact_on"] for p in t["care_pairings"]}
+    assert set(latest.values()) == {D - timedelta(days=low)}
+    # the rows as the query brings them: the last contact on D on the pairing, no contact rows
+    pairings = [{**p, "last_contact": p["last_contact_on"]} for p in t["care_pairings"]]
+    state = rules.care_state(t["care_files"], pairings, (), [], D, kpis_safety.rhythm(SETTINGS))
+    assert state.overdue == []
+    later = rules.care_state(
+        t["care_files"], pairings, (), [], D + timedelta(1), kpis_safety.rhythm(SETTINGS)
+    )
+    assert len(later.overdue) == 4

@@ -29,20 +29,34 @@ from tongxin_contracts.calendar import CHINA, school_year_of, year_period
 S = "education"
 Rows = list[dict[str, Any]]
 
+# Each statement narrows its rows to what the rules count on D (the rules check again): open
+# files, their live accepted pairings with the last contact on or before D (the pairing's latest
+# one, else the contacts' primary key backwards from D), the shifts of the school year before D
+# counted by outcome.
+OPEN_FILE = """opened_on <= $2 AND (closed_on IS NULL OR closed_on > $2)
+    AND (handed_over_on IS NULL OR handed_over_on > $2)"""
 SQL = {
     "files": f"""SELECT school_id, student_ref, class_id, opened_on, closed_on, handed_over_on
-        FROM {S}.care_files WHERE school_id = ANY($1::text[]) AND opened_on <= $2""",
-    "pairings": f"""SELECT pairing_id, school_id, student_ref, kind, accepted_on, declined_on,
-        released_on FROM {S}.care_pairings
-        WHERE school_id = ANY($1::text[]) AND accepted_on <= $2""",
-    "contacts": f"""SELECT pairing_id, max(contact_on) AS contact_on FROM {S}.care_contacts
-        WHERE school_id = ANY($1::text[]) AND contact_on <= $2 GROUP BY pairing_id""",
+        FROM {S}.care_files WHERE school_id = ANY($1::text[]) AND {OPEN_FILE}""",
+    "pairings": f"""SELECT p.pairing_id, p.school_id, p.student_ref, p.kind, p.accepted_on,
+            p.declined_on, p.released_on,
+            CASE WHEN p.last_contact_on IS NULL OR p.last_contact_on <= $2
+                THEN p.last_contact_on
+                ELSE (SELECT max(c.contact_on) FROM {S}.care_contacts c
+                      WHERE c.pairing_id = p.pairing_id AND c.contact_on <= $2)
+            END AS last_contact
+        FROM {S}.care_pairings p JOIN {S}.care_files f USING (school_id, student_ref)
+        WHERE p.school_id = ANY($1::text[]) AND p.accepted_on <= $2
+          AND (p.declined_on IS NULL OR p.declined_on > $2)
+          AND (p.released_on IS NULL OR p.released_on > $2) AND f.opened_on <= $2
+          AND (f.closed_on IS NULL OR f.closed_on > $2)
+          AND (f.handed_over_on IS NULL OR f.handed_over_on > $2)""",
     "risks": f"""SELECT DISTINCT ON (student_ref) student_ref, set_on, level
         FROM {S}.care_risk_levels WHERE school_id = ANY($1::text[]) AND set_on <= $2
         ORDER BY student_ref, set_on DESC""",
-    "shifts": f"""SELECT school_id, shift_on, status, count(*) AS n FROM {S}.guard_shifts
+    "shifts": f"""SELECT school_id, status, count(*) AS n FROM {S}.guard_shifts
         WHERE school_id = ANY($1::text[]) AND shift_on < $2 AND shift_on >= $3
-        GROUP BY school_id, shift_on, status""",
+        GROUP BY school_id, status""",
     "hazards": f"""SELECT school_id, hazard_id, rectify_by, rectified_on FROM {S}.hazards
         WHERE school_id = ANY($1::text[]) AND rectify_by < $2
           AND (rectified_on IS NULL OR rectified_on > $2)""",
@@ -82,7 +96,12 @@ def figures(
 ) -> Figures:
     """The five figures (and the longest delay) per school, from the fetched rows."""
     care = rules.care_state(
-        rows["files"], rows["pairings"], rows["contacts"], rows["risks"], d, rhythm(settings)
+        rows["files"],
+        rows["pairings"],
+        rows.get("contacts", ()),
+        rows["risks"],
+        d,
+        rhythm(settings),
     )
     files = rules.by_school([{"school_id": f.school_id, "f": f} for f in care.files])
     overdue = rules.by_school([{"school_id": o.school_id} for o in care.overdue])
@@ -199,12 +218,12 @@ def _class_visible(ctx: ViewContext, class_id: str | None) -> bool:
 
 
 async def _care(ctx: ViewContext, where: Where) -> rules.CareState:
-    keys = ("files", "pairings", "contacts", "risks")
+    keys = ("files", "pairings", "risks")
     rows = {k: await fetch(ctx.pool, k, where.school_ids, ctx.today) for k in keys}
     return rules.care_state(
         rows["files"],
         rows["pairings"],
-        rows["contacts"],
+        (),  # each pairing's row brings its last contact on D
         rows["risks"],
         ctx.today,
         rhythm(ctx.settings),

@@ -97,8 +97,10 @@ def care_state(
     whose last contact (else the day accepted) + the rhythm of the file's latest risk level
     (low when none) lies before D.
 
-    ``contacts``: rows (pairing_id, contact_on); ``risks``: rows (student_ref, set_on, level);
+    ``contacts``: rows (pairing_id, contact_on) — or a pairing's row may carry its
+    ``last_contact`` on or before D itself; ``risks``: rows (student_ref, set_on, level);
     ``rhythm``: days by risk level."""
+    pairings = list(pairings)
     level: dict[str, tuple[date, str]] = {}
     for r in risks:
         if r["set_on"] <= d and (
@@ -106,6 +108,9 @@ def care_state(
         ):
             level[r["student_ref"]] = (r["set_on"], r["level"])
     last: dict[str, date] = {}
+    for p in pairings:
+        if p.get("last_contact") is not None and p["last_contact"] <= d:
+            last[p["pairing_id"]] = p["last_contact"]
     for c in contacts:
         if c["contact_on"] <= d:
             last[c["pairing_id"]] = max(c["contact_on"], last.get(c["pairing_id"], c["contact_on"]))
@@ -151,9 +156,10 @@ def care_state(
 
 
 def shifts_counted(shifts: Iterable[Row], d: date) -> list[Row]:
-    """Shifts of the school year of D whose day lies before D (today's may yet be recorded)."""
+    """Shifts of the school year of D whose day lies before D (today's may yet be recorded); a
+    row without a day counts shifts the query already chose so."""
     start = year_period(school_year_of(d)).start
-    return [s for s in shifts if start <= s["shift_on"] < d]
+    return [s for s in shifts if "shift_on" not in s or start <= s["shift_on"] < d]
 
 
 def guard_completion(shifts: Iterable[Row], d: date) -> tuple[int, int] | None:

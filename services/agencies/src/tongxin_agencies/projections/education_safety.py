@@ -36,7 +36,7 @@ from tongxin_contracts.events.safety import (
     MandatoryReportFiled,
     RiskLevelSet,
 )
-from tongxin_platform.projection import Changes, Projection, Table
+from tongxin_platform.projection import Changes, Greatest, Projection, Table
 
 T, NN, D, DNN = "text", "text NOT NULL", "date", "date NOT NULL"
 
@@ -81,6 +81,7 @@ CARE_TABLES = [
             "declined_on": D,
             "decline_reason": T,
             "released_on": D,
+            "last_contact_on": D,  # the latest contact logged (of any day)
         },
         indexes={"care_pairings_by_school": "(school_id)"},
     ),
@@ -161,6 +162,7 @@ def register_care(p: Projection) -> None:
 
     @p.on(CareContactLogged)
     def _(e: CareContactLogged, rows: Changes) -> None:
+        rows["care_pairings"].update(e.pairing_id, last_contact_on=Greatest(e.contact_on))
         rows["care_contacts"].upsert(
             (e.pairing_id, e.contact_on),
             district=e.district,
