@@ -60,6 +60,9 @@ SHIFTS = f"""SELECT s.school_id, s.shift_id, s.post_id, s.shift_on, s.period, s.
     FROM {S}.guard_shifts s LEFT JOIN {S}.guard_posts p USING (post_id)
     WHERE s.school_id = ANY($1::text[]) AND s.shift_on >= $2 AND s.shift_on < $3
     ORDER BY s.school_id, s.shift_on, s.period, s.shift_id"""
+SHIFT_COUNTS = f"""SELECT school_id, status, count(*) AS n FROM {S}.guard_shifts
+    WHERE school_id = ANY($1::text[]) AND shift_on >= $2 AND shift_on < $3
+    GROUP BY school_id, status"""
 POSTS = f"""SELECT school_id, count(*) AS posts FROM {S}.guard_posts
     WHERE school_id = ANY($1::text[]) AND established_on <= $2 GROUP BY school_id"""
 INCIDENTS = f"""SELECT school_id, incident_id, category, students_involved, recorded_on,
@@ -104,11 +107,11 @@ async def police_page(ctx: ViewContext) -> Dashboard:
     where = await _where(ctx)
     d, at = ctx.today, cutoff(ctx.today, ctx.now)
     target = ctx.settings.targets.guard_completion
-    shifts = await _shifts(ctx, where)
+    counts = await ctx.pool.fetch(SHIFT_COUNTS, where.school_ids, _start(d), d)
     posts = {r["school_id"]: r["posts"] for r in await ctx.pool.fetch(POSTS, where.school_ids, d)}
     status: dict[str, Counter[str]] = defaultdict(Counter)
-    for s in shifts:
-        status[s["school_id"]][s["status"]] += 1
+    for r in counts:
+        status[r["school_id"]][r["status"]] += r["n"]
     guard_rows = []
     for school in where.school_ids:
         c = status[school]
