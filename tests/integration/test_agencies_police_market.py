@@ -7,7 +7,7 @@ computed by their parts in SQL, equal the independent computation of ``agencies_
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -345,3 +345,28 @@ async def test_a_principal_opens_the_schools_lists_with_pseudonyms_and_not_anoth
     shown = {m for row in r.json()["rows"] for m in (row[members]["value"] or "").split(", ") if m}
     assert shown  # the school's staff see who sits for each class
     assert shown <= {m.guardian_ref for m in env.world.members}
+
+
+async def test_the_care_figures_counted_in_sql_equal_the_rules_on_every_day_of_the_year(
+    agencies_env: AgenciesEnv,
+) -> None:
+    """The district page's care figures (one statement for all schools) and the pure rules the
+    lists use, over the rows they read, agree on every day from the school year's first."""
+    env = agencies_env
+    schools = [s.school_id for s in env.world.schools]
+    day = year_period(school_year_of(env.world.day)).start
+    days = 0
+    while day <= env.world.day + timedelta(days=7):
+        with measured_at(env.world.now):
+            counted = await kpis_safety.safety_part(env.pool, env.settings, schools, day)
+        rows = {
+            key: await kpis_safety.fetch(env.pool, key, schools, day)
+            for key in ("files", "pairings", "risks", *kpis_safety.PART_KEYS)
+        }
+        ruled = kpis_safety.figures(env.settings, schools, day, env.world.now, rows)
+        for school in schools:
+            for key in ("care_files_complete", "care_contacts_overdue"):
+                assert counted[school][key] == ruled[school][key], (day, school, key)
+        days += 1
+        day += timedelta(days=1)
+    assert days > 80
