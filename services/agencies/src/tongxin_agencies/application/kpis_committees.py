@@ -14,7 +14,7 @@ import asyncpg
 
 from tongxin_agencies.application.kpis import Figures, KpiDef, KpiPart, Ratio
 from tongxin_agencies.application.policy import Action
-from tongxin_agencies.application.scoped import Where, schools_in
+from tongxin_agencies.application.scoped import Where, custom_plans, schools_in
 from tongxin_agencies.application.views import Cell, Column, ItemList, L, ViewContext, item_list
 from tongxin_agencies.config import AgenciesSettings
 from tongxin_agencies.domain import committee_kpis as rules
@@ -63,7 +63,9 @@ _ARGS = {
 }
 
 
-async def fetch(pool: asyncpg.Pool, key: str, schools: Sequence[str], d: date) -> Rows:
+async def fetch(
+    pool: asyncpg.Pool | asyncpg.Connection, key: str, schools: Sequence[str], d: date
+) -> Rows:
     sy = school_year_of(d)
     how = _ARGS.get(key, 2)
     args: list[Any] = [list(schools)]
@@ -120,7 +122,8 @@ def figures(
 async def committees_part(
     pool: asyncpg.Pool, settings: AgenciesSettings, schools: Sequence[str], d: date
 ) -> Figures:
-    rows = {key: await fetch(pool, key, schools, d) for key in SQL}
+    async with custom_plans(pool) as conn:
+        rows = {key: await fetch(conn, key, schools, d) for key in SQL}
     return figures(settings, schools, d, rows)
 
 

@@ -13,7 +13,7 @@ import asyncpg
 
 from tongxin_agencies.application.kpis import Figures, KpiDef, KpiPart, Ratio, now_for
 from tongxin_agencies.application.policy import Action
-from tongxin_agencies.application.scoped import Where, schools_in
+from tongxin_agencies.application.scoped import Where, custom_plans, schools_in
 from tongxin_agencies.application.views import (
     Cell,
     Column,
@@ -108,7 +108,10 @@ PART_KEYS = ("shifts", "hazards", "incidents")
 
 
 async def care_counts(
-    pool: asyncpg.Pool, settings: AgenciesSettings, schools: Sequence[str], d: date
+    pool: asyncpg.Pool | asyncpg.Connection,
+    settings: AgenciesSettings,
+    schools: Sequence[str],
+    d: date,
 ) -> Rows:
     r = rhythm(settings)
     found = await pool.fetch(
@@ -131,7 +134,9 @@ def cutoff(d: date, now: datetime) -> datetime:
     return min(now, end)
 
 
-async def fetch(pool: asyncpg.Pool, key: str, schools: Sequence[str], d: date) -> Rows:
+async def fetch(
+    pool: asyncpg.Pool | asyncpg.Connection, key: str, schools: Sequence[str], d: date
+) -> Rows:
     args: list[Any] = [list(schools), d]
     if key == "shifts":
         args.append(year_period(school_year_of(d)).start)
@@ -188,8 +193,9 @@ def figures(
 async def safety_part(
     pool: asyncpg.Pool, settings: AgenciesSettings, schools: Sequence[str], d: date
 ) -> Figures:
-    rows = {key: await fetch(pool, key, schools, d) for key in PART_KEYS}
-    rows["care"] = await care_counts(pool, settings, schools, d)
+    async with custom_plans(pool) as conn:
+        rows = {key: await fetch(conn, key, schools, d) for key in PART_KEYS}
+        rows["care"] = await care_counts(conn, settings, schools, d)
     return figures(settings, schools, d, now_for(d), rows)
 
 
@@ -276,7 +282,8 @@ def _class_visible(ctx: ViewContext, class_id: str | None) -> bool:
 
 async def _care(ctx: ViewContext, where: Where) -> rules.CareState:
     keys = ("files", "pairings", "risks")
-    rows = {k: await fetch(ctx.pool, k, where.school_ids, ctx.today) for k in keys}
+    async with custom_plans(ctx.pool) as conn:
+        rows = {k: await fetch(conn, k, where.school_ids, ctx.today) for k in keys}
     return rules.care_state(
         rows["files"],
         rows["pairings"],

@@ -4,7 +4,11 @@ scope: 404, the same answer as a missing one)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+
+import asyncpg
 
 from tongxin_agencies.application.policy import POLICY
 from tongxin_agencies.application.views import ViewContext
@@ -49,3 +53,17 @@ async def schools_in(ctx: ViewContext, action: str, schema: str) -> Where:
 
 def _allowed(ctx: ViewContext, action: str, where: Scope) -> bool:
     return POLICY.authorize(ctx.who, action, where).allowed
+
+
+@asynccontextmanager
+async def custom_plans(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """A connection whose statements are planned for their own parameters at every call.
+
+    asyncpg prepares and caches every statement; after five calls PostgreSQL may switch a
+    prepared statement to a generic plan, blind to the values of ``school_id = ANY($1)`` and
+    the day: the KPI parts' statements then ran ten times slower (600 ms instead of 60 ms for
+    100 schools). ``plan_cache_mode`` is read at each execution, so setting it for the
+    transaction is enough."""
+    async with pool.acquire() as conn, conn.transaction(readonly=True):
+        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        yield conn

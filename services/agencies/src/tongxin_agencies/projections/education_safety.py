@@ -83,7 +83,7 @@ CARE_TABLES = [
             "released_on": D,
             "last_contact_on": D,  # the latest contact logged (of any day)
         },
-        indexes={"care_pairings_by_school": "(school_id)"},
+        indexes={"care_pairings_by_file": "(school_id, student_ref)"},
     ),
     Table(
         "care_contacts",
