@@ -518,3 +518,102 @@ def refs_in(text: str, refs: Iterable[str]) -> set[str]:
     """Which of ``refs`` occur in ``text`` as whole tokens (ids are [A-Za-z0-9_-])."""
     tokens = set(re.findall(r"[A-Za-z0-9_\-]+", text))
     return tokens & set(refs)
+
+
+# --- the other agencies' pages (the same words as the layout brief's "What the other pages show")
+
+
+def hospital_figures(world: World, hospital_id: str, now: datetime | None = None) -> dict[str, int]:
+    """A hospital's queue: open (referred to it, not resolved) and overdue (deadline passed,
+    not acknowledged)."""
+    now = now or world.now
+    referred = [
+        r
+        for r in world.of(wb.CrisisReferred)
+        if r.hospital_id == hospital_id and r.referred_at <= now
+    ]
+    resolved = {r.referral_id for r in world.of(wb.ReferralResolved)}
+    acknowledged = {a.referral_id for a in world.of(wb.ReferralAcknowledged)}
+    return {
+        "open": sum(1 for r in referred if r.referral_id not in resolved),
+        "overdue": sum(
+            1
+            for r in referred
+            if r.referral_id not in acknowledged
+            and r.referral_id not in resolved
+            and r.acknowledge_by < now
+        ),
+    }
+
+
+def screening_figures(world: World, district: str, day: date | None = None) -> dict[str, int]:
+    """The district's screening counts of the school year: offered, consented, refused, screened
+    (distinct students of its schools with a screening of the year)."""
+    d = day or world.day
+    sy = school_year_of(d)
+    schools = {s.school_id for s in world.schools_of(district)}
+
+    def ours(e: Any) -> bool:
+        return bool(e.school_id in schools and e.school_year == sy)
+
+    consents = [c for c in world.of(wb.ConsentRecorded) if ours(c) and c.recorded_on <= d]
+    return {
+        "offered": len({o.student_ref for o in world.of(wb.ScreeningOffered) if ours(o)}),
+        "consented": sum(1 for c in consents if c.decision == wb.ConsentDecision.consented),
+        "refused": sum(1 for c in consents if c.decision == wb.ConsentDecision.refused),
+        "screened": len(
+            {
+                s.student_ref
+                for s in world.of(wb.ScreeningCompleted)
+                if ours(s) and s.completed_on <= d
+            }
+        ),
+    }
+
+
+def police_figures(world: World, district: str) -> dict[str, Any]:
+    """The police's page of a district on D: guard shifts of the school year before D, mandatory
+    reports, hazards of kind order_and_traffic."""
+    d, now = world.day, world.now
+    year = year_period(school_year_of(d))
+    schools = {s.school_id for s in world.schools_of(district)}
+    shifts = [
+        s
+        for s in world.of(sf.GuardShiftScheduled)
+        if s.school_id in schools and year.start <= s.on < d
+    ]
+    done = {c.shift_id for c in world.of(sf.GuardShiftCompleted)}
+    missed = {m.shift_id for m in world.of(sf.GuardShiftMissed)}
+    required = [
+        i
+        for i in world.of(sf.IncidentReported)
+        if i.school_id in schools and i.mandatory_report_required and i.recorded_at <= now
+    ]
+    filed = {m.incident_id: m for m in world.of(sf.MandatoryReportFiled) if m.filed_at <= now}
+    late = [
+        i
+        for i in required
+        if (i.incident_id in filed and filed[i.incident_id].late)
+        or (i.incident_id not in filed and i.report_due_at is not None and i.report_due_at < now)
+    ]
+    delays = [filed[i.incident_id].delay_seconds for i in required if i.incident_id in filed]
+    hazards = [
+        h
+        for h in world.of(sf.HazardReported)
+        if h.school_id in schools and h.kind == sf.InspectionKind.order_and_traffic
+    ]
+    fixed = {h.hazard_id for h in world.of(sf.HazardRectified) if h.rectified_on <= d}
+    completed = sum(1 for s in shifts if s.shift_id in done)
+    return {
+        "guard_completion": completed / len(shifts) if shifts else None,
+        "shifts_missed": sum(1 for s in shifts if s.shift_id in missed),
+        "shifts_unrecorded": sum(
+            1 for s in shifts if s.shift_id not in done and s.shift_id not in missed
+        ),
+        "reports_required": len(required),
+        "reports_filed": sum(1 for i in required if i.incident_id in filed),
+        "mandatory_reports_late": len(late),
+        "longest_delay": max(delays) // 60 if delays else None,
+        "hazards_open": sum(1 for h in hazards if h.hazard_id not in fixed),
+        "hazards_overdue": sum(1 for h in hazards if h.hazard_id not in fixed and h.rectify_by < d),
+    }
