@@ -12,11 +12,14 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 
 from tests.support import agencies_education as ev
+from tests.support.agencies_env import AgenciesEnv
 from tongxin_agencies.application import providers  # noqa: F401 - registers every view
-from tongxin_agencies.application.district_views import kpi_figures
+from tongxin_agencies.application.district_views import kpi_defs, kpi_figures, kpi_trend
+from tongxin_agencies.application.education_queries import Periods
 from tongxin_agencies.application.kpis import plain
 from tongxin_agencies.application.views import DASHBOARDS, LISTS, ViewContext
 from tongxin_agencies.config import AgenciesSettings
@@ -298,6 +301,12 @@ async def test_the_district_lists_behind_the_figures_hold_no_person(pool: asyncp
     )
     assert [r[0].value for r in overdue.rows] == ["f1", "f2"]
     assert [r[-1].value for r in overdue.rows] == [1, 3]
+    leaders = await LISTS["district.leaders"](ctx(pool, OFFICER, {"district": "d1"}))
+    # one row per leader, without who they are: sch1's principal and middle leader
+    assert [(r[0].value, r[1].value, r[2].value, r[2].meets) for r in leaders.rows] == [
+        ("学校 sch1", "middle_leader", 0, False),
+        ("学校 sch1", "principal", 0, False),
+    ]
     coverage = await LISTS["district.classes_coverage"](ctx(pool, OFFICER, {"district": "d1"}))
     assert [(r[1].value, r[2].value, r[3].value) for r in coverage.rows] == [
         ("c1", 2, 1),
@@ -344,6 +353,10 @@ async def test_the_school_page_shows_coverage_by_class_and_teacher_and_the_ledge
     with pytest.raises(ProblemError) as e:
         await LISTS["school.attention_list"](ctx(pool, principal, {"school_id": "sch1"}))
     assert e.value.status == 403
+    # a role that may never see who is listed is refused before any school is looked up
+    with pytest.raises(ProblemError) as e:
+        await LISTS["school.attention_list"](ctx(pool, principal, {"school_id": "sch2"}))
+    assert e.value.status == 403
     psych = Principal("h2", Role.psych_teacher, district="d1", school="sch1")
     listed = await LISTS["school.attention_list"](ctx(pool, psych, {"school_id": "sch1"}))
     assert [(r[0].value, r[1].value) for r in listed.rows] == [("c2", "s3")]
@@ -372,6 +385,11 @@ async def test_the_bureau_reads_a_school_page_without_any_pseudonym(pool: asyncp
     await ev.write_model(pool, WORLD)
     page = await DASHBOARDS["school"](ctx(pool, OFFICER, {"school_id": "sch1"}))
     holds_no_person(page)
+    links = {f.key: f.link for p in page.panels for f in p.figures}
+    assert links["principal_visits"] == "/lists/district.leaders?school_id=sch1&district=d1"
+    assert links["counselling_room"] == "/lists/school.profile?school_id=sch1"
+    profile = await LISTS["school.profile"](ctx(pool, OFFICER, {"school_id": "sch1"}))
+    assert [c.value for c in profile.rows[0]] == ["学校 sch1", "primary", True]
     for key in ("school.students_not_visited", "school.followups_overdue", "school.training"):
         holds_no_person(await LISTS[key](ctx(pool, OFFICER, {"school_id": "sch1"})))
     with pytest.raises(ProblemError) as e:
@@ -388,4 +406,145 @@ async def test_the_model_in_postgresql_equals_its_fold_in_memory(pool: asyncpg.P
             for r in await pool.fetch(f"SELECT * FROM education.{name}")
         }
         want = memory.rows("education", name)
-        assert got == {k: {c: v for c, v in row.items()} for k, row in want.items()}, name
+        assert got == want, name
+
+
+async def test_the_month_trend_equals_each_month_end_s_own_figures(pool: asyncpg.Pool) -> None:
+    day = date(2027, 3, 10)  # the trend crosses into the second semester
+    events = [
+        *WORLD,
+        ev.visit("w1", "s2", date(2026, 11, 3), ("h1", "head_teacher")),
+        ev.visit("w2", "s3", date(2027, 2, 1), ("h2", "head_teacher"), class_id="c2"),
+        ev.visit("w3", "s4", date(2027, 1, 31), ("h2", "head_teacher"), class_id="c2"),
+        ev.visit("w4", "s1", date(2027, 3, 11), ("h1", "head_teacher")),  # after the day
+        ev.followup("f9", date(2026, 12, 1), date(2027, 1, 5)),
+        ev.closed("f9", date(2027, 2, 2)),
+        ev.screened("x1", "s1", date(2026, 12, 31)),
+        ev.screened("x2", "z1", date(2027, 3, 10), school_id="sch2"),
+    ]
+    await ev.write_model(pool, events)
+    now = datetime.combine(day, time(12), CHINA)
+    trend = await kpi_trend(pool, SETTINGS, ["sch1", "sch2"], day, now)
+    keys = [d.key for d in kpi_defs().values() if d.trend]
+    ends = Periods.of(day).month_ends()
+    assert list(trend) == [m for m, _ in ends]
+    for month, end in ends:
+        own = await kpi_figures(pool, SETTINGS, ["sch1", "sch2"], end, now)
+        for school in ("sch1", "sch2"):
+            got = {k: plain(trend[month][school].get(k)) for k in keys}
+            want = {k: plain(own[school].get(k)) for k in keys}
+            assert got == want, (month, school)
+
+
+# --- through the real stack (events on Kafka → the agencies worker → its HTTP API) -----------
+
+
+def problem(r: httpx.Response, status: int, rule: str | None = None) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = r.json()
+    if rule is not None:
+        assert body.get("rule") == rule, body
+    return body
+
+
+async def test_the_bureau_reads_its_district_over_http_and_no_other(
+    agencies_env: AgenciesEnv,
+) -> None:
+    env = agencies_env
+    district = env.district
+    r = await env.http.get(
+        "/dashboards/district",
+        params={"district": district},
+        headers=env.token("bureau_officer", district=district),
+    )
+    assert r.status_code == 200, r.text
+    page = r.json()
+    assert {p["key"] for p in page["panels"]} >= {"totals", "schools", "trends"}
+    table = next(t for p in page["panels"] for t in p["tables"] if t["key"] == "kpis")
+    assert len(table["rows"]) == len(env.world.schools_of(district))
+    # a list behind a figure, by its link (a key with a dot)
+    link = next(
+        f["link"] for p in page["panels"] for f in p["figures"] if f["key"] == "reports_on_time"
+    )
+    listed = await env.http.get(link, headers=env.token("bureau_officer", district=district))
+    assert listed.status_code == 200, listed.text
+    other = next(d for d in env.world.districts if d != district)
+    problem(
+        await env.http.get(
+            "/dashboards/district",
+            params={"district": other},
+            headers=env.token("bureau_officer", district=district),
+        ),
+        404,
+    )
+    school = env.world.schools_of(district)[0].school_id
+    problem(
+        await env.http.get(
+            "/dashboards/district",
+            params={"district": district},
+            headers=env.token("principal", district=district, school=school),
+        ),
+        403,
+        "district.read",
+    )
+
+
+async def test_a_new_visit_reaches_the_school_page_and_leaves_the_not_visited_list(
+    agencies_env: AgenciesEnv,
+) -> None:
+    env = agencies_env
+    district = env.district
+    later = (env.world.day + timedelta(days=3)).isoformat()  # the world's day stays as it was
+    # a head teacher of a class with a student not visited in home yet
+    found = None
+    for head in env.world.staff_with("head_teacher"):
+        if head.district != district or not head.class_ids:
+            continue
+        class_id = head.class_ids[0]
+        headers = env.token(
+            "head_teacher",
+            head.staff_ref,
+            district=district,
+            school=head.school_id,
+            class_id=class_id,
+        )
+        params = {"school_id": head.school_id, "as_of": later}
+        before = await env.http.get(
+            "/lists/school.students_not_visited", params=params, headers=headers
+        )
+        assert before.status_code == 200, before.text
+        refs = [row[1]["value"] for row in before.json()["rows"]]
+        if refs:
+            found = (head, class_id, headers, params, refs)
+            break
+    assert found is not None, "the generated district has a student not visited in home"
+    head, class_id, headers, params, refs = found
+    school_id = head.school_id
+    target = refs[0]
+    await env.publish(
+        [
+            ev.visit(
+                f"a2-visit-{target}",
+                target,
+                env.world.day + timedelta(days=1),
+                (head.staff_ref, "head_teacher"),
+                class_id=class_id,
+                school_id=school_id,
+            ).model_copy(update={"district": district})
+        ]
+    )
+    after = await env.http.get("/lists/school.students_not_visited", params=params, headers=headers)
+    assert [row[1]["value"] for row in after.json()["rows"]] == refs[1:]
+    page = (await env.http.get("/dashboards/school", params=params, headers=headers)).json()
+    figures = {f["key"]: f for p in page["panels"] for f in p["figures"]}
+    enrolled = sum(1 for s in env.world.students if s.class_id == class_id and not s.left)
+    assert figures["visit_coverage"]["value"] == pytest.approx(
+        (enrolled - len(refs) + 1) / enrolled
+    )
+    # the attention list is the wellbeing team's: a head teacher is refused, naming the rule
+    problem(
+        await env.http.get("/lists/school.attention_list", params=params, headers=headers),
+        403,
+        "school.attention",
+    )

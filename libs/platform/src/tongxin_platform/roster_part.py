@@ -118,10 +118,7 @@ def register_roster(p: Projection, *, extended: bool = False) -> None:
     register_schools(p, extended=extended)
 
     if extended:
-
-        @p.on(StudentCategorised)
-        def _(e: StudentCategorised, rows: Changes) -> None:
-            rows["students"].update(e.student_ref, in_special_group=e.in_special_group)
+        p.on(StudentCategorised)(_categorised)
 
     @p.on(ClassOpened)
     def _(e: ClassOpened, rows: Changes) -> None:
@@ -163,6 +160,10 @@ def register_roster(p: Projection, *, extended: bool = False) -> None:
             roles=sorted(r.value for r in e.roles),
             class_ids=sorted(e.class_ids),
         )
+
+
+def _categorised(e: StudentCategorised, rows: Changes) -> None:
+    rows["students"].update(e.student_ref, in_special_group=e.in_special_group)
 
 
 class RosterReads:

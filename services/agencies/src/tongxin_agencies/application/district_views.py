@@ -7,7 +7,7 @@ student_ref, guardian_ref or staff_ref. Also the KPI parts of the education mode
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from datetime import date, datetime
 from functools import cache
 from typing import Any
@@ -20,7 +20,7 @@ from tongxin_agencies.application import (
     kpis_visits,
     kpis_wellbeing,
 )
-from tongxin_agencies.application.education_queries import Periods, S, district_schools
+from tongxin_agencies.application.education_queries import Periods, S, district_schools, fetch
 from tongxin_agencies.application.kpis import (
     Figures,
     KpiDef,
@@ -84,6 +84,48 @@ async def kpi_figures(
     return merge(parts)
 
 
+async def kpi_trend(
+    pool: asyncpg.Pool,
+    settings: AgenciesSettings,
+    schools: Sequence[str],
+    day: date,
+    now: datetime,
+) -> dict[str, Figures]:
+    """The trend KPIs of ``schools`` as of each month end of the school year up to ``day``
+    (month → figures): a part's own ``TREND`` when it has one, else its ``PART`` per month."""
+    if not schools:
+        return {}
+    ends = Periods.of(day).month_ends()
+    jobs: list[Awaitable[dict[str, Figures]]] = []
+    for m in KPI_MODULES:
+        if not any(d.trend for d in m.DEFS):
+            continue
+        own = getattr(m, "TREND", None)
+        if own is not None:
+            jobs.append(own(pool, settings, schools, day))
+        else:
+            jobs.append(_per_month(pool, settings, schools, ends, now, m))
+    out: dict[str, Figures] = {}
+    with measured_at(now):
+        for by_month in await asyncio.gather(*jobs):
+            for month, figs in by_month.items():
+                out[month] = merge([out.get(month, {}), figs])
+    return out
+
+
+async def _per_month(
+    pool: asyncpg.Pool,
+    settings: AgenciesSettings,
+    schools: Sequence[str],
+    ends: Sequence[tuple[str, date]],
+    now: datetime,
+    module: Any,
+) -> dict[str, Figures]:
+    with measured_at(now):
+        got = await asyncio.gather(*(module.PART(pool, settings, schools, e) for _, e in ends))
+    return {m: figs for (m, _), figs in zip(ends, got, strict=True)}
+
+
 def guard(ctx: ViewContext, action: Action, where: Scope, field: str, what: str) -> None:
     """403 naming the rule for a role that may never; 404 outside the caller's scope."""
     decision = POLICY.admits(ctx.who, action)
@@ -137,27 +179,22 @@ async def district_page(ctx: ViewContext) -> Dashboard:
     ids = [s["school_id"] for s in schools]
     names = {s["school_id"]: s["school_name"] for s in schools}
     targets, defs = ctx.settings.targets, kpi_defs()
-    p = Periods.of(ctx.today)
-    trend_modules = [m for m in KPI_MODULES if any(d.trend for d in m.DEFS)]
-    month_ends = p.month_ends()
-    now_figs, *trend_figs = await asyncio.gather(
+    month_ends = Periods.of(ctx.today).month_ends()
+    now_figs, trend_figs = await asyncio.gather(
         kpi_figures(ctx.pool, ctx.settings, ids, ctx.today, ctx.now),
-        *(
-            kpi_figures(ctx.pool, ctx.settings, ids, end, ctx.now, trend_modules)
-            for _, end in month_ends
-        ),
+        kpi_trend(ctx.pool, ctx.settings, ids, ctx.today, ctx.now),
     )
 
     def link(d: KpiDef, school_id: str | None) -> str | None:
         if d.list_key is None:
             return None
-        return list_link(d.list_key, district=district, school_id=school_id)
+        return list_link(d.list_key, school_id=school_id, district=district)
 
     columns = [Column(key="school", label=L("学校", "School"))] + [
         Column(key=d.key, label=d.label, unit=d.unit) for d in defs.values()
     ]
     rows = [
-        [Cell(value=names[s], link=f"/dashboards/school?school_id={s}")]
+        [Cell(value=names[s], link=f"/dashboards/school?school_id={s}&district={district}")]
         + [cell_of(d, now_figs.get(s, {}).get(d.key), targets, link(d, s)) for d in defs.values()]
         for s in ids
     ]
@@ -183,7 +220,10 @@ async def district_page(ctx: ViewContext) -> Dashboard:
             unit=d.unit,
             months=[m for m, _ in month_ends],
             lines={
-                names[s]: [_number(figs.get(s, {}).get(d.key)) for figs in trend_figs] for s in ids
+                names[s]: [
+                    _number(trend_figs.get(m, {}).get(s, {}).get(d.key)) for m, _ in month_ends
+                ]
+                for s in ids
             },
             target=d.target_of(targets),
         )
@@ -268,7 +308,8 @@ CLASS_COL = ("class_id", L("班级", "Class"), "text")
 async def classes_coverage(ctx: ViewContext) -> ItemList:
     district, school_id = await _scope(ctx)
     p = Periods.of(ctx.today)
-    records = await ctx.pool.fetch(
+    records = await fetch(
+        ctx.pool,
         f"""SELECT sc.school_name AS school, st.class_id, count(*) AS enrolled,
                 count(*) FILTER (WHERE EXISTS (
                     SELECT 1 FROM {S}.visits v WHERE v.student_ref = st.student_ref
@@ -331,7 +372,8 @@ async def reports(ctx: ViewContext) -> ItemList:
     district, school_id = await _scope(ctx)
     p = Periods.of(ctx.today)
     months = p.months_due(ctx.settings.targets.report_due_day)
-    records = await ctx.pool.fetch(
+    records = await fetch(
+        ctx.pool,
         f"""SELECT sc.school_id, sc.school_name AS school, m.month, f.submitted_on, f.late
             FROM {S}.schools sc CROSS JOIN unnest($3::text[]) AS m(month)
             LEFT JOIN LATERAL (
@@ -378,7 +420,8 @@ async def overdue_followups(
     pool: asyncpg.Pool, day: date, district: str, school_id: str | None, class_id: str | None
 ) -> list[asyncpg.Record]:
     return list(
-        await pool.fetch(
+        await fetch(
+            pool,
             f"""SELECT f.case_id, sc.school_name AS school, f.class_id, f.student_ref, f.measure,
                     f.opened_on, f.due_date, ($2::date - f.due_date) AS days_overdue
                 FROM {S}.followups f JOIN {S}.schools sc ON sc.school_id = f.school_id
@@ -424,7 +467,8 @@ async def district_followups_overdue(ctx: ViewContext) -> ItemList:
 async def screening(ctx: ViewContext) -> ItemList:
     district, school_id = await _scope(ctx)
     p = Periods.of(ctx.today)
-    records = await ctx.pool.fetch(
+    records = await fetch(
+        ctx.pool,
         f"""SELECT sc.school_name AS school, count(st.*) AS enrolled,
                 count(st.*) FILTER (WHERE EXISTS (
                     SELECT 1 FROM {S}.screenings x WHERE x.student_ref = st.student_ref
@@ -465,7 +509,8 @@ async def screening(ctx: ViewContext) -> ItemList:
 @item_list("district.schools")
 async def schools_list(ctx: ViewContext) -> ItemList:
     district, school_id = await _scope(ctx)
-    records = await ctx.pool.fetch(
+    records = await fetch(
+        ctx.pool,
         f"""SELECT school_name, stage, has_counselling_room FROM {S}.schools
             WHERE district = $1 AND ($2::text IS NULL OR school_id = $2) ORDER BY school_id""",
         district,
@@ -499,7 +544,8 @@ async def referral_rows(
     """Crisis referrals made up to the end of ``day`` (no student, no note)."""
     from tongxin_agencies.application.kpis_wellbeing import end_of
 
-    records = await pool.fetch(
+    records = await fetch(
+        pool,
         f"""SELECT r.referral_id, sc.school_name AS school, r.referred_at, r.acknowledge_by,
                 r.acknowledged_at, r.within_deadline, r.escalated_at IS NOT NULL AS escalated
             FROM {S}.referrals r JOIN {S}.schools sc ON sc.school_id = r.school_id
@@ -558,7 +604,8 @@ async def referrals(ctx: ViewContext) -> ItemList:
 async def training(ctx: ViewContext) -> ItemList:
     district, school_id = await _scope(ctx)
     p = Periods.of(ctx.today)
-    records = await ctx.pool.fetch(
+    records = await fetch(
+        ctx.pool,
         f"""SELECT sc.school_name AS school, count(sf.*) AS staff,
                 count(sf.*) FILTER (WHERE EXISTS (
                     SELECT 1 FROM {S}.training_attendance ta WHERE ta.staff_ref = sf.staff_ref
@@ -593,6 +640,53 @@ async def training(ctx: ViewContext) -> ItemList:
             ("staff", L("应培训人数", "Staff to train"), "count"),
             ("trained", L("已培训", "Trained"), "count"),
             ("untrained", L("未培训", "Not trained"), "count"),
+        ],
+        rows,
+    )
+
+
+@item_list("district.leaders")
+async def leaders(ctx: ViewContext) -> ItemList:
+    """Each principal's and middle leader's distinct students visited this school year, one
+    row per leader (never who they are: the bureau sees no staff pseudonym)."""
+    district, school_id = await _scope(ctx)
+    p = Periods.of(ctx.today)
+    records = await fetch(
+        ctx.pool,
+        f"""SELECT sc.school_name AS school, r.role, count(DISTINCT vv.student_ref) AS students
+            FROM {S}.staff sf
+            JOIN {S}.schools sc ON sc.school_id = sf.school_id
+            CROSS JOIN unnest(ARRAY['principal', 'middle_leader']) AS r(role)
+            LEFT JOIN {S}.visit_visitors vv
+                ON vv.staff_ref = sf.staff_ref AND vv.visited_on BETWEEN $3 AND $4
+            WHERE sc.district = $1 AND ($2::text IS NULL OR sf.school_id = $2)
+              AND r.role = ANY(sf.roles)
+            GROUP BY sf.school_id, sc.school_name, r.role, sf.staff_ref
+            ORDER BY sf.school_id, r.role, students""",
+        district,
+        school_id,
+        p.sy_start,
+        ctx.today,
+    )
+    t = ctx.settings.targets
+    floor = {"principal": t.principal_visits, "middle_leader": t.middle_leader_visits}
+    rows = [
+        [
+            Cell(value=r["school"]),
+            Cell(value=r["role"]),
+            Cell(value=r["students"], meets=r["students"] >= floor[r["role"]]),
+        ]
+        for r in records
+    ]
+    return _list(
+        ctx,
+        "district.leaders",
+        L("校领导家访", "Leaders' home visits"),
+        school_id or district,
+        [
+            SCHOOL_COL,
+            ("role", L("职务", "Role"), "text"),
+            ("students", L("家访学生数", "Students visited"), "count"),
         ],
         rows,
     )

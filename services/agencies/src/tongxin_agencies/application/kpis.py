@@ -36,6 +36,12 @@ Value = Ratio | float | int | bool | None
 # A part's figures: school_id → KPI key → value (None: nothing to measure, e.g. no referral).
 Figures = dict[str, dict[str, Value]]
 KpiPart = Callable[[asyncpg.Pool, AgenciesSettings, Sequence[str], date], Awaitable[Figures]]
+# Optional, beside a part's ``PART``: its trend KPIs as of each month end of the school year up
+# to the day (month → figures), in fewer statements than one ``PART`` per month. A part without
+# one is asked once per month end.
+TrendPart = Callable[
+    [asyncpg.Pool, AgenciesSettings, Sequence[str], date], Awaitable[dict[str, Figures]]
+]
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,15 @@ from datetime import date, datetime, time, timedelta
 
 import asyncpg
 
-from tongxin_agencies.application.education_queries import Periods, S, by_school, ids
-from tongxin_agencies.application.kpis import Figures, KpiDef, KpiPart, Ratio, now_for
+from tongxin_agencies.application.education_queries import Periods, S, by_school, fetch, ids
+from tongxin_agencies.application.kpis import (
+    Figures,
+    KpiDef,
+    KpiPart,
+    Ratio,
+    TrendPart,
+    now_for,
+)
 from tongxin_agencies.application.views import L
 from tongxin_agencies.config import AgenciesSettings
 from tongxin_contracts.calendar import CHINA
@@ -61,6 +68,22 @@ LEFT JOIN trained USING (school_id)
 """
 
 
+# The trend of screening coverage: each enrolled student's first screening of the school year,
+# counted by month ($1 schools, $2 D, $3 SY).
+TREND_SQL = f"""
+WITH per AS (
+    SELECT st.school_id, st.student_ref, min(x.completed_on) AS first
+    FROM {S}.students st
+    LEFT JOIN {S}.screenings x
+        ON x.student_ref = st.student_ref AND x.school_year = $3 AND x.completed_on <= $2
+    WHERE st.enrolled AND st.school_id = ANY($1::text[])
+    GROUP BY st.school_id, st.student_ref
+)
+SELECT school_id, to_char(first, 'YYYY-MM') AS month, count(*) AS n
+FROM per GROUP BY 1, 2
+"""
+
+
 def end_of(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(), CHINA)
 
@@ -84,7 +107,29 @@ async def figures(
     return out
 
 
+async def trend(
+    pool: asyncpg.Pool, settings: AgenciesSettings, schools: Sequence[str], day: date
+) -> dict[str, Figures]:
+    """Screening coverage as of each month end of the school year up to ``day``."""
+    p = Periods.of(day)
+    records = await fetch(pool, TREND_SQL, ids(schools), day, p.school_year)
+    n = {(r["school_id"], r["month"]): r["n"] for r in records}
+    enrolled = dict.fromkeys(ids(schools), 0)
+    for (school_id, _), count in n.items():
+        enrolled[school_id] += count
+    out: dict[str, Figures] = {}
+    for school_id in ids(schools):
+        screened = 0
+        for month, _ in p.month_ends():
+            screened += n.get((school_id, month), 0)
+            out.setdefault(month, {})[school_id] = {
+                "screening_coverage": Ratio(screened, enrolled[school_id])
+            }
+    return out
+
+
 PART: KpiPart = figures
+TREND: TrendPart = trend
 
 DEFS: list[KpiDef] = [
     KpiDef(

@@ -12,7 +12,7 @@ import asyncpg
 
 from tongxin_agencies.application import district_views as dv
 from tongxin_agencies.application import kpis_visits, kpis_wellbeing
-from tongxin_agencies.application.education_queries import Periods, S, school
+from tongxin_agencies.application.education_queries import Periods, S, fetch, school
 from tongxin_agencies.application.kpis import plain
 from tongxin_agencies.application.policy import BUREAU, POLICY, Action
 from tongxin_agencies.application.views import (
@@ -96,11 +96,18 @@ async def school_page(ctx: ViewContext) -> Dashboard:
             "reports_on_time": "school.reports",
             "followups_overdue": "school.followups_overdue",
         }
+        visit_figures = [fig(k, v) for k, v in visit_keys.items()]
+        if not sees_people(ctx):  # the bureau: the leaders' list without their pseudonyms
+            for f in visit_figures:
+                if f.key in ("principal_visits", "middle_leader_visits"):
+                    f.link = list_link(
+                        "district.leaders", school_id=school_id, district=sc["district"]
+                    )
         panels.append(
             Panel(
                 key="visits",
                 label=L("家访", "Home visits"),
-                figures=[fig(k, v) for k, v in visit_keys.items()],
+                figures=visit_figures,
                 tables=[coverage],
             )
         )
@@ -108,7 +115,7 @@ async def school_page(ctx: ViewContext) -> Dashboard:
             panels[-1].tables.append(await by_teacher(ctx.pool, school_id, p))
         well = [
             fig("screening_coverage", "school.screening"),
-            fig("counselling_room", None),
+            fig("counselling_room", "school.profile"),
             fig(
                 "attention_list",
                 "school.attention_list"
@@ -219,7 +226,8 @@ def _cols(*cols: tuple[str, Label, str]) -> list[Column]:
 async def class_coverage(
     pool: asyncpg.Pool, school_id: str, class_id: str | None, p: Periods
 ) -> Table:
-    records = await pool.fetch(
+    records = await fetch(
+        pool,
         f"""SELECT st.class_id, count(*) AS enrolled,
                 count(*) FILTER (WHERE EXISTS (
                     SELECT 1 FROM {S}.visits v WHERE v.student_ref = st.student_ref
@@ -268,7 +276,8 @@ async def class_coverage(
 
 
 async def by_teacher(pool: asyncpg.Pool, school_id: str, p: Periods) -> Table:
-    records = await pool.fetch(
+    records = await fetch(
+        pool,
         f"""SELECT vv.staff_ref, string_agg(DISTINCT vv.role, ',') AS roles,
                 count(DISTINCT vv.visit_id) AS visits,
                 count(DISTINCT vv.student_ref) AS students
@@ -301,7 +310,8 @@ async def by_teacher(pool: asyncpg.Pool, school_id: str, p: Periods) -> Table:
 
 
 async def ledger(pool: asyncpg.Pool, school_id: str, class_id: str | None, day: Any) -> Table:
-    records = await pool.fetch(
+    records = await fetch(
+        pool,
         f"""SELECT measure,
                 count(*) FILTER (WHERE closed_on IS NULL OR closed_on > $3) AS open,
                 count(*) FILTER (WHERE due_date < $3 AND (closed_on IS NULL OR closed_on > $3))
@@ -352,7 +362,8 @@ async def reports_table(ctx: ViewContext, school_id: str) -> Table:
 async def school_reports(ctx: ViewContext, school_id: str) -> ItemList:
     p = Periods.of(ctx.today)
     months = p.months_due(ctx.settings.targets.report_due_day)
-    records = await ctx.pool.fetch(
+    records = await fetch(
+        ctx.pool,
         f"""SELECT m.month, f.submitted_on, f.late, f.revisions
             FROM unnest($2::text[]) AS m(month)
             LEFT JOIN LATERAL (
@@ -436,7 +447,8 @@ async def students_not_visited(ctx: ViewContext) -> ItemList:
     sc, own = await school_in_scope(ctx)
     class_id = _only(ctx, own)
     p = Periods.of(ctx.today)
-    records = await ctx.pool.fetch(
+    records = await fetch(
+        ctx.pool,
         f"""SELECT st.class_id, st.student_ref, st.in_special_group FROM {S}.students st
             WHERE st.enrolled AND st.school_id = $1 AND ($2::text IS NULL OR st.class_id = $2)
               AND NOT EXISTS (
@@ -526,11 +538,12 @@ async def classes_list(ctx: ViewContext) -> ItemList:
 
 @item_list("school.visitors")
 async def visitors_list(ctx: ViewContext) -> ItemList:
-    sc, own = await school_in_scope(ctx)
-    if not sees_people(ctx):
+    # the bureau sees no staff pseudonym: refused before any school is looked up
+    if POLICY.admits(ctx.who, Action.school_read).allowed and not sees_people(ctx):
         raise ProblemError(
             403, "Forbidden", "the bureau sees no staff pseudonyms", rule="school.visitors"
         )
+    sc, own = await school_in_scope(ctx)
     if own is not None:
         raise not_found("school_id", "school")
     t = await by_teacher(ctx.pool, sc["school_id"], Periods.of(ctx.today))
@@ -560,9 +573,14 @@ async def screening_list(ctx: ViewContext) -> ItemList:
 
 @item_list("school.attention_list")
 async def attention_list(ctx: ViewContext) -> ItemList:
+    # a role that may never see who is listed is refused before any school is looked up
+    decision = POLICY.admits(ctx.who, Action.attention_read)
+    if not decision.allowed:
+        raise ProblemError(403, "Forbidden", decision.reason, rule=str(Action.attention_read))
     sc, _ = await school_in_scope(ctx)
     ctx.require(Action.attention_read, Scope(sc["district"], sc["school_id"], ctx.who.class_id))
-    records = await ctx.pool.fetch(
+    records = await fetch(
+        ctx.pool,
         f"""SELECT coalesce(a.class_id, st.class_id) AS class_id, a.student_ref
             FROM {S}.attention a LEFT JOIN {S}.students st ON st.student_ref = a.student_ref
             WHERE a.listed AND a.school_id = $1
@@ -605,7 +623,8 @@ async def training_list(ctx: ViewContext) -> ItemList:
         raise not_found("school_id", "school")
     p = Periods.of(ctx.today)
     people = sees_people(ctx)
-    records = await ctx.pool.fetch(
+    records = await fetch(
+        ctx.pool,
         f"""SELECT sf.staff_ref, array_to_string(sf.roles, ',') AS roles,
                 EXISTS (SELECT 1 FROM {S}.training_attendance ta
                         WHERE ta.staff_ref = sf.staff_ref AND ta.topic = 'crisis_identification'
@@ -632,5 +651,29 @@ async def training_list(ctx: ViewContext) -> ItemList:
         rows=[
             [Cell(value=r[k], meets=r[k] if k == "trained" else None) for k in keys]
             for r in records
+        ],
+    )
+
+
+@item_list("school.profile")
+async def profile(ctx: ViewContext) -> ItemList:
+    """The school as registered: its stage and whether it has a counselling room."""
+    sc, _ = await school_in_scope(ctx)
+    return ItemList(
+        key="school.profile",
+        title=L("学校概况", "The school"),
+        scope=sc["school_id"],
+        as_of=ctx.today,
+        columns=_cols(
+            ("school", L("学校", "School"), "text"),
+            ("stage", L("学段", "Stage"), "text"),
+            ("has_counselling_room", L("心理辅导室", "Counselling room"), "flag"),
+        ),
+        rows=[
+            [
+                Cell(value=sc["school_name"]),
+                Cell(value=sc["stage"]),
+                Cell(value=sc["has_counselling_room"], meets=sc["has_counselling_room"]),
+            ]
         ],
     )
