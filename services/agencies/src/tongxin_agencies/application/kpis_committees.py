@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 
 from tongxin_agencies.application.kpis import Figures, KpiDef, KpiPart, Ratio
-from tongxin_agencies.application.policy import Action
+from tongxin_agencies.application.policy import BUREAU, Action
 from tongxin_agencies.application.scoped import Where, custom_plans, schools_in
 from tongxin_agencies.application.views import Cell, Column, ItemList, L, ViewContext, item_list
 from tongxin_agencies.config import AgenciesSettings
@@ -136,7 +136,7 @@ DEFS: list[KpiDef] = [
         "share",
         "at_least",
         "representation",
-        "district.representation",
+        "school.representation",
     ),
     KpiDef(
         "parent_school_rule",
@@ -144,7 +144,7 @@ DEFS: list[KpiDef] = [
         "flag",
         "true",
         "parent_school_rule",
-        "district.parent_school_sessions",
+        "school.parent_school_sessions",
     ),
     KpiDef(
         "standard_parent_school",
@@ -152,7 +152,7 @@ DEFS: list[KpiDef] = [
         "flag",
         "true",
         "standard_parent_schools",
-        "district.parent_school_sessions",
+        "school.parent_school_sessions",
     ),
     KpiDef(
         "open_days",
@@ -160,7 +160,7 @@ DEFS: list[KpiDef] = [
         "count",
         "at_least",
         "open_days_per_year",
-        "district.open_days",
+        "school.open_days",
     ),
     KpiDef(
         "coordinator",
@@ -168,7 +168,7 @@ DEFS: list[KpiDef] = [
         "flag",
         "true",
         "coordinators",
-        "district.coordinators",
+        "school.coordinators",
     ),
 ]
 
@@ -203,6 +203,7 @@ async def representation_list(ctx: ViewContext, bureau: bool) -> ItemList:
     """Every class of the school(s): represented on the school committee on D, by whom (the
     school's staff see the members' pseudonyms; the bureau the number of seats)."""
     where = await _where(ctx, bureau)
+    hide = bureau or ctx.who.role in BUREAU  # the bureau never sees a pseudonym
     keys = ("classes", "committees", "seats", "terms", "endings")
     rows = {k: await fetch(ctx.pool, k, where.school_ids, ctx.today) for k in keys}
     cols = [SCHOOL_COL, C("class_id", "班级", "Class"), C("grade", "年级", "Grade", "count")]
@@ -210,7 +211,7 @@ async def representation_list(ctx: ViewContext, bureau: bool) -> ItemList:
         C("represented", "有代表", "Represented", "flag"),
         C("seats", "席位", "Seats", "count"),
     ]
-    if not bureau:
+    if not hide:
         cols.append(C("members", "委员（化名）", "Members (pseudonyms)"))
     grade = {c["class_id"]: c["grade"] for c in rows["classes"]}
     out = []
@@ -227,7 +228,7 @@ async def representation_list(ctx: ViewContext, bureau: bool) -> ItemList:
                 Cell(value=bool(seats), meets=bool(seats)),
                 Cell(value=len(seats)),
             ]
-            if not bureau:
+            if not hide:
                 line.append(Cell(value=", ".join(s["guardian_ref"] for s in seats)))
             out.append(line)
     title = L("班级代表", "Classes represented")
@@ -295,13 +296,14 @@ async def coordinators_list(ctx: ViewContext, bureau: bool) -> ItemList:
     """Per school: its coordinators in post on D (the school's staff see who; the bureau
     whether there is one, since when)."""
     where = await _where(ctx, bureau)
+    hide = bureau or ctx.who.role in BUREAU  # the bureau never sees a pseudonym
     found = by_school(await fetch(ctx.pool, "coordinators", where.school_ids, ctx.today))
     cols = [
         SCHOOL_COL,
         C("in_post", "在岗", "In post", "flag"),
         C("since", "任命日期", "Since", "date"),
     ]
-    if not bureau:
+    if not hide:
         cols.append(C("staff_ref", "联络员（化名）", "Coordinator (pseudonym)"))
     rows = []
     for school in where.school_ids:
@@ -312,7 +314,7 @@ async def coordinators_list(ctx: ViewContext, bureau: bool) -> ItemList:
                     Cell(value=where.names.get(school, school)),
                     Cell(value=False, meets=False),
                     Cell(value=None),
-                    *([] if bureau else [Cell(value=None)]),
+                    *([] if hide else [Cell(value=None)]),
                 ]
             )
         for ref, since in posts:
@@ -321,7 +323,7 @@ async def coordinators_list(ctx: ViewContext, bureau: bool) -> ItemList:
                     Cell(value=where.names.get(school, school)),
                     Cell(value=True, meets=True),
                     Cell(value=since),
-                    *([] if bureau else [Cell(value=ref)]),
+                    *([] if hide else [Cell(value=ref)]),
                 ]
             )
     title = L("家庭教育指导联络员", "Family-education coordinators")

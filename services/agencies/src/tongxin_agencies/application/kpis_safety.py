@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 
 from tongxin_agencies.application.kpis import Figures, KpiDef, KpiPart, Ratio, now_for
-from tongxin_agencies.application.policy import Action
+from tongxin_agencies.application.policy import BUREAU, Action
 from tongxin_agencies.application.scoped import Where, custom_plans, schools_in
 from tongxin_agencies.application.views import (
     Cell,
@@ -208,7 +208,7 @@ DEFS: list[KpiDef] = [
         "share",
         "at_least",
         "care_files_complete",
-        "district.care_files",
+        "school.care_files",
     ),
     KpiDef(
         "care_contacts_overdue",
@@ -216,7 +216,7 @@ DEFS: list[KpiDef] = [
         "count",
         "at_most",
         "care_contacts_overdue",
-        "district.care_contacts_overdue",
+        "school.care_contacts_overdue",
     ),
     KpiDef(
         "guard_completion",
@@ -224,7 +224,7 @@ DEFS: list[KpiDef] = [
         "share",
         "at_least",
         "guard_completion",
-        "district.guard_shifts",
+        "school.guard_shifts",
         trend=True,
     ),
     KpiDef(
@@ -233,7 +233,7 @@ DEFS: list[KpiDef] = [
         "count",
         "at_most",
         "hazards_overdue",
-        "district.hazards_overdue",
+        "school.hazards_overdue",
         trend=True,
     ),
     KpiDef(
@@ -242,7 +242,7 @@ DEFS: list[KpiDef] = [
         "count",
         "at_most",
         "mandatory_reports_late",
-        "district.mandatory_reports",
+        "school.mandatory_reports",
     ),
     KpiDef(
         "mandatory_report_longest_delay",
@@ -250,7 +250,7 @@ DEFS: list[KpiDef] = [
         "count",
         "none",
         None,
-        "district.mandatory_reports",
+        "school.mandatory_reports_filed",
     ),
 ]
 
@@ -304,8 +304,9 @@ def _answer(
 
 async def care_files_list(ctx: ViewContext, bureau: bool) -> ItemList:
     where = await _where(ctx, bureau)
+    hide = bureau or ctx.who.role in BUREAU  # the bureau never sees a pseudonym
     care = await _care(ctx, where)
-    cols = [SCHOOL_COL, CLASS_COL, *([] if bureau else [STUDENT_COL])]
+    cols = [SCHOOL_COL, CLASS_COL, *([] if hide else [STUDENT_COL])]
     cols += [
         C("opened_on", "建档日期", "Opened on", "date"),
         C("risk_level", "风险等级", "Risk level"),
@@ -321,7 +322,7 @@ async def care_files_list(ctx: ViewContext, bureau: bool) -> ItemList:
             [
                 _school_cell(where, f.school_id),
                 Cell(value=f.class_id),
-                *([] if bureau else [Cell(value=f.student_ref)]),
+                *([] if hide else [Cell(value=f.student_ref)]),
                 Cell(value=f.opened_on),
                 Cell(value=f.risk_level),
                 Cell(value=len(f.kinds)),
@@ -337,8 +338,9 @@ async def care_files_list(ctx: ViewContext, bureau: bool) -> ItemList:
 
 async def contacts_overdue_list(ctx: ViewContext, bureau: bool) -> ItemList:
     where = await _where(ctx, bureau)
+    hide = bureau or ctx.who.role in BUREAU  # the bureau never sees a pseudonym
     care = await _care(ctx, where)
-    cols = [SCHOOL_COL, CLASS_COL, *([] if bureau else [STUDENT_COL])]
+    cols = [SCHOOL_COL, CLASS_COL, *([] if hide else [STUDENT_COL])]
     cols += [
         C("kind", "结对类型", "Carer kind"),
         C("risk_level", "风险等级", "Risk level"),
@@ -350,7 +352,7 @@ async def contacts_overdue_list(ctx: ViewContext, bureau: bool) -> ItemList:
         [
             _school_cell(where, o.school_id),
             Cell(value=o.class_id),
-            *([] if bureau else [Cell(value=o.student_ref)]),
+            *([] if hide else [Cell(value=o.student_ref)]),
             Cell(value=o.kind),
             Cell(value=o.risk_level),
             Cell(value=o.last_contact),
@@ -448,8 +450,12 @@ INCIDENTS_SQL = f"""SELECT school_id, incident_id, category, students_involved, 
     ORDER BY school_id, recorded_on, incident_id"""
 
 
-async def mandatory_reports_list(ctx: ViewContext, bureau: bool) -> ItemList:
-    """Every required mandatory report up to D, the late ones red (the figure counts those)."""
+async def mandatory_reports_list(
+    ctx: ViewContext, bureau: bool, filed_only: bool = False
+) -> ItemList:
+    """The required mandatory reports late on D (filed late, or unfiled past their deadline:
+    what the figure counts); ``filed_only``: every report filed by D, with its delay (the
+    longest delay's list)."""
     where = await _where(ctx, bureau)
     d, at = ctx.today, cutoff(ctx.today, ctx.now)
     found = [dict(r) for r in await ctx.pool.fetch(INCIDENTS_SQL, where.school_ids, d)]
@@ -469,6 +475,8 @@ async def mandatory_reports_list(ctx: ViewContext, bureau: bool) -> ItemList:
     for i in found:
         filed = rules.report_filed(i, d)
         late = rules.report_late(i, d, at)
+        if not (filed if filed_only else late):
+            continue
         rows.append(
             [
                 _school_cell(where, i["school_id"]),
@@ -483,9 +491,18 @@ async def mandatory_reports_list(ctx: ViewContext, bureau: bool) -> ItemList:
                 Cell(value=i["escalated_at"] is not None and i["escalated_at"] < at),
             ]
         )
-    title = L("强制报告", "Mandatory reports")
-    key = ("district" if bureau else "school") + ".mandatory_reports"
+    if filed_only:
+        title = L("已报送的强制报告", "Mandatory reports filed")
+        suffix = "mandatory_reports_filed"
+    else:
+        title = L("迟报的强制报告", "Mandatory reports late")
+        suffix = "mandatory_reports"
+    key = ("district" if bureau else "school") + "." + suffix
     return _answer(key, title, where, ctx, cols, rows)
+
+
+async def mandatory_reports_filed_list(ctx: ViewContext, bureau: bool) -> ItemList:
+    return await mandatory_reports_list(ctx, bureau, filed_only=True)
 
 
 def _register() -> None:
@@ -495,6 +512,7 @@ def _register() -> None:
         ("guard_shifts", guard_shifts_list),
         ("hazards_overdue", hazards_overdue_list),
         ("mandatory_reports", mandatory_reports_list),
+        ("mandatory_reports_filed", mandatory_reports_filed_list),
     ):
         for bureau in (False, True):
             prefix = "district" if bureau else "school"

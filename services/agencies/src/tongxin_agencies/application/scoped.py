@@ -63,7 +63,7 @@ async def custom_plans(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     prepared statement to a generic plan, blind to the values of ``school_id = ANY($1)`` and
     the day: the KPI parts' statements then ran ten times slower (600 ms instead of 60 ms for
     100 schools). ``plan_cache_mode`` is read at each execution, so setting it for the
-    transaction is enough."""
+    transaction is enough. Without JIT too, as ``education_queries.fetch`` says why."""
     async with pool.acquire() as conn, conn.transaction(readonly=True):
-        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL jit = off")
         yield conn
