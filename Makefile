@@ -14,7 +14,8 @@ help:
 	@echo "make run    – Kafka + PostgreSQL up, every service (API + worker) started, the demo"
 	@echo "             district seeded (roster, a semester of home visits 家访, a screening"
 	@echo "             campaign 心阳光, a term of child safety 护平安, a year of committee"
-	@echo "             work 家委会 · 家长学校), URLs printed"
+	@echo "             work 家委会 · 家长学校), every agency's pages (各部门视图) built from the"
+	@echo "             streams, URLs and demo sign-in links printed"
 	@echo "make stop   – stop the services started by make run (Kafka/PostgreSQL stay up)"
 	@echo "make test   – lint, types, import contracts, schemas, AsyncAPI, all test tiers"
 	@echo "             (real Kafka + PostgreSQL)"
@@ -40,6 +41,10 @@ run: up
 	@echo
 	@echo "Tongxin is running:"
 	@UV="$(UV)" bash scripts/run-services.sh urls $(SERVICES)
+	@echo "  agencies' pages   http://127.0.0.1:8010/sign-in   (pick a demo user; or open one at once:"
+	@echo "                    http://127.0.0.1:8010/demo/bureau_officer  /demo/principal  /demo/head_teacher"
+	@echo "                    /demo/psych_teacher  /demo/hospital  /demo/police  /demo/community_worker"
+	@echo "                    /demo/committee_member  /demo/market_regulation)"
 	@echo "  Kafka             $${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:19092}   (uv run tongxin tail registry.events --from-beginning)"
 	@source scripts/service-env.sh && echo "  PostgreSQL        $$TONGXIN_DATABASE_SHOWN   (password in $${TONGXIN_DATA_DIR:-.data}/postgres-password)"
 	@echo "  traces            spans go to \$$OTEL_EXPORTER_OTLP_ENDPOINT when set; every event carries its traceparent"

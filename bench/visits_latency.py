@@ -89,13 +89,13 @@ from bench.common import (
 )
 from tongxin_cli.demo import DemoSpec, demo_roster
 from tongxin_contracts import dlq_topic
+from tongxin_contracts.calendar import CHINA, china_date
 from tongxin_platform.db import create_pool, ensure_database
 from tongxin_platform.eventstore import now_utc
 from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config
 from tongxin_platform.outbox import OutboxRelay
 from tongxin_platform.settings import DEFAULT_KAFKA, service_database_url
 from tongxin_platform.testing import local_database_url
-from tongxin_visits.domain.calendar import CHINA, china_date
 
 log = logging.getLogger("bench")
 console = Console(width=None if sys.stdout.isatty() else 170)

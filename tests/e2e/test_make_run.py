@@ -10,12 +10,14 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 from aiokafka import ConsumerRecord
 from aiokafka.errors import KafkaConnectionError
 
+from tests.support.browser import browser
 from tests.support.kafka_reader import read_all
 from tests.support.waiting import end_offsets, eventually
 from tongxin_platform.auth import Principal, Role, dev_keypair, mint
@@ -28,6 +30,7 @@ VISITS_URL = "http://127.0.0.1:8003"
 WELLBEING_URL = "http://127.0.0.1:8004"
 SAFETY_URL = "http://127.0.0.1:8005"
 COMMITTEES_URL = "http://127.0.0.1:8002"
+AGENCIES_URL = "http://127.0.0.1:8010"
 TOPICS = ("registry.events", "visits.events", "wellbeing.events", "safety.events")
 TOPICS += ("committees.events",)
 CAUSAL_HEADERS = ("traceparent", "ce_correlationid", "ce_causationid")
@@ -114,6 +117,9 @@ async def test_make_run_brings_up_the_registry_with_the_demo_roster(
     await the_demo_safety_term(token)
     assert f"{COMMITTEES_URL}/docs" in system.stdout
     await the_demo_committee_year(token, private)
+    assert f"{AGENCIES_URL}/demo/bureau_officer" in system.stdout
+    await the_agencies_figures_agree_with_the_services(token)
+    await the_agencies_pages_in_a_browser()
     await every_new_record_carries_its_trace_and_causation(private, ends_before_run)
     again = make("run")
     assert again.returncode == 0, again.stderr[-3000:]
@@ -275,6 +281,82 @@ async def the_demo_committee_year(token: str, private: bytes) -> None:
             return list(r.json()["suggestions_answered"])
 
         await eventually(shown, bool, timeout=60, what="the answer shown on the visit")
+
+
+def kpis_by_school(dashboard: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The district page's KPI table: school id → KPI key → value."""
+    for panel in dashboard["panels"]:
+        for table in panel["tables"]:
+            keys = [c["key"] for c in table["columns"]]
+            if keys[0] != "school":
+                continue
+            out = {}
+            for row in table["rows"]:
+                school_id = parse_qs(urlsplit(row[0]["link"]).query)["school_id"][0]
+                out[school_id] = {k: c["value"] for k, c in zip(keys[1:], row[1:], strict=True)}
+            return out
+    raise AssertionError(f"no KPI table on the district page: {dashboard}")
+
+
+async def the_agencies_figures_agree_with_the_services(token: str) -> None:
+    """The agencies' models, built from the events alone, show what each producing service
+    computes from its own model: the same screenings, overdue hazards, representation and
+    care files per school; the bureau's page holds no pseudonym."""
+    async with httpx.AsyncClient(
+        base_url=AGENCIES_URL, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    ) as http:
+
+        async def district() -> dict[str, Any]:
+            r = await http.get("/dashboards/district?district=330106")
+            assert r.status_code == 200, r.text
+            return dict(r.json())
+
+        def complete(d: dict[str, Any]) -> bool:
+            kpis = kpis_by_school(d)
+            return len(kpis) == 2 and all(
+                k["representation"] == 1 and k["visit_coverage"] for k in kpis.values()
+            )
+
+        page = await eventually(district, complete, timeout=90, what="the agencies' district page")
+        kpis = kpis_by_school(page)
+        for pseudonym in ("stu-", "grd-", "stf-", "student_ref", "guardian_ref", "staff_ref"):
+            assert pseudonym not in json.dumps(page), pseudonym
+        screening = (await http.get("/dashboards/screening?district=330106")).json()
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(headers=headers, timeout=30) as http:
+        wellbeing = (await http.get(f"{WELLBEING_URL}/districts/330106/screening-coverage")).json()
+        hazards = (await http.get(f"{SAFETY_URL}/districts/330106/hazard-figures")).json()
+        care = (await http.get(f"{SAFETY_URL}/districts/330106/care-figures")).json()
+    for s in hazards["schools"]:
+        assert kpis[s["school_id"]]["hazards_overdue"] == s["overdue"], (kpis, s)
+    for s in care["schools"]:
+        complete_files = (s["files"] - s["missing_a_kind"]) / s["files"]
+        assert abs(kpis[s["school_id"]]["care_files_complete"] - complete_files) < 1e-9, (kpis, s)
+    for s in wellbeing["schools"]:
+        assert abs(kpis[s["school_id"]]["screening_coverage"] - s["screened"] / 240) < 1e-9
+    assert str(sum(s["screened"] for s in wellbeing["schools"])) in json.dumps(screening)
+
+
+async def the_agencies_pages_in_a_browser() -> None:
+    """A person signs in as the district officer, a principal, the hospital on-call and the
+    police by each demo link alone, in headless Chromium, and sees non-empty figures; a
+    figure's link opens the list behind it. Screenshots under .data/browser/."""
+    async with browser(AGENCIES_URL) as page:
+        for role in ("bureau_officer", "principal", "hospital", "police"):
+            await page.get(f"/demo/{role}")
+            await page.loaded()
+            assert (await page.path()).startswith("/pages/"), await page.path()
+            figures = await page.all("[data-figure]")
+            assert figures, f"{role}: no figure on {await page.path()}"
+            values = [await page.call(f.get_attribute, "data-value") for f in figures]
+            assert any(v not in (None, "null", "0", "0.0") for v in values), (role, values)
+            await page.screenshot(f"e2e-{role}")
+            links = await page.all("[data-figure] a[href*='/pages/lists/']")
+            assert links, f"{role}: no figure links to its list"
+            await page.call(links[0].click)
+            await page.loaded()
+            assert "/pages/lists/" in await page.path()
+            await page.screenshot(f"e2e-{role}-list")
 
 
 def is_planned(record: ConsumerRecord, visit_id: str) -> bool:

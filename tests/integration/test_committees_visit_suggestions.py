@@ -21,11 +21,11 @@ from tests.support.visits import set_up_school
 from tests.support.waiting import eventually
 from tongxin_cli.demo import DemoSpec
 from tongxin_committees.domain.feedback import item_id_for_suggestion
+from tongxin_contracts.calendar import CHINA
 from tongxin_platform.auth import TokenVerifier
 from tongxin_platform.eventstore import now_utc
 from tongxin_visits.bootstrap import SERVICE as VISITS
 from tongxin_visits.config import VisitsSettings
-from tongxin_visits.domain.calendar import CHINA
 from tongxin_visits.entrypoints.api import create_app as visits_app
 
 pytestmark = pytest.mark.integration

@@ -20,13 +20,13 @@ from tests.support.visits import School, family_code, set_up_school
 from tests.support.waiting import eventually
 from tongxin_cli.demo import DemoSpec
 from tongxin_contracts import Sealed
+from tongxin_contracts.calendar import CHINA
 from tongxin_platform.auth import TokenVerifier
 from tongxin_platform.crypto import KeyStore, SubjectErasedError
 from tongxin_platform.eventstore import now_utc
 from tongxin_registry.config import RegistrySettings
 from tongxin_registry.entrypoints.api import create_app as registry_app
 from tongxin_visits.config import VisitsSettings
-from tongxin_visits.domain.calendar import CHINA
 from tongxin_visits.entrypoints.api import create_app as visits_app
 
 pytestmark = pytest.mark.integration

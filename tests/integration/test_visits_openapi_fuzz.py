@@ -51,6 +51,7 @@ from tests.support.visits import School, set_up_school
 from tests.support.waiting import caught_up, eventually
 from tongxin_cli.demo import DemoSpec
 from tongxin_contracts import dlq_topic
+from tongxin_contracts.calendar import CHINA
 from tongxin_contracts.events.visits import (
     FindingCategory,
     Measure,
@@ -63,7 +64,6 @@ from tongxin_platform.eventstore import now_utc
 from tongxin_registry.config import RegistrySettings
 from tongxin_registry.entrypoints.api import create_app as registry_app
 from tongxin_visits.config import VisitsSettings
-from tongxin_visits.domain.calendar import CHINA
 from tongxin_visits.entrypoints.api import create_app as visits_app
 from tongxin_visits.projections import board
 

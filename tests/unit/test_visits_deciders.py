@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tongxin_contracts import IntegrationEvent, Sealed
+from tongxin_contracts.calendar import CHINA
 from tongxin_contracts.events.registry import StaffRole
 from tongxin_contracts.events.visits import (
     CancelReason,
@@ -35,7 +36,6 @@ from tongxin_contracts.events.visits import (
     VisitRulesSet,
     VisitScheduled,
 )
-from tongxin_visits.domain.calendar import CHINA
 from tongxin_visits.domain.deciders import (
     CLOCK_SKEW,
     LATE_APPOINTMENT,

@@ -10,6 +10,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tongxin_contracts import IntegrationEvent, Sealed
+from tongxin_contracts.calendar import (
+    CHINA,
+    Period,
+    china_date,
+    month_bounds,
+    month_of,
+    parse_month,
+    parse_school_year,
+    report_due,
+    school_year_of,
+    semester_of,
+    semester_period,
+    year_period,
+)
 from tongxin_contracts.events.registry import StaffRole
 from tongxin_contracts.events.visits import (
     CancelReason,
@@ -27,20 +41,6 @@ from tongxin_contracts.events.visits import (
     VisitGoal,
     VisitMode,
     Visitor,
-)
-from tongxin_visits.domain.calendar import (
-    CHINA,
-    Period,
-    china_date,
-    month_bounds,
-    month_of,
-    parse_month,
-    parse_school_year,
-    report_due,
-    school_year_of,
-    semester_of,
-    semester_period,
-    year_period,
 )
 from tongxin_visits.domain.figures import monthly_figures
 

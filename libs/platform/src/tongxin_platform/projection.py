@@ -181,7 +181,7 @@ class Projection:
             if owned:
                 return False
             names = ", ".join(f"{check_schema(schema)}.{t}" for t in self.tables)
-            if names:  # a model with no tables yet has nothing to empty
+            if names:  # a model declared without tables yet has nothing to empty
                 await conn.execute(f"TRUNCATE {names}")
             return True
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from tongxin_visits.domain.calendar import report_due, year_period
+from tongxin_contracts.calendar import report_due, year_period
 from tongxin_visits.domain.coverage import (
     CoverageStaff,
     CoverageStudent,

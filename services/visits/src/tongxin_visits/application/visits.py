@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 import asyncpg
 
 from tongxin_contracts import IntegrationEvent, Sealed
+from tongxin_contracts.calendar import china_date
 from tongxin_contracts.events.visits import (
     CancelReason,
     ConfirmedBy,
@@ -26,7 +27,6 @@ from tongxin_platform.commands import Writer
 from tongxin_platform.uow import UnitOfWork
 from tongxin_visits.application import family
 from tongxin_visits.application.tags import tag_school
-from tongxin_visits.domain.calendar import china_date
 from tongxin_visits.domain.deciders import decide_visit
 from tongxin_visits.domain.evolve import fold
 from tongxin_visits.domain.family_code import CodeRules

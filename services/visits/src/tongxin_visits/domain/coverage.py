@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
-from tongxin_visits.domain.calendar import Period, semester_period, year_period
+from tongxin_contracts.calendar import Period, semester_period, year_period
 from tongxin_visits.domain.model import VisitRules
 
 Status = Literal["done", "due", "overdue"]

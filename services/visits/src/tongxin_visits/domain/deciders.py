@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from tongxin_contracts import IntegrationEvent
+from tongxin_contracts.calendar import china_date, month_bounds, parse_month, report_due
 from tongxin_contracts.events.visits import (
     ConfirmedBy,
     FollowUpActionRecorded,
@@ -25,7 +26,6 @@ from tongxin_contracts.events.visits import (
     VisitScheduled,
     referrals_of,
 )
-from tongxin_visits.domain.calendar import china_date, month_bounds, parse_month, report_due
 from tongxin_visits.domain.model import (
     CancelVisit,
     CompleteVisit,

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from tongxin_visits.domain.calendar import CHINA, china_date
+from tongxin_contracts.calendar import CHINA, china_date
 from tongxin_visits.domain.model import VisitsError
 
 

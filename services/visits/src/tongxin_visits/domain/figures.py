@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 
 from tongxin_contracts import IntegrationEvent
+from tongxin_contracts.calendar import china_date, month_bounds
 from tongxin_contracts.events.registry import StaffRole
 from tongxin_contracts.events.visits import (
     FollowUpClosed,
@@ -22,7 +23,6 @@ from tongxin_contracts.events.visits import (
     VisitConfirmed,
     VisitMode,
 )
-from tongxin_visits.domain.calendar import china_date, month_bounds
 
 
 def monthly_figures(

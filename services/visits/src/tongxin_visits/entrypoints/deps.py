@@ -12,6 +12,7 @@ from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from tongxin_contracts import IntegrationEvent
+from tongxin_contracts.calendar import china_date
 from tongxin_platform import idempotency
 from tongxin_platform.auth import Principal
 from tongxin_platform.eventstore import now_utc
@@ -20,7 +21,6 @@ from tongxin_platform.policy import Scope
 from tongxin_visits.application import queries
 from tongxin_visits.application.policy import POLICY, Action
 from tongxin_visits.bootstrap import Visits
-from tongxin_visits.domain.calendar import china_date
 
 OptionalClass = Annotated[
     str | None,

@@ -11,6 +11,7 @@ from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response
 
+from tongxin_contracts.calendar import report_due, semester_of
 from tongxin_contracts.events.visits import MonthlyFigures
 from tongxin_platform.auth import Principal
 from tongxin_platform.edge import guard, service_router
@@ -21,7 +22,6 @@ from tongxin_platform.policy import Scope
 from tongxin_visits.application import export, queries
 from tongxin_visits.application.policy import POLICY, Action
 from tongxin_visits.bootstrap import Visits
-from tongxin_visits.domain.calendar import report_due, semester_of
 from tongxin_visits.domain.coverage import SchoolCoverage
 from tongxin_visits.domain.model import VisitRules
 from tongxin_visits.entrypoints.bodies import (

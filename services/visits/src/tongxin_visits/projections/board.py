@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
+from tongxin_contracts.calendar import china_date
 from tongxin_contracts.events.committees import ParentFeedbackAnswered
 from tongxin_contracts.events.registry import (
     ClassOpened,
@@ -39,7 +40,6 @@ from tongxin_contracts.events.visits import (
 )
 from tongxin_contracts.events.wellbeing import TargetedVisitRequested
 from tongxin_platform.projection import Add, Changes, Greatest, Projection, Table
-from tongxin_visits.domain.calendar import china_date
 from tongxin_visits.domain.evolve import rules_of
 
 T, NN = "text", "text NOT NULL"

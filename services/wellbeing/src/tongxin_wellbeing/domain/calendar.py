@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 
-CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
+from tongxin_contracts.calendar import CHINA, china_date, month_of, school_year_of
 
+__all__ = ["CHINA", "china_date", "month_of", "school_year_of"]
 
-def china_date(at: datetime) -> date:
-    return at.astimezone(CHINA).date()
-
-
-def school_year_of(day: date) -> str:
-    """The school year a day falls in: from 1 September to 31 August, '2026-2027'."""
-    start = day.year if day.month >= 9 else day.year - 1
-    return f"{start}-{start + 1}"
-
-
-def month_of(day: date) -> str:
-    return f"{day.year:04d}-{day.month:02d}"
+# The calendar of the events' fields is the contracts' (every subscriber counts the same way).
 
 
 def months_between(first: date, last: date) -> list[str]:
