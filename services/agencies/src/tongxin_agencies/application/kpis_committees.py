@@ -53,13 +53,13 @@ SQL = {
     "coordinators": f"""SELECT school_id, staff_ref, changed_on, change FROM {S}.coordinators
         WHERE school_id = ANY($1::text[]) AND changed_on <= $2""",
 }
-# The parameters of each statement: $1 the schools, then D, then the school year or its start.
-_ARGS = {
-    "classes": 1,
-    "committees": 1,
-    "sessions": "year",
-    "assessments": "year",
-    "open_days": "start",
+# The parameters of each statement after $1 (the schools): by default $2 = D.
+_PARAMS = {
+    "classes": (),
+    "committees": (),
+    "sessions": ("day", "school_year"),
+    "assessments": ("day", "school_year"),
+    "open_days": ("day", "year_start"),
 }
 
 
@@ -67,15 +67,9 @@ async def fetch(
     pool: asyncpg.Pool | asyncpg.Connection, key: str, schools: Sequence[str], d: date
 ) -> Rows:
     sy = school_year_of(d)
-    how = _ARGS.get(key, 2)
-    args: list[Any] = [list(schools)]
-    if how != 1:
-        args.append(d)
-    if how == "year":
-        args.append(sy)
-    elif how == "start":
-        args.append(year_period(sy).start)
-    return [dict(r) for r in await pool.fetch(SQL[key], *args)]
+    values: dict[str, Any] = {"day": d, "school_year": sy, "year_start": year_period(sy).start}
+    args = [values[name] for name in _PARAMS.get(key, ("day",))]
+    return [dict(r) for r in await pool.fetch(SQL[key], list(schools), *args)]
 
 
 def representation_of(school: str, rows: dict[str, Rows], d: date) -> rules.Representation:
