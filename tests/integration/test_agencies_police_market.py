@@ -131,6 +131,27 @@ async def test_the_police_page_shows_the_districts_guard_shifts_incidents_and_ha
     assert shown["hazards_overdue"]["value"] >= 1
     assert shown["hazards_overdue"]["meets"] is False
     assert shown["mandatory_reports_late"]["meets"] is False
+    # the month trend: completion as of each month end, the current month's = today's
+    (trend,) = [c for p in page["panels"] for c in p["charts"]]
+    assert trend["months"][0] == "2026-09"
+    assert trend["lines"]["all"][-1] == pytest.approx(want["guard_completion"])
+    w = env.world
+    schools = {s.school_id for s in w.schools_of(env.district)}
+    done = {c.shift_id for c in w.of(sf.GuardShiftCompleted)}
+    expected_line: list[float | None] = []
+    for end in (date(2026, 9, 30), date(2026, 10, 31), w.day):
+        counted = [
+            s.shift_id
+            for s in w.of(sf.GuardShiftScheduled)
+            if s.school_id in schools and date(2026, 9, 1) <= s.on < end
+        ]
+        expected_line.append(
+            sum(1 for c in counted if c in done) / len(counted) if counted else None
+        )
+    assert trend["months"] == ["2026-09", "2026-10", "2026-11"]
+    assert [None if v is None else round(v, 9) for v in trend["lines"]["all"]] == [
+        None if v is None else round(v, 9) for v in expected_line
+    ]
     by_category = next(
         t for p in page["panels"] for t in p["tables"] if t["key"] == "incidents_by_category"
     )

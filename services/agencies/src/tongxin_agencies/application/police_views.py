@@ -7,7 +7,7 @@ incident gives the number of students involved."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from tongxin_agencies.application.kpis_safety import cutoff
@@ -22,6 +22,7 @@ from tongxin_agencies.application.views import (
     L,
     Label,
     Panel,
+    Series,
     Table,
     ViewContext,
     dashboard,
@@ -29,7 +30,7 @@ from tongxin_agencies.application.views import (
     list_link,
 )
 from tongxin_agencies.domain import safety_kpis as rules
-from tongxin_contracts.calendar import school_year_of, year_period
+from tongxin_contracts.calendar import month_bounds, month_of, school_year_of, year_period
 
 S = "police"
 
@@ -63,6 +64,9 @@ SHIFTS = f"""SELECT s.school_id, s.shift_id, s.post_id, s.shift_on, s.period, s.
 SHIFT_COUNTS = f"""SELECT school_id, status, count(*) AS n FROM {S}.guard_shifts
     WHERE school_id = ANY($1::text[]) AND shift_on >= $2 AND shift_on < $3
     GROUP BY school_id, status"""
+SHIFT_DAYS = f"""SELECT shift_on, status, count(*) AS n FROM {S}.guard_shifts
+    WHERE school_id = ANY($1::text[]) AND shift_on >= $2 AND shift_on < $3
+    GROUP BY shift_on, status"""
 POSTS = f"""SELECT school_id, count(*) AS posts FROM {S}.guard_posts
     WHERE school_id = ANY($1::text[]) AND established_on <= $2 GROUP BY school_id"""
 INCIDENTS = f"""SELECT school_id, incident_id, category, students_involved, recorded_on,
@@ -96,6 +100,36 @@ async def _hazards(ctx: ViewContext, where: Where) -> list[dict[str, Any]]:
         for r in rows
         if not rules.hazard_rectified(dict(r), d) or _start(d) <= r["rectified_on"] <= d
     ]
+
+
+def month_ends(d: date) -> list[tuple[str, date]]:
+    """Each month of D's school year up to D's, with the day its figure is taken on."""
+    out, m = [], _start(d)
+    while m <= d:
+        month = month_of(m)
+        end = month_bounds(month)[1]
+        out.append((month, min(end, d)))
+        m = end + timedelta(days=1)
+    return out
+
+
+async def completion_trend(ctx: ViewContext, where: Where) -> Series:
+    """Guard-shift completion as of each month end (the district's, pooled)."""
+    d = ctx.today
+    days = [dict(r) for r in await ctx.pool.fetch(SHIFT_DAYS, where.school_ids, _start(d), d)]
+    ends = month_ends(d)
+    line: list[float | None] = []
+    for _, end in ends:
+        done = rules.guard_completion(days, end)
+        line.append(done[0] / done[1] if done else None)
+    return Series(
+        key="guard_completion_trend",
+        label=L("护学岗执勤完成率（月末）", "Guard shifts completed (month end)"),
+        unit="share",
+        months=[m for m, _ in ends],
+        lines={"all": line},
+        target=ctx.settings.targets.guard_completion,
+    )
 
 
 def _share(done: int, total: int) -> float | None:
@@ -180,6 +214,7 @@ async def police_page(ctx: ViewContext) -> Dashboard:
                 rows=guard_rows,
             )
         ],
+        charts=[await completion_trend(ctx, where)],
     )
 
     incidents = await _incidents(ctx, where)
