@@ -1,3 +1,237 @@
-"""(to be written)"""
+"""Market regulation's page and lists, from its model only (schema ``market``): inspections of
+the food and stationery shops near each school this school year and their hazards (open,
+overdue, rectified). Nothing about a student."""
 
 from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from typing import Any
+
+from tongxin_agencies.application.policy import Action
+from tongxin_agencies.application.scoped import Where, schools_in
+from tongxin_agencies.application.views import (
+    Cell,
+    Column,
+    Dashboard,
+    Figure,
+    ItemList,
+    L,
+    Panel,
+    Table,
+    ViewContext,
+    dashboard,
+    item_list,
+    list_link,
+)
+from tongxin_agencies.domain import safety_kpis as rules
+from tongxin_contracts.calendar import school_year_of, year_period
+
+S = "market"
+
+
+def C(key: str, zh: str, en: str, unit: Any = "text") -> Column:  # noqa: N802
+    return Column(key=key, label=L(zh, en), unit=unit)
+
+
+def _start(d: date) -> date:
+    return year_period(school_year_of(d)).start
+
+
+def _link(key: str, where: Where, school_id: str | None = None) -> str:
+    if school_id is None and where.school_ids == [where.label]:
+        school_id = where.label
+    if school_id is not None:
+        return list_link(key, school_id=school_id)
+    return list_link(key, district=where.district)
+
+
+async def _where(ctx: ViewContext) -> Where:
+    return await schools_in(ctx, Action.market_read, S)
+
+
+INSPECTIONS = f"""SELECT school_id, inspection_id, kind, inspector, inspected_on,
+        reinspection_of, hazards_found
+    FROM {S}.inspections WHERE school_id = ANY($1::text[]) AND inspected_on >= $2
+      AND inspected_on <= $3
+    ORDER BY school_id, inspected_on, inspection_id"""
+HAZARDS = f"""SELECT h.school_id, h.hazard_id, h.inspection_id, h.kind, h.severity, h.owner,
+        h.rectify_by, h.rectified_on, h.within_deadline
+    FROM {S}.hazards h
+    WHERE h.school_id = ANY($1::text[]) AND (h.rectified_on IS NULL OR h.rectified_on >= $2)
+    ORDER BY h.school_id, h.rectify_by, h.hazard_id"""
+
+
+async def _inspections(ctx: ViewContext, where: Where) -> list[dict[str, Any]]:
+    d = ctx.today
+    return [dict(r) for r in await ctx.pool.fetch(INSPECTIONS, where.school_ids, _start(d), d)]
+
+
+async def _hazards(ctx: ViewContext, where: Where) -> list[dict[str, Any]]:
+    """Hazards open on D, and those rectified this school year (up to D)."""
+    d = ctx.today
+    return [
+        dict(r)
+        for r in await ctx.pool.fetch(HAZARDS, where.school_ids, _start(d))
+        if not rules.hazard_rectified(dict(r), d) or r["rectified_on"] <= d
+    ]
+
+
+@dashboard("market")
+async def market_page(ctx: ViewContext) -> Dashboard:
+    where = await _where(ctx)
+    d = ctx.today
+    inspections = await _inspections(ctx, where)
+    hazards = await _hazards(ctx, where)
+    by_school_i: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for i in inspections:
+        by_school_i[i["school_id"]].append(i)
+    by_school_h: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for h in hazards:
+        by_school_h[h["school_id"]].append(h)
+    rows = []
+    for school in where.school_ids:
+        mine_i, mine_h = by_school_i[school], by_school_h[school]
+        n_open = sum(1 for h in mine_h if not rules.hazard_rectified(h, d))
+        n_over = sum(1 for h in mine_h if rules.hazard_overdue(h, d))
+        ilink = _link("market.inspections", where, school)
+        hlink = _link("market.hazards", where, school)
+        rows.append(
+            [
+                Cell(value=where.names[school]),
+                Cell(value=sum(1 for i in mine_i if i["kind"] == "food_shops"), link=ilink),
+                Cell(value=sum(1 for i in mine_i if i["kind"] == "stationery_shops"), link=ilink),
+                Cell(value=n_open, link=hlink),
+                Cell(value=n_over, meets=n_over == 0, link=hlink),
+                Cell(value=len(mine_h) - n_open, link=hlink),
+            ]
+        )
+    open_h = [h for h in hazards if not rules.hazard_rectified(h, d)]
+    overdue = [h for h in open_h if rules.hazard_overdue(h, d)]
+    target = ctx.settings.targets.hazards_overdue
+    ilink, hlink = _link("market.inspections", where), _link("market.hazards", where)
+    panel = Panel(
+        key="shops",
+        label=L("校园周边食品、文具店检查", "Inspections of shops near schools"),
+        figures=[
+            Figure(
+                key="inspections",
+                label=L("本学年检查", "Inspections this school year"),
+                value=len(inspections),
+                link=ilink,
+            ),
+            Figure(
+                key="hazards_open",
+                label=L("未整改隐患", "Hazards open"),
+                value=len(open_h),
+                link=hlink,
+            ),
+            Figure(
+                key="hazards_overdue",
+                label=L("逾期未整改", "Hazards past their deadline"),
+                value=len(overdue),
+                target=target,
+                meets=len(overdue) <= target,
+                link=hlink,
+            ),
+            Figure(
+                key="hazards_rectified",
+                label=L("本学年已整改", "Rectified this school year"),
+                value=len(hazards) - len(open_h),
+                link=hlink,
+            ),
+        ],
+        tables=[
+            Table(
+                key="shops_by_school",
+                label=L("各校周边", "By school"),
+                columns=[
+                    C("school", "学校", "School"),
+                    C("food_shops", "食品店检查", "Food shop inspections", "count"),
+                    C("stationery_shops", "文具店检查", "Stationery shop inspections", "count"),
+                    C("open", "未整改", "Open", "count"),
+                    C("overdue", "逾期", "Overdue", "count"),
+                    C("rectified", "已整改", "Rectified", "count"),
+                ],
+                rows=rows,
+            )
+        ],
+    )
+    return Dashboard(
+        page="market",
+        title=L("市场监管：校园周边", "Market regulation: shops near schools"),
+        scope=where.label,
+        as_of=d,
+        panels=[panel],
+    )
+
+
+@item_list("market.inspections")
+async def inspections_list(ctx: ViewContext) -> ItemList:
+    where = await _where(ctx)
+    rows = [
+        [
+            Cell(value=where.names[i["school_id"]]),
+            Cell(value=i["inspection_id"]),
+            Cell(value=i["kind"]),
+            Cell(value=i["inspector"]),
+            Cell(value=i["inspected_on"]),
+            Cell(value=i["reinspection_of"]),
+            Cell(value=i["hazards_found"]),
+        ]
+        for i in await _inspections(ctx, where)
+    ]
+    cols = [
+        C("school", "学校", "School"),
+        C("inspection_id", "检查编号", "Inspection"),
+        C("kind", "类别", "Kind"),
+        C("inspector", "检查单位", "Inspector"),
+        C("inspected_on", "检查日期", "Inspected on", "date"),
+        C("reinspection_of", "复查", "Re-inspection of"),
+        C("hazards_found", "发现隐患", "Hazards found", "count"),
+    ]
+    return ItemList(
+        key="market.inspections",
+        title=L("本学年检查", "Inspections this school year"),
+        scope=where.label,
+        as_of=ctx.today,
+        columns=cols,
+        rows=rows,
+    )
+
+
+@item_list("market.hazards")
+async def hazards_list(ctx: ViewContext) -> ItemList:
+    where = await _where(ctx)
+    d = ctx.today
+    rows = [
+        [
+            Cell(value=where.names[h["school_id"]]),
+            Cell(value=h["hazard_id"]),
+            Cell(value=h["kind"]),
+            Cell(value=h["severity"]),
+            Cell(value=h["owner"]),
+            Cell(value=h["rectify_by"], meets=not rules.hazard_overdue(h, d)),
+            Cell(value=h["rectified_on"] if rules.hazard_rectified(h, d) else None),
+            Cell(value=(d - h["rectify_by"]).days if rules.hazard_overdue(h, d) else None),
+        ]
+        for h in await _hazards(ctx, where)
+    ]
+    cols = [
+        C("school", "学校", "School"),
+        C("hazard_id", "隐患编号", "Hazard"),
+        C("kind", "类别", "Kind"),
+        C("severity", "等级", "Severity"),
+        C("owner", "整改责任方", "Owner"),
+        C("rectify_by", "整改期限", "Rectify by", "date"),
+        C("rectified_on", "整改日期", "Rectified on", "date"),
+        C("days_overdue", "逾期天数", "Days overdue", "days"),
+    ]
+    return ItemList(
+        key="market.hazards",
+        title=L("食品、文具店隐患", "Shop hazards"),
+        scope=where.label,
+        as_of=d,
+        columns=cols,
+        rows=rows,
+    )

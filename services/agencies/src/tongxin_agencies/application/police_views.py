@@ -1,3 +1,504 @@
-"""(to be written)"""
+"""The police's page and lists, from the police's model only (schema ``police``): guard posts and
+shifts (completion per school, missed, nothing recorded), incidents by category with their
+mandatory reports (required, filed, late, escalated, delay), and the hazards of public order and
+traffic around the schools (open, overdue). Nothing from wellbeing; no student pseudonym — an
+incident gives the number of students involved."""
 
 from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import date, timedelta
+from typing import Any
+
+from tongxin_agencies.application.kpis_safety import cutoff
+from tongxin_agencies.application.policy import Action
+from tongxin_agencies.application.scoped import Where, schools_in
+from tongxin_agencies.application.views import (
+    Cell,
+    Column,
+    Dashboard,
+    Figure,
+    ItemList,
+    L,
+    Label,
+    Panel,
+    Series,
+    Table,
+    ViewContext,
+    dashboard,
+    item_list,
+    list_link,
+)
+from tongxin_agencies.domain import safety_kpis as rules
+from tongxin_contracts.calendar import month_bounds, month_of, school_year_of, year_period
+
+S = "police"
+
+
+def C(key: str, zh: str, en: str, unit: Any = "text") -> Column:  # noqa: N802
+    return Column(key=key, label=L(zh, en), unit=unit)
+
+
+def _start(d: date) -> date:
+    return year_period(school_year_of(d)).start
+
+
+def _link(key: str, where: Where, school_id: str | None = None, **more: str) -> str:
+    """The list for one school, else for what the page covers (a school or a district)."""
+    if school_id is None and where.school_ids == [where.label]:
+        school_id = where.label
+    if school_id is not None:
+        return list_link(key, school_id=school_id, **more)
+    return list_link(key, district=where.district, **more)
+
+
+async def _where(ctx: ViewContext) -> Where:
+    return await schools_in(ctx, Action.police_read, S)
+
+
+SHIFTS = f"""SELECT s.school_id, s.shift_id, s.post_id, s.shift_on, s.period, s.status,
+        s.missed_reason, s.guards, s.police_guards, p.place, p.police_station
+    FROM {S}.guard_shifts s LEFT JOIN {S}.guard_posts p USING (post_id)
+    WHERE s.school_id = ANY($1::text[]) AND s.shift_on >= $2 AND s.shift_on < $3
+    ORDER BY s.school_id, s.shift_on, s.period, s.shift_id"""
+SHIFT_COUNTS = f"""SELECT school_id, status, count(*) AS n FROM {S}.guard_shifts
+    WHERE school_id = ANY($1::text[]) AND shift_on >= $2 AND shift_on < $3
+    GROUP BY school_id, status"""
+SHIFT_DAYS = f"""SELECT shift_on, status, count(*) AS n FROM {S}.guard_shifts
+    WHERE school_id = ANY($1::text[]) AND shift_on >= $2 AND shift_on < $3
+    GROUP BY shift_on, status"""
+POSTS = f"""SELECT school_id, count(*) AS posts FROM {S}.guard_posts
+    WHERE school_id = ANY($1::text[]) AND established_on <= $2 GROUP BY school_id"""
+INCIDENTS = f"""SELECT school_id, incident_id, category, students_involved, recorded_on,
+        report_required, report_due_at, filed_at, filed_on, late, delay_seconds, escalated_at
+    FROM {S}.incidents WHERE school_id = ANY($1::text[]) AND recorded_on >= $2
+      AND recorded_on <= $3
+    ORDER BY school_id, recorded_on, incident_id"""
+HAZARDS = f"""SELECT school_id, hazard_id, inspection_id, kind, severity, owner, rectify_by,
+        rectified_on, within_deadline
+    FROM {S}.hazards
+    WHERE school_id = ANY($1::text[]) AND (rectified_on IS NULL OR rectified_on >= $2)
+    ORDER BY school_id, rectify_by, hazard_id"""
+
+
+async def _shifts(ctx: ViewContext, where: Where) -> list[dict[str, Any]]:
+    d = ctx.today
+    return [dict(r) for r in await ctx.pool.fetch(SHIFTS, where.school_ids, _start(d), d)]
+
+
+async def _incidents(ctx: ViewContext, where: Where) -> list[dict[str, Any]]:
+    d = ctx.today
+    return [dict(r) for r in await ctx.pool.fetch(INCIDENTS, where.school_ids, _start(d), d)]
+
+
+async def _hazards(ctx: ViewContext, where: Where) -> list[dict[str, Any]]:
+    """Hazards open on D, and those rectified in the school year (up to D)."""
+    d = ctx.today
+    rows = await ctx.pool.fetch(HAZARDS, where.school_ids, _start(d))
+    return [
+        dict(r)
+        for r in rows
+        if not rules.hazard_rectified(dict(r), d) or _start(d) <= r["rectified_on"] <= d
+    ]
+
+
+def month_ends(d: date) -> list[tuple[str, date]]:
+    """Each month of D's school year up to D's, with the day its figure is taken on."""
+    out, m = [], _start(d)
+    while m <= d:
+        month = month_of(m)
+        end = month_bounds(month)[1]
+        out.append((month, min(end, d)))
+        m = end + timedelta(days=1)
+    return out
+
+
+async def completion_trend(ctx: ViewContext, where: Where) -> Series:
+    """Guard-shift completion as of each month end (the district's, pooled)."""
+    d = ctx.today
+    days = [dict(r) for r in await ctx.pool.fetch(SHIFT_DAYS, where.school_ids, _start(d), d)]
+    ends = month_ends(d)
+    line: list[float | None] = []
+    for _, end in ends:
+        done = rules.guard_completion(days, end)
+        line.append(done[0] / done[1] if done else None)
+    return Series(
+        key="guard_completion_trend",
+        label=L("护学岗执勤完成率（月末）", "Guard shifts completed (month end)"),
+        unit="share",
+        months=[m for m, _ in ends],
+        lines={"all": line},
+        target=ctx.settings.targets.guard_completion,
+    )
+
+
+def _share(done: int, total: int) -> float | None:
+    return done / total if total else None
+
+
+@dashboard("police")
+async def police_page(ctx: ViewContext) -> Dashboard:
+    where = await _where(ctx)
+    d, at = ctx.today, cutoff(ctx.today, ctx.now)
+    target = ctx.settings.targets.guard_completion
+    counts = await ctx.pool.fetch(SHIFT_COUNTS, where.school_ids, _start(d), d)
+    posts = {r["school_id"]: r["posts"] for r in await ctx.pool.fetch(POSTS, where.school_ids, d)}
+    status: dict[str, Counter[str]] = defaultdict(Counter)
+    for r in counts:
+        status[r["school_id"]][r["status"]] += r["n"]
+    guard_rows = []
+    for school in where.school_ids:
+        c = status[school]
+        total = sum(c.values())
+        share = _share(c["completed"], total)
+        link = _link("police.guard_shifts", where, school)
+        guard_rows.append(
+            [
+                Cell(value=where.names[school]),
+                Cell(value=posts.get(school, 0)),
+                Cell(value=total),
+                Cell(value=c["completed"]),
+                Cell(value=c["missed"], meets=c["missed"] == 0, link=link),
+                Cell(value=c["scheduled"], meets=c["scheduled"] == 0, link=link),
+                Cell(
+                    value=share,
+                    meets=None if share is None else share >= target - 1e-9,
+                    link=link,
+                ),
+            ]
+        )
+    all_status: Counter[str] = sum(status.values(), Counter())
+    completion = _share(all_status["completed"], sum(all_status.values()))
+    shifts_link = _link("police.guard_shifts", where)
+    guard = Panel(
+        key="guard",
+        label=L("护学岗", "Guard posts and shifts"),
+        figures=[
+            Figure(
+                key="guard_completion",
+                label=L("执勤完成率", "Shifts completed"),
+                value=completion,
+                unit="share",
+                target=target,
+                meets=None if completion is None else completion >= target - 1e-9,
+                link=shifts_link,
+            ),
+            Figure(
+                key="shifts_missed",
+                label=L("缺岗", "Shifts missed"),
+                value=all_status["missed"],
+                meets=all_status["missed"] == 0,
+                link=shifts_link,
+            ),
+            Figure(
+                key="shifts_unrecorded",
+                label=L("未记录", "Shifts not recorded"),
+                value=all_status["scheduled"],
+                meets=all_status["scheduled"] == 0,
+                link=shifts_link,
+            ),
+        ],
+        tables=[
+            Table(
+                key="guard_by_school",
+                label=L("各校护学岗", "Guard shifts by school"),
+                columns=[
+                    C("school", "学校", "School"),
+                    C("posts", "岗位", "Posts", "count"),
+                    C("shifts", "应执勤", "Shifts", "count"),
+                    C("completed", "已完成", "Completed", "count"),
+                    C("missed", "缺岗", "Missed", "count"),
+                    C("unrecorded", "未记录", "Not recorded", "count"),
+                    C("completion", "完成率", "Completion", "share"),
+                ],
+                rows=guard_rows,
+            )
+        ],
+        charts=[await completion_trend(ctx, where)],
+    )
+
+    incidents = await _incidents(ctx, where)
+    required = [i for i in incidents if i["report_required"]]
+    late = [i for i in required if rules.report_late(i, d, at)]
+    filed = [i for i in required if rules.report_filed(i, d)]
+    escalated = [i for i in required if i["escalated_at"] is not None and i["escalated_at"] < at]
+    longest = rules.longest_delay_minutes(required, d)
+    incidents_link = _link("police.incidents", where)
+    by_category: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for i in incidents:
+        by_category[i["category"]].append(i)
+    category_rows = []
+    for category, items in sorted(by_category.items()):
+        req = [i for i in items if i["report_required"]]
+        n_late = sum(1 for i in req if rules.report_late(i, d, at))
+        category_rows.append(
+            [
+                Cell(value=category),
+                Cell(value=len(items), link=_link("police.incidents", where, category=category)),
+                Cell(value=sum(i["students_involved"] for i in items)),
+                Cell(value=len(req)),
+                Cell(value=sum(1 for i in req if rules.report_filed(i, d))),
+                Cell(value=n_late, meets=n_late == 0),
+                Cell(
+                    value=sum(
+                        1 for i in req if i["escalated_at"] is not None and i["escalated_at"] < at
+                    )
+                ),
+            ]
+        )
+    incident_panel = Panel(
+        key="incidents",
+        label=L("学生伤害事件与强制报告", "Incidents and mandatory reports"),
+        figures=[
+            Figure(
+                key="incidents",
+                label=L("本学年事件", "Incidents this school year"),
+                value=len(incidents),
+                link=incidents_link,
+            ),
+            Figure(
+                key="reports_required",
+                label=L("应强制报告", "Mandatory reports required"),
+                value=len(required),
+                link=incidents_link,
+            ),
+            Figure(
+                key="reports_filed",
+                label=L("已报告", "Reports filed"),
+                value=len(filed),
+                link=incidents_link,
+            ),
+            Figure(
+                key="mandatory_reports_late",
+                label=L("迟报", "Reports late"),
+                value=len(late),
+                target=ctx.settings.targets.mandatory_reports_late,
+                meets=len(late) <= ctx.settings.targets.mandatory_reports_late,
+                link=incidents_link,
+            ),
+            Figure(
+                key="reports_escalated",
+                label=L("已督办", "Escalated"),
+                value=len(escalated),
+                link=incidents_link,
+            ),
+            Figure(
+                key="longest_delay",
+                label=L("最长用时（分钟）", "Longest delay (minutes)"),
+                value=longest,
+                link=incidents_link,
+            ),
+        ],
+        tables=[
+            Table(
+                key="incidents_by_category",
+                label=L("按类别", "By category"),
+                columns=[
+                    C("category", "类别", "Category"),
+                    C("incidents", "事件", "Incidents", "count"),
+                    C("students", "涉及学生数", "Students involved", "count"),
+                    C("required", "应报告", "Reports required", "count"),
+                    C("filed", "已报告", "Filed", "count"),
+                    C("late", "迟报", "Late", "count"),
+                    C("escalated", "已督办", "Escalated", "count"),
+                ],
+                rows=category_rows,
+            )
+        ],
+    )
+
+    hazards = await _hazards(ctx, where)
+    open_h = [h for h in hazards if not rules.hazard_rectified(h, d)]
+    overdue = [h for h in open_h if rules.hazard_overdue(h, d)]
+    hazards_link = _link("police.hazards", where)
+    per_school: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for h in hazards:
+        per_school[h["school_id"]].append(h)
+    hazard_rows = []
+    for school in where.school_ids:
+        mine = per_school[school]
+        n_open = sum(1 for h in mine if not rules.hazard_rectified(h, d))
+        n_over = sum(1 for h in mine if rules.hazard_overdue(h, d))
+        link = _link("police.hazards", where, school)
+        hazard_rows.append(
+            [
+                Cell(value=where.names[school]),
+                Cell(value=n_open, link=link),
+                Cell(value=n_over, meets=n_over == 0, link=link),
+                Cell(value=len(mine) - n_open, link=link),
+            ]
+        )
+    hazard_panel = Panel(
+        key="hazards",
+        label=L("校园周边治安与交通隐患", "Order and traffic hazards around schools"),
+        figures=[
+            Figure(
+                key="hazards_open", label=L("未整改", "Open"), value=len(open_h), link=hazards_link
+            ),
+            Figure(
+                key="hazards_overdue",
+                label=L("逾期未整改", "Past their deadline"),
+                value=len(overdue),
+                target=ctx.settings.targets.hazards_overdue,
+                meets=len(overdue) <= ctx.settings.targets.hazards_overdue,
+                link=hazards_link,
+            ),
+        ],
+        tables=[
+            Table(
+                key="hazards_by_school",
+                label=L("各校隐患", "Hazards by school"),
+                columns=[
+                    C("school", "学校", "School"),
+                    C("open", "未整改", "Open", "count"),
+                    C("overdue", "逾期", "Overdue", "count"),
+                    C("rectified", "本学年已整改", "Rectified this school year", "count"),
+                ],
+                rows=hazard_rows,
+            )
+        ],
+    )
+    return Dashboard(
+        page="police",
+        title=L("公安：校园安全", "Police: school safety"),
+        scope=where.label,
+        as_of=d,
+        panels=[guard, incident_panel, hazard_panel],
+    )
+
+
+def _list(
+    key: str,
+    title: Label,
+    where: Where,
+    ctx: ViewContext,
+    cols: list[Column],
+    rows: list[list[Cell]],
+) -> ItemList:
+    return ItemList(
+        key=key, title=title, scope=where.label, as_of=ctx.today, columns=cols, rows=rows
+    )
+
+
+@item_list("police.guard_shifts")
+async def guard_shifts(ctx: ViewContext) -> ItemList:
+    """The shifts of the school year before D not completed: missed, or nothing recorded."""
+    where = await _where(ctx)
+    rows = [
+        [
+            Cell(value=where.names[s["school_id"]]),
+            Cell(value=s["shift_on"]),
+            Cell(value=s["place"]),
+            Cell(value=s["police_station"]),
+            Cell(value=s["period"]),
+            Cell(value=s["guards"]),
+            Cell(value="missed" if s["status"] == "missed" else "unrecorded", meets=False),
+            Cell(value=s["missed_reason"]),
+        ]
+        for s in await _shifts(ctx, where)
+        if s["status"] != "completed"
+    ]
+    cols = [
+        C("school", "学校", "School"),
+        C("shift_on", "日期", "Day", "date"),
+        C("place", "岗位", "Post"),
+        C("police_station", "派出所", "Police station"),
+        C("period", "时段", "Period"),
+        C("guards", "安排人数", "Guards scheduled", "count"),
+        C("status", "状态", "Status"),
+        C("reason", "原因", "Reason"),
+    ]
+    return _list(
+        "police.guard_shifts",
+        L("未完成的护学岗", "Guard shifts not completed"),
+        where,
+        ctx,
+        cols,
+        rows,
+    )
+
+
+@item_list("police.incidents")
+async def incidents_list(ctx: ViewContext) -> ItemList:
+    """Incidents of the school year up to D (optionally of one ``category``) with their
+    mandatory reports; the number of students involved, never who."""
+    where = await _where(ctx)
+    d, at = ctx.today, cutoff(ctx.today, ctx.now)
+    category = ctx.params.get("category")
+    rows = []
+    for i in await _incidents(ctx, where):
+        if category and i["category"] != category:
+            continue
+        filed = rules.report_filed(i, d)
+        late = rules.report_late(i, d, at)
+        rows.append(
+            [
+                Cell(value=where.names[i["school_id"]]),
+                Cell(value=i["incident_id"]),
+                Cell(value=i["category"]),
+                Cell(value=i["students_involved"]),
+                Cell(value=i["recorded_on"]),
+                Cell(value=i["report_required"]),
+                Cell(value=i["report_due_at"] if i["report_required"] and not filed else None),
+                Cell(value=filed),
+                Cell(value=late, meets=not late),
+                Cell(
+                    value=i["delay_seconds"] // 60
+                    if filed and i["delay_seconds"] is not None
+                    else None
+                ),
+                Cell(value=i["escalated_at"] is not None and i["escalated_at"] < at),
+            ]
+        )
+    cols = [
+        C("school", "学校", "School"),
+        C("incident_id", "事件编号", "Incident"),
+        C("category", "类别", "Category"),
+        C("students", "涉及学生数", "Students involved", "count"),
+        C("recorded_on", "登记日期", "Recorded on", "date"),
+        C("required", "应强制报告", "Report required", "flag"),
+        C("due", "报告时限", "Report due", "deadline"),
+        C("filed", "已报告", "Filed", "flag"),
+        C("late", "迟报", "Late", "flag"),
+        C("delay", "用时（分钟）", "Delay (minutes)", "count"),
+        C("escalated", "已督办", "Escalated", "flag"),
+    ]
+    return _list(
+        "police.incidents",
+        L("事件与强制报告", "Incidents and mandatory reports"),
+        where,
+        ctx,
+        cols,
+        rows,
+    )
+
+
+@item_list("police.hazards")
+async def hazards_list(ctx: ViewContext) -> ItemList:
+    """Order and traffic hazards open on D, and those rectified this school year."""
+    where = await _where(ctx)
+    d = ctx.today
+    rows = [
+        [
+            Cell(value=where.names[h["school_id"]]),
+            Cell(value=h["hazard_id"]),
+            Cell(value=h["severity"]),
+            Cell(value=h["owner"]),
+            Cell(value=h["rectify_by"], meets=not rules.hazard_overdue(h, d)),
+            Cell(value=h["rectified_on"] if rules.hazard_rectified(h, d) else None),
+            Cell(value=(d - h["rectify_by"]).days if rules.hazard_overdue(h, d) else None),
+        ]
+        for h in await _hazards(ctx, where)
+    ]
+    cols = [
+        C("school", "学校", "School"),
+        C("hazard_id", "隐患编号", "Hazard"),
+        C("severity", "等级", "Severity"),
+        C("owner", "整改责任方", "Owner"),
+        C("rectify_by", "整改期限", "Rectify by", "date"),
+        C("rectified_on", "整改日期", "Rectified on", "date"),
+        C("days_overdue", "逾期天数", "Days overdue", "days"),
+    ]
+    return _list(
+        "police.hazards", L("治安与交通隐患", "Order and traffic hazards"), where, ctx, cols, rows
+    )

@@ -8,6 +8,8 @@ from tongxin_agencies.application import (
     committee_views,
     district_views,
     health_views,
+    kpis_committees,
+    kpis_safety,
     market_views,
     police_views,
     school_views,
@@ -21,4 +23,6 @@ MODULES = (
     carers_views,
     market_views,
     committee_views,
+    kpis_committees,  # the lists behind the committees' and safety KPIs
+    kpis_safety,
 )
