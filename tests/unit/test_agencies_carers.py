@@ -300,7 +300,7 @@ class CannedPool:
 
 def ctx(who: Principal, pool: CannedPool, **params: str) -> ViewContext:
     now = datetime(2026, 11, 1, 4, tzinfo=UTC)
-    return ViewContext(pool, SETTINGS, who, params, DAY, now)  # type: ignore[arg-type]
+    return ViewContext(pool, SETTINGS, who, params, DAY, now)
 
 
 WORKER = Principal("cw-1", Role.community_worker, D)

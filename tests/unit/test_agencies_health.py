@@ -356,7 +356,7 @@ class CannedPool:
 
 def ctx(who: Principal, pool: CannedPool, **params: str) -> ViewContext:
     now = T0 + timedelta(hours=3)
-    return ViewContext(pool, AgenciesSettings(), who, params, DAY, now)  # type: ignore[arg-type]
+    return ViewContext(pool, AgenciesSettings(), who, params, DAY, now)
 
 
 async def test_the_hospital_page_counts_its_queue_and_links_every_figure_to_its_list() -> None:
