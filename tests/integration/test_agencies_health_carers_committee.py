@@ -6,19 +6,28 @@ no student; a new event reaches a page without a restart."""
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from tests.support.agencies_env import AgenciesEnv
+import pytest
+
+from tests.support.agencies_env import AgenciesEnv, wait_caught_up
 from tongxin_agencies.config import AgenciesSettings
-from tongxin_contracts import IntegrationEvent
+from tongxin_agencies.projections.carers import CARERS
+from tongxin_agencies.projections.committee import COMMITTEE
+from tongxin_agencies.projections.health import HEALTH
+from tongxin_contracts import IntegrationEvent, default_registry
 from tongxin_contracts.calendar import CHINA, china_date, school_year_of, year_period
 from tongxin_contracts.events import committees as cm
 from tongxin_contracts.events import registry as rg
 from tongxin_contracts.events import safety as sf
 from tongxin_contracts.events import wellbeing as wb
+from tongxin_platform.consumer import ConsumerRuntime
+from tongxin_platform.projection import Projection
 
 
 def figures(page: dict[str, Any]) -> dict[str, Any]:
@@ -460,3 +469,44 @@ async def test_a_new_referral_and_its_acknowledgement_reach_the_hospitals_page(
         0,
         1.0,
     )
+
+
+# --- replay -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", [HEALTH, CARERS, COMMITTEE], ids=lambda m: m.name)
+async def test_a_rebuild_from_offset_0_in_small_batches_equals_the_live_model(
+    agencies_env: AgenciesEnv, model: Projection
+) -> None:
+    # given the live model caught up; when it is rebuilt from offset 0 by a group of its own,
+    # 7 records a batch, into a fresh schema
+    env = agencies_env
+    await env.caught_up()
+    suffix = uuid.uuid4().hex[:8]
+    schema, group = f"{model.name}_rebuilt_{suffix}", f"agencies.{model.name}.rebuild-{suffix}"
+    topics = [env.settings.topic_of(s) for s in model.sources]
+    async with env.pool.acquire() as conn:
+        await model.create_tables(conn, schema)
+    runtime = ConsumerRuntime(
+        group=group,
+        topics=topics,
+        apply=model.apply_to(schema),
+        handles=model.handles,
+        registry=default_registry(),
+        pool=env.pool,
+        bootstrap=env.settings.kafka_bootstrap_servers,
+        max_batch=7,
+    )
+    task = asyncio.create_task(runtime.run())
+    try:
+        for topic in topics:
+            await wait_caught_up(env.pool, group, topic, env.settings.kafka_bootstrap_servers)
+    finally:
+        runtime.stop()
+        await task
+    # then its digest equals the live model's, table by table, and neither is empty
+    async with env.pool.acquire() as conn:
+        rebuilt, live = await model.digest(conn, schema), await model.digest(conn)
+        await conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    assert rebuilt == live
+    assert [t for t, d in live.items() if d == "empty"] == []
