@@ -121,11 +121,18 @@ def carer_expected(
     files: dict[tuple[str, str], date] = {}
     closed: dict[tuple[str, str], date] = {}
     risk: dict[tuple[str, str], str] = {}
+    groups: dict[tuple[str, str], set[str]] = {}
+    parents: dict[tuple[str, str], list[date]] = defaultdict(list)
     for e in events:
         key = (getattr(e, "school_id", ""), getattr(e, "student_ref", ""))
         if isinstance(e, sf.CareFileOpened):
             files[key] = e.opened_on
             closed.pop(key, None)
+            groups[key] = {g.value for g in e.care_groups}
+        elif isinstance(e, sf.CareGroupsChanged):
+            groups[key] = {g.value for g in e.care_groups}
+        elif isinstance(e, sf.ParentContactRecorded) and e.contact_on <= d:
+            parents[key].append(e.contact_on)
         elif isinstance(e, sf.CareFileClosed):
             closed[key] = e.closed_on
         elif isinstance(e, sf.CareFileHandedOver):
@@ -141,13 +148,18 @@ def carer_expected(
         "medium": settings.contact_days_medium,
         "high": settings.contact_days_high,
     }
-    shown = pending = overdue = 0
+    shown = pending = overdue = stale = 0
     for pid, e in paired.items():
         key = (e.school_id, e.student_ref)
         file_open = key in files and files[key] <= d and not (key in closed and closed[key] <= d)
         if e.paired_on > d or pid in ended or not file_open:
             continue
         shown += 1
+        if "left_behind" in groups.get(key, set()):
+            last_parents = max(parents[key], default=None)
+            stale += last_parents is None or (
+                last_parents + timedelta(days=settings.parent_contact_days) < d
+            )
         acc = accepted.get(pid)
         if acc is None or acc > d:
             pending += 1
@@ -155,7 +167,12 @@ def carer_expected(
         last = max(contacts[pid], default=acc)
         if last + timedelta(days=days[risk.get(key, "low")]) < d:
             overdue += 1
-    return {"pairings": shown, "pending": pending, "contacts_overdue": overdue}
+    return {
+        "pairings": shown,
+        "pending": pending,
+        "contacts_overdue": overdue,
+        "parents_stale": stale,
+    }
 
 
 def committee_expected(events: list[IntegrationEvent], cid: str, d: date) -> dict[str, int]:

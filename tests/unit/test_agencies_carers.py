@@ -115,7 +115,7 @@ def test_declined_and_released_pairings_keep_their_days() -> None:
     assert rows["pairings"][("p3",)]["released_on"] == date(2026, 10, 1)
 
 
-def test_the_file_keeps_its_latest_risk_level_notice_and_parents_latest_contact() -> None:
+def test_the_file_keeps_its_latest_risk_level_and_notice_and_every_parents_contact_day() -> None:
     risk = RiskLevelSet(**base(level=RiskLevel.high, set_on=date(2026, 9, 10), set_by="p1"))
     notice = CareNoticeRecorded(
         **base(
@@ -131,7 +131,7 @@ def test_the_file_keeps_its_latest_risk_level_notice_and_parents_latest_contact(
     rows = fold_rows(CARERS, [OPENED, risk, notice], parents[:1], parents[1:])
     f = rows["care_files"][(S, KID)]
     assert (f["risk_level"], f["notice_relation"]) == ("high", "grandparent")
-    assert f["parents_contact_on"] == date(2026, 10, 20)  # the latest, whatever the order
+    assert sorted(k[2] for k in rows["parent_contacts"]) == [date(2026, 10, 3), date(2026, 10, 20)]
 
 
 def test_a_closed_or_handed_over_file_records_the_day_it_ended() -> None:

@@ -156,7 +156,10 @@ async def pairing_rows(
         """SELECT p.*, s.school_name,
                   coalesce(st.class_id, cf.class_id) AS class_id,
                   cf.care_groups, cf.opened_on, cf.closed_on, cf.risk_level,
-                  cf.notice_relation, cf.notice_on, cf.parents_contact_on,
+                  cf.notice_relation, cf.notice_on,
+                  (SELECT max(pc.contact_on) FROM carers.parent_contacts pc
+                   WHERE pc.school_id = p.school_id AND pc.student_ref = p.student_ref
+                     AND pc.contact_on <= $5) AS parents_contact_on,
                   (SELECT max(c.contact_on) FROM carers.contacts c
                    WHERE c.pairing_id = p.pairing_id AND c.contact_on <= $5) AS last_contact
            FROM carers.pairings p
@@ -207,7 +210,8 @@ def pairing_cells(r: Row, settings: AgenciesSettings, d: date) -> list[Cell]:
     stale = parents_contact_stale(r, settings, d)
     notice = None
     if left_behind(r):
-        notice = f"{r['notice_relation']} {r['notice_on']}" if r["notice_on"] else "-"
+        known = r["notice_on"] is not None and r["notice_on"] <= d
+        notice = f"{r['notice_relation']} {r['notice_on']}" if known else "-"
     return [
         Cell(value=r.get("school_name") or r["school_id"]),
         Cell(value=r["class_id"]),

@@ -4,8 +4,8 @@ each carer and the contacts due.
 From ``registry.events``: schools (names) and each student's current class (a pairing's class).
 From ``safety.events``: the pairings (who, of which kind, for which file, paired / accepted /
 declined / released on), the care files (opened and closed or handed over on, care groups, the
-latest risk level, the left-behind notice's relation and day, the parents' latest contact) and
-every logged contact's day per pairing (so that the last contact is known for any day). Never a
+latest risk level, the left-behind notice's relation and day), the days of the parents' contacts
+and of every carer's contact per pairing (so that the last contact is known for any day). Never a
 note, a reason or an entrusted person (they travel sealed and are not stored); nothing from
 wellbeing (the model reads no wellbeing topic).
 """
@@ -27,7 +27,7 @@ from tongxin_contracts.events.safety import (
     ParentContactRecorded,
     RiskLevelSet,
 )
-from tongxin_platform.projection import Changes, Greatest, Projection, Table
+from tongxin_platform.projection import Changes, Projection, Table
 from tongxin_platform.roster_part import SCHOOLS, register_schools
 
 T, NN, DAY = "text", "text NOT NULL", "date"
@@ -76,8 +76,12 @@ TABLES: list[Table] = [
             "risk_set_on": DAY,
             "notice_relation": T,  # the left-behind notice: to whom the child is entrusted
             "notice_on": DAY,
-            "parents_contact_on": DAY,  # the parents' latest contact
         },
+    ),
+    Table(
+        "parent_contacts",  # the days a left-behind child's parents were in contact
+        ("school_id", "student_ref", "contact_on"),
+        {"school_id": T, "student_ref": T, "contact_on": "date", "mode": NN},
     ),
     Table(
         "contacts",  # the days a pairing's carer was in contact (several a day count once)
@@ -160,9 +164,7 @@ def _(e: CareNoticeRecorded, rows: Changes) -> None:
 
 @CARERS.on(ParentContactRecorded)
 def _(e: ParentContactRecorded, rows: Changes) -> None:
-    rows["care_files"].update(
-        (e.school_id, e.student_ref), parents_contact_on=Greatest(e.contact_on)
-    )
+    rows["parent_contacts"].upsert((e.school_id, e.student_ref, e.contact_on), mode=e.mode.value)
 
 
 @CARERS.on(CarerPaired)
