@@ -343,3 +343,16 @@ async def test_a_list_filters_by_status_and_refuses_an_unknown_one() -> None:
     with pytest.raises(ProblemError) as e:
         await pairings_list(ctx(WORKER, pool, status="mine"))
     assert (e.value.status, e.value.extra["field"]) == (422, "status")
+
+
+async def test_an_auditors_links_repeat_the_carer_they_asked_for() -> None:
+    auditor = Principal("aud", Role.auditor, D)
+    pool = CannedPool({"carers.pairings": [prow()]})
+    page = await carers_page(ctx(auditor, pool, carer_ref="cw-1"))
+    assert page.panels[0].figures[0].link == "/lists/carers.pairings?status=all&carer_ref=cw-1"
+    assert pool.asked[0][:4] == (
+        "cw-1",
+        ["school", "community", "civil_affairs", "womens_federation"],
+        None,
+        D,
+    )

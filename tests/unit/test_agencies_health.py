@@ -19,6 +19,7 @@ from tongxin_agencies.application.health_views import (
     queue_figures,
     referral_status,
     referrals_list,
+    screening_list,
     screening_page,
     shows_student,
 )
@@ -438,3 +439,10 @@ async def test_the_screening_page_gives_counts_per_school_and_the_pooled_coverag
     table = page.panels[0].tables[0]
     assert [r[-1].value for r in table.rows] == [0.75, 1.0]
     assert table.rows[0][-1].link == "/lists/health.screening?district=d1&school_id=s1"
+
+
+async def test_a_school_outside_the_district_asked_of_the_screening_list_is_not_found() -> None:
+    officer = Principal("o", Role.bureau_officer, D)
+    with pytest.raises(ProblemError) as e:
+        await screening_list(ctx(officer, CannedPool({}), district=D, school_id="s9"))
+    assert (e.value.status, e.value.extra["field"]) == (404, "school_id")
