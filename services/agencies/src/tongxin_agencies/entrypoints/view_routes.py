@@ -21,7 +21,13 @@ from tongxin_platform.http import Caller, not_found
 
 router = service_router(tags=["views"])
 PageKey = Annotated[str, Path(pattern=IDENT, description="A dashboard's key, e.g. `district`.")]
-ListKey = Annotated[str, Path(pattern=IDENT, description="A list's key, e.g. `followups_overdue`.")]
+ListKey = Annotated[
+    str,
+    Path(
+        pattern=r"^[A-Za-z0-9_.\-]{1,64}$",
+        description="A list's key, e.g. `school.followups_overdue`.",
+    ),
+]
 
 
 def context(request: Request, app: App, who: Caller, as_of: AsOf) -> ViewContext:
