@@ -200,3 +200,6 @@ def bearer(jwt_keys: tuple[bytes, bytes]) -> Bearer:
 def officer(bearer: Bearer) -> dict[str, str]:
     """A district officer of the demo district: may import and read the roster."""
     return bearer("bureau_officer", district="330106")
+
+
+from tests.support.agencies_env import agencies_env_fixture  # noqa: E402, F401 - ``agencies_env``

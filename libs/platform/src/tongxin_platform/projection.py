@@ -181,7 +181,8 @@ class Projection:
             if owned:
                 return False
             names = ", ".join(f"{check_schema(schema)}.{t}" for t in self.tables)
-            await conn.execute(f"TRUNCATE {names}")
+            if names:  # a model with no tables yet has nothing to empty
+                await conn.execute(f"TRUNCATE {names}")
             return True
 
     async def digest(self, conn: asyncpg.Connection, schema: str | None = None) -> dict[str, str]:
