@@ -117,9 +117,16 @@ class Browser:
         )
 
     async def screenshot(self, name: str) -> Path:
+        """The whole page (the window stretched to its height, at most 8000 px) as
+        ``.data/browser/<name>.png``."""
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
-        await self.call(self.driver.save_screenshot, str(path))
+        height = await self.js("return document.documentElement.scrollHeight")
+        await self.call(self.driver.set_window_size, 1400, min(max(int(height), 1000), 8000))
+        try:
+            await self.call(self.driver.save_screenshot, str(path))
+        finally:
+            await self.call(self.driver.set_window_size, 1400, 1000)
         return path
 
 
