@@ -253,11 +253,25 @@ async def test_a_form_posted_from_another_site_is_refused(
     dev: httpx.AsyncClient, keys: tuple[bytes, bytes]
 ) -> None:
     token = mint(keys[0], PRINCIPAL, ttl=3600)
-    r = await dev.post(
-        "/sign-in", data={"token": token}, headers={"Origin": "https://evil.example"}
-    )
+    evil = {"Origin": "https://evil.example"}
+    r = await dev.post("/sign-in", data={"token": token}, headers=evil)
     assert r.status_code == 403
     assert "set-cookie" not in r.headers
+    session(dev, keys)
+    out = await dev.post("/sign-out", headers=evil)
+    assert out.status_code == 403
+    assert "set-cookie" not in out.headers
+
+
+async def test_a_form_from_this_site_behind_a_proxy_is_accepted(
+    dev: httpx.AsyncClient, keys: tuple[bytes, bytes]
+) -> None:
+    token = mint(keys[0], PRINCIPAL, ttl=3600)
+    here = {"Origin": "http://agencies.test"}
+    assert (await dev.post("/sign-in", data={"token": token}, headers=here)).status_code == 303
+    proxied = {"Origin": "https://tongxin.example.cn", "X-Forwarded-Host": "tongxin.example.cn"}
+    r = await dev.post("/sign-in", data={"token": token}, headers=proxied)
+    assert r.status_code == 303
 
 
 async def test_sign_out_clears_the_cookie(

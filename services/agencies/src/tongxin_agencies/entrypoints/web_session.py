@@ -153,10 +153,16 @@ def signed_in(
     return response
 
 
-def same_origin(request: Request) -> None:
-    """A form posted from another site is refused (403) — sign-in included (login CSRF)."""
+def same_origin(request: Request, settings: AgenciesSettings) -> None:
+    """A form posted from another site is refused (403) — sign-in included (login CSRF). This
+    site is the request's ``Host`` (or a proxy's ``X-Forwarded-Host``) or the public URL."""
     origin = request.headers.get("origin")
-    if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
+    if not origin or origin == "null":
+        return
+    ours = {request.headers.get("host"), request.headers.get("x-forwarded-host")}
+    if settings.public_url:
+        ours.add(urlsplit(settings.public_url).netloc)
+    if urlsplit(origin).netloc not in ours - {None}:
         raise ProblemError(403, "Forbidden", "origin: another site's form", rule="same_origin")
 
 
@@ -182,7 +188,7 @@ async def sign_in_form(request: Request, app: App) -> Response:
 @guard(max_body=MAX_FORM)
 async def sign_in(request: Request, app: App) -> Response:
     try:
-        same_origin(request)
+        same_origin(request, app.settings)
     except ProblemError as exc:
         return problem_page(request, exc)
     form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
@@ -201,9 +207,9 @@ async def sign_in(request: Request, app: App) -> Response:
 
 @router.post("/sign-out")
 @guard(max_body=MAX_FORM)
-async def sign_out(request: Request) -> Response:
+async def sign_out(request: Request, app: App) -> Response:
     try:
-        same_origin(request)
+        same_origin(request, app.settings)
     except ProblemError as exc:
         return problem_page(request, exc)
     response = RedirectResponse(SIGN_IN, status_code=303)
