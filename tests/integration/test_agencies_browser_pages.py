@@ -27,26 +27,22 @@ LIVE_BOUND = 15.0
 
 @pytest.fixture
 async def signed_in(agencies_env: AgenciesEnv) -> AsyncIterator[Browser]:
-    web_fakes.register()
-    web_fakes.reset()
     token = mint(
         agencies_env.private_key, Principal("stf_test", Role.principal, "330106", "330106001")
     )
-    async with browser(agencies_env.base_url) as b:
-        # given a reader sent to sign in by the page they asked for
-        await b.get(PAGE)
-        assert (await b.path()).startswith("/sign-in?next=")
-        # when they paste the issuer's token
-        token_box = await b.one("#token")
-        await b.call(token_box.send_keys, token)
-        await b.click(".token-form button")
-        await b.loaded()
-        # then they are back on that page, signed in
-        assert await b.path() == PAGE
-        try:
+    with web_fakes.registered():
+        async with browser(agencies_env.base_url) as b:
+            # given a reader sent to sign in by the page they asked for
+            await b.get(PAGE)
+            assert (await b.path()).startswith("/sign-in?next=")
+            # when they paste the issuer's token
+            token_box = await b.one("#token")
+            await b.call(token_box.send_keys, token)
+            await b.click(".token-form button")
+            await b.loaded()
+            # then they are back on that page, signed in
+            assert await b.path() == PAGE
             yield b
-        finally:
-            web_fakes.reset()
 
 
 async def test_a_figure_shown_equals_the_json_and_its_link_opens_as_many_rows(

@@ -5,6 +5,8 @@ answers (a test changes it to see a live page follow)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -132,7 +134,15 @@ async def fake_list(ctx: ViewContext) -> ItemList:
     )
 
 
-def register() -> None:
-    """Register the fakes (once per process)."""
-    DASHBOARDS.setdefault(PAGE, fake_dashboard)
-    LISTS.setdefault(LIST, fake_list)
+@contextmanager
+def registered() -> Iterator[None]:
+    """The fakes registered (and ``STATE`` as at first) for the block's time only, so that no
+    other test sees a test key among the real views."""
+    DASHBOARDS[PAGE], LISTS[LIST] = fake_dashboard, fake_list
+    reset()
+    try:
+        yield
+    finally:
+        DASHBOARDS.pop(PAGE, None)
+        LISTS.pop(LIST, None)
+        reset()

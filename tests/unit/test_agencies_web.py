@@ -9,7 +9,7 @@ green, links to the lists' pages, both languages, and their refusals as pages.""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -80,6 +80,12 @@ MODEL = {
 }
 
 
+@pytest.fixture(autouse=True)
+def fakes() -> Iterator[None]:
+    with web_fakes.registered():
+        yield
+
+
 @pytest.fixture
 def keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[bytes, bytes]:
     private, public = dev_keypair(tmp_path / "dev-jwt")
@@ -90,8 +96,6 @@ def keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[bytes, bytes]
 def app_for(
     keys: tuple[bytes, bytes], environment: str = "development", model: dict[str, Any] | None = None
 ) -> FastAPI:
-    web_fakes.register()
-    web_fakes.reset()
     settings = AgenciesSettings(TONGXIN_ENV=environment, live_interval=1.5)
     app = create_app(settings, TokenVerifier(keys[1]))
     app.state.service = Agencies(
