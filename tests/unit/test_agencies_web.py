@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 from fastapi import FastAPI
 
@@ -193,6 +194,9 @@ async def test_a_demo_user_is_signed_in_with_a_session_cookie_and_sent_to_their_
     assert "SameSite=strict" in cookie.replace("Strict", "strict")
     token = cookie.split(";", 1)[0].split("=", 1)[1]
     who = TokenVerifier(keys[1]).verify(token)
+    minted = jwt.decode(token, options={"verify_signature": False})
+    assert minted["exp"] - minted["iat"] == 8 * 3600  # the session's length (AGENCIES_SESSION_TTL)
+    assert "Max-Age=28800" in cookie
     assert (who.role.value, who.school, who.class_id) == claims
     assert who.district == "330106"
     if role == "hospital":
