@@ -45,6 +45,31 @@ def both(zh: str, en: str) -> Markup:
     ).format(zh, en)
 
 
+ROLES = {
+    "principal": ("校长", "Principal"),
+    "middle_leader": ("中层干部", "Middle leader"),
+    "head_teacher": ("班主任", "Head teacher"),
+    "psych_teacher": ("心理教师", "Psychology teacher"),
+    "health_vp": ("健康副校长", "Health vice-principal"),
+    "school_doctor": ("校医", "School doctor"),
+    "family_education_coordinator": ("家庭教育指导员", "Family-education coordinator"),
+    "bureau_officer": ("区教育局", "District bureau"),
+    "hospital": ("医院", "Hospital"),
+    "police": ("公安", "Police"),
+    "civil_affairs": ("民政", "Civil affairs"),
+    "womens_federation": ("妇联", "Women's federation"),
+    "community_worker": ("社区", "Community worker"),
+    "market_regulation": ("市场监管", "Market regulation"),
+    "committee_member": ("家委会委员", "Committee member"),
+    "auditor": ("审计", "Auditor"),
+}
+
+
+def role_label(role: str) -> Markup:
+    zh, en = ROLES.get(role, (role, role))
+    return both(zh, en)
+
+
 def label(value: Any) -> Markup:
     """A ``Label`` (as JSON: ``{"zh": …, "en": …}``) in both languages."""
     if isinstance(value, dict):
@@ -169,6 +194,7 @@ def environment() -> jinja2.Environment:
     env.globals.update(
         both=both,
         label=label,
+        role_label=role_label,
         fmt=fmt,
         meets_class=meets_class,
         page_link=page_link,
