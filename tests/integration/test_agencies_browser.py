@@ -82,6 +82,7 @@ async def test_each_demo_user_sees_their_page_with_the_jsons_figures_and_lists(
     # when their page is shown
     board = await dashboard_json(agencies_env, b, bearer)
     await b.screenshot(f"demo-{role}")
+    assert await b.console_errors() == [], f"{role}: the page's console"
     # then every figure shown equals the JSON dashboard's, and some are known
     figures = figures_of(board)
     assert figures, f"{role}: no figure on {board['page']}"

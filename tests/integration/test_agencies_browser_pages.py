@@ -70,6 +70,8 @@ async def test_a_figure_shown_equals_the_json_and_its_link_opens_as_many_rows(
         what="the chart drawn",
     )
     await b.screenshot("fake-dashboard")
+    # and nothing on the page broke a rule of its Content-Security-Policy or failed
+    assert await b.console_errors() == []
     # when the reader clicks "3 overdue follow-ups"
     await b.click(f"{OVERDUE} .figure-value a")
     await b.loaded()

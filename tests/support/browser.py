@@ -50,6 +50,7 @@ def chromium() -> WebDriver:
         "--disable-background-networking",
     ):
         options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the console, for errors
     if os.geteuid() == 0:
         options.add_argument("--no-sandbox")  # Chromium refuses to run as root with its sandbox
     return webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
@@ -115,6 +116,12 @@ class Browser:
             timeout=30,
             what="the page loaded",
         )
+
+    async def console_errors(self) -> list[str]:
+        """What the page logged as errors since the last call (a script's failure, a
+        Content-Security-Policy violation, a missing file)."""
+        entries: list[dict[str, Any]] = await self.call(self.driver.get_log, "browser")
+        return [e["message"] for e in entries if e.get("level") == "SEVERE"]
 
     async def screenshot(self, name: str) -> Path:
         """The whole page (the window stretched to its height, at most 8000 px) as
