@@ -53,7 +53,7 @@ class FakePool:
         for table, row in self.rows.items():
             if f" {table} " in sql or sql.rstrip().endswith(table):
                 if table == "education.staff":
-                    role = re.search(r"'(\w+)' = ANY\(roles\)", sql)
+                    role = re.search(r"'(\w+)' = ANY\((?:s\.)?roles\)", sql)
                     return row if role and role.group(1) in row["roles"] else None
                 return row
         return None
@@ -65,7 +65,7 @@ MODEL = {
         "district": "330106",
         "school_id": "330106001",
         "roles": ["principal", "head_teacher", "psych_teacher"],
-        "class_ids": ["330106001-02", "330106001-01"],
+        "class_id": "330106001-01",  # the class a head teacher heads (education.classes)
     },
     "education.schools": {"district": "330106"},
     "health.referrals": {"hospital_id": "hosp_1", "district": "330106"},

@@ -82,20 +82,28 @@ async def _first(pool: asyncpg.Pool, sql: str, *args: object) -> Row:
     return row
 
 
-def _staff_sql(role: str, with_class: bool = False) -> str:
-    has_class = " AND cardinality(class_ids) > 0" if with_class else ""
+def _staff_sql(role: str) -> str:
     return (
-        "SELECT staff_ref, district, school_id, class_ids FROM education.staff"
-        f" WHERE '{role}' = ANY(roles){has_class} ORDER BY school_id, staff_ref LIMIT 1"
+        "SELECT staff_ref, district, school_id FROM education.staff"
+        f" WHERE '{role}' = ANY(roles) ORDER BY school_id, staff_ref LIMIT 1"
     )
 
 
+# A head teacher with the class they head (the roster's classes name their head teacher).
+HEAD_TEACHER_SQL = (
+    "SELECT s.staff_ref, s.district, s.school_id, c.class_id"
+    " FROM education.staff s JOIN education.classes c ON c.head_teacher_ref = s.staff_ref"
+    " WHERE 'head_teacher' = ANY(s.roles) AND c.school_id = s.school_id"
+    " ORDER BY s.school_id, s.staff_ref, c.class_id LIMIT 1"
+)
+
+
 async def _school_staff(pool: asyncpg.Pool, demo: DemoRole) -> DemoUser | None:
-    with_class = demo.role is Role.head_teacher
-    r = await _first(pool, _staff_sql(demo.role.value, with_class))
+    head = demo.role is Role.head_teacher
+    r = await _first(pool, HEAD_TEACHER_SQL if head else _staff_sql(demo.role.value))
     if r is None:
         return None
-    class_id = sorted(r["class_ids"])[0] if with_class else None
+    class_id = r["class_id"] if head else None
     who = Principal(r["staff_ref"], demo.role, r["district"], r["school_id"], class_id)
     return DemoUser(demo, who, page("school", school_id=r["school_id"]))
 
