@@ -12,7 +12,7 @@ if [[ -f $VENDOR/echarts.min.js && -f $STAMP && $(cat "$STAMP") == "$want" ]]; t
   exit 0
 fi
 command -v mvn >/dev/null || { echo "infra/web/fetch.sh: Maven (mvn) is needed to fetch ECharts" >&2; exit 1; }
-rm -rf .cache/web/unpacked
+rm -rf .cache/web/unpacked infra/web/target  # Maven skips an unpack its marker there records
 mkdir -p .cache/web "$VENDOR"
 mvn -q -f infra/web/pom.xml dependency:unpack-dependencies
 js=$(find .cache/web/unpacked -path '*/dist/echarts.min.js' | head -1)

@@ -13,18 +13,21 @@ from fastapi import APIRouter, FastAPI
 
 from tongxin_agencies.bootstrap import SERVICE
 from tongxin_agencies.config import AgenciesSettings
-from tongxin_agencies.entrypoints import view_routes
+from tongxin_agencies.entrypoints import view_routes, web_pages, web_session
 from tongxin_platform.api import Clock, create_service_app
 from tongxin_platform.auth import TokenVerifier
 from tongxin_platform.telemetry import configure_tracing
 
-ROUTERS: tuple[APIRouter, ...] = (view_routes.router,)
+ROUTERS: tuple[APIRouter, ...] = (view_routes.router, web_session.router, web_pages.router)
 
 
 def create_app(
     settings: AgenciesSettings, verifier: TokenVerifier | None = None, clock: Clock | None = None
 ) -> FastAPI:
-    return create_service_app(SERVICE, settings, verifier, routers=ROUTERS, clock=clock)
+    app = create_service_app(SERVICE, settings, verifier, routers=ROUTERS, clock=clock)
+    # The pages' session: a GET with the cookie and no Authorization header is its token's.
+    app.add_middleware(web_session.SessionAuth)
+    return app
 
 
 def create_app_from_env() -> FastAPI:
