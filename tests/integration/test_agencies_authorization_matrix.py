@@ -17,6 +17,10 @@ something that does not exist; P 422 problem+json naming the parameter the calle
 (an auditor names the carer whose page they audit); ``-`` no token on that side (a city token
 has no outside).
 
+A hospital belongs to the district of the referrals made to it: an auditor of another district
+asking for hosp-330106-1's queue gets the 404 of a missing hospital, as for any record outside
+the caller's scope.
+
 Places: inside is district 330106, school 330106001, class 330106001-c1, hospital
 hosp-330106-1, committee cmt-330106001, the community carer 1's pairing; outside is district
 330108, school 330106002 (class 330106002-c1), hospital hosp-330106-2, a member of committee
