@@ -96,8 +96,19 @@ def test_the_district_sums_counts() -> None:
 
 def test_a_count_with_a_floor_is_met_by_the_district_only_when_every_school_meets_it() -> None:
     d = kpi_defs()["principal_visits"]
-    assert total_meets(d, 12, [6, 6], T) is True
-    assert total_meets(d, 12, [10, 2], T) is False
+    value, target = pooled(d, [6, 7, None], T)
+    assert (value, target) == (6, 5)  # the fewest: what the district's weakest school reached
+    assert total_meets(d, value, [6, 7], T) is True
+    value, _ = pooled(d, [10, 2], T)
+    assert value == 2
+    assert total_meets(d, value, [10, 2], T) is False
+
+
+def test_the_district_shows_the_longest_of_its_schools_delays_not_their_sum() -> None:
+    d = kpi_defs()["mandatory_report_longest_delay"]
+    value, _ = pooled(d, [30, 125, None], T)
+    assert value == 125
+    assert total_meets(d, value, [30, 125], T) is None  # shown, not judged
 
 
 def test_a_kpi_is_measured_at_the_views_clock_but_never_after_the_end_of_its_day() -> None:

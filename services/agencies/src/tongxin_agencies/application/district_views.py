@@ -150,19 +150,23 @@ def pooled(d: KpiDef, values: Sequence[Value], targets: Targets) -> tuple[Value,
             )
         shares = [float(v) for v in (plain(v) for v in present) if v is not None]
         return (sum(shares) / len(shares) if shares else None), d.target_of(targets)
-    counts = [plain(v) for v in present]
-    return sum(int(c) for c in counts if c is not None), d.target_of(targets)
+    counts = [int(c) for c in (plain(v) for v in present) if c is not None]
+    pooling = d.pooling()
+    if pooling == "sum":
+        return sum(counts), d.target_of(targets)
+    if not counts:
+        return None, d.target_of(targets)
+    return (min(counts) if pooling == "min" else max(counts)), d.target_of(targets)
 
 
 def total_meets(d: KpiDef, value: Value, per_school: Sequence[Value], targets: Targets) -> Any:
+    """Whether the district's figure meets its target (a floor's figure is the fewest of its
+    schools: it is met exactly when every school meets it)."""
     if d.rule == "none" or plain(value) is None:
         return None
     if d.unit == "flag":
         target = getattr(targets, FLAG_TARGETS.get(d.key, ""), 1.0)
         return float(plain(value) or 0) >= float(target) - 1e-9
-    if d.unit == "count" and d.rule == "at_least":
-        judged = [d.meets(v, targets) for v in per_school if plain(v) is not None]
-        return all(judged) if judged else None
     return d.meets(value, targets)
 
 

@@ -55,6 +55,15 @@ class KpiDef:
     target: str | None = None  # the attribute of ``Targets`` (None with rule "true"/"none")
     list_key: str | None = None  # the list behind the figure (``views.LISTS``)
     trend: bool = False  # shown by month on the district page
+    # A count's district figure: the schools' sum (how many overdue in the district), the
+    # fewest (a floor every school must reach: each principal's ≥ 5 visits) or the most (the
+    # longest delay). None: the sum, or the fewest for a floor (``at_least``).
+    pool: Literal["sum", "min", "max"] | None = None
+
+    def pooling(self) -> Literal["sum", "min", "max"]:
+        if self.pool is not None:
+            return self.pool
+        return "min" if self.rule == "at_least" else "sum"
 
     def target_of(self, targets: Targets) -> float | int | None:
         return getattr(targets, self.target) if self.target else None

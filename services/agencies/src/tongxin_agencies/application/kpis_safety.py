@@ -251,6 +251,7 @@ DEFS: list[KpiDef] = [
         "none",
         None,
         "school.mandatory_reports_filed",
+        pool="max",
     ),
 ]
 
