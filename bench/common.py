@@ -97,8 +97,19 @@ class Names:
         return f"bench_{self.stamp}_board"
 
     @property
+    def agencies_db(self) -> str:  # the agencies' models and the district page
+        return f"bench_{self.stamp}_agencies"
+
+    @property
     def databases(self) -> list[str]:
-        return [self.store_db, self.es_db, self.registry_db, self.api_db, self.board_db]
+        return [
+            self.store_db,
+            self.es_db,
+            self.registry_db,
+            self.api_db,
+            self.board_db,
+            self.agencies_db,
+        ]
 
     @property
     def topic_prefix(self) -> str:  # every topic of the run starts with it (DLQ topics too)

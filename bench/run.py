@@ -2,6 +2,7 @@
 
     uv run python -m bench.run [--quick] [--json bench/results/latest.json] [--profile PHASE]
     uv run python -m bench.run --only deadlines   # the kit's deadlines and notifications alone
+    uv run python -m bench.run --only agencies    # the agency models and the district page
 
 Everything it creates (databases ``bench_<stamp>*``, topics ``bench-<stamp>.*``) is dropped at
 the end unless ``--keep``. Figures are printed and written as JSON; nothing asserts on speed.
@@ -33,6 +34,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from rich.console import Console
 from rich.table import Table
 
+from bench import agencies as agencies_bench
 from bench import appends, board_workload, pipeline, visits_latency
 from bench import deadlines as deadlines_bench
 from bench.api_process import api_process_rss
@@ -812,6 +814,27 @@ async def measure_deadlines(
     return deadlines_bench.rows(res)
 
 
+async def measure_agencies(
+    server_url: str, kafka: str, names: Names, args: argparse.Namespace, details: dict[str, Any]
+) -> list[Row]:
+    """The agencies' models rebuilt and the district page (``bench.agencies``)."""
+    try:
+        res = await agencies_bench.measure(server_url, kafka, names, args.quick)
+    except Exception as exc:
+        log.exception("the agencies measure failed")
+        return [
+            Row(
+                "agencies_district_html",
+                "District page of 100 schools",
+                None,
+                "ms",
+                note=f"not measured: {type(exc).__name__}: {exc}"[:300],
+            )
+        ]
+    details["agencies"] = res
+    return agencies_bench.rows(res)
+
+
 # --- report -------------------------------------------------------------------------------
 
 
@@ -937,8 +960,10 @@ async def run(args: argparse.Namespace) -> int:
                             note=f"not measured: {type(exc).__name__}: {exc}"[:300],
                         )
                     )
-        if args.only == "deadlines" or not args.no_deadlines:
+        if args.only == "deadlines" or (args.only is None and not args.no_deadlines):
             rows += await measure_deadlines(server_url, kafka, names, args, details)
+        if args.only == "agencies" or (args.only is None and not args.no_agencies):
+            rows += await measure_agencies(server_url, kafka, names, args, details)
     finally:
         if args.keep:
             console.log(f"kept databases {names.databases} and topic {names.topic}")
@@ -1027,9 +1052,15 @@ def main(argv: list[str] | None = None) -> int:
         help="skip the deadlines and notifications measure",
     )
     parser.add_argument(
+        "--no-agencies",
+        action="store_true",
+        help="skip the agencies' model rebuilds and the district page",
+    )
+    parser.add_argument(
         "--only",
-        choices=("deadlines",),
-        help="run only this phase (deadlines: the kit's deadlines and notifications, < 1 min)",
+        choices=("deadlines", "agencies"),
+        help="run only this phase (deadlines: the kit's deadlines and notifications, < 1 min; "
+        "agencies: every agency model rebuilt and the district page of 100 schools, ~3 min)",
     )
     parser.add_argument("--keep", action="store_true", help="keep databases and topics")
     parser.add_argument(
