@@ -13,18 +13,22 @@ import pytest
 from tests.support.agencies_fold import fold_rows, one_by_one
 from tongxin_agencies.application.health_views import (
     coverage,
+    deadline_cell,
     hospital_for,
     hospital_page,
     pooled,
     queue_figures,
+    queue_of,
     referral_status,
     referrals_list,
     screening_list,
     screening_page,
+    sees_referral,
     shows_student,
 )
 from tongxin_agencies.application.views import ViewContext
 from tongxin_agencies.config import AgenciesSettings
+from tongxin_agencies.entrypoints.web_render import table_body
 from tongxin_agencies.projections.health import HEALTH
 from tongxin_contracts.base import Sealed
 from tongxin_contracts.events.registry import (
@@ -276,7 +280,9 @@ def test_an_auditor_names_the_hospital_and_never_sees_the_student() -> None:
 def row(**over: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
         "referral_id": "r1",
+        "district": D,
         "school_id": "s1",
+        "hospital_id": "h1",
         "school_name": "First School",
         "student_ref": "stu-r1",
         "referred_at": T0,
@@ -327,6 +333,78 @@ def test_the_sla_counts_acknowledged_within_the_deadline_over_acknowledged_and_o
     assert (f.open, f.overdue, f.on_time, f.judged) == (4, 1, 1, 3)
     assert f.sla == pytest.approx(1 / 3)
     assert queue_figures([], DAY, T0).sla is None
+
+
+# --- whose part of a hospital's queue a reader sees -------------------------------------------
+
+
+def test_an_auditor_sees_only_the_referrals_of_schools_in_their_own_district() -> None:
+    auditor = Principal("aud", Role.auditor, D)
+    mine, theirs = row(referral_id="a"), row(referral_id="b", district="d2", school_id="s9")
+    assert sees_referral(auditor, "h1", mine)
+    assert not sees_referral(auditor, "h1", theirs)
+    assert queue_of(auditor, "h1", [mine, theirs]) == [mine]
+
+
+def test_a_school_level_auditor_sees_only_their_schools_referrals() -> None:
+    auditor = Principal("aud", Role.auditor, D, school="s1")
+    assert sees_referral(auditor, "h1", row(school_id="s1"))
+    assert not sees_referral(auditor, "h1", row(school_id="s2"))
+
+
+def test_a_city_auditor_sees_every_district_and_nobody_sees_another_hospitals_referral() -> None:
+    city = Principal("aud", Role.auditor, None)
+    assert sees_referral(city, "h1", row(district="d2"))
+    assert not sees_referral(city, "h1", row(hospital_id="h2"))
+    assert not sees_referral(HOSPITAL, "h1", row(hospital_id="h2"))
+
+
+def test_a_hospital_sees_every_referral_made_to_it_whatever_its_district() -> None:
+    assert sees_referral(HOSPITAL, "h1", row(district="d2", school_id="s9"))
+
+
+def test_a_hospital_with_no_referral_in_an_auditors_district_is_answered_like_a_missing_one() -> (
+    None
+):
+    auditor = Principal("aud", Role.auditor, D)
+    for rows in ([row(district="d2")], []):
+        with pytest.raises(ProblemError) as e:
+            queue_of(auditor, "h1", rows)
+        assert (e.value.status, e.value.extra["field"]) == (404, "hospital_id")
+        assert e.value.detail == "hospital_id: no such hospital"
+
+
+def test_a_hospitals_own_empty_queue_is_no_404() -> None:
+    assert queue_of(HOSPITAL, "h1", []) == []
+
+
+# --- the deadline cell ------------------------------------------------------------------------
+
+
+def test_an_open_unacknowledged_referrals_deadline_counts_down_and_is_red_once_passed() -> None:
+    due = T0 + timedelta(hours=1)
+    before = deadline_cell(row(), DAY, T0 + timedelta(minutes=30))
+    after = deadline_cell(row(), DAY, T0 + timedelta(hours=3))
+    assert (before.value, before.unit, before.meets) == (due, None, None)  # the column's deadline
+    assert (after.value, after.unit, after.meets) == (due, None, False)
+
+
+def test_an_acknowledged_referral_shows_its_acknowledgement_time_and_no_countdown() -> None:
+    at = T0 + timedelta(minutes=5)
+    later = T0 + timedelta(days=30)
+    for r in (
+        row(acknowledged_at=at, within_deadline=True),
+        row(acknowledged_at=at, within_deadline=True, resolved_on=DAY),
+    ):
+        cell = deadline_cell(r, DAY, later)
+        assert (cell.value, cell.unit, cell.meets) == (at, "text", True)
+    late = deadline_cell(row(acknowledged_at=at, within_deadline=False), DAY, later)
+    assert (late.unit, late.meets) == ("text", False)
+
+
+def test_a_resolved_never_acknowledged_referral_shows_its_deadline_without_a_countdown() -> None:
+    cell = deadline_cell(row(resolved_on=DAY), DAY, T0 + timedelta(days=30))
+    assert (cell.value, cell.unit) == (T0 + timedelta(hours=1), "text")
 
 
 def test_screening_coverage_is_screened_over_enrolled_and_pooled_over_schools() -> None:
@@ -384,6 +462,25 @@ async def test_an_auditors_queue_hides_the_student_and_stays_in_the_auditors_dis
     listed = await referrals_list(ctx(auditor, pool, hospital_id="h1", status="all"))
     assert "student_ref" not in [c.key for c in listed.columns]
     assert pool.asked[0] == ("h1", D)
+
+
+async def test_another_districts_auditor_gets_a_404_for_the_hospitals_page_and_list() -> None:
+    pool = CannedPool({"health.referrals": [row()]})
+    outsider = Principal("aud", Role.auditor, "d2")
+    with pytest.raises(ProblemError) as page:
+        await hospital_page(ctx(outsider, pool, hospital_id="h1"))
+    with pytest.raises(ProblemError) as listed:
+        await referrals_list(ctx(outsider, pool, hospital_id="h1", status="all"))
+    for e in (page, listed):
+        assert (e.value.status, e.value.extra["field"]) == (404, "hospital_id")
+
+
+async def test_the_hospital_pages_acknowledged_referral_shows_no_countdown() -> None:
+    acked = row(referral_id="a", acknowledged_at=T0 + timedelta(minutes=5), within_deadline=True)
+    page = await hospital_page(ctx(HOSPITAL, CannedPool({"health.referrals": [acked, row()]})))
+    table = page.panels[0].tables[0]
+    at = [c.key for c in table.columns].index("acknowledge_by")
+    assert [(r[0].value, r[at].unit) for r in table.rows] == [("a", "text"), ("r1", None)]
 
 
 async def test_roles_that_may_not_read_a_queue_are_refused_naming_the_rule() -> None:
@@ -446,3 +543,14 @@ async def test_a_school_outside_the_district_asked_of_the_screening_list_is_not_
     with pytest.raises(ProblemError) as e:
         await screening_list(ctx(officer, CannedPool({}), district=D, school_id="s9"))
     assert (e.value.status, e.value.extra["field"]) == (404, "school_id")
+
+
+def test_a_cells_own_unit_overrides_its_columns_on_the_rendered_page() -> None:
+    columns = [{"key": "acknowledge_by", "unit": "deadline"}]
+    due = "2026-10-12T03:00:00+00:00"
+    now = datetime(2026, 11, 28, tzinfo=UTC)
+    counting = str(table_body(columns, [[{"value": due, "unit": None}]], now))
+    stopped = str(table_body(columns, [[{"value": due, "unit": "text"}]], now))
+    assert 'class="deadline passed"' in counting
+    assert "deadline" not in stopped
+    assert "2026-10-12 11:00" in stopped  # China's wall clock

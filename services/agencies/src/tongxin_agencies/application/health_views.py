@@ -74,6 +74,28 @@ def hospital_for(who: Principal, asked: str | None) -> str:
     return asked
 
 
+def sees_referral(who: Principal, hospital_id: str, r: Row) -> bool:
+    """The one scope rule of a hospital's queue (its page and its list): a referral made to
+    ``hospital_id``; the hospital itself (``hospital_for`` checked its ``org``) sees every one
+    made to it, any other reader only those of schools in their own scope — a hospital's queue
+    lies in the district(s) of the referrals made to it."""
+    if r["hospital_id"] != hospital_id:
+        return False
+    if who.role is Role.hospital:
+        return True
+    return in_scope(who, Scope(r["district"], r["school_id"]))
+
+
+def queue_of(who: Principal, hospital_id: str, rows: Iterable[Row]) -> list[Row]:
+    """The referrals of ``hospital_id`` the caller sees. A reader other than the hospital who
+    sees none of them is answered as for a hospital that does not exist (404, same body): an
+    auditor learns nothing of another district's hospital."""
+    seen = [r for r in rows if sees_referral(who, hospital_id, r)]
+    if not seen and who.role is not Role.hospital:
+        raise not_found("hospital_id", "hospital")
+    return seen
+
+
 def shows_student(who: Principal) -> bool:
     """Only the receiving hospital's own queue shows the referred student's pseudonym."""
     return who.role is Role.hospital
@@ -152,7 +174,9 @@ def meets(value: float | None, target: float) -> bool | None:
 # --- reads ------------------------------------------------------------------------------------
 
 
-async def _referrals(ctx: ViewContext, hospital_id: str) -> list[dict[str, Any]]:
+async def _referrals(ctx: ViewContext, hospital_id: str) -> list[Row]:
+    """The caller's part of the hospital's queue (``queue_of``); the district filter in SQL
+    only narrows what is read."""
     district = None if ctx.who.role is Role.hospital else ctx.who.district
     rows = await ctx.pool.fetch(
         """SELECT r.*, s.school_name FROM health.referrals r
@@ -162,7 +186,7 @@ async def _referrals(ctx: ViewContext, hospital_id: str) -> list[dict[str, Any]]
         hospital_id,
         district,
     )
-    return [dict(r) for r in rows]
+    return queue_of(ctx.who, hospital_id, (dict(r) for r in rows))
 
 
 def _hospital(ctx: ViewContext) -> str:
@@ -189,6 +213,19 @@ def _referral_columns(student: bool) -> list[Column]:
     ]
 
 
+def deadline_cell(r: Row, d: date, now: datetime) -> Cell:
+    """The "acknowledge by" cell: a live countdown (the column's unit ``deadline``) only while
+    the referral is open and unacknowledged (red once passed); an acknowledged one shows when
+    it was acknowledged (green/red: within the deadline or not), and a resolved, never
+    acknowledged one its deadline as a time — neither counts down any more."""
+    status = referral_status(r, d, now)
+    if "awaiting" in status:
+        return Cell(value=r["acknowledge_by"], meets=False if "overdue" in status else None)
+    if "acknowledged" in status:
+        return Cell(value=r["acknowledged_at"], unit="text", meets=r["within_deadline"])
+    return Cell(value=r["acknowledge_by"], unit="text")
+
+
 def _referral_row(r: Row, student: bool, d: date, now: datetime) -> list[Cell]:
     status = referral_status(r, d, now)
     cells = [Cell(value=r["referral_id"]), Cell(value=r.get("school_name") or r["school_id"])]
@@ -198,7 +235,7 @@ def _referral_row(r: Row, student: bool, d: date, now: datetime) -> list[Cell]:
     return [
         *cells,
         Cell(value=r["referred_at"]),
-        Cell(value=r["acknowledge_by"], meets=False if "overdue" in status else None),
+        deadline_cell(r, d, now),
         Cell(value=r["acknowledged_at"]),
         Cell(value=r["within_deadline"], meets=r["within_deadline"]),
         Cell(value=r["escalated_at"]),

@@ -68,6 +68,11 @@ class Cell(BaseModel):
     value: float | int | str | bool | datetime | date | None
     meets: bool | None = None
     link: str | None = None
+    unit: Unit | None = Field(
+        default=None,
+        description="This cell's unit where it differs from its column's (e.g. a `deadline` "
+        "column's cell that no longer counts down).",
+    )
 
 
 class Table(BaseModel):

@@ -169,7 +169,8 @@ def table_body(
         out.append("<tr>")
         for i, c in enumerate(row):
             value = c.get("value")
-            shown = str(fmt(value, units[i] if i < len(units) else "text", now))
+            unit = c.get("unit") or (units[i] if i < len(units) else "text")
+            shown = str(fmt(value, unit, now))
             href = page_link(c.get("link"))
             if href:
                 shown = f'<a href="{html.escape(href)}">{shown}</a>'

@@ -77,7 +77,7 @@
     }
     return rows.map(function (row) {
       return "<tr>" + row.map(function (c, i) {
-        var unit = i < columns.length ? columns[i].unit : "text";
+        var unit = c.unit || (i < columns.length ? columns[i].unit : "text");
         return '<td class="' + meetsClass(c.meets) + '" data-value="' + esc(JSON.stringify(c.value)) + '">' +
           linked(format(c.value, unit), c.link) + "</td>";
       }).join("") + "</tr>";
