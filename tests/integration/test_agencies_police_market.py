@@ -163,22 +163,42 @@ async def test_every_police_figure_opens_the_list_of_what_it_counts(
 ) -> None:
     env = agencies_env
     shown = figures_of(await get(env, f"/dashboards/police?district={env.district}", "police"))
-    hazards = await get(env, shown["hazards_overdue"]["link"], "police")
-    overdue = [r for r in hazards["rows"] if r[6]["value"] is not None]
-    assert len(overdue) == shown["hazards_overdue"]["value"]
-    assert len(hazards["rows"]) == shown["hazards_open"]["value"] + sum(
-        1 for r in hazards["rows"] if r[5]["value"] is not None
+    # each figure's list holds exactly the items it counts, and only those
+    overdue = await get(env, shown["hazards_overdue"]["link"], "police")
+    assert len(overdue["rows"]) == shown["hazards_overdue"]["value"] >= 1
+    assert all(r[6]["value"] is not None for r in overdue["rows"])
+    open_h = await get(env, shown["hazards_open"]["link"], "police")
+    assert len(open_h["rows"]) == shown["hazards_open"]["value"]
+    assert all(r[5]["value"] is None for r in open_h["rows"])
+    late = await get(env, shown["mandatory_reports_late"]["link"], "police")
+    assert len(late["rows"]) == shown["mandatory_reports_late"]["value"] >= 1
+    assert all(r[8]["value"] for r in late["rows"])
+    escalated = await get(env, shown["reports_escalated"]["link"], "police")
+    assert len(escalated["rows"]) == shown["reports_escalated"]["value"]
+    assert all(r[10]["value"] for r in escalated["rows"])
+    for key in ("incidents", "reports_required", "reports_filed"):
+        listed = await get(env, shown[key]["link"], "police")
+        assert len(listed["rows"]) == shown[key]["value"], key
+    for key, status in (("shifts_missed", "missed"), ("shifts_unrecorded", "unrecorded")):
+        shifts = await get(env, shown[key]["link"], "police")
+        assert [r[6]["value"] for r in shifts["rows"]] == [status] * shown[key]["value"], key
+    # without a status, the whole list: every hazard open or rectified this year, every shift
+    everything = await get(env, f"/lists/police.hazards?district={env.district}", "police")
+    want = police_expected(env)
+    assert len(everything["rows"]) == want["hazards_open"] + sum(
+        1 for r in everything["rows"] if r[5]["value"] is not None
     )
-    incidents = await get(env, shown["mandatory_reports_late"]["link"], "police")
-    assert (
-        sum(1 for r in incidents["rows"] if r[8]["value"])
-        == (shown["mandatory_reports_late"]["value"])
-    )
-    assert len(incidents["rows"]) == shown["incidents"]["value"]
-    shifts = await get(env, shown["shifts_missed"]["link"], "police")
+    shifts = await get(env, f"/lists/police.guard_shifts?district={env.district}", "police")
     statuses = [r[6]["value"] for r in shifts["rows"]]
     assert statuses.count("missed") == shown["shifts_missed"]["value"]
     assert statuses.count("unrecorded") == shown["shifts_unrecorded"]["value"]
+    # an unknown status is refused, naming the parameter
+    r = await env.http.get(
+        f"/lists/police.incidents?district={env.district}&status=lost",
+        headers=env.token("police"),
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["field"] == "status"
 
 
 async def test_the_police_see_no_wellbeing_data_and_no_student_pseudonym(
@@ -240,7 +260,10 @@ async def test_the_market_page_shows_its_shop_inspections_and_their_hazards(
     want = market_expected(env)
     for key, value in want.items():
         assert shown[key]["value"] == value, key
-    hazards = await get(env, shown["hazards_open"]["link"], "market_regulation")
+    for key in ("hazards_open", "hazards_overdue", "hazards_rectified"):
+        listed = await get(env, shown[key]["link"], "market_regulation")
+        assert len(listed["rows"]) == want[key], key
+    hazards = await get(env, f"/lists/market.hazards?district={env.district}", "market_regulation")
     assert len(hazards["rows"]) == want["hazards_open"] + want["hazards_rectified"]
     assert {r[2]["value"] for r in hazards["rows"]} <= {"food_shops", "stationery_shops"}
     inspections = await get(env, shown["inspections"]["link"], "market_regulation")
@@ -327,11 +350,13 @@ async def test_the_district_pages_safety_and_committee_cells_open_lists_of_what_
             assert not refs_in(r.text, people), link
             listed = r.json()["rows"]
             value = cells[key]["value"]
-            if key in ("hazards_overdue", "care_contacts_overdue"):
+            if key in ("hazards_overdue", "care_contacts_overdue", "open_days"):
                 assert len(listed) == value, key
             elif key == "mandatory_reports_late":
+                # exactly the late reports: the list is narrowed by the figure's own rule
                 late = [c["key"] for c in r.json()["columns"]].index("late")
-                assert sum(1 for x in listed if x[late]["value"]) == value
+                assert len(listed) == value
+                assert all(x[late]["value"] for x in listed)
             elif key == "representation" and value is not None:
                 assert sum(1 for x in listed if x[3]["value"]) / len(listed) == pytest.approx(value)
             checked += 1

@@ -394,7 +394,7 @@ async def guard_shifts_list(ctx: ViewContext, bureau: bool) -> ItemList:
             Cell(value=r["shift_on"]),
             Cell(value=r["place"]),
             Cell(value=r["period"]),
-            Cell(value="missed" if r["status"] == "missed" else "unrecorded", meets=False),
+            Cell(value=rules.shift_state(r), meets=False),
             Cell(value=r["missed_reason"]),
         ]
         for r in found
@@ -489,7 +489,7 @@ async def mandatory_reports_list(
                 Cell(value=filed),
                 Cell(value=late, meets=not late),
                 Cell(value=i["delay_seconds"] // 60 if filed and i["delay_seconds"] else None),
-                Cell(value=i["escalated_at"] is not None and i["escalated_at"] < at),
+                Cell(value=rules.report_escalated(i, d, at)),
             ]
         )
     if filed_only:

@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 from tongxin_agencies.application.policy import Action
-from tongxin_agencies.application.scoped import Where, schools_in
+from tongxin_agencies.application.scoped import Where, schools_in, status_param
 from tongxin_agencies.application.views import (
     Cell,
     Column,
@@ -38,12 +38,12 @@ def _start(d: date) -> date:
     return year_period(school_year_of(d)).start
 
 
-def _link(key: str, where: Where, school_id: str | None = None) -> str:
+def _link(key: str, where: Where, school_id: str | None = None, **more: str) -> str:
     if school_id is None and where.school_ids == [where.label]:
         school_id = where.label
     if school_id is not None:
-        return list_link(key, school_id=school_id)
-    return list_link(key, district=where.district)
+        return list_link(key, school_id=school_id, **more)
+    return list_link(key, district=where.district, **more)
 
 
 async def _where(ctx: ViewContext) -> Where:
@@ -89,27 +89,43 @@ async def market_page(ctx: ViewContext) -> Dashboard:
     by_school_h: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for h in hazards:
         by_school_h[h["school_id"]].append(h)
+    hz = rules.HAZARD_STATES
     rows = []
     for school in where.school_ids:
         mine_i, mine_h = by_school_i[school], by_school_h[school]
-        n_open = sum(1 for h in mine_h if not rules.hazard_rectified(h, d))
-        n_over = sum(1 for h in mine_h if rules.hazard_overdue(h, d))
-        ilink = _link("market.inspections", where, school)
-        hlink = _link("market.hazards", where, school)
+        n = {k: sum(1 for h in mine_h if rule(h, d)) for k, rule in hz.items()}
+
+        def ilink(kind: str, school: str = school) -> str:
+            return _link("market.inspections", where, school, kind=kind)
+
+        def hlink(status: str, school: str = school) -> str:
+            return _link("market.hazards", where, school, status=status)
+
         rows.append(
             [
                 Cell(value=where.names[school]),
-                Cell(value=sum(1 for i in mine_i if i["kind"] == "food_shops"), link=ilink),
-                Cell(value=sum(1 for i in mine_i if i["kind"] == "stationery_shops"), link=ilink),
-                Cell(value=n_open, link=hlink),
-                Cell(value=n_over, meets=n_over == 0, link=hlink),
-                Cell(value=len(mine_h) - n_open, link=hlink),
+                Cell(
+                    value=sum(1 for i in mine_i if i["kind"] == "food_shops"),
+                    link=ilink("food_shops"),
+                ),
+                Cell(
+                    value=sum(1 for i in mine_i if i["kind"] == "stationery_shops"),
+                    link=ilink("stationery_shops"),
+                ),
+                Cell(value=n["open"], link=hlink("open")),
+                Cell(value=n["overdue"], meets=n["overdue"] == 0, link=hlink("overdue")),
+                Cell(value=n["rectified"], link=hlink("rectified")),
             ]
         )
-    open_h = [h for h in hazards if not rules.hazard_rectified(h, d)]
-    overdue = [h for h in open_h if rules.hazard_overdue(h, d)]
+    open_h = [h for h in hazards if hz["open"](h, d)]
+    overdue = [h for h in hazards if hz["overdue"](h, d)]
+    rectified = [h for h in hazards if hz["rectified"](h, d)]
     target = ctx.settings.targets.hazards_overdue
-    ilink, hlink = _link("market.inspections", where), _link("market.hazards", where)
+    ilink_all = _link("market.inspections", where)
+
+    def hlink_all(status: str) -> str:
+        return _link("market.hazards", where, status=status)
+
     panel = Panel(
         key="shops",
         label=L("校园周边食品、文具店检查", "Inspections of shops near schools"),
@@ -118,13 +134,13 @@ async def market_page(ctx: ViewContext) -> Dashboard:
                 key="inspections",
                 label=L("本学年检查", "Inspections this school year"),
                 value=len(inspections),
-                link=ilink,
+                link=ilink_all,
             ),
             Figure(
                 key="hazards_open",
                 label=L("未整改隐患", "Hazards open"),
                 value=len(open_h),
-                link=hlink,
+                link=hlink_all("open"),
             ),
             Figure(
                 key="hazards_overdue",
@@ -132,13 +148,13 @@ async def market_page(ctx: ViewContext) -> Dashboard:
                 value=len(overdue),
                 target=target,
                 meets=len(overdue) <= target,
-                link=hlink,
+                link=hlink_all("overdue"),
             ),
             Figure(
                 key="hazards_rectified",
                 label=L("本学年已整改", "Rectified this school year"),
-                value=len(hazards) - len(open_h),
-                link=hlink,
+                value=len(rectified),
+                link=hlink_all("rectified"),
             ),
         ],
         tables=[
@@ -168,7 +184,9 @@ async def market_page(ctx: ViewContext) -> Dashboard:
 
 @item_list("market.inspections")
 async def inspections_list(ctx: ViewContext) -> ItemList:
+    """The shop inspections of the school year up to D; ``kind`` narrows them to one kind."""
     where = await _where(ctx)
+    kind = status_param(ctx, ("food_shops", "stationery_shops"), "kind")
     rows = [
         [
             Cell(value=where.names[i["school_id"]]),
@@ -180,6 +198,7 @@ async def inspections_list(ctx: ViewContext) -> ItemList:
             Cell(value=i["hazards_found"]),
         ]
         for i in await _inspections(ctx, where)
+        if kind is None or i["kind"] == kind
     ]
     cols = [
         C("school", "学校", "School"),
@@ -202,8 +221,11 @@ async def inspections_list(ctx: ViewContext) -> ItemList:
 
 @item_list("market.hazards")
 async def hazards_list(ctx: ViewContext) -> ItemList:
+    """Shop hazards open on D, and those rectified this school year; ``status`` (open,
+    overdue, rectified) narrows them to what one figure counts, by the figure's own rule."""
     where = await _where(ctx)
     d = ctx.today
+    status = status_param(ctx, rules.HAZARD_STATES)
     rows = [
         [
             Cell(value=where.names[h["school_id"]]),
@@ -216,6 +238,7 @@ async def hazards_list(ctx: ViewContext) -> ItemList:
             Cell(value=(d - h["rectify_by"]).days if rules.hazard_overdue(h, d) else None),
         ]
         for h in await _hazards(ctx, where)
+        if status is None or rules.HAZARD_STATES[status](h, d)
     ]
     cols = [
         C("school", "学校", "School"),

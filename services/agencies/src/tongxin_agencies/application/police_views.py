@@ -12,7 +12,7 @@ from typing import Any
 
 from tongxin_agencies.application.kpis_safety import cutoff
 from tongxin_agencies.application.policy import Action
-from tongxin_agencies.application.scoped import Where, schools_in
+from tongxin_agencies.application.scoped import Where, schools_in, status_param
 from tongxin_agencies.application.views import (
     Cell,
     Column,
@@ -145,7 +145,7 @@ async def police_page(ctx: ViewContext) -> Dashboard:
     posts = {r["school_id"]: r["posts"] for r in await ctx.pool.fetch(POSTS, where.school_ids, d)}
     status: dict[str, Counter[str]] = defaultdict(Counter)
     for r in counts:
-        status[r["school_id"]][r["status"]] += r["n"]
+        status[r["school_id"]][rules.shift_state(r)] += r["n"]
     guard_rows = []
     for school in where.school_ids:
         c = status[school]
@@ -156,10 +156,21 @@ async def police_page(ctx: ViewContext) -> Dashboard:
             [
                 Cell(value=where.names[school]),
                 Cell(value=posts.get(school, 0)),
-                Cell(value=total),
-                Cell(value=c["completed"]),
-                Cell(value=c["missed"], meets=c["missed"] == 0, link=link),
-                Cell(value=c["scheduled"], meets=c["scheduled"] == 0, link=link),
+                Cell(value=total, link=link),
+                Cell(
+                    value=c["completed"],
+                    link=_link("police.guard_shifts", where, school, status="completed"),
+                ),
+                Cell(
+                    value=c["missed"],
+                    meets=c["missed"] == 0,
+                    link=_link("police.guard_shifts", where, school, status="missed"),
+                ),
+                Cell(
+                    value=c["unrecorded"],
+                    meets=c["unrecorded"] == 0,
+                    link=_link("police.guard_shifts", where, school, status="unrecorded"),
+                ),
                 Cell(
                     value=share,
                     meets=None if share is None else share >= target - 1e-9,
@@ -188,14 +199,14 @@ async def police_page(ctx: ViewContext) -> Dashboard:
                 label=L("缺岗", "Shifts missed"),
                 value=all_status["missed"],
                 meets=all_status["missed"] == 0,
-                link=shifts_link,
+                link=_link("police.guard_shifts", where, status="missed"),
             ),
             Figure(
                 key="shifts_unrecorded",
                 label=L("未记录", "Shifts not recorded"),
-                value=all_status["scheduled"],
-                meets=all_status["scheduled"] == 0,
-                link=shifts_link,
+                value=all_status["unrecorded"],
+                meets=all_status["unrecorded"] == 0,
+                link=_link("police.guard_shifts", where, status="unrecorded"),
             ),
         ],
         tables=[
@@ -218,32 +229,36 @@ async def police_page(ctx: ViewContext) -> Dashboard:
     )
 
     incidents = await _incidents(ctx, where)
-    required = [i for i in incidents if i["report_required"]]
-    late = [i for i in required if rules.report_late(i, d, at)]
-    filed = [i for i in required if rules.report_filed(i, d)]
-    escalated = [i for i in required if i["escalated_at"] is not None and i["escalated_at"] < at]
+    states = rules.INCIDENT_STATES
+    required = [i for i in incidents if states["required"](i, d, at)]
+    late = [i for i in incidents if states["late"](i, d, at)]
+    filed = [i for i in incidents if states["filed"](i, d, at)]
+    escalated = [i for i in incidents if states["escalated"](i, d, at)]
     longest = rules.longest_delay_minutes(required, d)
     incidents_link = _link("police.incidents", where)
+
+    def incidents_of(status: str) -> str:
+        return _link("police.incidents", where, status=status)
+
     by_category: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for i in incidents:
         by_category[i["category"]].append(i)
     category_rows = []
     for category, items in sorted(by_category.items()):
-        req = [i for i in items if i["report_required"]]
-        n_late = sum(1 for i in req if rules.report_late(i, d, at))
+        n = {k: sum(1 for i in items if rule(i, d, at)) for k, rule in states.items()}
+
+        def of(status: str, category: str = category) -> str:
+            return _link("police.incidents", where, category=category, status=status)
+
         category_rows.append(
             [
                 Cell(value=category),
                 Cell(value=len(items), link=_link("police.incidents", where, category=category)),
                 Cell(value=sum(i["students_involved"] for i in items)),
-                Cell(value=len(req)),
-                Cell(value=sum(1 for i in req if rules.report_filed(i, d))),
-                Cell(value=n_late, meets=n_late == 0),
-                Cell(
-                    value=sum(
-                        1 for i in req if i["escalated_at"] is not None and i["escalated_at"] < at
-                    )
-                ),
+                Cell(value=n["required"], link=of("required")),
+                Cell(value=n["filed"], link=of("filed")),
+                Cell(value=n["late"], meets=n["late"] == 0, link=of("late")),
+                Cell(value=n["escalated"], link=of("escalated")),
             ]
         )
     incident_panel = Panel(
@@ -260,13 +275,13 @@ async def police_page(ctx: ViewContext) -> Dashboard:
                 key="reports_required",
                 label=L("应强制报告", "Mandatory reports required"),
                 value=len(required),
-                link=incidents_link,
+                link=incidents_of("required"),
             ),
             Figure(
                 key="reports_filed",
                 label=L("已报告", "Reports filed"),
                 value=len(filed),
-                link=incidents_link,
+                link=incidents_of("filed"),
             ),
             Figure(
                 key="mandatory_reports_late",
@@ -274,19 +289,19 @@ async def police_page(ctx: ViewContext) -> Dashboard:
                 value=len(late),
                 target=ctx.settings.targets.mandatory_reports_late,
                 meets=len(late) <= ctx.settings.targets.mandatory_reports_late,
-                link=incidents_link,
+                link=incidents_of("late"),
             ),
             Figure(
                 key="reports_escalated",
                 label=L("已督办", "Escalated"),
                 value=len(escalated),
-                link=incidents_link,
+                link=incidents_of("escalated"),
             ),
             Figure(
                 key="longest_delay",
                 label=L("最长用时（分钟）", "Longest delay (minutes)"),
                 value=longest,
-                link=incidents_link,
+                link=incidents_of("filed"),
             ),
         ],
         tables=[
@@ -308,24 +323,30 @@ async def police_page(ctx: ViewContext) -> Dashboard:
     )
 
     hazards = await _hazards(ctx, where)
-    open_h = [h for h in hazards if not rules.hazard_rectified(h, d)]
-    overdue = [h for h in open_h if rules.hazard_overdue(h, d)]
-    hazards_link = _link("police.hazards", where)
+    hz = rules.HAZARD_STATES
+    open_h = [h for h in hazards if hz["open"](h, d)]
+    overdue = [h for h in hazards if hz["overdue"](h, d)]
+
+    def hazards_of(status: str, school: str | None = None) -> str:
+        return _link("police.hazards", where, school, status=status)
+
     per_school: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for h in hazards:
         per_school[h["school_id"]].append(h)
     hazard_rows = []
     for school in where.school_ids:
         mine = per_school[school]
-        n_open = sum(1 for h in mine if not rules.hazard_rectified(h, d))
-        n_over = sum(1 for h in mine if rules.hazard_overdue(h, d))
-        link = _link("police.hazards", where, school)
+        n = {k: sum(1 for h in mine if rule(h, d)) for k, rule in hz.items()}
         hazard_rows.append(
             [
                 Cell(value=where.names[school]),
-                Cell(value=n_open, link=link),
-                Cell(value=n_over, meets=n_over == 0, link=link),
-                Cell(value=len(mine) - n_open, link=link),
+                Cell(value=n["open"], link=hazards_of("open", school)),
+                Cell(
+                    value=n["overdue"],
+                    meets=n["overdue"] == 0,
+                    link=hazards_of("overdue", school),
+                ),
+                Cell(value=n["rectified"], link=hazards_of("rectified", school)),
             ]
         )
     hazard_panel = Panel(
@@ -333,7 +354,10 @@ async def police_page(ctx: ViewContext) -> Dashboard:
         label=L("校园周边治安与交通隐患", "Order and traffic hazards around schools"),
         figures=[
             Figure(
-                key="hazards_open", label=L("未整改", "Open"), value=len(open_h), link=hazards_link
+                key="hazards_open",
+                label=L("未整改", "Open"),
+                value=len(open_h),
+                link=hazards_of("open"),
             ),
             Figure(
                 key="hazards_overdue",
@@ -341,7 +365,7 @@ async def police_page(ctx: ViewContext) -> Dashboard:
                 value=len(overdue),
                 target=ctx.settings.targets.hazards_overdue,
                 meets=len(overdue) <= ctx.settings.targets.hazards_overdue,
-                link=hazards_link,
+                link=hazards_of("overdue"),
             ),
         ],
         tables=[
@@ -382,8 +406,10 @@ def _list(
 
 @item_list("police.guard_shifts")
 async def guard_shifts(ctx: ViewContext) -> ItemList:
-    """The shifts of the school year before D not completed: missed, or nothing recorded."""
+    """The shifts of the school year before D (the ones the completion counts); ``status``
+    (completed, missed, unrecorded) narrows them to what one figure counts."""
     where = await _where(ctx)
+    status = status_param(ctx, rules.SHIFT_STATES)
     rows = [
         [
             Cell(value=where.names[s["school_id"]]),
@@ -392,11 +418,11 @@ async def guard_shifts(ctx: ViewContext) -> ItemList:
             Cell(value=s["police_station"]),
             Cell(value=s["period"]),
             Cell(value=s["guards"]),
-            Cell(value="missed" if s["status"] == "missed" else "unrecorded", meets=False),
+            Cell(value=rules.shift_state(s), meets=rules.shift_state(s) == "completed"),
             Cell(value=s["missed_reason"]),
         ]
-        for s in await _shifts(ctx, where)
-        if s["status"] != "completed"
+        for s in rules.shifts_counted(await _shifts(ctx, where), ctx.today)
+        if status is None or rules.shift_state(s) == status
     ]
     cols = [
         C("school", "学校", "School"),
@@ -410,7 +436,7 @@ async def guard_shifts(ctx: ViewContext) -> ItemList:
     ]
     return _list(
         "police.guard_shifts",
-        L("未完成的护学岗", "Guard shifts not completed"),
+        L("护学岗执勤", "Guard shifts"),
         where,
         ctx,
         cols,
@@ -421,13 +447,17 @@ async def guard_shifts(ctx: ViewContext) -> ItemList:
 @item_list("police.incidents")
 async def incidents_list(ctx: ViewContext) -> ItemList:
     """Incidents of the school year up to D (optionally of one ``category``) with their
-    mandatory reports; the number of students involved, never who."""
+    mandatory reports; the number of students involved, never who. ``status`` (required, filed,
+    late, escalated) narrows them to what one figure counts, by the figure's own rule."""
     where = await _where(ctx)
     d, at = ctx.today, cutoff(ctx.today, ctx.now)
     category = ctx.params.get("category")
+    status = status_param(ctx, rules.INCIDENT_STATES)
     rows = []
     for i in await _incidents(ctx, where):
         if category and i["category"] != category:
+            continue
+        if status is not None and not rules.INCIDENT_STATES[status](i, d, at):
             continue
         filed = rules.report_filed(i, d)
         late = rules.report_late(i, d, at)
@@ -447,7 +477,7 @@ async def incidents_list(ctx: ViewContext) -> ItemList:
                     if filed and i["delay_seconds"] is not None
                     else None
                 ),
-                Cell(value=i["escalated_at"] is not None and i["escalated_at"] < at),
+                Cell(value=rules.report_escalated(i, d, at)),
             ]
         )
     cols = [
@@ -475,9 +505,11 @@ async def incidents_list(ctx: ViewContext) -> ItemList:
 
 @item_list("police.hazards")
 async def hazards_list(ctx: ViewContext) -> ItemList:
-    """Order and traffic hazards open on D, and those rectified this school year."""
+    """Order and traffic hazards open on D, and those rectified this school year; ``status``
+    (open, overdue, rectified) narrows them to what one figure counts."""
     where = await _where(ctx)
     d = ctx.today
+    status = status_param(ctx, rules.HAZARD_STATES)
     rows = [
         [
             Cell(value=where.names[h["school_id"]]),
@@ -489,6 +521,7 @@ async def hazards_list(ctx: ViewContext) -> ItemList:
             Cell(value=(d - h["rectify_by"]).days if rules.hazard_overdue(h, d) else None),
         ]
         for h in await _hazards(ctx, where)
+        if status is None or rules.HAZARD_STATES[status](h, d)
     ]
     cols = [
         C("school", "学校", "School"),

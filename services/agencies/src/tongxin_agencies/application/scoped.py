@@ -4,7 +4,7 @@ scope: 404, the same answer as a missing one)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -12,7 +12,7 @@ import asyncpg
 
 from tongxin_agencies.application.policy import POLICY
 from tongxin_agencies.application.views import ViewContext
-from tongxin_platform.http import not_found
+from tongxin_platform.http import ProblemError, not_found
 from tongxin_platform.policy import Scope
 
 
@@ -67,3 +67,21 @@ async def custom_plans(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     async with pool.acquire() as conn, conn.transaction(readonly=True):
         await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL jit = off")
         yield conn
+
+
+def status_param(ctx: ViewContext, options: Iterable[str], name: str = "status") -> str | None:
+    """A list's optional narrowing parameter (``status=missed``): None when absent (the whole
+    list); one of ``options``, else 422 naming the parameter and what it may be."""
+    value = ctx.params.get(name)
+    if value is None or value == "":
+        return None
+    allowed = list(options)
+    if value not in allowed:
+        raise ProblemError(
+            422,
+            "Unknown parameter value",
+            f"{name}: {value!r} is none of {', '.join(allowed)}",
+            field=name,
+            rule=f"{name}.one_of",
+        )
+    return value

@@ -9,7 +9,7 @@ optimisation only: every rule checks its dates again).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -162,6 +162,16 @@ def shifts_counted(shifts: Iterable[Row], d: date) -> list[Row]:
     return [s for s in shifts if "shift_on" not in s or start <= s["shift_on"] < d]
 
 
+SHIFT_STATES = ("completed", "missed", "unrecorded")
+
+
+def shift_state(s: Row) -> str:
+    """What a counted shift is on the page and in its list: ``completed``, ``missed``, or
+    ``unrecorded`` (scheduled, nothing recorded)."""
+    status = str(s["status"])
+    return status if status in ("completed", "missed") else "unrecorded"
+
+
 def guard_completion(shifts: Iterable[Row], d: date) -> tuple[int, int] | None:
     """(completed, counted) over the counted shifts; a row may carry ``n`` (a count of such
     shifts). None when there is none."""
@@ -169,7 +179,7 @@ def guard_completion(shifts: Iterable[Row], d: date) -> tuple[int, int] | None:
     for s in shifts_counted(shifts, d):
         n = int(s.get("n", 1))
         total += n
-        if s["status"] == "completed":
+        if shift_state(s) == "completed":
             done += n
     return (done, total) if total else None
 
@@ -181,10 +191,22 @@ def hazard_rectified(h: Row, d: date) -> bool:
     return _on_or_before(h.get("rectified_on"), d)
 
 
+def hazard_open(h: Row, d: date) -> bool:
+    return not hazard_rectified(h, d)
+
+
 def hazard_overdue(h: Row, d: date) -> bool:
     """Its rectify-by day lies before D and it was not rectified on or before D (a hazard due
     today is not overdue yet)."""
     return h["rectify_by"] < d and not hazard_rectified(h, d)
+
+
+# A hazard list's ``status`` → the rule its figure counts with (the list narrows to exactly those).
+HAZARD_STATES: dict[str, Callable[[Row, date], bool]] = {
+    "open": hazard_open,
+    "overdue": hazard_overdue,
+    "rectified": hazard_rectified,
+}
 
 
 # --- 22: mandatory reports ------------------------------------------------------------------------
@@ -203,6 +225,29 @@ def report_late(i: Row, d: date, now: datetime) -> bool:
         return bool(i.get("late"))
     due = i.get("report_due_at")
     return due is not None and due < now
+
+
+def report_required(i: Row, d: date) -> bool:
+    return bool(i["report_required"]) and i["recorded_on"] <= d
+
+
+def report_filed_required(i: Row, d: date, now: datetime) -> bool:
+    """A required report filed on or before D."""
+    return report_required(i, d) and report_filed(i, d)
+
+
+def report_escalated(i: Row, d: date, now: datetime) -> bool:
+    """A required report escalated before ``now`` (the earlier of the clock and the end of D)."""
+    return report_required(i, d) and i.get("escalated_at") is not None and i["escalated_at"] < now
+
+
+# An incident list's ``status`` → the rule its figure counts with.
+INCIDENT_STATES: dict[str, Callable[[Row, date, datetime], bool]] = {
+    "required": lambda i, d, now: report_required(i, d),
+    "filed": report_filed_required,
+    "late": report_late,
+    "escalated": report_escalated,
+}
 
 
 def longest_delay_minutes(incidents: Iterable[Row], d: date) -> int | None:
