@@ -170,6 +170,19 @@ def total_meets(d: KpiDef, value: Value, per_school: Sequence[Value], targets: T
     return d.meets(value, targets)
 
 
+def extreme_school(d: KpiDef, ids: Sequence[str], per_school: Sequence[Value]) -> str | None:
+    """The school whose figure is the district's when that figure is one school's (the fewest
+    of a floor, the longest delay): its list is the one behind the district's figure. None: a
+    figure of every school (a sum, a share), whose list is the district's."""
+    if d.unit != "count" or d.pooling() == "sum":
+        return None
+    known = [(plain(v), s) for v, s in zip(per_school, ids, strict=True) if plain(v) is not None]
+    if not known:
+        return None
+    pick = min if d.pooling() == "min" else max
+    return pick(known, key=lambda vs: (float(vs[0] or 0), vs[1]))[1]
+
+
 def cell_of(d: KpiDef, value: Value, targets: Targets, link: str | None) -> Cell:
     v = plain(value)
     return Cell(value=v, meets=d.meets(value, targets), link=link if d.list_key else None)
@@ -214,7 +227,7 @@ async def district_page(ctx: ViewContext) -> Dashboard:
                 unit="share" if d.unit == "flag" else d.unit,
                 target=target if d.rule != "none" else None,
                 meets=total_meets(d, value, per_school, targets),
-                link=link(d, None),
+                link=link(d, extreme_school(d, ids, per_school)),
             )
         )
     charts = [
