@@ -5,13 +5,12 @@ vacancies, meetings, feedback answered on time or overdue."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 
-from tests.support.agencies_fold import fold_rows, one_by_one
+from tests.support.agencies_fold import CannedPool, fold_rows, one_by_one
 from tongxin_agencies.application.committee_views import (
     committee_page,
     feedback_list,
@@ -346,19 +345,6 @@ def test_the_committee_shown_is_the_one_asked_if_visible_else_not_found_default_
 # --- the providers, on canned rows ------------------------------------------------------------
 
 
-class CannedPool:
-    def __init__(self, rows: Mapping[str, list[dict[str, Any]]]) -> None:
-        self.rows = rows
-        self.asked: list[tuple[str, tuple[Any, ...]]] = []
-
-    async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
-        self.asked.append((sql, args))
-        for name, rows in self.rows.items():
-            if name in sql:
-                return rows
-        return []
-
-
 COMMITTEE_ROW = {"committee_id": K, "district": D, "school_id": S, "level": "school", "seats": 3}
 MEMBER = Principal("g1", Role.committee_member, D)
 
@@ -419,7 +405,7 @@ async def test_a_members_page_shows_seats_meetings_and_feedback_with_links() -> 
         figures["feedback_overdue"].link
         == "/lists/committee.feedback?committee_id=k1&status=overdue"
     )
-    sql, args = pool.asked[0]
+    sql, args = pool.calls[0]
     assert "m.guardian_ref = $1" in sql
     assert args == ("g1", DAY)
 
@@ -445,7 +431,7 @@ async def test_the_principal_sees_the_schools_committees() -> None:
     principal = Principal("p1", Role.principal, D, S)
     page = await committee_page(ctx(principal, pool))
     assert page.scope == K
-    sql, args = pool.asked[0]
+    sql, args = pool.calls[0]
     assert "school_id = $1" in sql
     assert args == (S,)
 

@@ -4,13 +4,12 @@ rules of its views: a hospital's own queue, its figures and statuses, screening 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from tests.support.agencies_fold import fold_rows, one_by_one
+from tests.support.agencies_fold import CannedPool, fold_rows, one_by_one
 from tongxin_agencies.application.health_views import (
     coverage,
     deadline_cell,
@@ -416,21 +415,6 @@ def test_screening_coverage_is_screened_over_enrolled_and_pooled_over_schools() 
 
 
 # --- the providers, on canned rows ------------------------------------------------------------
-
-
-class CannedPool:
-    """Answers ``fetch`` with the rows of the first table named in the SQL."""
-
-    def __init__(self, rows: Mapping[str, list[dict[str, Any]]]) -> None:
-        self.rows = rows
-        self.asked: list[tuple[Any, ...]] = []
-
-    async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
-        self.asked.append(args)
-        for name, rows in self.rows.items():
-            if name in sql:
-                return rows
-        return []
 
 
 def ctx(who: Principal, pool: CannedPool, **params: str) -> ViewContext:
