@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from tests.unit.test_agencies_education_safety import fold
+from tests.support.agencies_safety import fold
 from tongxin_agencies.application import kpis_committees
 from tongxin_agencies.application.kpis import Ratio, plain
 from tongxin_agencies.config import AgenciesSettings
