@@ -36,6 +36,7 @@ import httpx
 import pytest
 
 from tests.support.agencies_env import AgenciesEnv
+from tests.support.agencies_pages import SAFETY_AND_COMMITTEE_LISTS
 from tests.support.matrix import PROBLEM, check_problem
 from tongxin_platform.auth import Role
 
@@ -57,15 +58,7 @@ FAMILIES: dict[str, list[str]] = {
             "followups_overdue",
             "classes",
             "screening",
-            "care_files",
-            "care_contacts_overdue",
-            "guard_shifts",
-            "hazards_overdue",
-            "mandatory_reports",
-            "representation",
-            "parent_school_sessions",
-            "open_days",
-            "coordinators",
+            *SAFETY_AND_COMMITTEE_LISTS,
         )
     ],
     # school-wide lists: not a head teacher's (their token is their class's)
@@ -84,15 +77,7 @@ FAMILIES: dict[str, list[str]] = {
             "schools",
             "screening",
             "training",
-            "care_files",
-            "care_contacts_overdue",
-            "guard_shifts",
-            "hazards_overdue",
-            "mandatory_reports",
-            "representation",
-            "parent_school_sessions",
-            "open_days",
-            "coordinators",
+            *SAFETY_AND_COMMITTEE_LISTS,
         )
     ],
     "hospital": ["/dashboards/hospital", "/lists/health.referrals"],

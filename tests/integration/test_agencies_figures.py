@@ -26,6 +26,7 @@ from tests.support.agencies_expected import (
     refs_in,
     value_of,
 )
+from tests.support.agencies_pages import page_links
 from tongxin_contracts.events import registry as rg
 
 pytestmark = pytest.mark.integration
@@ -300,14 +301,14 @@ async def test_the_bureaus_answers_name_no_student_guardian_or_staff_member(
     )
     assert page.status_code == 200, page.text
     answers["district"] = page.text
-    links = set(refs_links(page.json()))
+    links = set(page_links(page.json()))
     for s in world.schools_of(env.district):
         r = await env.http.get(
             "/dashboards/school", params={"school_id": s.school_id}, headers=officer
         )
         assert r.status_code == 200, r.text
         answers[f"school {s.school_id}"] = r.text
-        links |= set(refs_links(r.json()))
+        links |= set(page_links(r.json()))
     for link in sorted(links):
         if link.startswith("/lists/"):
             r = await env.http.get(link, headers=officer)
@@ -317,16 +318,3 @@ async def test_the_bureaus_answers_name_no_student_guardian_or_staff_member(
     named = {where: sorted(refs_in(text, people)) for where, text in answers.items()}
     assert len(answers) > 5, sorted(answers)
     assert not {w: n for w, n in named.items() if n}, {w: n for w, n in named.items() if n}
-
-
-def refs_links(page: dict[str, Any]) -> list[str]:
-    out = [f["link"] for p in page["panels"] for f in p["figures"] if f.get("link")]
-    out += [
-        c["link"]
-        for p in page["panels"]
-        for t in p["tables"]
-        for row in t["rows"]
-        for c in row
-        if c.get("link")
-    ]
-    return out

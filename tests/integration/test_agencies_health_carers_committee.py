@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.support.agencies_env import AgenciesEnv, wait_caught_up
+from tests.support.agencies_pages import figures_by_key as figures
 from tongxin_agencies.config import AgenciesSettings
 from tongxin_agencies.projections.carers import CARERS
 from tongxin_agencies.projections.committee import COMMITTEE
@@ -28,10 +29,6 @@ from tongxin_contracts.events import safety as sf
 from tongxin_contracts.events import wellbeing as wb
 from tongxin_platform.consumer import ConsumerRuntime
 from tongxin_platform.projection import Projection
-
-
-def figures(page: dict[str, Any]) -> dict[str, Any]:
-    return {f["key"]: f for p in page["panels"] for f in p["figures"]}
 
 
 def of(events: Iterable[IntegrationEvent], *kinds: type[IntegrationEvent]) -> list[Any]:

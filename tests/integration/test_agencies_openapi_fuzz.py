@@ -13,6 +13,7 @@ from datetime import date
 import pytest
 
 from tests.support.agencies_env import AgenciesEnv
+from tests.support.agencies_pages import page_links
 from tests.support.fuzzing import (
     Caller,
     assert_fuzzed_well,
@@ -110,17 +111,7 @@ async def all_links(env: AgenciesEnv, headers: dict[str, str]) -> set[str]:
         "/dashboards/district", params={"district": env.district}, headers=headers
     )
     assert r.status_code == 200, r.text
-    page = r.json()
-    out = {f["link"] for p in page["panels"] for f in p["figures"] if f.get("link")}
-    out |= {
-        c["link"]
-        for p in page["panels"]
-        for t in p["tables"]
-        for row in t["rows"]
-        for c in row
-        if c.get("link")
-    }
-    return {link for link in out if link.startswith("/lists/")}
+    return {link for link in page_links(r.json()) if link.startswith("/lists/")}
 
 
 async def test_every_view_with_any_query_parameters_answers_a_2xx_or_a_problem(

@@ -5,12 +5,14 @@ counts (no score, no band), the police's guard shifts, mandatory reports and tra
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from tests.support.agencies_env import AgenciesEnv
 from tests.support.agencies_expected import hospital_figures, police_figures, screening_figures
+from tests.support.agencies_world import World
 
 pytestmark = pytest.mark.integration
 
@@ -41,6 +43,22 @@ async def page(env: AgenciesEnv, key: str, params: dict[str, str], headers: dict
     return r.json()
 
 
+async def per_district(
+    env: AgenciesEnv,
+    key: str,
+    want: Callable[[World, str], dict[str, Any]],
+    role: str,
+    sub: str | None = None,
+) -> list[str]:
+    """What page ``key`` shows each district's ``role`` (as ``sub``) that differs from ``want``."""
+    wrong = []
+    for district in env.world.districts:
+        headers = env.token(role, sub, district=district)
+        shown = figures_of(await page(env, key, {"district": district}, headers))
+        wrong += [f"{district} {w}" for w in differences(shown, want(env.world, district))]
+    return wrong
+
+
 async def test_each_hospitals_queue_counts_its_open_and_overdue_referrals(
     agencies_env: AgenciesEnv,
 ) -> None:
@@ -62,38 +80,16 @@ async def test_each_hospitals_queue_counts_its_open_and_overdue_referrals(
 async def test_the_screening_page_counts_offers_consents_refusals_and_screenings(
     agencies_env: AgenciesEnv,
 ) -> None:
-    env = agencies_env
-    wrong = []
-    for district in env.world.districts:
-        shown = figures_of(
-            await page(
-                env,
-                "screening",
-                {"district": district},
-                env.token("bureau_officer", district=district),
-            )
-        )
-        wrong += [
-            f"{district} {w}" for w in differences(shown, screening_figures(env.world, district))
-        ]
+    # given each district's bureau officer; when they open the screening page
+    wrong = await per_district(agencies_env, "screening", screening_figures, "bureau_officer")
+    # then it counts what the events say
     assert not wrong, "\n".join(wrong)
 
 
 async def test_the_police_page_counts_shifts_reports_and_traffic_hazards(
     agencies_env: AgenciesEnv,
 ) -> None:
-    env = agencies_env
-    wrong = []
-    for district in env.world.districts:
-        shown = figures_of(
-            await page(
-                env,
-                "police",
-                {"district": district},
-                env.token("police", "police-1", district=district),
-            )
-        )
-        wrong += [
-            f"{district} {w}" for w in differences(shown, police_figures(env.world, district))
-        ]
+    # given each district's police; when they open the police page
+    wrong = await per_district(agencies_env, "police", police_figures, "police", "police-1")
+    # then it counts what the events say
     assert not wrong, "\n".join(wrong)

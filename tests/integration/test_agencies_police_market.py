@@ -14,6 +14,8 @@ import pytest
 
 from tests.support.agencies_env import AgenciesEnv
 from tests.support.agencies_expected import end_of, expected, refs_in, value_of
+from tests.support.agencies_pages import SAFETY_AND_COMMITTEE_LISTS
+from tests.support.agencies_pages import figures_by_key as figures_of
 from tongxin_agencies.application import kpis_committees, kpis_safety
 from tongxin_agencies.application.kpis import measured_at, plain
 from tongxin_contracts.calendar import china_date, school_year_of, year_period
@@ -34,10 +36,6 @@ COMMITTEE_KPIS = (
     "coordinator",
 )
 WELLBEING_WORDS = ("screening", "attention", "referral", "crisis", "counselling", "consent")
-
-
-def figures_of(page: dict[str, Any]) -> dict[str, Any]:
-    return {f["key"]: f for panel in page["panels"] for f in panel["figures"]}
 
 
 def police_expected(env: AgenciesEnv) -> dict[str, Any]:
@@ -369,17 +367,7 @@ async def test_a_principal_opens_the_schools_lists_with_pseudonyms_and_not_anoth
     env = agencies_env
     first, second = env.world.schools_of(env.district)[:2]
     token = env.token("principal", school=first.school_id)
-    for key in (
-        "care_files",
-        "care_contacts_overdue",
-        "guard_shifts",
-        "hazards_overdue",
-        "mandatory_reports",
-        "representation",
-        "parent_school_sessions",
-        "open_days",
-        "coordinators",
-    ):
+    for key in SAFETY_AND_COMMITTEE_LISTS:
         r = await env.http.get(f"/lists/school.{key}?school_id={first.school_id}", headers=token)
         assert r.status_code == 200, r.text
         r = await env.http.get(f"/lists/school.{key}?school_id={second.school_id}", headers=token)

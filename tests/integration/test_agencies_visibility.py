@@ -11,6 +11,7 @@ import pytest
 
 from tests.support.agencies_env import AgenciesEnv
 from tests.support.agencies_expected import refs_in
+from tests.support.agencies_pages import page_links
 from tongxin_contracts.events import safety as sf
 
 pytestmark = pytest.mark.integration
@@ -38,16 +39,7 @@ async def columns_of(env: AgenciesEnv, schema: str) -> list[str]:
 
 
 def links_of(page: dict[str, Any]) -> list[str]:
-    out = [f["link"] for p in page["panels"] for f in p["figures"] if f.get("link")]
-    out += [
-        c["link"]
-        for p in page["panels"]
-        for t in p["tables"]
-        for row in t["rows"]
-        for c in row
-        if c.get("link")
-    ]
-    return [link for link in out if link.startswith("/lists/")]
+    return [link for link in page_links(page) if link.startswith("/lists/")]
 
 
 async def answers(

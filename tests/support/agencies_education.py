@@ -229,27 +229,46 @@ def offered(ref: str, sy: str = "2026-2027", school_id: str = "sch1") -> Any:
     return ScreeningOffered(district=DISTRICT, school_id=school_id, student_ref=ref, school_year=sy)
 
 
-def consent(ref: str, on: date, yes: bool = True, sy: str = "2026-2027") -> Any:
+def consent(
+    ref: str,
+    on: date,
+    yes: bool = True,
+    sy: str = "2026-2027",
+    *,
+    school_id: str = "sch1",
+    decision: ConsentDecision | None = None,
+) -> Any:
+    """Consented (or refused: ``yes=False``) unless another ``decision`` is given."""
+    if decision is None:
+        decision = ConsentDecision.consented if yes else ConsentDecision.refused
     return Consent(
         district=DISTRICT,
-        school_id="sch1",
+        school_id=school_id,
         student_ref=ref,
         school_year=sy,
-        decision=ConsentDecision.consented if yes else ConsentDecision.refused,
+        decision=decision,
         given_by=ConsentGivenBy.guardian,
         guardian_ref=f"g-{ref}",
         recorded_on=on,
     )
 
 
-def screened(sid: str, ref: str, on: date, sy: str = "2026-2027", school_id: str = "sch1") -> Any:
+def screened(
+    sid: str,
+    ref: str,
+    on: date,
+    sy: str = "2026-2027",
+    school_id: str = "sch1",
+    *,
+    instrument: str = "i1",
+) -> Any:
     return ScreeningCompleted(
         district=DISTRICT,
         school_id=school_id,
         student_ref=ref,
         school_year=sy,
         screening_id=sid,
-        instrument_id="i1",
+        instrument_id=instrument,
         completed_on=on,
     )
 
@@ -275,26 +294,36 @@ def unlisted(ref: str, school_id: str = "sch1") -> Any:
     )
 
 
-def referred(rid: str, at: datetime, school_id: str = "sch1") -> Any:
+def referred(
+    rid: str,
+    at: datetime,
+    school_id: str = "sch1",
+    *,
+    student: str = "s1",
+    hospital: str = "h1",
+    by: str = "w1",
+) -> Any:
     return CrisisReferred(
         district=DISTRICT,
         school_id=school_id,
         referral_id=rid,
-        student_ref="s1",
-        hospital_id="h1",
-        referred_by="w1",
+        student_ref=student,
+        hospital_id=hospital,
+        referred_by=by,
         referred_at=at,
         acknowledge_by=at + timedelta(hours=1),
         note=None,
     )
 
 
-def acknowledged(rid: str, at: datetime, within: bool, school_id: str = "sch1") -> Any:
+def acknowledged(
+    rid: str, at: datetime, within: bool, school_id: str = "sch1", *, hospital: str = "h1"
+) -> Any:
     return ReferralAcknowledged(
         district=DISTRICT,
         school_id=school_id,
         referral_id=rid,
-        hospital_id="h1",
+        hospital_id=hospital,
         acknowledged_at=at,
         within_deadline=within,
     )

@@ -638,30 +638,19 @@ class _Gen:
             )
             screened = s.good or (not refused and i % 4 != 2)
             if screened:
-                screening_id = self.ident("scr")
-                self.add(
-                    wb.ScreeningCompleted(
-                        district=district,
-                        school_id=sid,
-                        student_ref=ref,
-                        school_year=sy,
-                        screening_id=screening_id,
-                        instrument_id="phq9",
-                        completed_on=self.a_day(self.d(10, 10), self.d(10, 30)),
-                    )
-                )
+                screening: dict[str, Any] = {
+                    "district": district,
+                    "school_id": sid,
+                    "student_ref": ref,
+                    "school_year": sy,
+                    "screening_id": self.ident("scr"),
+                    "instrument_id": "phq9",
+                }
+                completed_on = self.a_day(self.d(10, 10), self.d(10, 30))
+                self.add(wb.ScreeningCompleted(**screening, completed_on=completed_on))
                 if i in (3, 5):
                     self.add(
-                        wb.ScreeningFlagged(
-                            district=district,
-                            school_id=sid,
-                            student_ref=ref,
-                            school_year=sy,
-                            screening_id=screening_id,
-                            instrument_id="phq9",
-                            band="moderate",
-                            risk=wb.RiskFlag.elevated,
-                        )
+                        wb.ScreeningFlagged(**screening, band="moderate", risk=wb.RiskFlag.elevated)
                     )
             elif not refused and i % 4 == 2 and not s.good:
                 # Screened last school year only: does not count this year.
@@ -828,30 +817,27 @@ class _Gen:
                 guardian_ref=extra.guardian_ref, role=cm.SeatRole.member, class_id=extra.class_id
             )
         )
+        committee: dict[str, Any] = {
+            "district": district,
+            "committee_id": cid,
+            "school_id": sid,
+            "level": cm.CommitteeLevel.school,
+            "seats": len(seats),
+            "term_start": term_start,
+            "term_end": term_end,
+        }
         self.add(
             cm.CommitteeFormed(
-                district=district,
-                committee_id=cid,
-                school_id=sid,
-                level=cm.CommitteeLevel.school,
+                **committee,
                 grade=None,
                 class_id=None,
-                seats=len(seats),
-                term_start=term_start,
-                term_end=term_end,
                 formed_on=self.d(9, 10),
                 formed_by=s.principal,
             ),
             cm.CommitteeElected(
-                district=district,
-                committee_id=cid,
-                school_id=sid,
+                **committee,
                 round_no=1,
-                level=cm.CommitteeLevel.school,
                 elected_on=self.d(9, 14),
-                term_start=term_start,
-                term_end=term_end,
-                seats=len(seats),
                 members=seats,
                 voters=40,
                 recorded_by=s.principal,
@@ -1049,33 +1035,22 @@ class _Gen:
             assessed(self.d(11, 10), True)
         else:
             assessed(self.d(11, 10), False)
-        if s.good:
-            self.add(
-                cm.OpenDayHeld(
-                    district=district,
-                    meeting_id=self.ident("meet"),
-                    school_id=sid,
-                    held_on=self.d(10, 20),
-                    recorded_by=s.principal,
-                    days=1,
-                    parents_attending=80,
-                    opinions_collected=14,
-                )
+        # The missing school's open day was last school year's: not this year's.
+        open_day, parents, opinions = (
+            (self.d(10, 20), 80, 14) if s.good else (date(self.sy_start.year, 5, 20), 60, 5)
+        )
+        self.add(
+            cm.OpenDayHeld(
+                district=district,
+                meeting_id=self.ident("meet"),
+                school_id=sid,
+                held_on=open_day,
+                recorded_by=s.principal,
+                days=1,
+                parents_attending=parents,
+                opinions_collected=opinions,
             )
-        else:
-            # Last school year's open day: not this year's.
-            self.add(
-                cm.OpenDayHeld(
-                    district=district,
-                    meeting_id=self.ident("meet"),
-                    school_id=sid,
-                    held_on=date(self.sy_start.year, 5, 20),
-                    recorded_by=s.principal,
-                    days=1,
-                    parents_attending=60,
-                    opinions_collected=5,
-                )
-            )
+        )
         self.add(
             cm.CoordinatorAppointed(
                 district=district,
@@ -1135,28 +1110,23 @@ class _Gen:
             )
         )
         if risk:
-            self.add(
-                sf.RiskLevelSet(
-                    district=district,
-                    school_id=sid,
-                    student_ref=st.student_ref,
-                    level=sf.RiskLevel.low,
-                    previous=None,
-                    set_on=opened,
-                    set_by=s.principal,
-                    reason=None,
-                ),
-                sf.RiskLevelSet(
-                    district=district,
-                    school_id=sid,
-                    student_ref=st.student_ref,
-                    level=sf.RiskLevel(risk),
-                    previous=sf.RiskLevel.low,
-                    set_on=opened + timedelta(days=5),
-                    set_by=s.principal,
-                    reason=None,
-                ),
-            )
+            # Low when opened, then the given level five days later.
+            for level, previous, on in (
+                (sf.RiskLevel.low, None, opened),
+                (sf.RiskLevel(risk), sf.RiskLevel.low, opened + timedelta(days=5)),
+            ):
+                self.add(
+                    sf.RiskLevelSet(
+                        district=district,
+                        school_id=sid,
+                        student_ref=st.student_ref,
+                        level=level,
+                        previous=previous,
+                        set_on=on,
+                        set_by=s.principal,
+                        reason=None,
+                    )
+                )
         for kind, (number, accepted, contact) in kinds.items():
             c = self.carer(kind, district, number, s)
             pid = self.ident("pair")

@@ -4,13 +4,12 @@ the carers' page: whose pairings a caller reads, the contact due next, the paren
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 
-from tests.support.agencies_fold import fold_rows, one_by_one
+from tests.support.agencies_fold import CannedPool, fold_rows, one_by_one
 from tongxin_agencies.application.carers_views import (
     carer_filter,
     carers_page,
@@ -283,19 +282,6 @@ def test_a_left_behind_childs_parents_contact_is_stale_after_the_settings_days()
 
 
 # --- the providers, on canned rows ------------------------------------------------------------
-
-
-class CannedPool:
-    def __init__(self, rows: Mapping[str, list[dict[str, Any]]]) -> None:
-        self.rows = rows
-        self.asked: list[tuple[Any, ...]] = []
-
-    async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
-        self.asked.append(args)
-        for name, rows in self.rows.items():
-            if name in sql:
-                return rows
-        return []
 
 
 def ctx(who: Principal, pool: CannedPool, **params: str) -> ViewContext:

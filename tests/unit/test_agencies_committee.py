@@ -5,13 +5,13 @@ vacancies, meetings, feedback answered on time or overdue."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 
-from tests.support.agencies_fold import fold_rows, one_by_one
+from tests.support.agencies_committees import CommitteeOf, class_parents_meeting
+from tests.support.agencies_fold import CannedPool, fold_rows, one_by_one
 from tongxin_agencies.application.committee_views import (
     committee_page,
     feedback_list,
@@ -28,22 +28,13 @@ from tongxin_agencies.projections.committee import COMMITTEE
 from tongxin_contracts.base import Sealed
 from tongxin_contracts.events.committees import (
     AnswerDecision,
-    ByElectionHeld,
     Channel,
-    CommitteeElected,
-    CommitteeFormed,
-    CommitteeLevel,
     EndingReason,
     FeedbackTopic,
     JointMeetingHeld,
-    MeetingScope,
-    MemberRemoved,
-    MemberResigned,
-    MembershipEnding,
     OpenDayHeld,
     ParentFeedbackAnswered,
     ParentFeedbackReceived,
-    ParentMeetingHeld,
     ReceptionDayHeld,
     RemovalReason,
     ResignReason,
@@ -57,38 +48,22 @@ D, S, K = "d1", "s1", "k1"
 DAY = date(2026, 11, 2)
 TEXT = Sealed(subject="school-s1", key_id="k", nonce="n", ciphertext="c")
 
-FORMED = CommitteeFormed(
-    district=D,
-    committee_id=K,
-    school_id=S,
-    level=CommitteeLevel.school,
-    grade=None,
-    class_id=None,
-    seats=3,
-    term_start=date(2026, 9, 1),
-    term_end=date(2029, 8, 31),
-    formed_on=date(2026, 9, 2),
-    formed_by="p1",
-)
+IN = CommitteeOf(D, S, K)
+TERM = (date(2026, 9, 1), date(2029, 8, 31))
+FORMED = IN.formed(seats=3, term=TERM, on=date(2026, 9, 2), by="p1")
 
 
 def seat(g: str, cls: str, role: SeatRole = SeatRole.member) -> Seat:
     return Seat(guardian_ref=g, role=role, class_id=cls)
 
 
-ELECTED = CommitteeElected(
-    district=D,
-    committee_id=K,
-    school_id=S,
+ELECTED = IN.elected(
+    [seat("g1", "c1", SeatRole.chair), seat("g2", "c2")],
     round_no=0,
-    level=CommitteeLevel.school,
-    elected_on=date(2026, 9, 10),
-    term_start=date(2026, 9, 1),
-    term_end=date(2029, 8, 31),
     seats=3,
-    members=[seat("g1", "c1", SeatRole.chair), seat("g2", "c2")],
-    voters=40,
-    recorded_by="p1",
+    term=TERM,
+    on=date(2026, 9, 10),
+    by="p1",
 )
 
 
@@ -144,43 +119,10 @@ def test_an_election_fills_the_committees_seats_with_the_classes_represented() -
 
 
 def test_resignation_removal_and_ending_end_a_seat_and_a_by_election_fills_one_again() -> None:
-    resigned = MemberResigned(
-        district=D,
-        committee_id=K,
-        school_id=S,
-        guardian_ref="g1",
-        reason=ResignReason.personal,
-        resigned_on=date(2026, 10, 1),
-        recorded_by="g1",
-    )
-    removed = MemberRemoved(
-        district=D,
-        committee_id=K,
-        school_id=S,
-        guardian_ref="g2",
-        reason=RemovalReason.conduct,
-        removed_on=date(2026, 10, 2),
-        decided_by="p1",
-        note=None,
-    )
-    ending = MembershipEnding(
-        district=D,
-        committee_id=K,
-        school_id=S,
-        guardian_ref="g2",
-        reason=EndingReason.last_child_left,
-        ends_on=date(2026, 12, 31),
-    )
-    by = ByElectionHeld(
-        district=D,
-        committee_id=K,
-        school_id=S,
-        round_no=1,
-        held_on=date(2026, 10, 20),
-        members=[seat("g1", "c3")],
-        seats=4,
-        recorded_by="p1",
-    )
+    resigned = IN.resigned("g1", date(2026, 10, 1), ResignReason.personal, by="g1")
+    removed = IN.removed("g2", date(2026, 10, 2), RemovalReason.conduct, by="p1")
+    ending = IN.ending("g2", date(2026, 12, 31), EndingReason.last_child_left)
+    by = IN.by_election([seat("g1", "c3")], round_no=1, seats=4, on=date(2026, 10, 20), by="p1")
     rows = fold_rows(COMMITTEE, [FORMED, ELECTED], [resigned, removed])
     assert rows["members"][(K, "g1")]["ended_on"] == date(2026, 10, 1)
     assert rows["members"][(K, "g2")]["ended_how"] == "removed:conduct"
@@ -204,21 +146,8 @@ def test_meetings_keep_their_committees_and_the_schools_days() -> None:
         resolutions=2,
         minutes=None,
     )
-    parents = ParentMeetingHeld(
-        district=D,
-        meeting_id="m2",
-        school_id=S,
-        held_on=date(2026, 10, 6),
-        recorded_by="p1",
-        scope=MeetingScope.class_,
-        grade=None,
-        class_id="c1",
-        families_invited=40,
-        parents_attending=35,
-        opinions_before=True,
-        opinions_after=True,
-        committee_ids=[],
-        minutes=None,
+    parents = class_parents_meeting(
+        D, S, "m2", date(2026, 10, 6), class_id="c1", grade=None, by="p1"
     )
     open_day = OpenDayHeld(
         district=D,
@@ -346,19 +275,6 @@ def test_the_committee_shown_is_the_one_asked_if_visible_else_not_found_default_
 # --- the providers, on canned rows ------------------------------------------------------------
 
 
-class CannedPool:
-    def __init__(self, rows: Mapping[str, list[dict[str, Any]]]) -> None:
-        self.rows = rows
-        self.asked: list[tuple[str, tuple[Any, ...]]] = []
-
-    async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
-        self.asked.append((sql, args))
-        for name, rows in self.rows.items():
-            if name in sql:
-                return rows
-        return []
-
-
 COMMITTEE_ROW = {"committee_id": K, "district": D, "school_id": S, "level": "school", "seats": 3}
 MEMBER = Principal("g1", Role.committee_member, D)
 
@@ -419,7 +335,7 @@ async def test_a_members_page_shows_seats_meetings_and_feedback_with_links() -> 
         figures["feedback_overdue"].link
         == "/lists/committee.feedback?committee_id=k1&status=overdue"
     )
-    sql, args = pool.asked[0]
+    sql, args = pool.calls[0]
     assert "m.guardian_ref = $1" in sql
     assert args == ("g1", DAY)
 
@@ -445,7 +361,7 @@ async def test_the_principal_sees_the_schools_committees() -> None:
     principal = Principal("p1", Role.principal, D, S)
     page = await committee_page(ctx(principal, pool))
     assert page.scope == K
-    sql, args = pool.asked[0]
+    sql, args = pool.calls[0]
     assert "school_id = $1" in sql
     assert args == (S,)
 

@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from tests.unit.test_agencies_education_safety import fold
+from tests.support.agencies_committees import CommitteeOf, class_parents_meeting
+from tests.support.agencies_safety import fold
 from tongxin_agencies.application import kpis_committees
 from tongxin_agencies.application.kpis import Ratio, plain
 from tongxin_agencies.config import AgenciesSettings
@@ -17,19 +18,14 @@ from tongxin_agencies.projections.education import EDUCATION
 from tongxin_contracts import IntegrationEvent
 from tongxin_contracts.events.committees import (
     AssessmentCriterion,
-    ByElectionHeld,
     CommitteeElected,
     CommitteeFormed,
     CommitteeLevel,
     CoordinatorAppointed,
     CoordinatorWithdrawn,
     EndingReason,
-    MeetingScope,
-    MemberRemoved,
-    MemberResigned,
     MembershipEnding,
     OpenDayHeld,
-    ParentMeetingHeld,
     ParentSchoolAssessed,
     ParentSchoolSessionHeld,
     RemovalReason,
@@ -48,6 +44,7 @@ SY = "2026-2027"
 COMMITTEE = "com_school"
 TERM = (date(2026, 9, 1), date(2027, 8, 31))
 SETTINGS = AgenciesSettings()
+OURS = CommitteeOf(DIST, SCHOOL, COMMITTEE)
 
 
 def class_opened(class_id: str) -> ClassOpened:
@@ -65,18 +62,13 @@ def class_opened(class_id: str) -> ClassOpened:
 def formed(
     committee_id: str = COMMITTEE, level: CommitteeLevel = CommitteeLevel.school
 ) -> CommitteeFormed:
-    return CommitteeFormed(
-        district=DIST,
-        committee_id=committee_id,
-        school_id=SCHOOL,
-        level=level,
-        grade=None,
-        class_id="cls_1" if level == CommitteeLevel.class_ else None,
+    return CommitteeOf(DIST, SCHOOL, committee_id).formed(
         seats=5,
-        term_start=TERM[0],
-        term_end=TERM[1],
-        formed_on=date(2026, 9, 1),
-        formed_by="stf_principal",
+        term=TERM,
+        on=date(2026, 9, 1),
+        by="stf_principal",
+        level=level,
+        class_id="cls_1" if level == CommitteeLevel.class_ else None,
     )
 
 
@@ -92,19 +84,8 @@ def elected(
     committee_id: str = COMMITTEE,
     level: CommitteeLevel = CommitteeLevel.school,
 ) -> CommitteeElected:
-    return CommitteeElected(
-        district=DIST,
-        committee_id=committee_id,
-        school_id=SCHOOL,
-        round_no=round_no,
-        level=level,
-        elected_on=on,
-        term_start=term[0],
-        term_end=term[1],
-        seats=5,
-        members=list(members),
-        voters=40,
-        recorded_by="stf_principal",
+    return CommitteeOf(DIST, SCHOOL, committee_id).elected(
+        members, round_no=round_no, seats=5, term=term, on=on, by="stf_principal", level=level
     )
 
 
@@ -205,21 +186,8 @@ async def test_meetings_open_days_sessions_assessments_and_coordinators_are_kept
         EDUCATION,
         [
             open_day("od_1", date(2026, 10, 9)),
-            ParentMeetingHeld(
-                district=DIST,
-                school_id=SCHOOL,
-                meeting_id="pm_1",
-                held_on=date(2026, 10, 10),
-                recorded_by="stf_1",
-                scope=MeetingScope.class_,
-                grade=1,
-                class_id="cls_1",
-                families_invited=40,
-                parents_attending=35,
-                opinions_before=True,
-                opinions_after=True,
-                committee_ids=[],
-                minutes=None,
+            class_parents_meeting(
+                DIST, SCHOOL, "pm_1", date(2026, 10, 10), class_id="cls_1", grade=1, by="stf_1"
             ),
             session("s1", SessionKind.lecture, 2.0),
             assessed(True, date(2026, 11, 1)),
@@ -282,14 +250,7 @@ async def test_a_membership_ending_the_day_before_d_ends_the_seat_one_ending_on_
     None
 ):
     def ending(on: date) -> MembershipEnding:
-        return MembershipEnding(
-            district=DIST,
-            committee_id=COMMITTEE,
-            school_id=SCHOOL,
-            guardian_ref="g2",
-            reason=EndingReason.last_child_left,
-            ends_on=on,
-        )
+        return OURS.ending("g2", on, EndingReason.last_child_left)
 
     base = [*CLASSES, formed(), elected([seat("g1", "cls_1"), seat("g2", "cls_2")])]
     assert (await kpis([*base, ending(D - timedelta(1))]))["representation"] == 0.5
@@ -298,37 +259,13 @@ async def test_a_membership_ending_the_day_before_d_ends_the_seat_one_ending_on_
 
 async def test_a_resignation_or_removal_on_d_ends_the_seat_and_a_by_election_fills_it() -> None:
     base = [*CLASSES, formed(), elected([seat("g1", "cls_1"), seat("g2", "cls_2")])]
-    resigned = MemberResigned(
-        district=DIST,
-        committee_id=COMMITTEE,
-        school_id=SCHOOL,
-        guardian_ref="g2",
-        reason=ResignReason.moved_away,
-        resigned_on=D,
-        recorded_by="stf_principal",
-    )
+    resigned = OURS.resigned("g2", D, ResignReason.moved_away, by="stf_principal")
     assert (await kpis([*base, resigned]))["representation"] == 0.5
     assert (await kpis([*base, resigned], d=D - timedelta(1)))["representation"] == 1.0
-    removed = MemberRemoved(
-        district=DIST,
-        committee_id=COMMITTEE,
-        school_id=SCHOOL,
-        guardian_ref="g1",
-        reason=RemovalReason.repeated_absence,
-        removed_on=D,
-        decided_by="stf_principal",
-        note=None,
-    )
+    removed = OURS.removed("g1", D, RemovalReason.repeated_absence, by="stf_principal")
     assert (await kpis([*base, removed]))["representation"] == 0.5
-    by_election = ByElectionHeld(
-        district=DIST,
-        committee_id=COMMITTEE,
-        school_id=SCHOOL,
-        round_no=2,
-        held_on=D,
-        members=[seat("g3", "cls_2")],
-        seats=5,
-        recorded_by="stf_principal",
+    by_election = OURS.by_election(
+        [seat("g3", "cls_2")], round_no=2, seats=5, on=D, by="stf_principal"
     )
     assert (await kpis([*base, resigned, by_election]))["representation"] == 1.0
 

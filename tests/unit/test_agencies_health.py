@@ -4,13 +4,13 @@ rules of its views: a hospital's own queue, its figures and statuses, screening 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
-from tests.support.agencies_fold import fold_rows, one_by_one
+from tests.support import agencies_education as ev
+from tests.support.agencies_fold import CannedPool, fold_rows, one_by_one
 from tongxin_agencies.application.health_views import (
     coverage,
     deadline_cell,
@@ -42,7 +42,6 @@ from tongxin_contracts.events.registry import (
 )
 from tongxin_contracts.events.wellbeing import (
     ConsentDecision,
-    ConsentGivenBy,
     ConsentRecorded,
     CrisisReferred,
     ReferralAcknowledged,
@@ -67,26 +66,16 @@ HOSPITAL = Principal("doc-h1", Role.hospital, D, org="h1")
 def referred(
     rid: str, hospital: str = "h1", at: datetime = T0, school: str = "s1"
 ) -> CrisisReferred:
-    return CrisisReferred(
-        district=D,
-        school_id=school,
-        referral_id=rid,
-        student_ref=f"stu-{rid}",
-        hospital_id=hospital,
-        referred_by="psy1",
-        referred_at=at,
-        acknowledge_by=at + timedelta(hours=1),
+    return cast(
+        CrisisReferred,
+        ev.referred(rid, at, school, student=f"stu-{rid}", hospital=hospital, by="psy1"),
     )
 
 
 def acknowledged(rid: str, after: timedelta, hospital: str = "h1") -> ReferralAcknowledged:
-    return ReferralAcknowledged(
-        district=D,
-        school_id="s1",
-        referral_id=rid,
-        hospital_id=hospital,
-        acknowledged_at=T0 + after,
-        within_deadline=after <= timedelta(hours=1),
+    within = after <= timedelta(hours=1)
+    return cast(
+        ReferralAcknowledged, ev.acknowledged(rid, T0 + after, within, "s1", hospital=hospital)
     )
 
 
@@ -104,32 +93,15 @@ def enrolled(ref: str, school: str = "s1") -> StudentEnrolled:
 
 
 def offered(ref: str, school: str = "s1") -> ScreeningOffered:
-    return ScreeningOffered(district=D, school_id=school, student_ref=ref, school_year=SY)
+    return cast(ScreeningOffered, ev.offered(ref, SY, school))
 
 
 def consent(ref: str, decision: ConsentDecision, on: date = date(2026, 9, 20)) -> ConsentRecorded:
-    return ConsentRecorded(
-        district=D,
-        school_id="s1",
-        student_ref=ref,
-        school_year=SY,
-        decision=decision,
-        given_by=ConsentGivenBy.guardian,
-        guardian_ref=f"g-{ref}",
-        recorded_on=on,
-    )
+    return cast(ConsentRecorded, ev.consent(ref, on, sy=SY, school_id="s1", decision=decision))
 
 
 def completed(ref: str, sid: str, on: date = date(2026, 10, 1)) -> ScreeningCompleted:
-    return ScreeningCompleted(
-        district=D,
-        school_id="s1",
-        student_ref=ref,
-        school_year=SY,
-        screening_id=sid,
-        instrument_id="phq",
-        completed_on=on,
-    )
+    return cast(ScreeningCompleted, ev.screened(sid, ref, on, SY, "s1", instrument="phq"))
 
 
 SCHOOL = SchoolRegistered(
@@ -416,21 +388,6 @@ def test_screening_coverage_is_screened_over_enrolled_and_pooled_over_schools() 
 
 
 # --- the providers, on canned rows ------------------------------------------------------------
-
-
-class CannedPool:
-    """Answers ``fetch`` with the rows of the first table named in the SQL."""
-
-    def __init__(self, rows: Mapping[str, list[dict[str, Any]]]) -> None:
-        self.rows = rows
-        self.asked: list[tuple[Any, ...]] = []
-
-    async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
-        self.asked.append(args)
-        for name, rows in self.rows.items():
-            if name in sql:
-                return rows
-        return []
 
 
 def ctx(who: Principal, pool: CannedPool, **params: str) -> ViewContext:

@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 
-from tests.unit.test_agencies_education_safety import (
+from tests.support.agencies_safety import (
     SCHOOL,
     at,
     fold,

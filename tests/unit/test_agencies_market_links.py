@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from tests.unit.test_agencies_education_safety import (
+from tests.support.agencies_safety import (
     DIST,
     D,
     fold,

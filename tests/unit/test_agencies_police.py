@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from tests.unit.test_agencies_education_safety import (
+from tests.support.agencies_safety import (
     DIST,
     SCHOOL,
     D,
