@@ -5,14 +5,19 @@ overdue, rectified). Nothing about a student."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
 from typing import Any
 
 from tongxin_agencies.application.policy import Action
-from tongxin_agencies.application.scoped import Where, schools_in, status_param
+from tongxin_agencies.application.scoped import (
+    Where,
+    column,
+    schools_in,
+    scope_link,
+    status_param,
+    year_start,
+)
 from tongxin_agencies.application.views import (
     Cell,
-    Column,
     Dashboard,
     Figure,
     ItemList,
@@ -22,28 +27,10 @@ from tongxin_agencies.application.views import (
     ViewContext,
     dashboard,
     item_list,
-    list_link,
 )
 from tongxin_agencies.domain import safety_kpis as rules
-from tongxin_contracts.calendar import school_year_of, year_period
 
 S = "market"
-
-
-def C(key: str, zh: str, en: str, unit: Any = "text") -> Column:  # noqa: N802
-    return Column(key=key, label=L(zh, en), unit=unit)
-
-
-def _start(d: date) -> date:
-    return year_period(school_year_of(d)).start
-
-
-def _link(key: str, where: Where, school_id: str | None = None, **more: str) -> str:
-    if school_id is None and where.school_ids == [where.label]:
-        school_id = where.label
-    if school_id is not None:
-        return list_link(key, school_id=school_id, **more)
-    return list_link(key, district=where.district, **more)
 
 
 async def _where(ctx: ViewContext) -> Where:
@@ -64,7 +51,7 @@ HAZARDS = f"""SELECT h.school_id, h.hazard_id, h.inspection_id, h.kind, h.severi
 
 async def _inspections(ctx: ViewContext, where: Where) -> list[dict[str, Any]]:
     d = ctx.today
-    return [dict(r) for r in await ctx.pool.fetch(INSPECTIONS, where.school_ids, _start(d), d)]
+    return [dict(r) for r in await ctx.pool.fetch(INSPECTIONS, where.school_ids, year_start(d), d)]
 
 
 async def _hazards(ctx: ViewContext, where: Where) -> list[dict[str, Any]]:
@@ -72,7 +59,7 @@ async def _hazards(ctx: ViewContext, where: Where) -> list[dict[str, Any]]:
     d = ctx.today
     return [
         dict(r)
-        for r in await ctx.pool.fetch(HAZARDS, where.school_ids, _start(d))
+        for r in await ctx.pool.fetch(HAZARDS, where.school_ids, year_start(d))
         if not rules.hazard_rectified(dict(r), d) or r["rectified_on"] <= d
     ]
 
@@ -96,10 +83,10 @@ async def market_page(ctx: ViewContext) -> Dashboard:
         n = {k: sum(1 for h in mine_h if rule(h, d)) for k, rule in hz.items()}
 
         def ilink(kind: str, school: str = school) -> str:
-            return _link("market.inspections", where, school, kind=kind)
+            return scope_link("market.inspections", where, school, kind=kind)
 
         def hlink(status: str, school: str = school) -> str:
-            return _link("market.hazards", where, school, status=status)
+            return scope_link("market.hazards", where, school, status=status)
 
         rows.append(
             [
@@ -121,10 +108,10 @@ async def market_page(ctx: ViewContext) -> Dashboard:
     overdue = [h for h in hazards if hz["overdue"](h, d)]
     rectified = [h for h in hazards if hz["rectified"](h, d)]
     target = ctx.settings.targets.hazards_overdue
-    ilink_all = _link("market.inspections", where)
+    ilink_all = scope_link("market.inspections", where)
 
     def hlink_all(status: str) -> str:
-        return _link("market.hazards", where, status=status)
+        return scope_link("market.hazards", where, status=status)
 
     panel = Panel(
         key="shops",
@@ -162,12 +149,14 @@ async def market_page(ctx: ViewContext) -> Dashboard:
                 key="shops_by_school",
                 label=L("各校周边", "By school"),
                 columns=[
-                    C("school", "学校", "School"),
-                    C("food_shops", "食品店检查", "Food shop inspections", "count"),
-                    C("stationery_shops", "文具店检查", "Stationery shop inspections", "count"),
-                    C("open", "未整改", "Open", "count"),
-                    C("overdue", "逾期", "Overdue", "count"),
-                    C("rectified", "已整改", "Rectified", "count"),
+                    column("school", "学校", "School"),
+                    column("food_shops", "食品店检查", "Food shop inspections", "count"),
+                    column(
+                        "stationery_shops", "文具店检查", "Stationery shop inspections", "count"
+                    ),
+                    column("open", "未整改", "Open", "count"),
+                    column("overdue", "逾期", "Overdue", "count"),
+                    column("rectified", "已整改", "Rectified", "count"),
                 ],
                 rows=rows,
             )
@@ -201,13 +190,13 @@ async def inspections_list(ctx: ViewContext) -> ItemList:
         if kind is None or i["kind"] == kind
     ]
     cols = [
-        C("school", "学校", "School"),
-        C("inspection_id", "检查编号", "Inspection"),
-        C("kind", "类别", "Kind"),
-        C("inspector", "检查单位", "Inspector"),
-        C("inspected_on", "检查日期", "Inspected on", "date"),
-        C("reinspection_of", "复查", "Re-inspection of"),
-        C("hazards_found", "发现隐患", "Hazards found", "count"),
+        column("school", "学校", "School"),
+        column("inspection_id", "检查编号", "Inspection"),
+        column("kind", "类别", "Kind"),
+        column("inspector", "检查单位", "Inspector"),
+        column("inspected_on", "检查日期", "Inspected on", "date"),
+        column("reinspection_of", "复查", "Re-inspection of"),
+        column("hazards_found", "发现隐患", "Hazards found", "count"),
     ]
     return ItemList(
         key="market.inspections",
@@ -241,14 +230,14 @@ async def hazards_list(ctx: ViewContext) -> ItemList:
         if status is None or rules.HAZARD_STATES[status](h, d)
     ]
     cols = [
-        C("school", "学校", "School"),
-        C("hazard_id", "隐患编号", "Hazard"),
-        C("kind", "类别", "Kind"),
-        C("severity", "等级", "Severity"),
-        C("owner", "整改责任方", "Owner"),
-        C("rectify_by", "整改期限", "Rectify by", "date"),
-        C("rectified_on", "整改日期", "Rectified on", "date"),
-        C("days_overdue", "逾期天数", "Days overdue", "days"),
+        column("school", "学校", "School"),
+        column("hazard_id", "隐患编号", "Hazard"),
+        column("kind", "类别", "Kind"),
+        column("severity", "等级", "Severity"),
+        column("owner", "整改责任方", "Owner"),
+        column("rectify_by", "整改期限", "Rectify by", "date"),
+        column("rectified_on", "整改日期", "Rectified on", "date"),
+        column("days_overdue", "逾期天数", "Days overdue", "days"),
     ]
     return ItemList(
         key="market.hazards",
