@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from tongxin_agencies.application import hazard_lists
+from tongxin_agencies.application.hazard_lists import hazards_sql, year_hazards
 from tongxin_agencies.application.policy import Action
 from tongxin_agencies.application.scoped import (
     Where,
@@ -32,6 +34,8 @@ from tongxin_agencies.domain import safety_kpis as rules
 
 S = "market"
 
+HAZARDS = hazards_sql(S)
+
 
 async def _where(ctx: ViewContext) -> Where:
     return await schools_in(ctx, Action.market_read, S)
@@ -42,11 +46,6 @@ INSPECTIONS = f"""SELECT school_id, inspection_id, kind, inspector, inspected_on
     FROM {S}.inspections WHERE school_id = ANY($1::text[]) AND inspected_on >= $2
       AND inspected_on <= $3
     ORDER BY school_id, inspected_on, inspection_id"""
-HAZARDS = f"""SELECT h.school_id, h.hazard_id, h.inspection_id, h.kind, h.severity, h.owner,
-        h.rectify_by, h.rectified_on, h.within_deadline
-    FROM {S}.hazards h
-    WHERE h.school_id = ANY($1::text[]) AND (h.rectified_on IS NULL OR h.rectified_on >= $2)
-    ORDER BY h.school_id, h.rectify_by, h.hazard_id"""
 
 
 async def _inspections(ctx: ViewContext, where: Where) -> list[dict[str, Any]]:
@@ -54,22 +53,12 @@ async def _inspections(ctx: ViewContext, where: Where) -> list[dict[str, Any]]:
     return [dict(r) for r in await ctx.pool.fetch(INSPECTIONS, where.school_ids, year_start(d), d)]
 
 
-async def _hazards(ctx: ViewContext, where: Where) -> list[dict[str, Any]]:
-    """Hazards open on D, and those rectified this school year (up to D)."""
-    d = ctx.today
-    return [
-        dict(r)
-        for r in await ctx.pool.fetch(HAZARDS, where.school_ids, year_start(d))
-        if not rules.hazard_rectified(dict(r), d) or r["rectified_on"] <= d
-    ]
-
-
 @dashboard("market")
 async def market_page(ctx: ViewContext) -> Dashboard:
     where = await _where(ctx)
     d = ctx.today
     inspections = await _inspections(ctx, where)
-    hazards = await _hazards(ctx, where)
+    hazards = await year_hazards(ctx, where, S)
     by_school_i: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for i in inspections:
         by_school_i[i["school_id"]].append(i)
@@ -213,37 +202,7 @@ async def hazards_list(ctx: ViewContext) -> ItemList:
     """Shop hazards open on D, and those rectified this school year; ``status`` (open,
     overdue, rectified) narrows them to what one figure counts, by the figure's own rule."""
     where = await _where(ctx)
-    d = ctx.today
-    status = status_param(ctx, rules.HAZARD_STATES)
-    rows = [
-        [
-            Cell(value=where.names[h["school_id"]]),
-            Cell(value=h["hazard_id"]),
-            Cell(value=h["kind"]),
-            Cell(value=h["severity"]),
-            Cell(value=h["owner"]),
-            Cell(value=h["rectify_by"], meets=not rules.hazard_overdue(h, d)),
-            Cell(value=h["rectified_on"] if rules.hazard_rectified(h, d) else None),
-            Cell(value=(d - h["rectify_by"]).days if rules.hazard_overdue(h, d) else None),
-        ]
-        for h in await _hazards(ctx, where)
-        if status is None or rules.HAZARD_STATES[status](h, d)
-    ]
-    cols = [
-        column("school", "学校", "School"),
-        column("hazard_id", "隐患编号", "Hazard"),
-        column("kind", "类别", "Kind"),
-        column("severity", "等级", "Severity"),
-        column("owner", "整改责任方", "Owner"),
-        column("rectify_by", "整改期限", "Rectify by", "date"),
-        column("rectified_on", "整改日期", "Rectified on", "date"),
-        column("days_overdue", "逾期天数", "Days overdue", "days"),
-    ]
-    return ItemList(
-        key="market.hazards",
-        title=L("食品、文具店隐患", "Shop hazards"),
-        scope=where.label,
-        as_of=d,
-        columns=cols,
-        rows=rows,
+    key = "market.hazards"
+    return await hazard_lists.hazards_list(
+        ctx, where, S, key, L("食品、文具店隐患", "Shop hazards"), kind=True
     )

@@ -10,6 +10,8 @@ from collections import Counter, defaultdict
 from datetime import date, timedelta
 from typing import Any
 
+from tongxin_agencies.application import hazard_lists
+from tongxin_agencies.application.hazard_lists import hazards_sql, year_hazards
 from tongxin_agencies.application.kpis_safety import cutoff
 from tongxin_agencies.application.policy import Action
 from tongxin_agencies.application.scoped import (
@@ -40,6 +42,8 @@ from tongxin_contracts.calendar import month_bounds, month_of
 
 S = "police"
 
+HAZARDS = hazards_sql(S)
+
 
 async def _where(ctx: ViewContext) -> Where:
     return await schools_in(ctx, Action.police_read, S)
@@ -63,11 +67,6 @@ INCIDENTS = f"""SELECT school_id, incident_id, category, students_involved, reco
     FROM {S}.incidents WHERE school_id = ANY($1::text[]) AND recorded_on >= $2
       AND recorded_on <= $3
     ORDER BY school_id, recorded_on, incident_id"""
-HAZARDS = f"""SELECT school_id, hazard_id, inspection_id, kind, severity, owner, rectify_by,
-        rectified_on, within_deadline
-    FROM {S}.hazards
-    WHERE school_id = ANY($1::text[]) AND (rectified_on IS NULL OR rectified_on >= $2)
-    ORDER BY school_id, rectify_by, hazard_id"""
 
 
 async def _shifts(ctx: ViewContext, where: Where) -> list[dict[str, Any]]:
@@ -78,17 +77,6 @@ async def _shifts(ctx: ViewContext, where: Where) -> list[dict[str, Any]]:
 async def _incidents(ctx: ViewContext, where: Where) -> list[dict[str, Any]]:
     d = ctx.today
     return [dict(r) for r in await ctx.pool.fetch(INCIDENTS, where.school_ids, year_start(d), d)]
-
-
-async def _hazards(ctx: ViewContext, where: Where) -> list[dict[str, Any]]:
-    """Hazards open on D, and those rectified in the school year (up to D)."""
-    d = ctx.today
-    rows = await ctx.pool.fetch(HAZARDS, where.school_ids, year_start(d))
-    return [
-        dict(r)
-        for r in rows
-        if not rules.hazard_rectified(dict(r), d) or year_start(d) <= r["rectified_on"] <= d
-    ]
 
 
 def month_ends(d: date) -> list[tuple[str, date]]:
@@ -313,7 +301,7 @@ async def police_page(ctx: ViewContext) -> Dashboard:
         ],
     )
 
-    hazards = await _hazards(ctx, where)
+    hazards = await year_hazards(ctx, where, S)
     hz = rules.HAZARD_STATES
     open_h = [h for h in hazards if hz["open"](h, d)]
     overdue = [h for h in hazards if hz["overdue"](h, d)]
@@ -499,30 +487,7 @@ async def hazards_list(ctx: ViewContext) -> ItemList:
     """Order and traffic hazards open on D, and those rectified this school year; ``status``
     (open, overdue, rectified) narrows them to what one figure counts."""
     where = await _where(ctx)
-    d = ctx.today
-    status = status_param(ctx, rules.HAZARD_STATES)
-    rows = [
-        [
-            Cell(value=where.names[h["school_id"]]),
-            Cell(value=h["hazard_id"]),
-            Cell(value=h["severity"]),
-            Cell(value=h["owner"]),
-            Cell(value=h["rectify_by"], meets=not rules.hazard_overdue(h, d)),
-            Cell(value=h["rectified_on"] if rules.hazard_rectified(h, d) else None),
-            Cell(value=(d - h["rectify_by"]).days if rules.hazard_overdue(h, d) else None),
-        ]
-        for h in await _hazards(ctx, where)
-        if status is None or rules.HAZARD_STATES[status](h, d)
-    ]
-    cols = [
-        column("school", "学校", "School"),
-        column("hazard_id", "隐患编号", "Hazard"),
-        column("severity", "等级", "Severity"),
-        column("owner", "整改责任方", "Owner"),
-        column("rectify_by", "整改期限", "Rectify by", "date"),
-        column("rectified_on", "整改日期", "Rectified on", "date"),
-        column("days_overdue", "逾期天数", "Days overdue", "days"),
-    ]
-    return _list(
-        "police.hazards", L("治安与交通隐患", "Order and traffic hazards"), where, ctx, cols, rows
+    key = "police.hazards"
+    return await hazard_lists.hazards_list(
+        ctx, where, S, key, L("治安与交通隐患", "Order and traffic hazards"), kind=False
     )
