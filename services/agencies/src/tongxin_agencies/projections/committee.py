@@ -16,6 +16,8 @@ from datetime import timedelta
 from tongxin_agencies.projections.committees_facts import (
     SeatEnded,
     committee_columns,
+    meeting_columns,
+    on_seat_ended,
     seat_columns,
     seat_end,
     seats_started_on,
@@ -25,9 +27,6 @@ from tongxin_contracts.events.committees import (
     CommitteeElected,
     CommitteeFormed,
     JointMeetingHeld,
-    MemberRemoved,
-    MemberResigned,
-    MembershipEnding,
     OpenDayHeld,
     ParentFeedbackAnswered,
     ParentFeedbackReceived,
@@ -168,19 +167,14 @@ def _seat_ended(e: SeatEnded, rows: Changes) -> None:
     )
 
 
-COMMITTEE.on(MemberResigned)(_seat_ended)
-COMMITTEE.on(MemberRemoved)(_seat_ended)
-COMMITTEE.on(MembershipEnding)(_seat_ended)
+on_seat_ended(COMMITTEE, _seat_ended)
 
 
 @COMMITTEE.on(JointMeetingHeld)
 def _(e: JointMeetingHeld, rows: Changes) -> None:
     rows["meetings"].upsert(
         e.meeting_id,
-        district=e.district,
-        school_id=e.school_id,
-        kind="joint",
-        held_on=e.held_on,
+        **meeting_columns(e),
         committee_ids=sorted(e.committee_ids),
         parents_attending=e.parents_attending,
     )
@@ -190,10 +184,7 @@ def _(e: JointMeetingHeld, rows: Changes) -> None:
 def _(e: ParentMeetingHeld, rows: Changes) -> None:
     rows["meetings"].upsert(
         e.meeting_id,
-        district=e.district,
-        school_id=e.school_id,
-        kind="parent_meeting",
-        held_on=e.held_on,
+        **meeting_columns(e),
         committee_ids=sorted(e.committee_ids),
         scope=e.scope.value,
         class_id=e.class_id,
@@ -205,10 +196,7 @@ def _(e: ParentMeetingHeld, rows: Changes) -> None:
 def _(e: OpenDayHeld, rows: Changes) -> None:
     rows["meetings"].upsert(
         e.meeting_id,
-        district=e.district,
-        school_id=e.school_id,
-        kind="open_day",
-        held_on=e.held_on,
+        **meeting_columns(e),
         days=e.days,
         parents_attending=e.parents_attending,
     )
@@ -218,10 +206,7 @@ def _(e: OpenDayHeld, rows: Changes) -> None:
 def _(e: ReceptionDayHeld, rows: Changes) -> None:
     rows["meetings"].upsert(
         e.meeting_id,
-        district=e.district,
-        school_id=e.school_id,
-        kind="reception_day",
-        held_on=e.held_on,
+        **meeting_columns(e),
         parents_attending=e.families_received,
     )
 

@@ -7,6 +7,7 @@ row values, so the two cannot drift apart. None of them reads or returns a stude
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -14,13 +15,25 @@ from tongxin_contracts.events.committees import (
     ByElectionHeld,
     CommitteeElected,
     CommitteeFormed,
+    JointMeetingHeld,
     MemberRemoved,
     MemberResigned,
     MembershipEnding,
+    OpenDayHeld,
+    ParentMeetingHeld,
+    ReceptionDayHeld,
     Seat,
 )
+from tongxin_platform.projection import Changes, Projection
 
 SeatEnded = MemberResigned | MemberRemoved | MembershipEnding
+Meeting = JointMeetingHeld | ParentMeetingHeld | OpenDayHeld | ReceptionDayHeld
+MEETING_KINDS: dict[type[Meeting], str] = {
+    JointMeetingHeld: "joint",
+    ParentMeetingHeld: "parent_meeting",
+    OpenDayHeld: "open_day",
+    ReceptionDayHeld: "reception_day",
+}
 
 
 def committee_columns(e: CommitteeFormed) -> dict[str, Any]:
@@ -53,3 +66,20 @@ def seat_end(e: SeatEnded) -> tuple[date, str, str]:
     if isinstance(e, MemberRemoved):
         return e.removed_on, "removed", e.reason.value
     return e.ends_on, "ending", e.reason.value
+
+
+def on_seat_ended(p: Projection, handler: Callable[[SeatEnded, Changes], None]) -> None:
+    """``handler`` folds every way a seat ends (resigned, removed, membership ending)."""
+    p.on(MemberResigned)(handler)
+    p.on(MemberRemoved)(handler)
+    p.on(MembershipEnding)(handler)
+
+
+def meeting_columns(e: Meeting) -> dict[str, Any]:
+    """Where and when a meeting (or an open or reception day) was held, and its kind."""
+    return {
+        "district": e.district,
+        "school_id": e.school_id,
+        "kind": MEETING_KINDS[type(e)],
+        "held_on": e.held_on,
+    }

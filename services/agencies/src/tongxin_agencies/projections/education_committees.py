@@ -11,6 +11,8 @@ from __future__ import annotations
 from tongxin_agencies.projections.committees_facts import (
     SeatEnded,
     committee_columns,
+    meeting_columns,
+    on_seat_ended,
     seat_columns,
     seat_end,
     seats_started_on,
@@ -22,9 +24,6 @@ from tongxin_contracts.events.committees import (
     CoordinatorAppointed,
     CoordinatorWithdrawn,
     JointMeetingHeld,
-    MemberRemoved,
-    MemberResigned,
-    MembershipEnding,
     OpenDayHeld,
     ParentMeetingHeld,
     ParentSchoolAssessed,
@@ -249,18 +248,13 @@ def register(p: Projection) -> None:
             reason=reason,
         )
 
-    p.on(MemberResigned)(_seat_ended)
-    p.on(MemberRemoved)(_seat_ended)
-    p.on(MembershipEnding)(_seat_ended)
+    on_seat_ended(p, _seat_ended)
 
     @p.on(JointMeetingHeld)
     def _(e: JointMeetingHeld, rows: Changes) -> None:
         rows["committee_meetings"].upsert(
             e.meeting_id,
-            district=e.district,
-            school_id=e.school_id,
-            kind="joint",
-            held_on=e.held_on,
+            **meeting_columns(e),
             scope="school",
             parents_attending=e.parents_attending,
         )
@@ -269,10 +263,7 @@ def register(p: Projection) -> None:
     def _(e: ParentMeetingHeld, rows: Changes) -> None:
         rows["committee_meetings"].upsert(
             e.meeting_id,
-            district=e.district,
-            school_id=e.school_id,
-            kind="parent_meeting",
-            held_on=e.held_on,
+            **meeting_columns(e),
             scope=e.scope.value,
             grade=e.grade,
             class_id=e.class_id,
@@ -284,10 +275,7 @@ def register(p: Projection) -> None:
     def _(e: ReceptionDayHeld, rows: Changes) -> None:
         rows["committee_meetings"].upsert(
             e.meeting_id,
-            district=e.district,
-            school_id=e.school_id,
-            kind="reception_day",
-            held_on=e.held_on,
+            **meeting_columns(e),
             scope="school",
             families=e.families_received,
         )
