@@ -5,6 +5,8 @@ overdue, rectified) with the figure's own rule."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date
 from typing import Any
 
 from tongxin_agencies.application.scoped import Where, column, status_param, year_start
@@ -63,3 +65,17 @@ async def hazards_list(
         column("days_overdue", "逾期天数", "Days overdue", "days"),
     ]
     return ItemList(key=key, title=title, scope=where.label, as_of=d, columns=cols, rows=rows)
+
+
+def hazard_cells(
+    hazards: Iterable[Mapping[str, Any]], d: date, link: Callable[[str], str]
+) -> list[Cell]:
+    """A school's hazards open, past their deadline (red unless none) and rectified on D, each
+    cell opening the list of exactly those (``link(status)``)."""
+    mine = list(hazards)
+    n = {k: sum(1 for h in mine if rule(h, d)) for k, rule in rules.HAZARD_STATES.items()}
+    return [
+        Cell(value=n["open"], link=link("open")),
+        Cell(value=n["overdue"], meets=n["overdue"] == 0, link=link("overdue")),
+        Cell(value=n["rectified"], link=link("rectified")),
+    ]

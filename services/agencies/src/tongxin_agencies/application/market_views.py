@@ -4,11 +4,10 @@ overdue, rectified). Nothing about a student."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 from tongxin_agencies.application import hazard_lists
-from tongxin_agencies.application.hazard_lists import hazards_sql, year_hazards
+from tongxin_agencies.application.hazard_lists import hazard_cells, hazards_sql, year_hazards
 from tongxin_agencies.application.policy import Action
 from tongxin_agencies.application.scoped import (
     Where,
@@ -59,17 +58,11 @@ async def market_page(ctx: ViewContext) -> Dashboard:
     d = ctx.today
     inspections = await _inspections(ctx, where)
     hazards = await year_hazards(ctx, where, S)
-    by_school_i: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for i in inspections:
-        by_school_i[i["school_id"]].append(i)
-    by_school_h: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for h in hazards:
-        by_school_h[h["school_id"]].append(h)
+    by_school_i, by_school_h = rules.by_school(inspections), rules.by_school(hazards)
     hz = rules.HAZARD_STATES
     rows = []
     for school in where.school_ids:
-        mine_i, mine_h = by_school_i[school], by_school_h[school]
-        n = {k: sum(1 for h in mine_h if rule(h, d)) for k, rule in hz.items()}
+        mine_i = by_school_i[school]
 
         def ilink(kind: str, school: str = school) -> str:
             return scope_link("market.inspections", where, school, kind=kind)
@@ -88,9 +81,7 @@ async def market_page(ctx: ViewContext) -> Dashboard:
                     value=sum(1 for i in mine_i if i["kind"] == "stationery_shops"),
                     link=ilink("stationery_shops"),
                 ),
-                Cell(value=n["open"], link=hlink("open")),
-                Cell(value=n["overdue"], meets=n["overdue"] == 0, link=hlink("overdue")),
-                Cell(value=n["rectified"], link=hlink("rectified")),
+                *hazard_cells(by_school_h[school], d, hlink),
             ]
         )
     open_h = [h for h in hazards if hz["open"](h, d)]

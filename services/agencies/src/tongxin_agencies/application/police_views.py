@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
 from tongxin_agencies.application import hazard_lists
-from tongxin_agencies.application.hazard_lists import hazards_sql, year_hazards
+from tongxin_agencies.application.hazard_lists import hazard_cells, hazards_sql, year_hazards
 from tongxin_agencies.application.kpis_safety import cutoff
 from tongxin_agencies.application.policy import Action
 from tongxin_agencies.application.scoped import (
@@ -309,25 +310,14 @@ async def police_page(ctx: ViewContext) -> Dashboard:
     def hazards_of(status: str, school: str | None = None) -> str:
         return scope_link("police.hazards", where, school, status=status)
 
-    per_school: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for h in hazards:
-        per_school[h["school_id"]].append(h)
-    hazard_rows = []
-    for school in where.school_ids:
-        mine = per_school[school]
-        n = {k: sum(1 for h in mine if rule(h, d)) for k, rule in hz.items()}
-        hazard_rows.append(
-            [
-                Cell(value=where.names[school]),
-                Cell(value=n["open"], link=hazards_of("open", school)),
-                Cell(
-                    value=n["overdue"],
-                    meets=n["overdue"] == 0,
-                    link=hazards_of("overdue", school),
-                ),
-                Cell(value=n["rectified"], link=hazards_of("rectified", school)),
-            ]
-        )
+    per_school = rules.by_school(hazards)
+    hazard_rows = [
+        [
+            Cell(value=where.names[school]),
+            *hazard_cells(per_school[school], d, partial(hazards_of, school=school)),
+        ]
+        for school in where.school_ids
+    ]
     hazard_panel = Panel(
         key="hazards",
         label=L("校园周边治安与交通隐患", "Order and traffic hazards around schools"),
