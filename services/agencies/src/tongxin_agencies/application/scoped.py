@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 
 from tongxin_agencies.application.policy import POLICY
-from tongxin_agencies.application.views import Column, L, ViewContext, list_link
+from tongxin_agencies.application.views import Cell, Column, L, ViewContext, list_link
 from tongxin_contracts.calendar import school_year_of, year_period
 from tongxin_platform.http import ProblemError, not_found
 from tongxin_platform.policy import Scope
@@ -71,6 +71,16 @@ def column(key: str, zh: str, en: str, unit: Any = "text") -> Column:
 def year_start(d: date) -> date:
     """The first day of the school year containing ``d``."""
     return year_period(school_year_of(d)).start
+
+
+def coverage_cells(total: int, done: int, link: str | None = None) -> list[Cell]:
+    """How many, how many done, and how many not (red unless none; ``link``: the list of
+    those not done)."""
+    return [
+        Cell(value=total),
+        Cell(value=done),
+        Cell(value=total - done, meets=total == done, link=link),
+    ]
 
 
 def _allowed(ctx: ViewContext, action: str, where: Scope) -> bool:
