@@ -19,6 +19,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from tongxin_agencies.application.policy import Action
+from tongxin_agencies.application.scoped import choice_param
 from tongxin_agencies.application.views import (
     Cell,
     Column,
@@ -311,15 +312,7 @@ async def carers_page(ctx: ViewContext) -> Dashboard:
 async def pairings_list(ctx: ViewContext) -> ItemList:
     """The caller's pairings with one status (all, pending, accepted, overdue, parents_stale)."""
     f = _filter(ctx)
-    status = ctx.params.get("status", "all")
-    if status not in STATUSES:
-        raise ProblemError(
-            422,
-            "Invalid parameter",
-            f"status: one of {', '.join(STATUSES)}",
-            field="status",
-            rule="param.choice",
-        )
+    status = choice_param(ctx, STATUSES, "all")
     d, settings = ctx.today, ctx.settings
     rows = [r for r in await pairing_rows(ctx, f) if status in pairing_status(r, settings, d)]
     return ItemList(

@@ -19,6 +19,7 @@ from datetime import date
 from typing import Any
 
 from tongxin_agencies.application.policy import Action
+from tongxin_agencies.application.scoped import choice_param
 from tongxin_agencies.application.views import (
     Cell,
     Column,
@@ -331,15 +332,7 @@ async def meetings_list(ctx: ViewContext) -> ItemList:
 async def feedback_list(ctx: ViewContext) -> ItemList:
     """The committee's feedback with one status (received, answered, on_time, open, overdue)."""
     c = await _committee(ctx)
-    status = ctx.params.get("status", "received")
-    if status not in FEEDBACK_STATUSES:
-        raise ProblemError(
-            422,
-            "Invalid parameter",
-            f"status: one of {', '.join(FEEDBACK_STATUSES)}",
-            field="status",
-            rule="param.choice",
-        )
+    status = choice_param(ctx, FEEDBACK_STATUSES, "received")
     d = ctx.today
     rows = [f for f in await _feedback(ctx, c["committee_id"]) if status in feedback_status(f, d)]
     return ItemList(

@@ -32,6 +32,7 @@ from tongxin_agencies.application.kpis import (
     plain,
 )
 from tongxin_agencies.application.policy import POLICY, Action
+from tongxin_agencies.application.scoped import coverage_cells
 from tongxin_agencies.application.views import (
     Cell,
     Column,
@@ -356,9 +357,7 @@ async def classes_coverage(ctx: ViewContext) -> ItemList:
         [
             Cell(value=r["school"]),
             Cell(value=r["class_id"]),
-            Cell(value=r["enrolled"]),
-            Cell(value=r["visited"]),
-            Cell(value=r["enrolled"] - r["visited"], meets=r["enrolled"] == r["visited"]),
+            *coverage_cells(r["enrolled"], r["visited"]),
             Cell(value=r["head_teacher_visited"]),
             Cell(value=r["special"]),
             Cell(value=r["special_visited"]),
@@ -502,9 +501,7 @@ async def screening(ctx: ViewContext) -> ItemList:
     rows = [
         [
             Cell(value=r["school"]),
-            Cell(value=r["enrolled"]),
-            Cell(value=r["screened"]),
-            Cell(value=r["enrolled"] - r["screened"], meets=r["enrolled"] == r["screened"]),
+            *coverage_cells(r["enrolled"], r["screened"]),
         ]
         for r in records
     ]
@@ -641,9 +638,7 @@ async def training(ctx: ViewContext) -> ItemList:
     rows = [
         [
             Cell(value=r["school"]),
-            Cell(value=r["staff"]),
-            Cell(value=r["trained"]),
-            Cell(value=r["staff"] - r["trained"], meets=r["staff"] == r["trained"]),
+            *coverage_cells(r["staff"], r["trained"]),
         ]
         for r in records
     ]

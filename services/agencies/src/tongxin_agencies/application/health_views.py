@@ -19,6 +19,7 @@ from datetime import date, datetime
 from typing import Any
 
 from tongxin_agencies.application.policy import Action
+from tongxin_agencies.application.scoped import choice_param
 from tongxin_agencies.application.views import (
     Cell,
     Column,
@@ -315,15 +316,7 @@ async def referrals_list(ctx: ViewContext) -> ItemList:
     """A hospital's referrals with one status (``status``: open, overdue, awaiting,
     acknowledged, on_time, late, resolved, all)."""
     hospital_id = _hospital(ctx)
-    status = ctx.params.get("status", "all")
-    if status not in STATUSES:
-        raise ProblemError(
-            422,
-            "Invalid parameter",
-            f"status: one of {', '.join(STATUSES)}",
-            field="status",
-            rule="param.choice",
-        )
+    status = choice_param(ctx, STATUSES, "all")
     d, now, student = ctx.today, ctx.now, shows_student(ctx.who)
     rows = [r for r in await _referrals(ctx, hospital_id) if status in referral_status(r, d, now)]
     return ItemList(

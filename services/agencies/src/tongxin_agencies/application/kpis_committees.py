@@ -14,7 +14,7 @@ import asyncpg
 
 from tongxin_agencies.application.kpis import Figures, KpiDef, KpiPart, Ratio
 from tongxin_agencies.application.policy import BUREAU, Action
-from tongxin_agencies.application.scoped import Where, custom_plans, schools_in
+from tongxin_agencies.application.scoped import Where, column, custom_plans, schools_in
 from tongxin_agencies.application.views import Cell, Column, ItemList, L, ViewContext, item_list
 from tongxin_agencies.config import AgenciesSettings
 from tongxin_agencies.domain import committee_kpis as rules
@@ -170,11 +170,7 @@ DEFS: list[KpiDef] = [
 # --- the lists behind the figures ---------------------------------------------------------------
 
 
-def C(key: str, zh: str, en: str, unit: Any = "text") -> Column:  # noqa: N802
-    return Column(key=key, label=L(zh, en), unit=unit)
-
-
-SCHOOL_COL = C("school", "学校", "School")
+SCHOOL_COL = column("school", "学校", "School")
 
 
 async def _where(ctx: ViewContext, bureau: bool) -> Where:
@@ -200,13 +196,17 @@ async def representation_list(ctx: ViewContext, bureau: bool) -> ItemList:
     hide = bureau or ctx.who.role in BUREAU  # the bureau never sees a pseudonym
     keys = ("classes", "committees", "seats", "terms", "endings")
     rows = {k: await fetch(ctx.pool, k, where.school_ids, ctx.today) for k in keys}
-    cols = [SCHOOL_COL, C("class_id", "班级", "Class"), C("grade", "年级", "Grade", "count")]
+    cols = [
+        SCHOOL_COL,
+        column("class_id", "班级", "Class"),
+        column("grade", "年级", "Grade", "count"),
+    ]
     cols += [
-        C("represented", "有代表", "Represented", "flag"),
-        C("seats", "席位", "Seats", "count"),
+        column("represented", "有代表", "Represented", "flag"),
+        column("seats", "席位", "Seats", "count"),
     ]
     if not hide:
-        cols.append(C("members", "委员（化名）", "Members (pseudonyms)"))
+        cols.append(column("members", "委员（化名）", "Members (pseudonyms)"))
     grade = {c["class_id"]: c["grade"] for c in rows["classes"]}
     out = []
     for school in where.school_ids:
@@ -235,12 +235,12 @@ async def sessions_list(ctx: ViewContext, bureau: bool) -> ItemList:
     found = await fetch(ctx.pool, "sessions", where.school_ids, ctx.today)
     cols = [
         SCHOOL_COL,
-        C("held_on", "日期", "Held on", "date"),
-        C("kind", "形式", "Kind"),
-        C("mode", "方式", "Mode"),
-        C("topic", "主题", "Topic"),
-        C("class_hours", "课时", "Class hours", "hours"),
-        C("attendance", "参加人数", "Attendance", "count"),
+        column("held_on", "日期", "Held on", "date"),
+        column("kind", "形式", "Kind"),
+        column("mode", "方式", "Mode"),
+        column("topic", "主题", "Topic"),
+        column("class_hours", "课时", "Class hours", "hours"),
+        column("attendance", "参加人数", "Attendance", "count"),
     ]
     order = {s: i for i, s in enumerate(where.school_ids)}
     found.sort(key=lambda r: (order.get(r["school_id"], 0), r["held_on"], r["session_id"]))
@@ -267,10 +267,10 @@ async def open_days_list(ctx: ViewContext, bureau: bool) -> ItemList:
     )
     cols = [
         SCHOOL_COL,
-        C("held_on", "日期", "Held on", "date"),
-        C("days", "天数", "Days", "count"),
-        C("parents_attending", "参加家长", "Parents attending", "count"),
-        C("opinions_collected", "收集意见", "Opinions collected", "count"),
+        column("held_on", "日期", "Held on", "date"),
+        column("days", "天数", "Days", "count"),
+        column("parents_attending", "参加家长", "Parents attending", "count"),
+        column("opinions_collected", "收集意见", "Opinions collected", "count"),
     ]
     rows = [
         [
@@ -294,11 +294,11 @@ async def coordinators_list(ctx: ViewContext, bureau: bool) -> ItemList:
     found = by_school(await fetch(ctx.pool, "coordinators", where.school_ids, ctx.today))
     cols = [
         SCHOOL_COL,
-        C("in_post", "在岗", "In post", "flag"),
-        C("since", "任命日期", "Since", "date"),
+        column("in_post", "在岗", "In post", "flag"),
+        column("since", "任命日期", "Since", "date"),
     ]
     if not hide:
-        cols.append(C("staff_ref", "联络员（化名）", "Coordinator (pseudonym)"))
+        cols.append(column("staff_ref", "联络员（化名）", "Coordinator (pseudonym)"))
     rows = []
     for school in where.school_ids:
         posts = rules.coordinators(found.get(school, []), ctx.today)

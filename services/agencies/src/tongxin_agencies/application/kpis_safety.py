@@ -13,7 +13,7 @@ import asyncpg
 
 from tongxin_agencies.application.kpis import Figures, KpiDef, KpiPart, Ratio, now_for
 from tongxin_agencies.application.policy import BUREAU, Action
-from tongxin_agencies.application.scoped import Where, custom_plans, schools_in
+from tongxin_agencies.application.scoped import Where, column, custom_plans, schools_in, year_start
 from tongxin_agencies.application.views import (
     Cell,
     Column,
@@ -24,7 +24,7 @@ from tongxin_agencies.application.views import (
 )
 from tongxin_agencies.config import AgenciesSettings
 from tongxin_agencies.domain import safety_kpis as rules
-from tongxin_contracts.calendar import CHINA, school_year_of, year_period
+from tongxin_contracts.calendar import CHINA
 
 S = "education"
 Rows = list[dict[str, Any]]
@@ -139,7 +139,7 @@ async def fetch(
 ) -> Rows:
     args: list[Any] = [list(schools), d]
     if key == "shifts":
-        args.append(year_period(school_year_of(d)).start)
+        args.append(year_start(d))
     return [dict(r) for r in await pool.fetch(SQL[key], *args)]
 
 
@@ -259,13 +259,9 @@ DEFS: list[KpiDef] = [
 # --- the lists behind the figures ---------------------------------------------------------------
 
 
-def C(key: str, zh: str, en: str, unit: Any = "text") -> Column:  # noqa: N802
-    return Column(key=key, label=L(zh, en), unit=unit)
-
-
-SCHOOL_COL = C("school", "学校", "School")
-CLASS_COL = C("class_id", "班级", "Class")
-STUDENT_COL = C("student_ref", "学生（化名）", "Student (pseudonym)")
+SCHOOL_COL = column("school", "学校", "School")
+CLASS_COL = column("class_id", "班级", "Class")
+STUDENT_COL = column("student_ref", "学生（化名）", "Student (pseudonym)")
 
 
 def _school_cell(where: Where, school_id: str) -> Cell:
@@ -309,11 +305,11 @@ async def care_files_list(ctx: ViewContext, bureau: bool) -> ItemList:
     care = await _care(ctx, where)
     cols = [SCHOOL_COL, CLASS_COL, *([] if hide else [STUDENT_COL])]
     cols += [
-        C("opened_on", "建档日期", "Opened on", "date"),
-        C("risk_level", "风险等级", "Risk level"),
-        C("kinds", "已接受结对", "Accepted pairings", "count"),
-        C("missing", "缺少结对", "Missing kinds"),
-        C("complete", "结对完整", "Fully paired", "flag"),
+        column("opened_on", "建档日期", "Opened on", "date"),
+        column("risk_level", "风险等级", "Risk level"),
+        column("kinds", "已接受结对", "Accepted pairings", "count"),
+        column("missing", "缺少结对", "Missing kinds"),
+        column("complete", "结对完整", "Fully paired", "flag"),
     ]
     rows = []
     for f in care.files:
@@ -343,11 +339,11 @@ async def contacts_overdue_list(ctx: ViewContext, bureau: bool) -> ItemList:
     care = await _care(ctx, where)
     cols = [SCHOOL_COL, CLASS_COL, *([] if hide else [STUDENT_COL])]
     cols += [
-        C("kind", "结对类型", "Carer kind"),
-        C("risk_level", "风险等级", "Risk level"),
-        C("last_contact", "最近联系", "Last contact", "date"),
-        C("due", "应联系日期", "Due", "date"),
-        C("days_overdue", "逾期天数", "Days overdue", "days"),
+        column("kind", "结对类型", "Carer kind"),
+        column("risk_level", "风险等级", "Risk level"),
+        column("last_contact", "最近联系", "Last contact", "date"),
+        column("due", "应联系日期", "Due", "date"),
+        column("days_overdue", "逾期天数", "Days overdue", "days"),
     ]
     rows = [
         [
@@ -378,15 +374,15 @@ SHIFTS_SQL = f"""SELECT s.school_id, s.shift_id, s.shift_on, s.period, s.status,
 async def guard_shifts_list(ctx: ViewContext, bureau: bool) -> ItemList:
     """The shifts counted and not completed (missed, or nothing recorded)."""
     where = await _where(ctx, bureau)
-    start = year_period(school_year_of(ctx.today)).start
+    start = year_start(ctx.today)
     found = await ctx.pool.fetch(SHIFTS_SQL, where.school_ids, ctx.today, start)
     cols = [
         SCHOOL_COL,
-        C("shift_on", "日期", "Day", "date"),
-        C("place", "岗位", "Post"),
-        C("period", "时段", "Period"),
-        C("status", "状态", "Status"),
-        C("reason", "原因", "Reason"),
+        column("shift_on", "日期", "Day", "date"),
+        column("place", "岗位", "Post"),
+        column("period", "时段", "Period"),
+        column("status", "状态", "Status"),
+        column("reason", "原因", "Reason"),
     ]
     rows = [
         [
@@ -420,12 +416,12 @@ async def hazards_overdue_list(ctx: ViewContext, bureau: bool) -> ItemList:
     ]
     cols = [
         SCHOOL_COL,
-        C("hazard_id", "隐患编号", "Hazard"),
-        C("kind", "类别", "Kind"),
-        C("severity", "等级", "Severity"),
-        C("owner", "整改责任方", "Owner"),
-        C("rectify_by", "整改期限", "Rectify by", "date"),
-        C("days_overdue", "逾期天数", "Days overdue", "days"),
+        column("hazard_id", "隐患编号", "Hazard"),
+        column("kind", "类别", "Kind"),
+        column("severity", "等级", "Severity"),
+        column("owner", "整改责任方", "Owner"),
+        column("rectify_by", "整改期限", "Rectify by", "date"),
+        column("days_overdue", "逾期天数", "Days overdue", "days"),
     ]
     rows = [
         [
@@ -462,15 +458,15 @@ async def mandatory_reports_list(
     found = [dict(r) for r in await ctx.pool.fetch(INCIDENTS_SQL, where.school_ids, d)]
     cols = [
         SCHOOL_COL,
-        C("incident_id", "事件编号", "Incident"),
-        C("category", "类别", "Category"),
-        C("students", "涉及学生数", "Students involved", "count"),
-        C("recorded_on", "登记日期", "Recorded on", "date"),
-        C("due", "报告时限", "Report due", "deadline"),
-        C("filed", "已报告", "Filed", "flag"),
-        C("late", "迟报", "Late", "flag"),
-        C("delay", "用时（分钟）", "Delay (minutes)", "count"),
-        C("escalated", "已上报督办", "Escalated", "flag"),
+        column("incident_id", "事件编号", "Incident"),
+        column("category", "类别", "Category"),
+        column("students", "涉及学生数", "Students involved", "count"),
+        column("recorded_on", "登记日期", "Recorded on", "date"),
+        column("due", "报告时限", "Report due", "deadline"),
+        column("filed", "已报告", "Filed", "flag"),
+        column("late", "迟报", "Late", "flag"),
+        column("delay", "用时（分钟）", "Delay (minutes)", "count"),
+        column("escalated", "已上报督办", "Escalated", "flag"),
     ]
     rows = []
     for i in found:

@@ -4,15 +4,21 @@ overdue, rectified). Nothing about a student."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import date
 from typing import Any
 
+from tongxin_agencies.application import hazard_lists
+from tongxin_agencies.application.hazard_lists import hazard_cells, hazards_sql, year_hazards
 from tongxin_agencies.application.policy import Action
-from tongxin_agencies.application.scoped import Where, schools_in, status_param
+from tongxin_agencies.application.scoped import (
+    Where,
+    column,
+    schools_in,
+    scope_link,
+    status_param,
+    year_start,
+)
 from tongxin_agencies.application.views import (
     Cell,
-    Column,
     Dashboard,
     Figure,
     ItemList,
@@ -22,28 +28,12 @@ from tongxin_agencies.application.views import (
     ViewContext,
     dashboard,
     item_list,
-    list_link,
 )
 from tongxin_agencies.domain import safety_kpis as rules
-from tongxin_contracts.calendar import school_year_of, year_period
 
 S = "market"
 
-
-def C(key: str, zh: str, en: str, unit: Any = "text") -> Column:  # noqa: N802
-    return Column(key=key, label=L(zh, en), unit=unit)
-
-
-def _start(d: date) -> date:
-    return year_period(school_year_of(d)).start
-
-
-def _link(key: str, where: Where, school_id: str | None = None, **more: str) -> str:
-    if school_id is None and where.school_ids == [where.label]:
-        school_id = where.label
-    if school_id is not None:
-        return list_link(key, school_id=school_id, **more)
-    return list_link(key, district=where.district, **more)
+HAZARDS = hazards_sql(S)
 
 
 async def _where(ctx: ViewContext) -> Where:
@@ -55,26 +45,11 @@ INSPECTIONS = f"""SELECT school_id, inspection_id, kind, inspector, inspected_on
     FROM {S}.inspections WHERE school_id = ANY($1::text[]) AND inspected_on >= $2
       AND inspected_on <= $3
     ORDER BY school_id, inspected_on, inspection_id"""
-HAZARDS = f"""SELECT h.school_id, h.hazard_id, h.inspection_id, h.kind, h.severity, h.owner,
-        h.rectify_by, h.rectified_on, h.within_deadline
-    FROM {S}.hazards h
-    WHERE h.school_id = ANY($1::text[]) AND (h.rectified_on IS NULL OR h.rectified_on >= $2)
-    ORDER BY h.school_id, h.rectify_by, h.hazard_id"""
 
 
 async def _inspections(ctx: ViewContext, where: Where) -> list[dict[str, Any]]:
     d = ctx.today
-    return [dict(r) for r in await ctx.pool.fetch(INSPECTIONS, where.school_ids, _start(d), d)]
-
-
-async def _hazards(ctx: ViewContext, where: Where) -> list[dict[str, Any]]:
-    """Hazards open on D, and those rectified this school year (up to D)."""
-    d = ctx.today
-    return [
-        dict(r)
-        for r in await ctx.pool.fetch(HAZARDS, where.school_ids, _start(d))
-        if not rules.hazard_rectified(dict(r), d) or r["rectified_on"] <= d
-    ]
+    return [dict(r) for r in await ctx.pool.fetch(INSPECTIONS, where.school_ids, year_start(d), d)]
 
 
 @dashboard("market")
@@ -82,24 +57,18 @@ async def market_page(ctx: ViewContext) -> Dashboard:
     where = await _where(ctx)
     d = ctx.today
     inspections = await _inspections(ctx, where)
-    hazards = await _hazards(ctx, where)
-    by_school_i: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for i in inspections:
-        by_school_i[i["school_id"]].append(i)
-    by_school_h: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for h in hazards:
-        by_school_h[h["school_id"]].append(h)
+    hazards = await year_hazards(ctx, where, S)
+    by_school_i, by_school_h = rules.by_school(inspections), rules.by_school(hazards)
     hz = rules.HAZARD_STATES
     rows = []
     for school in where.school_ids:
-        mine_i, mine_h = by_school_i[school], by_school_h[school]
-        n = {k: sum(1 for h in mine_h if rule(h, d)) for k, rule in hz.items()}
+        mine_i = by_school_i[school]
 
         def ilink(kind: str, school: str = school) -> str:
-            return _link("market.inspections", where, school, kind=kind)
+            return scope_link("market.inspections", where, school, kind=kind)
 
         def hlink(status: str, school: str = school) -> str:
-            return _link("market.hazards", where, school, status=status)
+            return scope_link("market.hazards", where, school, status=status)
 
         rows.append(
             [
@@ -112,19 +81,17 @@ async def market_page(ctx: ViewContext) -> Dashboard:
                     value=sum(1 for i in mine_i if i["kind"] == "stationery_shops"),
                     link=ilink("stationery_shops"),
                 ),
-                Cell(value=n["open"], link=hlink("open")),
-                Cell(value=n["overdue"], meets=n["overdue"] == 0, link=hlink("overdue")),
-                Cell(value=n["rectified"], link=hlink("rectified")),
+                *hazard_cells(by_school_h[school], d, hlink),
             ]
         )
     open_h = [h for h in hazards if hz["open"](h, d)]
     overdue = [h for h in hazards if hz["overdue"](h, d)]
     rectified = [h for h in hazards if hz["rectified"](h, d)]
     target = ctx.settings.targets.hazards_overdue
-    ilink_all = _link("market.inspections", where)
+    ilink_all = scope_link("market.inspections", where)
 
     def hlink_all(status: str) -> str:
-        return _link("market.hazards", where, status=status)
+        return scope_link("market.hazards", where, status=status)
 
     panel = Panel(
         key="shops",
@@ -162,12 +129,14 @@ async def market_page(ctx: ViewContext) -> Dashboard:
                 key="shops_by_school",
                 label=L("各校周边", "By school"),
                 columns=[
-                    C("school", "学校", "School"),
-                    C("food_shops", "食品店检查", "Food shop inspections", "count"),
-                    C("stationery_shops", "文具店检查", "Stationery shop inspections", "count"),
-                    C("open", "未整改", "Open", "count"),
-                    C("overdue", "逾期", "Overdue", "count"),
-                    C("rectified", "已整改", "Rectified", "count"),
+                    column("school", "学校", "School"),
+                    column("food_shops", "食品店检查", "Food shop inspections", "count"),
+                    column(
+                        "stationery_shops", "文具店检查", "Stationery shop inspections", "count"
+                    ),
+                    column("open", "未整改", "Open", "count"),
+                    column("overdue", "逾期", "Overdue", "count"),
+                    column("rectified", "已整改", "Rectified", "count"),
                 ],
                 rows=rows,
             )
@@ -201,13 +170,13 @@ async def inspections_list(ctx: ViewContext) -> ItemList:
         if kind is None or i["kind"] == kind
     ]
     cols = [
-        C("school", "学校", "School"),
-        C("inspection_id", "检查编号", "Inspection"),
-        C("kind", "类别", "Kind"),
-        C("inspector", "检查单位", "Inspector"),
-        C("inspected_on", "检查日期", "Inspected on", "date"),
-        C("reinspection_of", "复查", "Re-inspection of"),
-        C("hazards_found", "发现隐患", "Hazards found", "count"),
+        column("school", "学校", "School"),
+        column("inspection_id", "检查编号", "Inspection"),
+        column("kind", "类别", "Kind"),
+        column("inspector", "检查单位", "Inspector"),
+        column("inspected_on", "检查日期", "Inspected on", "date"),
+        column("reinspection_of", "复查", "Re-inspection of"),
+        column("hazards_found", "发现隐患", "Hazards found", "count"),
     ]
     return ItemList(
         key="market.inspections",
@@ -224,37 +193,7 @@ async def hazards_list(ctx: ViewContext) -> ItemList:
     """Shop hazards open on D, and those rectified this school year; ``status`` (open,
     overdue, rectified) narrows them to what one figure counts, by the figure's own rule."""
     where = await _where(ctx)
-    d = ctx.today
-    status = status_param(ctx, rules.HAZARD_STATES)
-    rows = [
-        [
-            Cell(value=where.names[h["school_id"]]),
-            Cell(value=h["hazard_id"]),
-            Cell(value=h["kind"]),
-            Cell(value=h["severity"]),
-            Cell(value=h["owner"]),
-            Cell(value=h["rectify_by"], meets=not rules.hazard_overdue(h, d)),
-            Cell(value=h["rectified_on"] if rules.hazard_rectified(h, d) else None),
-            Cell(value=(d - h["rectify_by"]).days if rules.hazard_overdue(h, d) else None),
-        ]
-        for h in await _hazards(ctx, where)
-        if status is None or rules.HAZARD_STATES[status](h, d)
-    ]
-    cols = [
-        C("school", "学校", "School"),
-        C("hazard_id", "隐患编号", "Hazard"),
-        C("kind", "类别", "Kind"),
-        C("severity", "等级", "Severity"),
-        C("owner", "整改责任方", "Owner"),
-        C("rectify_by", "整改期限", "Rectify by", "date"),
-        C("rectified_on", "整改日期", "Rectified on", "date"),
-        C("days_overdue", "逾期天数", "Days overdue", "days"),
-    ]
-    return ItemList(
-        key="market.hazards",
-        title=L("食品、文具店隐患", "Shop hazards"),
-        scope=where.label,
-        as_of=d,
-        columns=cols,
-        rows=rows,
+    key = "market.hazards"
+    return await hazard_lists.hazards_list(
+        ctx, where, S, key, L("食品、文具店隐患", "Shop hazards"), kind=True
     )

@@ -8,11 +8,21 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
+from tongxin_agencies.application import hazard_lists
+from tongxin_agencies.application.hazard_lists import hazard_cells, hazards_sql, year_hazards
 from tongxin_agencies.application.kpis_safety import cutoff
 from tongxin_agencies.application.policy import Action
-from tongxin_agencies.application.scoped import Where, schools_in, status_param
+from tongxin_agencies.application.scoped import (
+    Where,
+    column,
+    schools_in,
+    scope_link,
+    status_param,
+    year_start,
+)
 from tongxin_agencies.application.views import (
     Cell,
     Column,
@@ -27,29 +37,13 @@ from tongxin_agencies.application.views import (
     ViewContext,
     dashboard,
     item_list,
-    list_link,
 )
 from tongxin_agencies.domain import safety_kpis as rules
-from tongxin_contracts.calendar import month_bounds, month_of, school_year_of, year_period
+from tongxin_contracts.calendar import month_bounds, month_of
 
 S = "police"
 
-
-def C(key: str, zh: str, en: str, unit: Any = "text") -> Column:  # noqa: N802
-    return Column(key=key, label=L(zh, en), unit=unit)
-
-
-def _start(d: date) -> date:
-    return year_period(school_year_of(d)).start
-
-
-def _link(key: str, where: Where, school_id: str | None = None, **more: str) -> str:
-    """The list for one school, else for what the page covers (a school or a district)."""
-    if school_id is None and where.school_ids == [where.label]:
-        school_id = where.label
-    if school_id is not None:
-        return list_link(key, school_id=school_id, **more)
-    return list_link(key, district=where.district, **more)
+HAZARDS = hazards_sql(S)
 
 
 async def _where(ctx: ViewContext) -> Where:
@@ -74,37 +68,21 @@ INCIDENTS = f"""SELECT school_id, incident_id, category, students_involved, reco
     FROM {S}.incidents WHERE school_id = ANY($1::text[]) AND recorded_on >= $2
       AND recorded_on <= $3
     ORDER BY school_id, recorded_on, incident_id"""
-HAZARDS = f"""SELECT school_id, hazard_id, inspection_id, kind, severity, owner, rectify_by,
-        rectified_on, within_deadline
-    FROM {S}.hazards
-    WHERE school_id = ANY($1::text[]) AND (rectified_on IS NULL OR rectified_on >= $2)
-    ORDER BY school_id, rectify_by, hazard_id"""
 
 
 async def _shifts(ctx: ViewContext, where: Where) -> list[dict[str, Any]]:
     d = ctx.today
-    return [dict(r) for r in await ctx.pool.fetch(SHIFTS, where.school_ids, _start(d), d)]
+    return [dict(r) for r in await ctx.pool.fetch(SHIFTS, where.school_ids, year_start(d), d)]
 
 
 async def _incidents(ctx: ViewContext, where: Where) -> list[dict[str, Any]]:
     d = ctx.today
-    return [dict(r) for r in await ctx.pool.fetch(INCIDENTS, where.school_ids, _start(d), d)]
-
-
-async def _hazards(ctx: ViewContext, where: Where) -> list[dict[str, Any]]:
-    """Hazards open on D, and those rectified in the school year (up to D)."""
-    d = ctx.today
-    rows = await ctx.pool.fetch(HAZARDS, where.school_ids, _start(d))
-    return [
-        dict(r)
-        for r in rows
-        if not rules.hazard_rectified(dict(r), d) or _start(d) <= r["rectified_on"] <= d
-    ]
+    return [dict(r) for r in await ctx.pool.fetch(INCIDENTS, where.school_ids, year_start(d), d)]
 
 
 def month_ends(d: date) -> list[tuple[str, date]]:
     """Each month of D's school year up to D's, with the day its figure is taken on."""
-    out, m = [], _start(d)
+    out, m = [], year_start(d)
     while m <= d:
         month = month_of(m)
         end = month_bounds(month)[1]
@@ -116,7 +94,7 @@ def month_ends(d: date) -> list[tuple[str, date]]:
 async def completion_trend(ctx: ViewContext, where: Where) -> Series:
     """Guard-shift completion as of each month end (the district's, pooled)."""
     d = ctx.today
-    days = [dict(r) for r in await ctx.pool.fetch(SHIFT_DAYS, where.school_ids, _start(d), d)]
+    days = [dict(r) for r in await ctx.pool.fetch(SHIFT_DAYS, where.school_ids, year_start(d), d)]
     ends = month_ends(d)
     line: list[float | None] = []
     for _, end in ends:
@@ -141,7 +119,7 @@ async def police_page(ctx: ViewContext) -> Dashboard:
     where = await _where(ctx)
     d, at = ctx.today, cutoff(ctx.today, ctx.now)
     target = ctx.settings.targets.guard_completion
-    counts = await ctx.pool.fetch(SHIFT_COUNTS, where.school_ids, _start(d), d)
+    counts = await ctx.pool.fetch(SHIFT_COUNTS, where.school_ids, year_start(d), d)
     posts = {r["school_id"]: r["posts"] for r in await ctx.pool.fetch(POSTS, where.school_ids, d)}
     status: dict[str, Counter[str]] = defaultdict(Counter)
     for r in counts:
@@ -151,7 +129,7 @@ async def police_page(ctx: ViewContext) -> Dashboard:
         c = status[school]
         total = sum(c.values())
         share = _share(c["completed"], total)
-        link = _link("police.guard_shifts", where, school)
+        link = scope_link("police.guard_shifts", where, school)
         guard_rows.append(
             [
                 Cell(value=where.names[school]),
@@ -159,17 +137,17 @@ async def police_page(ctx: ViewContext) -> Dashboard:
                 Cell(value=total, link=link),
                 Cell(
                     value=c["completed"],
-                    link=_link("police.guard_shifts", where, school, status="completed"),
+                    link=scope_link("police.guard_shifts", where, school, status="completed"),
                 ),
                 Cell(
                     value=c["missed"],
                     meets=c["missed"] == 0,
-                    link=_link("police.guard_shifts", where, school, status="missed"),
+                    link=scope_link("police.guard_shifts", where, school, status="missed"),
                 ),
                 Cell(
                     value=c["unrecorded"],
                     meets=c["unrecorded"] == 0,
-                    link=_link("police.guard_shifts", where, school, status="unrecorded"),
+                    link=scope_link("police.guard_shifts", where, school, status="unrecorded"),
                 ),
                 Cell(
                     value=share,
@@ -180,7 +158,7 @@ async def police_page(ctx: ViewContext) -> Dashboard:
         )
     all_status: Counter[str] = sum(status.values(), Counter())
     completion = _share(all_status["completed"], sum(all_status.values()))
-    shifts_link = _link("police.guard_shifts", where)
+    shifts_link = scope_link("police.guard_shifts", where)
     guard = Panel(
         key="guard",
         label=L("护学岗", "Guard posts and shifts"),
@@ -199,14 +177,14 @@ async def police_page(ctx: ViewContext) -> Dashboard:
                 label=L("缺岗", "Shifts missed"),
                 value=all_status["missed"],
                 meets=all_status["missed"] == 0,
-                link=_link("police.guard_shifts", where, status="missed"),
+                link=scope_link("police.guard_shifts", where, status="missed"),
             ),
             Figure(
                 key="shifts_unrecorded",
                 label=L("未记录", "Shifts not recorded"),
                 value=all_status["unrecorded"],
                 meets=all_status["unrecorded"] == 0,
-                link=_link("police.guard_shifts", where, status="unrecorded"),
+                link=scope_link("police.guard_shifts", where, status="unrecorded"),
             ),
         ],
         tables=[
@@ -214,13 +192,13 @@ async def police_page(ctx: ViewContext) -> Dashboard:
                 key="guard_by_school",
                 label=L("各校护学岗", "Guard shifts by school"),
                 columns=[
-                    C("school", "学校", "School"),
-                    C("posts", "岗位", "Posts", "count"),
-                    C("shifts", "应执勤", "Shifts", "count"),
-                    C("completed", "已完成", "Completed", "count"),
-                    C("missed", "缺岗", "Missed", "count"),
-                    C("unrecorded", "未记录", "Not recorded", "count"),
-                    C("completion", "完成率", "Completion", "share"),
+                    column("school", "学校", "School"),
+                    column("posts", "岗位", "Posts", "count"),
+                    column("shifts", "应执勤", "Shifts", "count"),
+                    column("completed", "已完成", "Completed", "count"),
+                    column("missed", "缺岗", "Missed", "count"),
+                    column("unrecorded", "未记录", "Not recorded", "count"),
+                    column("completion", "完成率", "Completion", "share"),
                 ],
                 rows=guard_rows,
             )
@@ -235,10 +213,10 @@ async def police_page(ctx: ViewContext) -> Dashboard:
     filed = [i for i in incidents if states["filed"](i, d, at)]
     escalated = [i for i in incidents if states["escalated"](i, d, at)]
     longest = rules.longest_delay_minutes(required, d)
-    incidents_link = _link("police.incidents", where)
+    incidents_link = scope_link("police.incidents", where)
 
     def incidents_of(status: str) -> str:
-        return _link("police.incidents", where, status=status)
+        return scope_link("police.incidents", where, status=status)
 
     by_category: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for i in incidents:
@@ -248,12 +226,14 @@ async def police_page(ctx: ViewContext) -> Dashboard:
         n = {k: sum(1 for i in items if rule(i, d, at)) for k, rule in states.items()}
 
         def of(status: str, category: str = category) -> str:
-            return _link("police.incidents", where, category=category, status=status)
+            return scope_link("police.incidents", where, category=category, status=status)
 
         category_rows.append(
             [
                 Cell(value=category),
-                Cell(value=len(items), link=_link("police.incidents", where, category=category)),
+                Cell(
+                    value=len(items), link=scope_link("police.incidents", where, category=category)
+                ),
                 Cell(value=sum(i["students_involved"] for i in items)),
                 Cell(value=n["required"], link=of("required")),
                 Cell(value=n["filed"], link=of("filed")),
@@ -309,46 +289,35 @@ async def police_page(ctx: ViewContext) -> Dashboard:
                 key="incidents_by_category",
                 label=L("按类别", "By category"),
                 columns=[
-                    C("category", "类别", "Category"),
-                    C("incidents", "事件", "Incidents", "count"),
-                    C("students", "涉及学生数", "Students involved", "count"),
-                    C("required", "应报告", "Reports required", "count"),
-                    C("filed", "已报告", "Filed", "count"),
-                    C("late", "迟报", "Late", "count"),
-                    C("escalated", "已督办", "Escalated", "count"),
+                    column("category", "类别", "Category"),
+                    column("incidents", "事件", "Incidents", "count"),
+                    column("students", "涉及学生数", "Students involved", "count"),
+                    column("required", "应报告", "Reports required", "count"),
+                    column("filed", "已报告", "Filed", "count"),
+                    column("late", "迟报", "Late", "count"),
+                    column("escalated", "已督办", "Escalated", "count"),
                 ],
                 rows=category_rows,
             )
         ],
     )
 
-    hazards = await _hazards(ctx, where)
+    hazards = await year_hazards(ctx, where, S)
     hz = rules.HAZARD_STATES
     open_h = [h for h in hazards if hz["open"](h, d)]
     overdue = [h for h in hazards if hz["overdue"](h, d)]
 
     def hazards_of(status: str, school: str | None = None) -> str:
-        return _link("police.hazards", where, school, status=status)
+        return scope_link("police.hazards", where, school, status=status)
 
-    per_school: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for h in hazards:
-        per_school[h["school_id"]].append(h)
-    hazard_rows = []
-    for school in where.school_ids:
-        mine = per_school[school]
-        n = {k: sum(1 for h in mine if rule(h, d)) for k, rule in hz.items()}
-        hazard_rows.append(
-            [
-                Cell(value=where.names[school]),
-                Cell(value=n["open"], link=hazards_of("open", school)),
-                Cell(
-                    value=n["overdue"],
-                    meets=n["overdue"] == 0,
-                    link=hazards_of("overdue", school),
-                ),
-                Cell(value=n["rectified"], link=hazards_of("rectified", school)),
-            ]
-        )
+    per_school = rules.by_school(hazards)
+    hazard_rows = [
+        [
+            Cell(value=where.names[school]),
+            *hazard_cells(per_school[school], d, partial(hazards_of, school=school)),
+        ]
+        for school in where.school_ids
+    ]
     hazard_panel = Panel(
         key="hazards",
         label=L("校园周边治安与交通隐患", "Order and traffic hazards around schools"),
@@ -373,10 +342,10 @@ async def police_page(ctx: ViewContext) -> Dashboard:
                 key="hazards_by_school",
                 label=L("各校隐患", "Hazards by school"),
                 columns=[
-                    C("school", "学校", "School"),
-                    C("open", "未整改", "Open", "count"),
-                    C("overdue", "逾期", "Overdue", "count"),
-                    C("rectified", "本学年已整改", "Rectified this school year", "count"),
+                    column("school", "学校", "School"),
+                    column("open", "未整改", "Open", "count"),
+                    column("overdue", "逾期", "Overdue", "count"),
+                    column("rectified", "本学年已整改", "Rectified this school year", "count"),
                 ],
                 rows=hazard_rows,
             )
@@ -425,14 +394,14 @@ async def guard_shifts(ctx: ViewContext) -> ItemList:
         if status is None or rules.shift_state(s) == status
     ]
     cols = [
-        C("school", "学校", "School"),
-        C("shift_on", "日期", "Day", "date"),
-        C("place", "岗位", "Post"),
-        C("police_station", "派出所", "Police station"),
-        C("period", "时段", "Period"),
-        C("guards", "安排人数", "Guards scheduled", "count"),
-        C("status", "状态", "Status"),
-        C("reason", "原因", "Reason"),
+        column("school", "学校", "School"),
+        column("shift_on", "日期", "Day", "date"),
+        column("place", "岗位", "Post"),
+        column("police_station", "派出所", "Police station"),
+        column("period", "时段", "Period"),
+        column("guards", "安排人数", "Guards scheduled", "count"),
+        column("status", "状态", "Status"),
+        column("reason", "原因", "Reason"),
     ]
     return _list(
         "police.guard_shifts",
@@ -481,17 +450,17 @@ async def incidents_list(ctx: ViewContext) -> ItemList:
             ]
         )
     cols = [
-        C("school", "学校", "School"),
-        C("incident_id", "事件编号", "Incident"),
-        C("category", "类别", "Category"),
-        C("students", "涉及学生数", "Students involved", "count"),
-        C("recorded_on", "登记日期", "Recorded on", "date"),
-        C("required", "应强制报告", "Report required", "flag"),
-        C("due", "报告时限", "Report due", "deadline"),
-        C("filed", "已报告", "Filed", "flag"),
-        C("late", "迟报", "Late", "flag"),
-        C("delay", "用时（分钟）", "Delay (minutes)", "count"),
-        C("escalated", "已督办", "Escalated", "flag"),
+        column("school", "学校", "School"),
+        column("incident_id", "事件编号", "Incident"),
+        column("category", "类别", "Category"),
+        column("students", "涉及学生数", "Students involved", "count"),
+        column("recorded_on", "登记日期", "Recorded on", "date"),
+        column("required", "应强制报告", "Report required", "flag"),
+        column("due", "报告时限", "Report due", "deadline"),
+        column("filed", "已报告", "Filed", "flag"),
+        column("late", "迟报", "Late", "flag"),
+        column("delay", "用时（分钟）", "Delay (minutes)", "count"),
+        column("escalated", "已督办", "Escalated", "flag"),
     ]
     return _list(
         "police.incidents",
@@ -508,30 +477,7 @@ async def hazards_list(ctx: ViewContext) -> ItemList:
     """Order and traffic hazards open on D, and those rectified this school year; ``status``
     (open, overdue, rectified) narrows them to what one figure counts."""
     where = await _where(ctx)
-    d = ctx.today
-    status = status_param(ctx, rules.HAZARD_STATES)
-    rows = [
-        [
-            Cell(value=where.names[h["school_id"]]),
-            Cell(value=h["hazard_id"]),
-            Cell(value=h["severity"]),
-            Cell(value=h["owner"]),
-            Cell(value=h["rectify_by"], meets=not rules.hazard_overdue(h, d)),
-            Cell(value=h["rectified_on"] if rules.hazard_rectified(h, d) else None),
-            Cell(value=(d - h["rectify_by"]).days if rules.hazard_overdue(h, d) else None),
-        ]
-        for h in await _hazards(ctx, where)
-        if status is None or rules.HAZARD_STATES[status](h, d)
-    ]
-    cols = [
-        C("school", "学校", "School"),
-        C("hazard_id", "隐患编号", "Hazard"),
-        C("severity", "等级", "Severity"),
-        C("owner", "整改责任方", "Owner"),
-        C("rectify_by", "整改期限", "Rectify by", "date"),
-        C("rectified_on", "整改日期", "Rectified on", "date"),
-        C("days_overdue", "逾期天数", "Days overdue", "days"),
-    ]
-    return _list(
-        "police.hazards", L("治安与交通隐患", "Order and traffic hazards"), where, ctx, cols, rows
+    key = "police.hazards"
+    return await hazard_lists.hazards_list(
+        ctx, where, S, key, L("治安与交通隐患", "Order and traffic hazards"), kind=False
     )

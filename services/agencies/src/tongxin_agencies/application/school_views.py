@@ -15,6 +15,7 @@ from tongxin_agencies.application import kpis_visits, kpis_wellbeing
 from tongxin_agencies.application.education_queries import Periods, S, fetch, school
 from tongxin_agencies.application.kpis import plain
 from tongxin_agencies.application.policy import BUREAU, POLICY, Action
+from tongxin_agencies.application.scoped import coverage_cells
 from tongxin_agencies.application.views import (
     LISTS,
     Cell,
@@ -263,12 +264,10 @@ async def class_coverage(
     rows = [
         [
             Cell(value=r["class_id"]),
-            Cell(value=r["enrolled"]),
-            Cell(value=r["visited"]),
-            Cell(
-                value=r["enrolled"] - r["visited"],
-                meets=r["enrolled"] == r["visited"],
-                link=list_link(
+            *coverage_cells(
+                r["enrolled"],
+                r["visited"],
+                list_link(
                     "school.students_not_visited", school_id=school_id, class_id=r["class_id"]
                 ),
             ),

@@ -7,11 +7,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
 import asyncpg
 
 from tongxin_agencies.application.policy import POLICY
-from tongxin_agencies.application.views import ViewContext
+from tongxin_agencies.application.views import Cell, Column, L, ViewContext, list_link
+from tongxin_contracts.calendar import school_year_of, year_period
 from tongxin_platform.http import ProblemError, not_found
 from tongxin_platform.policy import Scope
 
@@ -51,6 +54,35 @@ async def schools_in(ctx: ViewContext, action: str, schema: str) -> Where:
     return Where(district, list(names), names, district)
 
 
+def scope_link(key: str, where: Where, school_id: str | None = None, **more: str) -> str:
+    """The list for one school, else for what the page covers (a school or a district)."""
+    if school_id is None and where.school_ids == [where.label]:
+        school_id = where.label
+    if school_id is not None:
+        return list_link(key, school_id=school_id, **more)
+    return list_link(key, district=where.district, **more)
+
+
+def column(key: str, zh: str, en: str, unit: Any = "text") -> Column:
+    """A list's or table's column with its label in both languages."""
+    return Column(key=key, label=L(zh, en), unit=unit)
+
+
+def year_start(d: date) -> date:
+    """The first day of the school year containing ``d``."""
+    return year_period(school_year_of(d)).start
+
+
+def coverage_cells(total: int, done: int, link: str | None = None) -> list[Cell]:
+    """How many, how many done, and how many not (red unless none; ``link``: the list of
+    those not done)."""
+    return [
+        Cell(value=total),
+        Cell(value=done),
+        Cell(value=total - done, meets=total == done, link=link),
+    ]
+
+
 def _allowed(ctx: ViewContext, action: str, where: Scope) -> bool:
     return POLICY.authorize(ctx.who, action, where).allowed
 
@@ -83,5 +115,23 @@ def status_param(ctx: ViewContext, options: Iterable[str], name: str = "status")
             f"{name}: {value!r} is none of {', '.join(allowed)}",
             field=name,
             rule=f"{name}.one_of",
+        )
+    return value
+
+
+def choice_param(
+    ctx: ViewContext, options: Iterable[str], default: str, name: str = "status"
+) -> str:
+    """A list's narrowing parameter with a default (``status=overdue``): one of ``options``,
+    else 422 naming the parameter and what it may be."""
+    value = ctx.params.get(name, default)
+    allowed = list(options)
+    if value not in allowed:
+        raise ProblemError(
+            422,
+            "Invalid parameter",
+            f"{name}: one of {', '.join(allowed)}",
+            field=name,
+            rule="param.choice",
         )
     return value

@@ -13,7 +13,15 @@ from typing import Annotated
 from fastapi import Path, Request
 
 from tongxin_agencies.application import providers  # noqa: F401 - registers every view
-from tongxin_agencies.application.views import DASHBOARDS, LISTS, Dashboard, ItemList, ViewContext
+from tongxin_agencies.application.views import (
+    DASHBOARDS,
+    LISTS,
+    Dashboard,
+    DashboardProvider,
+    ItemList,
+    ListProvider,
+    ViewContext,
+)
 from tongxin_agencies.entrypoints.deps import App, now, today
 from tongxin_platform.edge import service_router
 from tongxin_platform.fields import IDENT, AsOf
@@ -35,21 +43,31 @@ def context(request: Request, app: App, who: Caller, as_of: AsOf) -> ViewContext
     return ViewContext(app.pool, app.settings, who, params, today(app, as_of), now(app))
 
 
+def dashboard_provider(page: str) -> DashboardProvider:
+    """The provider of the dashboard ``page``; 404 naming ``page`` when there is none."""
+    provider = DASHBOARDS.get(page)
+    if provider is None:
+        raise not_found("page", "dashboard")
+    return provider
+
+
+def list_provider(key: str) -> ListProvider:
+    """The provider of the list ``key``; 404 naming ``key`` when there is none."""
+    provider = LISTS.get(key)
+    if provider is None:
+        raise not_found("key", "list")
+    return provider
+
+
 @router.get("/dashboards/{page}", response_model=Dashboard)
 async def get_dashboard(
     request: Request, app: App, who: Caller, page: PageKey, as_of: AsOf = None
 ) -> Dashboard:
-    provider = DASHBOARDS.get(page)
-    if provider is None:
-        raise not_found("page", "dashboard")
-    return await provider(context(request, app, who, as_of))
+    return await dashboard_provider(page)(context(request, app, who, as_of))
 
 
 @router.get("/lists/{key}", response_model=ItemList)
 async def get_list(
     request: Request, app: App, who: Caller, key: ListKey, as_of: AsOf = None
 ) -> ItemList:
-    provider = LISTS.get(key)
-    if provider is None:
-        raise not_found("key", "list")
-    return await provider(context(request, app, who, as_of))
+    return await list_provider(key)(context(request, app, who, as_of))

@@ -19,9 +19,8 @@ from fastapi import Path, Request
 from fastapi.responses import FileResponse, Response
 
 from tongxin_agencies.application import providers  # noqa: F401 - registers every view
-from tongxin_agencies.application.views import DASHBOARDS, LISTS
 from tongxin_agencies.entrypoints.deps import App, now, today
-from tongxin_agencies.entrypoints.view_routes import context
+from tongxin_agencies.entrypoints.view_routes import context, dashboard_provider, list_provider
 from tongxin_agencies.entrypoints.web_render import WEB, problem_page, render
 from tongxin_agencies.entrypoints.web_session import session_principal, sign_in_redirect
 from tongxin_platform.edge import service_router
@@ -62,10 +61,7 @@ async def dashboard_page(request: Request, app: App, page: PageKey) -> Response:
     if who is None:
         return sign_in_redirect(request)
     try:
-        provider = DASHBOARDS.get(page)
-        if provider is None:
-            raise not_found("page", "dashboard")
-        board = await provider(context(request, app, who, as_of_of(request)))
+        board = await dashboard_provider(page)(context(request, app, who, as_of_of(request)))
     except ProblemError as exc:
         return problem_page(request, exc, who=who)
     return render(
@@ -87,10 +83,7 @@ async def list_page(request: Request, app: App, key: ListKey) -> Response:
     if who is None:
         return sign_in_redirect(request)
     try:
-        provider = LISTS.get(key)
-        if provider is None:
-            raise not_found("key", "list")
-        items = await provider(context(request, app, who, as_of_of(request)))
+        items = await list_provider(key)(context(request, app, who, as_of_of(request)))
     except ProblemError as exc:
         return problem_page(request, exc, who=who)
     return render(

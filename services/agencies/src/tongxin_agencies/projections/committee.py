@@ -13,14 +13,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from tongxin_agencies.projections.committees_facts import (
+    SeatEnded,
+    committee_columns,
+    meeting_columns,
+    on_seat_ended,
+    seat_columns,
+    seat_end,
+    seats_started_on,
+)
 from tongxin_contracts.events.committees import (
     ByElectionHeld,
     CommitteeElected,
     CommitteeFormed,
     JointMeetingHeld,
-    MemberRemoved,
-    MemberResigned,
-    MembershipEnding,
     OpenDayHeld,
     ParentFeedbackAnswered,
     ParentFeedbackReceived,
@@ -116,28 +122,18 @@ COMMITTEE = Projection(
 @COMMITTEE.on(CommitteeFormed)
 def _(e: CommitteeFormed, rows: Changes) -> None:
     rows["committees"].upsert(
-        e.committee_id,
-        district=e.district,
-        school_id=e.school_id,
-        level=e.level.value,
-        grade=e.grade,
-        class_id=e.class_id,
-        seats=e.seats,
-        term_start=e.term_start,
-        term_end=e.term_end,
+        e.committee_id, **committee_columns(e), term_start=e.term_start, term_end=e.term_end
     )
 
 
 def _seats(rows: Changes, e: CommitteeElected | ByElectionHeld, members: list[Seat]) -> None:
-    since = e.elected_on if isinstance(e, CommitteeElected) else e.held_on
+    since = seats_started_on(e)
     for m in members:
         rows["members"].upsert(
             (e.committee_id, m.guardian_ref),
             district=e.district,
             school_id=e.school_id,
-            class_id=m.class_id,
-            represents_school_id=m.school_id,
-            role=m.role.value,
+            **seat_columns(m),
             since=since,
             ended_on=None,
             ended_how=None,
@@ -162,42 +158,23 @@ def _(e: ByElectionHeld, rows: Changes) -> None:
     _seats(rows, e, e.members)
 
 
-@COMMITTEE.on(MemberResigned)
-def _(e: MemberResigned, rows: Changes) -> None:
+def _seat_ended(e: SeatEnded, rows: Changes) -> None:
+    day, how, reason = seat_end(e)
+    # ``ending`` names the seat's last day: it is no longer held the day after.
+    ended_on = day + timedelta(days=1) if how == "ending" else day
     rows["members"].update(
-        (e.committee_id, e.guardian_ref),
-        ended_on=e.resigned_on,
-        ended_how=f"resigned:{e.reason.value}",
+        (e.committee_id, e.guardian_ref), ended_on=ended_on, ended_how=f"{how}:{reason}"
     )
 
 
-@COMMITTEE.on(MemberRemoved)
-def _(e: MemberRemoved, rows: Changes) -> None:
-    rows["members"].update(
-        (e.committee_id, e.guardian_ref),
-        ended_on=e.removed_on,
-        ended_how=f"removed:{e.reason.value}",
-    )
-
-
-@COMMITTEE.on(MembershipEnding)
-def _(e: MembershipEnding, rows: Changes) -> None:
-    # ``ends_on`` is the seat's last day: it is no longer held the day after.
-    rows["members"].update(
-        (e.committee_id, e.guardian_ref),
-        ended_on=e.ends_on + timedelta(days=1),
-        ended_how=f"ending:{e.reason.value}",
-    )
+on_seat_ended(COMMITTEE, _seat_ended)
 
 
 @COMMITTEE.on(JointMeetingHeld)
 def _(e: JointMeetingHeld, rows: Changes) -> None:
     rows["meetings"].upsert(
         e.meeting_id,
-        district=e.district,
-        school_id=e.school_id,
-        kind="joint",
-        held_on=e.held_on,
+        **meeting_columns(e),
         committee_ids=sorted(e.committee_ids),
         parents_attending=e.parents_attending,
     )
@@ -207,10 +184,7 @@ def _(e: JointMeetingHeld, rows: Changes) -> None:
 def _(e: ParentMeetingHeld, rows: Changes) -> None:
     rows["meetings"].upsert(
         e.meeting_id,
-        district=e.district,
-        school_id=e.school_id,
-        kind="parent_meeting",
-        held_on=e.held_on,
+        **meeting_columns(e),
         committee_ids=sorted(e.committee_ids),
         scope=e.scope.value,
         class_id=e.class_id,
@@ -222,10 +196,7 @@ def _(e: ParentMeetingHeld, rows: Changes) -> None:
 def _(e: OpenDayHeld, rows: Changes) -> None:
     rows["meetings"].upsert(
         e.meeting_id,
-        district=e.district,
-        school_id=e.school_id,
-        kind="open_day",
-        held_on=e.held_on,
+        **meeting_columns(e),
         days=e.days,
         parents_attending=e.parents_attending,
     )
@@ -235,10 +206,7 @@ def _(e: OpenDayHeld, rows: Changes) -> None:
 def _(e: ReceptionDayHeld, rows: Changes) -> None:
     rows["meetings"].upsert(
         e.meeting_id,
-        district=e.district,
-        school_id=e.school_id,
-        kind="reception_day",
-        held_on=e.held_on,
+        **meeting_columns(e),
         parents_attending=e.families_received,
     )
 

@@ -8,6 +8,15 @@ and no resignation or removal dated on or before D (no membership ending before 
 
 from __future__ import annotations
 
+from tongxin_agencies.projections.committees_facts import (
+    SeatEnded,
+    committee_columns,
+    meeting_columns,
+    on_seat_ended,
+    seat_columns,
+    seat_end,
+    seats_started_on,
+)
 from tongxin_contracts.events.committees import (
     ByElectionHeld,
     CommitteeElected,
@@ -15,16 +24,12 @@ from tongxin_contracts.events.committees import (
     CoordinatorAppointed,
     CoordinatorWithdrawn,
     JointMeetingHeld,
-    MemberRemoved,
-    MemberResigned,
-    MembershipEnding,
     OpenDayHeld,
     ParentMeetingHeld,
     ParentSchoolAssessed,
     ParentSchoolEstablished,
     ParentSchoolSessionHeld,
     ReceptionDayHeld,
-    Seat,
 )
 from tongxin_platform.projection import Changes, Projection, Table
 
@@ -178,26 +183,16 @@ TABLES: list[Table] = [
 ]
 
 
-def _seats(
-    rows: Changes,
-    district: str,
-    committee_id: str,
-    school_id: str | None,
-    started_on: object,
-    round_no: int,
-    how: str,
-    members: list[Seat],
-) -> None:
-    for s in members:
+def _seats(rows: Changes, e: CommitteeElected | ByElectionHeld, how: str) -> None:
+    started_on = seats_started_on(e)
+    for s in e.members:
         rows["committee_seats"].upsert(
-            (committee_id, s.guardian_ref, started_on),
-            district=district,
-            school_id=school_id,
-            round_no=round_no,
+            (e.committee_id, s.guardian_ref, started_on),
+            district=e.district,
+            school_id=e.school_id,
+            round_no=e.round_no,
             how=how,
-            role=s.role.value,
-            class_id=s.class_id,
-            represents_school_id=s.school_id,
+            **seat_columns(s),
         )
 
 
@@ -207,14 +202,7 @@ def register(p: Projection) -> None:
     @p.on(CommitteeFormed)
     def _(e: CommitteeFormed, rows: Changes) -> None:
         rows["committee_committees"].upsert(
-            e.committee_id,
-            district=e.district,
-            school_id=e.school_id,
-            level=e.level.value,
-            grade=e.grade,
-            class_id=e.class_id,
-            seats=e.seats,
-            formed_on=e.formed_on,
+            e.committee_id, **committee_columns(e), formed_on=e.formed_on
         )
         # The term it was formed for is its first (round 0), until an election's.
         rows["committee_terms"].upsert(
@@ -245,65 +233,28 @@ def register(p: Projection) -> None:
             term_end=e.term_end,
             seats=e.seats,
         )
-        _seats(
-            rows,
-            e.district,
-            e.committee_id,
-            e.school_id,
-            e.elected_on,
-            e.round_no,
-            "elected",
-            e.members,
-        )
+        _seats(rows, e, "elected")
 
     @p.on(ByElectionHeld)
     def _(e: ByElectionHeld, rows: Changes) -> None:
-        _seats(
-            rows,
-            e.district,
-            e.committee_id,
-            e.school_id,
-            e.held_on,
-            e.round_no,
-            "by_election",
-            e.members,
-        )
+        _seats(rows, e, "by_election")
 
-    @p.on(MemberResigned)
-    def _(e: MemberResigned, rows: Changes) -> None:
+    def _seat_ended(e: SeatEnded, rows: Changes) -> None:
+        day, how, reason = seat_end(e)
         rows["committee_endings"].upsert(
-            (e.committee_id, e.guardian_ref, e.resigned_on, "resigned"),
+            (e.committee_id, e.guardian_ref, day, how),
             district=e.district,
             school_id=e.school_id,
-            reason=e.reason.value,
+            reason=reason,
         )
 
-    @p.on(MemberRemoved)
-    def _(e: MemberRemoved, rows: Changes) -> None:
-        rows["committee_endings"].upsert(
-            (e.committee_id, e.guardian_ref, e.removed_on, "removed"),
-            district=e.district,
-            school_id=e.school_id,
-            reason=e.reason.value,
-        )
-
-    @p.on(MembershipEnding)
-    def _(e: MembershipEnding, rows: Changes) -> None:
-        rows["committee_endings"].upsert(
-            (e.committee_id, e.guardian_ref, e.ends_on, "ending"),
-            district=e.district,
-            school_id=e.school_id,
-            reason=e.reason.value,
-        )
+    on_seat_ended(p, _seat_ended)
 
     @p.on(JointMeetingHeld)
     def _(e: JointMeetingHeld, rows: Changes) -> None:
         rows["committee_meetings"].upsert(
             e.meeting_id,
-            district=e.district,
-            school_id=e.school_id,
-            kind="joint",
-            held_on=e.held_on,
+            **meeting_columns(e),
             scope="school",
             parents_attending=e.parents_attending,
         )
@@ -312,10 +263,7 @@ def register(p: Projection) -> None:
     def _(e: ParentMeetingHeld, rows: Changes) -> None:
         rows["committee_meetings"].upsert(
             e.meeting_id,
-            district=e.district,
-            school_id=e.school_id,
-            kind="parent_meeting",
-            held_on=e.held_on,
+            **meeting_columns(e),
             scope=e.scope.value,
             grade=e.grade,
             class_id=e.class_id,
@@ -327,10 +275,7 @@ def register(p: Projection) -> None:
     def _(e: ReceptionDayHeld, rows: Changes) -> None:
         rows["committee_meetings"].upsert(
             e.meeting_id,
-            district=e.district,
-            school_id=e.school_id,
-            kind="reception_day",
-            held_on=e.held_on,
+            **meeting_columns(e),
             scope="school",
             families=e.families_received,
         )

@@ -235,29 +235,22 @@ def register_guard(p: Projection) -> None:
         )
 
     # A shift's outcome may be recorded without a schedule the model saw: upsert.
-    @p.on(GuardShiftCompleted)
-    def _(e: GuardShiftCompleted, rows: Changes) -> None:
+    def outcome(e: GuardShiftCompleted | GuardShiftMissed, rows: Changes) -> None:
         rows["guard_shifts"].upsert(
             e.shift_id,
             district=e.district,
             school_id=e.school_id,
             post_id=e.post_id,
             shift_on=e.on,
-            status="completed",
-            missed_reason=None,
+            **(
+                {"status": "missed", "missed_reason": e.reason.value}
+                if isinstance(e, GuardShiftMissed)
+                else {"status": "completed", "missed_reason": None}
+            ),
         )
 
-    @p.on(GuardShiftMissed)
-    def _(e: GuardShiftMissed, rows: Changes) -> None:
-        rows["guard_shifts"].upsert(
-            e.shift_id,
-            district=e.district,
-            school_id=e.school_id,
-            post_id=e.post_id,
-            shift_on=e.on,
-            status="missed",
-            missed_reason=e.reason.value,
-        )
+    p.on(GuardShiftCompleted)(outcome)
+    p.on(GuardShiftMissed)(outcome)
 
 
 # --- inspections and hazards ---------------------------------------------------------------------

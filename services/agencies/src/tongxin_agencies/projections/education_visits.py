@@ -93,6 +93,16 @@ TABLES: list[Table] = [
 ]
 
 
+def _whose(e: VisitPlanned | VisitCompleted | FollowUpOpened) -> dict[str, str | None]:
+    """The student a visit or a follow-up is about, and where they are."""
+    return {
+        "district": e.district,
+        "school_id": e.school_id,
+        "class_id": e.class_id,
+        "student_ref": e.student_ref,
+    }
+
+
 def register(p: Projection) -> None:
     """The handlers of this part, on the education model."""
 
@@ -100,10 +110,7 @@ def register(p: Projection) -> None:
     def _(e: VisitPlanned, rows: Changes) -> None:
         rows["visits"].upsert(
             e.visit_id,
-            district=e.district,
-            school_id=e.school_id,
-            class_id=e.class_id,
-            student_ref=e.student_ref,
+            **_whose(e),
             planned_for=e.planned_for,
         )
 
@@ -112,10 +119,7 @@ def register(p: Projection) -> None:
         on = china_date(e.started_at)
         rows["visits"].upsert(
             e.visit_id,
-            district=e.district,
-            school_id=e.school_id,
-            class_id=e.class_id,
-            student_ref=e.student_ref,
+            **_whose(e),
             mode=e.mode.value,
             visited_on=on,
             visitor_refs=sorted({v.staff_ref for v in e.visitors}),
@@ -124,10 +128,7 @@ def register(p: Projection) -> None:
             rows["visit_visitors"].upsert(
                 (e.visit_id, v.staff_ref),
                 role=v.role.value,
-                district=e.district,
-                school_id=e.school_id,
-                class_id=e.class_id,
-                student_ref=e.student_ref,
+                **_whose(e),
                 mode=e.mode.value,
                 visited_on=on,
             )
@@ -140,10 +141,7 @@ def register(p: Projection) -> None:
     def _(e: FollowUpOpened, rows: Changes) -> None:
         rows["followups"].upsert(
             e.case_id,
-            district=e.district,
-            school_id=e.school_id,
-            class_id=e.class_id,
-            student_ref=e.student_ref,
+            **_whose(e),
             visit_id=e.visit_id,
             measure=e.measure.value,
             owner_ref=e.owner_ref,

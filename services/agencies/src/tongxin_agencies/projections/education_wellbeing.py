@@ -5,6 +5,12 @@ referrals with their deadlines (no note), and staff training (topic, day, who at
 
 from __future__ import annotations
 
+from tongxin_agencies.projections.wellbeing_facts import (
+    acknowledgement_columns,
+    consent_columns,
+    referral_columns,
+    resolution_columns,
+)
 from tongxin_contracts.events.wellbeing import (
     ConsentRecorded,
     CrisisReferred,
@@ -124,13 +130,7 @@ def register(p: Projection) -> None:
 
     @p.on(ConsentRecorded)
     def _(e: ConsentRecorded, rows: Changes) -> None:
-        rows["screening_offers"].upsert(
-            (e.student_ref, e.school_year),
-            district=e.district,
-            school_id=e.school_id,
-            consent=e.decision.value,
-            consent_on=e.recorded_on,
-        )
+        rows["screening_offers"].upsert((e.student_ref, e.school_year), **consent_columns(e))
 
     @p.on(ScreeningCompleted)
     def _(e: ScreeningCompleted, rows: Changes) -> None:
@@ -161,21 +161,11 @@ def register(p: Projection) -> None:
 
     @p.on(CrisisReferred)
     def _(e: CrisisReferred, rows: Changes) -> None:
-        rows["referrals"].upsert(
-            e.referral_id,
-            district=e.district,
-            school_id=e.school_id,
-            student_ref=e.student_ref,
-            hospital_id=e.hospital_id,
-            referred_at=e.referred_at,
-            acknowledge_by=e.acknowledge_by,
-        )
+        rows["referrals"].upsert(e.referral_id, **referral_columns(e))
 
     @p.on(ReferralAcknowledged)
     def _(e: ReferralAcknowledged, rows: Changes) -> None:
-        rows["referrals"].update(
-            e.referral_id, acknowledged_at=e.acknowledged_at, within_deadline=e.within_deadline
-        )
+        rows["referrals"].update(e.referral_id, **acknowledgement_columns(e))
 
     @p.on(ReferralEscalated)
     def _(e: ReferralEscalated, rows: Changes) -> None:
@@ -183,7 +173,7 @@ def register(p: Projection) -> None:
 
     @p.on(ReferralResolved)
     def _(e: ReferralResolved, rows: Changes) -> None:
-        rows["referrals"].update(e.referral_id, resolved_on=e.resolved_on, outcome=e.outcome.value)
+        rows["referrals"].update(e.referral_id, **resolution_columns(e))
 
     @p.on(TrainingRecorded)
     def _(e: TrainingRecorded, rows: Changes) -> None:

@@ -16,6 +16,12 @@ counts per school.
 
 from __future__ import annotations
 
+from tongxin_agencies.projections.wellbeing_facts import (
+    acknowledgement_columns,
+    consent_columns,
+    referral_columns,
+    resolution_columns,
+)
 from tongxin_contracts.events.registry import StudentEnrolled, StudentLeft, StudentTransferred
 from tongxin_contracts.events.wellbeing import (
     ConsentRecorded,
@@ -119,15 +125,7 @@ def _(e: StudentLeft, rows: Changes) -> None:
 
 @HEALTH.on(CrisisReferred)
 def _(e: CrisisReferred, rows: Changes) -> None:
-    rows["referrals"].upsert(
-        e.referral_id,
-        district=e.district,
-        school_id=e.school_id,
-        hospital_id=e.hospital_id,
-        student_ref=e.student_ref,
-        referred_at=e.referred_at,
-        acknowledge_by=e.acknowledge_by,
-    )
+    rows["referrals"].upsert(e.referral_id, **referral_columns(e))
 
 
 @HEALTH.on(ReferralAcknowledged)
@@ -137,8 +135,7 @@ def _(e: ReferralAcknowledged, rows: Changes) -> None:
         district=e.district,
         school_id=e.school_id,
         hospital_id=e.hospital_id,
-        acknowledged_at=e.acknowledged_at,
-        within_deadline=e.within_deadline,
+        **acknowledgement_columns(e),
     )
 
 
@@ -156,7 +153,7 @@ def _(e: ReferralEscalated, rows: Changes) -> None:
 
 @HEALTH.on(ReferralResolved)
 def _(e: ReferralResolved, rows: Changes) -> None:
-    rows["referrals"].update(e.referral_id, resolved_on=e.resolved_on, outcome=e.outcome.value)
+    rows["referrals"].update(e.referral_id, **resolution_columns(e))
 
 
 @HEALTH.on(ScreeningOffered)
@@ -168,13 +165,7 @@ def _(e: ScreeningOffered, rows: Changes) -> None:
 
 @HEALTH.on(ConsentRecorded)
 def _(e: ConsentRecorded, rows: Changes) -> None:
-    rows["screening"].upsert(
-        (e.school_year, e.student_ref),
-        district=e.district,
-        school_id=e.school_id,
-        consent=e.decision.value,
-        consent_on=e.recorded_on,
-    )
+    rows["screening"].upsert((e.school_year, e.student_ref), **consent_columns(e))
 
 
 @HEALTH.on(ScreeningCompleted)
