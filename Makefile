@@ -6,7 +6,7 @@ UV ?= $(shell bash scripts/ensure-uv.sh)
 RUN_DIR := .data/run
 # Every service under services/ (a new one needs no line here).
 SERVICES := $(sort $(notdir $(wildcard services/*)))
-PACKAGES := tongxin_contracts tongxin_platform tongxin_cli $(addprefix tongxin_,$(SERVICES))
+PACKAGES := tongxin_contracts tongxin_platform tongxin_web tongxin_cli $(addprefix tongxin_,$(SERVICES))
 
 .PHONY: help sync up down run stop test lint unit integration bench compose-check asyncapi
 

@@ -20,7 +20,7 @@ from tongxin_platform.settings import PlatformSettings, service_database_url
 from tongxin_platform.testing import local_database_url
 
 # Every service of the design (§6); the event-producing ones are the keys of TOPICS.
-SERVICES: tuple[str, ...] = (*TOPICS, "agencies", "city")
+SERVICES: tuple[str, ...] = tuple(dict.fromkeys((*TOPICS, "agencies", "city")))
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 

@@ -10,7 +10,11 @@ TOPICS: Final[dict[str, str]] = {
     "visits": "visits.events",
     "wellbeing": "wellbeing.events",
     "safety": "safety.events",
+    "city": "city.events",
 }
+
+# The city's figures per district, KPI and period (compacted: the latest value per key).
+CITY_KPIS_TOPIC: Final[str] = "city.kpis"
 
 
 def dlq_topic(topic: str, group: str) -> str:

@@ -118,7 +118,7 @@ def service_cli(service: Service, create_app: Callable[[Any], FastAPI]) -> typer
         except LookupError as exc:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from exc
-        topics = tuple(settings.topic_of(s) for s in projection.sources)
+        topics = tuple(t for s in projection.sources for t in settings.topics_of(s))
 
         async def rebuild(pool: asyncpg.Pool) -> int:
             tune_gc()

@@ -94,6 +94,11 @@ class ServiceSettings(PlatformSettings):
     pool_size: int = 10
     # Records per partition fetch applied in one transaction by each consumer group.
     projection_batch_size: int = 1000
+    # Districts that run their own Kafka cluster reach this one through MirrorMaker 2, whose
+    # default replication policy names a copy ``<alias>.<topic>``: the aliases listed here
+    # (``<SERVICE>_MIRRORS='["d2"]'``) are read too, beside the local topic, by every projection
+    # and reaction of the service (``topics_of``).
+    mirrors: list[str] = Field(default_factory=list)
     # --- bounds on trouble (seconds; <SERVICE>_DATABASE_CONNECT_TIMEOUT…) ---
     # PostgreSQL: opening a connection, one statement, waiting for a pooled connection. A
     # request that hits one answers 503 problem+json with Retry-After instead of hanging.
@@ -125,6 +130,11 @@ class ServiceSettings(PlatformSettings):
         """The absolute URL of ``path`` on this service's API."""
         base = self.public_url or f"http://{self.http_host}:{self.http_port}"
         return f"{base.rstrip('/')}/{path.lstrip('/')}"
+
+    def topics_of(self, service: str) -> list[str]:
+        """The topic of ``service`` and its MirrorMaker 2 copies from ``mirrors``' clusters."""
+        topic = self.topic_of(service)
+        return [topic, *(f"{alias}.{topic}" for alias in self.mirrors)]
 
     def topic_of(self, service: str) -> str:
         if service == self.service:

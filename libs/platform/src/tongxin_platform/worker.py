@@ -154,8 +154,9 @@ class Worker:
         self, sources: Sequence[str], handled: Mapping[str, type[IntegrationEvent]]
     ) -> dict[str, list[type[IntegrationEvent]]]:
         return {
-            self.settings.topic_of(s): [t for t in handled.values() if t.service == s]
+            topic: [t for t in handled.values() if t.service == s]
             for s in sources
+            for topic in self.settings.topics_of(s)
         }
 
     def _consumer(
@@ -164,7 +165,7 @@ class Worker:
         group = self.options.groups.get(name, group)
         consumer = Consumer(
             group=group,
-            topics=[self.settings.topic_of(s) for s in sources],
+            topics=[topic for s in sources for topic in self.settings.topics_of(s)],
             apply=apply,
             registry=default_registry(),
             ledgers=self.ledgers,
