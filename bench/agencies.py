@@ -26,21 +26,16 @@ import asyncio
 import json
 import logging
 import os
-import socket
-import statistics
-import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 from tests.support.agencies_world import DAY, Publisher, generate
 
 from bench.common import PARTITIONS, Names, Row, clock
 from bench.replay import bare_consume, replay, topics_size
+from bench.served import api_process, time_get
 from tongxin_agencies.bootstrap import prepare_database
 from tongxin_agencies.config import AgenciesSettings
 from tongxin_agencies.projections.models import MODELS
@@ -58,78 +53,6 @@ BATCH = 1000  # records per batch of a rebuild, as ``tongxin-agencies replay``
 
 def topics_of(names: Names) -> dict[str, str]:
     return {s: f"{names.topic_prefix}agencies.{s}.events" for s in SERVICES}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@asynccontextmanager
-async def api_process(
-    server_url: str, kafka: str, database: str, topics: dict[str, str]
-) -> AsyncIterator[str]:
-    """``tongxin-agencies serve`` on the bench database, as ``make run`` starts it."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "TONGXIN_ENV": "development",
-        "DATABASE_URL": server_url,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka,
-        "AGENCIES_DATABASE_NAME": database,
-        "AGENCIES_HTTP_PORT": str(port),
-        **{f"AGENCIES_{s.upper()}_TOPIC": t for s, t in topics.items()},
-    }
-    exe = Path(sys.executable).with_name("tongxin-agencies")
-    proc = subprocess.Popen(  # noqa: ASYNC220 - started once, waited on by polling below
-        [str(exe), "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient(base_url=base, timeout=5) as http:
-            for _ in range(300):
-                try:
-                    if (await http.get("/health")).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if proc.poll() is not None:
-                    raise RuntimeError(f"the agencies API exited: {proc.stderr.read()!r}"[:500])  # type: ignore[union-attr]
-                await asyncio.sleep(0.2)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-async def time_get(
-    base: str, path: str, headers: dict[str, str], warm: int, n: int
-) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as http:
-        for _ in range(warm):
-            r = await http.get(path)
-            r.raise_for_status()
-        times: list[float] = []
-        size = 0
-        for _ in range(n):
-            start = clock()
-            r = await http.get(path)
-            times.append(clock() - start)
-            r.raise_for_status()
-            size = len(r.content)
-    times.sort()
-    return {
-        "path": path,
-        "calls": n,
-        "median_ms": statistics.median(times) * 1000,
-        "p95_ms": times[min(len(times) - 1, int(0.95 * len(times)))] * 1000,
-        "max_ms": times[-1] * 1000,
-        "bytes": size,
-    }
 
 
 async def measure(
@@ -175,7 +98,7 @@ async def measure(
     private, _ = dev_keypair(ROOT / ".data" / "dev-jwt")
     token = mint(private, Principal("bench", Role.bureau_officer, DISTRICT))
     day = DAY.isoformat()
-    async with api_process(server_url, kafka, database, topics) as base:
+    async with api_process("agencies", server_url, kafka, database, topics) as base:
         path = f"/dashboards/district?district={DISTRICT}&as_of={day}"
         page = await time_get(
             base, path, {"Authorization": f"Bearer {token}"}, 3, 5 if quick else 15

@@ -101,6 +101,10 @@ class Names:
         return f"bench_{self.stamp}_agencies"
 
     @property
+    def city_db(self) -> str:  # the city's models and the city page
+        return f"bench_{self.stamp}_city"
+
+    @property
     def databases(self) -> list[str]:
         return [
             self.store_db,
@@ -109,6 +113,7 @@ class Names:
             self.api_db,
             self.board_db,
             self.agencies_db,
+            self.city_db,
         ]
 
     @property

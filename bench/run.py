@@ -3,6 +3,7 @@
     uv run python -m bench.run [--quick] [--json bench/results/latest.json] [--profile PHASE]
     uv run python -m bench.run --only deadlines   # the kit's deadlines and notifications alone
     uv run python -m bench.run --only agencies    # the agency models and the district page
+    uv run python -m bench.run --only city        # the city's models and the city page
 
 Everything it creates (databases ``bench_<stamp>*``, topics ``bench-<stamp>.*``) is dropped at
 the end unless ``--keep``. Figures are printed and written as JSON; nothing asserts on speed.
@@ -36,6 +37,7 @@ from rich.table import Table
 
 from bench import agencies as agencies_bench
 from bench import appends, board_workload, pipeline, visits_latency
+from bench import city as city_bench
 from bench import deadlines as deadlines_bench
 from bench.api_process import api_process_rss
 from bench.common import (
@@ -835,6 +837,27 @@ async def measure_agencies(
     return agencies_bench.rows(res)
 
 
+async def measure_city(
+    server_url: str, kafka: str, names: Names, args: argparse.Namespace, details: dict[str, Any]
+) -> list[Row]:
+    """The city's models rebuilt and the city page (``bench.city``)."""
+    try:
+        res = await city_bench.measure(server_url, kafka, names, args.quick)
+    except Exception as exc:
+        log.exception("the city measure failed")
+        return [
+            Row(
+                "city_html",
+                "City page",
+                None,
+                "ms",
+                note=f"not measured: {type(exc).__name__}: {exc}"[:300],
+            )
+        ]
+    details["city"] = res
+    return city_bench.rows(res)
+
+
 # --- report -------------------------------------------------------------------------------
 
 
@@ -964,6 +987,8 @@ async def run(args: argparse.Namespace) -> int:
             rows += await measure_deadlines(server_url, kafka, names, args, details)
         if args.only == "agencies" or (args.only is None and not args.no_agencies):
             rows += await measure_agencies(server_url, kafka, names, args, details)
+        if args.only == "city" or (args.only is None and not args.no_city):
+            rows += await measure_city(server_url, kafka, names, args, details)
     finally:
         if args.keep:
             console.log(f"kept databases {names.databases} and topic {names.topic}")
@@ -1057,10 +1082,16 @@ def main(argv: list[str] | None = None) -> int:
         help="skip the agencies' model rebuilds and the district page",
     )
     parser.add_argument(
+        "--no-city",
+        action="store_true",
+        help="skip the city's model rebuilds and the city page",
+    )
+    parser.add_argument(
         "--only",
-        choices=("deadlines", "agencies"),
+        choices=("deadlines", "agencies", "city"),
         help="run only this phase (deadlines: the kit's deadlines and notifications, < 1 min; "
-        "agencies: every agency model rebuilt and the district page of 100 schools, ~3 min)",
+        "agencies: every agency model rebuilt and the district page of 100 schools, ~3 min; "
+        "city: the city's models rebuilt over a city of 30 schools and the city page)",
     )
     parser.add_argument("--keep", action="store_true", help="keep databases and topics")
     parser.add_argument(
