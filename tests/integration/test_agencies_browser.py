@@ -19,7 +19,7 @@ import pytest
 from tests.support.agencies_env import AgenciesEnv
 from tests.support.browser import Browser, browser
 from tongxin_agencies.application.demo_users import DEMO_ROLES
-from tongxin_agencies.entrypoints.web_session import COOKIE
+from tongxin_web.session import COOKIE
 from tongxin_contracts.events import wellbeing as wb
 from tongxin_platform.auth import Principal, Role, mint
 

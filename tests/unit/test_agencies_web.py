@@ -23,10 +23,10 @@ from fastapi import FastAPI
 from tests.support import web_fakes
 from tongxin_agencies.bootstrap import Agencies
 from tongxin_agencies.config import AgenciesSettings
-from tongxin_agencies.entrypoints import web_pages
+from tongxin_web import pages as web_pages
 from tongxin_agencies.entrypoints.api import create_app
-from tongxin_agencies.entrypoints.web_render import fmt, page_link
-from tongxin_agencies.entrypoints.web_session import COOKIE, SessionAuth
+from tongxin_web.render import fmt, page_link
+from tongxin_web.session import COOKIE, SessionAuth
 from tongxin_platform.auth import Principal, Role, TokenVerifier, dev_keypair, mint
 from tongxin_platform.edge import service_router
 from tongxin_platform.http import Caller, install_auth, install_problem_handlers
