@@ -95,7 +95,9 @@ def _pool(kpi: str, figures: list[Figure | None]) -> Figure:
     return Share(sum(s.num for s in shares), sum(s.den for s in shares))
 
 
-def district_figures(world: World, f: Facts, day: date, now: datetime) -> dict[str, dict[str, Figure]]:
+def district_figures(
+    world: World, f: Facts, day: date, now: datetime
+) -> dict[str, dict[str, Figure]]:
     at = min(now, end_of(day))
     per_school = {s.school_id: school_kpis(f, s.school_id, day, at)[0] for s in world.schools}
     out: dict[str, dict[str, Figure]] = {}
@@ -109,7 +111,9 @@ def district_figures(world: World, f: Facts, day: date, now: datetime) -> dict[s
     return out
 
 
-def city_expected(world: World, day: date | None = None, now: datetime | None = None) -> CityExpected:
+def city_expected(
+    world: World, day: date | None = None, now: datetime | None = None
+) -> CityExpected:
     d = day or world.day
     now = now or world.now
     f = Facts(world)
