@@ -119,6 +119,7 @@ def service_cli(service: Service, create_app: Callable[[Any], FastAPI]) -> typer
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from exc
         topics = tuple(t for s in projection.sources for t in settings.topics_of(s))
+        projection.configure(settings)
 
         async def rebuild(pool: asyncpg.Pool) -> int:
             tune_gc()

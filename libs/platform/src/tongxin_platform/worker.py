@@ -178,6 +178,7 @@ class Worker:
 
     def _add_projection(self, p: Projection) -> None:
         schema = self.options.schemas.get(p.name, p.schema)
+        p.configure(self.settings)
         consumer = self._consumer(p.name, p.group, p.sources, p.apply_to(schema), p.handles)
         self.projections.append((p, schema, consumer))
         subscribe(
