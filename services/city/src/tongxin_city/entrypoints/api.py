@@ -9,13 +9,13 @@ from fastapi import APIRouter, FastAPI
 
 from tongxin_city.bootstrap import SERVICE
 from tongxin_city.config import CitySettings
-from tongxin_city.entrypoints import kpi_routes, web_site
+from tongxin_city.entrypoints import filing_routes, kpi_routes, web_site
 from tongxin_platform.api import Clock, create_service_app
 from tongxin_platform.auth import TokenVerifier
 from tongxin_platform.telemetry import configure_tracing
 from tongxin_web.app import add_session
 
-ROUTERS: tuple[APIRouter, ...] = (kpi_routes.router, *web_site.routers())
+ROUTERS: tuple[APIRouter, ...] = (kpi_routes.router, filing_routes.router, *web_site.routers())
 
 
 def create_app(
