@@ -5,7 +5,7 @@ tested without the read models (the figures have their own tests)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
@@ -106,11 +106,18 @@ def install(monkeypatch: pytest.MonkeyPatch, districts: list[str] | None = None)
     these; default both)."""
     heard = list(DISTRICTS if districts is None else districts)
 
-    async def city_kpis(pool: object, settings: CitySettings, as_of: date) -> list[KpiValue]:
+    async def city_kpis(
+        pool: object, settings: CitySettings, as_of: date, *, now: datetime | None = None
+    ) -> list[KpiValue]:
         return [v for v in kpis() if v.district in (*heard, CITY)]
 
     async def district_trend(
-        pool: object, settings: CitySettings, district: str, as_of: date
+        pool: object,
+        settings: CitySettings,
+        district: str,
+        as_of: date,
+        *,
+        now: datetime | None = None,
     ) -> list[KpiValue]:
         return trend(district) if district in heard else []
 

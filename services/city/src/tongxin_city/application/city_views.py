@@ -224,7 +224,7 @@ async def city_page(ctx: ViewContext) -> Dashboard:
     admit(ctx, Action.city_read)
     ctx.require(Action.city_read, Scope())  # a district's token is too narrow for the city
     districts = await figures.districts(ctx.pool)
-    values = await figures.city_kpis(ctx.pool, ctx.settings, ctx.today)
+    values = await figures.city_kpis(ctx.pool, ctx.settings, ctx.today, now=ctx.now)
     rows = await filing_status.filings(ctx.pool, ctx.settings, ctx.today)
     city = [v for v in values if v.district == CITY]
     return Dashboard(
@@ -260,8 +260,8 @@ async def district_page(ctx: ViewContext) -> Dashboard:
         raise not_found("district", "district")
     if district not in await figures.districts(ctx.pool):
         raise not_found("district", "district")
-    values = await figures.city_kpis(ctx.pool, ctx.settings, ctx.today)
-    trend = await figures.district_trend(ctx.pool, ctx.settings, district, ctx.today)
+    values = await figures.city_kpis(ctx.pool, ctx.settings, ctx.today, now=ctx.now)
+    trend = await figures.district_trend(ctx.pool, ctx.settings, district, ctx.today, now=ctx.now)
     rows = await filing_status.filings(ctx.pool, ctx.settings, ctx.today)
     mine = sorted(
         (r for r in rows if r.district == district), key=lambda r: (order(r.kind), r.period)
