@@ -10,16 +10,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Generic, Protocol
+from zoneinfo import ZoneInfo
 
 import asyncpg
 from fastapi import Depends, Request
 
-from tongxin_contracts.calendar import CHINA
 from tongxin_platform.auth import Principal
 from tongxin_platform.commands import Writer
 from tongxin_web.demo import DemoPicker, DemoRole
 from tongxin_web.settings import PageSettings
 from tongxin_web.views import C, Label, Views
+
+CHINA = ZoneInfo("Asia/Shanghai")
 
 
 class PageService(Protocol):
