@@ -139,6 +139,7 @@ def target(env: CityEnv) -> Target:
             pool=env.pool,
             apply=FACTS.apply_to(schema),
             handles=FACTS.handles,
+            stream_ids=env.settings.ledger_stream_ids(),
             max_batch=7,
             service="city",
         )
