@@ -6,6 +6,7 @@ that). The same student pseudonyms never occur in two districts."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -64,25 +65,13 @@ def complete_care_files(world: World, district: str) -> list[IntegrationEvent]:
     return out
 
 
-PERSON_FIELDS = (
-    "student_ref",
-    "guardian_ref",
-    "staff_ref",
-    "owner_ref",
-    "carer_ref",
-    "recorded_by",
-    "referred_by",
-    "closed_by",
-    "filed_by",
-    "set_by",
-    "paired_by",
-    "led_by",
-    "appointee_ref",
-    "given_by",
-    "head_teacher_ref",
-    "ref",
-)
-PERSON_LISTS = ("student_refs", "staff_refs", "visitors", "guardians", "guards", "members")
+# A field names a person when it is a pseudonym (``…_ref``, ``ref``, ``…_refs``) or says who
+# did something (``…_by`` holding a pseudonym, not a deadline such as ``acknowledge_by``).
+DAY_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def _names_people(key: str) -> bool:
+    return key == "ref" or key.endswith(("_ref", "_refs", "_by"))
 
 
 def _walk(value: Any) -> Iterator[tuple[str, Any]]:
@@ -97,12 +86,13 @@ def _walk(value: Any) -> Iterator[tuple[str, Any]]:
 
 def people_refs(events: Iterable[IntegrationEvent]) -> set[str]:
     """Every pseudonym of a person in the events: students, guardians, staff, visitors, carers,
-    guards, members — any field that names one, at any depth of the payload."""
+    guards, inspectors, members — any field that names one, at any depth of the payload."""
     refs: set[str] = set()
     for e in events:
         for key, v in _walk(e.model_dump(mode="json")):
-            if key in PERSON_FIELDS and isinstance(v, str) and v:
-                refs.add(v)
-            elif key in PERSON_LISTS and isinstance(v, list):
-                refs.update(x for x in v if isinstance(x, str) and x)
+            if not _names_people(key):
+                continue
+            for x in v if isinstance(v, list) else [v]:
+                if isinstance(x, str) and x and not DAY_LIKE.match(x):
+                    refs.add(x)
     return refs
