@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from tests.support.agencies_fold import Rows, fold_rows, one_by_one
 from tests.support.agencies_world import World
 from tests.support.city_world import city_world, people_refs
+from tongxin_city.bootstrap import SERVICE
 from tongxin_city.config import CitySettings
 from tongxin_city.domain.marks import mark
 from tongxin_city.projections.facts import FACTS
@@ -21,6 +22,7 @@ from tongxin_contracts.calendar import china_date
 from tongxin_contracts.events import registry as rg
 from tongxin_contracts.events import safety as sf
 from tongxin_contracts.events import visits as vs
+from tongxin_platform.worker import Worker
 
 KEY = b"unit-test-key-of-the-city-marks-0123"
 
@@ -90,11 +92,15 @@ def test_a_batch_and_one_event_at_a_time_give_the_same_facts() -> None:
 
 
 def test_the_worker_configures_the_key_from_the_settings() -> None:
-    # given the facts configured with the city's settings
+    # given the city's settings with a key of their own
     settings = CitySettings(mark_key=SecretStr("a-settings-key-of-the-city-0123456789"))
-    FACTS.configure(settings)
-    # then marks are made with the settings' key
+    # when the city's worker is declared with them (nothing started)
+    worker = Worker(SERVICE, settings)
+    # then the facts mark with the settings' key, and so does the worker's ledger
     assert MARK.key == b"a-settings-key-of-the-city-0123456789"
+    stream_ids = worker.ledgers.stream_ids
+    assert stream_ids is not None
+    assert stream_ids("care_file:stu-1") == mark(MARK.key, "stream", "care_file:stu-1")
 
 
 def test_without_a_key_nothing_is_folded() -> None:
