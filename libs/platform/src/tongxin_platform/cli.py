@@ -133,6 +133,7 @@ def service_cli(service: Service, create_app: Callable[[Any], FastAPI]) -> typer
                     pool=pool,
                     apply=projection.apply_to(schema),
                     handles=projection.handles,
+                    stream_ids=settings.ledger_stream_ids(),
                     # A rebuild reads whole topics: fewer, larger transactions.
                     max_batch=max(settings.projection_batch_size, REBUILD_BATCH),
                     replication_factor=settings.topic_replication_factor,

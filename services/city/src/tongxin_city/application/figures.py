@@ -125,6 +125,24 @@ async def city_kpis(
     return out
 
 
+async def district_kpis(
+    pool_: asyncpg.Pool,
+    settings: CitySettings,
+    district: str,
+    as_of: date,
+    *,
+    now: datetime | None = None,
+) -> list[KpiValue]:
+    """One district's KPIs of the school year of ``as_of`` (those of ``city_kpis``, counted for
+    that district alone)."""
+    counted = (await _count(pool_, settings, [as_of], now, district, [k.key for k in KPIS]))[0]
+    period = school_year_of(as_of)
+    return [
+        _value(settings, d, counted[district].get(d.key, empty(d.unit)), district, period, as_of)
+        for d in KPIS
+    ]
+
+
 def month_ends(as_of: date) -> list[tuple[str, date]]:
     """Every month of ``as_of``'s school year up to its month: (month, its last day or as_of)."""
     out: list[tuple[str, date]] = []
