@@ -47,7 +47,7 @@ class Stack:
         return self.bearer("bureau_officer", district=district)
 
     def principal(self, school: str) -> dict[str, str]:
-        return self.bearer("principal", district=school[:6], school=school)
+        return self.bearer("principal", district=school[:6], school=school, subject=f"stf_{school}")
 
     async def file(
         self, who: dict[str, str], key: str | None = None, **body: Any
@@ -58,6 +58,23 @@ class Stack:
     async def caught_up(self, topic: str) -> None:
         bootstrap = self.settings.kafka_bootstrap_servers
         await wait_caught_up(self.pool, "city.filings", topic, bootstrap)
+
+
+async def text_of_store(pool: Any, needle: str) -> list[str]:
+    """The tables of the city's database (every schema but the system's) holding ``needle``."""
+    tables = await pool.fetch(
+        "SELECT table_schema, table_name FROM information_schema.tables"
+        " WHERE table_schema NOT IN ('pg_catalog', 'information_schema')"
+        " AND table_type = 'BASE TABLE'"
+    )
+    found = []
+    for t in tables:
+        name = f'"{t["table_schema"]}"."{t["table_name"]}"'
+        if await pool.fetchval(
+            f"SELECT EXISTS (SELECT 1 FROM {name} x WHERE x::text LIKE '%' || $1 || '%')", needle
+        ):
+            found.append(name)
+    return found
 
 
 def report(school: str, month: str, revision: int, on: date) -> MonthlyVisitReportSubmitted:
@@ -161,7 +178,7 @@ AS_OF_TODAY = [
     row(B, "monthly_stats", "2026-11", "2026-11-30", pending=1),
     row(A, "district_plan", "2026", "2026-04-20", on_time=1),
     row(A, "school_visit_plan", "2026", "2026-04-28", on_time=1, late=1),
-    row(A, "december_summary", "2026", "2026-12-31", pending=1),
+    row(A, "december_summary", "2026", "2026-12-31", on_time=1),
     row(A, "monthly_stats", "2026-09", "2026-09-30", on_time=1, late=1),
     row(A, "monthly_stats", "2026-10", "2026-10-30", late=1, missing=1),
     row(A, "monthly_stats", "2026-11", "2026-11-30", pending=2),
@@ -190,32 +207,45 @@ async def test_filings_by_the_roles_that_file_them_give_filed_late_and_missing_p
         s.officer(A), "plan-a-2", kind="district_plan", district=A, filed_on="2026-05-06"
     )
     assert revised.status_code == 201, revised.text
-    for who, body in (
-        (s.officer(B), {"kind": "district_plan", "district": B, "filed_on": "2026-04-22"}),
+    for key, who, body in (
+        ("b", s.officer(B), {"kind": "district_plan", "district": B, "filed_on": "2026-04-22"}),
         (
+            "a1",
             s.principal(A1),
             {"kind": "school_visit_plan", "district": A, "school_id": A1, "filed_on": "2026-04-27"},
         ),
         (
+            "a2",
             s.officer(A),
             {"kind": "school_visit_plan", "district": A, "school_id": A2, "filed_on": "2026-04-30"},
         ),
     ):
-        r = await s.file(who, **body)
+        r = await s.file(who, f"plan-{key}", **body)
         assert r.status_code == 201, r.text
+    # and A's December summary filed today (no day given: the API's clock, in China)
+    summary = await s.file(s.officer(A), "summary-a", kind="december_summary", district=A)
+    assert summary.status_code == 201, summary.text
 
     # When every filing has reached the read model
     await s.caught_up(s.settings.topic)
 
     # Then the revision kept the first day, and the events name no one
     rows = await s.pool.fetch("SELECT payload::text AS p FROM events ORDER BY position")
-    assert len(rows) == 5  # the replayed key appended nothing
+    assert len(rows) == 6  # the replayed key appended nothing
     assert not any("test-" in r["p"] for r in rows)  # no token subject travels
+    # nor is kept anywhere in the city's store: not the principal who filed (a staff
+    # pseudonym, also the owner of an Idempotency-Key), not who submitted a monthly report
+    assert await text_of_store(s.pool, f"stf_{A1}") == []
     stored = await s.pool.fetchrow(
         "SELECT first_filed_on, revisions FROM filings.filings WHERE filing_id = $1",
         "filing-330106-district_plan-2026",
     )
     assert (stored["first_filed_on"], stored["revisions"]) == (date(2026, 4, 18), 2)
+    today = await s.pool.fetchval(
+        "SELECT first_filed_on FROM filings.filings WHERE filing_id = $1",
+        "filing-330106-december_summary-2026",
+    )
+    assert today == TODAY
 
     # And the city's rows as of today are exactly these
     analyst = s.bearer("city_analyst")

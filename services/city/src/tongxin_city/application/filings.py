@@ -5,6 +5,9 @@ school belongs to."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 import asyncpg
 
 from tongxin_city.domain.filings import FileFiling, decide_filing
@@ -22,6 +25,12 @@ async def school_district(pool: asyncpg.Pool, school_id: str) -> str | None:
         f"SELECT district FROM {S}.schools WHERE school_id = $1", school_id
     )
     return district
+
+
+def caller_mark(key: bytes, subject: str) -> str:
+    """Who filed, as the ``Idempotency-Key``'s owner only: a one-way keyed mark of the token's
+    subject (a principal's is a staff pseudonym, which the city never stores)."""
+    return hmac.new(key, f"caller|{subject}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
 class Filings:

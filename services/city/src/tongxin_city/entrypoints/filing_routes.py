@@ -5,7 +5,7 @@ analysts and auditors; a district's bureau officer for their own district)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Annotated, Any
 
 from fastapi import Request
@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from tongxin_city.application import filing_status
-from tongxin_city.application.filings import Filings, school_district
+from tongxin_city.application.filings import Filings, caller_mark, school_district
 from tongxin_city.application.kpi_values import FilingRow
 from tongxin_city.application.policy import POLICY, Action
 from tongxin_city.domain.filings import DISTRICT_KINDS, FileFiling
@@ -86,10 +86,12 @@ async def file(
     async def decide() -> list[Any]:
         return list(await filings.file(cmd))
 
+    # The key's owner is kept as a mark, never the caller's pseudonym (the city keeps no one).
+    owner = replace(who, subject=caller_mark(app.settings.mark_secret(), who.subject))
     answer = await idempotency.decided(
         app.transactions,
         request,
-        who,
+        owner,
         idempotency_key,
         decide,
         filing_id=filing_id(cmd.district, cmd.kind, cmd.year, cmd.school_id),
