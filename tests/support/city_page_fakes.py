@@ -111,6 +111,16 @@ def install(monkeypatch: pytest.MonkeyPatch, districts: list[str] | None = None)
     ) -> list[KpiValue]:
         return [v for v in kpis() if v.district in (*heard, CITY)]
 
+    async def district_kpis(
+        pool: object,
+        settings: CitySettings,
+        district: str,
+        as_of: date,
+        *,
+        now: datetime | None = None,
+    ) -> list[KpiValue]:
+        return [v for v in kpis() if v.district == district and district in heard]
+
     async def district_trend(
         pool: object,
         settings: CitySettings,
@@ -128,6 +138,7 @@ def install(monkeypatch: pytest.MonkeyPatch, districts: list[str] | None = None)
         return [r for r in filings() if r.district in heard]
 
     monkeypatch.setattr(figures, "city_kpis", city_kpis)
-    monkeypatch.setattr(figures, "district_trend", district_trend, raising=False)
-    monkeypatch.setattr(figures, "districts", known, raising=False)
+    monkeypatch.setattr(figures, "district_kpis", district_kpis)
+    monkeypatch.setattr(figures, "district_trend", district_trend)
+    monkeypatch.setattr(figures, "districts", known)
     monkeypatch.setattr(filing_status, "filings", filed)

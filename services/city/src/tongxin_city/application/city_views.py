@@ -260,7 +260,7 @@ async def district_page(ctx: ViewContext) -> Dashboard:
         raise not_found("district", "district")
     if district not in await figures.districts(ctx.pool):
         raise not_found("district", "district")
-    values = await figures.city_kpis(ctx.pool, ctx.settings, ctx.today, now=ctx.now)
+    values = await figures.district_kpis(ctx.pool, ctx.settings, district, ctx.today, now=ctx.now)
     trend = await figures.district_trend(ctx.pool, ctx.settings, district, ctx.today, now=ctx.now)
     rows = await filing_status.filings(ctx.pool, ctx.settings, ctx.today)
     mine = sorted(
@@ -275,7 +275,7 @@ async def district_page(ctx: ViewContext) -> Dashboard:
             Panel(
                 key="kpis",
                 label=L("本区指标", "The district's KPIs"),
-                figures=[figure(v) for v in values if v.district == district],
+                figures=[figure(v) for v in values],
             ),
             Panel(
                 key="trend",
