@@ -240,7 +240,7 @@ async def city_page(ctx: ViewContext) -> Dashboard:
             ),
             Panel(
                 key="kpis",
-                label=L("各区指标", "Districts"),
+                label=L("各区对比", "Districts compared"),
                 tables=[kpi_table(districts, values)],
             ),
             Panel(
