@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Put Apache ECharts (from its WebJar on Maven Central, pinned in infra/web/pom.xml) where the
-# agencies service serves it: services/agencies/src/tongxin_agencies/web/static/vendor/. The
+# pages are served from: libs/web/src/tongxin_web/web/static/vendor/ (every service with pages). The
 # pages load it from the service itself, never from a CDN. Does nothing when it is there and
 # the pom has not changed (the stamp is the pom's sha256).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-VENDOR=services/agencies/src/tongxin_agencies/web/static/vendor
+VENDOR=libs/web/src/tongxin_web/web/static/vendor
 STAMP=.cache/web/stamp
 want=$(sha256sum infra/web/pom.xml | cut -d' ' -f1)
 if [[ -f $VENDOR/echarts.min.js && -f $STAMP && $(cat "$STAMP") == "$want" ]]; then

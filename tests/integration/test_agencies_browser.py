@@ -19,9 +19,9 @@ import pytest
 from tests.support.agencies_env import AgenciesEnv
 from tests.support.browser import Browser, browser
 from tongxin_agencies.application.demo_users import DEMO_ROLES
-from tongxin_agencies.entrypoints.web_session import COOKIE
 from tongxin_contracts.events import wellbeing as wb
 from tongxin_platform.auth import Principal, Role, mint
+from tongxin_web.session import COOKIE
 
 ROLES = [d.key for d in DEMO_ROLES]
 # Figures that count the rows of their list (a ledger): the list has exactly that many. Other

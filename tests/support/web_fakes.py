@@ -10,9 +10,9 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from tongxin_agencies.application.views import (
-    DASHBOARDS,
-    LISTS,
+from tongxin_agencies.application.views import DASHBOARDS, LISTS, ViewContext
+from tongxin_platform.http import ProblemError, not_found
+from tongxin_web.views import (
     Cell,
     Column,
     Dashboard,
@@ -22,10 +22,8 @@ from tongxin_agencies.application.views import (
     Panel,
     Series,
     Table,
-    ViewContext,
     list_link,
 )
-from tongxin_platform.http import ProblemError, not_found
 
 PAGE, LIST = "test_web", "test_web.items"
 STATE: dict[str, Any] = {"overdue": 3, "coverage": 0.875, "deadline_in": 3600.0}

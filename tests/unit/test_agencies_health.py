@@ -28,7 +28,6 @@ from tongxin_agencies.application.health_views import (
 )
 from tongxin_agencies.application.views import ViewContext
 from tongxin_agencies.config import AgenciesSettings
-from tongxin_agencies.entrypoints.web_render import table_body
 from tongxin_agencies.projections.health import HEALTH
 from tongxin_contracts.base import Sealed
 from tongxin_contracts.events.registry import (
@@ -55,6 +54,7 @@ from tongxin_contracts.events.wellbeing import (
 )
 from tongxin_platform.auth import Principal, Role
 from tongxin_platform.http import ProblemError
+from tongxin_web.render import table_body
 
 D = "d1"
 SY = "2026-2027"

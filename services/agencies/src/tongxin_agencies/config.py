@@ -15,7 +15,7 @@ from typing import ClassVar
 from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 
-from tongxin_platform.settings import ServiceSettings
+from tongxin_web.settings import PageSettings
 
 Share = Field(ge=0, le=1)
 
@@ -59,7 +59,7 @@ class Targets(BaseModel):
     mandatory_reports_late: int = Field(default=0, ge=0)
 
 
-class AgenciesSettings(ServiceSettings):
+class AgenciesSettings(PageSettings):
     model_config = SettingsConfigDict(
         env_prefix="AGENCIES_", env_nested_delimiter="__", extra="ignore"
     )
@@ -89,15 +89,5 @@ class AgenciesSettings(ServiceSettings):
     parent_school_sessions: int = Field(default=4, ge=0)
     parent_school_hours: float = Field(default=8.0, ge=0)
     parent_school_activities: int = Field(default=2, ge=0)
-    # Sign-in for people (pages): a session cookie holding a token. In development the sign-in
-    # page offers demo users and /demo/<role> signs one in at once; never in production, where
-    # the token comes from the configured issuer. Empty: on exactly in development.
-    demo_sign_in: bool | None = None
-    session_ttl: int = Field(default=8 * 3600, ge=60)
-    # How often an open page asks for fresh figures (seconds).
-    live_interval: float = Field(default=2.0, gt=0)
-
-    def demo_enabled(self) -> bool:
-        if self.demo_sign_in is None:
-            return self.environment == "development"
-        return self.demo_sign_in and self.environment == "development"
+    # The pages (``tongxin_web.settings.PageSettings``): AGENCIES_DEMO_SIGN_IN,
+    # AGENCIES_SESSION_TTL, AGENCIES_LIVE_INTERVAL (seconds; 2 here).

@@ -9,14 +9,17 @@ monthly visit statistics by the 30th).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import ClassVar
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from tongxin_city.domain.marks import mark
 from tongxin_contracts.topics import CITY_KPIS_TOPIC
 from tongxin_platform.secrets import require_secret
-from tongxin_platform.settings import ServiceSettings
+from tongxin_web.settings import PageSettings
 
 # A published default: development only (production refuses it, ``check_secrets``).
 DEV_MARK_KEY = "tongxin-dev-city-mark-key-change-me-0000"
@@ -49,7 +52,7 @@ class Deadlines(BaseModel):
     december_summary: str = Field(default="12-31", pattern=r"^\d\d-\d\d$")  # seed 000 三(三)
 
 
-class CitySettings(ServiceSettings):
+class CitySettings(PageSettings):
     model_config = SettingsConfigDict(env_prefix="CITY_", env_nested_delimiter="__", extra="ignore")
     service: ClassVar[str] = "city"
 
@@ -76,20 +79,18 @@ class CitySettings(ServiceSettings):
     parent_school_sessions: int = Field(default=4, ge=0)
     parent_school_hours: float = Field(default=8.0, ge=0)
     parent_school_activities: int = Field(default=2, ge=0)
-    # Pages: demo users and /demo/<role> (empty: on exactly in development; never in
-    # production), the session's life, how often an open page asks for fresh figures.
-    demo_sign_in: bool | None = None
-    session_ttl: int = Field(default=8 * 3600, ge=60)
+    # Pages (``tongxin_web.settings.PageSettings``): CITY_DEMO_SIGN_IN, CITY_SESSION_TTL and
+    # how often an open page asks for fresh figures.
     live_interval: float = Field(default=5.0, gt=0)
-
-    def demo_enabled(self) -> bool:
-        if self.demo_sign_in is None:
-            return self.environment == "development"
-        return self.demo_sign_in and self.environment == "development"
 
     def check_secrets(self) -> None:
         super().check_secrets()
         self.mark_secret()
+
+    def ledger_stream_ids(self) -> Callable[[str], str]:
+        """The ledger keeps the streams it read as marks: a stream's id may be a pseudonym's
+        (a care file's is its child's), and the city keeps nobody."""
+        return partial(mark, self.mark_secret(), "stream")
 
     def mark_secret(self) -> bytes:
         """The marks' key, refused outside development when it is the published default,

@@ -20,24 +20,13 @@ from typing import Any
 
 from tongxin_agencies.application.policy import Action
 from tongxin_agencies.application.scoped import choice_param
-from tongxin_agencies.application.views import (
-    Cell,
-    Column,
-    Dashboard,
-    Figure,
-    ItemList,
-    Panel,
-    Table,
-    ViewContext,
-    dashboard,
-    item_list,
-    list_link,
-)
-from tongxin_agencies.application.views import L as Lbl
+from tongxin_agencies.application.views import ViewContext, dashboard, item_list
 from tongxin_agencies.config import AgenciesSettings
 from tongxin_platform.auth import Principal, Role
 from tongxin_platform.http import ProblemError, not_found
 from tongxin_platform.policy import Scope
+from tongxin_web.views import Cell, Column, Dashboard, Figure, ItemList, Panel, Table, list_link
+from tongxin_web.views import L as Lbl
 
 Row = Mapping[str, Any]
 KIND_OF_ROLE = {

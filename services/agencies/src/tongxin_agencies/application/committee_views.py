@@ -20,23 +20,13 @@ from typing import Any
 
 from tongxin_agencies.application.policy import Action
 from tongxin_agencies.application.scoped import choice_param
-from tongxin_agencies.application.views import (
-    Cell,
-    Column,
-    Dashboard,
-    Figure,
-    ItemList,
-    Panel,
-    ViewContext,
-    dashboard,
-    item_list,
-    list_link,
-)
-from tongxin_agencies.application.views import L as Lbl
+from tongxin_agencies.application.views import ViewContext, dashboard, item_list
 from tongxin_contracts.calendar import school_year_of, year_period
 from tongxin_platform.auth import Principal, Role
 from tongxin_platform.http import ProblemError, not_found
 from tongxin_platform.policy import Scope
+from tongxin_web.views import Cell, Column, Dashboard, Figure, ItemList, Panel, list_link
+from tongxin_web.views import L as Lbl
 
 Row = Mapping[str, Any]
 FEEDBACK_STATUSES = ("received", "answered", "on_time", "open", "overdue")

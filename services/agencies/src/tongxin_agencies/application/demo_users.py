@@ -11,23 +11,12 @@ exist.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import TypeAlias
-from urllib.parse import urlencode
 
 import asyncpg
 
-from tongxin_agencies.application.views import L, Label
 from tongxin_platform.auth import Principal, Role
-
-
-@dataclass(frozen=True)
-class DemoRole:
-    key: str  # the URL's: /demo/<key> (the role's name, as `make run` prints them)
-    role: Role
-    label: Label
-    source: str  # the read model table the person comes from (for the "missing" page)
-
+from tongxin_web.demo import DemoDataMissingError, DemoRole, DemoUser, first_row, page
+from tongxin_web.views import L
 
 DEMO_ROLES: tuple[DemoRole, ...] = (
     DemoRole("bureau_officer", Role.bureau_officer, L("区教育局干部", "District officer"),
@@ -48,40 +37,6 @@ DEMO_ROLES: tuple[DemoRole, ...] = (
 BY_KEY = {d.key: d for d in DEMO_ROLES}
 
 
-@dataclass(frozen=True)
-class DemoUser:
-    demo: DemoRole
-    principal: Principal
-    home: str  # the page they start on, with its parameters
-
-
-class DemoDataMissingError(Exception):
-    """No person of this role in the read models yet."""
-
-    def __init__(self, demo: DemoRole) -> None:
-        super().__init__(f"{demo.key}: nobody in {demo.source} yet")
-        self.demo = demo
-
-
-def page(key: str, **params: str) -> str:
-    return f"/pages/{key}" + (f"?{urlencode(params)}" if params else "")
-
-
-Row: TypeAlias = asyncpg.Record | None
-
-
-async def _first(pool: asyncpg.Pool, sql: str, *args: object) -> Row:
-    try:
-        row: Row = await pool.fetchrow(sql, *args)
-    except (
-        asyncpg.UndefinedTableError,
-        asyncpg.UndefinedColumnError,
-        asyncpg.InvalidSchemaNameError,
-    ):
-        return None  # that part of the model is not built yet: no demo data either
-    return row
-
-
 def _staff_sql(role: str) -> str:
     return (
         "SELECT staff_ref, district, school_id FROM education.staff"
@@ -100,7 +55,7 @@ HEAD_TEACHER_SQL = (
 
 async def _school_staff(pool: asyncpg.Pool, demo: DemoRole) -> DemoUser | None:
     head = demo.role is Role.head_teacher
-    r = await _first(pool, HEAD_TEACHER_SQL if head else _staff_sql(demo.role.value))
+    r = await first_row(pool, HEAD_TEACHER_SQL if head else _staff_sql(demo.role.value))
     if r is None:
         return None
     class_id = r["class_id"] if head else None
@@ -109,7 +64,7 @@ async def _school_staff(pool: asyncpg.Pool, demo: DemoRole) -> DemoUser | None:
 
 
 async def _district_officer(pool: asyncpg.Pool, demo: DemoRole) -> DemoUser | None:
-    r = await _first(pool, "SELECT district FROM education.schools ORDER BY district LIMIT 1")
+    r = await first_row(pool, "SELECT district FROM education.schools ORDER BY district LIMIT 1")
     if r is None:
         return None
     who = Principal(f"demo-officer-{r['district']}", demo.role, r["district"])
@@ -117,7 +72,7 @@ async def _district_officer(pool: asyncpg.Pool, demo: DemoRole) -> DemoUser | No
 
 
 async def _hospital(pool: asyncpg.Pool, demo: DemoRole) -> DemoUser | None:
-    r = await _first(
+    r = await first_row(
         pool,
         "SELECT hospital_id, district FROM health.referrals"
         " ORDER BY hospital_id, referral_id LIMIT 1",
@@ -131,7 +86,9 @@ async def _hospital(pool: asyncpg.Pool, demo: DemoRole) -> DemoUser | None:
 
 def _district_agency(schema: str, page_key: str) -> Callable[..., Awaitable[DemoUser | None]]:
     async def pick(pool: asyncpg.Pool, demo: DemoRole) -> DemoUser | None:
-        r = await _first(pool, f"SELECT district FROM {schema}.schools ORDER BY district LIMIT 1")
+        r = await first_row(
+            pool, f"SELECT district FROM {schema}.schools ORDER BY district LIMIT 1"
+        )
         if r is None:
             return None
         who = Principal(f"demo-{demo.key}-{r['district']}", demo.role, r["district"])
@@ -141,7 +98,7 @@ def _district_agency(schema: str, page_key: str) -> Callable[..., Awaitable[Demo
 
 
 async def _community_carer(pool: asyncpg.Pool, demo: DemoRole) -> DemoUser | None:
-    r = await _first(
+    r = await first_row(
         pool,
         "SELECT carer_ref, district FROM carers.pairings WHERE kind = 'community'"
         " ORDER BY district, carer_ref LIMIT 1",
@@ -152,7 +109,7 @@ async def _community_carer(pool: asyncpg.Pool, demo: DemoRole) -> DemoUser | Non
 
 
 async def _committee_member(pool: asyncpg.Pool, demo: DemoRole) -> DemoUser | None:
-    r = await _first(
+    r = await first_row(
         pool,
         "SELECT committee_id, guardian_ref, district, school_id FROM committee.members"
         " WHERE ended_on IS NULL ORDER BY district, committee_id, guardian_ref LIMIT 1",

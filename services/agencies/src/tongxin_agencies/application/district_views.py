@@ -33,7 +33,11 @@ from tongxin_agencies.application.kpis import (
 )
 from tongxin_agencies.application.policy import POLICY, Action
 from tongxin_agencies.application.scoped import coverage_cells
-from tongxin_agencies.application.views import (
+from tongxin_agencies.application.views import ViewContext, dashboard, item_list
+from tongxin_agencies.config import AgenciesSettings, Targets
+from tongxin_platform.http import ProblemError, not_found
+from tongxin_platform.policy import Scope, in_scope
+from tongxin_web.views import (
     Cell,
     Column,
     Dashboard,
@@ -43,14 +47,8 @@ from tongxin_agencies.application.views import (
     Panel,
     Series,
     Table,
-    ViewContext,
-    dashboard,
-    item_list,
     list_link,
 )
-from tongxin_agencies.config import AgenciesSettings, Targets
-from tongxin_platform.http import ProblemError, not_found
-from tongxin_platform.policy import Scope, in_scope
 
 # Every KPI part of the education model (A3's committees and safety parts included).
 KPI_MODULES = (kpis_visits, kpis_wellbeing, kpis_committees, kpis_safety)

@@ -10,8 +10,9 @@ from datetime import date
 from typing import Any
 
 from tongxin_agencies.application.scoped import Where, column, status_param, year_start
-from tongxin_agencies.application.views import Cell, ItemList, Label, ViewContext
+from tongxin_agencies.application.views import ViewContext
 from tongxin_agencies.domain import safety_kpis as rules
+from tongxin_web.views import Cell, ItemList, Label
 
 
 def hazards_sql(schema: str) -> str:

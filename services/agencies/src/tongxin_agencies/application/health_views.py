@@ -20,24 +20,13 @@ from typing import Any
 
 from tongxin_agencies.application.policy import Action
 from tongxin_agencies.application.scoped import choice_param
-from tongxin_agencies.application.views import (
-    Cell,
-    Column,
-    Dashboard,
-    Figure,
-    ItemList,
-    Panel,
-    Table,
-    ViewContext,
-    dashboard,
-    item_list,
-    list_link,
-)
-from tongxin_agencies.application.views import L as Lbl
+from tongxin_agencies.application.views import ViewContext, dashboard, item_list
 from tongxin_contracts.calendar import china_date, school_year_of
 from tongxin_platform.auth import Principal, Role
 from tongxin_platform.http import ProblemError, not_found
 from tongxin_platform.policy import Scope, in_scope
+from tongxin_web.views import Cell, Column, Dashboard, Figure, ItemList, Panel, Table, list_link
+from tongxin_web.views import L as Lbl
 
 Row = Mapping[str, Any]
 STATUSES = ("open", "overdue", "awaiting", "acknowledged", "on_time", "late", "resolved", "all")

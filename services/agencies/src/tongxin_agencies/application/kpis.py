@@ -14,9 +14,9 @@ from typing import Literal
 
 import asyncpg
 
-from tongxin_agencies.application.views import Label, Unit
 from tongxin_agencies.config import AgenciesSettings, Targets
 from tongxin_contracts.calendar import CHINA
+from tongxin_web.views import Label, Unit
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,12 @@ import asyncpg
 from tongxin_agencies.application.kpis import Figures, KpiDef, KpiPart, Ratio
 from tongxin_agencies.application.policy import BUREAU, Action
 from tongxin_agencies.application.scoped import Where, column, custom_plans, schools_in
-from tongxin_agencies.application.views import Cell, Column, ItemList, L, ViewContext, item_list
+from tongxin_agencies.application.views import ViewContext, item_list
 from tongxin_agencies.config import AgenciesSettings
 from tongxin_agencies.domain import committee_kpis as rules
 from tongxin_agencies.domain.safety_kpis import by_school
 from tongxin_contracts.calendar import school_year_of, year_period
+from tongxin_web.views import Cell, Column, ItemList, L
 
 S = "education"
 Rows = list[dict[str, Any]]

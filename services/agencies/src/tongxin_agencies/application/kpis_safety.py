@@ -14,17 +14,11 @@ import asyncpg
 from tongxin_agencies.application.kpis import Figures, KpiDef, KpiPart, Ratio, now_for
 from tongxin_agencies.application.policy import BUREAU, Action
 from tongxin_agencies.application.scoped import Where, column, custom_plans, schools_in, year_start
-from tongxin_agencies.application.views import (
-    Cell,
-    Column,
-    ItemList,
-    L,
-    ViewContext,
-    item_list,
-)
+from tongxin_agencies.application.views import ViewContext, item_list
 from tongxin_agencies.config import AgenciesSettings
 from tongxin_agencies.domain import safety_kpis as rules
 from tongxin_contracts.calendar import CHINA
+from tongxin_web.views import Cell, Column, ItemList, L
 
 S = "education"
 Rows = list[dict[str, Any]]

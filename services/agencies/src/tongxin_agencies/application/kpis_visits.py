@@ -10,8 +10,8 @@ import asyncpg
 
 from tongxin_agencies.application.education_queries import Periods, S, by_school, fetch, ids
 from tongxin_agencies.application.kpis import Figures, KpiDef, KpiPart, Ratio, TrendPart
-from tongxin_agencies.application.views import L
 from tongxin_agencies.config import AgenciesSettings
+from tongxin_web.views import L
 
 # $1 schools, $2 D, $3 SY.start, $4 SEM.start, $5 the months whose report was due before D,
 # $6 the start of the school year's second semester.

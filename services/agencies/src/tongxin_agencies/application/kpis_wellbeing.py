@@ -17,9 +17,9 @@ from tongxin_agencies.application.kpis import (
     TrendPart,
     now_for,
 )
-from tongxin_agencies.application.views import L
 from tongxin_agencies.config import AgenciesSettings
 from tongxin_contracts.calendar import CHINA
+from tongxin_web.views import L
 
 # $1 schools, $2 D, $3 SY.start, $4 SY, $5 the end of D in China, $6 now.
 SQL = f"""

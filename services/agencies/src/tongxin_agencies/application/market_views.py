@@ -17,19 +17,9 @@ from tongxin_agencies.application.scoped import (
     status_param,
     year_start,
 )
-from tongxin_agencies.application.views import (
-    Cell,
-    Dashboard,
-    Figure,
-    ItemList,
-    L,
-    Panel,
-    Table,
-    ViewContext,
-    dashboard,
-    item_list,
-)
+from tongxin_agencies.application.views import ViewContext, dashboard, item_list
 from tongxin_agencies.domain import safety_kpis as rules
+from tongxin_web.views import Cell, Dashboard, Figure, ItemList, L, Panel, Table
 
 S = "market"
 

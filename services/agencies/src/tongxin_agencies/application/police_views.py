@@ -23,7 +23,10 @@ from tongxin_agencies.application.scoped import (
     status_param,
     year_start,
 )
-from tongxin_agencies.application.views import (
+from tongxin_agencies.application.views import ViewContext, dashboard, item_list
+from tongxin_agencies.domain import safety_kpis as rules
+from tongxin_contracts.calendar import month_bounds, month_of
+from tongxin_web.views import (
     Cell,
     Column,
     Dashboard,
@@ -34,12 +37,7 @@ from tongxin_agencies.application.views import (
     Panel,
     Series,
     Table,
-    ViewContext,
-    dashboard,
-    item_list,
 )
-from tongxin_agencies.domain import safety_kpis as rules
-from tongxin_contracts.calendar import month_bounds, month_of
 
 S = "police"
 

@@ -16,8 +16,10 @@ from tongxin_agencies.application.education_queries import Periods, S, fetch, sc
 from tongxin_agencies.application.kpis import plain
 from tongxin_agencies.application.policy import BUREAU, POLICY, Action
 from tongxin_agencies.application.scoped import coverage_cells
-from tongxin_agencies.application.views import (
-    LISTS,
+from tongxin_agencies.application.views import LISTS, ViewContext, dashboard, item_list
+from tongxin_platform.http import ProblemError, not_found
+from tongxin_platform.policy import Scope
+from tongxin_web.views import (
     Cell,
     Column,
     Dashboard,
@@ -27,13 +29,8 @@ from tongxin_agencies.application.views import (
     Label,
     Panel,
     Table,
-    ViewContext,
-    dashboard,
-    item_list,
     list_link,
 )
-from tongxin_platform.http import ProblemError, not_found
-from tongxin_platform.policy import Scope
 
 # The KPIs a school's page shows in its own panels (the rest: the committees and safety panel).
 EDUCATION_KPIS = {d.key for m in (kpis_visits, kpis_wellbeing) for d in m.DEFS}

@@ -13,10 +13,11 @@ from typing import Any
 import asyncpg
 
 from tongxin_agencies.application.policy import POLICY
-from tongxin_agencies.application.views import Cell, Column, L, ViewContext, list_link
+from tongxin_agencies.application.views import ViewContext
 from tongxin_contracts.calendar import school_year_of, year_period
 from tongxin_platform.http import ProblemError, not_found
 from tongxin_platform.policy import Scope
+from tongxin_web.views import Cell, Column, L, list_link
 
 
 @dataclass(frozen=True)

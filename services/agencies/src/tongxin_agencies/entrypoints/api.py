@@ -13,21 +13,20 @@ from fastapi import APIRouter, FastAPI
 
 from tongxin_agencies.bootstrap import SERVICE
 from tongxin_agencies.config import AgenciesSettings
-from tongxin_agencies.entrypoints import view_routes, web_pages, web_session
+from tongxin_agencies.entrypoints import web_site
 from tongxin_platform.api import Clock, create_service_app
 from tongxin_platform.auth import TokenVerifier
 from tongxin_platform.telemetry import configure_tracing
+from tongxin_web.app import add_session
 
-ROUTERS: tuple[APIRouter, ...] = (view_routes.router, web_session.router, web_pages.router)
+ROUTERS: tuple[APIRouter, ...] = web_site.routers()
 
 
 def create_app(
     settings: AgenciesSettings, verifier: TokenVerifier | None = None, clock: Clock | None = None
 ) -> FastAPI:
     app = create_service_app(SERVICE, settings, verifier, routers=ROUTERS, clock=clock)
-    # The pages' session: a GET with the cookie and no Authorization header is its token's.
-    app.add_middleware(web_session.SessionAuth)
-    return app
+    return add_session(app)
 
 
 def create_app_from_env() -> FastAPI:

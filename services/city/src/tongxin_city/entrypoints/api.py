@@ -9,18 +9,20 @@ from fastapi import APIRouter, FastAPI
 
 from tongxin_city.bootstrap import SERVICE
 from tongxin_city.config import CitySettings
-from tongxin_city.entrypoints import filing_routes
+from tongxin_city.entrypoints import filing_routes, kpi_routes, web_site
 from tongxin_platform.api import Clock, create_service_app
 from tongxin_platform.auth import TokenVerifier
 from tongxin_platform.telemetry import configure_tracing
+from tongxin_web.app import add_session
 
-ROUTERS: tuple[APIRouter, ...] = (filing_routes.router,)
+ROUTERS: tuple[APIRouter, ...] = (kpi_routes.router, filing_routes.router, *web_site.routers())
 
 
 def create_app(
     settings: CitySettings, verifier: TokenVerifier | None = None, clock: Clock | None = None
 ) -> FastAPI:
-    return create_service_app(SERVICE, settings, verifier, routers=ROUTERS, clock=clock)
+    app = create_service_app(SERVICE, settings, verifier, routers=ROUTERS, clock=clock)
+    return add_session(app)  # the pages' session cookie
 
 
 def create_app_from_env() -> FastAPI:

@@ -1,6 +1,7 @@
-"""The agencies' pages and sign-in (issue 13, deliverables 2-4), on the app itself over httpx's
-ASGI transport with a fake provider (``tests/support/web_fakes.py``) and a fake read model for
-the demo users: no Kafka, no PostgreSQL.
+"""tongxin_web's pages and sign-in (issue 13, deliverables 2-4; a library since issue 14) as
+the agencies serve them, on the agencies' app itself over httpx's ASGI transport with a fake
+provider (``tests/support/web_fakes.py``) and a fake read model for the demo users: no Kafka,
+no PostgreSQL.
 
 Sessions are an HttpOnly SameSite=Strict cookie holding a token; the cookie authenticates GETs
 only; the demo users exist in development only; pages render the providers' answers with red and
@@ -23,13 +24,13 @@ from fastapi import FastAPI
 from tests.support import web_fakes
 from tongxin_agencies.bootstrap import Agencies
 from tongxin_agencies.config import AgenciesSettings
-from tongxin_agencies.entrypoints import web_pages
 from tongxin_agencies.entrypoints.api import create_app
-from tongxin_agencies.entrypoints.web_render import fmt, page_link
-from tongxin_agencies.entrypoints.web_session import COOKIE, SessionAuth
 from tongxin_platform.auth import Principal, Role, TokenVerifier, dev_keypair, mint
 from tongxin_platform.edge import service_router
 from tongxin_platform.http import Caller, install_auth, install_problem_handlers
+from tongxin_web import pages as web_pages
+from tongxin_web.render import fmt, page_link
+from tongxin_web.session import COOKIE, SessionAuth
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 PRINCIPAL = Principal("stf_p1", Role.principal, "330106", "330106001")

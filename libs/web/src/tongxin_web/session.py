@@ -9,8 +9,8 @@
   bearer token, a bad one answered by the form again with the reason); in development also the
   demo users. ``POST /sign-in``, ``POST /sign-out``; ``GET /``: the caller's home page.
 - ``GET /demo/{role}`` (development only; a 404 problem in production): signs in a real person
-  of that role from the read models (``tongxin_agencies.application.demo_users``) with a token
-  minted by the development key, and opens their page.
+  of that role from the service's read models (its ``Site``'s demo picker) with a token minted
+  by the development key, and opens their page.
 """
 
 from __future__ import annotations
@@ -19,28 +19,27 @@ import os
 import time
 from http.cookies import SimpleCookie
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import jwt
+from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
-from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tongxin_agencies.application.demo_users import DEMO_ROLES, DemoDataMissingError, demo_user
-from tongxin_agencies.config import AgenciesSettings
-from tongxin_agencies.entrypoints.deps import App
-from tongxin_agencies.entrypoints.web_render import problem_page, render
-from tongxin_platform.auth import AuthError, Principal, Role, dev_keypair, max_ttl, mint
+from tongxin_platform.auth import AuthError, Principal, dev_keypair, max_ttl, mint
 from tongxin_platform.edge import guard, service_router
 from tongxin_platform.http import ProblemError, not_found
+from tongxin_web.demo import DemoDataMissingError, DemoRole
+from tongxin_web.render import problem_page, render
+from tongxin_web.settings import PageSettings
+from tongxin_web.site import App, Site
 
 COOKIE = "tongxin_session"
 SIGN_IN = "/sign-in"
 MAX_FORM = 16 * 1024  # a token is about a kilobyte
-router = service_router(tags=["pages"], include_in_schema=False)
 
 
 class SessionAuth:
@@ -90,39 +89,6 @@ def session_principal(request: Request) -> Principal | None:
         return None
 
 
-def home_of(who: Principal) -> str | None:
-    """The page a person of this role starts on (None: no page for the role)."""
-
-    def page(key: str, **params: str | None) -> str:
-        given = {k: v for k, v in params.items() if v}
-        return f"/pages/{key}" + (f"?{urlencode(given)}" if given else "")
-
-    r = who.role
-    if r in (Role.bureau_officer, Role.auditor) and who.district and not who.school:
-        return page("district", district=who.district)
-    if who.school and r in (
-        Role.principal,
-        Role.middle_leader,
-        Role.head_teacher,
-        Role.psych_teacher,
-        Role.health_vp,
-        Role.school_doctor,
-        Role.family_education_coordinator,
-    ):
-        return page("school", school_id=who.school)
-    if r is Role.hospital:
-        return page("hospital", hospital_id=who.org)
-    if r is Role.police:
-        return page("police", district=who.district)
-    if r is Role.market_regulation:
-        return page("market", district=who.district)
-    if r in (Role.civil_affairs, Role.womens_federation, Role.community_worker):
-        return page("carers")
-    if r is Role.committee_member:
-        return page("committee")
-    return None
-
-
 def sign_in_redirect(request: Request) -> RedirectResponse:
     """To the sign-in page, coming back here afterwards."""
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -138,7 +104,7 @@ def local_path(target: str | None) -> str | None:
 
 
 def signed_in(
-    request: Request, settings: AgenciesSettings, token: str, ttl: int, to: str
+    request: Request, settings: PageSettings, token: str, ttl: int, to: str
 ) -> RedirectResponse:
     response = RedirectResponse(to, status_code=303)
     response.set_cookie(
@@ -153,7 +119,7 @@ def signed_in(
     return response
 
 
-def same_origin(request: Request, settings: AgenciesSettings) -> None:
+def same_origin(request: Request, settings: PageSettings) -> None:
     """A form posted from another site is refused (403) — sign-in included (login CSRF). This
     site is the request's ``Host`` (or a proxy's ``X-Forwarded-Host``) or the public URL."""
     origin = request.headers.get("origin")
@@ -167,73 +133,22 @@ def same_origin(request: Request, settings: AgenciesSettings) -> None:
 
 
 def sign_in_page(
-    request: Request, settings: AgenciesSettings, status: int = 200, reason: str | None = None
+    request: Request,
+    site: Site[Any],
+    settings: PageSettings,
+    status: int = 200,
+    reason: str | None = None,
 ) -> Response:
+    demo: tuple[DemoRole, ...] = site.demo_roles if settings.demo_enabled() else ()
     return render(
         "sign_in.html",
         status,
-        demo=DEMO_ROLES if settings.demo_enabled() else (),
+        demo=demo,
         reason=reason,
         next=local_path(request.query_params.get("next")) or "",
         who=session_principal(request),
+        brand=site.brand,
     )
-
-
-@router.get("/sign-in")
-async def sign_in_form(request: Request, app: App) -> Response:
-    return sign_in_page(request, app.settings)
-
-
-@router.post("/sign-in")
-@guard(max_body=MAX_FORM)
-async def sign_in(request: Request, app: App) -> Response:
-    try:
-        same_origin(request, app.settings)
-    except ProblemError as exc:
-        return problem_page(request, exc)
-    form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
-    token = form.get("token", "").strip()
-    if not token:
-        return sign_in_page(request, app.settings, 422, "token: paste the token your issuer gave")
-    try:
-        who: Principal = request.app.state.token_verifier.verify(token)
-    except AuthError as exc:
-        return sign_in_page(request, app.settings, 401, f"token: {exc}")
-    expires = float(jwt.decode(token, options={"verify_signature": False})["exp"])
-    ttl = min(app.settings.session_ttl, int(expires - time.time()))
-    to = local_path(form.get("next")) or home_of(who) or "/"
-    return signed_in(request, app.settings, token, ttl, to)
-
-
-@router.post("/sign-out")
-@guard(max_body=MAX_FORM)
-async def sign_out(request: Request, app: App) -> Response:
-    try:
-        same_origin(request, app.settings)
-    except ProblemError as exc:
-        return problem_page(request, exc)
-    response = RedirectResponse(SIGN_IN, status_code=303)
-    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
-    return response
-
-
-@router.get("/")
-async def home(request: Request, app: App) -> Response:
-    who = session_principal(request)
-    if who is None:
-        return RedirectResponse(SIGN_IN, status_code=303)
-    to = home_of(who)
-    if to is None:
-        return problem_page(
-            request,
-            ProblemError(
-                404,
-                "No page",
-                f"role {who.role.value}: no agency page is made for this role",
-                rule="page.role",
-            ),
-        )
-    return RedirectResponse(to, status_code=303)
 
 
 def signing_key() -> bytes:
@@ -247,16 +162,80 @@ def signing_key() -> bytes:
 DemoKey = Annotated[str, PathParam(pattern=r"^[a-z_]{1,40}$", description="A demo role.")]
 
 
-@router.get("/demo/{role}")
-async def demo(request: Request, app: App, role: DemoKey) -> Response:
-    if not app.settings.demo_enabled():
-        raise not_found("role", "demo user")  # production: there are no demo users
-    if role not in {d.key for d in DEMO_ROLES}:
-        raise not_found("role", "demo user")
-    try:
-        found = await demo_user(app.pool, role)
-    except DemoDataMissingError as exc:
-        return render("demo_missing.html", 503, demo=exc.demo, who=None, detail=str(exc))
-    ttl = min(app.settings.session_ttl, max_ttl(found.principal.role))
-    token = mint(signing_key(), found.principal, ttl=ttl)
-    return signed_in(request, app.settings, token, ttl, found.home)
+def session_router(site: Site[Any]) -> APIRouter:
+    """Sign-in, sign-out, the home page and ``/demo/{role}`` of ``site``."""
+    router = service_router(tags=["pages"], include_in_schema=False)
+
+    @router.get("/sign-in")
+    async def sign_in_form(request: Request, app: App) -> Response:
+        return sign_in_page(request, site, app.settings)
+
+    @router.post("/sign-in")
+    @guard(max_body=MAX_FORM)
+    async def sign_in(request: Request, app: App) -> Response:
+        try:
+            same_origin(request, app.settings)
+        except ProblemError as exc:
+            return problem_page(request, exc, brand=site.brand)
+        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
+        token = form.get("token", "").strip()
+        if not token:
+            return sign_in_page(
+                request, site, app.settings, 422, "token: paste the token your issuer gave"
+            )
+        try:
+            who: Principal = request.app.state.token_verifier.verify(token)
+        except AuthError as exc:
+            return sign_in_page(request, site, app.settings, 401, f"token: {exc}")
+        expires = float(jwt.decode(token, options={"verify_signature": False})["exp"])
+        ttl = min(app.settings.session_ttl, int(expires - time.time()))
+        to = local_path(form.get("next")) or site.home_of(who) or "/"
+        return signed_in(request, app.settings, token, ttl, to)
+
+    @router.post("/sign-out")
+    @guard(max_body=MAX_FORM)
+    async def sign_out(request: Request, app: App) -> Response:
+        try:
+            same_origin(request, app.settings)
+        except ProblemError as exc:
+            return problem_page(request, exc, brand=site.brand)
+        response = RedirectResponse(SIGN_IN, status_code=303)
+        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+        return response
+
+    @router.get("/")
+    async def home(request: Request, app: App) -> Response:
+        who = session_principal(request)
+        if who is None:
+            return RedirectResponse(SIGN_IN, status_code=303)
+        to = site.home_of(who)
+        if to is None:
+            return problem_page(
+                request,
+                ProblemError(
+                    404,
+                    "No page",
+                    f"role {who.role.value}: no page is made for this role here",
+                    rule="page.role",
+                ),
+                brand=site.brand,
+            )
+        return RedirectResponse(to, status_code=303)
+
+    @router.get("/demo/{role}")
+    async def demo(request: Request, app: App, role: DemoKey) -> Response:
+        if not app.settings.demo_enabled():
+            raise not_found("role", "demo user")  # production: there are no demo users
+        if role not in {d.key for d in site.demo_roles}:
+            raise not_found("role", "demo user")
+        try:
+            found = await site.demo_user(app.pool, role)
+        except DemoDataMissingError as exc:
+            return render(
+                "demo_missing.html", 503, demo=exc.demo, who=None, detail=str(exc), brand=site.brand
+            )
+        ttl = min(app.settings.session_ttl, max_ttl(found.principal.role))
+        token = mint(signing_key(), found.principal, ttl=ttl)
+        return signed_in(request, app.settings, token, ttl, found.home)
+
+    return router

@@ -25,10 +25,10 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup, escape
 
-import tongxin_agencies
+import tongxin_web
 from tongxin_platform.http import ProblemError
 
-WEB = Path(tongxin_agencies.__file__).parent / "web"
+WEB = Path(tongxin_web.__file__).parent / "web"
 CHINA = ZoneInfo("Asia/Shanghai")
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -62,6 +62,7 @@ ROLES = {
     "market_regulation": ("市场监管", "Market regulation"),
     "committee_member": ("家委会委员", "Committee member"),
     "auditor": ("审计", "Auditor"),
+    "city_analyst": ("市教育局", "City bureau"),
 }
 
 
@@ -207,6 +208,7 @@ def environment() -> jinja2.Environment:
 def render(template: str, code: int = 200, **context: Any) -> HTMLResponse:
     """``template`` rendered with ``context``, answered with status ``code``."""
     context.setdefault("who", None)
+    context.setdefault("brand", None)  # the service's name in the header (a ``Label``)
     html = environment().get_template(template).render(**context)
     return HTMLResponse(html, status_code=code, headers={"Content-Security-Policy": CSP})
 
