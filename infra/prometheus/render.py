@@ -1,7 +1,7 @@
 """Render Prometheus's configuration: every service's API and worker ``/metrics`` as targets.
 
     uv run --no-sync python infra/prometheus/render.py [--service NAME=API,WORKER]...
-        [--scrape-interval 15s] [--rules PATH] [--out PATH]
+        [--scrape-interval 15s] [--rules PATH] [--out PATH] [--compose]
 
 Without ``--service``, every service under ``services/`` is listed, at the ports its own
 settings give (``tongxin_<name>.bootstrap.SERVICE.settings()``, so ``<SERVICE>_HTTP_PORT`` and
@@ -9,6 +9,8 @@ settings give (``tongxin_<name>.bootstrap.SERVICE.settings()``, so ``<SERVICE>_H
 scraped without a line here. ``--service registry=127.0.0.1:18001,127.0.0.1:19001`` names one
 by hand (a test's), the worker part optional. Two jobs, ``tongxin-api`` and ``tongxin-worker``,
 each target labelled ``service``; the services' own ``service`` label is kept (honor_labels).
+``--compose`` renders the committed ``prometheus.compose.yml`` of docker-compose.yml: the same
+targets at the containers' names (``registry:8001``, ``registry-worker:9001``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = Path(__file__).resolve().parent / "alerts.yml"
+COMPOSE = Path(__file__).resolve().parent / "prometheus.compose.yml"
+COMPOSE_RULES = Path("/etc/prometheus/alerts.yml")  # where docker-compose.yml mounts alerts.yml
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,13 @@ def from_settings(name: str) -> Target:
     return Target(name, f"{host}:{settings.http_port}", worker)
 
 
+def in_compose(name: str) -> Target:
+    """The service's containers in docker-compose.yml: ``<name>`` and ``<name>-worker``."""
+    here = from_settings(name)
+    worker = f"{name}-worker:{here.worker.rpartition(':')[2]}" if here.worker else ""
+    return Target(name, f"{name}:{here.api.rpartition(':')[2]}", worker)
+
+
 def parse_service(text: str) -> Target:
     name, _, where = text.partition("=")
     api, _, worker = where.partition(",")
@@ -57,7 +68,7 @@ def _q(value: str) -> str:
 
 def render(targets: list[Target], *, interval: str = "15s", rules: Path = RULES) -> str:
     lines = [
-        "# Rendered by infra/prometheus/render.py (infra/prometheus/start.sh); do not edit.",
+        "# Rendered by infra/prometheus/render.py (start.sh; --compose: this file); do not edit.",
         "global:",
         f"  scrape_interval: {interval}",
         f"  evaluation_interval: {interval}",
@@ -89,9 +100,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scrape-interval", default="15s")
     parser.add_argument("--rules", type=Path, default=RULES)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--compose", action="store_true")
     args = parser.parse_args(argv)
-    targets = args.service or [from_settings(name) for name in services()]
-    text = render(targets, interval=args.scrape_interval, rules=args.rules.resolve())
+    if args.compose:
+        text = render([in_compose(name) for name in services()], rules=COMPOSE_RULES)
+    else:
+        targets = args.service or [from_settings(name) for name in services()]
+        text = render(targets, interval=args.scrape_interval, rules=args.rules.resolve())
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text)
