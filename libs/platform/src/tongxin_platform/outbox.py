@@ -4,6 +4,9 @@
   connection; a second relay waits as a standby and takes over when the first one's session ends.
 - Each poll reads the oldest unpublished rows. A transaction that took a lower position but
   committed late is simply found by a later poll: nothing is skipped, no table lock is needed.
+- Each record sent is a ``publish <type>`` producer span in the trace of the command that stored
+  it (its ``traceparent``): the hop from the outbox to Kafka, between the HTTP request's span and
+  the consumers' ``process <type>`` spans.
 - Rows are deleted only after the broker acknowledged them (``acks=all``, idempotent producer),
   and only the prefix before the first failure: everything after a failed send is sent again,
   after it, so per-aggregate order survives failures (consumers drop the duplicates by version).
@@ -19,11 +22,14 @@ from dataclasses import dataclass
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from opentelemetry import trace
 
 from tongxin_contracts import Envelope, envelope_to_headers
 from tongxin_platform.kafka import reliable_producer
+from tongxin_platform.telemetry import context_from_traceparent
 
 log = logging.getLogger(__name__)
+_tracer = trace.get_tracer(__name__)
 
 _FETCH = """
 SELECT o.topic, e.position, e.event_id, e.stream_id, e.version, e.event_type, e.district,
@@ -175,6 +181,35 @@ class OutboxRelay:
 
     async def _send(self, producer: AIOKafkaProducer, rows: list[asyncpg.Record]) -> int:
         """Send ``rows``; return how many, from the first, the broker acknowledged."""
+        spans = [self._span(r) for r in rows]
+        sent = 0
+        try:
+            sent = await self._send_rows(producer, rows)
+        finally:
+            for i, span in enumerate(spans):
+                if span is not None:
+                    if i >= sent:
+                        span.set_status(trace.StatusCode.ERROR, "not acknowledged")
+                    span.end()
+        return sent
+
+    def _span(self, r: asyncpg.Record) -> trace.Span | None:
+        """The record's ``publish`` span, in the trace of the command that stored it."""
+        if not r["traceparent"]:
+            return None
+        return _tracer.start_span(
+            f"publish {r['event_type']}",
+            context=context_from_traceparent(r["traceparent"]),
+            kind=trace.SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": r["topic"],
+                "messaging.message.id": str(r["event_id"]),
+                "tongxin.outbox.position": r["position"],
+            },
+        )
+
+    async def _send_rows(self, producer: AIOKafkaProducer, rows: list[asyncpg.Record]) -> int:
         futures = []
         try:
             for r in rows:
