@@ -90,7 +90,7 @@ async def service_processes(service: str, env: Mapping[str, str]) -> AsyncIterat
             env=full,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
-        )  # fmt: skip
+        )
         for args in (
             ("serve", "--port", str(api_port)),
             ("worker", "--port", str(worker_port)),
