@@ -42,7 +42,7 @@ if [[ "$DATA_ROOT" == "$REPO_ROOT/.data" ]]; then
   [[ -f "$DATA_ROOT/.gitignore" ]] || printf '*\n' >"$DATA_ROOT/.gitignore"
 fi
 mkdir -p "$HOME_DIR/data"
-if [[ -n "${PYTHON:-}" ]]; then python=("$PYTHON"); else python=("${UV:-uv}" run --no-sync python); fi
+if [[ -n "${PYTHON:-}" ]]; then python=("$PYTHON"); else python=("${UV:-uv}" run --no-sync --project "$REPO_ROOT" python); fi
 "${python[@]}" "$HERE/render.py" --scrape-interval "${PROMETHEUS_SCRAPE_INTERVAL:-15s}" \
   --out "$CONFIG" "$@"
 promtool check config "$CONFIG" >"$HOME_DIR/promtool.out" 2>&1 \

@@ -4,7 +4,7 @@
 #
 #   infra/zipkin/start.sh     # UI http://127.0.0.1:9411/zipkin/, spans POSTed to /api/v2/spans
 #
-# Env: ZIPKIN_PORT (9411), ZIPKIN_HEAP_MAX (256m), ZIPKIN_MAX_SPANS (200000: the in-memory
+# Env: ZIPKIN_PORT (9411), ZIPKIN_HEAP_MAX (384m), ZIPKIN_MAX_SPANS (100000: the in-memory
 #      store's bound, oldest traces dropped first), TONGXIN_DATA_DIR (data root, default
 #      <repo>/.data; pid and log in <root>/zipkin).
 # Ready when /health answers. Idempotent: if the port already answers, it says so and exits 0.
@@ -63,8 +63,8 @@ else
   (
     cd "$ZIPKIN_HOME"
     # QUERY_PORT: the one port of UI, API and span intake; bound to loopback only.
-    export QUERY_PORT="$ZIPKIN_PORT" STORAGE_TYPE=mem MEM_MAX_SPANS="${ZIPKIN_MAX_SPANS:-200000}"
-    exec "${detach[@]}" java -Xms64m "-Xmx${ZIPKIN_HEAP_MAX:-256m}" -XX:+UseSerialGC \
+    export QUERY_PORT="$ZIPKIN_PORT" STORAGE_TYPE=mem MEM_MAX_SPANS="${ZIPKIN_MAX_SPANS:-100000}"
+    exec "${detach[@]}" java -Xms64m "-Xmx${ZIPKIN_HEAP_MAX:-384m}" -XX:+UseSerialGC \
       -XX:TieredStopAtLevel=1 -Djava.awt.headless=true -jar "$jar" \
       --armeria.ports[0].port="$ZIPKIN_PORT" --armeria.ports[0].ip=127.0.0.1 \
       --armeria.ports[0].protocols=http >"$ZIPKIN_LOG" 2>&1 </dev/null
