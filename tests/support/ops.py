@@ -75,6 +75,13 @@ async def _up(url: str) -> int:
         return 0
 
 
+async def _ready(url: str) -> None:
+    async def probe() -> int:
+        return await _up(url)
+
+    await eventually(probe, lambda s: s in (200, 204), timeout=90, what=f"{url}/health")
+
+
 @asynccontextmanager
 async def service_processes(service: str, env: Mapping[str, str]) -> AsyncIterator[Running]:
     """``tongxin-<service> serve`` and ``worker`` as processes of their own, ready."""
@@ -99,7 +106,7 @@ async def service_processes(service: str, env: Mapping[str, str]) -> AsyncIterat
     running = Running(f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{worker_port}")
     try:
         for url in (running.api, running.worker):
-            await eventually(lambda u=url: _up(u), lambda s: s in (200, 204), timeout=90, what=url)
+            await _ready(url)
         yield running
     finally:
         for proc in procs:
