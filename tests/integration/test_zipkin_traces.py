@@ -1,8 +1,8 @@
 """Traces in Zipkin, as `make run` shows them: Zipkin started by infra/zipkin/start.sh (its
 server jar from Maven Central), the registry's API and worker run as an operator runs them with
 ``OTEL_EXPORTER_ZIPKIN_ENDPOINT``; a command's one trace holds the HTTP request's span, the
-relay's publish spans (outbox → Kafka) and the projection's spans, joined through the Kafka
-records' ``traceparent``."""
+store's append, the relay's publish spans (outbox → Kafka) and the projection's spans, joined
+through the Kafka records' ``traceparent``."""
 
 from __future__ import annotations
 
@@ -91,6 +91,10 @@ async def test_a_command_is_one_trace_in_zipkin_from_http_through_kafka_to_the_p
                 kinds.append(node.get("kind"))
                 node = by_id.get(node.get("parentId", ""))
             assert "SERVER" in kinds, kinds
+            # The store's write is in the trace: an append of the four events, with their types.
+            [append] = [s for s in found if s["name"] == "append events"]
+            assert append["tags"]["tongxin.events"] == "4"
+            assert "StudentEnrolled" in append["tags"]["tongxin.event_types"]
             # The relay's sends and the worker's projection continue it through Kafka's headers.
             for prefix, kind in (("publish ", "PRODUCER"), ("process ", "CONSUMER")):
                 hops = [s for s in found if s["name"].startswith(prefix)]
