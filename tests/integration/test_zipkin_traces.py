@@ -71,7 +71,12 @@ async def test_a_command_is_one_trace_in_zipkin_from_http_through_kafka_to_the_p
                     names = [s.get("name", "") for s in found]
                     return (
                         any(s.get("kind") == "SERVER" for s in found)
-                        and sum(n.startswith("publish ") for n in names) == 4
+                        and sum(
+                            int(s["tags"]["messaging.batch.message_count"])
+                            for s in found
+                            if s.get("name", "").startswith("publish ")
+                        )
+                        == 4
                         and sum(n.startswith("process ") for n in names) == 4
                     )
 
@@ -100,4 +105,7 @@ async def test_a_command_is_one_trace_in_zipkin_from_http_through_kafka_to_the_p
                 hops = [s for s in found if s["name"].startswith(prefix)]
                 assert all(s.get("kind") == kind for s in hops), hops
                 assert all(s.get("parentId") == stored_span for s in hops), hops
-                assert any("studentenrolled" in s["name"].lower() for s in hops), hops
+            publish = [s for s in found if s["name"].startswith("publish ")]
+            assert any("StudentEnrolled" in s["tags"]["tongxin.event_types"] for s in publish)
+            processed = [s["name"].lower() for s in found if s["name"].startswith("process ")]
+            assert any("studentenrolled" in name for name in processed), processed
