@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Start Prometheus (Debian's package: apt-get install -y prometheus) on 127.0.0.1, scraping every
+# Start Prometheus (Debian's package, installed when missing and root) on 127.0.0.1, scraping every
 # service's API and worker /metrics with the alert rules of alerts.yml.
 #
 #   infra/prometheus/start.sh [render.py arguments]   # e.g. --service registry=HOST:PORT,HOST:PORT
@@ -34,8 +34,20 @@ if port_open "$PORT"; then
   echo "prometheus: 127.0.0.1:$PORT already answers; nothing to do"
   exit 0
 fi
-command -v prometheus >/dev/null && command -v promtool >/dev/null \
-  || die "prometheus not found: install it (Debian: apt-get install -y prometheus)"
+# Missing: installed from Debian's packages when we are root (as infra/postgres/start.sh does).
+if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
+  if [[ "$(id -u)" -ne 0 ]] || ! command -v apt-get >/dev/null; then
+    die "prometheus not found: install it (Debian: sudo apt-get install -y --no-install-recommends prometheus)"
+  fi
+  echo "prometheus: installing Debian's package ..."
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null
+  apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends prometheus >/dev/null
+  # The package's own service (systemd) would hold :9090 with its own config: not that one.
+  if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
+    systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
+fi
 
 if [[ "$DATA_ROOT" == "$REPO_ROOT/.data" ]]; then
   mkdir -p "$DATA_ROOT"
