@@ -10,6 +10,8 @@
 #                             two minutes after it is made, not an hour (production: 3600)
 #   SAFETY_REPORT_LIMIT_SECONDS=120   the demo's unreported incident escalates two minutes
 #                             after it is recorded, not two hours (production: 7200)
+#   OTEL_EXPORTER_ZIPKIN_ENDPOINT   every process's spans go to the Zipkin of make run
+#                             (scripts/run-tools.sh): http://127.0.0.1:$ZIPKIN_PORT/api/v2/spans
 #   DATABASE_URL              the project's own PostgreSQL, with the password
 #                             infra/postgres/start.sh generated in <data root>/postgres-password
 #
@@ -22,6 +24,7 @@ export TONGXIN_ENV="${TONGXIN_ENV:-development}"
 export TONGXIN_KEYRING_DIR="${TONGXIN_KEYRING_DIR:-$tx_data/keyring}"
 export WELLBEING_REFERRAL_ACK_SECONDS="${WELLBEING_REFERRAL_ACK_SECONDS:-120}"
 export SAFETY_REPORT_LIMIT_SECONDS="${SAFETY_REPORT_LIMIT_SECONDS:-120}"
+export OTEL_EXPORTER_ZIPKIN_ENDPOINT="${OTEL_EXPORTER_ZIPKIN_ENDPOINT-http://127.0.0.1:${ZIPKIN_PORT:-9411}/api/v2/spans}"
 if [[ -z "${DATABASE_URL:-}" ]]; then
   if [[ -s "$tx_data/postgres-password" ]]; then
     DATABASE_URL="postgresql://postgres:$(<"$tx_data/postgres-password")@127.0.0.1:${PG_PORT:-15432}/postgres"

@@ -1,10 +1,12 @@
-"""What a newcomer does first: `make run`, then look at the registry and the visits it played.
-Real processes, real HTTP, the real Kafka of `make run`."""
+"""What a newcomer does first: `make run`, then look at the registry and the visits it played,
+and at what an operator watches: a command's trace across services in Zipkin, every service's
+API and worker up in Prometheus. Real processes, real HTTP, the real Kafka of `make run`."""
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -31,6 +33,9 @@ WELLBEING_URL = "http://127.0.0.1:8004"
 SAFETY_URL = "http://127.0.0.1:8005"
 COMMITTEES_URL = "http://127.0.0.1:8002"
 AGENCIES_URL = "http://127.0.0.1:8010"
+CITY_URL = "http://127.0.0.1:8020"
+ZIPKIN_URL = "http://127.0.0.1:9411"
+PROMETHEUS_URL = "http://127.0.0.1:9090"
 TOPICS = ("registry.events", "visits.events", "wellbeing.events", "safety.events")
 TOPICS += ("committees.events",)
 CAUSAL_HEADERS = ("traceparent", "ce_correlationid", "ce_causationid")
@@ -120,7 +125,13 @@ async def test_make_run_brings_up_the_registry_with_the_demo_roster(
     assert f"{AGENCIES_URL}/demo/bureau_officer" in system.stdout
     await the_agencies_figures_agree_with_the_services(token)
     await the_agencies_pages_in_a_browser()
-    await every_new_record_carries_its_trace_and_causation(private, ends_before_run)
+    trace_id = await every_new_record_carries_its_trace_and_causation(private, ends_before_run)
+    assert f"{CITY_URL}/demo/city_analyst" in system.stdout
+    assert f"{ZIPKIN_URL}/zipkin/" in system.stdout
+    assert f"{PROMETHEUS_URL}/targets" in system.stdout
+    assert f"{PROMETHEUS_URL}/alerts" in system.stdout
+    await the_command_is_one_trace_across_services_in_zipkin(trace_id)
+    await prometheus_shows_every_service_up()
     again = make("run")
     assert again.returncode == 0, again.stderr[-3000:]
 
@@ -365,9 +376,11 @@ def is_planned(record: ConsumerRecord, visit_id: str) -> bool:
     return ce_type.endswith(".VisitPlanned.v1") and payload.get("visit_id") == visit_id
 
 
-async def every_new_record_carries_its_trace_and_causation(private: bytes, before: Offsets) -> None:
+async def every_new_record_carries_its_trace_and_causation(private: bytes, before: Offsets) -> str:
     """Every record this run put on the services' topics carries a ``traceparent``, a
-    correlation id and a causation id; one of them is a visit planned here by a head teacher."""
+    correlation id and a causation id; one of them is a visit planned here by a head teacher
+    (in a trace of the test's own: its id is returned)."""
+    trace_id = secrets.token_hex(16)
     district, school_id = "330106", "330106001"
     principal = Principal("e2e-principal", Role.principal, district, school_id)
     as_principal = {"Authorization": f"Bearer {mint(private, principal)}"}
@@ -386,7 +399,10 @@ async def every_new_record_carries_its_trace_and_causation(private: bytes, befor
         planned = await visits.post(
             "/visits",
             json={"student_ref": pupils.json()[0]["student_ref"], "planned_for": str(china_today)},
-            headers={"Authorization": f"Bearer {mint(private, teacher)}"},
+            headers={
+                "Authorization": f"Bearer {mint(private, teacher)}",
+                "traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01",
+            },
         )
         assert planned.status_code == 200, planned.text
         visit_id = planned.json()["visit_id"]
@@ -418,3 +434,58 @@ async def every_new_record_carries_its_trace_and_causation(private: bytes, befor
             f"{len(lacking)} of {len(records)} new records on {topic} lack one of "
             f"{CAUSAL_HEADERS}: {lacking[:10]}"
         )
+    return trace_id
+
+
+async def the_command_is_one_trace_across_services_in_zipkin(trace_id: str) -> None:
+    """The head teacher's visit, planned over HTTP, is one trace in the Zipkin of `make run`:
+    the visits API's request, its relay's publish to Kafka, and the projections of at least one
+    other service that read visits.events (the agencies' models, the city), joined through the
+    records' ``traceparent``."""
+    async with httpx.AsyncClient(base_url=ZIPKIN_URL, timeout=30) as zipkin:
+
+        async def spans() -> list[dict[str, Any]]:
+            got = await zipkin.get(f"/api/v2/trace/{trace_id}")
+            return list(got.json()) if got.status_code == 200 else []
+
+        def across_services(found: list[dict[str, Any]]) -> bool:
+            services = {s["localEndpoint"]["serviceName"] for s in found}
+            return (
+                "tongxin-visits" in services
+                and len(services) >= 2
+                and any(s.get("kind") == "SERVER" for s in found)
+                and any(s.get("kind") == "PRODUCER" for s in found)
+            )
+
+        found = await eventually(
+            spans, across_services, timeout=120, what=f"the visit's trace {trace_id} in Zipkin"
+        )
+    consumers = {s["localEndpoint"]["serviceName"] for s in found if s.get("kind") == "CONSUMER"}
+    assert consumers - {"tongxin-visits"}, f"no other service's projection in the trace: {found}"
+
+
+async def prometheus_shows_every_service_up() -> None:
+    """Prometheus scrapes the API and the worker of every service under services/, all up, with
+    the alert rules (outbox backlog, consumer lag, dead letters, SLA breaches) loaded."""
+    names = {p.name for p in (ROOT / "services").iterdir() if (p / "pyproject.toml").is_file()}
+    async with httpx.AsyncClient(base_url=PROMETHEUS_URL, timeout=30) as prometheus:
+
+        async def targets() -> list[dict[str, Any]]:
+            body = (await prometheus.get("/api/v1/targets")).json()
+            return [
+                t
+                for t in body["data"]["activeTargets"]
+                if t["labels"]["job"].startswith("tongxin-")
+            ]
+
+        def all_up(ts: list[dict[str, Any]]) -> bool:
+            return len(ts) == 2 * len(names) and all(t["health"] == "up" for t in ts)
+
+        up = await eventually(targets, all_up, timeout=120, what="every target up in Prometheus")
+        assert {(t["labels"]["job"], t["labels"]["service"]) for t in up} == {
+            (job, name) for job in ("tongxin-api", "tongxin-worker") for name in names
+        }
+        groups = (await prometheus.get("/api/v1/rules")).json()["data"]["groups"]
+    loaded = {r["name"] for g in groups for r in g["rules"]}
+    assert {"TongxinOutboxBacklog", "TongxinConsumerLag", "TongxinDeadLetters"} <= loaded
+    assert "TongxinSlaBreached" in loaded

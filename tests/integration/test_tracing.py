@@ -1,4 +1,5 @@
-"""One trace from the HTTP command through the store, the outbox, Kafka and the projection."""
+"""One trace from the HTTP command through the store, the outbox (the relay's ``publish`` spans),
+Kafka and the projection."""
 
 from __future__ import annotations
 
@@ -65,3 +66,9 @@ async def test_the_projection_continues_the_trace_of_the_http_request(
     assert all(s.kind is trace.SpanKind.CONSUMER for s in processed)
     assert all(s.parent is not None and s.parent.span_id == int(stored_span, 16) for s in processed)
     assert int(stored_span, 16) in {s.context.span_id for s in finished}
+    # The relay's hop from the outbox to Kafka is in the same trace: producer spans, one per
+    # batch the relay sent, counting the five records between them.
+    published = [s for s in finished if s.name.startswith("publish ")]
+    assert sum(s.attributes["messaging.batch.message_count"] for s in published) == 5
+    assert all(s.kind is trace.SpanKind.PRODUCER for s in published)
+    assert all(s.parent is not None and s.parent.span_id == int(stored_span, 16) for s in published)

@@ -66,6 +66,9 @@ def service_cli(service: Service, create_app: Callable[[Any], FastAPI]) -> typer
         port: Annotated[
             int | None, typer.Option(help="HTTP port for /metrics, /health, /asyncapi (0: none)")
         ] = None,
+        host: Annotated[
+            str | None, typer.Option(help="Address of that port (a container's: 0.0.0.0)")
+        ] = None,
     ) -> None:
         """Run the outbox relay, the projections, the reactions, the deadlines and the
         delivery of notifications until SIGTERM."""
@@ -82,9 +85,10 @@ def service_cli(service: Service, create_app: Callable[[Any], FastAPI]) -> typer
         )
         worker = Worker(service, settings, options)
         http = settings.worker_http_port if port is None else port
-        if http and _port_free(settings.http_host, http):
+        bind = host or settings.http_host
+        if http and _port_free(bind, http):
             app_ = SecurityHeaders(worker.app())
-            uvicorn.Server(server_config(app_, settings.http_host, http)).run()
+            uvicorn.Server(server_config(app_, bind, http)).run()
             return
         if http:
             console.print(f"worker: port {http} is taken; running without /metrics")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import asyncpg
+from opentelemetry import trace
 
 from tongxin_contracts import IntegrationEvent
 
@@ -252,8 +253,22 @@ def _stored(r: asyncpg.Record) -> StoredEvent:
     )
 
 
+_tracer = trace.get_tracer(__name__)
+
+
+def _span(events: Sequence[NewEvent], topic: str) -> trace.Span:
+    """The store's write in the command's trace: how many events, of which types (never a
+    stream id: it may name a person), queued in the outbox for which topic."""
+    span = _tracer.start_span("append events", kind=trace.SpanKind.INTERNAL)
+    span.set_attribute("tongxin.events", len(events))
+    span.set_attribute("tongxin.event_types", sorted({e.event.ce_type() for e in events}))
+    span.set_attribute("tongxin.outbox.topic", topic)
+    return span
+
+
 class EventStore:
-    """A service's event store; every appended event is also queued for ``topic``."""
+    """A service's event store; every appended event is also queued for ``topic``. Each append
+    is an ``append events`` span (its outbox rows then become the relay's ``publish`` spans)."""
 
     def __init__(self, topic: str) -> None:
         self.topic = topic
@@ -268,6 +283,16 @@ class EventStore:
         """Append ``events`` after ``head``; raise ``ConcurrencyError`` if the stream moved."""
         if not events:
             return head
+        with trace.use_span(_span(events, self.topic), end_on_exit=True):
+            return await self._append(conn, stream_id, head, events)
+
+    async def _append(
+        self,
+        conn: asyncpg.Connection | asyncpg.Pool,
+        stream_id: str,
+        head: StreamHead,
+        events: Sequence[NewEvent],
+    ) -> StreamHead:
         rows = chain(stream_id, head, events)
         try:
             if len(rows) == 1:
@@ -311,6 +336,17 @@ class EventStore:
         Every batch's head is checked in SQL; any stream that moved fails the whole call with
         ``ConcurrencyError`` and the caller's transaction rolls back.
         """
+        events = [e for _, _, evs in batches for e in evs]
+        if not events:
+            return 0
+        with trace.use_span(_span(events, self.topic), end_on_exit=True):
+            return await self._append_many(conn, batches)
+
+    async def _append_many(
+        self,
+        conn: asyncpg.Connection,
+        batches: Sequence[tuple[str, StreamHead, Sequence[NewEvent]]],
+    ) -> int:
         rows = [row for sid, head, evs in batches for row in chain(sid, head, evs)]
         if not rows:
             return 0

@@ -4,6 +4,9 @@
   connection; a second relay waits as a standby and takes over when the first one's session ends.
 - Each poll reads the oldest unpublished rows. A transaction that took a lower position but
   committed late is simply found by a later poll: nothing is skipped, no table lock is needed.
+- The records of one command in a batch are a ``publish`` producer span in that command's trace
+  (their ``traceparent``): the hop from the outbox to Kafka, between the store's ``append events``
+  and the consumers' ``process <type>`` spans.
 - Rows are deleted only after the broker acknowledged them (``acks=all``, idempotent producer),
   and only the prefix before the first failure: everything after a failed send is sent again,
   after it, so per-aggregate order survives failures (consumers drop the duplicates by version).
@@ -19,11 +22,14 @@ from dataclasses import dataclass
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from opentelemetry import trace
 
 from tongxin_contracts import Envelope, envelope_to_headers
 from tongxin_platform.kafka import reliable_producer
+from tongxin_platform.telemetry import context_from_traceparent
 
 log = logging.getLogger(__name__)
+_tracer = trace.get_tracer(__name__)
 
 _FETCH = """
 SELECT o.topic, e.position, e.event_id, e.stream_id, e.version, e.event_type, e.district,
@@ -175,6 +181,45 @@ class OutboxRelay:
 
     async def _send(self, producer: AIOKafkaProducer, rows: list[asyncpg.Record]) -> int:
         """Send ``rows``; return how many, from the first, the broker acknowledged."""
+        spans = self._spans(rows)
+        sent = 0
+        try:
+            sent = await self._send_rows(producer, rows)
+        finally:
+            for span, last in spans:
+                if last >= sent:
+                    span.set_status(trace.StatusCode.ERROR, "not acknowledged")
+                span.end()
+        return sent
+
+    def _spans(self, rows: list[asyncpg.Record]) -> list[tuple[trace.Span, int]]:
+        """One ``publish`` span per command (``traceparent``) in this batch, in that command's
+        trace, with the index of its last row: a bulk import's thousands of records are one
+        span per batch, not one each (a span costs tens of microseconds)."""
+        groups: dict[str, list[int]] = {}
+        for i, r in enumerate(rows):
+            if r["traceparent"]:
+                groups.setdefault(r["traceparent"], []).append(i)
+        spans = []
+        for traceparent, indexes in groups.items():
+            types = sorted({rows[i]["event_type"] for i in indexes})
+            name = f"publish {types[0]}" if len(types) == 1 else f"publish {len(indexes)} events"
+            span = _tracer.start_span(
+                name,
+                context=context_from_traceparent(traceparent),
+                kind=trace.SpanKind.PRODUCER,
+                attributes={
+                    "messaging.system": "kafka",
+                    "messaging.destination.name": rows[indexes[0]]["topic"],
+                    "messaging.batch.message_count": len(indexes),
+                    "tongxin.event_types": types,
+                    "tongxin.outbox.first_position": rows[indexes[0]]["position"],
+                },
+            )
+            spans.append((span, indexes[-1]))
+        return spans
+
+    async def _send_rows(self, producer: AIOKafkaProducer, rows: list[asyncpg.Record]) -> int:
         futures = []
         try:
             for r in rows:

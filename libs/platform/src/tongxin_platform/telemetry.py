@@ -4,7 +4,9 @@ The ``traceparent`` of the span that appends events is stored with each event; t
 on the Kafka record; consumers continue it. Every process a service runs (its API, its worker,
 its command) installs a tracer provider at start (``configure_tracing``), never at import time:
 spans are always made, so every event carries a ``traceparent``; they are exported to the OTLP
-endpoint of ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``…_TRACES_ENDPOINT``) when one is set.
+endpoint of ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``…_TRACES_ENDPOINT``) when one is set, and to
+the Zipkin server of ``OTEL_EXPORTER_ZIPKIN_ENDPOINT`` (e.g. ``http://127.0.0.1:9411/api/v2/spans``,
+what ``make run`` sets) when that is set: either, both or neither.
 """
 
 from __future__ import annotations
@@ -59,5 +61,11 @@ def configure_tracing(service: str) -> trace.TracerProvider:
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
         log.info("spans of tongxin-%s go to %s", service, endpoint)
+    zipkin = os.environ.get("OTEL_EXPORTER_ZIPKIN_ENDPOINT")
+    if zipkin:
+        from opentelemetry.exporter.zipkin.json import ZipkinExporter
+
+        provider.add_span_processor(BatchSpanProcessor(ZipkinExporter(endpoint=zipkin)))
+        log.info("spans of tongxin-%s go to Zipkin at %s", service, zipkin)
     trace.set_tracer_provider(provider)
     return provider
