@@ -79,7 +79,8 @@ async def _count(
     )
     out: Counted = defaultdict(lambda: defaultdict(dict))
     for r in rows:
-        out[r["i"] - 1][r["district"]][r["kpi"]] = Tally(r["num"], r["den"])
+        found, tally = out[r["i"] - 1][r["district"]], Tally(r["num"], r["den"])
+        found[r["kpi"]] = found[r["kpi"]] + tally if r["kpi"] in found else tally
     return out
 
 
