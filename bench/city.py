@@ -77,6 +77,7 @@ async def measure(
     url = await prepare_database(settings)  # the kit's tables (offsets…) and the models'
     models: dict[str, Any] = {}
     for model in MODELS:
+        model.configure(settings)  # the marks' key, as the worker and `tongxin-city replay` do
         model_topics = [topics[s] for s in model.sources]
         total = await topics_size(kafka, model_topics)
         bare = await bare_consume(kafka, model_topics, total, time_limit=120, decode=True)
@@ -92,6 +93,7 @@ async def measure(
             total=total,
             time_limit=300,
             max_batch=BATCH,
+            stream_ids=settings.ledger_stream_ids(),
         )
         ours.pop("rss_by_events_seen", None)
         models[model.name] = {"events": total, "ours": ours, "bare": bare}

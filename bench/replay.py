@@ -128,6 +128,7 @@ def runtime_for(
     topics: Sequence[str],
     group: str,
     max_batch: int,
+    stream_ids: Any = None,
 ) -> ConsumerRuntime | RawRuntime:
     if kind == "faststream":
         return ConsumerRuntime(
@@ -141,6 +142,7 @@ def runtime_for(
             max_batch=max_batch,
             span_per_event=False,
             service="bench",
+            stream_ids=stream_ids,
         )
     if kind == "raw":
         consumer = Consumer(
@@ -170,6 +172,7 @@ async def replay(
     total: int,
     time_limit: float,
     max_batch: int,
+    stream_ids: Any = None,
 ) -> dict[str, Any]:
     """Replay ``topics`` from offset 0 into a fresh ``schema`` on runtime ``kind`` until every
     record is seen (applied, skipped, duplicate, out of order or dead-lettered) or time is up.
@@ -181,7 +184,9 @@ async def replay(
         async with pool.acquire() as conn:
             await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
             await projection.create_tables(conn, schema)
-        runtime = runtime_for(kind, projection, schema, pool, kafka, topics, group, max_batch)
+        runtime = runtime_for(
+            kind, projection, schema, pool, kafka, topics, group, max_batch, stream_ids
+        )
         stats = runtime.stats
 
         def seen() -> int:
