@@ -52,13 +52,25 @@ def _five_seconds(_settings: ServiceSettings) -> float:
 
 
 @dataclass(frozen=True)
+class Publishes:
+    """A topic a loop writes, for the worker's AsyncAPI document: the topic (from the
+    settings), the record's model and what it is."""
+
+    topic: Callable[[ServiceSettings], str]
+    schema: Any  # a pydantic model
+    description: str
+
+
+@dataclass(frozen=True)
 class Loop:
-    """``run`` is one round; ``interval`` reads the pause between rounds from the settings."""
+    """``run`` is one round; ``interval`` reads the pause between rounds from the settings;
+    ``publishes`` documents the topics it writes (shown in the worker's ``/asyncapi``)."""
 
     name: str
     run: Callable[[LoopContext], Awaitable[None]]
     interval: Callable[[ServiceSettings], float] = _five_seconds
     description: str = ""
+    publishes: tuple[Publishes, ...] = ()
 
 
 class LoopMetrics:

@@ -140,7 +140,17 @@ class Worker:
     # --- declaration -----------------------------------------------------------------------
 
     def _declare_publisher(self) -> None:
-        """The service's own topic, written by the outbox relay (shown in the AsyncAPI)."""
+        """The service's own topic, written by the outbox relay, and the topics its loops write
+        (shown in the AsyncAPI)."""
+        for loop in self.service.loops:
+            for out in loop.publishes:
+                topic = out.topic(self.settings)
+                self.broker.publisher(
+                    Topic(topic, declare=False),
+                    title=f"{topic}:Publisher",
+                    description=f"{out.description} (the worker's loop {loop.name}).",
+                    schema=out.schema,
+                )
         events = self.service.publishes()
         if not events:
             return
