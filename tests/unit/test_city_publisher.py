@@ -4,6 +4,7 @@ filing KPIs are on-time shares of what is due or filed."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -22,6 +23,7 @@ from tongxin_city.bootstrap import SERVICE
 from tongxin_city.config import CitySettings, Targets
 from tongxin_contracts.city_kpis import CityKpi
 from tongxin_platform.loops import LOOP
+from tongxin_platform.worker import Worker
 
 NOW = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)  # 10:00 in China
 AS_OF = date(2026, 11, 28)
@@ -193,3 +195,14 @@ def test_the_city_service_declares_the_kpis_loop_and_its_migrations() -> None:
     assert ("kpis", LOOP) in SERVICE.worker_parts()
     assert SERVICE.migrations == "tongxin_city.migrations"
     assert KPIS_LOOP.interval(CitySettings(publish_interval=7.5)) == 7.5
+
+
+def test_the_city_worker_s_asyncapi_shows_its_publisher_of_city_kpis_with_the_record() -> None:
+    doc = json.loads(Worker(SERVICE, CitySettings()).specification().to_specification().to_json())
+    channel = doc["channels"]["city.kpis:Publisher"]
+    assert channel["address"] == "city.kpis"
+    assert doc["operations"]["city.kpis:Publisher"]["action"] == "send"
+    (ref,) = [m["$ref"] for m in channel["messages"].values()]
+    message = doc["components"]["messages"][ref.rsplit("/", 1)[1]]
+    payload = json.dumps(message["payload"])
+    assert "CityKpi" in payload
