@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import asyncpg
@@ -15,6 +15,7 @@ from aiokafka import ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
+from tests.support.city_env import CityEnv
 from tests.support.kafka_reader import read_all
 from tests.support.services import settings_for, worker_of
 from tests.support.waiting import eventually
@@ -22,7 +23,7 @@ from tongxin_city.application import figures, filing_status
 from tongxin_city.application.kpi_values import CITY, FilingRow, KpiValue
 from tongxin_city.bootstrap import SERVICE
 from tongxin_city.config import CitySettings
-from tongxin_contracts.city_kpis import CityKpi
+from tongxin_contracts.city_kpis import CityKpi, kpi_key
 from tongxin_contracts.topics import CITY_KPIS_TOPIC
 from tongxin_platform.db import create_pool
 from tongxin_platform.kafka import TopicSpec, ensure_topics, read_topics_file
@@ -52,7 +53,9 @@ class Figures:
     values: list[KpiValue] = field(default_factory=list)
     rows: list[FilingRow] = field(default_factory=list)
 
-    async def city_kpis(self, _pool: asyncpg.Pool, _s: CitySettings, as_of: date) -> list[KpiValue]:
+    async def city_kpis(
+        self, _pool: asyncpg.Pool, _s: CitySettings, as_of: date, *, now: datetime | None = None
+    ) -> list[KpiValue]:
         return [replace(v, as_of=as_of) for v in self.values]
 
     async def filings(self, _pool: asyncpg.Pool, _s: CitySettings, as_of: date) -> list[FilingRow]:
@@ -199,3 +202,39 @@ async def test_a_changed_figure_is_republished_under_its_key_alone_and_a_restart
 
 async def _async(value: float) -> float:
     return value
+
+
+async def latest_records(kafka: str, topic: str) -> dict[str, CityKpi]:
+    """What a downstream consumer of the compacted topic holds: the last record of each key."""
+    last = {}
+    for r in await read_all(kafka, topic, timeout=60):
+        last[r.key.decode()] = CityKpi.decode(r.value)
+    return last
+
+
+async def test_the_topic_ends_with_every_figure_the_city_api_answers(city_env: CityEnv) -> None:
+    """End to end on the city's world: its events through the city's read models, the worker's
+    loop on the real figures, the compacted topic read back from offset 0."""
+    day = city_env.world.day
+    r = await city_env.http.get(
+        "/kpis", params={"as_of": day.isoformat()}, headers=city_env.token("city_analyst")
+    )
+    assert r.status_code == 200, r.text
+    want = {kpi_key(v["district"], v["kpi"], v["period"]): v for v in r.json()["values"]}
+    assert {v["district"] for v in want.values()} >= {*r.json()["districts"], CITY}
+
+    def same(last: dict[str, CityKpi]) -> bool:
+        return all(
+            k in last
+            and (last[k].value, last[k].numerator, last[k].denominator, last[k].meets)
+            == (v["value"], v["numerator"], v["denominator"], v["meets"])
+            for k, v in want.items()
+        )
+
+    kafka, topic = city_env.settings.kafka_bootstrap_servers, city_env.settings.kpis_topic
+    last = await eventually(
+        lambda: latest_records(kafka, topic), same, timeout=120, what="the API's figures"
+    )
+    assert {rec.as_of for k, rec in last.items() if k in want} <= {day}
+    for district in r.json()["districts"]:
+        assert f"{district}|visit_coverage|{r.json()['school_year']}" in last

@@ -66,7 +66,7 @@ class World:
     topic: Topic = field(default_factory=Topic)
 
     def publisher(self) -> KpiPublisher:
-        async def compute(as_of: date) -> list[KpiValue]:
+        async def compute(as_of: date, _now: datetime) -> list[KpiValue]:
             return [replace(v, as_of=as_of) for v in self.values]
 
         async def filings(_as_of: date) -> list[FilingRow]:

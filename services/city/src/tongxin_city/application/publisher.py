@@ -64,7 +64,7 @@ FILING_KPIS: dict[str, tuple[str, str, str]] = {
     "monthly_stats": ("reports_on_time", "月度家访统计按时报送率", "Monthly statistics on time"),
 }
 
-Compute = Callable[[date], Awaitable[list[KpiValue]]]
+Compute = Callable[[date, datetime], Awaitable[list[KpiValue]]]  # as of a day, measured now
 Filings = Callable[[date], Awaitable[list[FilingRow]]]
 Send = Callable[[Sequence[tuple[str, bytes]]], Awaitable[None]]
 
@@ -186,7 +186,7 @@ class KpiPublisher:
     async def publish(self, now: datetime) -> list[CityKpi]:
         """The records published this round (empty when nothing changed)."""
         as_of = china_day(now)
-        values = await self.compute(as_of)
+        values = await self.compute(as_of, now)
         values += filing_kpis(await self.filings(as_of), self.settings.targets, as_of)
         records = {}
         for value in values:
@@ -231,8 +231,8 @@ async def _open(ctx: LoopContext) -> KpiPublisher:
             await delivered  # acknowledged by every in-sync replica
         counter.inc(len(records))
 
-    async def compute(as_of: date) -> list[KpiValue]:
-        return await figures.city_kpis(pool, settings, as_of)
+    async def compute(as_of: date, now: datetime) -> list[KpiValue]:
+        return await figures.city_kpis(pool, settings, as_of, now=now)
 
     async def filings(as_of: date) -> list[FilingRow]:
         return await filing_status.filings(pool, settings, as_of)
