@@ -238,3 +238,24 @@ async def test_the_topic_ends_with_every_figure_the_city_api_answers(city_env: C
     assert {rec.as_of for k, rec in last.items() if k in want} <= {day}
     for district in r.json()["districts"]:
         assert f"{district}|visit_coverage|{r.json()['school_year']}" in last
+
+
+async def test_two_workers_at_once_publish_each_figure_once(
+    kafka: str, kpis_topic: str, settings: CitySettings, answers: Figures
+) -> None:
+    async with (
+        worker_of(SERVICE, settings, ONLY_LOOPS) as one,
+        worker_of(SERVICE, settings, ONLY_LOOPS) as two,
+    ):
+        await eventually(
+            lambda: _async(published(one) + published(two)),
+            lambda n: n >= len(KEYS),
+            what="publishing",
+        )
+        settled = rounds(one) + rounds(two)
+        await eventually(
+            lambda: _async(rounds(one) + rounds(two)), lambda n: n >= settled + 6, what="rounds"
+        )
+        assert published(one) + published(two) == len(KEYS)
+    got = await records(kafka, kpis_topic, len(KEYS))
+    assert sorted(r.key.decode() for r in got) == sorted(KEYS)

@@ -47,6 +47,7 @@ from tongxin_platform.settings import ServiceSettings
 
 CHINA = ZoneInfo("Asia/Shanghai")
 LOOP_NAME = "kpis"
+_LOCK_KEY = 0x6B70_6973  # "kpis": one publishing round at a time per city database
 
 # Filing kind → (KPI key, Chinese label, English label).
 FILING_KPIS: dict[str, tuple[str, str, str]] = {
@@ -241,11 +242,19 @@ async def _open(ctx: LoopContext) -> KpiPublisher:
 
 
 async def publish_kpis(ctx: LoopContext) -> None:
-    """One round of the worker's loop ``kpis``."""
+    """One round of the worker's loop ``kpis``: by one worker at a time (a session lock in the
+    city's database; a second worker skips the round), so two workers do not both publish the
+    same change."""
     publisher = ctx.state.get("publisher")
     if publisher is None:
         publisher = ctx.state["publisher"] = await _open(ctx)
-    await publisher.publish(ctx.clock())
+    async with ctx.pool.acquire() as conn:
+        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _LOCK_KEY):
+            return
+        try:
+            await publisher.publish(ctx.clock())
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
 
 
 def _interval(settings: ServiceSettings) -> float:
