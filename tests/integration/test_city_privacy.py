@@ -5,13 +5,17 @@ guards, members). The scan is shown to find a pseudonym planted in a scratch tab
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from datetime import timedelta
 
 import asyncpg
 import pytest
 
 from tests.support.city_env import CityEnv
 from tests.support.city_world import people_refs
+from tongxin_city.projections.facts import FACTS
+from tongxin_contracts.events import safety as sf
 
 pytestmark = pytest.mark.integration
 
@@ -73,3 +77,51 @@ async def test_the_scan_finds_a_pseudonym_planted_in_a_scratch_table(city_env: C
     finally:
         async with city_env.pool.acquire() as conn:
             await conn.execute("DROP SCHEMA scratch CASCADE")
+
+
+async def test_the_ledger_keeps_marks_of_the_streams_it_read_and_still_follows_them(
+    city_env: CityEnv,
+) -> None:
+    # given the facts caught up with the world, and an overdue hazard of the first district
+    world = city_env.world
+    fixed = {h.hazard_id for h in world.of(sf.HazardRectified)}
+    reported = next(
+        h
+        for h in world.of(sf.HazardReported)
+        if h.district == world.districts[0] and h.hazard_id not in fixed
+    )
+    async with city_env.pool.acquire() as conn:
+        stored = [
+            r["stream_id"]
+            for r in await conn.fetch(
+                "SELECT stream_id FROM consumer_streams WHERE group_id = $1", FACTS.group
+            )
+        ]
+    # then the ledger holds a mark of each stream read, never the stream's id
+    assert stored
+    assert all(re.fullmatch(r"[0-9a-f]{32}", s) for s in stored)
+    assert reported.aggregate_id() not in stored
+    # when the next event of that hazard's stream comes, after the world's day
+    later = world.day + timedelta(days=3)
+    await city_env.publisher.publish(
+        [
+            sf.HazardRectified(
+                district=reported.district,
+                school_id=reported.school_id,
+                inspection_id=reported.inspection_id,
+                hazard_id=reported.hazard_id,
+                rectified_on=later,
+                reinspection_id=f"re-{reported.hazard_id}",
+                within_deadline=False,
+            )
+        ]
+    )
+    await city_env.caught_up()
+    # then it follows the stored version: applied, nothing dead-lettered
+    async with city_env.pool.acquire() as conn:
+        on = await conn.fetchval(
+            "SELECT rectified_on FROM facts.hazards WHERE hazard_id = $1", reported.hazard_id
+        )
+        dead = await conn.fetchval("SELECT count(*) FROM dead_letters")
+    assert on == later
+    assert dead == 0

@@ -82,7 +82,7 @@ def _school_figure(kpi: str, raw: Share | int | bool | None) -> Figure | None:
     if how == "share":
         return raw if isinstance(raw, Share) else None  # None: nothing to count in the school
     if how == "count":
-        return int(raw or 0)
+        return raw if isinstance(raw, int) else 0
     if how == "flag":
         return Share(1 if raw else 0, 1)
     return Share(1 if isinstance(raw, int) and raw >= 1 else 0, 1)  # at least one open day

@@ -79,7 +79,8 @@ async def _count(
     )
     out: Counted = defaultdict(lambda: defaultdict(dict))
     for r in rows:
-        out[r["i"] - 1][r["district"]][r["kpi"]] = Tally(r["num"], r["den"])
+        found, tally = out[r["i"] - 1][r["district"]], Tally(r["num"], r["den"])
+        found[r["kpi"]] = found[r["kpi"]] + tally if r["kpi"] in found else tally
     return out
 
 
@@ -123,6 +124,24 @@ async def city_kpis(
         pooled = pool((counted[c].get(d.key, empty(d.unit)) for c in known), d.unit)
         out.append(_value(settings, d, pooled, CITY, period, as_of))
     return out
+
+
+async def district_kpis(
+    pool_: asyncpg.Pool,
+    settings: CitySettings,
+    district: str,
+    as_of: date,
+    *,
+    now: datetime | None = None,
+) -> list[KpiValue]:
+    """One district's KPIs of the school year of ``as_of`` (those of ``city_kpis``, counted for
+    that district alone)."""
+    counted = (await _count(pool_, settings, [as_of], now, district, [k.key for k in KPIS]))[0]
+    period = school_year_of(as_of)
+    return [
+        _value(settings, d, counted[district].get(d.key, empty(d.unit)), district, period, as_of)
+        for d in KPIS
+    ]
 
 
 def month_ends(as_of: date) -> list[tuple[str, date]]:

@@ -10,13 +10,18 @@ DAYS = """d AS (
     WITH ORDINALITY AS d(day, start, sy, day_end, now_at, i)
 )"""
 
-_PER_STUDENT = """
-SELECT '{kpi}' AS kpi, d.i, s.district,
-       count(x.mark)::int AS num, count(*)::int AS den
+
+def _per_student(kpi: str, table: str, cond: str) -> str:
+    """Enrolled students with a fact in ``table`` meeting ``cond`` ÷ enrolled students: the
+    numerator and the denominator as two rows (summed by the reader), each one join."""
+    return f"""
+SELECT '{kpi}' AS kpi, d.i, s.district, 0 AS num, count(*)::int AS den
 FROM d CROSS JOIN facts.students s
-LEFT JOIN (
-  SELECT DISTINCT d.i, t.mark FROM d JOIN facts.{table} t ON {cond}
-) x ON x.i = d.i AND x.mark = s.mark
+WHERE s.enrolled AND ($6::text IS NULL OR s.district = $6) AND '{kpi}' = ANY($7::text[])
+GROUP BY d.i, s.district
+UNION ALL
+SELECT '{kpi}', d.i, s.district, count(DISTINCT s.mark)::int, 0
+FROM d JOIN facts.{table} t ON {cond} JOIN facts.students s ON s.mark = t.mark
 WHERE s.enrolled AND ($6::text IS NULL OR s.district = $6) AND '{kpi}' = ANY($7::text[])
 GROUP BY d.i, s.district"""
 
@@ -39,15 +44,15 @@ GROUP BY d.i, t.district"""
 
 
 PARTS = [
-    _PER_STUDENT.format(
-        kpi="visit_coverage",
-        table="visits",
-        cond="t.mode = 'in_home' AND t.visited_on BETWEEN d.start AND d.day",
+    _per_student(
+        "visit_coverage",
+        "visits",
+        "t.mode = 'in_home' AND t.visited_on BETWEEN d.start AND d.day",
     ),
-    _PER_STUDENT.format(
-        kpi="screening_coverage",
-        table="screenings",
-        cond="t.school_year = d.sy AND t.completed_on <= d.day",
+    _per_student(
+        "screening_coverage",
+        "screenings",
+        "t.school_year = d.sy AND t.completed_on <= d.day",
     ),
     _rows(
         "followups_overdue",

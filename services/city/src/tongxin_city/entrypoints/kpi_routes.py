@@ -60,7 +60,6 @@ async def get_district_kpis(
     if district not in await figures.districts(app.pool):
         raise not_found("district", "district")
     day, at = today(app, as_of), now(app)
-    values = await figures.city_kpis(app.pool, app.settings, day, now=at)
+    values = await figures.district_kpis(app.pool, app.settings, district, day, now=at)
     trend = await figures.district_trend(app.pool, app.settings, district, day, now=at)
-    mine = [v for v in values if v.district == district]
-    return DistrictKpis(district=district, as_of=day, values=mine, trend=trend)
+    return DistrictKpis(district=district, as_of=day, values=values, trend=trend)
