@@ -178,7 +178,7 @@ AS_OF_TODAY = [
     row(B, "monthly_stats", "2026-11", "2026-11-30", pending=1),
     row(A, "district_plan", "2026", "2026-04-20", on_time=1),
     row(A, "school_visit_plan", "2026", "2026-04-28", on_time=1, late=1),
-    row(A, "december_summary", "2026", "2026-12-31", pending=1),
+    row(A, "december_summary", "2026", "2026-12-31", on_time=1),
     row(A, "monthly_stats", "2026-09", "2026-09-30", on_time=1, late=1),
     row(A, "monthly_stats", "2026-10", "2026-10-30", late=1, missing=1),
     row(A, "monthly_stats", "2026-11", "2026-11-30", pending=2),
@@ -222,13 +222,16 @@ async def test_filings_by_the_roles_that_file_them_give_filed_late_and_missing_p
     ):
         r = await s.file(who, f"plan-{key}", **body)
         assert r.status_code == 201, r.text
+    # and A's December summary filed today (no day given: the API's clock, in China)
+    summary = await s.file(s.officer(A), "summary-a", kind="december_summary", district=A)
+    assert summary.status_code == 201, summary.text
 
     # When every filing has reached the read model
     await s.caught_up(s.settings.topic)
 
     # Then the revision kept the first day, and the events name no one
     rows = await s.pool.fetch("SELECT payload::text AS p FROM events ORDER BY position")
-    assert len(rows) == 5  # the replayed key appended nothing
+    assert len(rows) == 6  # the replayed key appended nothing
     assert not any("test-" in r["p"] for r in rows)  # no token subject travels
     # nor is kept anywhere in the city's store: not the principal who filed (a staff
     # pseudonym, also the owner of an Idempotency-Key), not who submitted a monthly report
@@ -238,6 +241,11 @@ async def test_filings_by_the_roles_that_file_them_give_filed_late_and_missing_p
         "filing-330106-district_plan-2026",
     )
     assert (stored["first_filed_on"], stored["revisions"]) == (date(2026, 4, 18), 2)
+    today = await s.pool.fetchval(
+        "SELECT first_filed_on FROM filings.filings WHERE filing_id = $1",
+        "filing-330106-december_summary-2026",
+    )
+    assert today == TODAY
 
     # And the city's rows as of today are exactly these
     analyst = s.bearer("city_analyst")
