@@ -74,7 +74,9 @@ def test_released_payloads_still_decode_and_validate_against_their_schema(path: 
 def test_the_asyncapi_document_names_every_event_on_its_topic() -> None:
     doc = event_schemas(default_registry())["asyncapi.json"]
     assert doc["asyncapi"] == "3.0.0"
-    names = {m["name"] for m in doc["components"]["messages"].values()}
+    messages = doc["components"]["messages"].values()
+    # Events (CloudEvents); the plain records of compacted topics (records/) are not events.
+    names = {m["name"] for m in messages if not m["payload"]["$ref"].startswith("./records/")}
     assert names == {m.ce_type() for m in default_registry().models()}
     services = {m.service for m in default_registry().models()}
     assert services >= {"registry", "visits"}

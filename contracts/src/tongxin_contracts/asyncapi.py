@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from tongxin_contracts.city_kpis import CityKpi
 from tongxin_contracts.registry import EventRegistry
-from tongxin_contracts.topics import TOPICS
+from tongxin_contracts.topics import CITY_KPIS_TOPIC, TOPICS
 
 _HEADERS = {
     "type": "object",
@@ -79,15 +80,63 @@ def build_asyncapi(registry: EventRegistry, version: str) -> dict[str, Any]:
             "action": "receive",
             "channel": {"$ref": f"#/channels/{topic}"},
         }
+    _add_city_kpis(channels, messages, operations)
     return {
         "asyncapi": "3.0.0",
         "info": {
             "title": "Tongxin integration events",
             "version": version,
-            "description": "Events of Tongxin's services, one topic per producing service.",
+            "description": "Events of Tongxin's services, one topic per producing service, "
+            "and the city's compacted figures (city.kpis).",
         },
         "defaultContentType": "application/json",
         "channels": channels,
         "operations": operations,
         "components": {"messages": messages, "schemas": {"CloudEventHeaders": _HEADERS}},
+    }
+
+
+def _add_city_kpis(
+    channels: dict[str, Any], messages: dict[str, Any], operations: dict[str, Any]
+) -> None:
+    """``city.kpis``: plain JSON records (no CloudEvents), compacted, one per key."""
+    key = f"records.{CityKpi.name}.v{CityKpi.version}"
+    messages[key] = {
+        "name": CityKpi.name,
+        "title": CityKpi.name,
+        "summary": (CityKpi.__doc__ or CityKpi.name).strip().splitlines()[0],
+        "contentType": "application/json",
+        "headers": {
+            "type": "object",
+            "properties": {
+                "content-type": {
+                    "type": "string",
+                    "const": "application/json",
+                    "description": "Body type.",
+                }
+            },
+        },
+        "payload": {"$ref": f"./records/{CityKpi.name}.v{CityKpi.version}.json"},
+        "bindings": {
+            "kafka": {
+                "key": {
+                    "type": "string",
+                    "pattern": "^[^|]+\\|[^|]+\\|[^|]+$",
+                    "description": "district|kpi|period (UTF-8): the latest record per key is "
+                    "the current figure.",
+                }
+            }
+        },
+    }
+    channels[CITY_KPIS_TOPIC] = {
+        "address": CITY_KPIS_TOPIC,
+        "messages": {key: {"$ref": f"#/components/messages/{key}"}},
+        "description": "The city's figures per district (and the city), KPI and period; "
+        "compacted (cleanup.policy=compact): read from offset 0 and keep the last record of "
+        "each key. Published by the city worker when a figure changed.",
+        "bindings": {"kafka": {"topicConfiguration": {"cleanup.policy": ["compact"]}}},
+    }
+    operations[f"receive.{CITY_KPIS_TOPIC}"] = {
+        "action": "receive",
+        "channel": {"$ref": f"#/channels/{CITY_KPIS_TOPIC}"},
     }

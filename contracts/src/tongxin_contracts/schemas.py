@@ -8,13 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from tongxin_contracts.asyncapi import build_asyncapi
+from tongxin_contracts.city_kpis import CityKpi, city_kpi_schema
 from tongxin_contracts.registry import EventRegistry
 
 CONTRACTS_VERSION = "2.0.0"
 
 
 def event_schemas(registry: EventRegistry) -> dict[str, dict[str, Any]]:
-    """Relative file name → JSON Schema, e.g. ``registry/StudentEnrolled.v1.json``."""
+    """Relative file name → JSON Schema, e.g. ``registry/StudentEnrolled.v1.json``; the plain
+    records of compacted topics under ``records/`` (``records/CityKpi.v1.json``)."""
     out: dict[str, dict[str, Any]] = {}
     # Released old versions stay published: their payloads are still in stores and on topics.
     for model in [*registry.models(), *registry.released_models()]:
@@ -22,6 +24,7 @@ def event_schemas(registry: EventRegistry) -> dict[str, dict[str, Any]]:
         schema["$id"] = f"urn:tongxin:schema:{model.service}:{model.name}:v{model.version}"
         schema["x-ce-type"] = model.ce_type()
         out[f"{model.service}/{model.name}.v{model.version}.json"] = schema
+    out[f"records/{CityKpi.name}.v{CityKpi.version}.json"] = city_kpi_schema()
     out["asyncapi.json"] = build_asyncapi(registry, CONTRACTS_VERSION)
     return out
 

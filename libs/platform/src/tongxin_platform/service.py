@@ -9,7 +9,8 @@
 Its API is ``create_service_app(SERVICE, settings, routers=…)``, its worker
 ``Worker(SERVICE, settings)``, its command ``service_cli(SERVICE, create_app)``. Its
 ``deadlines`` (``tongxin_platform.deadlines.Deadline``) are fired by its worker's deadline part;
-every worker also delivers the notifications its service queued (``tongxin_platform.notify``).
+every worker also delivers the notifications its service queued (``tongxin_platform.notify``);
+its ``loops`` (``tongxin_platform.loops.Loop``) are its worker's own periodic work.
 
 ``Runtime`` is what one process opens for it: the database (created and migrated on first
 start), a pool, the event store on the service's topic, units of work and the command loop.
@@ -32,6 +33,8 @@ from tongxin_platform.db import DatabaseBounds, create_pool, ensure_database
 from tongxin_platform.deadlines import DEADLINES, Deadline
 from tongxin_platform.eventstore import EventStore, now_utc
 from tongxin_platform.keyring import keyring_of
+from tongxin_platform.liveness import RELAY
+from tongxin_platform.loops import LOOP, Loop
 from tongxin_platform.migrations import migrate
 from tongxin_platform.notify import NOTIFICATIONS
 from tongxin_platform.policy import Policy
@@ -53,8 +56,19 @@ class Service:
     projections: Sequence[Projection] = ()
     reactions: Sequence[Reaction] = ()
     deadlines: Sequence[Deadline] = ()
+    # Its worker's own periodic work (started and stopped with the worker, each its own part).
+    loops: Sequence[Loop] = ()
     # The service's application object, built once per API process (``app.state.service``).
     build: Callable[[Runtime], Any] | None = None
+
+    def __post_init__(self) -> None:
+        names = [loop.name for loop in self.loops]
+        taken = {RELAY, DEADLINES, NOTIFICATIONS}
+        clash = sorted({n for n in names if names.count(n) > 1 or n in taken})
+        if clash:
+            raise ValueError(
+                f"{self.name}: loop names must be unique and not {sorted(taken)}: {clash}"
+            )
 
     def projection(self, name: str | None = None) -> Projection:
         """The projection called ``name``, or the only one."""
@@ -81,7 +95,8 @@ class Service:
 
     def worker_parts(self) -> list[tuple[str, str]]:
         """What its worker runs, as ``(part, kind)``: the relay, each consumer group, the
-        deadline part (when it declares deadlines) and the notifications' delivery."""
+        deadline part (when it declares deadlines), the notifications' delivery and its own
+        loops (kind ``loop``)."""
         relay = [("relay", "relay")] if self.publishes() else []
         groups = sorted({p.group for p in self.projections} | {r.group for r in self.reactions})
         deadlines = [(DEADLINES, DEADLINES)] if self.deadlines else []
@@ -90,6 +105,7 @@ class Service:
             *((g, "consumer") for g in groups),
             *deadlines,
             (NOTIFICATIONS, NOTIFICATIONS),
+            *((loop.name, LOOP) for loop in self.loops),
         ]
 
 

@@ -1,7 +1,8 @@
 """A service's background process, built from its declaration: the outbox relay, its
 projections and its reactions, every consumer group a FastStream subscriber on one broker; its
 deadline part (``tongxin_platform.deadlines``, when it declares deadlines) and the delivery of
-its notifications (``tongxin_platform.delivery``), two polling loops. The clock the deadline
+its notifications (``tongxin_platform.delivery``), two polling loops; and the service's own
+``loops`` (``tongxin_platform.loops``), each a task from start to stop. The clock the deadline
 part and its writer use is injected (``Worker(..., clock=…)``), so tests move time.
 
 ``Worker(service, settings, options).app()`` is the FastStream application (ASGI: ``/metrics``,
@@ -36,6 +37,7 @@ from tongxin_platform.delivery import Delivery
 from tongxin_platform.eventstore import EventStore, now_utc
 from tongxin_platform.exactly_once import Consumer, Ledger, PgLedgers
 from tongxin_platform.liveness import RELAY, Heartbeat
+from tongxin_platform.loops import LOOP, LoopContext, LoopMetrics, run_loop
 from tongxin_platform.messaging import (
     documented,
     ensure_dead_letter_topics,
@@ -60,6 +62,7 @@ class WorkerOptions:
     reactions: bool = True
     deadlines: bool = True  # the deadline part (when the service declares deadlines)
     notifications: bool = True  # the delivery of queued notifications
+    loops: bool = True  # the service's own loops (``Service.loops``)
     groups: Mapping[str, str] = field(default_factory=dict)  # part name → consumer group
     schemas: Mapping[str, str] = field(default_factory=dict)  # projection name → schema
     # A rebuild's groups do not continue each event's trace (see ``Consumer``).
@@ -80,6 +83,7 @@ class _State:
     delivery: Delivery | None = None
     http: httpx.AsyncClient | None = None
     loops: dict[str, asyncio.Task[None]] = field(default_factory=dict)  # part → its task
+    own: dict[str, asyncio.Task[None]] = field(default_factory=dict)  # service's loop → task
 
 
 class Worker:
@@ -109,6 +113,7 @@ class Worker:
         if self.options.reactions:
             for r in service.reactions:
                 self._add_reaction(r)
+        self._loop_metrics = LoopMetrics(self.metrics) if service.loops else None
         self._relay_active = Gauge(
             "tongxin_relay_active",
             "1 while this worker's relay holds the lock",
@@ -135,7 +140,17 @@ class Worker:
     # --- declaration -----------------------------------------------------------------------
 
     def _declare_publisher(self) -> None:
-        """The service's own topic, written by the outbox relay (shown in the AsyncAPI)."""
+        """The service's own topic, written by the outbox relay, and the topics its loops write
+        (shown in the AsyncAPI)."""
+        for loop in self.service.loops:
+            for out in loop.publishes:
+                topic = out.topic(self.settings)
+                self.broker.publisher(
+                    Topic(topic, declare=False),
+                    title=f"{topic}:Publisher",
+                    description=f"{out.description} (the worker's loop {loop.name}).",
+                    schema=out.schema,
+                )
         events = self.service.publishes()
         if not events:
             return
@@ -276,10 +291,22 @@ class Worker:
             self.state.loops[NOTIFICATIONS] = asyncio.create_task(
                 self.state.delivery.run(), name=NOTIFICATIONS
             )
+        self._start_own_loops()
         self.state.heartbeat = Heartbeat(
             self.state.pool, self.running_parts, self.settings.worker_heartbeat_interval
         )
         self.state.heartbeat.start()
+
+    def _start_own_loops(self) -> None:
+        if not self.options.loops or self._loop_metrics is None:
+            return
+        for loop in self.service.loops:
+            context = LoopContext(
+                loop.name, self.settings, self.state.pool, self.metrics, self.clock
+            )
+            self.state.own[loop.name] = asyncio.create_task(
+                run_loop(loop, context, self._loop_metrics), name=f"loop:{loop.name}"
+            )
 
     def running_parts(self) -> list[tuple[str, str]]:
         """The relay, the consumer groups and the polling parts whose loops run now, as
@@ -293,6 +320,7 @@ class Worker:
             if group and sub.running and any(not t.done() for t in getattr(sub, "tasks", ())):
                 parts.append((group, "consumer"))
         parts += [(part, part) for part, t in self.state.loops.items() if not t.done()]
+        parts += [(part, LOOP) for part, t in self.state.own.items() if not t.done()]
         return parts
 
     async def shutdown(self) -> None:
@@ -304,6 +332,8 @@ class Worker:
         if self.state.relay_task is not None:
             await asyncio.gather(self.state.relay_task, return_exceptions=True)
         loops, self.state.loops = list(self.state.loops.values()), {}
+        loops += self.state.own.values()
+        self.state.own = {}
         for t in loops:
             t.cancel()
         await asyncio.gather(*loops, return_exceptions=True)

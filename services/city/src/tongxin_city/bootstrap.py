@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from tongxin_city.application.policy import POLICY
+from tongxin_city.application.publisher import KPIS_LOOP
 from tongxin_city.config import CitySettings
 from tongxin_city.projections.models import MODELS
 from tongxin_platform import service as kit
@@ -46,7 +47,9 @@ SERVICE = Service(
     "JSON API, the city page and the compacted topic city.kpis. Never a student.",
     settings=CitySettings,
     policy=POLICY,
+    migrations="tongxin_city.migrations",
     projections=MODELS,
+    loops=(KPIS_LOOP,),
     build=build,
 )
 

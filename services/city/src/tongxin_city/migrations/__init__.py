@@ -1,0 +1,1 @@
+"""The city's SQL migrations (numbered ``*.sql`` files, applied once in order)."""
