@@ -27,7 +27,7 @@ from rich.table import Table
 
 from tongxin_cli.console import err
 from tongxin_cli.demo import DemoSpec, demo_roster
-from tongxin_cli.demo_http import TIMEOUT, DemoActor
+from tongxin_cli.demo_http import TIMEOUT, DemoActor, until
 from tongxin_platform.auth import Role
 
 CHINA = timezone(timedelta(hours=8))
@@ -191,11 +191,12 @@ class FilingPlayer(DemoActor):
     def __init__(self, city: httpx.Client, registry: httpx.Client, district: str) -> None:
         super().__init__(city, registry, district, datetime.now(CHINA).date(), "city")
 
-    def filed_already(self) -> bool:
-        """Whether the district's plan is filed (the demo's filings were played)."""
+    def filed(self) -> int:
+        """How many of the district's plans and summaries the city's read model holds."""
         path = f"/districts/{self.district}/filings?as_of={self.today}"
         rows = self.get(path, self.who(Role.bureau_officer, sub=f"jyj-{self.district}"))["rows"]
-        return any(r["kind"] == "district_plan" and r["on_time"] + r["late"] > 0 for r in rows)
+        kinds = ("district_plan", "school_visit_plan", "december_summary")
+        return sum(r["on_time"] + r["late"] for r in rows if r["kind"] in kinds)
 
     def file(self, filing: Filing) -> None:
         if filing.school_id:
@@ -206,7 +207,9 @@ class FilingPlayer(DemoActor):
         self.post("/filings", who, filing.body(), key)
 
 
-def play_filings(city_url: str, registry_url: str, spec: DemoSpec) -> Counter[str] | None:
+def play_filings(
+    city_url: str, registry_url: str, spec: DemoSpec, wait: float = 90.0
+) -> Counter[str] | None:
     """File ``spec``'s district's filings (``filing_plan``) on the city at ``city_url``; the
     count of each status, or None when nothing was filed (no city or filed before)."""
     with (
@@ -214,23 +217,25 @@ def play_filings(city_url: str, registry_url: str, spec: DemoSpec) -> Counter[st
         httpx.Client(base_url=registry_url, timeout=TIMEOUT) as registry,
     ):
         p = FilingPlayer(city, registry, spec.district)
+        officer = p.who(Role.bureau_officer, sub=f"jyj-{spec.district}")
         try:
-            probe = city.get("/filings", headers=p.who(Role.city_analyst))
+            probe = city.get(f"/districts/{spec.district}/filings", headers=officer)
         except httpx.ConnectError:
             err().print(f"[yellow]no city service at {city_url}: no filings made[/]")
             return None
         if probe.status_code != 200:
             err().print(
-                f"[yellow]the city at {city_url} answers /filings with {probe.status_code}: "
+                f"[yellow]the city at {city_url} answers its filings with {probe.status_code}: "
                 "no filings made[/]"
             )
             return None
-        if p.filed_already():
-            return None
+        if p.filed():
+            return None  # the demo's filings were made (the district's plan is among them)
         plan = filing_plan(spec, p.today)
-        for filing in plan:
-            if filing.filed_on is not None and filing.filed_on <= p.today:
-                p.file(filing)
+        made = [f for f in plan if f.filed_on is not None and f.filed_on <= p.today]
+        for filing in made:
+            p.file(filing)
+        until(f"the filings of {spec.district} at the city", lambda: p.filed() >= len(made), wait)
         return Counter(f.status(p.today) for f in plan)
 
 
