@@ -248,6 +248,7 @@ class DistrictRun:
     events: Counter[str] = field(default_factory=Counter)  # per service
     filings: Counter[str] | None = None  # per status; None: none made in this run
     seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per phase
 
 
 SERVICES = ("registry", "visits", "wellbeing", "safety", "committees", "city")
@@ -282,5 +283,11 @@ def summary_table(runs: list[DistrictRun], seconds: float, full: CitySpec) -> Ta
         "[bold]city[/bold]", *map(str, sums), *events, filed(total_filings), f"{seconds:.0f} s",
         end_section=True,
     )  # fmt: skip
-    grid.caption = f"the full demo city is one command away: {full.command()}"
+    slowest = Counter[str]()
+    for r in runs:
+        slowest.update(r.phases)
+    took = ", ".join(f"{name} {s:.0f} s" for name, s in slowest.items())
+    grid.caption = (f"time per phase: {took}\n" if took else "") + (
+        f"the full demo city is one command away: {full.command()}"
+    )
     return grid

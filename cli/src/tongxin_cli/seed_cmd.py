@@ -193,8 +193,10 @@ def seed_city(city: CitySpec, urls: Urls, run_id: str | None = None) -> list[Dis
             since, before = time.monotonic(), APPENDED.copy()
             for name, play in phases:
                 bar.update(task, description=f"{spec.district} · {name}")
+                began = time.monotonic()
                 with operator_errors():
                     answer = play()
+                run.phases[name] = time.monotonic() - began
                 if name == "filings":
                     run.filings = answer
                 bar.advance(task)
