@@ -19,6 +19,7 @@ from tongxin_cli.demo_city import (
     DistrictRun,
     district_specs,
     filing_plan,
+    play_filings,
     roster_figures,
     summary_table,
 )
@@ -156,3 +157,12 @@ def test_the_summary_adds_up_the_districts_and_names_the_full_city_command() -> 
 def test_seed_city_refuses_a_city_of_no_districts() -> None:
     result = CliRunner().invoke(app, ["seed", "--city", "--districts", "0"])
     assert result.exit_code == 2
+
+
+def test_filings_are_skipped_with_one_token_for_everybody(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TONGXIN_TOKEN", "one-token")
+    spec = district_specs(TINY)[0]
+    assert play_filings("http://127.0.0.1:9", "http://127.0.0.1:9", spec) is None
+    assert "TONGXIN_TOKEN" in capsys.readouterr().out
