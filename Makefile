@@ -40,7 +40,7 @@ run: up
 	@source scripts/service-env.sh && echo "Development mode (TONGXIN_ENV=$$TONGXIN_ENV): published default secrets are accepted with a warning; master keys in $$TONGXIN_KEYRING_DIR. Never in production."
 	@UV="$(UV)" bash scripts/run-tools.sh start
 	@UV="$(UV)" bash scripts/run-services.sh start $(SERVICES)
-	$(UV) run tongxin seed --registry-url http://127.0.0.1:8001 --visits-url http://127.0.0.1:8003 --wellbeing-url http://127.0.0.1:8004 --safety-url http://127.0.0.1:8005 --committees-url http://127.0.0.1:8002
+	$(UV) run tongxin seed --registry-url http://127.0.0.1:8001 --visits-url http://127.0.0.1:8003 --wellbeing-url http://127.0.0.1:8004 --safety-url http://127.0.0.1:8005 --committees-url http://127.0.0.1:8002 && $(UV) run tongxin seed --city --districts 1 --schools 2 --classes 3 --students 20 --registry-url http://127.0.0.1:8001 --visits-url http://127.0.0.1:8003 --wellbeing-url http://127.0.0.1:8004 --safety-url http://127.0.0.1:8005 --committees-url http://127.0.0.1:8002 --city-url http://127.0.0.1:8020
 	@echo
 	@echo "Tongxin is running:"
 	@UV="$(UV)" bash scripts/run-services.sh urls $(SERVICES)

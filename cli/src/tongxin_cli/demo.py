@@ -68,6 +68,13 @@ class DemoSpec:
     # demo district of ``make run`` leaves its last school without either, so that the gaps show.
     school_doctors: int = 0
     counselling_rooms: int | None = None
+    # The demo city's districts (``demo_city``): every school also has the staff of the roles
+    # the default district lacks, and each class's first student is in one special group
+    # (class by class round the eight), so every group and every role is there however small.
+    every_role_and_group: bool = False
+
+
+EXTRA_ROLES = ("legal_vp", "fire_vp", "family_education_coordinator")
 
 
 def _name(rng: random.Random) -> str:
@@ -116,6 +123,21 @@ def demo_roster(spec: DemoSpec = DemoSpec()) -> tuple[str, str]:
                     "class_ids": "",
                 }
             )
+        extra = EXTRA_ROLES if spec.every_role_and_group else ()
+        for role in extra:
+            # Their own random stream, like the doctor's.
+            more = random.Random(f"{spec.seed}-{role}-{s}")
+            tw.writerow(
+                {
+                    "district": spec.district,
+                    "school_id": school_id,
+                    "staff_id": f"{school_id}-{role}",
+                    "name": _name(more),
+                    "phone": _phone(more),
+                    "roles": role,
+                    "class_ids": "",
+                }
+            )
         for role in ("psych_teacher", "health_vp", "middle_leader"):
             tw.writerow(
                 {
@@ -146,6 +168,8 @@ def demo_roster(spec: DemoSpec = DemoSpec()) -> tuple[str, str]:
             for n in range(1, spec.students_per_class + 1):
                 birth = date(start_year - 6 - grade, 9, 1) + timedelta(days=rng.randrange(365))
                 groups = [g for g in GROUPS if rng.random() < 0.03]
+                if spec.every_role_and_group and n == 1:
+                    groups = sorted({*groups, GROUPS[(c - 1) % len(GROUPS)]}, key=GROUPS.index)
                 two = rng.random() < 0.7
                 sw.writerow(
                     {

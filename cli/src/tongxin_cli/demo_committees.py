@@ -138,7 +138,7 @@ class YearPlayer(DemoActor):
             mine = [c["class_id"] for c in classes if c["grade"] == grade]
             body: dict[str, Any] = {"level": "grade", "grade": grade, "seats": max(3, len(mine))}
             committee = self.form(school, me, body, f"{school}-g{grade}")
-            nominees = [(parents[cid][3 + n], cid) for n, cid in enumerate(_cycle(mine, 3))]
+            nominees = [(_nth(parents[cid], 3 + n), cid) for n, cid in enumerate(_cycle(mine, 3))]
             self.elect(committee, me, nominees, f"{school}-g{grade}")
 
     def school_committee(
@@ -150,7 +150,8 @@ class YearPlayer(DemoActor):
         ids = [c["class_id"] for c in classes]
         body: dict[str, Any] = {"level": "school", "seats": len(ids) + 1}
         committee = self.form(school, me, body, f"{school}-school")
-        nominees = [(parents[cid][6], cid) for cid in ids] + [(parents[ids[0]][7], ids[0])]
+        nominees = [(_nth(parents[cid], 6), cid) for cid in ids]
+        nominees.append((_nth(parents[ids[0]], 7), ids[0]))
         for n, (guardian, cid) in enumerate(nominees):
             body = {"guardian_ref": guardian, "class_id": cid, "name": f"（演示）家长{n + 1}"}
             self.post(f"/committees/{committee}/candidates", me, body, f"nom-{school}-{n}")
@@ -178,7 +179,7 @@ class YearPlayer(DemoActor):
         resign = {"reason": "moved_away"}
         path = f"/committees/{committee}/members/{leaving}/resignation"
         self.post(path, me, resign, f"resign-{school}")
-        newcomer = parents[ids[0]][8]
+        newcomer = _nth(parents[ids[0]], 8)
         body = {"guardian_ref": newcomer, "class_id": ids[0], "name": "（演示）补选家长"}
         self.post(f"/committees/{committee}/candidates", me, body, f"nom-by-{school}")
         body = {"held_on": self.day(75), "members": [{"guardian_ref": newcomer, "role": "member"}]}
@@ -339,6 +340,12 @@ class YearPlayer(DemoActor):
 
     def by_school(self, path: str, who: Headers) -> dict[str, dict[str, Any]]:
         return {s["school_id"]: s for s in self.get(path, who)["schools"]}
+
+
+def _nth(items: list[str], n: int) -> str:
+    """The ``n``-th item, counted round: a small class (the demo city's tiny ones) still gives
+    distinct parents for a committee's few seats."""
+    return items[n % len(items)]
 
 
 def _cycle(items: list[str], n: int) -> Iterator[str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -23,6 +24,9 @@ from tongxin_platform.auth import Role
 
 Headers = dict[str, str]
 TIMEOUT = httpx.Timeout(60.0, connect=5.0)
+# Events the services answered they appended to the demos' commands, per service (the demo
+# city's summary reads it): ``{"events": [name, ...]}`` of each command's answer.
+APPENDED: Counter[str] = Counter()
 
 
 def until(what: str, probe: Callable[[], Any], timeout: float) -> Any:
@@ -71,7 +75,10 @@ class DemoActor:
     def post(self, path: str, who: Headers, body: Any = None, key: str = "") -> Any:
         """A command; its key makes a retry (or a second ``tongxin seed`` the same day) safe."""
         who = who | {"Idempotency-Key": f"{self.key_prefix}{self.today}-{key}"}
-        return self.send(self.service, "POST", path, json=body, headers=who)
+        answer = self.send(self.service, "POST", path, json=body, headers=who)
+        if isinstance(answer, dict) and isinstance(answer.get("events"), list):
+            APPENDED[self.name] += len(answer["events"])
+        return answer
 
     def send(self, client: httpx.Client, method: str, path: str, **kw: Any) -> Any:
         for attempt in (1, 2, 3):

@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 import httpx
 import typer
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from tongxin_cli.auth_cmds import bearer_for
 from tongxin_cli.console import err, exit_with, fail, one_line, operator_errors, out
 from tongxin_cli.demo import DemoSpec, demo_roster
+from tongxin_cli.demo_city import (
+    CitySpec,
+    DistrictRun,
+    district_specs,
+    play_filings,
+    roster_figures,
+    summary_table,
+)
 from tongxin_cli.demo_committees import play_demo_year
+from tongxin_cli.demo_http import APPENDED
 from tongxin_cli.demo_safety import play_demo_term
 from tongxin_cli.demo_visits import play_demo_semester
 from tongxin_cli.demo_wellbeing import play_demo_campaign
@@ -97,13 +110,120 @@ def counts_table(results: dict[str, dict[str, Any]]) -> Table:
     return table
 
 
+@dataclass(frozen=True)
+class Urls:
+    """Where each service's HTTP API answers (a play is skipped when its URL is None)."""
+
+    registry: str
+    visits: str | None
+    wellbeing: str | None
+    safety: str | None
+    committees: str | None
+    city: str | None = None
+
+
+def import_roster(spec: DemoSpec, registry_url: str, run_id: str) -> dict[str, dict[str, Any]]:
+    """Import ``spec``'s students, then staff, as a bureau officer of its district
+    (``TONGXIN_TOKEN`` overrides); the registry's answer to each."""
+    students_csv, staff_csv = demo_roster(spec)
+    results: dict[str, dict[str, Any]] = {}
+    with operator_errors():
+        token = bearer_for(Role.bureau_officer, spec.district)
+    with operator_errors(), httpx.Client(base_url=registry_url, timeout=TIMEOUT) as client:
+        for kind, text in (("students", students_csv), ("staff", staff_csv)):
+            with err().status(f"{spec.district}: importing {kind}…"):
+                results[kind] = post_csv(client, registry_url, kind, text, run_id, token)
+    return results
+
+
+def print_import(results: dict[str, dict[str, Any]]) -> None:
+    console = out()
+    for kind, result in results.items():
+        console.print(
+            f"{kind}: {result.get('rows', '?')} row(s) → {result.get('events', '?')} new event(s)"
+        )
+    console.print(counts_table(results))
+    if sum(int(r.get("events", 0)) for r in results.values()) == 0:
+        console.print("the registry already had this roster: nothing changed")
+
+
+def district_phases(spec: DemoSpec, urls: Urls, run_id: str) -> list[tuple[str, Callable[[], Any]]]:
+    """The plays of one district in order (name, play): the roster, then each service's demo
+    (committees after visits: the visits' parent suggestions are among its feedback), then
+    the city's filings."""
+    d = spec.district
+
+    def roster() -> None:
+        results = import_roster(spec, urls.registry, run_id)
+        APPENDED["registry"] += sum(int(r.get("events", 0)) for r in results.values())
+        print_import(results)
+
+    phases: list[tuple[str, Callable[[], Any]]] = [("roster", roster)]
+    if urls.visits:
+        visits = urls.visits
+        phases.append(("visits", lambda: play_demo_semester(visits, urls.registry, d, spec=spec)))
+    if urls.wellbeing:
+        wb = urls.wellbeing
+        phases.append(("wellbeing", lambda: play_demo_campaign(wb, urls.registry, d, spec=spec)))
+    if urls.safety:
+        safety = urls.safety
+        phases.append(("safety", lambda: play_demo_term(safety, urls.registry, d, spec=spec)))
+    if urls.committees:
+        cm = urls.committees
+        phases.append(("committees", lambda: play_demo_year(cm, urls.registry, d, spec=spec)))
+    if urls.city:
+        city = urls.city
+        phases.append(("filings", lambda: play_filings(city, urls.registry, spec)))
+    return phases
+
+
+def seed_city(city: CitySpec, urls: Urls, run_id: str | None = None) -> list[DistrictRun]:
+    """Seed every district of ``city`` through ``urls`` (district by district, phase by
+    phase, under a progress bar per district); print and return what each district did."""
+    run_id = run_id or uuid.uuid4().hex[:8]
+    started = time.monotonic()
+    specs = district_specs(city)
+    runs: list[DistrictRun] = []
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, TimeElapsedColumn(), console=err()) as bar:
+        plan = [(spec, district_phases(spec, urls, run_id)) for spec in specs]
+        tasks = [bar.add_task(spec.district, total=len(phases)) for spec, phases in plan]
+        for task, (spec, phases) in zip(tasks, plan, strict=True):
+            run = DistrictRun(spec.district, roster_figures(spec))
+            since, before = time.monotonic(), APPENDED.copy()
+            for name, play in phases:
+                bar.update(task, description=f"{spec.district} · {name}")
+                began = time.monotonic()
+                with operator_errors():
+                    answer = play()
+                run.phases[name] = time.monotonic() - began
+                if name == "filings":
+                    run.filings = answer
+                bar.advance(task)
+            bar.update(task, description=f"{spec.district} · done")
+            run.events = APPENDED - before
+            run.seconds = time.monotonic() - since
+            runs.append(run)
+    out().print(summary_table(runs, time.monotonic() - started, CitySpec()))
+    return runs
+
+
 def seed(
     registry_url: Annotated[
         str, typer.Option(help="The registry's HTTP API.")
     ] = "http://127.0.0.1:8001",
-    schools: Annotated[int, typer.Option(min=1, max=999, help="Schools in the district.")] = 2,
-    classes: Annotated[int, typer.Option(min=1, max=99, help="Classes per school.")] = 6,
-    students: Annotated[int, typer.Option(min=1, max=9999, help="Students per class.")] = 40,
+    schools: Annotated[
+        int | None,
+        typer.Option(min=1, max=999, help="Schools in the district (default 2; --city: 10 each)."),
+    ] = None,
+    classes: Annotated[
+        int | None,
+        typer.Option(min=1, max=99, help="Classes per school (default 6; --city: 30)."),
+    ] = None,
+    students: Annotated[
+        int | None,
+        typer.Option(min=1, max=9999, help="Students per class (default 40; --city: 33)."),
+    ] = None,
     district: Annotated[str, typer.Option(help="District code of the demo.")] = "330106",
     visits_url: Annotated[
         str, typer.Option(help="The visits service's HTTP API (the demo semester is played there).")
@@ -136,6 +256,23 @@ def seed(
             help="Play a demo year of committee work (家委会 · 家长学校).",
         ),
     ] = True,
+    city: Annotated[
+        bool,
+        typer.Option(
+            "--city",
+            help="Seed a demo city: --districts districts of Hangzhou (not 330106, the demo "
+            "district), each played like the demo district, and their filings to the city.",
+        ),
+    ] = False,
+    districts: Annotated[
+        int, typer.Option(min=1, max=12, help="Districts of the demo city (--city).")
+    ] = 3,
+    city_url: Annotated[
+        str, typer.Option(help="The city service's HTTP API (--city: the filings are made there).")
+    ] = "http://127.0.0.1:8020",
+    filings: Annotated[
+        bool, typer.Option("--filings/--no-filings", help="--city: file the districts' plans.")
+    ] = True,
 ) -> None:
     """Import a synthetic demo district into a running registry, then play a semester of visits.
 
@@ -144,13 +281,37 @@ def seed(
     The semester of home visits (家访), the screening campaign (心阳光), the term of child
     safety (护平安) and the year of committee work (家委会 · 家长学校) are played once: a school
     with visits, a campaign, a guard post or a school committee is left as it is.
+
+    With --city: a demo city of --districts districts (default 3 × 10 schools × 30 classes × 33
+    students), each imported and played the same way, then its filings made on the city
+    service (a district whose plan is filed is left as it is); a progress bar per district and
+    a summary table at the end.
     """
     urls = [("--registry-url", registry_url), ("--visits-url", visits_url)]
     urls += [("--wellbeing-url", wellbeing_url), ("--safety-url", safety_url)]
-    urls += [("--committees-url", committees_url)]
+    urls += [("--committees-url", committees_url), ("--city-url", city_url)]
     for option, url in urls:
         if not url.startswith(("http://", "https://")):
             exit_with(f"{option} must be an http:// or https:// URL, not {url!r}", 2)
+    where = Urls(
+        registry=registry_url,
+        visits=visits_url if visits else None,
+        wellbeing=wellbeing_url if wellbeing else None,
+        safety=safety_url if safety else None,
+        committees=committees_url if committees else None,
+        city=city_url if filings else None,
+    )
+    if city:
+        size = CitySpec(districts=districts)
+        size = CitySpec(
+            districts=districts,
+            schools=schools or size.schools,
+            classes=classes or size.classes,
+            students=students or size.students,
+        )
+        seed_city(size, where)
+        return
+    schools, classes, students = schools or 2, classes or 6, students or 40
     spec = DemoSpec(
         district=district,
         schools=schools,
@@ -161,34 +322,7 @@ def seed(
         school_doctors=max(1, schools - 1),
         counselling_rooms=schools - 1 if schools > 1 else None,
     )
-    students_csv, staff_csv = demo_roster(spec)
-    run_id = uuid.uuid4().hex[:8]
-    results: dict[str, dict[str, Any]] = {}
-    with operator_errors():
-        # A district officer of the demo district imports it (TONGXIN_TOKEN overrides).
-        token = bearer_for(Role.bureau_officer, district)
-    with operator_errors(), httpx.Client(base_url=registry_url, timeout=TIMEOUT) as client:
-        for kind, text in (("students", students_csv), ("staff", staff_csv)):
-            with err().status(f"importing {kind}…"):
-                results[kind] = post_csv(client, registry_url, kind, text, run_id, token)
-    console = out()
-    for kind, result in results.items():
-        console.print(
-            f"{kind}: {result.get('rows', '?')} row(s) → {result.get('events', '?')} new event(s)"
-        )
-    console.print(counts_table(results))
-    if sum(int(r.get("events", 0)) for r in results.values()) == 0:
-        console.print("the registry already had this roster: nothing changed")
-    if visits:
+    # The demo district: no filings (the city's demo districts file theirs).
+    for _, play in district_phases(spec, replace(where, city=None), uuid.uuid4().hex[:8]):
         with operator_errors():
-            play_demo_semester(visits_url, registry_url, district, spec=spec)
-    if wellbeing:
-        with operator_errors():
-            play_demo_campaign(wellbeing_url, registry_url, district, spec=spec)
-    if safety:
-        with operator_errors():
-            play_demo_term(safety_url, registry_url, district, spec=spec)
-    if committees:
-        # After visits: the visits' parent suggestions are among the feedback it answers.
-        with operator_errors():
-            play_demo_year(committees_url, registry_url, district, spec=spec)
+            play()
