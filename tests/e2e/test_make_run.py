@@ -20,9 +20,14 @@ from aiokafka import ConsumerRecord
 from aiokafka.errors import KafkaConnectionError
 
 from tests.support.browser import browser
+from tests.support.city_world import people_refs_in
 from tests.support.kafka_reader import read_all
+from tests.support.store_scan import found
 from tests.support.waiting import end_offsets, eventually
 from tongxin_platform.auth import Principal, Role, dev_keypair, mint
+from tongxin_platform.db import create_pool
+from tongxin_platform.settings import service_database_url
+from tongxin_platform.testing import local_database_url
 
 pytestmark = pytest.mark.integration
 
@@ -132,6 +137,9 @@ async def test_make_run_brings_up_the_registry_with_the_demo_roster(
     assert f"{PROMETHEUS_URL}/alerts" in system.stdout
     await the_command_is_one_trace_across_services_in_zipkin(trace_id)
     await prometheus_shows_every_service_up()
+    await the_city_figures_for_every_district(private)
+    await the_city_page_in_a_browser()
+    await no_pseudonym_is_in_the_city_store()
     again = make("run")
     assert again.returncode == 0, again.stderr[-3000:]
 
@@ -489,3 +497,83 @@ async def prometheus_shows_every_service_up() -> None:
     loaded = {r["name"] for g in groups for r in g["rules"]}
     assert {"TongxinOutboxBacklog", "TongxinConsumerLag", "TongxinDeadLetters"} <= loaded
     assert "TongxinSlaBreached" in loaded
+
+
+# The districts `make run` seeds: the demo district and the small one of `tongxin seed --city`.
+CITY_DISTRICTS = ("330102", "330106")
+CELLS = (
+    "return [...document.querySelectorAll(arguments[0] + ' tbody tr')].map(tr =>"
+    " [...tr.children].map(td => td.getAttribute('data-value')))"
+)
+
+
+async def the_city_figures_for_every_district(private: bytes) -> None:
+    """The city aggregator counted both districts `make run` seeded from their topics: visit and
+    screening coverage above zero in each; the second district's filings to the city show one
+    on time, one late and one missing."""
+    token = mint(private, Principal("e2e-city", Role.city_analyst))
+    async with httpx.AsyncClient(
+        base_url=CITY_URL, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    ) as http:
+
+        async def kpis() -> dict[str, Any]:
+            r = await http.get("/kpis")
+            assert r.status_code == 200, r.text
+            return dict(r.json())
+
+        def counted(body: dict[str, Any]) -> bool:
+            values = {(v["district"], v["kpi"]): v["value"] for v in body["values"]}
+            return all(
+                (values.get((d, k)) or 0) > 0
+                for d in CITY_DISTRICTS
+                for k in ("visit_coverage", "screening_coverage")
+            )
+
+        body = await eventually(kpis, counted, timeout=120, what="the city's figures")
+        assert set(CITY_DISTRICTS) <= set(body["districts"]), body["districts"]
+        assert "student_ref" not in json.dumps(body)
+        rows = (await http.get("/filings")).json()["rows"]
+    mine = [r for r in rows if r["district"] == "330102" and r["kind"] != "monthly_stats"]
+    assert sum(r["on_time"] for r in mine) >= 1, mine
+    assert sum(r["late"] for r in mine) >= 1, mine
+    assert sum(r["missing"] for r in mine) >= 1, mine
+
+
+async def the_city_page_in_a_browser() -> None:
+    """`/demo/city_analyst` alone opens the city page in headless Chromium: a row for every
+    district and the city's, with figures; a district's name opens its page. Screenshots under
+    .data/browser/."""
+    async with browser(CITY_URL) as page:
+        await page.get("/demo/city_analyst")
+        await page.loaded()
+        assert (await page.path()).startswith("/pages/city"), await page.path()
+        rows = await page.js(CELLS, '[data-table="kpis/districts"]')
+        assert len(rows) >= len(CITY_DISTRICTS) + 1, rows
+        for cells in rows:
+            assert any(v not in (None, "", "null") for v in cells[1:]), cells
+        await page.screenshot("e2e-city")
+        await page.click('[data-table="kpis/districts"] tbody tr td a')
+        await page.loaded()
+        assert (await page.path()).startswith("/pages/district"), await page.path()
+        assert await page.all("[data-figure]")
+        await page.screenshot("e2e-city-district")
+        assert await page.console_errors() == []
+
+
+async def no_pseudonym_is_in_the_city_store() -> None:
+    """Every row of every table of the city's database holds none of the pseudonyms of a
+    person that the services' topics carry (students, guardians, staff, carers…)."""
+    payloads = []
+    for topic in TOPICS:
+        for record in await read_all(kafka_bootstrap(), topic, timeout=60):
+            payloads.append(json.loads(record.value or b"null"))
+    refs = people_refs_in(payloads)
+    assert len(refs) > 480, len(refs)  # the demo district's students alone are 480
+    url = service_database_url(
+        os.environ.get("DATABASE_URL") or local_database_url(), "tongxin_city"
+    )
+    pool = await create_pool(url, min_size=1, max_size=2)
+    try:
+        assert await found(pool, refs) == {}
+    finally:
+        await pool.close()

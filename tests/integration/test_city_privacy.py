@@ -6,45 +6,17 @@ guards, members). The scan is shown to find a pseudonym planted in a scratch tab
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from datetime import timedelta
 
-import asyncpg
 import pytest
 
 from tests.support.city_env import CityEnv
 from tests.support.city_world import people_refs
+from tests.support.store_scan import found
 from tongxin_city.projections.facts import FACTS
 from tongxin_contracts.events import safety as sf
 
 pytestmark = pytest.mark.integration
-
-SYSTEM = ("pg_catalog", "information_schema", "pg_toast")
-
-
-async def tables_of(conn: asyncpg.Connection) -> list[tuple[str, str]]:
-    rows = await conn.fetch(
-        """SELECT table_schema, table_name FROM information_schema.tables
-           WHERE table_type = 'BASE TABLE' AND NOT (table_schema = ANY($1::text[]))
-             AND table_schema NOT LIKE 'pg_temp%' ORDER BY 1, 2""",
-        list(SYSTEM),
-    )
-    return [(r["table_schema"], r["table_name"]) for r in rows]
-
-
-async def found(pool: asyncpg.Pool, refs: Iterable[str]) -> dict[str, set[str]]:
-    """Table → the pseudonyms found in its rows (each row cast to text)."""
-    wanted = sorted(set(refs))
-    out: dict[str, set[str]] = {}
-    async with pool.acquire() as conn:
-        for schema, table in await tables_of(conn):
-            text = await conn.fetchval(
-                f'SELECT coalesce(string_agg(t::text, chr(10)), \'\') FROM "{schema}"."{table}" t'
-            )
-            hits = {r for r in wanted if r in text}
-            if hits:
-                out[f"{schema}.{table}"] = hits
-    return out
 
 
 async def test_no_pseudonym_of_a_person_is_anywhere_in_the_city_store(city_env: CityEnv) -> None:

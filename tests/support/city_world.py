@@ -87,9 +87,14 @@ def _walk(value: Any) -> Iterator[tuple[str, Any]]:
 def people_refs(events: Iterable[IntegrationEvent]) -> set[str]:
     """Every pseudonym of a person in the events: students, guardians, staff, visitors, carers,
     guards, inspectors, members — any field that names one, at any depth of the payload."""
+    return people_refs_in(e.model_dump(mode="json") for e in events)
+
+
+def people_refs_in(payloads: Iterable[Any]) -> set[str]:
+    """``people_refs`` of events' JSON payloads (records read from a topic)."""
     refs: set[str] = set()
-    for e in events:
-        for key, v in _walk(e.model_dump(mode="json")):
+    for payload in payloads:
+        for key, v in _walk(payload):
             if not _names_people(key):
                 continue
             for x in v if isinstance(v, list) else [v]:
