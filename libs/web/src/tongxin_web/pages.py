@@ -82,6 +82,10 @@ def pages_router(site: Site[Any]) -> APIRouter:
             today=today(app),
         )
 
+    router.add_api_route("/static/{path:path}", static, methods=["GET"])
+    if not site.views.lists:
+        return router  # no lists: no list pages (as no ``/lists/{key}``)
+
     @router.get("/pages/lists/{key}")
     async def list_page(request: Request, app: App, key: ListKey) -> Response:
         who = session_principal(request)
@@ -105,7 +109,6 @@ def pages_router(site: Site[Any]) -> APIRouter:
             charts=False,
         )
 
-    router.add_api_route("/static/{path:path}", static, methods=["GET"])
     return router
 
 
