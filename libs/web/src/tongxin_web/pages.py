@@ -55,7 +55,8 @@ def source_of(request: Request, json_path: str) -> str:
 
 
 def pages_router(site: Site[Any]) -> APIRouter:
-    """``GET /pages/{page}``, ``GET /pages/lists/{key}`` of ``site``'s views and ``/static``."""
+    """``GET /pages/{page}``, ``GET /pages/lists/{key}`` (when ``site`` has lists) of
+    ``site``'s views and ``/static``."""
     router = service_router(tags=["pages"], include_in_schema=False)
 
     @router.get("/pages/{page}")
