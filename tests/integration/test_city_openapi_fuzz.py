@@ -11,10 +11,17 @@ operator, and without a token.
 The verdict is ``tests.support.fuzzing.assert_fuzzed_well``: no 5xx, no error that is not
 problem+json, nothing the filings' read model dead-lettered, every operation past validation
 within the time budget.
+
+The dashboards (``/dashboards/{page}``) are in the OpenAPI and fuzzed with the rest, their pages
+``city``, ``district`` and an unknown one; their query parameters (a district's page takes
+``district``) are not declared in the OpenAPI, so a second test sends every dashboard, and its
+page (``/pages/...``, outside the OpenAPI), random real and broken ``district`` and ``as_of``
+values under every caller: a 2xx or a problem, never a 5xx.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -134,6 +141,7 @@ async def test_fuzzing_every_city_operation_never_gets_a_5xx_nor_an_error_not_a_
     ids: dict[str, list[str]] = {
         "district": [*world.districts],
         "notification_id": ["1"],
+        "page": ["city", "district", "none"],  # the dashboards (their query: the test below)
     }
     run = await fuzz_service(
         str(city.http.base_url).rstrip("/"),
@@ -144,6 +152,7 @@ async def test_fuzzing_every_city_operation_never_gets_a_5xx_nor_an_error_not_a_
         bodies=bodies(world),
         edges={"as_of": iso(days(world.day, ahead=400))},
     )
+    assert "GET /dashboards/{page}" in run.labels, run.labels  # the dashboards are fuzzed
     await assert_fuzzed_well(
         run,
         pool=city.pool,
@@ -154,3 +163,44 @@ async def test_fuzzing_every_city_operation_never_gets_a_5xx_nor_an_error_not_a_
         min_operations=5,
         budget=BUDGET,
     )
+
+
+PROBLEM = "application/problem+json"
+
+
+async def test_every_dashboard_and_page_with_any_query_answers_a_2xx_or_a_problem(
+    city: OwnCity,
+) -> None:
+    world = city.world
+    rng = random.Random(14)
+    district, school = world.districts[0], world.schools[0].school_id
+    who = {
+        "city_analyst": city.token(Role.city_analyst),
+        "auditor": city.token(Role.auditor, district),
+        "bureau_officer": city.token(Role.bureau_officer, district),
+        "principal": city.token(Role.principal, district, school),
+        "operator": city.token(Role.operator, district),
+    }
+    real = {
+        "district": [*world.districts, "339999", "33010", "x" * 70, "", "330106' OR 1=1"],
+        "as_of": [str(world.day), "0001-01-01", "9999-12-31", "2026-02-30", "yesterday"],
+        "school_id": [school, "zz"],
+    }
+    wrong: list[str] = []
+    statuses: dict[int, int] = {}
+    for view in ("city", "district", "none"):
+        for path in (f"/dashboards/{view}", f"/pages/{view}"):
+            for name, headers in who.items():
+                for _ in range(4):
+                    params = {k: rng.choice(v) for k, v in real.items() if rng.random() < 0.7}
+                    r = await city.http.get(path, params=params, headers=headers)
+                    statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+                    ctype = r.headers.get("content-type", "")
+                    page = path.startswith("/pages/") and ctype.startswith("text/html")
+                    if r.status_code >= 500 or (
+                        r.status_code >= 400 and ctype != PROBLEM and not page
+                    ):
+                        wrong.append(f"{path} {params} as {name} → {r.status_code} {r.text[:200]}")
+    print(f"statuses: {sorted(statuses.items())}")
+    assert statuses.get(200, 0) > 0, statuses
+    assert not wrong, f"{len(wrong)} bad answers:\n" + "\n".join(wrong[:40])

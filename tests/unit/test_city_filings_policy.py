@@ -12,6 +12,7 @@ from tongxin_platform.policy import Scope
 ALLOWED: dict[Action, set[str]] = {
     Action.file_district: {"bureau_officer"},
     Action.file_school: {"principal", "bureau_officer"},
+    Action.file_any: {"principal", "bureau_officer"},  # the edge of POST /filings
     Action.city_read: {"city_analyst", "auditor"},
     Action.district_read: {"city_analyst", "auditor", "bureau_officer"},
 }
@@ -49,3 +50,14 @@ def test_a_city_analyst_reads_every_district_and_files_nothing() -> None:
     assert POLICY.authorize(analyst, Action.city_read, Scope()).allowed
     assert not POLICY.authorize(analyst, Action.file_district, Scope("330106")).allowed
     assert not POLICY.authorize(analyst, Action.file_school, HERE).allowed
+
+
+def test_the_edge_of_filing_lets_through_exactly_the_roles_that_may_file_some_kind() -> None:
+    """POST /filings checks "filing" before it reads the kind: a role it lets through that may
+    file no kind would be refused later under a kind's rule; a role it stops that may file some
+    kind could never file it."""
+    kinds = (Action.file_district, Action.file_school)
+    for role in Role:
+        who = Principal("x", role, "330106")
+        may_file_some = any(POLICY.admits(who, kind).allowed for kind in kinds)
+        assert POLICY.admits(who, Action.file_any).allowed == may_file_some, role

@@ -225,3 +225,22 @@ def test_demo_users_exist_in_development_only_and_may_be_switched_off_there(
 ) -> None:
     settings = ZooSettings(TONGXIN_ENV=environment, demo_sign_in=switch)
     assert settings.demo_enabled() is enabled
+
+
+async def test_a_site_without_lists_serves_no_list_route_nor_list_page(
+    client: httpx.AsyncClient, keys: tuple[bytes, bytes]
+) -> None:
+    """A ``/lists/{key}`` that could only ever answer 404 is not served (nor in the OpenAPI):
+    no route answers, rather than a route refusing every key (``field: key``); a site with
+    lists (the agencies', test_web_pages.py) serves both."""
+    auditor = {"Authorization": f"Bearer {mint(keys[0], Principal('a', Role.auditor), ttl=60)}"}
+    paths = app_for(keys).openapi()["paths"]
+    assert "/dashboards/{page}" in paths
+    assert not [p for p in paths if "lists" in p]
+    for path in ("/lists/zoo.x", "/pages/lists/zoo.x"):
+        r = await client.get(path, headers=auditor)
+        assert r.status_code == 404, r.text
+        assert r.headers["content-type"].startswith("application/problem+json"), r.text
+        assert r.json().get("field") != "key", r.json()  # no route: not a list refused
+    page = await client.get("/pages/zoo", headers=auditor)
+    assert page.status_code == 200  # the pages and the rest are served as before

@@ -55,7 +55,8 @@ def source_of(request: Request, json_path: str) -> str:
 
 
 def pages_router(site: Site[Any]) -> APIRouter:
-    """``GET /pages/{page}``, ``GET /pages/lists/{key}`` of ``site``'s views and ``/static``."""
+    """``GET /pages/{page}``, ``GET /pages/lists/{key}`` (when ``site`` has lists) of
+    ``site``'s views and ``/static``."""
     router = service_router(tags=["pages"], include_in_schema=False)
 
     @router.get("/pages/{page}")
@@ -82,6 +83,10 @@ def pages_router(site: Site[Any]) -> APIRouter:
             today=today(app),
         )
 
+    router.add_api_route("/static/{path:path}", static, methods=["GET"])
+    if not site.views.lists:
+        return router  # no lists: no list pages (as no ``/lists/{key}``)
+
     @router.get("/pages/lists/{key}")
     async def list_page(request: Request, app: App, key: ListKey) -> Response:
         who = session_principal(request)
@@ -105,7 +110,6 @@ def pages_router(site: Site[Any]) -> APIRouter:
             charts=False,
         )
 
-    router.add_api_route("/static/{path:path}", static, methods=["GET"])
     return router
 
 

@@ -1,7 +1,8 @@
 """The JSON query API of a service's views: every dashboard and every list behind a figure, by
 key (the service's ``Views``). The pages render the very same answers.
 
-``GET /dashboards/{page}?school_id=…&as_of=…`` and ``GET /lists/{key}?…``: the provider checks
+``GET /dashboards/{page}?school_id=…&as_of=…`` and ``GET /lists/{key}?…`` (served only when the
+site has lists: a route that could only ever answer 404 is not served): the provider checks
 the caller's role and scope (403 naming the rule for a role that may never, 404 for anything
 outside the caller's scope, as for a missing one); an unknown page or list is a 404.
 """
@@ -59,6 +60,9 @@ def views_router(site: Site[Any]) -> APIRouter:
         request: Request, app: App, who: Caller, page: PageKey, as_of: AsOf = None
     ) -> Dashboard:
         return await dashboard_provider(site.views, page)(context(site, request, app, who, as_of))
+
+    if not site.views.lists:
+        return router  # no lists: no route that could only answer 404
 
     @router.get("/lists/{key}", response_model=ItemList)
     async def get_list(

@@ -20,6 +20,9 @@ class Action(StrEnum):
     district_read = "city.district"  # one district's figures and filings
     file_district = "filing.district"  # a district's plan, its December summary
     file_school = "filing.school"  # a school's visit plan
+    # POST /filings at the edge, before its body (the kind) is read: may the caller file any
+    # kind at all? Then the kind's own rule (filing.district, filing.school) decides.
+    file_any = "filing"
 
 
 POLICY = Policy(
@@ -28,5 +31,6 @@ POLICY = Policy(
         Action.district_read: {R.city_analyst, R.auditor, R.bureau_officer},
         Action.file_district: {R.bureau_officer},
         Action.file_school: {R.principal, R.bureau_officer},
+        Action.file_any: {R.principal, R.bureau_officer},  # every role of the two above
     },
 )
