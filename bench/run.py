@@ -816,46 +816,25 @@ async def measure_deadlines(
     return deadlines_bench.rows(res)
 
 
-async def measure_agencies(
-    server_url: str, kafka: str, names: Names, args: argparse.Namespace, details: dict[str, Any]
+async def measure_read_side(
+    name: str,
+    server_url: str,
+    kafka: str,
+    names: Names,
+    args: argparse.Namespace,
+    details: dict[str, Any],
 ) -> list[Row]:
-    """The agencies' models rebuilt and the district page (``bench.agencies``)."""
+    """A read-side service's models rebuilt and its page (``bench.agencies``, ``bench.city``)."""
+    module = {"agencies": agencies_bench, "city": city_bench}[name]
     try:
-        res = await agencies_bench.measure(server_url, kafka, names, args.quick)
+        res = await module.measure(server_url, kafka, names, args.quick)
     except Exception as exc:
-        log.exception("the agencies measure failed")
+        log.exception("the %s measure failed", name)
         return [
-            Row(
-                "agencies_district_html",
-                "District page of 100 schools",
-                None,
-                "ms",
-                note=f"not measured: {type(exc).__name__}: {exc}"[:300],
-            )
+            Row(f"{name}_page", f"The {name} page", None, "ms", note=f"not measured: {exc!r}"[:300])
         ]
-    details["agencies"] = res
-    return agencies_bench.rows(res)
-
-
-async def measure_city(
-    server_url: str, kafka: str, names: Names, args: argparse.Namespace, details: dict[str, Any]
-) -> list[Row]:
-    """The city's models rebuilt and the city page (``bench.city``)."""
-    try:
-        res = await city_bench.measure(server_url, kafka, names, args.quick)
-    except Exception as exc:
-        log.exception("the city measure failed")
-        return [
-            Row(
-                "city_html",
-                "City page",
-                None,
-                "ms",
-                note=f"not measured: {type(exc).__name__}: {exc}"[:300],
-            )
-        ]
-    details["city"] = res
-    return city_bench.rows(res)
+    details[name] = res
+    return module.rows(res)
 
 
 # --- report -------------------------------------------------------------------------------
@@ -986,9 +965,9 @@ async def run(args: argparse.Namespace) -> int:
         if args.only == "deadlines" or (args.only is None and not args.no_deadlines):
             rows += await measure_deadlines(server_url, kafka, names, args, details)
         if args.only == "agencies" or (args.only is None and not args.no_agencies):
-            rows += await measure_agencies(server_url, kafka, names, args, details)
+            rows += await measure_read_side("agencies", server_url, kafka, names, args, details)
         if args.only == "city" or (args.only is None and not args.no_city):
-            rows += await measure_city(server_url, kafka, names, args, details)
+            rows += await measure_read_side("city", server_url, kafka, names, args, details)
     finally:
         if args.keep:
             console.log(f"kept databases {names.databases} and topic {names.topic}")
