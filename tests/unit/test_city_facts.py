@@ -22,6 +22,7 @@ from tongxin_contracts.calendar import china_date
 from tongxin_contracts.events import registry as rg
 from tongxin_contracts.events import safety as sf
 from tongxin_contracts.events import visits as vs
+from tongxin_platform.secrets import InsecureSettingError
 from tongxin_platform.worker import Worker
 
 KEY = b"unit-test-key-of-the-city-marks-0123"
@@ -97,15 +98,34 @@ def test_the_worker_configures_the_key_from_the_settings() -> None:
     # when the city's worker is declared with them (nothing started)
     worker = Worker(SERVICE, settings)
     # then the facts mark with the settings' key, and so does the worker's ledger
-    assert MARK.key == b"a-settings-key-of-the-city-0123456789"
+    key = b"a-settings-key-of-the-city-0123456789"
+    assert MARK("330106", "stu-1") == mark(key, "330106", "stu-1")
     stream_ids = worker.ledgers.stream_ids
     assert stream_ids is not None
-    assert stream_ids("care_file:stu-1") == mark(MARK.key, "stream", "care_file:stu-1")
+    assert stream_ids("care_file:stu-1") == mark(key, "stream", "care_file:stu-1")
+
+
+def test_describing_the_worker_in_production_needs_no_key_but_marking_refuses_the_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given production settings still holding the published development key
+    monkeypatch.delenv("TONGXIN_ENV", raising=False)
+    settings = CitySettings()
+    assert settings.environment == "production"
+    # when the worker is only declared (as `tongxin-city asyncapi` does), nothing refuses
+    worker = Worker(SERVICE, settings)
+    # then the first mark, of a fact or of a stream, refuses the published key
+    with pytest.raises(InsecureSettingError, match="CITY_MARK_KEY"):
+        MARK("330106", "stu-1")
+    stream_ids = worker.ledgers.stream_ids
+    assert stream_ids is not None
+    with pytest.raises(InsecureSettingError, match="CITY_MARK_KEY"):
+        stream_ids("care_file:stu-1")
 
 
 def test_without_a_key_nothing_is_folded() -> None:
     # given no key
-    MARK.key = None
+    MARK.configure(None)
     # when a student's enrolment is folded
     # then the handler refuses, naming the missing key
     with pytest.raises(RuntimeError, match="mark key"):

@@ -10,7 +10,6 @@ monthly visit statistics by the 30th).
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from typing import ClassVar
 
 from pydantic import BaseModel, Field, SecretStr
@@ -90,7 +89,14 @@ class CitySettings(PageSettings):
     def ledger_stream_ids(self) -> Callable[[str], str]:
         """The ledger keeps the streams it read as marks: a stream's id may be a pseudonym's
         (a care file's is its child's), and the city keeps nobody."""
-        return partial(mark, self.mark_secret(), "stream")
+        key: list[bytes] = []  # read at the first id: describing the worker needs no secret
+
+        def of(stream_id: str) -> str:
+            if not key:
+                key.append(self.mark_secret())
+            return mark(key[0], "stream", stream_id)
+
+        return of
 
     def mark_secret(self) -> bytes:
         """The marks' key, refused outside development when it is the published default,

@@ -14,13 +14,18 @@ class Marker:
 
     def __init__(self) -> None:
         self.key: bytes | None = None
+        self._settings: Any = None
 
     def configure(self, settings: Any) -> None:
-        self.key = settings.mark_secret()
+        # The key is read at the first mark, not here: describing the worker (its AsyncAPI)
+        # builds it without folding anything, and must not need the production secret.
+        self.key, self._settings = None, settings
 
     def __call__(self, district: str, ref: str) -> str:
         if self.key is None:
-            raise RuntimeError("city facts: no mark key (configure FACTS with the settings)")
+            if self._settings is None:
+                raise RuntimeError("city facts: no mark key (configure FACTS with the settings)")
+            self.key = self._settings.mark_secret()
         return mark(self.key, district, ref)
 
 
