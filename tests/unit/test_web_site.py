@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from pydantic_settings import SettingsConfigDict
 
 import tongxin_web
-from tongxin_platform.auth import Principal, Role, TokenVerifier, dev_keypair, mint
+from tongxin_platform.auth import Principal, Role, TokenVerifier, mint
 from tongxin_platform.http import ProblemError, install_auth, install_problem_handlers
 from tongxin_platform.policy import Policy, Scope
 from tongxin_web.app import add_session, page_routers
@@ -94,13 +94,6 @@ SITE = Site(
     home_of=lambda who: page("zoo") if who.role is Role.auditor else None,
     brand=L("动物园", "zoo"),
 )
-
-
-@pytest.fixture
-def keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[bytes, bytes]:
-    private, public = dev_keypair(tmp_path / "dev-jwt")
-    monkeypatch.setenv("TONGXIN_JWT_PRIVATE_KEY_FILE", str(tmp_path / "dev-jwt" / "private.pem"))
-    return private, public
 
 
 def app_for(keys: tuple[bytes, bytes], environment: str = "development") -> FastAPI:
