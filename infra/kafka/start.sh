@@ -28,36 +28,10 @@ show_logs() {
   done
 }
 
-# Fetch the broker jars into .cache/kafka/lib unless the stamp says they are
-# already there for exactly this pom.xml. Maven writes into a temporary dir that
-# is swapped in only on success, so an interrupted fetch never looks complete.
+# The broker jars, fetched once per pom.xml.
 fetch_jars() {
-  local want have="" tmp
-  want="$(sha256sum "$KAFKA_SCRIPT_DIR/pom.xml" | cut -d' ' -f1)"
-  [[ -f "$STAMP_FILE" ]] && have="$(<"$STAMP_FILE")"
-  if [[ "$have" == "$want" ]] \
-    && compgen -G "$LIB_DIR/kafka_2.13-*.jar" >/dev/null \
-    && compgen -G "$LIB_DIR/log4j-core-*.jar" >/dev/null; then
-    return 0
-  fi
-  command -v mvn >/dev/null || die "mvn not found: install Maven (Debian: apt-get install -y maven)"
-  echo "kafka: fetching broker jars with Maven into $LIB_DIR ..."
-  ignore_dir "$REPO_ROOT/.cache"
-  mkdir -p "$CACHE_DIR"
-  tmp="$CACHE_DIR/lib.tmp.$$"
-  rm -rf "$tmp"
-  # Property kafka.lib.dir, not -DoutputDirectory: the pom's <configuration> wins
-  # over the latter. Output goes to a log (Debian's mvn prints stray ANSI resets
-  # even with -q -B) and is shown only on failure.
-  if ! mvn -q -B -f "$KAFKA_SCRIPT_DIR/pom.xml" dependency:copy-dependencies \
-      -Dkafka.lib.dir="$tmp" >"$CACHE_DIR/mvn.log" 2>&1; then
-    tail -n 50 "$CACHE_DIR/mvn.log" >&2
-    rm -rf "$tmp"
-    die "Maven could not fetch the broker jars (full output: $CACHE_DIR/mvn.log)"
-  fi
-  rm -rf "$LIB_DIR"
-  mv "$tmp" "$LIB_DIR"
-  echo "$want" >"$STAMP_FILE"
+  fetch_by_pom kafka "$KAFKA_SCRIPT_DIR/pom.xml" "$CACHE_DIR" kafka.lib.dir \
+    'kafka_2.13-*.jar' 'log4j-core-*.jar'
 }
 
 # Kafka 4.x brokers need Java 17+.
@@ -117,16 +91,12 @@ else
       || { cat "$KAFKA_LOGS/format.out" >&2; die "StorageTool format failed"; }
   fi
 
-  # The broker outlives this script: nohup + its own session (setsid, where
-  # available) so neither a closing terminal nor a signal to the caller's
-  # process group takes it down. Run from KAFKA_HOME so stray JVM files
+  # The broker outlives this script (DETACH). Run from KAFKA_HOME so stray JVM files
   # (hs_err_pid*.log) land there and not in the caller's directory.
-  detach=(nohup)
-  if command -v setsid >/dev/null; then detach=(setsid nohup); fi
   echo "kafka: starting broker on 127.0.0.1:$KAFKA_PORT (data: $KAFKA_HOME)"
   (
     cd "$KAFKA_HOME"
-    exec "${detach[@]}" java -Xms256m "-Xmx${KAFKA_HEAP_MAX:-1g}" -XX:+UseSerialGC "${JVM_OPTS[@]}" \
+    exec "${DETACH[@]}" java -Xms256m "-Xmx${KAFKA_HEAP_MAX:-1g}" -XX:+UseSerialGC "${JVM_OPTS[@]}" \
       kafka.Kafka "$KAFKA_PROPS" >"$KAFKA_LOGS/kafka.out" 2>&1 </dev/null
   ) &
   pid=$!
@@ -135,19 +105,6 @@ fi
 
 # With a fixed port the client listener opens only once the broker is ready,
 # so a TCP connect is a valid readiness check.
-deadline=$((SECONDS + READY_TIMEOUT))
-while ! port_open "$KAFKA_PORT"; do
-  if ! alive "$pid"; then
-    show_logs
-    rm -f "$KAFKA_PID_FILE"
-    die "broker exited during startup (logs above, in $KAFKA_LOGS)"
-  fi
-  if ((SECONDS >= deadline)); then
-    show_logs
-    kill -KILL "$pid" 2>/dev/null || true
-    rm -f "$KAFKA_PID_FILE"
-    die "broker not ready on 127.0.0.1:$KAFKA_PORT after ${READY_TIMEOUT}s; killed it (logs above)"
-  fi
-  sleep 0.5
-done
+broker_ready() { port_open "$KAFKA_PORT"; }
+await_ready kafka "$pid" "$KAFKA_PID_FILE" "$READY_TIMEOUT" broker_ready show_logs
 echo "kafka: ready on 127.0.0.1:$KAFKA_PORT (pid $pid)"

@@ -21,19 +21,7 @@ for arg in "$@"; do
 done
 
 if pid="$(kafka_pid)"; then
-  echo "kafka: stopping broker (pid $pid)"
-  kill -TERM "$pid" 2>/dev/null || true
-  deadline=$((SECONDS + STOP_TIMEOUT))
-  while alive "$pid" && ((SECONDS < deadline)); do
-    sleep 0.5
-  done
-  if alive "$pid"; then
-    echo "kafka: still running after ${STOP_TIMEOUT}s; sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    deadline=$((SECONDS + 10))
-    while alive "$pid" && ((SECONDS < deadline)); do sleep 0.2; done
-  fi
-  echo "kafka: stopped"
+  stop_pid kafka "$pid" "$STOP_TIMEOUT"
 else
   echo "kafka: not running (no live broker in $KAFKA_PID_FILE)"
   if port_open "$KAFKA_PORT"; then

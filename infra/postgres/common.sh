@@ -22,17 +22,11 @@
 # as the current user, directly in <data root>/postgres.
 
 PG_SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO_ROOT="$(cd "$PG_SCRIPT_DIR/../.." && pwd)"
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+source "$PG_SCRIPT_DIR/../lib/common.sh"  # REPO_ROOT, DATA_ROOT, port_open, ignore_dir, ...
 
 PG_PORT="${PG_PORT:-15432}"
-if ! [[ "$PG_PORT" =~ ^[0-9]+$ ]] || ((PG_PORT < 1 || PG_PORT > 65535)); then
-  echo "postgres: invalid PG_PORT '$PG_PORT'" >&2
-  exit 2
-fi
-
-DATA_ROOT="${TONGXIN_DATA_DIR:-$REPO_ROOT/.data}"
-# A relative TONGXIN_DATA_DIR is taken relative to the caller's working directory.
-case "$DATA_ROOT" in /*) ;; *) DATA_ROOT="$PWD/$DATA_ROOT" ;; esac
+check_port postgres PG_PORT "$PG_PORT"
 
 # The cluster directory, or a symlink to it (see above).
 PG_DATA_LINK="$DATA_ROOT/postgres"
@@ -78,22 +72,6 @@ resolve_pgdata() {
 # pg_running: true when our cluster's postmaster is up.
 pg_running() {
   [[ -f "$PGDATA_DIR/PG_VERSION" ]] && as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" status >/dev/null 2>&1
-}
-
-# port_open PORT: true when something accepts TCP connections on 127.0.0.1:PORT.
-port_open() {
-  # shellcheck disable=SC2016  # $1 is expanded by the inner bash
-  local probe='exec 3<>"/dev/tcp/127.0.0.1/$1"'
-  if command -v timeout >/dev/null; then
-    timeout 2 bash -c "$probe" _ "$1" 2>/dev/null
-  else
-    bash -c "$probe" _ "$1" 2>/dev/null
-  fi
-}
-
-ignore_dir() {
-  mkdir -p "$1"
-  [[ -f "$1/.gitignore" ]] || printf '*\n' >"$1/.gitignore"
 }
 
 # pg_os_user: the OS user that owns and runs the cluster.

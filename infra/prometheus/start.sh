@@ -13,22 +13,12 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO_ROOT="$(cd "$HERE/../.." && pwd)"
-PORT="${PROMETHEUS_PORT:-9090}"
-DATA_ROOT="${TONGXIN_DATA_DIR:-$REPO_ROOT/.data}"
-case "$DATA_ROOT" in /*) ;; *) DATA_ROOT="$PWD/$DATA_ROOT" ;; esac
-HOME_DIR="$DATA_ROOT/prometheus"
-PID_FILE="$HOME_DIR/prometheus.pid"
-LOG="$HOME_DIR/prometheus.log"
+# shellcheck source-path=SCRIPTDIR source=common.sh
+source "$HERE/common.sh"
 CONFIG="$HOME_DIR/prometheus.yml"
 READY_TIMEOUT=60
 
 die() { echo "prometheus: $*" >&2; exit 1; }
-port_open() {
-  # shellcheck disable=SC2016  # $1 is expanded by the inner bash
-  timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$1" 2>/dev/null
-}
-alive() { kill -0 "$1" 2>/dev/null && ! grep -q '^[^)]*) Z' "/proc/$1/stat" 2>/dev/null; }
 
 if port_open "$PORT"; then
   echo "prometheus: 127.0.0.1:$PORT already answers; nothing to do"
@@ -49,10 +39,7 @@ if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
   fi
 fi
 
-if [[ "$DATA_ROOT" == "$REPO_ROOT/.data" ]]; then
-  mkdir -p "$DATA_ROOT"
-  [[ -f "$DATA_ROOT/.gitignore" ]] || printf '*\n' >"$DATA_ROOT/.gitignore"
-fi
+if [[ "$DATA_ROOT" == "$REPO_ROOT/.data" ]]; then ignore_dir "$DATA_ROOT"; fi
 mkdir -p "$HOME_DIR/data"
 if [[ -n "${PYTHON:-}" ]]; then python=("$PYTHON"); else python=("${UV:-uv}" run --no-sync --project "$REPO_ROOT" python); fi
 "${python[@]}" "$HERE/render.py" --scrape-interval "${PROMETHEUS_SCRAPE_INTERVAL:-15s}" \
@@ -60,12 +47,10 @@ if [[ -n "${PYTHON:-}" ]]; then python=("$PYTHON"); else python=("${UV:-uv}" run
 promtool check config "$CONFIG" >"$HOME_DIR/promtool.out" 2>&1 \
   || { cat "$HOME_DIR/promtool.out" >&2; die "promtool rejected $CONFIG"; }
 
-detach=(nohup)
-if command -v setsid >/dev/null; then detach=(setsid nohup); fi
 echo "prometheus: starting on 127.0.0.1:$PORT (config $CONFIG, log $LOG)"
 (
   cd "$HOME_DIR"
-  exec "${detach[@]}" prometheus --config.file="$CONFIG" \
+  exec "${DETACH[@]}" prometheus --config.file="$CONFIG" \
     --web.listen-address="127.0.0.1:$PORT" \
     --storage.tsdb.path="$HOME_DIR/data" \
     --storage.tsdb.retention.time="${PROMETHEUS_RETENTION:-2d}" >"$LOG" 2>&1 </dev/null
@@ -73,19 +58,7 @@ echo "prometheus: starting on 127.0.0.1:$PORT (config $CONFIG, log $LOG)"
 pid=$!
 echo "$pid" >"$PID_FILE"
 
-deadline=$((SECONDS + READY_TIMEOUT))
-until curl -fsS "http://127.0.0.1:$PORT/-/ready" >/dev/null 2>&1; do
-  if ! alive "$pid"; then
-    tail -n 40 "$LOG" >&2 || true
-    rm -f "$PID_FILE"
-    die "exited during startup (log above, $LOG)"
-  fi
-  if ((SECONDS >= deadline)); then
-    tail -n 40 "$LOG" >&2 || true
-    kill -KILL "$pid" 2>/dev/null || true
-    rm -f "$PID_FILE"
-    die "not ready on 127.0.0.1:$PORT after ${READY_TIMEOUT}s; killed it (log above)"
-  fi
-  sleep 0.3
-done
+ready() { curl -fsS "http://127.0.0.1:$PORT/-/ready" >/dev/null 2>&1; }
+show_log() { tail -n 40 "$LOG" >&2; }
+await_ready prometheus "$pid" "$PID_FILE" "$READY_TIMEOUT" ready show_log
 echo "prometheus: ready on http://127.0.0.1:$PORT (pid $pid)"

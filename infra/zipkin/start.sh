@@ -17,31 +17,8 @@ source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/common.sh"
 READY_TIMEOUT=${ZIPKIN_READY_TIMEOUT:-90}
 die() { echo "zipkin: $*" >&2; exit 1; }
 
-fetch_jar() {
-  local want have="" tmp
-  want="$(sha256sum "$ZIPKIN_SCRIPT_DIR/pom.xml" | cut -d' ' -f1)"
-  [[ -f "$STAMP_FILE" ]] && have="$(<"$STAMP_FILE")"
-  if [[ "$have" == "$want" ]] && compgen -G "$LIB_DIR/zipkin-server-*-exec.jar" >/dev/null; then
-    return 0
-  fi
-  command -v mvn >/dev/null || die "mvn not found: install Maven (Debian: apt-get install -y maven)"
-  echo "zipkin: fetching the server jar with Maven into $LIB_DIR ..."
-  ignore_dir "$REPO_ROOT/.cache"
-  mkdir -p "$CACHE_DIR"
-  tmp="$CACHE_DIR/lib.tmp.$$"
-  rm -rf "$tmp"
-  if ! mvn -q -B -f "$ZIPKIN_SCRIPT_DIR/pom.xml" dependency:copy-dependencies \
-      -Dzipkin.lib.dir="$tmp" >"$CACHE_DIR/mvn.log" 2>&1; then
-    tail -n 50 "$CACHE_DIR/mvn.log" >&2
-    rm -rf "$tmp"
-    die "Maven could not fetch the server jar (full output: $CACHE_DIR/mvn.log)"
-  fi
-  rm -rf "$LIB_DIR"
-  mv "$tmp" "$LIB_DIR"
-  echo "$want" >"$STAMP_FILE"
-}
-
 healthy() { curl -fsS "http://127.0.0.1:$ZIPKIN_PORT/health" >/dev/null 2>&1; }
+show_log() { tail -n 40 "$ZIPKIN_LOG" >&2; }
 
 if port_open "$ZIPKIN_PORT"; then
   echo "zipkin: 127.0.0.1:$ZIPKIN_PORT already answers; nothing to do"
@@ -53,18 +30,17 @@ if pid="$(zipkin_pid)"; then
 else
   rm -f "$ZIPKIN_PID_FILE"
   command -v java >/dev/null || die "java not found: install a JDK >= 17 (Debian: apt-get install -y openjdk-17-jre-headless)"
-  fetch_jar
+  fetch_by_pom zipkin "$ZIPKIN_SCRIPT_DIR/pom.xml" "$CACHE_DIR" zipkin.lib.dir \
+    'zipkin-server-*-exec.jar'
   jar="$(compgen -G "$LIB_DIR/zipkin-server-*-exec.jar" | head -n 1)"
   if [[ "$DATA_ROOT" == "$REPO_ROOT/.data" ]]; then ignore_dir "$DATA_ROOT"; fi
   mkdir -p "$ZIPKIN_HOME"
-  detach=(nohup)
-  if command -v setsid >/dev/null; then detach=(setsid nohup); fi
   echo "zipkin: starting on 127.0.0.1:$ZIPKIN_PORT (log: $ZIPKIN_LOG)"
   (
     cd "$ZIPKIN_HOME"
     # QUERY_PORT: the one port of UI, API and span intake; bound to loopback only.
     export QUERY_PORT="$ZIPKIN_PORT" STORAGE_TYPE=mem MEM_MAX_SPANS="${ZIPKIN_MAX_SPANS:-100000}"
-    exec "${detach[@]}" java -Xms64m "-Xmx${ZIPKIN_HEAP_MAX:-384m}" -XX:+UseSerialGC \
+    exec "${DETACH[@]}" java -Xms64m "-Xmx${ZIPKIN_HEAP_MAX:-384m}" -XX:+UseSerialGC \
       -XX:TieredStopAtLevel=1 -Djava.awt.headless=true -jar "$jar" \
       --armeria.ports[0].port="$ZIPKIN_PORT" --armeria.ports[0].ip=127.0.0.1 \
       --armeria.ports[0].protocols=http >"$ZIPKIN_LOG" 2>&1 </dev/null
@@ -73,19 +49,5 @@ else
   echo "$pid" >"$ZIPKIN_PID_FILE"
 fi
 
-deadline=$((SECONDS + READY_TIMEOUT))
-until healthy; do
-  if ! alive "$pid"; then
-    tail -n 40 "$ZIPKIN_LOG" >&2 || true
-    rm -f "$ZIPKIN_PID_FILE"
-    die "server exited during startup (log above, $ZIPKIN_LOG)"
-  fi
-  if ((SECONDS >= deadline)); then
-    tail -n 40 "$ZIPKIN_LOG" >&2 || true
-    kill -KILL "$pid" 2>/dev/null || true
-    rm -f "$ZIPKIN_PID_FILE"
-    die "not ready on 127.0.0.1:$ZIPKIN_PORT after ${READY_TIMEOUT}s; killed it (log above)"
-  fi
-  sleep 0.5
-done
+await_ready zipkin "$pid" "$ZIPKIN_PID_FILE" "$READY_TIMEOUT" healthy show_log
 echo "zipkin: ready on http://127.0.0.1:$ZIPKIN_PORT/zipkin/ (pid $pid)"

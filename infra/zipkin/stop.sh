@@ -8,12 +8,7 @@ set -euo pipefail
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/common.sh"
 
 if pid="$(zipkin_pid)"; then
-  echo "zipkin: stopping (pid $pid)"
-  kill -TERM "$pid" 2>/dev/null || true
-  deadline=$((SECONDS + 20))
-  while alive "$pid" && ((SECONDS < deadline)); do sleep 0.3; done
-  if alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
-  echo "zipkin: stopped"
+  stop_pid zipkin "$pid" 20
 else
   echo "zipkin: not running (no live server in $ZIPKIN_PID_FILE)"
 fi

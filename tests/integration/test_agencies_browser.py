@@ -17,11 +17,10 @@ from urllib.parse import quote
 import pytest
 
 from tests.support.agencies_env import AgenciesEnv
-from tests.support.browser import Browser, browser
+from tests.support.browser import Browser, browser, demo_session
 from tongxin_agencies.application.demo_users import DEMO_ROLES
 from tongxin_contracts.events import wellbeing as wb
 from tongxin_platform.auth import Principal, Role, mint
-from tongxin_web.session import COOKIE
 
 ROLES = [d.key for d in DEMO_ROLES]
 # Figures that count the rows of their list (a ledger): the list has exactly that many. Other
@@ -45,20 +44,6 @@ async def window(agencies_env: AgenciesEnv, demo_signing: None) -> AsyncIterator
         yield b
 
 
-async def sign_in_as(b: Browser, role: str) -> dict[str, str]:
-    """Open /demo/<role> and land on the role's page; the session's bearer header."""
-    await b.get(f"/demo/{role}")
-    await b.loaded()
-    problem = await b.js("return document.querySelector('[data-status]')?.innerText || ''")
-    assert not problem, f"/demo/{role}: {problem}"
-    assert (await b.path()).startswith("/pages/"), await b.path()
-    cookie = await b.call(b.driver.get_cookie, COOKIE)
-    assert cookie is not None
-    assert cookie["httpOnly"]
-    assert cookie.get("sameSite") == "Strict"
-    return {"Authorization": f"Bearer {cookie['value']}"}
-
-
 async def dashboard_json(env: AgenciesEnv, b: Browser, bearer: dict[str, str]) -> dict[str, Any]:
     source = await b.attribute("#live", "data-source")
     assert source
@@ -79,7 +64,7 @@ async def test_each_demo_user_sees_their_page_with_the_jsons_figures_and_lists(
 ) -> None:
     b = window
     # given a demo user signed in by the URL alone
-    bearer = await sign_in_as(b, role)
+    bearer = await demo_session(b, role)
     # when their page is shown
     board = await dashboard_json(agencies_env, b, bearer)
     await b.screenshot(f"demo-{role}")
@@ -129,7 +114,7 @@ async def test_the_police_page_holds_no_wellbeing_data(
     agencies_env: AgenciesEnv, window: Browser
 ) -> None:
     b = window
-    await sign_in_as(b, "police")
+    await demo_session(b, "police")
     html: str = await b.call(lambda: b.driver.page_source)
     for kind, values in agencies_env.world.wellbeing_only().items():
         leaked = sorted(v for v in values if v in html)
@@ -140,7 +125,7 @@ async def test_the_district_page_switches_to_english_and_stays_so(
     agencies_env: AgenciesEnv, window: Browser
 ) -> None:
     b = window
-    bearer = await sign_in_as(b, "bureau_officer")
+    bearer = await demo_session(b, "bureau_officer")
     board = await dashboard_json(agencies_env, b, bearer)
     assert await b.text("h1") == board["title"]["zh"]
     await b.click("#lang-toggle")

@@ -13,39 +13,20 @@ from rich.console import Console
 
 from tests.support.agencies_env import AgenciesEnv
 from tongxin_agencies.projections.models import MODELS
-from tongxin_contracts import default_registry
-from tongxin_platform.consumer import ConsumerRuntime
 from tongxin_platform.projection import Projection
-from tongxin_platform.replay import EQUAL, Target
+from tongxin_platform.replay import EQUAL, Target, projection_target
 from tongxin_platform.replay_run import replay_projection
 
 pytestmark = pytest.mark.integration
 
 
 def target(env: AgenciesEnv, model: Projection) -> Target:
-    topics = tuple(env.settings.topic_of(s) for s in model.sources)
-
-    def consumer(group: str, schema: str) -> ConsumerRuntime:
-        return ConsumerRuntime(
-            group=group,
-            topics=topics,
-            registry=default_registry(),
-            bootstrap=env.settings.kafka_bootstrap_servers,
-            pool=env.pool,
-            apply=model.apply_to(schema),
-            handles=model.handles,
-            max_batch=7,
-            service="agencies",
-        )
-
-    return Target(
-        topics=topics,
-        live_schema=model.schema,
-        live_group=model.group,
-        create_tables=model.create_tables,
-        digest=model.digest,
-        tables=tuple(model.tables),
-        consumer=consumer,
+    return projection_target(
+        model,
+        env.settings,
+        env.pool,
+        service="agencies",
+        max_batch=7,
     )
 
 

@@ -40,6 +40,7 @@ import pytest
 from tests.support.city_env import CityEnv
 from tests.support.matrix import (
     DISTRICT,
+    KIT_ENDPOINTS,
     PLACES,
     SCHOOL,
     Caller,
@@ -48,6 +49,7 @@ from tests.support.matrix import (
     assert_every_role_and_route_once,
     cells_of,
     check_problem,
+    kit_requests,
     parse_matrix,
     token_of,
 )
@@ -73,11 +75,7 @@ ENDPOINTS = (
     Endpoint("fsp", "POST", "/filings", "filing.school"),
     Endpoint("fls", "GET", "/filings", "city.read", aggregate=True),
     Endpoint("dfl", "GET", "/districts/{district}/filings", "city.district", aggregate=True),
-    # the kit's
-    Endpoint("ntf", "GET", "/notifications", "notifications.read"),
-    Endpoint("inb", "GET", "/message-inbox", "message_inbox.read"),
-    Endpoint("log", "GET", "/access-log", "access_log.read"),
-    Endpoint("rty", "POST", "/notifications/{notification_id}/retry", "notifications.retry"),
+    *KIT_ENDPOINTS,
 )
 
 # Each cell: first letter with the inside token, second with the outside one.
@@ -142,10 +140,7 @@ def request_for(column: str, caller: Caller) -> tuple[str, str, dict[str, Any]]:
         "fsp": ("POST", "/filings", {"json": {**school_plan, "school_id": SCHOOL}}),
         "fls": ("GET", "/filings", {}),
         "dfl": ("GET", f"/districts/{DISTRICT}/filings", {}),
-        "ntf": ("GET", "/notifications", {}),
-        "inb": ("GET", "/message-inbox", {}),
-        "log": ("GET", "/access-log", {}),
-        "rty": ("POST", f"/notifications/{NOTIFICATION}/retry", {}),
+        **kit_requests(NOTIFICATION),
     }
     return requests[column]
 

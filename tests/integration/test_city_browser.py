@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.support import city_page_fakes as fakes
-from tests.support.browser import Browser, browser
+from tests.support.browser import Browser, browser, demo_session
 from tests.support.cleanup import fresh_unique
 from tests.support.servers import serving
 from tests.support.services import database_of, settings_for
@@ -25,7 +25,6 @@ from tongxin_city.bootstrap import SERVICE
 from tongxin_city.entrypoints.api import create_app
 from tongxin_platform.auth import TokenVerifier
 from tongxin_platform.testing import Infra
-from tongxin_web.session import COOKIE
 
 CELLS = (
     "return [...document.querySelectorAll(arguments[0] + ' tbody tr')].map(tr =>"
@@ -52,18 +51,6 @@ async def window(city_url: str) -> AsyncIterator[Browser]:
         yield b
 
 
-async def signed_in(b: Browser, role: str) -> dict[str, str]:
-    """Open /demo/<role>; the session's bearer header."""
-    await b.get(f"/demo/{role}")
-    await b.loaded()
-    problem = await b.js("return document.querySelector('[data-status]')?.innerText || ''")
-    assert not problem, f"/demo/{role}: {problem}"
-    cookie = await b.call(b.driver.get_cookie, COOKIE)
-    assert cookie is not None
-    assert cookie["httpOnly"]
-    return {"Authorization": f"Bearer {cookie['value']}"}
-
-
 def shown_class(meets: bool | None) -> str:
     return "" if meets is None else ("meets" if meets else "misses")
 
@@ -73,7 +60,7 @@ async def test_the_city_page_shows_every_district_as_the_json_says_and_opens_eac
 ) -> None:
     b = window
     # given the city analyst signed in by the URL alone
-    bearer = await signed_in(b, "city_analyst")
+    bearer = await demo_session(b, "city_analyst")
     assert await b.path() == "/pages/city"
     async with httpx.AsyncClient(base_url=city_url) as http:
         board: dict[str, Any] = (await http.get("/dashboards/city", headers=bearer)).json()
@@ -118,7 +105,7 @@ async def test_a_district_officer_lands_on_their_district_and_the_page_speaks_en
     window: Browser,
 ) -> None:
     b = window
-    await signed_in(b, "bureau_officer")
+    await demo_session(b, "bureau_officer")
     assert await b.path() == f"/pages/district?district={fakes.DISTRICTS[0]}"
     assert await b.text("h1") == "西湖区 330106 家校共育指标"
     await b.click("#lang-toggle")

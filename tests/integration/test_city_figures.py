@@ -17,9 +17,7 @@ from tests.support.agencies_expected import Share
 from tests.support.city_env import CityEnv
 from tests.support.city_expected import CITY, KPIS, TARGETS, TREND, city_expected, meets, value
 from tongxin_city.projections.facts import FACTS
-from tongxin_contracts import default_registry
-from tongxin_platform.consumer import ConsumerRuntime
-from tongxin_platform.replay import EQUAL, Target
+from tongxin_platform.replay import EQUAL, Target, projection_target
 from tongxin_platform.replay_run import replay_projection
 
 pytestmark = pytest.mark.integration
@@ -153,30 +151,13 @@ async def test_the_city_figures_are_refused_to_a_district_and_to_a_school_role(
 
 
 def target(env: CityEnv) -> Target:
-    topics = tuple(env.settings.topic_of(s) for s in FACTS.sources)
-
-    def consumer(group: str, schema: str) -> ConsumerRuntime:
-        return ConsumerRuntime(
-            group=group,
-            topics=topics,
-            registry=default_registry(),
-            bootstrap=env.settings.kafka_bootstrap_servers,
-            pool=env.pool,
-            apply=FACTS.apply_to(schema),
-            handles=FACTS.handles,
-            stream_ids=env.settings.ledger_stream_ids(),
-            max_batch=7,
-            service="city",
-        )
-
-    return Target(
-        topics=topics,
-        live_schema=FACTS.schema,
-        live_group=FACTS.group,
-        create_tables=FACTS.create_tables,
-        digest=FACTS.digest,
-        tables=tuple(FACTS.tables),
-        consumer=consumer,
+    return projection_target(
+        FACTS,
+        env.settings,
+        env.pool,
+        service="city",
+        stream_ids=env.settings.ledger_stream_ids(),
+        max_batch=7,
     )
 
 

@@ -16,9 +16,8 @@ import pytest
 
 from tests.conftest import Bearer
 from tests.support.agencies_world import Publisher
-from tests.support.servers import serving
 from tests.support.service_world import wait_caught_up
-from tests.support.services import database_of, settings_for, worker_of
+from tests.support.services import settings_for, standing
 from tongxin_city.bootstrap import SERVICE
 from tongxin_city.config import CitySettings
 from tongxin_city.entrypoints.api import create_app
@@ -133,13 +132,8 @@ async def stack(
         ]
     )
     app = create_app(settings, verifier, clock=lambda: NOW)
-    async with (
-        database_of(SERVICE, settings) as pool,
-        worker_of(SERVICE, settings),
-        serving(app) as url,
-        httpx.AsyncClient(base_url=url, timeout=30) as http,
-    ):
-        s = Stack(http, settings, pool, bearer)
+    async with standing(SERVICE, settings, app) as up:
+        s = Stack(up.http, settings, up.pool, bearer)
         await s.caught_up(topics["registry"])
         await s.caught_up(topics["visits"])
         yield s

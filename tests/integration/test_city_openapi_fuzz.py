@@ -23,28 +23,16 @@ from __future__ import annotations
 
 import random
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
-import httpx
 import pytest
 from hypothesis import strategies as st
 
-from tests.support.agencies_env import FixedClock, wait_caught_up
-from tests.support.agencies_world import SERVICES, Publisher, World
-from tests.support.city_world import city_world
-from tests.support.cleanup import fresh_unique
+from tests.support.agencies_world import World
+from tests.support.city_env import CityEnv, city_service
 from tests.support.fuzzing import Caller, assert_fuzzed_well, days, fuzz_service, iso
-from tests.support.servers import serving
-from tests.support.services import database_of, settings_for, worker_of
-from tongxin_city.bootstrap import SERVICE
-from tongxin_city.config import CitySettings
-from tongxin_city.entrypoints.api import create_app
 from tongxin_city.projections.filings import FILINGS
-from tongxin_city.projections.models import MODELS
-from tongxin_platform.auth import Principal, Role, TokenVerifier, mint
-from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config
+from tongxin_platform.auth import Role, TokenVerifier
 from tongxin_platform.testing import Infra
 
 pytestmark = [
@@ -56,51 +44,13 @@ pytestmark = [
 BUDGET = 45.0  # seconds of fuzzing, shared among operations and callers
 
 
-@dataclass
-class OwnCity:
-    world: World
-    settings: CitySettings
-    http: httpx.AsyncClient
-    pool: asyncpg.Pool
-    private_key: bytes
-
-    def token(self, role: Role, district: str | None = None, school: str | None = None) -> Any:
-        p = Principal(f"fuzz-{role}", role, district, school, None)
-        return {"Authorization": f"Bearer {mint(self.private_key, p, ttl=3600)}"}
-
-
 @pytest.fixture
 async def city(
     infra: Infra, kafka: str, verifier: TokenVerifier, jwt_keys: tuple[bytes, bytes]
-) -> AsyncIterator[OwnCity]:
+) -> AsyncIterator[CityEnv]:
     """A city service of the test's own on the city's world (as ``city_env`` stands one up)."""
-    world = city_world()
-    unique = fresh_unique()
-    topics = {s: f"test-{unique}-{s}.events" for s in (*SERVICES, "city")}
-    kpis = f"test-{unique}-city.kpis"
-    await ensure_topics(
-        kafka,
-        [TopicSpec(t, 3, event_topic_config()) for t in topics.values()]
-        + [TopicSpec(kpis, 3, {"cleanup.policy": "compact"})],
-    )
-    settings = settings_for(
-        SERVICE, infra, database_name=f"t_{unique}_city", topics=topics, kpis_topic=kpis
-    )
-    assert isinstance(settings, CitySettings)
-    clock = FixedClock(world.now)
-    await Publisher(kafka, {s: t for s, t in topics.items() if s in SERVICES}).publish(world.events)
-    async with (
-        database_of(SERVICE, settings) as pool,
-        worker_of(SERVICE, settings, clock=clock),
-        serving(create_app(settings, verifier, clock=clock)) as url,
-        httpx.AsyncClient(base_url=url, timeout=30) as http,
-    ):
-        for model in MODELS:  # every read model has read the world
-            for source in model.sources:
-                await wait_caught_up(
-                    pool, model.group, settings.topic_of(source), kafka, timeout=120
-                )
-        yield OwnCity(world, settings, http, pool, jwt_keys[0])
+    async with city_service(infra, kafka, verifier, jwt_keys[0]) as env:
+        yield env
 
 
 def bodies(world: World) -> dict[str, st.SearchStrategy[dict[str, Any]]]:
@@ -125,16 +75,16 @@ def bodies(world: World) -> dict[str, st.SearchStrategy[dict[str, Any]]]:
 
 
 async def test_fuzzing_every_city_operation_never_gets_a_5xx_nor_an_error_not_a_problem(
-    city: OwnCity,
+    city: CityEnv,
 ) -> None:
     world = city.world
     district, school = world.districts[0], world.schools[0].school_id
     callers = {
         "city_analyst": Caller(city.token(Role.city_analyst)),
         "auditor": Caller(city.token(Role.auditor), share=0.5),
-        "bureau_officer": Caller(city.token(Role.bureau_officer, district)),
-        "principal": Caller(city.token(Role.principal, district, school)),
-        "operator": Caller(city.token(Role.operator, district), share=0.3),
+        "bureau_officer": Caller(city.token(Role.bureau_officer, district=district)),
+        "principal": Caller(city.token(Role.principal, district=district, school=school)),
+        "operator": Caller(city.token(Role.operator, district=district), share=0.3),
         # Without a token, all but a few operations stop at the 401: a token share.
         "nobody": Caller({}, share=0.1),
     }
@@ -169,17 +119,17 @@ PROBLEM = "application/problem+json"
 
 
 async def test_every_dashboard_and_page_with_any_query_answers_a_2xx_or_a_problem(
-    city: OwnCity,
+    city: CityEnv,
 ) -> None:
     world = city.world
     rng = random.Random(14)
     district, school = world.districts[0], world.schools[0].school_id
     who = {
         "city_analyst": city.token(Role.city_analyst),
-        "auditor": city.token(Role.auditor, district),
-        "bureau_officer": city.token(Role.bureau_officer, district),
-        "principal": city.token(Role.principal, district, school),
-        "operator": city.token(Role.operator, district),
+        "auditor": city.token(Role.auditor, district=district),
+        "bureau_officer": city.token(Role.bureau_officer, district=district),
+        "principal": city.token(Role.principal, district=district, school=school),
+        "operator": city.token(Role.operator, district=district),
     }
     real = {
         "district": [*world.districts, "339999", "33010", "x" * 70, "", "330106' OR 1=1"],

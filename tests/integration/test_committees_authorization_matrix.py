@@ -40,12 +40,14 @@ from tests.support.kafka_reader import read_all
 from tests.support.matrix import (
     CLASS,
     DISTRICT,
+    KIT_ENDPOINTS,
     PLACES,
     SCHOOL,
     Caller,
     Endpoint,
     Where,
     assert_every_role_and_route_once,
+    kit_requests,
     other_schools_seen,
     parse_matrix,
     token_of,
@@ -158,10 +160,7 @@ ENDPOINTS = (
         aggregate=True,
     ),
     # the kit's
-    Endpoint("ntf", "GET", "/notifications", "notifications.read"),
-    Endpoint("inb", "GET", "/message-inbox", "message_inbox.read"),
-    Endpoint("log", "GET", "/access-log", "access_log.read"),
-    Endpoint("rty", "POST", "/notifications/{notification_id}/retry", "notifications.retry"),
+    *KIT_ENDPOINTS,
     # seats given up last: the members' other cells meet committee A as it was set up
     Endpoint(
         "mRm",
@@ -540,10 +539,7 @@ def request_for(column: str, caller: Caller, w: World) -> tuple[str, str, dict[s
         ),
         "coW": ("POST", f"/schools/{SCHOOL}/family-education-coordinator/withdrawal", {"json": {}}),
         "psF": ("GET", f"/districts/{DISTRICT}/parent-school-figures", year),
-        "ntf": ("GET", "/notifications", {}),
-        "inb": ("GET", "/message-inbox", {}),
-        "log": ("GET", "/access-log", {}),
-        "rty": ("POST", "/notifications/999999999/retry", {}),
+        **kit_requests("999999999"),
         "mRm": (
             "POST",
             f"/committees/{sd.a}/members/{sd.removed}/removal",

@@ -12,9 +12,8 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.support.ops import prometheus, service_processes
+from tests.support.ops import import_two_students, prometheus, registry_env, service_processes
 from tests.support.waiting import eventually
-from tongxin_cli.demo import DemoSpec, demo_roster
 from tongxin_registry.config import RegistrySettings
 
 pytestmark = pytest.mark.integration
@@ -27,22 +26,10 @@ async def test_prometheus_scrapes_the_api_and_the_worker_of_a_service_and_both_a
     officer: dict[str, str],
     tmp_path: Path,
 ) -> None:
-    env = {
-        "KAFKA_BOOTSTRAP_SERVERS": registry_settings.kafka_bootstrap_servers,
-        "DATABASE_URL": registry_settings.database_url,
-        "REGISTRY_DATABASE_NAME": registry_settings.database_name,
-        "REGISTRY_TOPIC": registry_settings.topic,
-        "TONGXIN_JWT_PUBLIC_KEY_FILE": str(jwt_dir / "public.pem"),
-        "OTEL_EXPORTER_ZIPKIN_ENDPOINT": "",
-    }
+    env = registry_env(registry_settings, jwt_dir, OTEL_EXPORTER_ZIPKIN_ENDPOINT="")
     async with service_processes("registry", env) as running:
         # Given some work done, so that the consumer has figures
-        spec = DemoSpec(schools=1, classes_per_school=1, students_per_class=2)
-        async with httpx.AsyncClient(base_url=running.api, timeout=30) as http:
-            r = await http.post(
-                "/imports/students", content=demo_roster(spec)[0].encode(), headers=officer
-            )
-            assert r.status_code == 200, r.text
+        await import_two_students(running.api, officer)
         api = running.api.removeprefix("http://")
         worker = running.worker.removeprefix("http://")
         # When Prometheus is started, by its script, on those two targets

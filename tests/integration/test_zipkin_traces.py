@@ -13,9 +13,8 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.support.ops import service_processes, zipkin
+from tests.support.ops import import_two_students, registry_env, service_processes, zipkin
 from tests.support.waiting import eventually
-from tongxin_cli.demo import DemoSpec, demo_roster
 from tongxin_registry.config import RegistrySettings
 
 pytestmark = pytest.mark.integration
@@ -29,26 +28,18 @@ async def test_a_command_is_one_trace_in_zipkin_from_http_through_kafka_to_the_p
     tmp_path: Path,
 ) -> None:
     async with zipkin(tmp_path) as zipkin_url:
-        env = {
-            "KAFKA_BOOTSTRAP_SERVERS": registry_settings.kafka_bootstrap_servers,
-            "DATABASE_URL": registry_settings.database_url,
-            "REGISTRY_DATABASE_NAME": registry_settings.database_name,
-            "REGISTRY_TOPIC": registry_settings.topic,
-            "TONGXIN_JWT_PUBLIC_KEY_FILE": str(jwt_dir / "public.pem"),
-            "OTEL_EXPORTER_ZIPKIN_ENDPOINT": f"{zipkin_url}/api/v2/spans",
-            "OTEL_EXPORTER_OTLP_ENDPOINT": "",
-            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "",
-            "OTEL_BSP_SCHEDULE_DELAY": "200",
-        }
+        env = registry_env(
+            registry_settings,
+            jwt_dir,
+            OTEL_EXPORTER_ZIPKIN_ENDPOINT=f"{zipkin_url}/api/v2/spans",
+            OTEL_EXPORTER_OTLP_ENDPOINT="",
+            OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="",
+            OTEL_BSP_SCHEDULE_DELAY="200",
+        )
         async with service_processes("registry", env) as running:
             # Given the registry's API and worker, each exporting to Zipkin
-            students, _ = demo_roster(
-                DemoSpec(schools=1, classes_per_school=1, students_per_class=2)
-            )
             # When a district officer imports two students over HTTP
-            async with httpx.AsyncClient(base_url=running.api, timeout=30) as http:
-                r = await http.post("/imports/students", content=students.encode(), headers=officer)
-                assert r.status_code == 200, r.text
+            await import_two_students(running.api, officer)
             await eventually(
                 lambda: registry_db.fetchval("SELECT count(*) FROM roster.students"),
                 lambda n: n == 2,

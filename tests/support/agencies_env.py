@@ -28,8 +28,7 @@ import pytest
 
 from tests.support.agencies_world import SERVICES, Publisher, World, generate
 from tests.support.cleanup import fresh_unique
-from tests.support.servers import serving
-from tests.support.services import database_of, settings_for, worker_of
+from tests.support.services import settings_for, standing
 from tests.support.waiting import caught_up, eventually
 from tongxin_agencies.bootstrap import SERVICE
 from tongxin_agencies.config import AgenciesSettings
@@ -135,12 +134,10 @@ async def agencies_env_fixture(
     clock = FixedClock(world.now)
     publisher = Publisher(kafka, topics)
     await publisher.publish(world.events)
-    async with (
-        database_of(SERVICE, settings) as pool,
-        worker_of(SERVICE, settings, clock=clock),
-        serving(create_app(settings, verifier, clock=clock)) as url,
-        httpx.AsyncClient(base_url=url, timeout=30) as http,
-    ):
-        env = AgenciesEnv(world, settings, url, http, pool, clock, publisher, jwt_keys[0], topics)
+    app = create_app(settings, verifier, clock=clock)
+    async with standing(SERVICE, settings, app, clock=clock) as up:
+        env = AgenciesEnv(
+            world, settings, up.url, up.http, up.pool, clock, publisher, jwt_keys[0], topics
+        )
         await env.caught_up()
         yield env

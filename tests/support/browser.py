@@ -25,6 +25,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 
+from tongxin_web.session import COOKIE
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("TONGXIN_CHROMIUM", "/usr/bin/chromium"))
 CHROMEDRIVER = Path(os.environ.get("TONGXIN_CHROMEDRIVER", "/usr/bin/chromedriver"))
@@ -144,3 +146,18 @@ async def browser(base_url: str) -> AsyncIterator[Browser]:
         yield Browser(driver, base_url)
     finally:
         await asyncio.to_thread(driver.quit)
+
+
+async def demo_session(b: Browser, role: str) -> dict[str, str]:
+    """Open ``/demo/<role>`` and land on the role's page; the session's bearer header (its
+    cookie: HttpOnly, SameSite=Strict)."""
+    await b.get(f"/demo/{role}")
+    await b.loaded()
+    problem = await b.js("return document.querySelector('[data-status]')?.innerText || ''")
+    assert not problem, f"/demo/{role}: {problem}"
+    assert (await b.path()).startswith("/pages/"), await b.path()
+    cookie = await b.call(b.driver.get_cookie, COOKIE)
+    assert cookie is not None
+    assert cookie["httpOnly"]
+    assert cookie.get("sameSite") == "Strict"
+    return {"Authorization": f"Bearer {cookie['value']}"}

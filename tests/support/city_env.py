@@ -14,6 +14,7 @@ its events later, or use a district of its own).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import asyncpg
@@ -24,8 +25,7 @@ from tests.support.agencies_env import FixedClock, wait_caught_up
 from tests.support.agencies_world import SERVICES, Publisher, World
 from tests.support.city_world import city_world
 from tests.support.cleanup import fresh_unique
-from tests.support.servers import serving
-from tests.support.services import database_of, settings_for, worker_of
+from tests.support.services import settings_for, standing
 from tongxin_city.bootstrap import SERVICE
 from tongxin_city.config import CitySettings
 from tongxin_city.entrypoints.api import create_app
@@ -48,10 +48,15 @@ class CityEnv:
     topics: dict[str, str]
 
     def token(
-        self, role: Role | str, *, district: str | None = None, sub: str | None = None
+        self,
+        role: Role | str,
+        *,
+        district: str | None = None,
+        school: str | None = None,
+        sub: str | None = None,
     ) -> dict[str, str]:
         """Headers with a bearer token (dev keys) for ``role`` (``district`` None: city level)."""
-        p = Principal(sub or f"test-{role}", Role(role), district, None, None)
+        p = Principal(sub or f"test-{role}", Role(role), district, school, None)
         return {"Authorization": f"Bearer {mint(self.private_key, p, ttl=3600)}"}
 
     async def caught_up(self, timeout: float = 120) -> None:
@@ -62,11 +67,11 @@ class CityEnv:
                 await wait_caught_up(self.pool, model.group, topic, bootstrap, timeout=timeout)
 
 
-@pytest.fixture(name="city_env", scope="session")
-async def city_env_fixture(
-    infra: Infra, kafka: str, verifier: TokenVerifier, jwt_keys: tuple[bytes, bytes]
+@asynccontextmanager
+async def city_service(
+    infra: Infra, kafka: str, verifier: TokenVerifier, private_key: bytes
 ) -> AsyncIterator[CityEnv]:
-    """The city service on the city's world (see the module's docstring)."""
+    """A city service of its own (topics, database, worker, API) on the city's world, caught up."""
     world = city_world()
     unique = fresh_unique()
     topics = {s: f"test-{unique}-{s}.events" for s in (*SERVICES, "city")}
@@ -83,12 +88,19 @@ async def city_env_fixture(
     clock = FixedClock(world.now)
     publisher = Publisher(kafka, {s: t for s, t in topics.items() if s in SERVICES})
     await publisher.publish(world.events)
-    async with (
-        database_of(SERVICE, settings) as pool,
-        worker_of(SERVICE, settings, clock=clock),
-        serving(create_app(settings, verifier, clock=clock)) as url,
-        httpx.AsyncClient(base_url=url, timeout=30) as http,
-    ):
-        env = CityEnv(world, settings, url, http, pool, clock, publisher, jwt_keys[0], topics)
+    app = create_app(settings, verifier, clock=clock)
+    async with standing(SERVICE, settings, app, clock=clock) as up:
+        env = CityEnv(
+            world, settings, up.url, up.http, up.pool, clock, publisher, private_key, topics
+        )
         await env.caught_up()
+        yield env
+
+
+@pytest.fixture(name="city_env", scope="session")
+async def city_env_fixture(
+    infra: Infra, kafka: str, verifier: TokenVerifier, jwt_keys: tuple[bytes, bytes]
+) -> AsyncIterator[CityEnv]:
+    """The city service on the city's world (see the module's docstring)."""
+    async with city_service(infra, kafka, verifier, jwt_keys[0]) as env:
         yield env

@@ -69,6 +69,25 @@ class Caller:
     cells: dict[str, str]  # column → two-letter code
 
 
+# The kit's routes every service serves, as a matrix's last four columns.
+KIT_ENDPOINTS = (
+    Endpoint("ntf", "GET", "/notifications", "notifications.read"),
+    Endpoint("inb", "GET", "/message-inbox", "message_inbox.read"),
+    Endpoint("log", "GET", "/access-log", "access_log.read"),
+    Endpoint("rty", "POST", "/notifications/{notification_id}/retry", "notifications.retry"),
+)
+
+
+def kit_requests(notification: str) -> dict[str, tuple[str, str, dict[str, Any]]]:
+    """The requests of ``KIT_ENDPOINTS``' columns (a retry of ``notification``)."""
+    return {
+        "ntf": ("GET", "/notifications", {}),
+        "inb": ("GET", "/message-inbox", {}),
+        "log": ("GET", "/access-log", {}),
+        "rty": ("POST", f"/notifications/{notification}/retry", {}),
+    }
+
+
 def parse_matrix(
     tables: Sequence[str], endpoints: Sequence[Endpoint], levels: Collection[str], letters: str
 ) -> list[Caller]:

@@ -18,6 +18,8 @@ import httpx
 
 from tests.support.servers import free_port
 from tests.support.waiting import eventually
+from tongxin_cli.demo import DemoSpec, demo_roster
+from tongxin_registry.config import RegistrySettings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -118,3 +120,24 @@ async def service_processes(service: str, env: Mapping[str, str]) -> AsyncIterat
             except TimeoutError:
                 proc.kill()
                 await proc.wait()
+
+
+def registry_env(settings: RegistrySettings, jwt_dir: Path, **tracing: str) -> dict[str, str]:
+    """The environment of the registry's processes on the test's Kafka, database, topic and
+    keys; ``tracing``: the OpenTelemetry variables (where the spans go)."""
+    return {
+        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "DATABASE_URL": settings.database_url,
+        "REGISTRY_DATABASE_NAME": settings.database_name,
+        "REGISTRY_TOPIC": settings.topic,
+        "TONGXIN_JWT_PUBLIC_KEY_FILE": str(jwt_dir / "public.pem"),
+        **tracing,
+    }
+
+
+async def import_two_students(api: str, officer: Mapping[str, str]) -> None:
+    """A district officer imports two students into the registry at ``api`` over HTTP."""
+    students, _ = demo_roster(DemoSpec(schools=1, classes_per_school=1, students_per_class=2))
+    async with httpx.AsyncClient(base_url=api, timeout=30) as http:
+        r = await http.post("/imports/students", content=students.encode(), headers=officer)
+        assert r.status_code == 200, r.text

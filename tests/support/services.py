@@ -7,11 +7,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import asyncpg
+import httpx
+from fastapi import FastAPI
 
+from tests.support.servers import serving
 from tongxin_platform.db import create_pool
 from tongxin_platform.eventstore import now_utc
 from tongxin_platform.service import Service, prepare_database
@@ -70,3 +74,29 @@ async def worker_of(
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
+
+
+@dataclass(frozen=True)
+class Standing:
+    pool: asyncpg.Pool  # the service's database
+    url: str  # its API's base URL
+    http: httpx.AsyncClient  # a client of it
+
+
+@asynccontextmanager
+async def standing(
+    service: Service,
+    settings: ServiceSettings,
+    app: FastAPI,
+    *,
+    clock: Callable[[], datetime] = now_utc,
+) -> AsyncIterator[Standing]:
+    """The service stood up whole: its database migrated, its worker running on ``clock`` and
+    ``app`` (its API on these settings) served over real HTTP on a free port, with a client."""
+    async with (
+        database_of(service, settings) as pool,
+        worker_of(service, settings, clock=clock),
+        serving(app) as url,
+        httpx.AsyncClient(base_url=url, timeout=30) as http,
+    ):
+        yield Standing(pool, url, http)

@@ -9,7 +9,6 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,7 +21,7 @@ from tongxin_city.bootstrap import City
 from tongxin_city.config import CitySettings
 from tongxin_city.entrypoints.api import create_app
 from tongxin_city.entrypoints.web_site import home_of
-from tongxin_platform.auth import Principal, Role, TokenVerifier, dev_keypair, mint
+from tongxin_platform.auth import Principal, Role, TokenVerifier, mint
 from tongxin_web.session import COOKIE
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 10:00 in China, the fakes' as_of
@@ -33,13 +32,6 @@ ANALYST = Principal("ana_1", Role.city_analyst)
 class FakeWriter:
     def clock(self) -> datetime:
         return NOW
-
-
-@pytest.fixture
-def keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[bytes, bytes]:
-    private, public = dev_keypair(tmp_path / "dev-jwt")
-    monkeypatch.setenv("TONGXIN_JWT_PRIVATE_KEY_FILE", str(tmp_path / "dev-jwt" / "private.pem"))
-    return private, public
 
 
 def app_for(keys: tuple[bytes, bytes], environment: str = "development") -> FastAPI:

@@ -88,13 +88,6 @@ def fakes() -> Iterator[None]:
         yield
 
 
-@pytest.fixture
-def keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[bytes, bytes]:
-    private, public = dev_keypair(tmp_path / "dev-jwt")
-    monkeypatch.setenv("TONGXIN_JWT_PRIVATE_KEY_FILE", str(tmp_path / "dev-jwt" / "private.pem"))
-    return private, public
-
-
 def app_for(
     keys: tuple[bytes, bytes], environment: str = "development", model: dict[str, Any] | None = None
 ) -> FastAPI:

@@ -6,11 +6,11 @@ a provider's ``require`` asks the context's policy; the page settings' demo swit
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import httpx
 import pytest
@@ -18,14 +18,14 @@ from fastapi import FastAPI
 from pydantic_settings import SettingsConfigDict
 
 import tongxin_web
-from tongxin_platform.auth import Principal, Role, TokenVerifier, dev_keypair, mint
+from tongxin_platform.auth import Principal, Role, TokenVerifier, mint
 from tongxin_platform.http import ProblemError, install_auth, install_problem_handlers
 from tongxin_platform.policy import Policy, Scope
 from tongxin_web.app import add_session, page_routers
 from tongxin_web.demo import DemoDataMissingError, DemoRole, DemoUser, page
 from tongxin_web.session import COOKIE
 from tongxin_web.settings import PageSettings
-from tongxin_web.site import PageService, Site
+from tongxin_web.site import PageService, Site, context_of
 from tongxin_web.views import Dashboard, Figure, L, Panel, ViewContext, Views
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
@@ -41,7 +41,11 @@ class ZooSettings(PageSettings):
     worker_http_port: int = 18402
 
 
-Ctx = ViewContext[ZooSettings]
+@dataclass(frozen=True)
+class Ctx(ViewContext[ZooSettings]):
+    policy: Policy = POLICY
+
+
 VIEWS: Views[Ctx] = Views()
 
 
@@ -82,28 +86,14 @@ async def pick(pool: object, key: str) -> DemoUser:
     return DemoUser(KEEPER, Principal("keeper-1", Role.auditor), page("zoo", n="3"))
 
 
-def context(
-    app: PageService, who: Principal, params: Mapping[str, str], today: date, now: datetime
-) -> Ctx:
-    assert isinstance(app.settings, ZooSettings)
-    return Ctx(app.pool, app.settings, who, params, today, now, POLICY)
-
-
 SITE = Site(
     views=VIEWS,
-    context=context,
+    context=context_of(Ctx, ZooSettings),
     demo_roles=(KEEPER, GHOST),
     demo_user=pick,
     home_of=lambda who: page("zoo") if who.role is Role.auditor else None,
     brand=L("动物园", "zoo"),
 )
-
-
-@pytest.fixture
-def keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[bytes, bytes]:
-    private, public = dev_keypair(tmp_path / "dev-jwt")
-    monkeypatch.setenv("TONGXIN_JWT_PRIVATE_KEY_FILE", str(tmp_path / "dev-jwt" / "private.pem"))
-    return private, public
 
 
 def app_for(keys: tuple[bytes, bytes], environment: str = "development") -> FastAPI:
@@ -244,3 +234,37 @@ async def test_a_site_without_lists_serves_no_list_route_nor_list_page(
         assert r.json().get("field") != "key", r.json()  # no route: not a list refused
     page = await client.get("/pages/zoo", headers=auditor)
     assert page.status_code == 200  # the pages and the rest are served as before
+
+
+def test_a_sites_context_carries_the_services_pool_settings_and_the_callers_day() -> None:
+    # given a zoo service; when the site makes a provider's context for a keeper
+    zoo = Zoo(ZooSettings(), object(), FakeWriter())
+    who = Principal("keeper-1", Role.auditor)
+    ctx = SITE.context(cast(PageService, zoo), who, {"n": "3"}, date(2026, 11, 20), NOW)
+    # then it is the zoo's context with the zoo's policy, pool and settings
+    assert isinstance(ctx, Ctx)
+    assert (ctx.pool, ctx.settings, ctx.who, ctx.policy) == (zoo.pool, zoo.settings, who, POLICY)
+    assert (ctx.params, ctx.today, ctx.now) == ({"n": "3"}, date(2026, 11, 20), NOW)
+
+
+def test_a_sites_context_refuses_a_service_of_other_settings() -> None:
+    # given a service whose settings are plain page settings, not the zoo's
+    @dataclass
+    class Stranger:
+        settings: PageSettings
+        pool: Any
+        writer: FakeWriter
+
+    stranger = Stranger(PageSettings(), object(), FakeWriter())
+    # when the zoo's site makes a context for it, then it is refused by name
+    with pytest.raises(TypeError, match="ZooSettings"):
+        SITE.context(
+            cast(PageService, stranger), Principal("k", Role.auditor), {}, date(2026, 11, 20), NOW
+        )
+
+
+def test_a_pages_path_leaves_out_parameters_that_are_none_or_empty() -> None:
+    assert page("district", district="330106", school_id=None, q="") == (
+        "/pages/district?district=330106"
+    )
+    assert page("city") == "/pages/city"

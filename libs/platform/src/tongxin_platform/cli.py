@@ -17,10 +17,8 @@ import uvicorn
 from fastapi import FastAPI
 from rich.console import Console
 
-from tongxin_contracts import default_registry
 from tongxin_platform import replay, replay_run
 from tongxin_platform.api import asyncapi_document
-from tongxin_platform.consumer import ConsumerRuntime
 from tongxin_platform.edge import SecurityHeaders, server_config
 from tongxin_platform.keys_cli import keys_app, refuse_insecure
 from tongxin_platform.service import Service
@@ -122,37 +120,21 @@ def service_cli(service: Service, create_app: Callable[[Any], FastAPI]) -> typer
         except LookupError as exc:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from exc
-        topics = tuple(t for s in projection.sources for t in settings.topics_of(s))
         projection.configure(settings)
 
         async def rebuild(pool: asyncpg.Pool) -> int:
             tune_gc()
 
-            def consumer(group: str, schema: str) -> ConsumerRuntime:
-                return ConsumerRuntime(
-                    group=group,
-                    topics=topics,
-                    registry=default_registry(),
-                    bootstrap=settings.kafka_bootstrap_servers,
-                    pool=pool,
-                    apply=projection.apply_to(schema),
-                    handles=projection.handles,
-                    stream_ids=settings.ledger_stream_ids(),
-                    # A rebuild reads whole topics: fewer, larger transactions.
-                    max_batch=max(settings.projection_batch_size, REBUILD_BATCH),
-                    replication_factor=settings.topic_replication_factor,
-                    span_per_event=False,
-                    service=service.name,
-                )
-
-            target = replay.Target(
-                topics=topics,
-                live_schema=projection.schema,
-                live_group=projection.group,
-                create_tables=projection.create_tables,
-                digest=projection.digest,
-                tables=tuple(projection.tables),
-                consumer=consumer,
+            target = replay.projection_target(
+                projection,
+                settings,
+                pool,
+                service=service.name,
+                stream_ids=settings.ledger_stream_ids(),
+                # A rebuild reads whole topics: fewer, larger transactions.
+                max_batch=max(settings.projection_batch_size, REBUILD_BATCH),
+                replication_factor=settings.topic_replication_factor,
+                span_per_event=False,
             )
             return await replay_run.replay_projection(
                 pool,

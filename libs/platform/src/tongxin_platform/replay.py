@@ -18,6 +18,11 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from tongxin_contracts import default_registry
+from tongxin_platform.consumer import ConsumerRuntime
+from tongxin_platform.projection import Projection
+from tongxin_platform.settings import ServiceSettings
+
 EQUAL, FAILED, DIFFERENT = 0, 1, 3  # exit codes; FAILED: rebuild incomplete or swap refused
 Offsets = dict[tuple[str, int], int]  # (topic, partition) → offset
 K = TypeVar("K", bound=Hashable)
@@ -61,6 +66,44 @@ class Target:
     digest: Callable[[asyncpg.Connection, str], Awaitable[dict[str, str]]]
     tables: Collection[str]
     consumer: Callable[[str, str], Rebuilder]
+
+
+def projection_target(
+    projection: Projection,
+    settings: ServiceSettings,
+    pool: asyncpg.Pool,
+    *,
+    service: str,
+    **options: Any,
+) -> Target:
+    """What a replay of ``projection`` rebuilds: its live names and tables, and its consumer
+    reading every topic of its sources (mirrored ones too) on the settings' Kafka
+    (``options``: the consumer's others, e.g. ``max_batch``, ``stream_ids``)."""
+    read = tuple(t for s in projection.sources for t in settings.topics_of(s))
+    bootstrap = settings.kafka_bootstrap_servers
+
+    def consumer(group: str, schema: str) -> ConsumerRuntime:
+        return ConsumerRuntime(
+            group=group,
+            topics=read,
+            registry=default_registry(),
+            bootstrap=bootstrap,
+            pool=pool,
+            apply=projection.apply_to(schema),
+            handles=projection.handles,
+            service=service,
+            **options,
+        )
+
+    return Target(
+        topics=read,
+        live_schema=projection.schema,
+        live_group=projection.group,
+        create_tables=projection.create_tables,
+        digest=projection.digest,
+        tables=tuple(projection.tables),
+        consumer=consumer,
+    )
 
 
 @dataclass(frozen=True)

@@ -48,9 +48,10 @@ class DemoDataMissingError(Exception):
 DemoPicker = Callable[[asyncpg.Pool, str], Awaitable[DemoUser]]
 
 
-def page(key: str, **params: str) -> str:
-    """The path of the page ``key`` with its parameters."""
-    return f"/pages/{key}" + (f"?{urlencode(params)}" if params else "")
+def page(key: str, **params: str | None) -> str:
+    """The path of the page ``key`` with its parameters (those None or empty left out)."""
+    given = {k: v for k, v in params.items() if v}
+    return f"/pages/{key}" + (f"?{urlencode(given)}" if given else "")
 
 
 async def first_row(pool: asyncpg.Pool, sql: str, *args: object) -> asyncpg.Record | None:

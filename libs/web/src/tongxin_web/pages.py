@@ -13,8 +13,9 @@ fetched into its ``vendor`` by ``bash infra/web/fetch.sh`` (never a CDN).
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import FileResponse, Response
@@ -25,7 +26,8 @@ from tongxin_platform.http import ProblemError, not_found
 from tongxin_web.render import WEB, problem_page, render
 from tongxin_web.routes import context, dashboard_provider, list_provider
 from tongxin_web.session import session_principal, sign_in_redirect
-from tongxin_web.site import App, Site, now, today
+from tongxin_web.site import App, PageService, Site, now, today
+from tongxin_web.views import Dashboard, ItemList
 
 STATIC = WEB / "static"
 VENDOR = STATIC / "vendor"
@@ -54,6 +56,39 @@ def source_of(request: Request, json_path: str) -> str:
     return json_path + (f"?{request.url.query}" if request.url.query else "")
 
 
+V = TypeVar("V", Dashboard, ItemList)
+
+
+async def view_page(
+    request: Request,
+    app: PageService,
+    site: Site[Any],
+    template: str,
+    json_path: str,
+    view: Callable[[Any], Awaitable[V]],
+    fields: Callable[[V], dict[str, Any]],
+) -> Response:
+    """The page of one view: to sign in without a session; the provider's refusal as a page
+    (its status kept); else ``template`` with the view's ``fields`` and what every page shows
+    (the reader, the brand, its JSON source, the live interval and the instant)."""
+    who = session_principal(request)
+    if who is None:
+        return sign_in_redirect(request)
+    try:
+        shown = fields(await view(context(site, request, app, who, as_of_of(request))))
+    except ProblemError as exc:
+        return problem_page(request, exc, who=who, brand=site.brand)
+    return render(
+        template,
+        who=who,
+        brand=site.brand,
+        source=source_of(request, json_path),
+        interval=app.settings.live_interval,
+        now=now(app).astimezone(UTC),
+        **shown,
+    )
+
+
 def pages_router(site: Site[Any]) -> APIRouter:
     """``GET /pages/{page}``, ``GET /pages/lists/{key}`` (when ``site`` has lists) of
     ``site``'s views and ``/static``."""
@@ -61,26 +96,22 @@ def pages_router(site: Site[Any]) -> APIRouter:
 
     @router.get("/pages/{page}")
     async def dashboard_page(request: Request, app: App, page: PageKey) -> Response:
-        who = session_principal(request)
-        if who is None:
-            return sign_in_redirect(request)
-        try:
-            board = await dashboard_provider(site.views, page)(
-                context(site, request, app, who, as_of_of(request))
-            )
-        except ProblemError as exc:
-            return problem_page(request, exc, who=who, brand=site.brand)
-        return render(
+        async def board(ctx: Any) -> Dashboard:
+            return await dashboard_provider(site.views, page)(ctx)
+
+        return await view_page(
+            request,
+            app,
+            site,
             "dashboard.html",
-            board=board.model_dump(mode="json"),
-            who=who,
-            brand=site.brand,
-            source=source_of(request, f"/dashboards/{page}"),
-            kind="dashboard",
-            interval=app.settings.live_interval,
-            now=now(app).astimezone(UTC),
-            charts=any(p.charts for p in board.panels),
-            today=today(app),
+            f"/dashboards/{page}",
+            board,
+            lambda board: {
+                "board": board.model_dump(mode="json"),
+                "kind": "dashboard",
+                "charts": any(p.charts for p in board.panels),
+                "today": today(app),
+            },
         )
 
     router.add_api_route("/static/{path:path}", static, methods=["GET"])
@@ -89,25 +120,21 @@ def pages_router(site: Site[Any]) -> APIRouter:
 
     @router.get("/pages/lists/{key}")
     async def list_page(request: Request, app: App, key: ListKey) -> Response:
-        who = session_principal(request)
-        if who is None:
-            return sign_in_redirect(request)
-        try:
-            items = await list_provider(site.views, key)(
-                context(site, request, app, who, as_of_of(request))
-            )
-        except ProblemError as exc:
-            return problem_page(request, exc, who=who, brand=site.brand)
-        return render(
+        async def items(ctx: Any) -> ItemList:
+            return await list_provider(site.views, key)(ctx)
+
+        return await view_page(
+            request,
+            app,
+            site,
             "list.html",
-            items=items.model_dump(mode="json"),
-            who=who,
-            brand=site.brand,
-            source=source_of(request, f"/lists/{key}"),
-            kind="list",
-            interval=app.settings.live_interval,
-            now=now(app).astimezone(UTC),
-            charts=False,
+            f"/lists/{key}",
+            items,
+            lambda items: {
+                "items": items.model_dump(mode="json"),
+                "kind": "list",
+                "charts": False,
+            },
         )
 
     return router

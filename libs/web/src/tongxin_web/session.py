@@ -132,6 +132,15 @@ def same_origin(request: Request, settings: PageSettings) -> None:
         raise ProblemError(403, "Forbidden", "origin: another site's form", rule="same_origin")
 
 
+def refused_form(request: Request, site: Site[Any], settings: PageSettings) -> Response | None:
+    """The page refusing a form posted from another site (``same_origin``), else None."""
+    try:
+        same_origin(request, settings)
+    except ProblemError as exc:
+        return problem_page(request, exc, brand=site.brand)
+    return None
+
+
 def sign_in_page(
     request: Request,
     site: Site[Any],
@@ -173,10 +182,8 @@ def session_router(site: Site[Any]) -> APIRouter:
     @router.post("/sign-in")
     @guard(max_body=MAX_FORM)
     async def sign_in(request: Request, app: App) -> Response:
-        try:
-            same_origin(request, app.settings)
-        except ProblemError as exc:
-            return problem_page(request, exc, brand=site.brand)
+        if refused := refused_form(request, site, app.settings):
+            return refused
         form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
         token = form.get("token", "").strip()
         if not token:
@@ -195,10 +202,8 @@ def session_router(site: Site[Any]) -> APIRouter:
     @router.post("/sign-out")
     @guard(max_body=MAX_FORM)
     async def sign_out(request: Request, app: App) -> Response:
-        try:
-            same_origin(request, app.settings)
-        except ProblemError as exc:
-            return problem_page(request, exc, brand=site.brand)
+        if refused := refused_form(request, site, app.settings):
+            return refused
         response = RedirectResponse(SIGN_IN, status_code=303)
         response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
         return response

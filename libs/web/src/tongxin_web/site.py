@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Generic, Protocol
+from typing import Annotated, Generic, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -57,6 +57,27 @@ def today(app: PageService, as_of: date | None = None) -> date:
 # How a provider's context is made: the service, the caller, the query's parameters (without
 # ``as_of``), the day and the instant.
 ContextFactory = Callable[[PageService, Principal, Mapping[str, str], date, datetime], C]
+
+P = TypeVar("P", bound=PageSettings)
+
+
+def context_of(
+    make: Callable[[asyncpg.Pool, P, Principal, Mapping[str, str], date, datetime], C],
+    settings_type: type[P],
+) -> ContextFactory[C]:
+    """The context factory of a service whose settings are ``settings_type``: ``make`` (its
+    ``ViewContext`` class) given the service's pool and settings, the caller, the parameters,
+    the day and the instant."""
+
+    def context(
+        app: PageService, who: Principal, params: Mapping[str, str], today: date, now: datetime
+    ) -> C:
+        settings = app.settings
+        if not isinstance(settings, settings_type):
+            raise TypeError(f"{type(settings).__name__} is not {settings_type.__name__}")
+        return make(app.pool, settings, who, params, today, now)
+
+    return context
 
 
 @dataclass(frozen=True)

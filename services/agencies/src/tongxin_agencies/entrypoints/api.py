@@ -17,9 +17,9 @@ from tongxin_agencies.entrypoints import web_site
 from tongxin_platform.api import Clock, create_service_app
 from tongxin_platform.auth import TokenVerifier
 from tongxin_platform.telemetry import configure_tracing
-from tongxin_web.app import add_session
+from tongxin_web.app import add_session, page_routers
 
-ROUTERS: tuple[APIRouter, ...] = web_site.routers()
+ROUTERS: tuple[APIRouter, ...] = page_routers(web_site.SITE)
 
 
 def create_app(

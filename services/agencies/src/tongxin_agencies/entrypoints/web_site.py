@@ -3,29 +3,18 @@ starts on."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import date, datetime
-from urllib.parse import urlencode
-
-from fastapi import APIRouter
-
 from tongxin_agencies.application import providers  # noqa: F401 - registers every view
 from tongxin_agencies.application.demo_users import DEMO_ROLES, demo_user
 from tongxin_agencies.application.views import VIEWS, ViewContext
 from tongxin_agencies.config import AgenciesSettings
 from tongxin_platform.auth import Principal, Role
-from tongxin_web.app import page_routers
-from tongxin_web.site import PageService, Site
+from tongxin_web.demo import page
+from tongxin_web.site import Site, context_of
 from tongxin_web.views import L
 
 
 def home_of(who: Principal) -> str | None:
     """The page a person of this role starts on (None: no page for the role)."""
-
-    def page(key: str, **params: str | None) -> str:
-        given = {k: v for k, v in params.items() if v}
-        return f"/pages/{key}" + (f"?{urlencode(given)}" if given else "")
-
     r = who.role
     if r in (Role.bureau_officer, Role.auditor) and who.district and not who.school:
         return page("district", district=who.district)
@@ -52,24 +41,11 @@ def home_of(who: Principal) -> str | None:
     return None
 
 
-def context(
-    app: PageService, who: Principal, params: Mapping[str, str], today: date, now: datetime
-) -> ViewContext:
-    settings = app.settings
-    assert isinstance(settings, AgenciesSettings)
-    return ViewContext(app.pool, settings, who, params, today, now)
-
-
 SITE = Site(
     views=VIEWS,
-    context=context,
+    context=context_of(ViewContext, AgenciesSettings),
     demo_roles=DEMO_ROLES,
     demo_user=demo_user,
     home_of=home_of,
     brand=L("各部门视图", "agencies"),
 )
-
-
-def routers() -> tuple[APIRouter, ...]:
-    """The JSON views, the sign-in and the pages."""
-    return page_routers(SITE)

@@ -219,6 +219,15 @@ def admit(ctx: ViewContext, action: Action) -> None:
         raise ProblemError(403, "Forbidden", decision.reason, rule=str(action))
 
 
+def filings_panel(rows: Sequence[FilingRow], *, with_district: bool) -> Panel:
+    """The panel of filings and deadlines (``filings_table`` of ``rows``)."""
+    return Panel(
+        key="filings",
+        label=L("报送与截止日期", "Filings and deadlines"),
+        tables=[filings_table(rows, with_district=with_district)],
+    )
+
+
 @VIEWS.dashboard("city")
 async def city_page(ctx: ViewContext) -> Dashboard:
     admit(ctx, Action.city_read)
@@ -243,11 +252,7 @@ async def city_page(ctx: ViewContext) -> Dashboard:
                 label=L("各区对比", "Districts compared"),
                 tables=[kpi_table(districts, values)],
             ),
-            Panel(
-                key="filings",
-                label=L("报送与截止日期", "Filings and deadlines"),
-                tables=[filings_table(filings_summary(rows), with_district=True)],
-            ),
+            filings_panel(filings_summary(rows), with_district=True),
         ],
     )
 
@@ -282,10 +287,6 @@ async def district_page(ctx: ViewContext) -> Dashboard:
                 label=L("月度趋势", "Month by month"),
                 charts=trend_charts(trend, district),
             ),
-            Panel(
-                key="filings",
-                label=L("报送与截止日期", "Filings and deadlines"),
-                tables=[filings_table(mine, with_district=False)],
-            ),
+            filings_panel(mine, with_district=False),
         ],
     )

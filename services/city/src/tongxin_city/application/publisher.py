@@ -28,7 +28,7 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -114,21 +114,8 @@ def filing_kpis(rows: Iterable[FilingRow], targets: Targets, as_of: date) -> lis
 
 
 def record_of(value: KpiValue, computed_at: datetime) -> CityKpi:
-    return CityKpi(
-        district=value.district,
-        kpi=value.kpi,
-        period=value.period,
-        unit=value.unit,
-        value=value.value,
-        numerator=value.numerator,
-        denominator=value.denominator,
-        target=value.target,
-        meets=value.meets,
-        as_of=value.as_of,
-        computed_at=computed_at,
-        label_zh=value.label_zh,
-        label_en=value.label_en,
-    )
+    """The ``city.kpis`` record of ``value`` (all its fields), computed at ``computed_at``."""
+    return CityKpi(**asdict(value), computed_at=computed_at)
 
 
 def fingerprint(record: CityKpi) -> str:

@@ -13,9 +13,13 @@ from tongxin_city.entrypoints import filing_routes, kpi_routes, web_site
 from tongxin_platform.api import Clock, create_service_app
 from tongxin_platform.auth import TokenVerifier
 from tongxin_platform.telemetry import configure_tracing
-from tongxin_web.app import add_session
+from tongxin_web.app import add_session, page_routers
 
-ROUTERS: tuple[APIRouter, ...] = (kpi_routes.router, filing_routes.router, *web_site.routers())
+ROUTERS: tuple[APIRouter, ...] = (
+    kpi_routes.router,
+    filing_routes.router,
+    *page_routers(web_site.SITE),
+)
 
 
 def create_app(
