@@ -257,3 +257,39 @@ async def test_a_mirror_killed_mid_stream_and_restarted_loses_and_doubles_nothin
                 f"\nmirror: restarted in {mirror.start_seconds[1]:.1f}s after SIGKILL; "
                 f"{await records_on(kafka, mirror.copy_of(topic))} copies of 250 records"
             )
+
+
+async def test_a_city_worker_started_before_the_mirror_reads_district_b_once_the_mirror_runs(
+    infra: Infra, kafka: str, district_cluster: Cluster, tmp_path: Path
+) -> None:
+    # given a city worker told to read district B's copies before any mirror made them
+    topic = await district_topics(kafka, district_cluster)
+    await Publisher(kafka, {"registry": topic}).publish(classes(A, 0, 5))
+    await Publisher(district_cluster.bootstrap, {"registry": topic}).publish(classes(B, 0, 7))
+    mirror = Mirror(
+        alias=f"b-{fresh_unique()}",
+        source=district_cluster.bootstrap,
+        target=kafka,
+        topics=rf"{topic.split('-registry')[0]}-.*\.events",
+        data_dir=tmp_path,
+    )
+    settings = settings_for(
+        COUNTING,
+        infra,
+        database_name=f"t_{fresh_unique()}_city",
+        topics={"registry": topic},
+        mirrors=[mirror.alias],
+    )
+    async with database_of(COUNTING, settings) as pool, worker_of(COUNTING, settings):
+        # then it starts and counts its own cluster's district at once (the copy it reads is
+        # created empty beside the local topic, with its partitions)
+        await eventually(lambda: counts(pool), lambda c: c == {A: 5}, what="district A")
+        assert await end_offsets(kafka, mirror.copy_of(topic)) == {0: 0, 1: 0, 2: 0}
+        # when the mirror starts, then district B follows into the same copy, each event once
+        try:
+            await mirror.start()
+            await eventually(lambda: counts(pool), lambda c: c == {A: 5, B: 7}, what="B")
+            await settled(pool, kafka, settings.topics_of("registry"))
+            assert await counts(pool) == {A: 5, B: 7}
+        finally:
+            await mirror.stop()
