@@ -203,3 +203,4 @@ def officer(bearer: Bearer) -> dict[str, str]:
 
 
 from tests.support.agencies_env import agencies_env_fixture  # noqa: E402, F401 - ``agencies_env``
+from tests.support.city_env import city_env_fixture  # noqa: E402, F401 - ``city_env``

@@ -119,6 +119,7 @@ def service_cli(service: Service, create_app: Callable[[Any], FastAPI]) -> typer
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from exc
         topics = tuple(t for s in projection.sources for t in settings.topics_of(s))
+        projection.configure(settings)
 
         async def rebuild(pool: asyncpg.Pool) -> int:
             tune_gc()
@@ -132,6 +133,7 @@ def service_cli(service: Service, create_app: Callable[[Any], FastAPI]) -> typer
                     pool=pool,
                     apply=projection.apply_to(schema),
                     handles=projection.handles,
+                    stream_ids=settings.ledger_stream_ids(),
                     # A rebuild reads whole topics: fewer, larger transactions.
                     max_batch=max(settings.projection_batch_size, REBUILD_BATCH),
                     replication_factor=settings.topic_replication_factor,

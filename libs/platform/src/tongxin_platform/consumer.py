@@ -46,6 +46,7 @@ class ConsumerRuntime:
         apply: Apply | None = None,
         handles: Callable[[str], bool] | None = None,
         ledgers: Ledgers | None = None,
+        stream_ids: Callable[[str], str] | None = None,
         max_attempts: int = 3,
         max_batch: int = 1000,
         replication_factor: int = 1,
@@ -61,7 +62,7 @@ class ConsumerRuntime:
         if ledgers is None:
             if pool is None:
                 raise ValueError("give a pool or ledgers")
-            ledgers = PgLedgers(pool)
+            ledgers = PgLedgers(pool, stream_ids)
         self.consumer = Consumer(
             group=group,
             topics=topics,

@@ -5,13 +5,16 @@ tests, is ``tongxin_platform.memory.MemoryLedgers``."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol, cast
 
 import asyncpg
 
 from tongxin_platform.records import DeadLetter, StreamKey, TopicPartition
+
+# How a consumer ledger stores a stream's id (None: as it is).
+StreamIds = Callable[[str], str]
 
 
 class Ledger(Protocol):
@@ -62,8 +65,11 @@ class PgLedger:
     """The ledger in the service's database (tables ``consumer_offsets``, ``consumer_streams``
     and ``dead_letters``); ``conn`` is the batch's connection, inside its transaction."""
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: asyncpg.Connection, stream_ids: StreamIds | None = None) -> None:
         self.conn = conn
+        # How a stream's id is stored (``ServiceSettings.ledger_stream_ids``): as it is, or a
+        # keyed one-way mark when a stream id names a person the service must never keep.
+        self.stream_ids = stream_ids
 
     async def lock_offsets(
         self, group: str, tps: Sequence[TopicPartition]
@@ -83,9 +89,14 @@ class PgLedger:
         )
         return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
 
+    def _stored(self, key: StreamKey) -> StreamKey:
+        return key if self.stream_ids is None else (key[0], self.stream_ids(key[1]))
+
     async def versions(self, group: str, keys: Sequence[StreamKey]) -> dict[StreamKey, int]:
         if not keys:
             return {}
+        given = {self._stored(k): k for k in keys}
+        keys = list(given)
         rows = await self.conn.fetch(
             """SELECT c.source, c.stream_id, c.version FROM consumer_streams c
                JOIN unnest($2::text[], $3::text[]) AS k(source, stream_id)
@@ -95,7 +106,7 @@ class PgLedger:
             [s for s, _ in keys],
             [sid for _, sid in keys],
         )
-        return {(r["source"], r["stream_id"]): r["version"] for r in rows}
+        return {given[(r["source"], r["stream_id"])]: r["version"] for r in rows}
 
     async def save(
         self,
@@ -105,6 +116,7 @@ class PgLedger:
         applied: dict[TopicPartition, int],
         dead: Sequence[DeadLetter],
     ) -> None:
+        versions = {self._stored(k): v for k, v in versions.items()}
         # One round trip for the versions and the offsets.
         await self.conn.execute(
             """WITH s AS (
@@ -157,14 +169,15 @@ class PgLedger:
 class PgLedgers:
     """Ledger transactions on a pool of the service's database."""
 
-    def __init__(self, pool: asyncpg.Pool | None) -> None:
+    def __init__(self, pool: asyncpg.Pool | None, stream_ids: StreamIds | None = None) -> None:
         self.pool = pool  # may arrive after construction (a worker opens it on startup)
+        self.stream_ids = stream_ids
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[Ledger]:
         assert self.pool is not None, "the ledger's pool is not open yet"
         async with self.pool.acquire() as conn, conn.transaction():
-            yield PgLedger(conn)
+            yield PgLedger(conn, self.stream_ids)
 
     def transaction(self) -> AbstractAsyncContextManager[Ledger]:
         return self._transaction()

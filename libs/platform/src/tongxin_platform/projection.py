@@ -62,6 +62,7 @@ class Projection:
         tables: Sequence[Table],
         schema: str | None = None,
         description: str = "",
+        configure: Callable[[Any], None] | None = None,
     ) -> None:
         self.name = name
         self.group = group
@@ -72,6 +73,13 @@ class Projection:
         self.handlers: dict[str, Handler] = {}
         self.event_types: dict[str, type[IntegrationEvent]] = {}
         self._by_class: dict[type[IntegrationEvent], Handler] = {}
+        self._configure = configure
+
+    def configure(self, settings: Any) -> None:
+        """Give the handlers what they read from the service's settings (e.g. a key), before
+        anything is folded: the worker and ``replay`` call it with the service's settings."""
+        if self._configure is not None:
+            self._configure(settings)
 
     def on(
         self, *types: type[E]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar, Literal
 from urllib.parse import urlsplit, urlunsplit
 
@@ -57,6 +58,12 @@ class PlatformSettings(BaseSettings):
     def routes(self) -> Routes:
         """Where notifications of this deployment go."""
         return Routes(self.webhooks(), development=self.environment == "development")
+
+    def ledger_stream_ids(self) -> Callable[[str], str] | None:
+        """How the consumer ledger stores the ids of the streams it has read (their versions
+        drop duplicates): None keeps them as they are; a service that must never keep a person
+        (a stream id may be a pseudonym's) returns a keyed one-way mark."""
+        return None
 
     def check_secrets(self) -> None:
         """Refuse to run on secrets anyone can know (outside development); subclasses add their

@@ -100,7 +100,7 @@ class Worker:
             settings.kafka_bootstrap_servers, service=service.name, metrics=self.metrics
         )
         self.state = _State()
-        self.ledgers = PgLedgers(None)  # the pool arrives in ``startup``
+        self.ledgers = PgLedgers(None, settings.ledger_stream_ids())  # the pool: in ``startup``
         self.consumers: list[Consumer] = []
         self.projections: list[tuple[Projection, str, Consumer]] = []
         self._declare_publisher()
@@ -179,6 +179,7 @@ class Worker:
 
     def _add_projection(self, p: Projection) -> None:
         schema = self.options.schemas.get(p.name, p.schema)
+        p.configure(self.settings)
         consumer = self._consumer(p.name, p.group, p.sources, p.apply_to(schema), p.handles)
         self.projections.append((p, schema, consumer))
         subscribe(

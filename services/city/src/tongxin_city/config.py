@@ -9,11 +9,14 @@ monthly visit statistics by the 30th).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import ClassVar
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from tongxin_city.domain.marks import mark
 from tongxin_contracts.topics import CITY_KPIS_TOPIC
 from tongxin_platform.secrets import require_secret
 from tongxin_platform.settings import ServiceSettings
@@ -90,6 +93,11 @@ class CitySettings(ServiceSettings):
     def check_secrets(self) -> None:
         super().check_secrets()
         self.mark_secret()
+
+    def ledger_stream_ids(self) -> Callable[[str], str]:
+        """The ledger keeps the streams it read as marks: a stream's id may be a pseudonym's
+        (a care file's is its child's), and the city keeps nobody."""
+        return partial(mark, self.mark_secret(), "stream")
 
     def mark_secret(self) -> bytes:
         """The marks' key, refused outside development when it is the published default,

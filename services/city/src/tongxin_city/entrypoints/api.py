@@ -9,11 +9,12 @@ from fastapi import APIRouter, FastAPI
 
 from tongxin_city.bootstrap import SERVICE
 from tongxin_city.config import CitySettings
+from tongxin_city.entrypoints import kpi_routes
 from tongxin_platform.api import Clock, create_service_app
 from tongxin_platform.auth import TokenVerifier
 from tongxin_platform.telemetry import configure_tracing
 
-ROUTERS: tuple[APIRouter, ...] = ()
+ROUTERS: tuple[APIRouter, ...] = (kpi_routes.router,)
 
 
 def create_app(
