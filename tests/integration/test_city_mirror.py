@@ -19,7 +19,11 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from tests.support.agencies_world import Publisher
+from tests.support.agencies_expected import Share
+from tests.support.agencies_world import SERVICES, Publisher
+from tests.support.city_expected import CITY as CITY_ROW
+from tests.support.city_expected import KPIS, CityExpected, city_expected
+from tests.support.city_world import city_world
 from tests.support.cleanup import fresh_unique
 from tests.support.kafka_reader import read_all
 from tests.support.mirror import (
@@ -30,7 +34,11 @@ from tests.support.mirror import (
 )
 from tests.support.services import database_of, settings_for, worker_of
 from tests.support.waiting import caught_up, end_offsets, eventually
+from tongxin_city.application import figures
+from tongxin_city.application.kpi_values import KpiValue
 from tongxin_city.bootstrap import SERVICE as CITY
+from tongxin_city.config import CitySettings
+from tongxin_city.projections.models import MODELS
 from tongxin_contracts.events.registry import ClassOpened
 from tongxin_platform.kafka import TopicSpec, ensure_topics, event_topic_config
 from tongxin_platform.projection import Add, Changes, Projection, Table
@@ -110,14 +118,19 @@ async def copied(
 
 async def settled(pool: asyncpg.Pool, kafka: str, topics: list[str]) -> None:
     """The counting group stored offsets at the end of every topic it reads."""
+    await settled_group(pool, COUNTS.group, kafka, topics)
+
+
+async def settled_group(pool: asyncpg.Pool, group: str, kafka: str, topics: list[str]) -> None:
+    """``group`` stored offsets at the end of every one of ``topics``."""
 
     async def probe() -> bool:
         for t in topics:
-            if not await caught_up(pool, COUNTS.group, t, kafka):
+            if not await caught_up(pool, group, t, kafka):
                 return False
         return True
 
-    await eventually(probe, bool, timeout=120, what="the city's group caught up")
+    await eventually(probe, bool, timeout=120, what=f"{group} caught up")
 
 
 async def district_topics(kafka: str, district: Cluster) -> str:
@@ -131,29 +144,34 @@ async def district_topics(kafka: str, district: Cluster) -> str:
 async def test_the_city_counts_district_a_from_its_own_cluster_and_district_b_through_the_mirror(
     infra: Infra, kafka: str, district_cluster: Cluster, tmp_path: Path
 ) -> None:
-    # given district A's events on the city's cluster and district B's on its own, same topic
+    # given district A's events on the city's cluster and district B's on its own, same topic,
+    # and a city worker told to read B's copies before any mirror made them
     topic = await district_topics(kafka, district_cluster)
     await Publisher(kafka, {"registry": topic}).publish(classes(A, 0, 40))
     await Publisher(district_cluster.bootstrap, {"registry": topic}).publish(classes(B, 0, 30))
-
-    # when MirrorMaker 2 copies district B's topic and the city's worker reads both
-    async with mirror_of(
-        district_cluster, kafka, tmp_path, topics=rf"{topic.split('-registry')[0]}-.*\.events"
-    ) as mirror:
-        lag = await copied(mirror, kafka, topic, 30)
-        print(
-            f"\nmirror: started in {mirror.start_seconds[0]:.1f}s; "
-            f"30 records copied {lag:.1f}s later"
-        )
-        settings = settings_for(
-            COUNTING,
-            infra,
-            database_name=f"t_{fresh_unique()}_city",
-            topics={"registry": topic},
-            mirrors=[mirror.alias],
-        )
-        assert settings.topics_of("registry") == [topic, mirror.copy_of(topic)]
-        async with database_of(COUNTING, settings) as pool, worker_of(COUNTING, settings):
+    mirror = Mirror(
+        alias=f"b-{fresh_unique()}",
+        source=district_cluster.bootstrap,
+        target=kafka,
+        topics=rf"{topic.split('-registry')[0]}-.*\.events",
+        data_dir=tmp_path,
+    )
+    settings = settings_for(
+        COUNTING,
+        infra,
+        database_name=f"t_{fresh_unique()}_city",
+        topics={"registry": topic},
+        mirrors=[mirror.alias],
+    )
+    assert settings.topics_of("registry") == [topic, mirror.copy_of(topic)]
+    async with database_of(COUNTING, settings) as pool, worker_of(COUNTING, settings):
+        # then the worker starts and counts its own cluster's district at once (the copy it
+        # reads is created empty beside the local topic, with its partitions)
+        await eventually(lambda: counts(pool), lambda c: c == {A: 40}, what="district A")
+        assert await end_offsets(kafka, mirror.copy_of(topic)) == {0: 0, 1: 0, 2: 0}
+        try:
+            # when MirrorMaker 2 copies district B's topic into that copy
+            await mirror.start()
             # then the city's figures hold both districts, each event once
             await eventually(
                 lambda: counts(pool), lambda c: c == {A: 40, B: 30}, what="both districts"
@@ -170,9 +188,11 @@ async def test_the_city_counts_district_a_from_its_own_cluster_and_district_b_th
                 lambda: counts(pool), lambda c: c == {A: 40, B: 230}, what="200 more of B"
             )
             print(
-                "mirror: 200 more events of B counted in the city "
-                f"{time.monotonic() - started:.1f}s after publishing"
+                f"\nmirror: started in {mirror.start_seconds[0]:.1f}s; 200 more events of B "
+                f"counted in the city {time.monotonic() - started:.1f}s after publishing"
             )
+        finally:
+            await mirror.stop()
 
     # and the copies are the records themselves: key, value, partition and every header
     originals = await read_all(district_cluster.bootstrap, topic)
@@ -259,37 +279,107 @@ async def test_a_mirror_killed_mid_stream_and_restarted_loses_and_doubles_nothin
             )
 
 
-async def test_a_city_worker_started_before_the_mirror_reads_district_b_once_the_mirror_runs(
+# --- the city's own figures over a mirrored district ------------------------------------------
+
+
+def assert_figures(got: list[KpiValue], want: CityExpected, districts: list[str]) -> None:
+    """Every district's and the city's twelve KPIs equal the independent computation."""
+    by = {(v.district, v.kpi): v for v in got}
+    assert set(by) == {(d, k) for d in [*districts, CITY_ROW] for k in KPIS}
+    for (district, kpi), v in by.items():
+        figure = want.figures[district][kpi]
+        where = f"{district} {kpi}"
+        if isinstance(figure, Share):
+            assert (v.numerator, v.denominator) == (figure.num, figure.den), where
+        else:
+            assert v.value == figure, where
+
+
+async def total(bootstrap: str, topics: list[str]) -> int:
+    return sum([await records_on(bootstrap, t) for t in topics])
+
+
+async def test_the_city_figures_include_a_district_mirrored_from_its_own_cluster_exactly_through_a_mirror_crash(  # noqa: E501
     infra: Infra, kafka: str, district_cluster: Cluster, tmp_path: Path
 ) -> None:
-    # given a city worker told to read district B's copies before any mirror made them
-    topic = await district_topics(kafka, district_cluster)
-    await Publisher(kafka, {"registry": topic}).publish(classes(A, 0, 5))
-    await Publisher(district_cluster.bootstrap, {"registry": topic}).publish(classes(B, 0, 7))
-    mirror = Mirror(
-        alias=f"b-{fresh_unique()}",
-        source=district_cluster.bootstrap,
-        target=kafka,
-        topics=rf"{topic.split('-registry')[0]}-.*\.events",
-        data_dir=tmp_path,
+    # given the city's world of three districts: district B's events on its own cluster (the
+    # same topic names), the others' on the city's; a mirror that never commits its progress
+    world = city_world()
+    mirrored = world.districts[1]
+    unique = fresh_unique()
+    topics = {s: f"test-{unique}-{s}.events" for s in (*SERVICES, "city")}
+    kpis = f"test-{unique}-city.kpis"
+    await ensure_topics(
+        kafka,
+        [TopicSpec(t, 3, event_topic_config()) for t in topics.values()]
+        + [TopicSpec(kpis, 3, {"cleanup.policy": "compact"})],
     )
-    settings = settings_for(
-        COUNTING,
-        infra,
-        database_name=f"t_{fresh_unique()}_city",
-        topics={"registry": topic},
-        mirrors=[mirror.alias],
+    services = {s: t for s, t in topics.items() if s in SERVICES}
+    await ensure_topics(
+        district_cluster.bootstrap,
+        [TopicSpec(t, 3, event_topic_config()) for t in services.values()],
     )
-    async with database_of(COUNTING, settings) as pool, worker_of(COUNTING, settings):
-        # then it starts and counts its own cluster's district at once (the copy it reads is
-        # created empty beside the local topic, with its partitions)
-        await eventually(lambda: counts(pool), lambda c: c == {A: 5}, what="district A")
-        assert await end_offsets(kafka, mirror.copy_of(topic)) == {0: 0, 1: 0, 2: 0}
-        # when the mirror starts, then district B follows into the same copy, each event once
-        try:
+    b_events = [e for e in world.events if getattr(e, "district", None) == mirrored]
+    a_events = [e for e in world.events if getattr(e, "district", None) != mirrored]
+    assert len(a_events) + len(b_events) == len(world.events)
+    assert b_events
+    await Publisher(kafka, services).publish(a_events)
+    district_b = Publisher(district_cluster.bootstrap, services)
+    half = len(b_events) // 2
+    await district_b.publish(b_events[:half])
+
+    async with mirror_of(
+        district_cluster, kafka, tmp_path, topics=rf"test-{unique}-.*\.events", flush_ms=600_000
+    ) as mirror:
+        settings = settings_for(
+            CITY,
+            infra,
+            database_name=f"t_{unique}_city",
+            topics=topics,
+            kpis_topic=kpis,
+            mirrors=[mirror.alias],
+        )
+        assert isinstance(settings, CitySettings)
+        copies = [mirror.copy_of(t) for t in services.values()]
+        async with database_of(CITY, settings) as pool, worker_of(CITY, settings):
+            # when district B goes on publishing the rest of its events, and the mirror is
+            # SIGKILLed mid-stream (part copied, part published while it is down), then restarted
+            killed = asyncio.Event()
+            rest = b_events[half:]
+            step = len(rest) // 6 + 1
+            chunks = [rest[i : i + step] for i in range(0, len(rest), step)]
+
+            async def stream() -> None:
+                for n, chunk in enumerate(chunks):
+                    if n == len(chunks) // 2:
+                        await killed.wait()
+                    await district_b.publish(chunk)
+                    await asyncio.sleep(0.2)
+
+            publishing = asyncio.create_task(stream())
+            first = half + len(chunks[0])
+
+            async def copied_total() -> int:
+                return await total(kafka, copies)
+
+            await eventually(copied_total, lambda n: n >= first, timeout=120, what="copies")
+            await mirror.kill()
+            killed.set()
+            await publishing
+            published = await total(district_cluster.bootstrap, list(services.values()))
+            assert published == len(b_events)
             await mirror.start()
-            await eventually(lambda: counts(pool), lambda c: c == {A: 5, B: 7}, what="B")
-            await settled(pool, kafka, settings.topics_of("registry"))
-            assert await counts(pool) == {A: 5, B: 7}
-        finally:
-            await mirror.stop()
+            await eventually(copied_total, lambda n: n >= published, timeout=120, what="copies")
+            for model in MODELS:
+                for source in model.sources:
+                    await settled_group(pool, model.group, kafka, settings.topics_of(source))
+
+            # then the copies hold records twice (the restart copied again what it had not
+            # committed), and yet the city's figures are exactly those of the world's events:
+            # every district, the mirrored one too, and the city, nothing lost or doubled
+            assert await copied_total() > published
+            assert await figures.districts(pool) == sorted(world.districts)
+            got = await figures.city_kpis(pool, settings, world.day, now=world.now)
+            assert_figures(got, city_expected(world), world.districts)
+            b_visits = next(v for v in got if (v.district, v.kpi) == (mirrored, "visit_coverage"))
+            assert b_visits.denominator
