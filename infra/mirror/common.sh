@@ -13,7 +13,7 @@
 MIRROR_SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # The broker's helpers (port_open, alive, ignore_dir) and REPO_ROOT, DATA_ROOT; its own
 # paths (CACHE_DIR, LIB_DIR, STAMP_FILE) are replaced by the mirror's below.
-# shellcheck source=../kafka/common.sh
+# shellcheck source-path=SCRIPTDIR source=../kafka/common.sh
 source "$MIRROR_SCRIPT_DIR/../kafka/common.sh"
 
 MIRROR_SOURCE_ALIAS="${MIRROR_SOURCE_ALIAS:-b}"

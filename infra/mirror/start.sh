@@ -75,6 +75,7 @@ check_java() {
 # another host is left to the mirror's own retries).
 some_broker_answers() {
   local server host port
+  local -a servers
   IFS=',' read -ra servers <<<"$1"
   for server in "${servers[@]}"; do
     host="${server%:*}" port="${server##*:}"
