@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,6 +61,45 @@ async def ensure_topics(
         return [s.name for s in missing]
     finally:
         await admin.close()
+
+
+async def ensure_mirror_copies(
+    bootstrap: str,
+    topics: Sequence[str],
+    aliases: Sequence[str],
+    *,
+    replication_factor: int = 1,
+) -> list[str]:
+    """Create the MirrorMaker 2 copies among ``topics`` (``<alias>.<topic>`` for an alias of
+    ``aliases``) that do not exist yet; return the names created.
+
+    A consumer does not start while a topic it subscribes to is missing, and the mirror creates
+    a copy only once it runs and the district's cluster has the topic: without this, a city
+    worker started before the mirror (or reading a district that has no such topic yet) would
+    not start at all, not even for its own cluster's topics. The copy gets the partitions of the
+    local topic it stands beside (a district's cluster is laid out from the same topics.txt; the
+    mirror adds partitions if the district has more) and the event topics' retention. The
+    mirror then copies into it as into one it made.
+    """
+    copies = {t: t.split(".", 1)[1] for t in topics if any(t.startswith(f"{a}.") for a in aliases)}
+    if not copies:
+        return []
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = {copy: local for copy, local in copies.items() if copy not in existing}
+        if not missing:
+            return []
+        described = await admin.describe_topics(sorted(set(missing.values()) & existing))
+        partitions = {d["topic"]: len(d["partitions"]) for d in described if d["partitions"]}
+    finally:
+        await admin.close()
+    specs = [
+        TopicSpec(copy, partitions.get(local, 1), event_topic_config())
+        for copy, local in sorted(missing.items())
+    ]
+    return await ensure_topics(bootstrap, specs, replication_factor=replication_factor)
 
 
 def reliable_producer(bootstrap: str, **overrides: object) -> AIOKafkaProducer:

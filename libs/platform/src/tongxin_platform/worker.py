@@ -36,6 +36,7 @@ from tongxin_platform.deadlines import DEADLINES, DeadlineRunner, Fired
 from tongxin_platform.delivery import Delivery
 from tongxin_platform.eventstore import EventStore, now_utc
 from tongxin_platform.exactly_once import Consumer, Ledger, PgLedgers
+from tongxin_platform.kafka import ensure_mirror_copies
 from tongxin_platform.liveness import RELAY, Heartbeat
 from tongxin_platform.loops import LOOP, LoopContext, LoopMetrics, run_loop
 from tongxin_platform.messaging import (
@@ -243,6 +244,12 @@ class Worker:
                         p.name,
                         consumer.group,
                     )
+        await ensure_mirror_copies(
+            self.settings.kafka_bootstrap_servers,
+            [t for c in self.consumers for t in c.topics],
+            self.settings.mirrors,
+            replication_factor=self.settings.topic_replication_factor,
+        )
         await ensure_dead_letter_topics(
             self.settings.kafka_bootstrap_servers,
             self.consumers,
