@@ -40,6 +40,11 @@ def settings_for(
             fields["topic"] = topic
         elif f"{source}_topic" in settings_class.model_fields:
             fields[f"{source}_topic"] = topic
+    # A topic the service writes besides its events (the city's compacted city.kpis) gets the
+    # test's own name too, unless the test names one: a test never writes into the real topic.
+    if "kpis_topic" in settings_class.model_fields and "kpis_topic" not in fields and topics:
+        prefix = next(iter(topics.values())).rsplit("-", 1)[0]
+        fields["kpis_topic"] = f"{prefix}-city.kpis"
     return settings_class(
         KAFKA_BOOTSTRAP_SERVERS=infra.kafka_bootstrap, DATABASE_URL=infra.database_url, **fields
     )
