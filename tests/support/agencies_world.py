@@ -283,8 +283,9 @@ class _Gen:
                     district=district,
                     school_id=sid,
                     class_id=cid,
-                    class_name=f"{k}年级1班",
-                    grade=k,
+                    # six grades, then a second class of each grade (a school of 30 classes)
+                    class_name=f"{(k - 1) % 6 + 1}年级{(k - 1) // 6 + 1}班",
+                    grade=(k - 1) % 6 + 1,
                     school_year=self.sy,
                     head_teacher_ref=head,
                 )
